@@ -1,0 +1,138 @@
+"""Decode a music file into the fixed mono window every later stage expects.
+
+Decoding goes through libsndfile (via ``soundfile``), whose bundled build reads
+WAV, FLAC, OGG/Vorbis, MP3 and Sun ``.au`` (GTZAN's original format) without
+ffmpeg. Anything that cannot be used raises :class:`~genrec.errors.AudioError`
+naming the file and the fix.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import numpy as np
+
+from genrec.config import CLIP_SECONDS, MIN_SECONDS, SAMPLE_RATE
+from genrec.errors import AudioError
+
+AudioSource = Union[str, Path, bytes, BinaryIO]
+
+#: Extensions the package accepts, with what they are, for messages and upload widgets.
+SUPPORTED_FORMATS: dict[str, str] = {
+    ".wav": "WAV", ".flac": "FLAC", ".ogg": "Ogg Vorbis", ".mp3": "MP3", ".au": "Sun/NeXT AU",
+}
+#: Below this RMS level (about -60 dBFS) a clip carries no music worth classifying.
+SILENCE_RMS = 1e-3
+
+
+def _describe(source: AudioSource, name: str | None) -> str:
+    if name:
+        return name
+    if isinstance(source, (str, Path)):
+        return str(source)
+    return getattr(source, "name", None) or "the uploaded audio"
+
+
+def check_extension(name: str) -> None:
+    """Refuse a file name whose extension genrec cannot decode."""
+    ext = Path(name).suffix.lower()
+    if ext not in SUPPORTED_FORMATS:
+        raise AudioError(
+            f"{name}: unsupported file type '{ext or '(none)'}'. "
+            f"Use one of {', '.join(SUPPORTED_FORMATS)} (convert with e.g. `ffmpeg -i in.m4a out.wav`)."
+        )
+
+
+def _read_window(source: AudioSource, seconds: float | None, label: str) -> tuple[np.ndarray, int, float]:
+    """Read (at most) the analysis window; return (samples x channels, rate, full duration)."""
+    import soundfile as sf
+
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise AudioError(f"{label}: file not found. Check the path.")
+        if path.is_dir():
+            raise AudioError(f"{label}: is a folder, not an audio file.")
+        if path.stat().st_size == 0:
+            raise AudioError(f"{label}: the file is empty (0 bytes). Re-export or re-download it.")
+    try:
+        with sf.SoundFile(source) as f:
+            rate, total = f.samplerate, f.frames
+            duration = total / rate if rate else 0.0
+            start = 0
+            if seconds is not None and duration > seconds:
+                # A whole song is represented by its middle, where the music is, not its intro.
+                start = int((duration - seconds) / 2 * rate)
+                f.seek(start)
+            frames = -1 if seconds is None else int(round(seconds * rate))
+            data = f.read(frames=frames, dtype="float32", always_2d=True)
+    except AudioError:
+        raise
+    except Exception as exc:  # libsndfile reports corrupt and unknown data in several exception types
+        raise AudioError(
+            f"{label}: could not decode the audio ({exc}). The file is corrupt or not in a supported "
+            f"format ({', '.join(SUPPORTED_FORMATS)}); re-export it as WAV or FLAC."
+        ) from exc
+    return data, rate, duration
+
+
+def load_audio(
+    source: AudioSource,
+    *,
+    seconds: float | None = CLIP_SECONDS,
+    sr: int = SAMPLE_RATE,
+    min_seconds: float = MIN_SECONDS,
+    name: str | None = None,
+) -> np.ndarray:
+    """Decode ``source`` into a mono float32 window of exactly ``seconds`` at ``sr``.
+
+    Longer audio is cut to its middle ``seconds``; shorter audio is zero-padded,
+    but audio shorter than ``min_seconds`` or silent is refused. ``seconds=None``
+    keeps the whole file. ``name`` labels file-like sources in messages.
+
+    Raises:
+        AudioError: the file is missing, empty, corrupt, unsupported, too short or silent.
+    """
+    label = _describe(source, name)
+    if isinstance(source, (str, Path)) or name:
+        check_extension(label)
+    data, rate, _ = _read_window(source, seconds, label)
+    if data.size == 0 or rate <= 0:
+        raise AudioError(f"{label}: contains no audio samples. Re-export or re-download it.")
+    y = data.mean(axis=1)
+    if not np.all(np.isfinite(y)):
+        raise AudioError(f"{label}: decoded samples are not finite numbers; the file is corrupt.")
+    length = len(y) / rate
+    if length < min_seconds:
+        raise AudioError(
+            f"{label}: only {length:.1f} s of audio; at least {min_seconds:g} s is needed. "
+            f"Use a longer excerpt (30 s is ideal)."
+        )
+    if float(np.sqrt(np.mean(y.astype(np.float64) ** 2))) < SILENCE_RMS:
+        raise AudioError(f"{label}: the audio is silent (below -60 dBFS). Check the recording level.")
+    if rate != sr:
+        import librosa
+
+        y = librosa.resample(y, orig_sr=rate, target_sr=sr, res_type="soxr_hq")
+    if seconds is not None:
+        target = int(round(seconds * sr))
+        y = np.pad(y, (0, max(0, target - len(y))))[:target]
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def chunk_audio(y: np.ndarray, chunk_seconds: float, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Cut ``y`` into consecutive non-overlapping chunks of ``chunk_seconds``.
+
+    Returns an array of shape (n_chunks, samples_per_chunk); a trailing
+    remainder shorter than a chunk is dropped.
+    """
+    size = int(round(chunk_seconds * sr))
+    if size <= 0:
+        raise ValueError(f"chunk_seconds must be positive, got {chunk_seconds}")
+    n = len(y) // size
+    if n == 0:
+        raise AudioError(f"audio of {len(y) / sr:.1f} s is shorter than one {chunk_seconds:g}-s chunk")
+    return y[: n * size].reshape(n, size)

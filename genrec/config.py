@@ -1,0 +1,39 @@
+"""Constants shared by every stage, so training, evaluation and the app agree."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The ten GTZAN genres, in label-index order.
+GENRES: tuple[str, ...] = (
+    "blues", "classical", "country", "disco", "hiphop",
+    "jazz", "metal", "pop", "reggae", "rock",
+)
+
+SAMPLE_RATE = 22050          # GTZAN's own rate; everything is resampled to it
+CLIP_SECONDS = 30.0          # the analysis window of one clip
+MIN_SECONDS = 3.0            # shorter audio is refused rather than padded
+N_MELS = 128
+N_FFT = 2048
+HOP_LENGTH = 512
+IMAGE_SIZE = 224             # the paper's input: 224 x 224 x 3
+
+ARCHITECTURES: tuple[str, ...] = ("vgg16", "resnet50")
+
+
+def project_root() -> Path:
+    """The folder holding ``app.py`` (the package's parent)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def data_home() -> Path:
+    """Where generated libraries and spectrogram caches live.
+
+    ``GENREC_HOME`` overrides the default ``<project>/data`` (kept out of git).
+    """
+    return Path(os.environ.get("GENREC_HOME", project_root() / "data")).expanduser()
+
+
+def runs_home() -> Path:
+    """Where saved training runs live; ``GENREC_RUNS`` overrides ``<project>/models``."""
+    return Path(os.environ.get("GENREC_RUNS", project_root() / "models")).expanduser()

@@ -1,0 +1,267 @@
+"""Music libraries: one table of tracks (id, path, genre, split, artist) per source.
+
+Sources are a GTZAN folder in any of its common layouts, or the built-in
+synthetic demo library. The split (stratified 80/10/10 per genre, or a split
+file) is computed once and saved beside the library, so every model trained
+on it sees the same one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from genrec.config import GENRES, data_home
+from genrec.errors import LibraryError
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "valid", "test")
+COLUMNS = ["track_id", "path", "genre", "split", "artist"]
+DEMO_CLIPS_PER_GENRE = 20
+DEMO_SEED = 0
+DEMO_VERSION = 1
+
+# <genre>/<genre>.00012.au|wav (audio layouts) and <genre>/<genre>00012.png (Kaggle images)
+_AUDIO_RE = re.compile(r"^(?P<genre>[a-z]+)\.(?P<num>\d{5})\.(?P<ext>au|wav)$")
+_IMAGE_RE = re.compile(r"^(?P<genre>[a-z]+)(?P<num>\d{5})\.png$")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Library:
+    """A labelled collection of clips with a fixed split."""
+
+    name: str
+    root: Path
+    kind: str                       # "audio" or "image" (pre-rendered spectrogram PNGs)
+    tracks: pd.DataFrame            # COLUMNS, one row per usable track
+    synthetic: bool = False
+    split_method: str = ""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """Name for display; says so when the library is synthetic."""
+        return f"{self.name} (synthetic demo library)" if self.synthetic else self.name
+
+    def fingerprint(self) -> str:
+        """Short hash of the track list, labels and split: equal fingerprints, equal data."""
+        blob = self.tracks[["track_id", "genre", "split"]].to_csv(index=False).encode()
+        return hashlib.sha1(blob).hexdigest()[:12]
+
+    def split(self, name: str) -> pd.DataFrame:
+        """Rows of one split ("train", "valid" or "test")."""
+        return self.tracks[self.tracks["split"] == name].reset_index(drop=True)
+
+    def summary(self) -> pd.DataFrame:
+        """Clips per genre (rows) and split (columns), with totals."""
+        table = pd.crosstab(self.tracks["genre"], self.tracks["split"], margins=True, margins_name="total")
+        return table.reindex(columns=[c for c in (*SPLITS, "unlisted", "total") if c in table.columns])
+
+    def track(self, track_id: str) -> pd.Series:
+        """The row of one track; LibraryError naming close matches when absent."""
+        rows = self.tracks[self.tracks["track_id"] == track_id]
+        if rows.empty:
+            near = [t for t in self.tracks["track_id"] if t.split(".")[0] == track_id.split(".")[0]][:5]
+            hint = f" Known ids look like: {', '.join(near)}." if near else ""
+            raise LibraryError(f"track '{track_id}' is not in library {self.name}.{hint}")
+        return rows.iloc[0]
+
+
+# --------------------------------------------------------------------------- scanning
+def _find_tracks(root: Path, kind: str) -> list[tuple[str, str, Path]]:
+    pattern = _AUDIO_RE if kind == "audio" else _IMAGE_RE
+    found = []
+    for path in sorted(root.rglob("*")):
+        match = pattern.match(path.name)
+        if not match or match["genre"] not in GENRES or path.parent.name != match["genre"]:
+            continue
+        found.append((f"{match['genre']}.{match['num']}", match["genre"], path))
+    return found
+
+
+def _readable(path: Path, kind: str) -> str | None:
+    """None if the file opens as audio/image, else the reason it does not."""
+    try:
+        if kind == "audio":
+            import soundfile as sf
+
+            info = sf.info(str(path))
+            if info.frames == 0:
+                return "no audio frames"
+        else:
+            from PIL import Image
+
+            with Image.open(path) as img:
+                img.verify()
+    except Exception as exc:  # any decoder failure means the file is unusable
+        return f"cannot be decoded ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    return None
+
+
+def scan_gtzan(root: Path | str, kind: str = "auto") -> tuple[list[dict], list[tuple[str, str]], str]:
+    """Find GTZAN tracks below ``root`` in any common layout.
+
+    Layouts: ``genres/<g>/<g>.000NN.au`` (original), Kaggle's
+    ``Data/genres_original/<g>/<g>.000NN.wav`` and Kaggle's spectrogram images
+    ``images_original/<g>/<g>000NN.png``. ``kind`` "auto" prefers audio when
+    both are present. Returns (rows, skipped (path, reason), kind).
+    """
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise LibraryError(f"{root}: folder not found. Pass the folder that holds the GTZAN genre folders.")
+    if not root.is_dir():
+        raise LibraryError(f"{root}: is a file, not a folder. Pass the folder that holds the GTZAN genre folders.")
+    kinds = ["audio", "image"] if kind == "auto" else [kind]
+    for k in kinds:
+        found = _find_tracks(root, k)
+        if found:
+            break
+    else:
+        raise LibraryError(
+            f"{root}: no GTZAN tracks found. Expected <genre>/<genre>.00000.au|wav or "
+            f"<genre>/<genre>00000.png below it (genres: {', '.join(GENRES)})."
+        )
+    rows, skipped, seen = [], [], set()
+    for track_id, genre, path in found:
+        if track_id in seen:  # e.g. an archive extracted twice; the first copy wins
+            skipped.append((str(path), f"duplicate of track {track_id}"))
+            continue
+        reason = _readable(path, k)
+        if reason:
+            log.warning("skipping %s: %s", path, reason)
+            skipped.append((str(path), reason))
+            continue
+        seen.add(track_id)
+        rows.append({"track_id": track_id, "path": str(path), "genre": genre, "artist": ""})
+    return rows, skipped, k
+
+
+# --------------------------------------------------------------------------- splits
+def stratified_split(genres: pd.Series, seed: int = 0, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> np.ndarray:
+    """Per-genre shuffled split into train/valid/test with the given fractions.
+
+    Every genre with at least three clips gets at least one valid and one test
+    clip, so tiny libraries still have something to evaluate on.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.empty(len(genres), dtype=object)
+    for genre in sorted(genres.unique()):
+        idx = np.flatnonzero((genres == genre).to_numpy())
+        idx = idx[rng.permutation(len(idx))]
+        n = len(idx)
+        n_valid = max(1, round(fractions[1] * n)) if n >= 3 else 0
+        n_test = max(1, round(fractions[2] * n)) if n >= 3 else 0
+        out[idx[: n - n_valid - n_test]] = "train"
+        out[idx[n - n_valid - n_test : n - n_test]] = "valid"
+        out[idx[n - n_test :]] = "test"
+    return out
+
+
+def read_split_files(split_dir: Path | str) -> dict[str, str]:
+    """Track id → split from ``{train,valid,test}*.txt`` files listing ``genre/genre.000NN.ext``."""
+    split_dir = Path(split_dir).expanduser()
+    if not split_dir.is_dir():
+        raise LibraryError(f"{split_dir}: split folder not found. It should hold train*.txt, valid*.txt, test*.txt.")
+    mapping: dict[str, str] = {}
+    for split in SPLITS:
+        files = sorted(split_dir.glob(f"{split}*.txt"))
+        if not files:
+            raise LibraryError(f"{split_dir}: no {split}*.txt split file.")
+        for line in files[0].read_text().split():
+            name = Path(line).name
+            m = _AUDIO_RE.match(name) or _IMAGE_RE.match(name)
+            if not m:
+                raise LibraryError(f"{files[0]}: cannot read a track id from line '{line}'.")
+            mapping[f"{m['genre']}.{m['num']}"] = split
+    return mapping
+
+
+# --------------------------------------------------------------------------- persistence
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _state_dir(root: Path) -> Path:
+    """Where a GTZAN folder's split is saved (the folder itself may be read-only)."""
+    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
+    return data_home() / "libraries" / f"{root.name}-{digest}"
+
+
+def _with_split(rows: list[dict], state: Path, seed: int, split_dir: Path | None) -> tuple[pd.DataFrame, str]:
+    """Attach the saved split if it matches the request, else compute and save one."""
+    tracks = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "split"])
+    method = f"split files {Path(split_dir).resolve()}" if split_dir else f"stratified 80/10/10 per genre, seed {seed}"
+    meta_path, table_path = state / "split.json", state / "split.csv"
+    if meta_path.exists() and table_path.exists():
+        saved = pd.read_csv(table_path, dtype=str, keep_default_na=False)
+        meta = json.loads(meta_path.read_text())
+        if meta.get("method") == method and sorted(saved["track_id"]) == sorted(tracks["track_id"]):
+            splits = dict(zip(saved["track_id"], saved["split"]))
+            tracks.insert(3, "split", tracks["track_id"].map(splits))
+            return tracks, method
+    if split_dir:
+        mapping = read_split_files(split_dir)
+        tracks.insert(3, "split", tracks["track_id"].map(mapping).fillna("unlisted"))
+    else:
+        tracks.insert(3, "split", stratified_split(tracks["genre"], seed))
+    _atomic_write_text(table_path, tracks[["track_id", "split"]].to_csv(index=False))
+    _atomic_write_text(meta_path, json.dumps({"method": method}))
+    return tracks, method
+
+
+# --------------------------------------------------------------------------- loading
+def load_gtzan(root: Path | str, *, seed: int = 0, split_dir: Path | str | None = None, kind: str = "auto") -> Library:
+    """A GTZAN folder as a :class:`Library` (see :func:`scan_gtzan` for layouts)."""
+    root = Path(root).expanduser()
+    rows, skipped, found_kind = scan_gtzan(root, kind)
+    tracks, method = _with_split(rows, _state_dir(root), seed, Path(split_dir) if split_dir else None)
+    return Library(root.name, root, found_kind, tracks, synthetic=False, split_method=method, skipped=skipped)
+
+
+def demo_root() -> Path:
+    """Folder of the generated demo library (audio and its split)."""
+    return data_home() / f"demo-v{DEMO_VERSION}"
+
+
+def load_demo(*, clips_per_genre: int = DEMO_CLIPS_PER_GENRE, progress: Progress | None = None) -> Library:
+    """The built-in synthetic library, generated (seeded, deterministic) on first use and cached."""
+    from genrec import synth
+
+    root = demo_root()
+    table = root / "tracks.csv"
+    if table.exists():
+        tracks = pd.read_csv(table, dtype=str, keep_default_na=False)
+        if len(tracks) == clips_per_genre * len(GENRES) and all(Path(p).exists() for p in tracks["path"]):
+            return Library("demo", root, "audio", tracks[COLUMNS], synthetic=True,
+                           split_method=f"stratified 80/10/10 per genre, seed {DEMO_SEED}")
+    rows = synth.write_library(root / "audio", clips_per_genre=clips_per_genre, seed=DEMO_SEED, progress=progress)
+    tracks = pd.DataFrame(rows)
+    tracks["split"] = stratified_split(tracks["genre"], DEMO_SEED)
+    tracks = tracks[COLUMNS]
+    _atomic_write_text(table, tracks.to_csv(index=False))
+    return Library("demo", root, "audio", tracks, synthetic=True,
+                   split_method=f"stratified 80/10/10 per genre, seed {DEMO_SEED}")
+
+
+def load_library(spec: str | Path, *, seed: int = 0, split_dir: Path | str | None = None,
+                 progress: Progress | None = None) -> Library:
+    """``"demo"`` for the built-in synthetic library, or a path to a GTZAN folder."""
+    if str(spec) == "demo":
+        return load_demo(progress=progress)
+    return load_gtzan(spec, seed=seed, split_dir=split_dir)

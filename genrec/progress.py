@@ -1,0 +1,40 @@
+"""Progress reporting shared by the CLI (tqdm bars) and the app (``st.progress``).
+
+Long stages call ``progress(stage, done, total)``; the caller decides how to show it.
+"""
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+
+class ProgressFn(Protocol):
+    def __call__(self, stage: str, done: int, total: int) -> None: ...
+
+
+def silent(stage: str, done: int, total: int) -> None:
+    """A progress sink that shows nothing (tests, library use)."""
+
+
+class TqdmProgress:
+    """One tqdm bar per stage, opened on a stage's first report and closed at its end."""
+
+    def __init__(self) -> None:
+        self._bars: dict[str, object] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm.auto import tqdm
+
+        bar = self._bars.get(stage)
+        if bar is None:
+            bar = self._bars[stage] = tqdm(total=total, desc=stage, unit="step", leave=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+            del self._bars[stage]
+
+
+def per_stage(progress: ProgressFn, stage: str) -> Callable[[int, int], None]:
+    """Adapt a stage-aware progress function to a ``(done, total)`` callback."""
+    return lambda done, total: progress(stage, done, total)

@@ -1,0 +1,199 @@
+"""Saved training runs: one directory each under ``models/``.
+
+A run holds everything needed to reload, evaluate and explain it:
+
+=================  ==========================================================
+``run.json``       every parameter, library fingerprint and split method,
+                   weights source, package versions, wall time per stage
+``model.keras``    the trained model (loaded with ``safe_mode``)
+``history.csv``    per epoch: loss, accuracy, val_loss, val_accuracy, seconds
+``metrics.json``   test (and valid) classification report, confusion matrix,
+                   retrieval figures
+``tracks.csv``     the library tracks used, with genre, split and artist
+``embeddings.npz`` per track: L2-normalised clip embedding and probabilities
+=================  ==========================================================
+
+A run is written under a temporary name and renamed when complete, so an
+interrupted training never leaves a half-written run behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genrec.config import runs_home
+from genrec.errors import RunError
+
+RUN_FILES = ("run.json", "model.keras", "history.csv", "metrics.json", "tracks.csv", "embeddings.npz")
+TMP_PREFIX = ".tmp-"
+
+
+def _run_id(record: dict) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    suffix = "-l4" if record["config"].get("last_four_trainable") else ""
+    return f"{record['arch']}{suffix}-{record['library']['name']}-{stamp}"
+
+
+def write_run(out: Path, record: dict, model, history: pd.DataFrame, tracks: pd.DataFrame,
+              probs: np.ndarray, embeddings: np.ndarray, metrics: dict, timings: dict) -> Path:
+    """Write all run files into a temporary directory, then rename it into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    run_id = _run_id(record)
+    final, n = out / run_id, 1
+    while final.exists():
+        n += 1
+        final = out / f"{run_id}-{n}"
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name}-", dir=out))
+    try:
+        model.save(tmp / "model.keras")
+        history.to_csv(tmp / "history.csv", index=False)
+        tracks.to_csv(tmp / "tracks.csv", index=False)
+        np.savez(tmp / "embeddings.npz", track_id=tracks["track_id"].to_numpy(dtype=str),
+                 embeddings=embeddings.astype(np.float32), probabilities=probs.astype(np.float32))
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        record = {**record, "run_id": final.name, "timings_seconds": {k: round(v, 2) for k, v in timings.items()}}
+        (tmp / "run.json").write_text(json.dumps(record, indent=2))
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+@dataclass
+class Run:
+    """A saved run; files are read lazily and checked on open."""
+
+    path: Path
+
+    @classmethod
+    def open(cls, path: Path | str) -> "Run":
+        """Open a run directory, or a run id under ``models/``; RunError if anything is missing."""
+        path = Path(path)
+        if not path.exists() and not path.is_absolute() and (runs_home() / path).exists():
+            path = runs_home() / path
+        if not path.is_dir():
+            raise RunError(f"{path}: no such run directory. `genrec runs` lists the saved runs.")
+        missing = [f for f in RUN_FILES if not (path / f).is_file()]
+        if missing:
+            raise RunError(
+                f"{path}: incomplete run, missing {', '.join(missing)}. Retrain it, or copy the whole run folder again."
+            )
+        run = cls(path)
+        run.record  # parse now so a damaged run.json fails here, with its name
+        return run
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    def _json(self, name: str) -> dict:
+        try:
+            return json.loads((self.path / name).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunError(f"{self.path / name}: unreadable ({exc}). Retrain the run or restore the file.") from exc
+
+    @cached_property
+    def record(self) -> dict:
+        return self._json("run.json")
+
+    @cached_property
+    def metrics(self) -> dict:
+        return self._json("metrics.json")
+
+    @cached_property
+    def history(self) -> pd.DataFrame:
+        return self._csv("history.csv")
+
+    @cached_property
+    def tracks(self) -> pd.DataFrame:
+        return self._csv("tracks.csv", dtype=str, keep_default_na=False)
+
+    def _csv(self, name: str, **kw) -> pd.DataFrame:
+        try:
+            return pd.read_csv(self.path / name, **kw)
+        except Exception as exc:  # pandas raises several types for damaged CSV
+            raise RunError(f"{self.path / name}: unreadable ({exc}). Retrain the run or restore the file.") from exc
+
+    @cached_property
+    def arrays(self) -> dict[str, np.ndarray]:
+        """``track_id``, ``embeddings`` (L2-normalised) and ``probabilities``, aligned with :attr:`tracks`."""
+        try:
+            with np.load(self.path / "embeddings.npz", allow_pickle=False) as data:
+                arrays = {k: data[k] for k in ("track_id", "embeddings", "probabilities")}
+        except Exception as exc:
+            raise RunError(f"{self.path / 'embeddings.npz'}: unreadable ({exc}). Retrain the run.") from exc
+        if list(arrays["track_id"]) != self.tracks["track_id"].tolist():
+            raise RunError(f"{self.path}: embeddings.npz and tracks.csv disagree; retrain the run.")
+        return arrays
+
+    def load_model(self):
+        from genrec.model import load_model
+
+        return load_model(self.path / "model.keras")
+
+    @property
+    def arch(self) -> str:
+        return self.record["arch"]
+
+    @property
+    def weights_label(self) -> str:
+        return self.record["weights"]["label"]
+
+    @property
+    def genres(self) -> list[str]:
+        return list(self.record["genres"])
+
+    def summary(self) -> dict:
+        """One row for `genrec runs` and the dashboard's summary table."""
+        from genrec.evaluate import summary_line
+
+        cfg = self.record["config"]
+        return {
+            "run": self.id,
+            "arch": self.arch,
+            "library": self.record["library"]["label"],
+            "weights": self.weights_label,
+            "last_four_trainable": bool(cfg["last_four_trainable"]),
+            "chunk_s": cfg.get("chunk_seconds") or None,
+            "epochs": self.record["epochs_run"],
+            **summary_line(self.metrics),
+            "train_s": round(sum(self.record["timings_seconds"].values()), 1),
+            "created": self.record["created"],
+        }
+
+
+def list_runs(root: Path | None = None) -> tuple[list[Run], list[tuple[Path, str]]]:
+    """Complete runs under ``root`` (newest first) and the broken ones with the reason."""
+    root = root or runs_home()
+    good, bad = [], []
+    if not root.is_dir():
+        return good, bad
+    for path in sorted(root.iterdir()):
+        if not path.is_dir() or path.name.startswith("."):
+            continue
+        try:
+            good.append(Run.open(path))
+        except RunError as exc:
+            bad.append((path, str(exc)))
+    good.sort(key=lambda r: r.record.get("created", ""), reverse=True)
+    return good, bad
+
+
+def runs_table(runs: list[Run]) -> pd.DataFrame:
+    """Summary rows of several runs."""
+    return pd.DataFrame([r.summary() for r in runs])
+
+
+def newest(runs: list[Run], arch: str) -> Run | None:
+    """The most recent run of an architecture, if any."""
+    return next((r for r in runs if r.arch == arch), None)

@@ -1,6 +1,8 @@
 """Test-set figures of a run: the paper's classification table and retrieval quality."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -48,3 +50,86 @@ def summary_line(metrics: dict) -> dict:
         "precision_at_5": r.get("precision_at_k"),
         "map": r.get("map"),
     }
+
+
+def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Recompute clip probabilities and embeddings of a run's tracks from its saved model.
+
+    Returns (probabilities, embeddings, chunk-level test accuracy or None).
+    """
+    from genrec import cache
+    from genrec.errors import RunError
+    from genrec.index import l2_normalize
+    from genrec.model import EMBEDDING_LAYER
+    from genrec.train import clip_mean
+
+    import keras
+
+    spec = run.record["spectrogram"]
+    tracks = run.tracks
+    missing = [p for p in tracks["path"] if not Path(p).is_file()]
+    if missing:
+        raise RunError(
+            f"{run.id}: {len(missing)} library file(s) of this run are not on this machine (e.g. {missing[0]}); "
+            f"use `genrec evaluate --saved` to show the saved figures."
+        )
+    images, owner, _ = cache.library_images(tracks["path"].tolist(), spec["kind"], spec["chunk_seconds"],
+                                            int(spec["size"]), progress)
+    model = run.load_model()
+    both = keras.Model(model.inputs, [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output])
+    probs_img, emb_img = both.predict(images.astype(np.float32), batch_size=32, verbose=0)
+    n = len(tracks)
+    probs = clip_mean(probs_img, owner, n)
+    embeddings = l2_normalize(clip_mean(l2_normalize(emb_img), owner, n))
+    chunk_acc = None
+    if spec["chunk_seconds"]:
+        labels = tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).to_numpy()[owner]
+        test = (tracks["split"].to_numpy() == "test")[owner]
+        chunk_acc = float((probs_img[test].argmax(1) == labels[test]).mean()) if test.any() else None
+    return probs, embeddings, chunk_acc
+
+
+def evaluate_run(run_ref, recompute: bool = True, progress=None) -> dict:
+    """Metrics of a run: recomputed from its saved model (default) or as saved at training time."""
+    from genrec.runs import Run
+
+    run = run_ref if isinstance(run_ref, Run) else Run.open(run_ref)
+    if not recompute:
+        return {"run": run, "metrics": run.metrics, "recomputed": False}
+    probs, embeddings, chunk_acc = predict_tracks(run, progress)
+    metrics = run_metrics(run.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
+    saved = run.metrics["test"]["accuracy"]
+    return {"run": run, "metrics": metrics, "recomputed": True,
+            "matches_saved": bool(np.isclose(metrics["test"]["accuracy"], saved, atol=1e-6, equal_nan=True))}
+
+
+def format_evaluation(result: dict) -> str:
+    """The text `genrec evaluate` prints: report, confusion matrix, retrieval figures with chance level."""
+    from genrec.metrics import confusion_frame, format_report
+
+    run, m = result["run"], result["metrics"]
+    lib = run.record["library"]
+    lines = [
+        f"run {run.id}: {run.arch}, weights {run.weights_label}, library {lib['label']} ({lib['split_method']})",
+        f"figures {'recomputed from the saved model' if result['recomputed'] else 'as saved at training time'}"
+        + ("" if not result.get("recomputed") else
+           ("; test accuracy matches the saved value" if result["matches_saved"]
+            else "; WARNING: differs from the saved value")),
+        "",
+        f"test set classification report ({m['test']['n']} clips):",
+        format_report(m["test"]),
+    ]
+    if m["test"].get("chunk_accuracy") is not None:
+        lines.append(f"chunk-level test accuracy: {m['test']['chunk_accuracy']:.3f}")
+    lines += ["", "confusion matrix (rows: true genre, columns: predicted):",
+              confusion_frame(m["test"]).astype(int).to_string()]
+    r = m.get("retrieval")
+    if r:
+        lines += ["", f"retrieval: {r['n_queries']} test queries against {r['n_base']} train tracks, k={r['k']}",
+                  f"  precision@{r['k']}: {r['precision_at_k']:.3f}   (chance {r['chance']:.3f})",
+                  f"  mAP:           {r['map']:.3f}",
+                  f"  top-1 genre agreement: {r['top1_agreement']:.3f}"]
+        if r.get("precision_at_k_other_artists") is not None:
+            lines.append(f"  precision@{r['k']} excluding same-artist neighbours: "
+                         f"{r['precision_at_k_other_artists']:.3f}")
+    return "\n".join(lines)

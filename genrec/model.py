@@ -11,16 +11,13 @@ dense layer whose output is the recommendation embedding) and ``genre``
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
 
-import keras  # noqa: E402
-
-from genrec.config import ARCHITECTURES, IMAGE_SIZE  # noqa: E402
-from genrec.errors import RunError, WeightsError  # noqa: E402
+from genrec.config import ARCHITECTURES, IMAGE_SIZE
+from genrec.errors import RunError, WeightsError
 
 EMBEDDING_LAYER = "embedding"
 OUTPUT_LAYER = "genre"

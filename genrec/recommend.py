@@ -1,0 +1,133 @@
+"""Predict a clip's genre and find the most similar library clips, for one run or two side by side.
+
+A library track is answered from the embeddings saved with the run; any other
+audio goes through exactly the path training used (decode → spectrogram image
+→ model), so an uploaded copy of a library track finds that track at ≈ 1.0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genrec.audio import AudioSource, load_audio
+from genrec.index import ExactIndex, VectorIndex, l2_normalize
+from genrec.runs import Run
+from genrec.spectrogram import audio_to_images
+
+DEFAULT_K = 5
+
+
+@dataclass
+class Answer:
+    """One run's answer for one query clip."""
+
+    run_id: str
+    arch: str
+    weights: str
+    genres: list[str]
+    probabilities: np.ndarray
+    embedding: np.ndarray
+    neighbours: pd.DataFrame          # track_id, genre, similarity, artist, path, audio_available
+
+    @property
+    def genre(self) -> str:
+        return self.genres[int(np.argmax(self.probabilities))]
+
+    @property
+    def confidence(self) -> float:
+        return float(np.max(self.probabilities))
+
+    def probability_table(self) -> pd.DataFrame:
+        return pd.DataFrame({"genre": self.genres, "probability": self.probabilities.astype(float)})
+
+
+class Recommender:
+    """Genre prediction and top-k similar tracks from one saved run."""
+
+    def __init__(self, run: Run, index: VectorIndex | None = None) -> None:
+        self.run = run
+        arrays = run.arrays
+        self.tracks = run.tracks.reset_index(drop=True)
+        self._row = {t: i for i, t in enumerate(self.tracks["track_id"])}
+        self.embeddings = arrays["embeddings"]
+        self.probabilities = arrays["probabilities"]
+        self.index = index or ExactIndex.build(self.tracks["track_id"].tolist(), self.embeddings)
+        spec = run.record["spectrogram"]
+        self.chunk_seconds = spec.get("chunk_seconds")
+        self.input_size = int(spec["size"])
+
+    @cached_property
+    def _predictor(self):
+        """Image → (probabilities, embedding); loaded on first use of an outside clip."""
+        import keras
+
+        from genrec.model import EMBEDDING_LAYER
+
+        model = self.run.load_model()
+        return keras.Model(model.inputs, [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output])
+
+    def warm_up(self) -> None:
+        """Load the model and trace its forward pass once, so the first real query is fast."""
+        self._predictor.predict_on_batch(np.zeros((1, self.input_size, self.input_size, 3), np.float32))
+
+    def _answer(self, probs: np.ndarray, embedding: np.ndarray, k: int, exclude: tuple[str, ...] = ()) -> Answer:
+        hits = self.index.query(embedding, k=k, exclude=exclude)
+        rows = self.tracks.set_index("track_id").loc[[h[0] for h in hits]].reset_index()
+        rows.insert(2, "similarity", [h[1] for h in hits])
+        rows["audio_available"] = [Path(p).is_file() for p in rows["path"]]
+        cols = ["track_id", "genre", "similarity", "artist", "split", "path", "audio_available"]
+        return Answer(self.run.id, self.run.arch, self.run.weights_label, self.run.genres,
+                      probs, embedding, rows[cols])
+
+    def for_track(self, track_id: str, k: int = DEFAULT_K) -> Answer:
+        """Answer for a library track; it never recommends itself."""
+        if track_id not in self._row:
+            from genrec.errors import LibraryError
+
+            raise LibraryError(f"track '{track_id}' is not in the library of run {self.run.id}.")
+        i = self._row[track_id]
+        return self._answer(self.probabilities[i], self.embeddings[i], k, exclude=(track_id,))
+
+    def for_images(self, images: np.ndarray, k: int = DEFAULT_K) -> Answer:
+        """Answer for precomputed model input images of one clip (chunks averaged)."""
+        probs, emb = self._predictor.predict_on_batch(images.astype(np.float32))
+        probs = np.asarray(probs).mean(axis=0)
+        embedding = l2_normalize(l2_normalize(np.asarray(emb)).mean(axis=0, keepdims=True))[0]
+        return self._answer(probs, embedding, k)
+
+    def for_audio(self, source: AudioSource, k: int = DEFAULT_K, name: str | None = None) -> Answer:
+        """Answer for an audio file, bytes or file-like object from outside the library."""
+        answers, _ = compare([self], source=source, name=name, k=k)
+        return answers[0]
+
+
+def shared_count(a: Answer, b: Answer) -> int:
+    """How many recommended tracks two answers have in common."""
+    return len(set(a.neighbours["track_id"]) & set(b.neighbours["track_id"]))
+
+
+def compare(recommenders: list[Recommender], *, track_id: str | None = None, source: AudioSource | None = None,
+            name: str | None = None, k: int = DEFAULT_K) -> tuple[list[Answer], int]:
+    """Answers of several runs for one query, and how many top-k tracks the first two share.
+
+    Audio is decoded once and turned into images once per distinct input configuration.
+    """
+    if (track_id is None) == (source is None):
+        raise ValueError("give exactly one of track_id or source")
+    answers = []
+    if track_id is not None:
+        answers = [r.for_track(track_id, k) for r in recommenders]
+    else:
+        y = load_audio(source, name=name)
+        images: dict[tuple, np.ndarray] = {}
+        for r in recommenders:
+            key = (r.chunk_seconds, r.input_size)
+            if key not in images:
+                images[key] = audio_to_images(y, chunk_seconds=r.chunk_seconds, size=r.input_size)
+            answers.append(r.for_images(images[key], k))
+    shared = shared_count(answers[0], answers[1]) if len(answers) >= 2 else len(answers[0].neighbours)
+    return answers, shared

@@ -44,20 +44,22 @@ def check_extension(name: str) -> None:
         )
 
 
+def _check_path(path: Path, label: str) -> None:
+    """Refuse a path that is missing, a folder or empty, before looking at its extension."""
+    if not path.exists():
+        raise AudioError(f"{label}: file not found. Check the path.")
+    if path.is_dir():
+        raise AudioError(f"{label}: is a folder, not an audio file.")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{label}: the file is empty (0 bytes). Re-export or re-download it.")
+
+
 def _read_window(source: AudioSource, seconds: float | None, label: str) -> tuple[np.ndarray, int, float]:
     """Read (at most) the analysis window; return (samples x channels, rate, full duration)."""
     import soundfile as sf
 
     if isinstance(source, bytes):
         source = io.BytesIO(source)
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.exists():
-            raise AudioError(f"{label}: file not found. Check the path.")
-        if path.is_dir():
-            raise AudioError(f"{label}: is a folder, not an audio file.")
-        if path.stat().st_size == 0:
-            raise AudioError(f"{label}: the file is empty (0 bytes). Re-export or re-download it.")
     try:
         with sf.SoundFile(source) as f:
             rate, total = f.samplerate, f.frames
@@ -97,6 +99,8 @@ def load_audio(
         AudioError: the file is missing, empty, corrupt, unsupported, too short or silent.
     """
     label = _describe(source, name)
+    if isinstance(source, (str, Path)):
+        _check_path(Path(source), label)
     if isinstance(source, (str, Path)) or name:
         check_extension(label)
     data, rate, _ = _read_window(source, seconds, label)

@@ -85,7 +85,7 @@ def cached_images(path: Path, kind: str = "audio", chunk_seconds: float | None =
     if target.exists():
         try:
             return np.load(target, allow_pickle=False), True
-        except (ValueError, OSError):
+        except (ValueError, OSError, EOFError):  # EOFError: a 0-byte entry
             target.unlink(missing_ok=True)  # a damaged cache entry is recomputed, not trusted
     images = compute_images(path, kind, chunk_seconds, size).astype(np.uint8)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -145,6 +145,11 @@ def scan_gtzan(root: Path | str, kind: str = "auto") -> tuple[list[dict], list[t
             continue
         seen.add(track_id)
         rows.append({"track_id": track_id, "path": str(path), "genre": genre, "artist": ""})
+    if not rows:
+        raise LibraryError(
+            f"{root}: none of the {len(found)} GTZAN {k} file(s) found could be read "
+            f"(e.g. {skipped[0][0]}: {skipped[0][1]}). Re-download or re-extract the dataset."
+        )
     return rows, skipped, k
 
 
@@ -200,7 +205,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
 def _state_dir(root: Path) -> Path:
     """Where a GTZAN folder's split is saved (the folder itself may be read-only)."""
     digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
-    return data_home() / "libraries" / f"{root.name}-{digest}"
+    return data_home() / "libraries" / f"{root.resolve().name}-{digest}"
 
 
 def _with_split(rows: list[dict], state: Path, seed: int, split_dir: Path | None) -> tuple[pd.DataFrame, str]:
@@ -228,10 +233,12 @@ def _with_split(rows: list[dict], state: Path, seed: int, split_dir: Path | None
 # --------------------------------------------------------------------------- loading
 def load_gtzan(root: Path | str, *, seed: int = 0, split_dir: Path | str | None = None, kind: str = "auto") -> Library:
     """A GTZAN folder as a :class:`Library` (see :func:`scan_gtzan` for layouts)."""
-    root = Path(root).expanduser()
+    # Absolute paths: runs store track paths, which must not depend on the working directory.
+    root = Path(root).expanduser().resolve()
     rows, skipped, found_kind = scan_gtzan(root, kind)
     tracks, method = _with_split(rows, _state_dir(root), seed, Path(split_dir) if split_dir else None)
-    return Library(root.name, root, found_kind, tracks, synthetic=False, split_method=method, skipped=skipped)
+    return Library(root.name, root, found_kind, tracks, synthetic=False, split_method=method,
+                   skipped=skipped)
 
 
 def demo_root() -> Path:

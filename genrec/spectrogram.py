@@ -30,7 +30,9 @@ def mel_frequencies() -> np.ndarray:
     """Centre frequency in Hz of each mel band, low to high (for plot axes)."""
     import librosa
 
-    return librosa.mel_frequencies(n_mels=N_MELS, fmin=0.0, fmax=SAMPLE_RATE / 2)
+    # The filterbank's n_mels triangles sit between n_mels + 2 equally mel-spaced points;
+    # band i peaks at point i + 1 (the two end points are edges, not centres).
+    return librosa.mel_frequencies(n_mels=N_MELS + 2, fmin=0.0, fmax=SAMPLE_RATE / 2)[1:-1]
 
 
 def db_to_image(db: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:

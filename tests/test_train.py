@@ -1,0 +1,184 @@
+"""Training runs: cached training equals naive training, run folders are complete and atomic, CLI."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genrec import model as M
+from genrec.cli import main
+from genrec.errors import RunError
+from genrec.library import load_gtzan
+from genrec.runs import RUN_FILES, Run, list_runs
+from genrec.train import (TrainConfig, class_weights, clip_mean, compile_for_training, extract, fit_tail,
+                          prepare_images, select_tracks, set_seed, train)
+
+SIZE = 32
+
+
+def _naive_vs_cached(arch: str, last_four: bool, lib) -> tuple[np.ndarray, np.ndarray]:
+    """Train the same model twice from the same seed: on cached frozen outputs, and with a plain fit on images."""
+    prepared = prepare_images(lib, select_tracks(lib, 1), None, SIZE)
+    x = prepared.images.astype("float32")
+    y = prepared.labels[prepared.owner]
+    cfg = TrainConfig(arch=arch, epochs=2, batch_size=8, input_size=SIZE, last_four_trainable=last_four)
+
+    set_seed(0)
+    cached = M.build_model(arch, 10, input_size=SIZE, last_four_trainable=last_four)
+    frozen, tail = M.split_model(cached)
+    fit_tail(tail, extract(frozen, prepared.images, 8), y, [f[:0] for f in extract(frozen, prepared.images[:1], 8)],
+             y[:0], cfg, shuffle=False)
+
+    set_seed(0)
+    naive = M.build_model(arch, 10, input_size=SIZE, last_four_trainable=last_four)
+    compile_for_training(naive, cfg.learning_rate)
+    naive.fit(x, y, epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=False, verbose=0,
+              class_weight=class_weights(y))
+    return cached.predict(x, verbose=0), naive.predict(x, verbose=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch,last_four", [("vgg16", False), ("resnet50", False), ("vgg16", True),
+                                            ("resnet50", True)])
+def test_cached_training_gives_the_same_model_as_naive_fit(tiny_library_dir, arch, last_four):
+    a, b = _naive_vs_cached(arch, last_four, load_gtzan(tiny_library_dir))
+    # Same weights after training ⇒ same predictions, up to float reassociation.
+    np.testing.assert_allclose(a, b, atol=2e-4)
+    assert not np.allclose(a, a.mean(axis=0))  # and the model did not collapse to a constant
+
+
+@pytest.mark.parametrize("arch", ["vgg16", "resnet50"])
+def test_run_folder_is_complete_and_reloads(tiny_runs, arch):
+    run = Run.open(tiny_runs[arch])
+    for name in RUN_FILES:
+        assert (run.path / name).stat().st_size > 0, name
+    rec = run.record
+    assert rec["arch"] == arch and rec["weights"]["kind"] == "none" and rec["weights"]["label"] == "random init"
+    assert rec["config"]["seed"] == 0 and rec["config"]["input_size"] == SIZE
+    assert set(rec["timings_seconds"]) >= {"library", "spectrograms", "build", "features", "fit", "embed"}
+    assert {"keras", "numpy"} <= set(rec["versions"])
+    assert rec["library"]["fingerprint"] and rec["library"]["split_method"].startswith("stratified")
+    assert list(run.history.columns) == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss", "seconds"] or \
+        set(run.history.columns) == {"epoch", "accuracy", "loss", "val_accuracy", "val_loss", "seconds"}
+    assert len(run.history) == rec["epochs_run"] == 2
+    tracks = run.tracks
+    assert len(tracks) == 50 and set(tracks["split"]) == {"train", "valid", "test"}
+    m = run.metrics["test"]
+    assert m["n"] == (tracks["split"] == "test").sum()
+    assert np.asarray(m["confusion_matrix"]).sum() == m["n"]
+    assert set(m["per_genre"]) == set(rec["genres"])
+    r = run.metrics["retrieval"]
+    assert r["k"] == 5 and r["n_queries"] == m["n"] and r["n_base"] == (tracks["split"] == "train").sum()
+    emb = run.arrays["embeddings"]
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1)[np.linalg.norm(emb, axis=1) > 0], 1.0, atol=1e-5)
+    # The saved model reproduces the saved probabilities through the app's path (image → model).
+    model = run.load_model()
+    from genrec import cache
+    images, _ = cache.cached_images(Path(tracks["path"][0]), "audio", None, SIZE)
+    np.testing.assert_allclose(model.predict(images.astype("float32"), verbose=0)[0],
+                               run.arrays["probabilities"][0], atol=1e-5)
+
+
+def test_evaluate_recomputes_the_saved_figures(tiny_runs, capsys):
+    assert main(["evaluate", str(tiny_runs["vgg16"])]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy matches the saved value" in out
+    assert "precision@5" in out and "mAP" in out and "chance" in out and "macro avg" in out
+
+
+def test_runs_lists_both(tiny_runs, capsys):
+    assert main(["runs", "--dir", str(Path(tiny_runs["vgg16"]).parent)]) == 0
+    out = capsys.readouterr().out
+    assert "vgg16" in out and "resnet50" in out and "random init" in out
+
+
+def test_chunks_train_and_predict_per_clip(tiny_library_dir, tmp_path):
+    lib = load_gtzan(tiny_library_dir)
+    run = Run.open(train(TrainConfig(arch="vgg16", epochs=1, input_size=SIZE, chunk_seconds=10.0, max_per_genre=1,
+                                     out=str(tmp_path)), library=lib))
+    # 4-s clips padded to 30 s → 3 chunks each; probabilities are per clip.
+    assert run.record["images"]["total"] == 3 * len(run.tracks) == 3 * 30
+    assert run.arrays["probabilities"].shape == (len(run.tracks), 10)
+    assert 0.0 <= run.metrics["test"]["chunk_accuracy"] <= 1.0
+
+
+def test_clip_mean_averages_each_clips_chunks():
+    values = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    np.testing.assert_allclose(clip_mean(values, np.array([0, 0, 1]), 2), [[0.5, 0.5], [1.0, 1.0]])
+
+
+def test_class_weights_only_when_unbalanced():
+    assert class_weights(np.array([0, 0, 1, 1])) is None
+    w = class_weights(np.array([0, 0, 0, 1]))
+    assert w[1] == pytest.approx(3 * w[0])
+
+
+def test_same_seed_same_run(tiny_library_dir, tmp_path):
+    lib = load_gtzan(tiny_library_dir)
+    cfg = dict(arch="vgg16", epochs=2, input_size=SIZE, max_per_genre=2)
+    a = Run.open(train(TrainConfig(**cfg, out=str(tmp_path / "a")), library=lib))
+    b = Run.open(train(TrainConfig(**cfg, out=str(tmp_path / "b")), library=lib))
+    np.testing.assert_allclose(a.arrays["probabilities"], b.arrays["probabilities"], atol=1e-6)
+    pd.testing.assert_frame_equal(a.history.drop(columns="seconds"), b.history.drop(columns="seconds"))
+
+
+def test_interrupted_training_leaves_no_run(tiny_library_dir, tmp_path, monkeypatch):
+    lib = load_gtzan(tiny_library_dir)
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("genrec.runs.np.savez", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(arch="vgg16", epochs=1, input_size=SIZE, max_per_genre=1, out=str(tmp_path)), library=lib)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_broken_runs_are_reported_not_loaded(tiny_runs, tmp_path):
+    for name in ("model.keras", "history.csv"):
+        broken = tmp_path / f"no-{name}"
+        shutil.copytree(tiny_runs["vgg16"], broken)
+        (broken / name).unlink()
+        with pytest.raises(RunError, match=name):
+            Run.open(broken)
+    damaged = tmp_path / "damaged"
+    shutil.copytree(tiny_runs["vgg16"], damaged)
+    (damaged / "run.json").write_text("{ truncated")
+    with pytest.raises(RunError, match="run.json"):
+        Run.open(damaged)
+    truncated = tmp_path / "truncated"
+    shutil.copytree(tiny_runs["vgg16"], truncated)
+    data = (truncated / "model.keras").read_bytes()
+    (truncated / "model.keras").write_bytes(data[:1000])
+    with pytest.raises(RunError, match="damaged or incomplete"):
+        Run.open(truncated).load_model()
+    runs, bad = list_runs(tmp_path)
+    assert [r.id for r in runs] == ["truncated"]  # opens (files present); the model fails only when loaded
+    assert sorted(p.name for p, _ in bad) == ["damaged", "no-history.csv", "no-model.keras"]
+
+
+def test_cli_reports_missing_run_and_offline_imagenet(capsys, monkeypatch, tiny_library_dir):
+    assert main(["evaluate", "no-such-run"]) == 2
+    assert "no such run" in capsys.readouterr().err
+
+    def offline(*args, **kwargs):
+        raise OSError("no network")
+
+    import keras
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    monkeypatch.setattr("keras.src.applications.vgg16.file_utils.get_file", offline, raising=False)
+    code = main(["train", "--arch", "vgg16", "--library", str(tiny_library_dir), "--input-size", "32",
+                 "--epochs", "1", "--weights", "imagenet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--weights none" in err and "Traceback" not in err
+
+
+def test_run_json_is_plain_json(tiny_runs):
+    # Every value is JSON (no pickled objects) and the split can be rebuilt from tracks.csv.
+    json.loads((Path(tiny_runs["resnet50"]) / "run.json").read_text())
+    with np.load(Path(tiny_runs["resnet50"]) / "embeddings.npz", allow_pickle=False) as data:
+        assert data["track_id"].dtype.kind == "U"

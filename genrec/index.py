@@ -611,36 +611,38 @@ class HnswIndex:
         out: list[list[Hit]] = [[] for _ in drops]
         for ask in np.unique(asks):
             rows = np.flatnonzero(asks == ask)
-            for r, labels in zip(rows, self._knn(unit[rows], int(ask))):
-                out[r] = self._hits(labels, drops[r], k, unit[r])
+            labels, sims = self._knn(unit[rows], int(ask))
+            for r, lab, sim in zip(rows, labels, sims):
+                out[r] = self._hits(lab, sim, drops[r], k)
         return out
 
-    def _knn(self, unit: np.ndarray, ask: int) -> np.ndarray:
+    def _knn(self, unit: np.ndarray, ask: int) -> tuple[np.ndarray, np.ndarray]:
         self._graph.set_ef(max(self.ef, ask))
         try:
-            labels, _ = self._graph.knn_query(unit, k=ask, num_threads=self.num_threads)
-            return labels.astype(np.intp)
+            labels, dists = self._graph.knn_query(unit, k=ask, num_threads=self.num_threads)
+            return labels.astype(np.intp), 1.0 - dists.astype(np.float64)
         except RuntimeError:
             # hnswlib refuses when its search reaches fewer than `ask` items,
             # which happens when ask is close to the index size; scanning is
             # cheap exactly then, so answer exactly instead.
-            base = self._stored(np.arange(len(self)))
+            base = np.asarray(self._graph.get_items(np.arange(len(self))), dtype=np.float32)
             none = np.empty(0, dtype=np.intp)
-            return np.array([_select(f, ask, none, q, base)[0]
-                             for f, q in zip(_fast_scores(unit, base), unit)])
+            picks = [_select(f, ask, none, q, base)
+                     for f, q in zip(_fast_scores(unit, base), unit)]
+            return (np.array([p for p, _ in picks]),
+                    np.array([s for _, s in picks], dtype=np.float64))
 
-    def _stored(self, labels: np.ndarray) -> np.ndarray:
-        return np.asarray(self._graph.get_items(labels), dtype=np.float32)
-
-    def _hits(self, labels: np.ndarray, drop: np.ndarray, k: int,
-              query_unit: np.ndarray) -> list[Hit]:
-        # Candidates in position order, re-scored the way ExactIndex scores,
-        # so reported similarities match it and ties rank by insertion order
-        # (hnswlib's own float32 distances and order for ties are arbitrary).
-        labels = np.sort(labels[~np.isin(labels, drop)])
-        sims = _precise_scores(query_unit[None, :], self._stored(labels))[0]
+    def _hits(self, labels: np.ndarray, sims: np.ndarray, drop: np.ndarray,
+              k: int) -> list[Hit]:
+        keep = ~np.isin(labels, drop)
+        labels, sims = labels[keep], np.clip(sims[keep], -1.0, 1.0)
+        # hnswlib scores a pair with one fixed SIMD routine, so exact
+        # duplicates get identical distances, but it lists ties in graph
+        # order; lexsort (primary key: similarity descending) puts them back
+        # in insertion order.
+        order = np.lexsort((labels, -sims))[:k]
         ids = self._ids.ids
-        return [(ids[labels[b]], float(sims[b])) for b in rank_indices(sims, k)]
+        return [(ids[labels[i]], float(sims[i])) for i in order]
 
     def save(self, path: Path) -> None:
         """Write ids, unit vectors and the HNSW graph to an ``.npz``, atomically.
@@ -659,7 +661,7 @@ class HnswIndex:
     def _vectors(self) -> np.ndarray:
         if self._graph is None or len(self) == 0:
             return np.zeros((0, self.dim or 0), dtype=np.float32)
-        return self._stored(np.arange(len(self)))
+        return np.asarray(self._graph.get_items(np.arange(len(self))), dtype=np.float32)
 
     def _graph_bytes(self) -> np.ndarray:
         with tempfile.TemporaryDirectory() as tmp:

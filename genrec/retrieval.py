@@ -77,7 +77,10 @@ def retrieval_report(
       queries of (#base items of the query's genre / #base items);
     - ``k``, ``n_queries``, ``n_base``.
 
-    Ties in similarity are ranked by base order, as ExactIndex ranks them.
+    Ties in similarity are ranked by base order, as ExactIndex ranks them;
+    AP follows that ranking, so it equals scikit-learn's
+    ``average_precision_score`` (which pools tied scores) whenever a query's
+    scores have no ties.
     """
     k = int(k)
     if k < 1:

@@ -1,0 +1,431 @@
+"""Behaviour of genrec.index, checked against scikit-learn's brute-force cosine."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics.pairwise import cosine_similarity
+from sklearn.neighbors import NearestNeighbors
+
+# Lets plain `pytest` (not only `python -m pytest`) import the uninstalled package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from genrec.index import (  # noqa: E402
+    ExactIndex,
+    HnswIndex,
+    VectorIndex,
+    cosine_similarities,
+    l2_normalize,
+    rank_indices,
+)
+
+try:
+    import hnswlib  # noqa: F401
+    HAVE_HNSWLIB = True
+except ImportError:
+    HAVE_HNSWLIB = False
+
+needs_hnswlib = pytest.mark.skipif(not HAVE_HNSWLIB, reason="hnswlib not installed")
+
+
+def _ids(n: int, prefix: str = "t") -> list[str]:
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+def _random(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+
+
+# ----------------------------------------------------------------- l2_normalize
+
+def test_l2_normalize_unit_rows_and_zero_rows_stay_zero():
+    x = np.array([[3.0, 4.0], [0.0, 0.0], [-1e-30, 0.0]], dtype=np.float64)
+    with np.errstate(divide="raise", invalid="raise"):  # no 0/0 warnings either
+        y = l2_normalize(x)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y[0], [0.6, 0.8], rtol=1e-6)
+    np.testing.assert_array_equal(y[1], [0.0, 0.0])
+    assert np.isfinite(y).all()
+
+
+def test_l2_normalize_matches_sklearn():
+    from sklearn.preprocessing import normalize
+    x = _random(50, 7)
+    np.testing.assert_allclose(l2_normalize(x), normalize(x), rtol=1e-5, atol=1e-6)
+
+
+def test_l2_normalize_1d():
+    np.testing.assert_allclose(l2_normalize(np.array([0.0, 2.0])), [0.0, 1.0])
+
+
+def test_cosine_similarities_match_sklearn():
+    a, b = _random(20, 33, 1), _random(40, 33, 2)
+    np.testing.assert_allclose(cosine_similarities(a, b), cosine_similarity(a, b),
+                               atol=1e-5)
+
+
+# ----------------------------------------------------------------- rank_indices
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 9, 10, 11])
+def test_rank_indices_ties_at_the_cut_follow_position(k):
+    # Heavy ties, including exactly at the k-th place: partial selection must
+    # agree with a full stable sort.
+    rng = np.random.default_rng(k)
+    for _ in range(50):
+        s = rng.integers(0, 4, size=10).astype(np.float32)
+        full = np.argsort(-s, kind="stable")
+        np.testing.assert_array_equal(rank_indices(s, k), full[:k])
+
+
+# ----------------------------------------------------------------- ExactIndex vs sklearn
+
+@pytest.mark.parametrize("dim", [2, 16, 128])
+@pytest.mark.parametrize("k", [1, 5, 17])
+def test_exact_topk_matches_sklearn_bruteforce(dim, k):
+    base, queries = _random(300, dim, seed=dim), _random(25, dim, seed=dim + 1)
+    index = ExactIndex.build(_ids(300), base)
+    nn = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute").fit(base)
+    dist, nbrs = nn.kneighbors(queries)
+    batched = index.query_many(queries, k=k)
+    for q, d_row, n_row, got_many in zip(queries, dist, nbrs, batched):
+        got = index.query(q, k=k)
+        assert got == got_many
+        assert [i for i, _ in got] == [f"t{j}" for j in n_row]
+        np.testing.assert_allclose([s for _, s in got], 1.0 - d_row, atol=1e-5)
+
+
+def test_exact_similarity_values_match_sklearn_cosine_similarity():
+    base, q = _random(100, 40, 3), _random(1, 40, 4)
+    index = ExactIndex.build(_ids(100), base)
+    expected = cosine_similarity(q, base)[0]
+    got = dict(index.query(q[0], k=100))
+    np.testing.assert_allclose([got[f"t{i}"] for i in range(100)], expected, atol=1e-5)
+    np.testing.assert_allclose(index.similarities(q), cosine_similarity(q, base), atol=1e-5)
+
+
+def test_results_sorted_descending_within_bounds_and_identical_is_one():
+    base = _random(200, 12, 5) * 1000.0  # large norms must not matter
+    index = ExactIndex.build(_ids(200), base)
+    hits = index.query(base[7], k=200)
+    sims = [s for _, s in hits]
+    assert sims == sorted(sims, reverse=True)
+    assert all(-1.0 <= s <= 1.0 for s in sims)
+    assert hits[0][0] == "t7"
+    assert hits[0][1] == pytest.approx(1.0, abs=1e-6)
+    # The opposite vector is the least similar, at cosine -1.
+    assert index.query(-base[7], k=200)[-1] == ("t7", pytest.approx(-1.0, abs=1e-6))
+
+
+def test_self_exclusion():
+    base = _random(50, 8, 6)
+    index = ExactIndex.build(_ids(50), base)
+    hits = index.query(base[3], k=5, exclude=["t3"])
+    assert "t3" not in [i for i, _ in hits] and len(hits) == 5
+    # A bare string is one id, not a set of characters.
+    assert "t3" not in [i for i, _ in index.query(base[3], k=5, exclude="t3")]
+    # Unknown ids in exclude are ignored.
+    assert index.query(base[3], k=1, exclude=["nope"])[0][0] == "t3"
+    many = index.query_many(base[:4], k=3, exclude=[[f"t{i}"] for i in range(4)])
+    for i, row in enumerate(many):
+        assert f"t{i}" not in [j for j, _ in row] and len(row) == 3
+    with pytest.raises(ValueError, match="2 entries for 4"):
+        index.query_many(base[:4], exclude=[["t0"], ["t1"]])
+
+
+def test_exact_duplicates_come_back_in_insertion_order():
+    rng = np.random.default_rng(7)
+    v = rng.standard_normal(16).astype(np.float32)
+    others = rng.standard_normal((20, 16)).astype(np.float32)
+    # Five identical copies of v scattered among unrelated vectors, with ids
+    # whose sort order differs from insertion order.
+    order = ["z", "a", "m", "b", "y"]
+    index = ExactIndex()
+    index.add(["o0", "o1"], others[:2])
+    for n, name in enumerate(order):
+        index.add([name], v[None, :] * (n + 1))  # scale changes nothing for cosine
+        index.add([f"p{n}"], others[2 + n:3 + n])
+    for k in (2, 3, 5):
+        assert [i for i, _ in index.query(v, k=k)] == order[:k]
+    assert [i for i, _ in index.query(v, k=4, exclude=["a"])] == ["z", "m", "b", "y"]
+    assert [i for i, _ in index.query_many(v[None, :], k=5)[0]] == order
+
+
+@pytest.mark.parametrize("dim", [513, 2048])
+def test_duplicates_keep_insertion_order_despite_blas_rounding(dim):
+    # With float32 BLAS alone, identical rows at different positions get
+    # scores a few ulps apart on these sizes (edge kernels sum in another
+    # order), which used to scramble duplicates.  Copies sit at the start,
+    # middle and the ragged end of the matrix.
+    rng = np.random.default_rng(dim)
+    n = 1001
+    base = rng.standard_normal((n, dim)).astype(np.float32)
+    copies = [0, 3, 500, 997, 1000]
+    v = base[copies[0]].copy()
+    base[copies] = v
+    index = ExactIndex.build(_ids(n), base)
+    expected = [f"t{c}" for c in copies]
+    queries = np.vstack([v + 0.3 * rng.standard_normal((24, dim)).astype(np.float32), v])
+    for batch in (1, 2, 8, 25):
+        for row in index.query_many(queries[:batch], k=5):
+            assert [i for i, _ in row] == expected
+            assert len({s for _, s in row}) == 1  # bit-identical scores
+    for q in queries[:3]:
+        assert [i for i, _ in index.query(q, k=5)] == expected
+    # The full similarity matrix ranks them the same way.
+    sims = index.similarities(queries)
+    assert np.all(sims[:, copies] == sims[:, copies[:1]])
+
+
+def test_reported_scores_equal_similarities_matrix():
+    base, queries = _random(257, 300, 21), _random(13, 300, 22)
+    index = ExactIndex.build(_ids(257), base)
+    sims = index.similarities(queries)
+    for q, row in enumerate(index.query_many(queries, k=257)):
+        assert [s for _, s in row] == [float(sims[q, int(i[1:])]) for i, _ in row]
+        assert [int(i[1:]) for i, _ in row] == rank_indices(sims[q]).tolist()
+
+
+def test_k_larger_than_available_and_k_zero():
+    index = ExactIndex.build(_ids(3), _random(3, 4))
+    assert len(index.query(np.ones(4), k=10)) == 3
+    assert len(index.query(np.ones(4), k=10, exclude=["t0"])) == 2
+    assert index.query(np.ones(4), k=0) == []
+    assert ExactIndex().query(np.ones(4)) == []
+    assert ExactIndex().query_many(np.ones((2, 4))) == [[], []]
+    with pytest.raises(ValueError):
+        index.query(np.ones(4), k=-1)
+
+
+def test_zero_vectors_give_zero_similarity_no_nan():
+    base = np.vstack([np.zeros(6, np.float32), _random(4, 6, 8)])
+    index = ExactIndex.build(_ids(5), base)
+    hits = dict(index.query(base[1], k=5))
+    assert hits["t0"] == 0.0
+    zero_q = index.query(np.zeros(6), k=5)
+    assert [s for _, s in zero_q] == [0.0] * 5
+    # All tied at 0, so insertion order decides.
+    assert [i for i, _ in zero_q] == _ids(5)
+
+
+def test_duplicate_ids_rejected():
+    index = ExactIndex.build(["a", "b"], _random(2, 3))
+    with pytest.raises(ValueError, match="duplicate ids: 'a'"):
+        index.add(["c", "a"], _random(2, 3))
+    with pytest.raises(ValueError, match="duplicate ids: 'd'"):
+        index.add(["d", "d"], _random(2, 3))
+    assert len(index) == 2  # a failed add changes nothing
+    with pytest.raises(ValueError, match="duplicate"):
+        ExactIndex.build(["x", "x"], _random(2, 3))
+
+
+def test_wrong_dimension_names_both_dims():
+    index = ExactIndex.build(_ids(3), _random(3, 8))
+    with pytest.raises(ValueError, match=r"dimension 5.*8-dimensional"):
+        index.add(["new"], _random(1, 5))
+    with pytest.raises(ValueError, match=r"dimension 7.*8-dimensional"):
+        index.query(np.ones(7))
+    with pytest.raises(ValueError, match=r"dimension 9.*8-dimensional"):
+        index.query_many(np.ones((2, 9)))
+    with pytest.raises(ValueError, match=r"dimension 4.*6-dimensional"):
+        ExactIndex(dim=6).add(["a"], _random(1, 4))
+
+
+def test_bad_inputs_rejected():
+    index = ExactIndex()
+    with pytest.raises(ValueError, match="2 ids for 3 vectors"):
+        index.add(["a", "b"], _random(3, 4))
+    with pytest.raises(ValueError, match="NaN"):
+        index.add(["a"], np.array([[np.nan, 1.0]]))
+    with pytest.raises(TypeError):
+        index.add([1, 2], _random(2, 4))  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        index.add("ab", _random(2, 4))
+
+
+def test_incremental_adds_equal_one_build():
+    base, queries = _random(60, 10, 9), _random(5, 10, 10)
+    one = ExactIndex.build(_ids(60), base)
+    inc = ExactIndex()
+    for start in range(0, 60, 7):
+        inc.add(_ids(60)[start:start + 7], base[start:start + 7])
+        inc.query(queries[0])  # interleaved queries must see everything added so far
+    assert inc.query_many(queries, k=8) == one.query_many(queries, k=8)
+    assert inc.ids == one.ids
+
+
+def test_query_many_blocks_agree_with_single_queries(monkeypatch):
+    import genrec.index as mod
+    monkeypatch.setattr(mod, "_MAX_BLOCK_SCORES", 50)  # forces several score blocks
+    base, queries = _random(40, 6, 11), _random(9, 6, 12)
+    index = ExactIndex.build(_ids(40), base)
+    assert index.query_many(queries, k=4) == [index.query(q, k=4) for q in queries]
+
+
+def test_protocol_conformance():
+    assert isinstance(ExactIndex(), VectorIndex)
+    if HAVE_HNSWLIB:
+        assert isinstance(HnswIndex(), VectorIndex)
+
+
+# ----------------------------------------------------------------- save / load
+
+def test_save_load_round_trip_without_pickle(tmp_path):
+    ids = ["track-ü", "a/b c", ""] + _ids(20)  # non-ASCII, punctuation, empty id
+    base = _random(23, 9, 13)
+    index = ExactIndex.build(ids, base)
+    path = tmp_path / "lib.index"  # no .npz suffix: the name must be kept as given
+    index.save(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lib.index"]  # no temp file left
+    with np.load(path, allow_pickle=False) as z:  # would raise if pickled objects were stored
+        assert z["vectors"].dtype == np.float32
+        assert z["ids"].dtype.kind == "U"
+        assert z["ids"].tolist() == ids
+    loaded = ExactIndex.load(path)
+    assert loaded.ids == ids and loaded.dim == 9
+    queries = _random(6, 9, 14)
+    assert loaded.query_many(queries, k=23) == index.query_many(queries, k=23)
+    loaded.add(["more"], _random(1, 9, 15))  # a loaded index keeps working
+    assert len(loaded) == 24
+
+
+def test_save_overwrites_atomically_and_cleans_up_on_failure(tmp_path, monkeypatch):
+    path = tmp_path / "lib.npz"
+    ExactIndex.build(["a"], _random(1, 3)).save(path)
+    ExactIndex.build(["b", "c"], _random(2, 3)).save(path)
+    assert ExactIndex.load(path).ids == ["b", "c"]
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError, match="disk full"):
+        ExactIndex.build(["d"], _random(1, 3)).save(path)
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["lib.npz"]  # no temp debris
+    assert ExactIndex.load(path).ids == ["b", "c"]  # old file untouched
+
+
+def test_empty_index_round_trip(tmp_path):
+    ExactIndex(dim=5).save(tmp_path / "e.npz")
+    loaded = ExactIndex.load(tmp_path / "e.npz")
+    assert len(loaded) == 0 and loaded.dim == 5
+    assert loaded.query(np.ones(5)) == []
+
+
+def test_load_rejects_foreign_files(tmp_path):
+    np.savez(tmp_path / "other.npz", x=np.arange(3))
+    with pytest.raises(ValueError, match="not an index file"):
+        ExactIndex.load(tmp_path / "other.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError):
+        ExactIndex.load(tmp_path / "junk.npz")
+    with pytest.raises(FileNotFoundError):
+        ExactIndex.load(tmp_path / "missing.npz")
+
+
+# ----------------------------------------------------------------- HnswIndex
+
+@needs_hnswlib
+def test_hnsw_top5_recall_against_exact():
+    base, queries = _random(5000, 64, 16), _random(200, 64, 17)
+    ids = _ids(5000)
+    exact = ExactIndex.build(ids, base)
+    ann = HnswIndex.build(ids, base, ef=100)
+    truth = exact.query_many(queries, k=5)
+    got = ann.query_many(queries, k=5)
+    recall = np.mean([len({i for i, _ in g} & {i for i, _ in t}) / 5
+                      for g, t in zip(got, truth)])
+    assert recall >= 0.95, recall
+    # Reported similarities are real cosines: each must match the exact score.
+    exact_sims = exact.similarities(queries)
+    pos = {i: n for n, i in enumerate(ids)}
+    for q, row in enumerate(got):
+        for i, s in row:
+            assert s == pytest.approx(float(exact_sims[q, pos[i]]), abs=1e-5)
+            assert -1.0 <= s <= 1.0
+    assert got[0] == ann.query(queries[0], k=5)
+
+
+@needs_hnswlib
+def test_hnsw_exclusion_ties_bounds_and_small_k():
+    rng = np.random.default_rng(18)
+    v = rng.standard_normal(8).astype(np.float32)
+    others = rng.standard_normal((30, 8)).astype(np.float32)
+    index = HnswIndex(M=8, ef_construction=50)
+    index.add(_ids(30, "o"), others)
+    index.add(["z", "a", "m"], np.vstack([v, 2 * v, 3 * v]))
+    assert [i for i, _ in index.query(v, k=3)] == ["z", "a", "m"]
+    assert [i for i, _ in index.query(v, k=2, exclude=["z"])] == ["a", "m"]
+    hits = index.query(v, k=100, exclude=["a"])
+    assert len(hits) == 32 and "a" not in dict(hits)  # k beyond size: what there is
+    assert all(-1.0 <= s <= 1.0 for _, s in hits)
+    assert hits[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert index.query_many(np.vstack([v, v]), k=1, exclude=[["z"], []]) == [
+        [("a", pytest.approx(1.0, abs=1e-5))], [("z", pytest.approx(1.0, abs=1e-5))]]
+
+
+@needs_hnswlib
+def test_hnsw_duplicates_in_insertion_order_at_2048_dims():
+    rng = np.random.default_rng(23)
+    n, dim = 1001, 2048
+    base = rng.standard_normal((n, dim)).astype(np.float32)
+    copies = [0, 3, 500, 997, 1000]
+    v = base[0].copy()
+    base[copies] = v
+    index = HnswIndex.build(_ids(n), base)
+    expected = [f"t{c}" for c in copies]
+    queries = np.vstack([v + 0.3 * rng.standard_normal((9, dim)).astype(np.float32), v])
+    for row in index.query_many(queries, k=5):
+        assert [i for i, _ in row] == expected
+    assert [i for i, _ in index.query(queries[0], k=3)] == expected[:3]
+
+
+@needs_hnswlib
+def test_hnsw_validation_and_growth():
+    index = HnswIndex()
+    for n in range(0, 300, 50):  # several adds: the graph has to grow
+        index.add(_ids(300)[n:n + 50], _random(50, 12, n))
+    assert len(index) == 300
+    with pytest.raises(ValueError, match="duplicate"):
+        index.add(["t0"], _random(1, 12))
+    with pytest.raises(ValueError, match=r"dimension 3.*12-dimensional"):
+        index.query(np.ones(3))
+    with pytest.raises(ValueError, match=r"dimension 3.*12-dimensional"):
+        index.add(["new"], _random(1, 3))
+    assert HnswIndex().query(np.ones(3)) == []
+
+
+@needs_hnswlib
+def test_hnsw_save_load_round_trip(tmp_path):
+    base, queries = _random(500, 16, 19), _random(10, 16, 20)
+    index = HnswIndex.build(_ids(500), base, M=12, ef=80)
+    path = tmp_path / "ann.npz"
+    index.save(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["ann.npz"]
+    with np.load(path, allow_pickle=False) as z:
+        assert {"vectors", "ids", "hnsw_graph"} <= set(z.files)
+    loaded = HnswIndex.load(path)
+    assert (loaded.M, loaded.ef) == (12, 80)
+    assert loaded.query_many(queries, k=5) == index.query_many(queries, k=5)
+    loaded.add(["extra"], base[:1])  # the loaded graph can still grow
+    assert {i for i, _ in loaded.query(base[0], k=2)} == {"t0", "extra"}
+    # The formats are shared: an exact index file loads as HNSW and vice versa.
+    exact = ExactIndex.load(path)
+    assert exact.ids == _ids(500)
+    ExactIndex.build(_ids(500), base).save(tmp_path / "exact.npz")
+    rebuilt = HnswIndex.load(tmp_path / "exact.npz")
+    assert len(rebuilt) == 500 and rebuilt.query(base[4], k=1)[0][0] == "t4"
+
+
+def test_missing_hnswlib_says_how_to_install(monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "hnswlib":
+            raise ImportError("No module named 'hnswlib'")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(ImportError, match="pip install hnswlib"):
+        HnswIndex()

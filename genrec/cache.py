@@ -103,6 +103,8 @@ def library_images(paths: Sequence[str | Path], kind: str = "audio", chunk_secon
     Returns (images uint8 (N, size, size, 3), owner int array (N,), number of cache hits).
     """
     arrays, owners, hits = [], [], 0
+    if progress:
+        progress(0, len(paths))
     for i, p in enumerate(paths):
         images, hit = cached_images(Path(p), kind, chunk_seconds, size)
         arrays.append(images)

@@ -9,7 +9,7 @@ from genrec.progress import ProgressFn, per_stage, silent
 from genrec.train import TrainConfig, train
 
 #: Settings of the demo runs: the paper's whole-clip 224×224 images, head trained on cached features.
-DEMO_SETTINGS = dict(library="demo", epochs=30, batch_size=32, input_size=224, patience=8, seed=0)
+DEMO_SETTINGS = dict(library="demo", epochs=50, batch_size=32, input_size=224, patience=10, seed=0)
 
 
 def build_demo(*, weights: str = "none", out: str | None = None, progress: ProgressFn = silent,

@@ -15,13 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import tensorflow as tf
+
+# Retracing notices from predict_on_batch over several models are expected here, not a user problem.
+tf.get_logger().setLevel("ERROR")
 
 from genrec.config import ARCHITECTURES, IMAGE_SIZE
 from genrec.errors import RunError, WeightsError
 
 EMBEDDING_LAYER = "embedding"
 OUTPUT_LAYER = "genre"
-HEAD_LAYERS = ("pool", EMBEDDING_LAYER, "dropout", OUTPUT_LAYER)
+NORM_LAYER = "feature_norm"
+HEAD_LAYERS = ("pool", NORM_LAYER, EMBEDDING_LAYER, "dropout", OUTPUT_LAYER)
 #: ImageNet channel means in BGR order, as used by keras.applications' "caffe" mode.
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
@@ -107,10 +112,16 @@ def build_model(
     dropout: float = 0.2,
     embedding_units: int = 256,
 ) -> keras.Model:
-    """Backbone + head: global average pooling → dense ``embedding`` (ReLU) → dropout → softmax ``genre``.
+    """Backbone + head: global average pooling → standardisation → dense ``embedding`` (ReLU) → dropout → softmax.
 
     The backbone is frozen (its BatchNorm layers therefore run in inference
     mode), except its last four weighted layers when ``last_four_trainable``.
+    The standardisation (``feature_norm``, a BatchNormalization not in the
+    paper's head) is there because pooled backbone features can have any scale
+    (random-init VGG16's are ~0.1, ResNet50's ~1–10): without it the demo runs
+    reached 0.30 / 0.45 test accuracy in 30 epochs, with it 0.95 / 0.90. Unlike
+    a fixed standardisation it follows the features while
+    ``last_four_trainable`` changes them.
     """
     source = weights if isinstance(weights, WeightsSource) else weights_source(weights)
     base = build_backbone(arch, source, input_size)
@@ -124,6 +135,7 @@ def build_model(
     # backbone layer addressable, so the model can be cut where the frozen part ends.
     x = _apply_layers(base, x)
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = keras.layers.BatchNormalization(momentum=0.9, name=NORM_LAYER)(x)
     x = keras.layers.Dense(embedding_units, activation="relu", name=EMBEDDING_LAYER)(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     outputs = keras.layers.Dense(n_classes, activation="softmax", name=OUTPUT_LAYER)(x)
@@ -198,7 +210,7 @@ def split_model(model: keras.Model) -> tuple[keras.Model, keras.Model]:
 
 def trainable_backbone_layers(model: keras.Model) -> list[str]:
     """Backbone layers of ``model`` that train besides the head (empty when the backbone is frozen)."""
-    return [l.name for l in model.layers if l.trainable and l.weights and l.name not in HEAD_LAYERS]
+    return [l.name for l in model.layers if l.trainable_weights and l.name not in HEAD_LAYERS]
 
 
 def tail_with_embedding(model: keras.Model) -> keras.Model:

@@ -25,6 +25,8 @@ class TqdmProgress:
         from tqdm.auto import tqdm
 
         bar = self._bars.get(stage)
+        if bar is None and done >= total > 0:
+            return  # a closing report for a stage whose bar already finished (e.g. early stopping)
         if bar is None:
             bar = self._bars[stage] = tqdm(total=total, desc=stage, unit="step", leave=True)
         bar.total = total

@@ -117,6 +117,7 @@ def extract(frozen, images: np.ndarray, batch_size: int, progress: ProgressFn = 
     """Run the frozen part over all images in batches; one array per boundary tensor."""
     outs: list[list[np.ndarray]] = []
     n = len(images)
+    progress("features", 0, n)
     for start in range(0, n, batch_size):
         batch = frozen.predict_on_batch(images[start : start + batch_size].astype(np.float32))
         batch = batch if isinstance(batch, (list, tuple)) else [batch]

@@ -43,9 +43,9 @@ def test_last_four_weighted_layers_are_the_documented_ones():
 @pytest.mark.parametrize("last_four", [False, True])
 def test_only_head_and_switch_layers_train(arch, last_four):
     m = M.build_model(arch, 10, input_size=SIZE, last_four_trainable=last_four)
-    trainable = {l.name for l in m.layers if l.trainable and l.weights}
+    trainable = {l.name for l in m.layers if l.trainable_weights}
     backbone = set(M.trainable_backbone_layers(m))
-    assert trainable == backbone | {M.EMBEDDING_LAYER, M.OUTPUT_LAYER}
+    assert trainable == backbone | {M.NORM_LAYER, M.EMBEDDING_LAYER, M.OUTPUT_LAYER}
     assert len(backbone) == (4 if last_four else 0)
 
 

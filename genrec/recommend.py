@@ -55,7 +55,7 @@ class Recommender:
         self._row = {t: i for i, t in enumerate(self.tracks["track_id"])}
         self.embeddings = arrays["embeddings"]
         self.probabilities = arrays["probabilities"]
-        self.index = index or ExactIndex.build(self.tracks["track_id"].tolist(), self.embeddings)
+        self.index = index if index is not None else ExactIndex.build(self.tracks["track_id"].tolist(), self.embeddings)
         spec = run.record["spectrogram"]
         self.chunk_seconds = spec.get("chunk_seconds")
         self.input_size = int(spec["size"])
@@ -111,18 +111,20 @@ def shared_count(a: Answer, b: Answer) -> int:
 
 
 def compare(recommenders: list[Recommender], *, track_id: str | None = None, source: AudioSource | None = None,
-            name: str | None = None, k: int = DEFAULT_K) -> tuple[list[Answer], int]:
+            name: str | None = None, k: int = DEFAULT_K,
+            samples: np.ndarray | None = None) -> tuple[list[Answer], int]:
     """Answers of several runs for one query, and how many top-k tracks the first two share.
 
-    Audio is decoded once and turned into images once per distinct input configuration.
+    Audio is decoded once and turned into images once per distinct input configuration;
+    ``samples`` passes a window already decoded by :func:`load_audio` instead of ``source``.
     """
-    if (track_id is None) == (source is None):
-        raise ValueError("give exactly one of track_id or source")
+    if sum(x is not None for x in (track_id, source, samples)) != 1:
+        raise ValueError("give exactly one of track_id, source or samples")
     answers = []
     if track_id is not None:
         answers = [r.for_track(track_id, k) for r in recommenders]
     else:
-        y = load_audio(source, name=name)
+        y = samples if samples is not None else load_audio(source, name=name)
         images: dict[tuple, np.ndarray] = {}
         for r in recommenders:
             key = (r.chunk_seconds, r.input_size)

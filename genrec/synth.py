@@ -33,6 +33,7 @@ import hashlib
 import math
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -153,6 +154,7 @@ def _voicing(root: int, ivs: tuple[int, ...], center: int, rootless: bool = Fals
 # --------------------------------------------------------------------------------------
 
 _TL = 4096                 # wavetable length (power of two)
+_K_STEPS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48)
 _TMASK = _TL - 1
 
 
@@ -181,9 +183,9 @@ def _table(shape: str, param: float, k_max: int) -> np.ndarray:
         reg = regs[int(param)]
         a = np.array([reg.get(int(i), 0.0) for i in k])
     elif shape == "reed":             # sax/harmonica-ish: odd-heavy with a formant bump
-        a = k ** -0.9 * np.where(k % 2 == 0, 0.5, 1.0) * (1.0 + 1.2 * np.exp(-((k - param) / 2.5) ** 2))
+        a = k ** -1.25 * np.where(k % 2 == 0, 0.5, 1.0) * (1.0 + 1.5 * np.exp(-((k - param) / 2.5) ** 2))
     elif shape == "brass":
-        a = k ** -0.55 * np.exp(-k / param)
+        a = k ** -0.7 * np.exp(-k / param)
     elif shape == "flute":
         a = np.array([1.0, 0.35, 0.12, 0.05, 0.03, 0.02][:k_max] + [0.0] * max(0, k_max - 6))
     elif shape == "vocal":            # "ah": strong 2nd-4th partials
@@ -193,7 +195,7 @@ def _table(shape: str, param: float, k_max: int) -> np.ndarray:
     x = np.arange(_TL, dtype=np.float64) / _TL
     wave = np.sin(2.0 * np.pi * np.outer(x, k)) @ a
     peak = np.max(np.abs(wave))
-    return wave / (peak if peak > 0 else 1.0)
+    return (wave / (peak if peak > 0 else 1.0)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,7 @@ _TIMBRES: dict[str, _Timbre] = {
     "violin": _Timbre(("pow", 1.0), ("pow", 1.8), -0.15, 0.07, 0.0, 1.0, 0.15,
                       vib=(5.8, 0.006, 0.12), detune=(0.0, 5.0)),
     "pad": _Timbre(("pow", 1.3), ("pow", 2.6), 0.0, 0.5, 0.0, 1.0, 0.8, detune=(-13.0, 0.0, 12.0)),
-    "brass": _Timbre(("brass", 14.0), ("pow", 2.6), -0.09, 0.04, 0.5, 0.75, 0.09,
+    "brass": _Timbre(("brass", 10.0), ("pow", 2.6), -0.09, 0.04, 0.5, 0.75, 0.09,
                      vib=(5.0, 0.003, 0.25), detune=(0.0, 5.0)),
     "reed": _Timbre(("reed", 4.0), ("pow", 2.2), -0.06, 0.03, 0.0, 1.0, 0.06,
                     vib=(5.2, 0.005, 0.2), noise=0.03, noise_decay=0.05),
@@ -276,7 +278,7 @@ _TIMBRES: dict[str, _Timbre] = {
 }
 
 
-def _render(tb: _Timbre, freq: float, dur: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+def _render(tb: _Timbre, freq: float, dur: float, sr: float, rng: np.random.Generator) -> np.ndarray:
     """One note of ``dur`` seconds (plus its release) as float32."""
     decay = tb.decay * (220.0 / freq) ** tb.pitch_decay if tb.decay > 0 else 0.0
     length = dur + 4.0 * tb.release
@@ -288,6 +290,7 @@ def _render(tb: _Timbre, freq: float, dur: float, sr: int, rng: np.random.Genera
     spread = 2.0 ** (max(abs(c) for c in tb.detune) / 1200.0) * (1.0 + 2.0 * depth) \
         * 2.0 ** (max(0.0, tb.bend) / 12.0)
     k_max = int(np.clip(0.45 * sr / (freq * spread), 1, tb.max_harm))
+    k_max = _K_STEPS[bisect.bisect_right(_K_STEPS, k_max) - 1]     # few distinct tables
     if depth > 0 or tb.bend != 0:
         f = np.full(n, freq)
         if tb.bend != 0:
@@ -300,35 +303,35 @@ def _render(tb: _Timbre, freq: float, dur: float, sr: int, rng: np.random.Genera
         cycles = t * freq
     bright = _table(tb.bright[0], tb.bright[1], k_max)
     dull = _table(tb.dull[0], tb.dull[1], k_max) if tb.dull is not None else None
-    yb = np.zeros(n)
-    yd = np.zeros(n) if dull is not None and tb.morph != 0 else None
+    yb = np.zeros(n, dtype=np.float32)
+    yd = np.zeros(n, dtype=np.float32) if dull is not None and tb.morph != 0 else None
     for cents in tb.detune:
-        ph = cycles * (2.0 ** (cents / 1200.0)) + rng.random()
-        idx = (ph * _TL).astype(np.int64) & _TMASK
+        ph = cycles * (_TL * 2.0 ** (cents / 1200.0)) + rng.random() * _TL
+        idx = ph.astype(np.int64) & _TMASK
         yb += bright[idx]
         if yd is not None:
             yd += dull[idx]
     if yd is not None:
-        w = np.exp(-t / tb.morph) if tb.morph > 0 else 1.0 - np.exp(t / tb.morph)
-        yb = w * yb + (1.0 - w) * yd
-    y = yb / len(tb.detune)
-    env = np.ones(n)
+        tt = t.astype(np.float32)
+        w = np.exp(tt * np.float32(-1.0 / tb.morph)) if tb.morph > 0 else 1.0 - np.exp(tt * np.float32(1.0 / tb.morph))
+        yb = yd + w * (yb - yd)
+    y = (yb * (1.0 / len(tb.detune))).astype(np.float32)
+    t32 = t.astype(np.float32)
     na = min(n, int(tb.attack * sr))
     if na > 1:
-        env[:na] = np.linspace(0.0, 1.0, na)
+        y[:na] *= np.linspace(0.0, 1.0, na, dtype=np.float32)
     if decay > 0:
-        env *= tb.sustain + (1.0 - tb.sustain) * np.exp(-t / decay)
+        y *= np.float32(tb.sustain) + np.float32(1.0 - tb.sustain) * np.exp(t32 * np.float32(-1.0 / decay))
     nd = int(dur * sr)
     if nd < n:
-        env[nd:] *= np.exp(-(t[nd:] - dur) / max(tb.release, 1e-3))
-    y *= env
+        y[nd:] *= np.exp((t32[nd:] - np.float32(dur)) * np.float32(-1.0 / max(tb.release, 1e-3)))
     if tb.noise > 0:
         m = min(n, int(6 * tb.noise_decay * sr) + 1)
         burst = np.diff(rng.standard_normal(m + 1)) * np.exp(-t[:m] / tb.noise_decay)
-        y[:m] += tb.noise * burst
+        y[:m] += (tb.noise * burst).astype(np.float32)
     fade = min(n, 64)
-    y[-fade:] *= np.linspace(1.0, 0.0, fade)
-    return y.astype(np.float32)
+    y[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return y
 
 
 # --------------------------------------------------------------------------------------
@@ -346,8 +349,9 @@ def _band_noise(rng: np.random.Generator, n: int, sr: int, lo: float, hi: float)
 def _metal(rng: np.random.Generator, t: np.ndarray, base: float) -> np.ndarray:
     """Six inharmonic square partials (the classic analogue-cymbal recipe)."""
     ratios = np.array([1.0, 1.4471, 1.617, 1.9265, 2.5028, 2.6637])
-    ph = rng.random(6)
-    return np.sign(np.sin(2 * np.pi * (np.outer(t, ratios * base) + ph))).sum(axis=1) / 6.0
+    ph = rng.random(6).astype(np.float32)
+    square = ((np.outer(t.astype(np.float32), (ratios * base).astype(np.float32)) + ph) % 1.0) < 0.5
+    return square.sum(axis=1) / 3.0 - 1.0
 
 
 def _norm(y: np.ndarray) -> np.ndarray:
@@ -384,12 +388,12 @@ def _band_noise_like(y: np.ndarray, sr: int, lo: float) -> np.ndarray:
     return np.fft.irfft(np.fft.rfft(y) * ((f / lo) ** 4 / (1 + (f / lo) ** 4)), len(y))
 
 
-def _ride(sr, rng, decay=1.3, bell=0.3):
+def _ride(sr, rng, decay=1.3, bell=0.3, hi=14000.0):
     n = int(sr * min(3.0, 3 * decay))
     t = np.arange(n) / sr
     base = rng.uniform(380, 480)
-    y = 0.8 * _metal(rng, t, base) + 0.5 * _band_noise(rng, n, sr, 4000.0, 14000.0)
-    y = _band_noise_like(y, sr, 2500.0) * (0.4 * np.exp(-t / 0.02) + np.exp(-t / decay))
+    y = 0.8 * _metal(rng, t, base) + 0.5 * _band_noise(rng, n, sr, 3000.0, hi)
+    y = _band_noise_like(y, sr, 2000.0) * (0.4 * np.exp(-t / 0.02) + np.exp(-t / decay))
     y += bell * np.sin(2 * np.pi * base * 5.1 * t) * np.exp(-t / (0.4 * decay))
     return _norm(y)
 
@@ -429,10 +433,21 @@ def _shaker(sr, rng, decay=0.05):
     return _norm(_band_noise(rng, n, sr, 5000.0, 13000.0) * (1 - np.exp(-t / 0.01)) * np.exp(-t / decay))
 
 
+@lru_cache(maxsize=128)
+def _kit_sound(genre: str, artist: int, seed: int, sr: int, name: str, fn: Callable, variants: int,
+               kw: tuple) -> tuple[np.ndarray, ...]:
+    rng = _rng("drum", SYNTH_VERSION, seed, genre, artist, name, fn.__name__, variants, kw, sr)
+    out = tuple(fn(sr, rng, **dict(kw)) for _ in range(variants))
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
 # --------------------------------------------------------------------------------------
 # the song: timing, buses, placement
 # --------------------------------------------------------------------------------------
 
+_BASS_DIV = 4
 _BUS_DEFAULTS = dict(level=0.0, hp=0.0, lp=0.0, tilt=0.0, rev=0.0, echo=None, drive=None, duck=0.0)
 
 
@@ -444,11 +459,15 @@ class _Song:
         self.n = max(1, int(round(seconds * sr)))
         self.seconds = self.n / sr
         self.art = _artist_palette(genre, index % ARTISTS_PER_GENRE, seed)
+        self.art_seed = seed
         self.variant = self.art["variant"]
         self.rng = _rng("clip", SYNTH_VERSION, seed, genre, index)
+        self.krng = _rng("kit", SYNTH_VERSION, seed, genre, index % ARTISTS_PER_GENRE)
         self.buses: dict[str, np.ndarray] = {}
         self.fx: dict[str, dict] = {}
+        self.div: dict[str, int] = {}
         self.kicks: list[int] = []
+        self.crackle: tuple[np.ndarray, np.ndarray] | None = None
         self._cache: dict[tuple, np.ndarray] = {}
         self.key = self.art["key"] if self.rng.random() < 0.7 else int(self.rng.choice(self.art["keys"]))
         self.chords: list[tuple[float, float, int, tuple[int, ...]]] = []
@@ -501,24 +520,30 @@ class _Song:
 
     # ---- buses
     def bus(self, name: str, **fx) -> str:
+        """Create (or update the effects of) a bus.  The bass bus, unless distorted, runs at a
+        quarter of the sample rate: its content is band-limited anyway, and its FFT and notes
+        then cost a quarter as much (the mix upsamples it exactly in the frequency domain)."""
         if name not in self.buses:
-            self.buses[name] = np.zeros(self.n, dtype=np.float32)
+            div = _BASS_DIV if name == "bass" and not fx.get("drive") else 1
+            self.div[name] = div
+            self.buses[name] = np.zeros(-(-self.n // div), dtype=np.float32)
             self.fx[name] = dict(_BUS_DEFAULTS)
         self.fx[name].update(fx)
         return name
 
     def put(self, bus: str, buf: np.ndarray, t: float, gain: float = 1.0) -> None:
-        i = int(round(t * self.sr))
-        if i >= self.n or i + len(buf) <= 0:
+        arr = self.buses[bus]
+        i = int(round(t * self.sr / self.div[bus]))
+        if i >= len(arr) or i + len(buf) <= 0:
             return
         if i < 0:
             buf, i = buf[-i:], 0
-        arr = self.buses[bus]
-        j = min(self.n, i + len(buf))
+        j = min(len(arr), i + len(buf))
         arr[i:j] += np.float32(gain) * buf[: j - i]
 
     def hit(self, bus: str, samples: list[np.ndarray], beat: float, gain: float = 1.0,
             swing: bool = True, jitter: float | None = None) -> None:
+        assert self.div[bus] == 1, "drum samples need a full-rate bus"
         buf = samples[int(self.rng.integers(len(samples)))] if len(samples) > 1 else samples[0]
         t = self.time(beat, swing) + self._jit(jitter)
         self.put(bus, buf, t, gain * (1.0 + 0.08 * self.rng.standard_normal()))
@@ -531,10 +556,11 @@ class _Song:
             return
         dur = max(0.03, self.time(beat + length, swing) - t0)
         q = max(1, int(round(dur * 40)))
-        key = (timbre, int(midi), q)
+        div = self.div[bus]
+        key = (timbre, int(midi), q, div)
         buf = self._cache.get(key)
         if buf is None:
-            buf = _render(_TIMBRES[timbre], _hz(midi), q / 40.0, self.sr, self.rng)
+            buf = _render(_TIMBRES[timbre], _hz(midi), q / 40.0, self.sr / div, self.rng)
             self._cache[key] = buf
         self.put(bus, buf, t, gain)
 
@@ -558,7 +584,10 @@ class _Song:
 
     # ---- drum helper
     def kit_add(self, kit: dict, name: str, fn, variants: int = 2, **kw) -> None:
-        kit[name] = [fn(self.sr, self.rng, **kw) for _ in range(variants)]
+        """Add ``variants`` takes of a drum sound.  A kit belongs to the artist (its parameters
+        come from ``self.krng``), so the sounds are cached across that artist's clips."""
+        kit[name] = list(_kit_sound(self.genre, self.variant, self.art_seed, self.sr, name, fn,
+                                    variants, tuple(sorted(kw.items()))))
 
 
 # --------------------------------------------------------------------------------------
@@ -701,7 +730,7 @@ def _walking(s: _Song, bus: str, timbre: str, lo: int = 28, hi: int = 50, gain: 
     chord/scale tones in between, chromatic approach into the next chord."""
     prev = None
     for beat in range(0, s.nbeats, feel):
-        start, length, root, ivs = s.chord_at(beat)
+        start, _, root, ivs = s.chord_at(beat)
         nxt_root = s.chord_at(beat + feel)[2]
         changes = s.chord_at(beat + feel)[0] != start
         if beat == start or prev is None:
@@ -808,13 +837,13 @@ def _riff(s: _Song, bus: str, pat: str, lo: int = 40, gain: float = 1.0, fifth: 
             i = j
 
 
-def _crackle(s: _Song, bus: str, rate: float = 8.0) -> None:
-    """Vinyl clicks (Poisson impulses) on their own bus."""
+def _crackle(s: _Song, rate: float = 8.0, level_db: float = -12.0) -> None:
+    """Vinyl clicks (Poisson impulses), added after the mix relative to its RMS."""
     k = int(s.rng.poisson(rate * s.seconds))
     if k:
         pos = s.rng.integers(0, s.n, k)
-        amp = s.rng.standard_normal(k) * s.rng.random(k) ** 3
-        np.add.at(s.buses[bus], pos, amp.astype(np.float32))
+        amp = s.rng.standard_normal(k) * s.rng.random(k) ** 3 * 10.0 ** (level_db / 20.0)
+        s.crackle = (pos, amp)
 
 
 # --------------------------------------------------------------------------------------
@@ -855,8 +884,8 @@ _FLAVOURS: dict[str, list[dict]] = {
         dict(name="g-funk", range=(88, 100), keys=(6, 11, 4, 9), leads=("whistle", "lead"), rev=(0.5, 1.0), lofi=0.2),
     ],
     "jazz": [
-        dict(name="swing quartet", range=(120, 180), keys=(5, 10, 3, 0), leads=("reed", "brass"), rev=(0.8, 1.4), lofi=0.35),
-        dict(name="ballad", range=(60, 84), keys=(3, 8, 1, 5), leads=("reed", "brass", "piano"), rev=(1.0, 1.8), lofi=0.35),
+        dict(name="swing quartet", range=(120, 180), keys=(5, 10, 3, 0), leads=("reed", "brass"), rev=(0.8, 1.4), lofi=0.5),
+        dict(name="ballad", range=(60, 84), keys=(3, 8, 1, 5), leads=("reed", "brass", "piano"), rev=(1.0, 1.8), lofi=0.5),
         dict(name="bebop", range=(180, 230), keys=(5, 10, 3, 8), leads=("brass", "reed"), rev=(0.6, 1.2), lofi=0.45),
         dict(name="organ trio", range=(100, 140), keys=(5, 10, 0, 7), leads=("clean", "reed"), rev=(0.6, 1.2), lofi=0.35),
     ],
@@ -902,6 +931,7 @@ def _artist_palette(genre: str, a: int, seed: int) -> dict:
         lead=str(r.choice(spec["leads"])),
         tilt=float(r.normal(0.0, 0.6)),              # dB/octave around 1 kHz
         room=float(r.uniform(*spec["rev"])),
+        damp=float(r.uniform(3000.0, 7000.0)),
         wet=float(r.uniform(0.6, 1.4)),
         levels={b: float(r.normal(0.0, 1.5)) for b in ("drums", "bass", "keys", "gtr", "pad", "lead")},
         lofi=bool(r.random() < spec["lofi"]),
@@ -936,8 +966,8 @@ def _style_blues(s: _Song) -> None:
     d = s.bus("drums", level=_lvl(s, "drums", -3), hp=40, lp=11000, rev=0.15)
     kit: dict = {}
     if v != 3:
-        s.kit_add(kit, "kick", _kick, f0=rng.uniform(48, 60), decay=0.18, click=0.2)
-        s.kit_add(kit, "snare", _snare, tone=rng.uniform(170, 220), noise_decay=0.12)
+        s.kit_add(kit, "kick", _kick, f0=s.krng.uniform(48, 60), decay=0.18, click=0.2)
+        s.kit_add(kit, "snare", _snare, tone=s.krng.uniform(170, 220), noise_decay=0.12)
         s.kit_add(kit, "hat", _hat, decay=0.05)
         s.kit_add(kit, "ride", _ride, 1, decay=1.1)
         s.kit_add(kit, "crash", _crash, 1)
@@ -955,7 +985,7 @@ def _style_blues(s: _Song) -> None:
         _fills(s, d, kit, every=4, beats=1.0, insts=("snare",), crash=0.6)
     else:  # delta: foot stomp only, sometimes
         if rng.random() < 0.6:
-            s.kit_add(kit, "kick", _kick, f0=rng.uniform(55, 70), decay=0.12, click=0.5, drive=1.0)
+            s.kit_add(kit, "kick", _kick, f0=s.krng.uniform(55, 70), decay=0.12, click=0.5, drive=1.0)
             _beat(s, d, kit, "kick", "x.x.x.x.", 0.8)
     b = s.bus("bass", level=_lvl(s, "bass", -5), lp=2500, rev=0.05)
     if v == 2:
@@ -1048,8 +1078,8 @@ def _style_country(s: _Song) -> None:
     s.progression(progs[int(rng.integers(4 if v == 3 else 3))])
     d = s.bus("drums", level=_lvl(s, "drums", -4), hp=40, lp=12000, rev=0.15)
     kit: dict = {}
-    s.kit_add(kit, "kick", _kick, f0=rng.uniform(50, 62), decay=0.16, click=0.25)
-    s.kit_add(kit, "snare", _snare, tone=rng.uniform(180, 230), noise_decay=0.1)
+    s.kit_add(kit, "kick", _kick, f0=s.krng.uniform(50, 62), decay=0.16, click=0.25)
+    s.kit_add(kit, "snare", _snare, tone=s.krng.uniform(180, 230), noise_decay=0.1)
     s.kit_add(kit, "brush", _brush, 3, decay=0.07)
     s.kit_add(kit, "hat", _hat, decay=0.04)
     s.kit_add(kit, "rim", _rim, 1)
@@ -1073,7 +1103,7 @@ def _style_country(s: _Song) -> None:
         _beat(s, d, kit, "snare", "....X.......X...", 0.9)
         _fills(s, d, kit, every=8, beats=1.0, insts=("snare",), crash=0.7)
     b = s.bus("bass", level=_lvl(s, "bass", -5), lp=2200)
-    pat = {0: "r...5...", 1: "r.5.5.", 2: "r.5.r.5.", 3: "r.r.r.r5"}[v] if v != 1 else "r...5...5..."
+    pat = {0: "r...5...", 1: "r...5...5...", 2: "r.5.r.5.", 3: "r.r.r.r5"}[v]
     _bassline(s, b, "bass" if rng.random() < 0.6 else "upright", pat, lo=31, drop=0.05)
     g = s.bus("keys", level=_lvl(s, "keys", -4), rev=0.2, hp=90)
     strum_pat = {0: "x.x.x.x.", 1: "x.x.x.", 2: ".x.x.x.x", 3: "x.xx.xx."}[v]
@@ -1102,11 +1132,11 @@ def _style_disco(s: _Song) -> None:
     s.progression(progs[int(rng.integers(4))])
     d = s.bus("drums", level=_lvl(s, "drums", -2), hp=35, lp=14000, rev=0.12)
     kit: dict = {}
-    s.kit_add(kit, "kick", _kick, f0=rng.uniform(48, 58), decay=rng.uniform(0.16, 0.26), click=0.3)
-    s.kit_add(kit, "snare", _snare, tone=rng.uniform(180, 220), noise_decay=0.14)
+    s.kit_add(kit, "kick", _kick, f0=s.krng.uniform(48, 58), decay=s.krng.uniform(0.16, 0.26), click=0.3)
+    s.kit_add(kit, "snare", _snare, tone=s.krng.uniform(180, 220), noise_decay=0.14)
     s.kit_add(kit, "clap", _clap)
     s.kit_add(kit, "hat", _hat, 3, decay=0.03)
-    s.kit_add(kit, "ohat", _hat, 1, decay=rng.uniform(0.12, 0.22), lo=5500)
+    s.kit_add(kit, "ohat", _hat, 1, decay=s.krng.uniform(0.12, 0.22), lo=5500)
     s.kit_add(kit, "crash", _crash, 1)
     s.kit_add(kit, "tom_hi", _kick, 1, f0=160, f1=240, decay=0.15, click=0.1, drive=1.0)
     s.kit_add(kit, "tom_lo", _kick, 1, f0=100, f1=160, decay=0.18, click=0.1, drive=1.0)
@@ -1155,13 +1185,13 @@ def _style_hiphop(s: _Song) -> None:
     d = s.bus("drums", level=_lvl(s, "drums", 0), hp=30, lp=9000 if A["lofi"] else 13000, rev=0.08)
     kit: dict = {}
     if v == 1:
-        s.kit_add(kit, "kick", _kick, f0=rng.uniform(42, 50), f1=120, decay=rng.uniform(0.3, 0.5), click=0.2, drive=2.5)
+        s.kit_add(kit, "kick", _kick, f0=s.krng.uniform(42, 50), f1=120, decay=s.krng.uniform(0.3, 0.5), click=0.2, drive=2.5)
         s.kit_add(kit, "snare", _clap, decay=0.12)
         s.kit_add(kit, "hat", _hat, 3, decay=0.02, lo=7500)
     else:
-        s.kit_add(kit, "kick", _kick, f0=rng.uniform(45, 56), f1=rng.uniform(120, 170),
-                  decay=rng.uniform(0.2, 0.35), click=0.4, drive=3.0)
-        s.kit_add(kit, "snare", _snare, tone=rng.uniform(170, 210), noise_decay=rng.uniform(0.12, 0.2), snap=0.75)
+        s.kit_add(kit, "kick", _kick, f0=s.krng.uniform(45, 56), f1=s.krng.uniform(120, 170),
+                  decay=s.krng.uniform(0.2, 0.35), click=0.4, drive=3.0)
+        s.kit_add(kit, "snare", _snare, tone=s.krng.uniform(170, 210), noise_decay=s.krng.uniform(0.12, 0.2), snap=0.75)
         s.kit_add(kit, "hat", _hat, 3, decay=0.035)
         s.kit_add(kit, "clap", _clap)
     kicks = ["X.....x...X.....", "X..x..x...X.....", "X.....x.x.X...x.", "X......x..X..x.."]
@@ -1210,8 +1240,7 @@ def _style_hiphop(s: _Song) -> None:
         lb = s.bus("lead", level=_lvl(s, "lead", -6), rev=0.4, lp=5000)
         _melody(s, lb, "reed", _SCALES["dorian"], 58, 79, unit=0.5, density=0.3, motif_bars=2, rest=0.5)
     if A["lofi"] or rng.random() < 0.3:
-        c = s.bus("noise", level=_lvl(s, "noise", -26), hp=800, lp=9000)
-        _crackle(s, c, rate=rng.uniform(4.0, 20.0))
+        _crackle(s, rate=rng.uniform(4.0, 20.0), level_db=rng.uniform(-6.0, 3.0))
 
 
 def _style_jazz(s: _Song) -> None:
@@ -1227,13 +1256,13 @@ def _style_jazz(s: _Song) -> None:
                                                    "dom7", "min7", "dom7", "dom9", "dom7"])])
     else:
         s.progression(progs[int(rng.integers(4))])
-    d = s.bus("drums", level=_lvl(s, "drums", -5), hp=40, lp=12000, rev=0.25)
+    d = s.bus("drums", level=_lvl(s, "drums", -8), hp=40, lp=6000, tilt=-1.0, rev=0.25)
     kit: dict = {}
-    s.kit_add(kit, "ride", _ride, 3, decay=rng.uniform(1.0, 1.8), bell=rng.uniform(0.1, 0.4))
+    s.kit_add(kit, "ride", _ride, 3, decay=s.krng.uniform(0.6, 1.2), bell=s.krng.uniform(0.2, 0.5), hi=7000.0)
     s.kit_add(kit, "hat", _hat, 2, decay=0.03, lo=4500)
-    s.kit_add(kit, "kick", _kick, 1, f0=rng.uniform(55, 70), decay=0.2, click=0.1, drive=1.0)
-    s.kit_add(kit, "snare", _snare, 2, tone=rng.uniform(200, 260), noise_decay=0.09, snap=0.5)
-    s.kit_add(kit, "brush", _brush, 3, decay=0.15)
+    s.kit_add(kit, "kick", _kick, 1, f0=s.krng.uniform(55, 70), decay=0.2, click=0.1, drive=1.0)
+    s.kit_add(kit, "snare", _snare, 2, tone=s.krng.uniform(200, 260), noise_decay=0.09, snap=0.5)
+    s.kit_add(kit, "brush", _brush, 3, decay=0.12)
     if v == 1:
         _beat(s, d, kit, "brush", "x.xx.x.xx.xx.x.x", 0.5, drop=0.2)
         _beat(s, d, kit, "hat", "..x...x.", 0.3)
@@ -1258,7 +1287,7 @@ def _style_jazz(s: _Song) -> None:
             _comp(s, k, comp_t, pats[int(rng.integers(len(pats)))], center=60, gain=0.7, rootless=True,
                   bars=range(bar, bar + 1), legato=0.8)
     lead = A["lead"]
-    lb = s.bus("lead", level=_lvl(s, "lead", -1), rev=0.3, hp=120, lp=7000)
+    lb = s.bus("lead", level=_lvl(s, "lead", -1), rev=0.3, hp=120, lp=5000)
     scale = _SCALES["bebop"] if v in (0, 2) else _SCALES["dorian"]
     lo = 55 if lead in ("reed", "clean") else 60
     _melody(s, lb, lead, scale, lo, lo + 24, unit=0.5 if v != 1 else 1.0, density=A["density"] + (0.2 if v == 2 else 0),
@@ -1273,11 +1302,11 @@ def _style_metal(s: _Song) -> None:
     s.progression(progs[int(rng.integers(4))])
     d = s.bus("drums", level=_lvl(s, "drums", -3), hp=40, lp=14000, rev=0.12)
     kit: dict = {}
-    s.kit_add(kit, "kick", _kick, f0=rng.uniform(50, 62), f1=rng.uniform(180, 260), sweep=0.02,
+    s.kit_add(kit, "kick", _kick, f0=s.krng.uniform(50, 62), f1=s.krng.uniform(180, 260), sweep=0.02,
               decay=0.09, click=0.9, drive=3.0)
-    s.kit_add(kit, "snare", _snare, tone=rng.uniform(190, 240), noise_decay=0.12, snap=0.7)
+    s.kit_add(kit, "snare", _snare, tone=s.krng.uniform(190, 240), noise_decay=0.12, snap=0.7)
     s.kit_add(kit, "hat", _hat, decay=0.03)
-    s.kit_add(kit, "crash", _crash, 2, decay=rng.uniform(1.2, 2.0))
+    s.kit_add(kit, "crash", _crash, 2, decay=s.krng.uniform(1.2, 2.0))
     s.kit_add(kit, "ride", _ride, 1, decay=1.0)
     s.kit_add(kit, "tom_hi", _kick, 1, f0=150, f1=220, decay=0.15, click=0.3, drive=1.5)
     s.kit_add(kit, "tom_lo", _kick, 1, f0=90, f1=140, decay=0.2, click=0.3, drive=1.5)
@@ -1297,7 +1326,7 @@ def _style_metal(s: _Song) -> None:
         _beat(s, d, kit, "crash" if rng.random() < 0.6 else "ride", "X...x...x...x...", 0.45)
     _fills(s, d, kit, every=4, beats=1.0, crash=0.9)
     g = s.bus("gtr", level=_lvl(s, "gtr", 0), drive=(rng.uniform(25.0, 60.0), rng.uniform(0.3, 0.7)),
-              hp=90, lp=rng.uniform(4500, 7000), rev=0.1)
+              hp=110, lp=rng.uniform(5500, 8000), tilt=1.0, rev=0.1)
     riffs = {0: ["mmmmmmmmP-mmP-mm", "mmP-mmP-mmmmP---", "mmmmmmmmmmmmP-P-"],
              1: ["P-------P-----mm", "P-----P---m.P---", "P---------------"],
              2: ["mmmmP-mmmmP-mmmm", "m.mmm.mmP---m.mm", "m.mmm.mmm.mmP-P-"],
@@ -1310,7 +1339,7 @@ def _style_metal(s: _Song) -> None:
     lb = s.bus("lead", level=_lvl(s, "lead", -4), drive=(rng.uniform(8, 20), 0.2) if lead == "bendlead" else None,
                rev=0.3, lp=6500, hp=200, echo=(0.375 * 60 / s.bpm * 2, 0.25, 0.2))
     scale = _SCALES["phrygian"] if rng.random() < 0.4 else _SCALES["harmonic" if v == 2 else "minor"]
-    _melody(s, lb, lead if lead != "vocal" else "vocal", scale, 60, 86,
+    _melody(s, lb, lead, scale, 60, 86,
             unit=0.25 if v in (0, 2) else 0.5, density=A["density"], motif_bars=1 if v == 0 else 2,
             rest=0.55, legato=0.95, harmony=2 if v == 2 else 0, bars=range(2, s.nbars))
 
@@ -1326,8 +1355,8 @@ def _style_pop(s: _Song) -> None:
     s.progression(progs[int(rng.integers(5))])
     d = s.bus("drums", level=_lvl(s, "drums", -2), hp=35, lp=15000, rev=0.15)
     kit: dict = {}
-    s.kit_add(kit, "kick", _kick, f0=rng.uniform(45, 58), decay=rng.uniform(0.15, 0.3), click=0.35, drive=2.0)
-    s.kit_add(kit, "snare", _snare, tone=rng.uniform(180, 230), noise_decay=0.15)
+    s.kit_add(kit, "kick", _kick, f0=s.krng.uniform(45, 58), decay=s.krng.uniform(0.15, 0.3), click=0.35, drive=2.0)
+    s.kit_add(kit, "snare", _snare, tone=s.krng.uniform(180, 230), noise_decay=0.15)
     s.kit_add(kit, "clap", _clap, decay=0.1)
     s.kit_add(kit, "hat", _hat, 3, decay=0.03)
     s.kit_add(kit, "ohat", _hat, 1, decay=0.15)
@@ -1390,9 +1419,9 @@ def _style_reggae(s: _Song) -> None:
     d = s.bus("drums", level=_lvl(s, "drums", -3), hp=40, lp=11000, rev=0.2,
               echo=(0.75 * 60 / s.bpm, 0.45, 0.25 if v == 2 else 0.08))
     kit: dict = {}
-    s.kit_add(kit, "kick", _kick, f0=rng.uniform(48, 58), decay=0.22, click=0.2)
+    s.kit_add(kit, "kick", _kick, f0=s.krng.uniform(48, 58), decay=0.22, click=0.2)
     s.kit_add(kit, "rim", _rim, 2)
-    s.kit_add(kit, "snare", _snare, tone=rng.uniform(220, 280), noise_decay=0.09, snap=0.5)
+    s.kit_add(kit, "snare", _snare, tone=s.krng.uniform(220, 280), noise_decay=0.09, snap=0.5)
     s.kit_add(kit, "hat", _hat, 3, decay=0.035)
     s.kit_add(kit, "ohat", _hat, 1, decay=0.15)
     if v == 1:
@@ -1437,8 +1466,8 @@ def _style_rock(s: _Song) -> None:
         s.progression(progs[int(rng.integers(4))])
     d = s.bus("drums", level=_lvl(s, "drums", -2), hp=40, lp=13000, rev=0.18)
     kit: dict = {}
-    s.kit_add(kit, "kick", _kick, f0=rng.uniform(50, 62), decay=rng.uniform(0.12, 0.22), click=0.5, drive=2.0)
-    s.kit_add(kit, "snare", _snare, tone=rng.uniform(180, 230), noise_decay=rng.uniform(0.12, 0.2))
+    s.kit_add(kit, "kick", _kick, f0=s.krng.uniform(50, 62), decay=s.krng.uniform(0.12, 0.22), click=0.5, drive=2.0)
+    s.kit_add(kit, "snare", _snare, tone=s.krng.uniform(180, 230), noise_decay=s.krng.uniform(0.12, 0.2))
     s.kit_add(kit, "hat", _hat, 3, decay=0.04)
     s.kit_add(kit, "ride", _ride, 1, decay=1.2)
     s.kit_add(kit, "crash", _crash, 2)
@@ -1456,7 +1485,7 @@ def _style_rock(s: _Song) -> None:
     _fills(s, d, kit, every=4 if v == 1 else 8, beats=1.0, crash=0.8)
     gain_amt = {0: (5.0, 12.0), 1: (10.0, 25.0), 2: (1.5, 4.0), 3: (4.0, 10.0)}[v]
     g = s.bus("gtr", level=_lvl(s, "gtr", -1), drive=(rng.uniform(*gain_amt), rng.uniform(0.0, 0.3)),
-              hp=90, lp=rng.uniform(4000, 6000), rev=0.15)
+              hp=90, lp=rng.uniform(4500, 6500), tilt=0.5, rev=0.15)
     riffs = {0: ["P---P-p-P---p-P-", "P-.pP-.pP-.pP-.p", "P-----p-P---P-p-"],
              1: ["PpPpPpPpPpPpPpPp", "P-p-P-p-P-p-P-p-", "PpPpPpPpP-P-P-P-"],
              2: ["P.......P.......", "P---p---P---p---", "n.n.n.n.n.n.n.n."],
@@ -1510,84 +1539,134 @@ def _eq(f: np.ndarray, hp: float, lp: float, tilt: float) -> np.ndarray:
     """Zero-phase magnitude response: 2nd-order-ish high/low pass and a dB/octave tilt."""
     h = np.ones_like(f)
     if hp > 0:
-        r = (f / hp) ** 2
-        h *= r / np.sqrt(1.0 + r * r)
+        r = np.square(f * np.float32(1.0 / hp))
+        h = r / np.sqrt(1.0 + r * r)
     if lp > 0:
-        h /= np.sqrt(1.0 + (f / lp) ** 4)
+        r = np.square(f * np.float32(1.0 / lp))
+        h /= np.sqrt(1.0 + r * r)
     if tilt:
-        h *= (np.maximum(f, 20.0) / 1000.0) ** (tilt / 6.02)
+        h *= np.exp(np.float32(tilt / 6.02) * np.log(np.maximum(f, np.float32(20.0)) * np.float32(1e-3)))
     return h
 
 
-def _mix(s: _Song) -> np.ndarray:
-    sr, n, rng, A = s.sr, s.n, s.rng, s.art
-    room = float(np.clip(A["room"] * rng.uniform(0.85, 1.15), 0.2, 3.2))
-    ir_len = int(min(room, 3.0) * sr)
-    echo_max = max((fx["echo"][0] for fx in s.fx.values() if fx["echo"] and fx["echo"][2] > 0), default=0.0)
-    nfft = _fast_len(n + ir_len + int(4 * echo_max * sr) + 256)
-    f = np.fft.rfftfreq(nfft, 1.0 / sr)
-    # reverb: decaying noise tail with high frequencies dying faster, a little pre-delay
+@lru_cache(maxsize=2)
+def _white(nf: int) -> np.ndarray:
+    """Complex white noise, shared by all clips of one length (each clip rotates it)."""
+    w = _rng("hiss", SYNTH_VERSION, nf).standard_normal(2 * nf, dtype=np.float32).view(np.complex64)
+    w.setflags(write=False)
+    return w
+
+
+@lru_cache(maxsize=8)
+def _room(genre: str, artist: int, seed: int, nfft: int, sr: int) -> np.ndarray:
+    """Spectrum of the artist's room: a decaying noise tail after a short pre-delay,
+    normalised to unit energy (so a send of 1 is as loud as the dry signal)."""
+    A = _artist_palette(genre, artist, seed)
+    r = _rng("room", SYNTH_VERSION, seed, genre, artist)
+    room = A["room"]
+    ir_len = min(int(min(room, 3.0) * sr), nfft)
     t = np.arange(ir_len) / sr
-    ir = rng.standard_normal(ir_len) * np.exp(-6.9 * t / room)
-    pre = int(rng.uniform(0.008, 0.03) * sr)
+    ir = r.standard_normal(ir_len) * np.exp(-6.9 * t / room)
+    pre = int(r.uniform(0.008, 0.03) * sr)
     ir = np.concatenate([np.zeros(pre), ir])[:ir_len]
-    rev = np.fft.rfft(ir, nfft) / np.sqrt(np.sum(ir ** 2) + 1e-12) / np.sqrt(1.0 + (f / rng.uniform(3000, 7000)) ** 2)
-    wet = A["wet"] * rng.uniform(0.8, 1.2)
+    spec = np.fft.rfft(ir, nfft) / math.sqrt(float(np.sum(ir ** 2)) + 1e-12)
+    f = np.fft.rfftfreq(nfft, 1.0 / sr)
+    spec /= np.sqrt(1.0 + np.square(f / A["damp"]))           # highs die faster
+    spec = spec.astype(np.complex64)
+    spec.setflags(write=False)
+    return spec
+
+
+def _mix(s: _Song) -> np.ndarray:
+    """Level, drive, duck and EQ every bus, add reverb/echo sends, noise, limiting, -1 dBFS.
+
+    All filtering is circular over a fast FFT length just above the clip: tails that run
+    off the end wrap into the start, like the ringing of music before the excerpt."""
+    sr, n, rng, A = s.sr, s.n, s.rng, s.art
+    nfft = 8 * _fast_len(-(-n // 8))        # divisible by every bus's rate divisor
+    f = np.fft.rfftfreq(nfft, 1.0 / sr).astype(np.float32)
+    nf = len(f)
     kicks = np.array(sorted(set(s.kicks)), dtype=np.int64)
-    total = np.zeros(len(f), dtype=np.complex128)
+    kicks = kicks[(kicks >= 0) & (kicks < n)]
+    duck_env = None
+    if len(kicks) and any(fx["duck"] for fx in s.fx.values()):
+        marker = np.zeros(n, dtype=np.int64)
+        marker[kicks] = kicks
+        since = (np.arange(n) - np.maximum.accumulate(marker)).astype(np.float32)
+        since[: kicks[0]] = 1e9
+        duck_env = np.exp(since * np.float32(-1.0 / (0.12 * sr)))
+    dry = np.zeros(nf, dtype=np.complex128)
+    rev_send = None
+    echo_sends: dict[tuple[float, float], np.ndarray] = {}
     for name, x in s.buses.items():
-        fx = s.fx[name]
-        x = x.astype(np.float64)
-        peak = np.max(np.abs(x))
+        fx, div = s.fx[name], s.div[name]
+        peak = max(float(x.max()), -float(x.min()))
         if peak <= 0:
             continue
         if fx["drive"]:
             g, hard = fx["drive"]
-            x = x / peak * g
-            x = (1.0 - hard) * np.tanh(x) + hard * np.clip(x, -1.0, 1.0)
-        if fx["duck"] and len(kicks):
-            marker = np.zeros(n, dtype=np.int64)
-            k = kicks[(kicks >= 0) & (kicks < n)]
-            marker[k] = k
-            since = np.arange(n) - np.maximum.accumulate(marker)
-            since[: k[0] if len(k) else n] = 10 ** 9
-            x = x * (1.0 - fx["duck"] * np.exp(-since / (0.12 * sr)))
-        e = x * x
-        act = e > 1e-6 * e.max()
-        rms = math.sqrt(float(e[act].mean())) if act.any() else 1.0
-        x *= 10.0 ** (fx["level"] / 20.0) / rms
-        h = _eq(f, fx["hp"], fx["lp"], fx["tilt"])
-        spec = np.fft.rfft(x, nfft) * h
-        y = spec
+            x = x * np.float32(g / peak)
+            x = np.float32(1.0 - hard) * np.tanh(x) + np.float32(hard) * np.clip(x, -1.0, 1.0)
+        if fx["duck"] and duck_env is not None:
+            x = x * (1.0 - np.float32(fx["duck"]) * duck_env[::div])
+        e = np.square(x)
+        active = np.count_nonzero(e > np.float32(1e-6) * e.max())
+        rms = math.sqrt(float(e.sum(dtype=np.float64)) / active) if active else 1.0
+        # a bus at sr/div: its rfft over nfft/div points gives exactly the first bins of the
+        # full-rate spectrum (same bin spacing), scaled by 1/div
+        spec = np.fft.rfft(x.astype(np.float64), nfft // div)  # (float64: the faster pocketfft path)
+        k = len(spec)
+        h = _eq(f[:k], fx["hp"], fx["lp"], fx["tilt"])
+        h *= np.float32(div * 10.0 ** (fx["level"] / 20.0) / rms)
+        spec *= h
+        dry[:k] += spec
         if fx["rev"] > 0:
-            y = y + (fx["rev"] * wet) * spec * rev
+            if rev_send is None:
+                rev_send = np.zeros(nf, dtype=np.complex128)
+            rev_send[:k] += fx["rev"] * spec
         if fx["echo"] and fx["echo"][2] > 0:
             dt, fb, send = fx["echo"]
-            z = np.exp(-2j * np.pi * f * dt)
-            y = y + send * spec * z / (1.0 - fb * z) / np.sqrt(1.0 + (f / 2500.0) ** 2)
-        total += y
+            key = (float(dt), float(fb))
+            if key not in echo_sends:
+                echo_sends[key] = np.zeros(nf, dtype=np.complex128)
+            echo_sends[key][:k] += send * spec
+    total = dry
+    if rev_send is not None:
+        rev_send *= _room(s.genre, s.variant, s.art_seed, nfft, sr)
+        rev_send *= A["wet"] * rng.uniform(0.8, 1.2)
+        total += rev_send
+    for (dt, fb), send in echo_sends.items():
+        w = np.float32(2.0 * np.pi * dt) * f
+        z = np.empty(nf, dtype=np.complex64)
+        z.real = np.cos(w)
+        z.imag = -np.sin(w)
+        send *= z / ((1.0 - fb * z) * np.sqrt(1.0 + np.square(f / np.float32(2500.0))))
+        total += send
     lofi = A["lofi"] and rng.random() < 0.8
     total *= _eq(f, rng.uniform(150, 300) if lofi else 25.0, rng.uniform(3500, 7000) if lofi else 0.0,
                  A["tilt"] + rng.normal(0.0, 0.35))
     # hiss / room noise at the artist's SNR (Parseval estimate of the music's power)
-    power = (2.0 * np.sum(np.abs(total) ** 2)) / (nfft * float(n))
+    power = 2.0 * float(np.vdot(total, total).real) / (nfft * float(nfft))
     snr = A["hiss"] - (12.0 if lofi else 0.0) + rng.normal(0.0, 3.0)
-    shape = 1.0 / np.sqrt(np.maximum(f, 30.0) / 1000.0) ** (0.5 if lofi else 0.0)
-    shape *= _eq(f, 40.0, 9000.0 if lofi else 0.0, 0.0)
-    noise = (rng.standard_normal(len(f)) + 1j * rng.standard_normal(len(f))) * shape
-    npow = (2.0 * np.sum(np.abs(noise) ** 2)) / (nfft * float(nfft))
-    total += noise * math.sqrt(power * 10.0 ** (-snr / 10.0) / max(npow, 1e-30))
-    y = np.fft.irfft(total, nfft)[:n]
+    shape = _eq(f, 40.0, 9000.0 if lofi else 0.0, -3.0 if lofi else -1.5)
+    noise = np.roll(_white(nf), int(rng.integers(nf)))
+    noise *= shape
+    npow = 2.0 * float(np.vdot(noise, noise).real) / (nfft * float(nfft))
+    noise *= math.sqrt(power * 10.0 ** (-snr / 10.0) / max(npow, 1e-30))
+    total += noise
+    y = np.fft.irfft(total.astype(np.complex64), nfft)[:n]
+    if s.crackle is not None:
+        pos, amp = s.crackle
+        np.add.at(y, pos, (amp * math.sqrt(power) * 8.0).astype(y.dtype))
     # bus compression / soft limiting
-    y /= np.max(np.abs(y)) + 1e-12
     drive = {"metal": 2.5, "rock": 1.8, "pop": 1.8, "disco": 1.4, "hiphop": 1.6}.get(s.genre, 0.8)
-    drive *= rng.uniform(0.7, 1.3)
-    y = np.tanh(drive * y)
-    peak = float(np.max(np.abs(y)))
+    y *= np.float32(drive * rng.uniform(0.7, 1.3) / (max(float(y.max()), -float(y.min())) + 1e-12))
+    y = np.tanh(y)
+    peak = max(float(y.max()), -float(y.min()))
     if not np.isfinite(peak) or peak < 1e-6:            # never silent
-        y = rng.standard_normal(n) * 0.1
-        peak = float(np.max(np.abs(y)))
-    return (y * (_PEAK / peak)).astype(np.float32)
+        y = rng.standard_normal(n).astype(np.float32) * np.float32(0.1)
+        peak = max(float(y.max()), -float(y.min()))
+    return (y * np.float32(_PEAK / peak)).astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------
@@ -1667,16 +1746,21 @@ def write_library(root: Path, clips_per_genre: int = 20, seed: int = 0, seconds:
     total = len(jobs)
     rows: dict[tuple[str, int], dict] = {}
     workers = max(1, min(int(workers), total or 1))
-    if workers == 1:
-        for done, (g, i) in enumerate(jobs, 1):
-            rows[(g, i)] = _build_one(str(root), g, i, seed, seconds)
-            if progress:
-                progress(done, total)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futs = {pool.submit(_build_one, str(root), g, i, seed, seconds): (g, i) for g, i in jobs}
-            for done, fut in enumerate(as_completed(futs), 1):
-                rows[futs[fut]] = fut.result()
-                if progress:
-                    progress(done, total)
+
+    def finished(job: tuple[str, int], row: dict) -> None:
+        rows[job] = row
+        if progress:
+            progress(len(rows), total)
+
+    if workers > 1:
+        try:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futs = {pool.submit(_build_one, str(root), g, i, seed, seconds): (g, i) for g, i in jobs}
+                for fut in as_completed(futs):
+                    finished(futs[fut], fut.result())
+        except (OSError, BrokenProcessPool):
+            pass            # no usable process pool here (sandbox, no /dev/shm): finish serially
+    for g, i in jobs:
+        if (g, i) not in rows:
+            finished((g, i), _build_one(str(root), g, i, seed, seconds))
     return [rows[j] for j in jobs]

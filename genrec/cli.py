@@ -71,6 +71,7 @@ def cmd_train(a) -> None:
         weights=a.weights, seed=a.seed, chunk_seconds=a.chunk_seconds, batch_size=a.batch_size,
         input_size=a.input_size, learning_rate=a.learning_rate, patience=a.patience,
         split_seed=a.split_seed, split_dir=a.split_dir, max_per_genre=a.max_per_genre, out=a.out,
+        feature_norm=not a.paper_head,
     )
     run_dir = train(cfg, progress=TqdmProgress())
     _print_run(run_dir)
@@ -185,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--input-size", type=int, default=IMAGE_SIZE)
     s.add_argument("--learning-rate", type=float, default=1e-3)
     s.add_argument("--patience", type=int, default=5, help="early-stopping patience in epochs")
+    s.add_argument("--paper-head", action="store_true",
+                   help="the paper's head exactly: no feature standardisation before the dense layer")
     s.add_argument("--max-per-genre", type=int, default=None, help="use at most N clips per genre and split")
     s.add_argument("--out", default=str(runs_home()), help="where runs are saved (default models/)")
     _library_args(s)

@@ -111,17 +111,19 @@ def build_model(
     last_four_trainable: bool = False,
     dropout: float = 0.2,
     embedding_units: int = 256,
+    feature_norm: bool = True,
 ) -> keras.Model:
     """Backbone + head: global average pooling → standardisation → dense ``embedding`` (ReLU) → dropout → softmax.
 
     The backbone is frozen (its BatchNorm layers therefore run in inference
     mode), except its last four weighted layers when ``last_four_trainable``.
     The standardisation (``feature_norm``, a BatchNormalization not in the
-    paper's head) is there because pooled backbone features can have any scale
-    (random-init VGG16's are ~0.1, ResNet50's ~1–10): without it the demo runs
-    reached 0.30 / 0.45 test accuracy in 30 epochs, with it 0.95 / 0.90. Unlike
-    a fixed standardisation it follows the features while
-    ``last_four_trainable`` changes them.
+    paper's head; ``feature_norm=False`` leaves it out) is there because pooled
+    backbone features can have any scale (random-init VGG16's are ~0.1,
+    ResNet50's ~1–10), which Adam at 1e-3 is slow to adapt to;
+    ``benchmarks/head_ablation.py`` measures the difference. Unlike a fixed
+    standardisation it follows the features while ``last_four_trainable``
+    changes them.
     """
     source = weights if isinstance(weights, WeightsSource) else weights_source(weights)
     base = build_backbone(arch, source, input_size)
@@ -135,7 +137,8 @@ def build_model(
     # backbone layer addressable, so the model can be cut where the frozen part ends.
     x = _apply_layers(base, x)
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-    x = keras.layers.BatchNormalization(momentum=0.9, name=NORM_LAYER)(x)
+    if feature_norm:
+        x = keras.layers.BatchNormalization(momentum=0.9, name=NORM_LAYER)(x)
     x = keras.layers.Dense(embedding_units, activation="relu", name=EMBEDDING_LAYER)(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     outputs = keras.layers.Dense(n_classes, activation="softmax", name=OUTPUT_LAYER)(x)

@@ -39,6 +39,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     dropout: float = 0.2
     embedding_units: int = 256
+    feature_norm: bool = True       # False: the paper's head exactly (see genrec.model.build_model)
     patience: int = 5
     split_seed: int = 0
     split_dir: str | None = None
@@ -210,7 +211,7 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
     source = M.weights_source(cfg.weights)
     model = M.build_model(cfg.arch, len(GENRES), weights=source, input_size=cfg.input_size,
                           last_four_trainable=cfg.last_four_trainable, dropout=cfg.dropout,
-                          embedding_units=cfg.embedding_units)
+                          embedding_units=cfg.embedding_units, feature_norm=cfg.feature_norm)
     frozen, tail = M.split_model(model)
     timings["build"] = time.perf_counter() - t
 

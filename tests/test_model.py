@@ -25,6 +25,16 @@ def test_head_layers_and_output(arch):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
+def test_head_order_with_and_without_feature_norm():
+    names = [l.name for l in M.build_model("vgg16", 10, input_size=SIZE).layers]
+    assert names[-5:] == ["pool", M.NORM_LAYER, M.EMBEDDING_LAYER, "dropout", M.OUTPUT_LAYER]
+    paper = M.build_model("vgg16", 10, input_size=SIZE, feature_norm=False)
+    assert [l.name for l in paper.layers][-4:] == ["pool", M.EMBEDDING_LAYER, "dropout", M.OUTPUT_LAYER]
+    assert M.NORM_LAYER not in {l.name for l in paper.layers}
+    frozen, tail = M.split_model(paper)  # the paper's head splits the same way
+    assert [tuple(t.shape) for t in frozen.outputs] == [(None, 512)] and tail.outputs[0].shape == (None, 10)
+
+
 def test_preprocess_layer_matches_keras_preprocess_input(arch):
     x = np.random.default_rng(1).uniform(0, 255, (2, SIZE, SIZE, 3)).astype("float32")
     expected = getattr(keras.applications, arch).preprocess_input(x.copy())

@@ -1,0 +1,289 @@
+"""Streamlit glue shared by the pages: caches, the sidebar, error guard and small drawing helpers.
+
+Modelling and table logic lives in :mod:`genrec.dashboard` and figures in
+:mod:`genrec.plots`; this module only caches their results per process and
+draws them. TensorFlow is never imported here: a model is loaded (by
+:class:`genrec.recommend.Recommender`) only when outside audio is analysed.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import runpy
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from genrec import dashboard as D
+from genrec import plots as P
+from genrec.config import ARCHITECTURES, SAMPLE_RATE, runs_home
+from genrec.errors import GenrecError
+
+log = logging.getLogger("genrec.app")
+
+
+# --------------------------------------------------------------------------- errors
+@contextmanager
+def guard(doing: str = ""):
+    """Show any error inside the block as ``st.error``: genrec's own message, or a short generic one.
+
+    Tracebacks go to the server log only, never to the page. Streamlit's own
+    control flow (``st.rerun``, ``st.stop``) is not an ``Exception`` and passes through.
+    """
+    try:
+        yield
+    except GenrecError as exc:
+        st.error(str(exc), icon=":material/error:")
+    except Exception as exc:  # anything unexpected: short message on the page, details in the log
+        log.exception("unexpected error%s", f" while {doing}" if doing else "")
+        st.error(f"Something went wrong{f' while {doing}' if doing else ''} ({type(exc).__name__}). "
+                 f"Try again; if it keeps happening, check the terminal running Streamlit for details.",
+                 icon=":material/error:")
+
+
+# --------------------------------------------------------------------------- runs and models
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _runs_in(root: str, signature: tuple) -> tuple[list, list]:
+    from genrec.runs import list_runs
+
+    return list_runs(Path(root))
+
+
+def all_runs() -> tuple[list, list]:
+    """(complete runs newest first, broken (path, reason)); re-read only when the runs folder changes."""
+    root = runs_home()
+    return _runs_in(str(root), D.runs_signature(root))
+
+
+def forget_runs() -> None:
+    """Drop the cached run list (after new runs were written)."""
+    _runs_in.clear()
+
+
+def run_by_id(run_id: str | None):
+    runs, _ = all_runs()
+    return next((r for r in runs if r.id == run_id), None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=3)
+def recommender(run_path: str):
+    """One Recommender per run and process (its model is loaded only on the first outside clip).
+
+    At most three are kept (the two compared runs and the map's), so switching runs does not pile up
+    loaded models: TensorFlow and the two 224-px models take about 0.9 GB once they have answered.
+    """
+    from genrec.recommend import Recommender
+    from genrec.runs import Run
+
+    return Recommender(Run.open(run_path))
+
+
+def run_key(arch: str) -> str:
+    return f"run_{arch}"
+
+
+def selected_runs() -> dict:
+    """The run chosen in the sidebar for each architecture (None where there is none)."""
+    runs, _ = all_runs()
+    defaults = D.default_runs(runs)
+    chosen = {}
+    for arch in ARCHITECTURES:
+        run = run_by_id(st.session_state.get(run_key(arch)))
+        chosen[arch] = run if run is not None and run.arch == arch else defaults[arch]
+    return chosen
+
+
+# --------------------------------------------------------------------------- sidebar
+def synthetic_badge() -> None:
+    st.badge("synthetic demo library", icon=":material/science:", color="orange",
+             help="Trained on generated clips, not real music: figures show the pipeline works, "
+                  "not how well it classifies real songs.")
+
+
+def library_caption(run) -> None:
+    lib = run.record.get("library", {})
+    st.caption(f"Library: {lib.get('label', '?')} · {lib.get('n_tracks', len(run.tracks))} clips")
+    if D.is_synthetic(run):
+        synthetic_badge()
+
+
+def sidebar(runs: list, broken: list) -> None:
+    """Run per architecture (default: newest), with its starting weights and library always visible."""
+    with st.sidebar:
+        if runs:
+            st.subheader("Models", help="The run used for each architecture on every page.")
+            by_id = {r.id: r for r in runs}
+            for arch in ARCHITECTURES:
+                options = [r.id for r in runs if r.arch == arch]
+                label = P.arch_label(arch)
+                if not options:
+                    st.markdown(f"**{label}**")
+                    st.caption(f"No {label} run yet. Train one with `genrec train --arch {arch}`.")
+                    continue
+                key = run_key(arch)
+                if st.session_state.get(key) not in options:
+                    st.session_state[key] = options[0]
+                run_id = st.selectbox(f"{label} run", options, key=key,
+                                      format_func=lambda i: D.run_short_label(by_id[i]),
+                                      help="Newest first; the newest run is used by default.")
+                run = by_id[run_id]
+                st.caption(f"`{run.id}`  \n" + D.weights_caption(run))
+                library_caption(run)
+        if broken:
+            st.warning(f"{len(broken)} run folder(s) could not be opened and are left out.",
+                       icon=":material/warning:")
+            with st.expander("Why"):
+                for path, reason in broken:
+                    st.caption(f"**{Path(path).name}**: {reason}")
+        st.caption(f"Runs folder: `{runs_home()}`")
+
+
+# --------------------------------------------------------------------------- audio and pictures
+@st.cache_data(show_spinner=False, max_entries=12)
+def clip_samples(path: str) -> np.ndarray:
+    """A library clip's decoded 30-s window."""
+    from genrec.audio import load_audio
+
+    return load_audio(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def mel_of(digest: str, _samples: np.ndarray) -> np.ndarray:
+    from genrec.spectrogram import mel_db
+
+    return mel_db(_samples)
+
+
+@st.cache_data(show_spinner=False)
+def band_hz() -> np.ndarray:
+    from genrec.spectrogram import mel_frequencies
+
+    return mel_frequencies()
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def thumbnail(path: str, width: int = 192, height: int = 72) -> np.ndarray | None:
+    """Small colour spectrogram of a library file (audio or pre-rendered image); None if unreadable."""
+    try:
+        if D.is_audio_file(path):
+            from genrec.spectrogram import mel_db
+
+            return P.spectrogram_thumbnail(mel_db(clip_samples(path)), width, height)
+        from PIL import Image
+
+        with Image.open(path) as img:
+            return P.grey_thumbnail(np.asarray(img.convert("L")), width, height)
+    except Exception:  # a missing or damaged file just has no thumbnail
+        log.warning("no thumbnail for %s", path, exc_info=True)
+        return None
+
+
+def play_file(path: str) -> None:
+    """An audio player for a library file; formats browsers cannot play are decoded to WAV first."""
+    suffix = Path(path).suffix.lower()
+    if not Path(path).is_file():
+        st.caption(":material/volume_off: audio not on this machine")
+    elif suffix in D.BROWSER_FORMATS:
+        st.audio(path, format=D.BROWSER_FORMATS[suffix])
+    elif D.is_audio_file(path):
+        st.audio(clip_samples(path), sample_rate=SAMPLE_RATE)
+    else:
+        st.caption(":material/image: spectrogram image only (no audio)")
+
+
+def genre_chip(genre: str) -> str:
+    """Inline HTML label of a genre in its fixed colour."""
+    colour = P.genre_colour(genre)
+    return (f'<span style="background:{colour};color:white;border-radius:0.6rem;padding:0.05rem 0.5rem;'
+            f'font-size:0.85em;font-weight:600;white-space:nowrap">{html.escape(genre)}</span>')
+
+
+def show_clip(samples: np.ndarray | None, digest: str, path: str | None = None, key: str = "clip") -> None:
+    """Audio player, waveform and mel spectrogram of a clip (or its picture for image-only libraries)."""
+    if samples is None:
+        if path and Path(path).is_file() and not D.is_audio_file(path):
+            st.image(path, caption="pre-rendered spectrogram (this library has no audio)")
+        else:
+            st.warning(f"The audio of this clip is not on this machine ({path}). Predictions and "
+                       f"recommendations below come from the run's saved embeddings.",
+                       icon=":material/volume_off:")
+        return
+    if path and Path(path).suffix.lower() in D.BROWSER_FORMATS and Path(path).is_file():
+        play_file(path)  # the library file itself
+    else:
+        st.audio(samples, sample_rate=SAMPLE_RATE)
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(P.waveform_figure(samples), key=f"{key}_wave", config={"displayModeBar": False})
+    with right:
+        st.plotly_chart(P.spectrogram_figure(mel_of(digest, samples), band_hz()), key=f"{key}_mel",
+                        config={"displayModeBar": False})
+    st.caption("The 30-s window the models analyse: the middle of longer files; shorter ones are padded with "
+               "silence. The spectrogram uses the models' mel bands and dB range (−80 to +40 dB).")
+
+
+def recommendation_list(neighbours: pd.DataFrame, shared: set[str] = frozenset(),
+                        other: str = "") -> None:
+    """The recommended clips: rank, id, genre, cosine similarity, thumbnail and player each."""
+    for rank, row in enumerate(neighbours.itertuples(index=False), start=1):
+        with st.container(border=True):
+            pic, text = st.columns([2, 3], vertical_alignment="center")
+            with pic:
+                image = thumbnail(str(row.path))
+                if image is not None:
+                    st.image(image, width="stretch")
+                else:
+                    st.caption("no spectrogram")
+            with text:
+                also = (f" · :material/link: also by {other}" if row.track_id in shared and other else "")
+                artist = f" · {html.escape(str(row.artist))}" if str(row.artist or "") else ""
+                st.markdown(f"**{rank}. {html.escape(str(row.track_id))}** {genre_chip(str(row.genre))}  \n"
+                            f"similarity **{row.similarity:.3f}** · {row.split} split{artist}{also}",
+                            unsafe_allow_html=True)
+                play_file(str(row.path))
+
+
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+_IN_APP: ContextVar[bool] = ContextVar("genrec_in_app", default=False)
+
+
+@contextmanager
+def app_frame():
+    """Marks pages run by ``app.py``'s navigation (see :func:`ensure_app_navigation`)."""
+    token = _IN_APP.set(True)
+    try:
+        yield
+    finally:
+        _IN_APP.reset(token)
+
+
+def ensure_app_navigation() -> None:
+    """Make sure a page runs inside ``app.py`` (sidebar, run choice, first-start check).
+
+    Until ``app.py`` has called ``st.navigation`` once in a process, Streamlit runs
+    apps that have a ``pages/`` folder in its older mode, where a URL named after a
+    page file (``/library_map`` as the first request to a fresh server) runs that
+    file on its own. Then run ``app.py`` here instead, which draws this page
+    through the navigation, and stop the direct run. Leaving that mode also spares
+    later runs the detour.
+    """
+    if _IN_APP.get():
+        return
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+    except (ImportError, AttributeError):  # a Streamlit without the older mode
+        pass
+    runpy.run_path(str(APP_SCRIPT), run_name="__main__")
+    st.stop()
+
+
+def page_header(title: str, caption: str) -> None:
+    ensure_app_navigation()
+    st.title(title)
+    st.caption(caption)

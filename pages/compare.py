@@ -1,0 +1,188 @@
+"""Compare (home): one clip, both models' genre predictions and their top-5 recommendations."""
+from __future__ import annotations
+
+import random
+
+import streamlit as st
+
+from genrec import dashboard as D
+from genrec import plots as P
+from genrec.audio import SUPPORTED_FORMATS
+from genrec.config import ARCHITECTURES
+from pages._common import (
+    genre_chip,
+    guard,
+    library_caption,
+    page_header,
+    recommendation_list,
+    recommender,
+    selected_runs,
+    show_clip,
+)
+
+K = 5
+SOURCES = {"library": ":material/library_music: Library clip", "upload": ":material/upload_file: Upload",
+           "record": ":material/mic: Record"}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def audio_answers(digest: str, run_paths: tuple[str, ...], _samples) -> tuple[list, int]:
+    """Both runs' answers for outside audio, computed once per clip and run pair."""
+    from genrec.recommend import compare
+
+    return compare([recommender(p) for p in run_paths], samples=_samples, k=K)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def decoded(data: bytes, name: str, kind: str) -> D.Query:
+    """An upload or recording checked and decoded once, not on every rerun (errors are not cached)."""
+    return D.read_upload(data, name, kind=kind)
+
+
+def pick_library_clip(tracks) -> D.Query | None:
+    """Genre filter, searchable clip list and a random pick; the chosen clip as a query."""
+    genres = [D.ALL_GENRES] + sorted(tracks["genre"].unique())
+    by_id = tracks.set_index("track_id", drop=False)
+
+    def surprise() -> None:
+        options = D.clip_options(tracks, st.session_state.get("pick_genre", D.ALL_GENRES))
+        if options:
+            st.session_state["pick_track"] = random.choice(options)
+
+    g, c, b = st.columns([1, 3, 1], vertical_alignment="bottom")
+    genre = g.selectbox("Genre", genres, key="pick_genre")
+    options = D.clip_options(tracks, genre)
+    if st.session_state.get("pick_track") not in options:
+        st.session_state.pop("pick_track", None)
+    track_id = c.selectbox(f"Library clip ({len(options)}; type to search by id or artist)", options,
+                           index=None, placeholder="Choose a clip…", key="pick_track",
+                           format_func=lambda t: D.clip_label(by_id.loc[t]), filter_mode="contains")
+    b.button("Random clip", icon=":material/casino:", on_click=surprise, width="stretch")
+    if track_id is None:
+        st.info("Choose a library clip above (or switch to **Upload** / **Record**). Both models then "
+                "predict its genre and recommend the five most similar clips.", icon=":material/touch_app:")
+        return None
+    return D.library_query(by_id.loc[track_id])
+
+
+def upload_clip() -> D.Query | None:
+    exts = ", ".join(e.lstrip(".") for e in SUPPORTED_FORMATS)
+    file = st.file_uploader(f"Audio file ({exts}; up to {D.MAX_UPLOAD_MB} MB)",
+                            type=[e.lstrip(".") for e in SUPPORTED_FORMATS], max_upload_size=D.MAX_UPLOAD_MB,
+                            key="upload")
+    st.caption("At least 3 s of audio; the middle 30 s of longer files is analysed.")
+    if file is None:
+        return None
+    return decoded(file.getvalue(), file.name, "upload")
+
+
+def record_clip() -> D.Query | None:
+    rec = st.audio_input("Record a clip with your microphone (at least 3 s; up to 30 s is used)",
+                         sample_rate=22050, key="record")
+    if rec is None:
+        return None
+    return decoded(rec.getvalue(), "recording.wav", "recording")
+
+
+def model_column(arch: str, run, answer, query: D.Query, shared: set[str], other: str, x_max: float) -> None:
+    label = P.arch_label(arch)
+    st.subheader(label)
+    if run is None:
+        st.info(f"No {label} run. Train one with `genrec train --arch {arch}` to compare.",
+                icon=":material/info:")
+        return
+    st.caption(f"run `{run.id}` · weights: {run.weights_label}")
+    if answer is None:
+        return
+    a, b = st.columns(2)
+    a.metric("Predicted genre", answer.genre)
+    b.metric("Confidence", f"{answer.confidence:.0%}")
+    if query.true_genre:
+        if answer.genre == query.true_genre:
+            st.markdown(f":green[:material/check_circle: correct] — true genre {genre_chip(query.true_genre)}",
+                        unsafe_allow_html=True)
+        else:
+            st.markdown(f":red[:material/cancel: wrong] — true genre {genre_chip(query.true_genre)}",
+                        unsafe_allow_html=True)
+    st.plotly_chart(P.probability_figure(answer.probability_table(), true_genre=query.true_genre, x_max=x_max),
+                    key=f"probs_{arch}", config={"displayModeBar": False})
+    st.markdown(f"**Top-{len(answer.neighbours)} recommendations** (cosine similarity of {label} embeddings)")
+    recommendation_list(answer.neighbours, shared=shared, other=other)
+
+
+def main() -> None:
+    page_header(":material/compare_arrows: Compare VGG16 and ResNet50",
+                "Pick, upload or record a clip. Each model predicts its genre and recommends the five library "
+                "clips whose embeddings are most similar to it (cosine similarity).")
+    runs = selected_runs()
+    present = {a: r for a, r in runs.items() if r is not None}
+    if not present:
+        st.warning("No complete run to compare. Train one (`genrec train`) or build the demo (`genrec demo`).")
+        return
+    first = next(iter(present.values()))
+    library_caption(first)
+    libraries = {r.record["library"].get("fingerprint") for r in present.values()}
+    if len(libraries) > 1:
+        st.warning("The two runs were trained on different libraries; only clips in both can be picked, and "
+                   "each model recommends from its own library.", icon=":material/warning:")
+
+    source = st.segmented_control("Query clip", list(SOURCES), format_func=SOURCES.get, default="library",
+                                  required=True, key="query_source")
+    query = None
+    with guard("reading the clip"):
+        if source == "upload":
+            query = upload_clip()
+        elif source == "record":
+            query = record_clip()
+        else:
+            query = pick_library_clip(D.shared_tracks({a: r.tracks for a, r in present.items()}))
+    if query is None:
+        return
+
+    st.divider()
+    title = f"Query: {query.label}"
+    if query.kind == "library":
+        st.markdown(f"### {title} {genre_chip(query.true_genre)}", unsafe_allow_html=True)
+        note = " (a training clip: the models have seen it)" if query.split == "train" else ""
+        st.caption(f"True genre **{query.true_genre}** · {query.split} split{note}")
+    else:
+        st.markdown(f"### {title}")
+    show_clip(query.samples, query.digest, query.path, key="query")
+
+    answers: dict = {}
+    with guard("analysing the clip"):
+        if query.kind == "library":
+            for arch, run in present.items():
+                with guard(f"asking {P.arch_label(arch)}"):
+                    answers[arch] = recommender(str(run.path)).for_track(query.track_id, K)
+        else:
+            archs = list(present)
+            with st.spinner("Running the models on the clip (the first time loads them, which takes a while)…"):
+                result, _ = audio_answers(query.digest, tuple(str(present[a].path) for a in archs),
+                                          query.samples)
+            answers = dict(zip(archs, result))
+
+    st.divider()
+    ids = {a: set(ans.neighbours["track_id"]) for a, ans in answers.items()}
+    shared = set.intersection(*ids.values()) if len(ids) == 2 else set()  # marked "also by" in the lists
+    if len(answers) == 2:
+        from genrec.recommend import shared_count
+
+        both = shared_count(*answers.values())
+        agree, text = D.agreement_text({a: ans.genre for a, ans in answers.items()})
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        with left:
+            (st.success if agree else st.warning)(text, icon=":material/handshake:" if agree
+                                                  else ":material/call_split:")
+        right.metric("Shared recommendations", f"{both} of {K}",
+                     help="How many of the five recommended clips both models chose.")
+    x_max = P.probability_axis_max([a.confidence for a in answers.values()])  # one scale for both charts
+    columns = st.columns(len(ARCHITECTURES), gap="large", border=True)
+    for col, arch in zip(columns, ARCHITECTURES):
+        other = next((P.arch_label(a) for a in ARCHITECTURES if a != arch), "")
+        with col, guard(f"showing {P.arch_label(arch)}"):
+            model_column(arch, runs.get(arch), answers.get(arch), query, shared, other, x_max)
+
+
+with guard("drawing the page"):
+    main()

@@ -1,0 +1,107 @@
+"""Library map: a run's clip embeddings in 2-D, coloured by genre; pick a clip to hear it and its neighbours."""
+from __future__ import annotations
+
+import streamlit as st
+
+from genrec import dashboard as D
+from genrec import plots as P
+from pages._common import (
+    all_runs,
+    genre_chip,
+    guard,
+    library_caption,
+    page_header,
+    play_file,
+    recommendation_list,
+    recommender,
+    run_by_id,
+    selected_runs,
+    thumbnail,
+)
+
+K = 5
+CHART_KEY = "map_chart"
+TRACK_KEY = "map_track"
+LAST_PICK = "map_last_pick"
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def projection(run_path: str, run_id: str, method: str):
+    run = run_by_id(run_id)
+    return D.projection_table(run.tracks, run.arrays["embeddings"], method)
+
+
+def take_chart_selection() -> None:
+    """A newly clicked point becomes the chosen track (read before the widgets are drawn)."""
+    picked = D.selected_track(st.session_state.get(CHART_KEY))
+    if picked and picked != st.session_state.get(LAST_PICK):
+        st.session_state[LAST_PICK] = picked
+        st.session_state[TRACK_KEY] = picked
+
+
+def main() -> None:
+    page_header(":material/scatter_plot: Library map",
+                "Every library clip placed by its embedding, projected to two dimensions: clips a model finds "
+                "similar lie close together. Click a point (or choose a clip) to hear it and see its "
+                "recommendations.")
+    runs, _ = all_runs()
+    by_id = {r.id: r for r in runs}
+    ids = [r.id for r in runs]
+    chosen = selected_runs()
+    default = next((r.id for r in chosen.values() if r is not None), ids[0])
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    run_id = left.selectbox("Embeddings of run", ids, index=ids.index(default), key="map_run",
+                            format_func=lambda i: f"{P.arch_label(by_id[i].arch)} · {D.run_option_label(by_id[i])}")
+    methods = D.projection_methods()
+    method = right.segmented_control("Projection", methods, default="PCA", required=True, key="map_method",
+                                     help="PCA keeps global distances; t-SNE keeps local neighbourhoods. "
+                                          "UMAP appears when umap-learn is installed.")
+    run = by_id[run_id]
+    library_caption(run)
+
+    with st.spinner(f"Projecting {len(run.tracks)} embeddings with {method}…"):
+        table = projection(str(run.path), run.id, method)
+    track_ids = table["track_id"].tolist()
+    take_chart_selection()
+    if st.session_state.get(TRACK_KEY) not in track_ids:
+        st.session_state.pop(TRACK_KEY, None)
+    current = st.session_state.get(TRACK_KEY)
+
+    answer = None
+    if current:
+        with guard("finding recommendations"):
+            answer = recommender(str(run.path)).for_track(current, K)
+
+    chart, details = st.columns([3, 2], gap="large")
+    with chart:
+        neighbours = answer.neighbours["track_id"].tolist() if answer is not None else []
+        fig = P.projection_figure(table, highlight=current, neighbours=neighbours)
+        st.plotly_chart(fig, key=CHART_KEY, on_select="rerun", selection_mode="points",
+                        config={"displayModeBar": False, "scrollZoom": True})
+        st.caption(f"{method} of the {P.arch_label(run.arch)} embeddings ({len(table)} clips). Hover for a clip's "
+                   "id; a star marks the chosen clip and rings its recommendations. Click legend entries to "
+                   "hide genres.")
+    with details:
+        rows = table.set_index("track_id")
+        st.selectbox("Clip", track_ids, index=None, placeholder="Click a point, or choose a clip…", key=TRACK_KEY,
+                     format_func=lambda t: f"{t} · {rows.loc[t, 'genre']} · {rows.loc[t, 'split']}",
+                     filter_mode="contains")
+        if not current:
+            st.info("Click a point on the map to hear that clip and see its five nearest neighbours.",
+                    icon=":material/touch_app:")
+            return
+        track = run.tracks.set_index("track_id").loc[current]
+        st.markdown(f"#### {current} {genre_chip(str(track['genre']))}", unsafe_allow_html=True)
+        st.caption(f"{track['split']} split" + (f" · {track['artist']}" if track.get("artist") else ""))
+        image = thumbnail(str(track["path"]), 480, 128)
+        if image is not None:
+            st.image(image, width="stretch", caption="mel spectrogram, low frequencies at the bottom")
+        play_file(str(track["path"]))
+        if answer is not None:
+            st.markdown(f"**Predicted** {genre_chip(answer.genre)} ({answer.confidence:.0%}) · "
+                        f"**top-{K} recommendations**", unsafe_allow_html=True)
+            recommendation_list(answer.neighbours)
+
+
+with guard("drawing the library map"):
+    main()

@@ -1,0 +1,153 @@
+"""End to end: the real Streamlit server with the tiny runs, driven in headless Chromium via Playwright.
+
+Needs Debian's ``chromium`` at /usr/bin/chromium (``.ci/install-browser.sh``) and the
+``playwright`` package (its own browser downloads are not used). Without them the
+test fails in CI (``CI`` set) and is skipped elsewhere, saying why.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from genrec.plots import arch_label
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TRACK = "jazz.00003"
+SIMILARITY = re.compile(r"similarity \d\.\d{3}")  # a recommendation's line
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(400)]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (required in CI: run .ci/install-browser.sh and pip install playwright)")
+    pytest.skip(f"{reason}; install it with .ci/install-browser.sh to run the browser test")
+
+
+@pytest.fixture
+def playwright_api():
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} not found (Debian package 'chromium')")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the 'playwright' Python package is not installed")
+    return sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200 and r.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"streamlit not healthy after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def server(tiny_runs, tmp_path):
+    """`streamlit run app.py` on a free port with the tiny runs; killed (whole process group) afterwards."""
+    from tests.test_app import copy_runs
+
+    runs = copy_runs(tiny_runs, tmp_path / "models")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "streamlit.log"
+    env = {**os.environ, "GENREC_RUNS": str(runs), "GENREC_HOME": str(tmp_path / "home")}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false"]
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        _wait_healthy(url, proc, log)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=15)
+
+
+def _screenshot_whole_page(page, path: Path) -> None:
+    """Streamlit scrolls inside its main block, so grow the viewport to the content before the screenshot."""
+    for _ in range(3):
+        height = page.evaluate("document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight")
+        page.set_viewport_size({"width": 1400, "height": min(int(height) + 120, 8000)})
+        page.wait_for_timeout(800)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+
+
+def test_pick_a_library_clip_in_the_browser(server, playwright_api, tiny_runs):
+    from genrec.recommend import Recommender, compare
+    from genrec.runs import Run
+
+    (vgg, res), shared = compare([Recommender(Run.open(tiny_runs[a])) for a in ("vgg16", "resnet50")],
+                                 track_id=TRACK, k=5)
+    with playwright_api() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server, wait_until="domcontentloaded")
+            page.get_by_role("heading", name="Compare VGG16 and ResNet50").wait_for(timeout=90_000)
+            # the sidebar names each architecture's run and the weights it started from
+            sidebar = page.locator("[data-testid=stSidebar]")
+            sidebar.get_by_text(tiny_runs["vgg16"].name).wait_for(timeout=30_000)
+            assert sidebar.inner_text().count("Started from random init") == 2
+
+            # pick a library clip by typing into the searchable clip list
+            page.locator("input[aria-label^='Library clip']").click()
+            page.keyboard.type(TRACK)
+            page.keyboard.press("Enter")
+            page.get_by_text("Top-5 recommendations").nth(1).wait_for(timeout=120_000)
+            page.locator("p", has_text=SIMILARITY).nth(9).wait_for(timeout=60_000)
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
+
+            main = page.locator("[data-testid=stMain]")
+            text = main.inner_text()
+            assert f"Query: {TRACK}" in text
+            assert arch_label("vgg16") in text and arch_label("resnet50") in text
+            values = page.locator("[data-testid=stMetricValue]").all_inner_texts()
+            assert values == [f"{shared} of 5", vgg.genre, f"{vgg.confidence:.0%}", res.genre,
+                              f"{res.confidence:.0%}"]
+            assert main.locator("p", has_text=SIMILARITY).count() == 10  # five per model
+            for track_id in list(vgg.neighbours["track_id"]) + list(res.neighbours["track_id"]):
+                assert track_id in text
+            assert "true genre" in text
+            assert main.locator("[data-testid=stException]").count() == 0
+            assert main.locator("[data-testid=stAlertContentError]").count() == 0
+            assert main.locator("audio").count() >= 11
+            _screenshot_whole_page(page, ARTIFACTS / "e2e-compare.png")
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "e2e-compare.png").stat().st_size > 10_000

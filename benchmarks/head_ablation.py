@@ -1,0 +1,106 @@
+"""The paper's head against genrec's head (the paper's plus a ``feature_norm`` standardisation), side by side.
+
+genrec adds one layer to the paper's classification head: a BatchNormalization (``feature_norm``)
+between the pooled backbone features and the dense ``embedding`` layer (see
+``genrec.model.build_model``). This script trains both heads with everything else equal (same
+library, split, seed, epochs, early stopping, batch size, input size, weights) and prints, for each
+architecture, test accuracy, macro-F1, precision@5, mAP, the epochs run and the training time.
+
+Default: the demo runs' settings (``genrec.demo.DEMO_SETTINGS``) on the built-in synthetic library.
+
+Examples:
+    python benchmarks/head_ablation.py
+    python benchmarks/head_ablation.py --library ../shared/data/gtzan-sample --chunk-seconds 3 --epochs 20
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from genrec.demo import DEMO_SETTINGS
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--library", default="demo", help="'demo' (default) or a GTZAN folder")
+    p.add_argument("--archs", default="vgg16,resnet50")
+    p.add_argument("--epochs", type=int, default=DEMO_SETTINGS["epochs"])
+    p.add_argument("--patience", type=int, default=DEMO_SETTINGS["patience"])
+    p.add_argument("--batch-size", type=int, default=DEMO_SETTINGS["batch_size"])
+    p.add_argument("--input-size", type=int, default=DEMO_SETTINGS["input_size"])
+    p.add_argument("--chunk-seconds", type=float, default=None)
+    p.add_argument("--weights", default="none", help="none (default: random init), imagenet or a weights file")
+    p.add_argument("--seed", type=int, default=DEMO_SETTINGS["seed"])
+    p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME")
+    p.add_argument("--json", help="also write the raw figures to this JSON file")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    a = parse_args(argv)
+    C.setup_home(a.keep)
+    C.header("genrec benchmark: the paper's head vs genrec's head (+ feature_norm), everything else equal")
+    C.quiet_tf()
+    import os
+
+    from genrec.errors import GenrecError
+    from genrec.library import load_library
+    from genrec.runs import Run
+    from genrec.train import TrainConfig, train
+
+    try:
+        lib = load_library(a.library)
+    except GenrecError as exc:
+        print(f"ERROR: {exc}")
+        return 2
+    print(f"library:  {lib.label} ({len(lib.tracks)} clips; "
+          f"split: {lib.split_method})")
+    print(f"settings: weights {a.weights}; up to {a.epochs} epochs, early stopping patience {a.patience}; "
+          f"batch {a.batch_size}; {a.input_size}px; chunks {a.chunk_seconds or 'none (whole clip)'}; seed {a.seed}\n",
+          flush=True)
+
+    results = []
+    for arch in [s.strip() for s in a.archs.split(",") if s.strip()]:
+        for norm in (False, True):
+            head = "genrec (+feature_norm)" if norm else "paper"
+            print(f"training {arch} with the {head} head ...", flush=True)
+            cfg = TrainConfig(arch=arch, library=a.library, epochs=a.epochs, patience=a.patience,
+                              batch_size=a.batch_size, input_size=a.input_size, chunk_seconds=a.chunk_seconds,
+                              weights=a.weights, seed=a.seed, feature_norm=norm, out=os.environ["GENREC_RUNS"])
+            t = time.perf_counter()
+            try:
+                run = Run.open(train(cfg, library=lib))
+            except GenrecError as exc:
+                print(f"ERROR: {exc}")
+                return 2
+            test, r = run.metrics["test"], run.metrics.get("retrieval") or {}
+            results.append({
+                "arch": arch, "head": head, "test_acc": test["accuracy"],
+                "macro_F1": test["macro avg"]["f1-score"], "valid_acc": run.metrics["valid"]["accuracy"],
+                "P@5": r.get("precision_at_k"), "mAP": r.get("map"),
+                "epochs": f"{run.record['epochs_run']} (best {run.record['best_epoch']})",
+                "fit_s": run.record["timings_seconds"]["fit"], "wall_s": time.perf_counter() - t,
+                "test_n": test["n"],
+            })
+
+    print(f"\nRESULTS (test set: {results[0]['test_n']} clips; one clip = {1 / results[0]['test_n']:.2f} of accuracy)")
+    print(C.table(results, ["arch", "head", "test_acc", "macro_F1", "valid_acc", "P@5", "mAP", "epochs", "fit_s",
+                            "wall_s"], "{:.2f}"))
+    for arch in dict.fromkeys(r["arch"] for r in results):
+        paper, ours = (r for r in results if r["arch"] == arch)
+        print(f"{arch}: test accuracy paper head {paper['test_acc']:.2f} -> with feature_norm {ours['test_acc']:.2f} "
+              f"(difference {ours['test_acc'] - paper['test_acc']:+.2f})")
+    C.dump_json(a.json, {"settings": vars(a), "results": results})
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    C.footer()
+    sys.exit(code)

@@ -1,0 +1,238 @@
+"""Latency of one 30-s clip end to end: decode -> spectrogram image -> VGG16 and ResNet50 -> top-5.
+
+End to end is ``genrec.recommend.compare([vgg16, resnet50], source=clip)``, what the CLI and the app
+call for an outside clip. Measured
+
+* cold: the first query in a NEW process (a subprocess), split into importing genrec, importing
+  TensorFlow/Keras, opening the two runs (tables, embeddings, index), loading the two models, the
+  first query (which also traces the forward pass) and a second query for contrast;
+* warm: the median of ``--repeats`` queries in this process after a warm-up, with a per-stage
+  breakdown timed separately in the same iterations: decode, spectrogram, vgg16 forward, resnet50
+  forward, top-5 search (probability averaging + cosine index query + neighbour table).
+
+The floor is the two forward passes alone; the ratio end-to-end / floor says how much of a query is
+spent outside the networks.
+
+Without --vgg16/--resnet50 it first trains two tiny-but-real runs on the GTZAN sample (random-init
+weights, few epochs, 224 px: the forward cost depends on the input size, not on the weights' values).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+T_PROCESS_START = time.time()
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--vgg16", help="a saved VGG16 run folder (default: train one)")
+    p.add_argument("--resnet50", help="a saved ResNet50 run folder (default: train one)")
+    p.add_argument("--library", help="library to train on when no runs are given "
+                                     "(default ../shared/data/gtzan-sample, else generated clips)")
+    p.add_argument("--train-epochs", type=int, default=3, help="epochs of the runs trained here (default 3)")
+    p.add_argument("--input-size", type=int, default=224, help="input size of the runs trained here (default 224)")
+    p.add_argument("--clip", help="the 30-s query clip (default: the first clip of the library)")
+    p.add_argument("--repeats", type=int, default=20, help="warm queries (default 20)")
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--no-cold", action="store_true", help="skip the cold-start subprocess")
+    p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME (and trained runs)")
+    p.add_argument("--json", help="also write the raw figures to this JSON file")
+    p.add_argument("--_child", nargs=3, metavar=("VGG", "RESNET", "CLIP"), help=argparse.SUPPRESS)
+    p.add_argument("--_spawned", type=float, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+# --------------------------------------------------------------------------- cold (child process)
+def cold_child(vgg: str, resnet: str, clip: str, k: int, spawned: float) -> None:
+    """Runs in a fresh interpreter; prints one JSON line of stage timings."""
+    out = {"interpreter_start_s": T_PROCESS_START - spawned}
+    t = time.perf_counter()
+    from genrec.recommend import Recommender, compare
+    from genrec.runs import Run
+    out["import_genrec_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    import keras  # noqa: F401  (pulls in TensorFlow; the first model load would otherwise pay it)
+    out["import_tensorflow_keras_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
+    out["open_runs_and_index_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    for r in recs:
+        r._predictor  # noqa: B018  load the model (cached_property)
+    out["load_models_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    answers, _ = compare(recs, source=Path(clip), k=k)
+    out["first_query_s"] = time.perf_counter() - t
+    out["first_answer"] = [(a.arch, a.genre, a.neighbours["track_id"].tolist()) for a in answers]
+
+    t = time.perf_counter()
+    compare(recs, source=Path(clip), k=k)
+    out["second_query_s"] = time.perf_counter() - t
+    out["spawn_to_first_answer_s"] = time.time() - spawned - out["second_query_s"]
+    out["peak_rss_mb"] = C.peak_rss_mb()
+    print("COLD " + json.dumps(out), flush=True)
+
+
+def run_cold(vgg: Path, resnet: Path, clip: Path, k: int) -> dict:
+    spawned = time.time()
+    proc = subprocess.run(
+        [sys.executable, __file__, "--_child", str(vgg), str(resnet), str(clip), "-k", str(k),
+         "--_spawned", repr(spawned)],
+        capture_output=True, text=True, env=os.environ.copy(), cwd=str(C.PROJECT),
+    )
+    wall = time.time() - spawned
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("COLD ")), None)
+    if proc.returncode or not line:
+        raise RuntimeError(f"cold-start subprocess failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
+    out = json.loads(line[5:])
+    out["subprocess_wall_s"] = wall
+    return out
+
+
+# --------------------------------------------------------------------------- warm (this process)
+def staged_query(recs, clip: Path, k: int) -> dict:
+    """One query with each stage timed on its own (the same work compare() does)."""
+    import numpy as np
+
+    from genrec.audio import load_audio
+    from genrec.index import l2_normalize
+    from genrec.spectrogram import audio_to_images
+
+    t = {}
+    s = time.perf_counter()
+    y = load_audio(clip)
+    t["decode"] = time.perf_counter() - s
+
+    s = time.perf_counter()
+    images = {}
+    for r in recs:
+        key = (r.chunk_seconds, r.input_size)
+        if key not in images:
+            images[key] = audio_to_images(y, chunk_seconds=r.chunk_seconds, size=r.input_size).astype(np.float32)
+    t["spectrogram"] = time.perf_counter() - s
+
+    outputs = []
+    for r in recs:
+        s = time.perf_counter()
+        probs, emb = r._predictor.predict_on_batch(images[(r.chunk_seconds, r.input_size)])
+        t[f"{r.run.arch} forward"] = time.perf_counter() - s
+        outputs.append((r, probs, emb))
+
+    s = time.perf_counter()
+    for r, probs, emb in outputs:
+        p = np.asarray(probs).mean(axis=0)
+        e = l2_normalize(l2_normalize(np.asarray(emb)).mean(axis=0, keepdims=True))[0]
+        r._answer(p, e, k)
+    t[f"top-{k} search"] = time.perf_counter() - s
+    return t
+
+
+def main(argv=None) -> int:
+    a = parse_args(argv)
+    if a._child:
+        C.quiet_tf()
+        cold_child(*a._child, k=a.k, spawned=a._spawned)
+        return 0
+    C.setup_home(a.keep)
+    C.header("genrec benchmark: query latency of one 30-s clip, end to end, both models")
+    C.quiet_tf()
+    vgg, resnet, how = C.runs_from_args(a.vgg16, a.resnet50, a.library, a.train_epochs, a.input_size)
+
+    from genrec.audio import load_audio  # noqa: F401
+    from genrec.recommend import Recommender, compare
+    from genrec.runs import Run
+
+    clip = Path(a.clip) if a.clip else C.first_clip(vgg)
+    import soundfile as sf
+
+    info = sf.info(str(clip))
+    print(f"runs:     {vgg.name} / {resnet.name} ({how})")
+    print(f"clip:     {clip} ({info.duration:.1f} s, {info.samplerate} Hz, {info.channels} ch, {info.subtype})")
+
+    cold = None
+    if not a.no_cold:
+        print("cold start in a fresh process ...", flush=True)
+        cold = run_cold(vgg, resnet, clip, a.k)
+
+    recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
+    sizes = sorted({r.input_size for r in recs})
+    print(f"inputs:   {', '.join(f'{r.run.arch} {r.input_size}px chunks={r.chunk_seconds}' for r in recs)}; "
+          f"library index {len(recs[0].index)} tracks", flush=True)
+    for r in recs:
+        r.warm_up()
+    compare(recs, source=clip, k=a.k)   # one untimed query: first-call effects out of the warm figures
+    staged_query(recs, clip, a.k)
+
+    e2e, stages = [], []
+    for i in range(a.repeats):
+        # alternate which measurement goes first, so neither systematically gets a warmer cache
+        order = ("e2e", "staged") if i % 2 == 0 else ("staged", "e2e")
+        for what in order:
+            if what == "e2e":
+                s = time.perf_counter()
+                compare(recs, source=clip, k=a.k)
+                e2e.append(time.perf_counter() - s)
+            else:
+                stages.append(staged_query(recs, clip, a.k))
+    names = list(stages[0])
+    fwd = [n for n in names if n.endswith("forward")]
+    floor = [sum(s[n] for n in fwd) for s in stages]
+    staged_total = [sum(s.values()) for s in stages]
+
+    rows = []
+    for n in names:
+        xs = [s[n] for s in stages]
+        lo, hi = C.iqr(xs)
+        rows.append({"stage": n, "median_ms": 1000 * C.median(xs), "p25_ms": 1000 * lo, "p75_ms": 1000 * hi,
+                     "share_of_e2e": f"{100 * C.median(xs) / C.median(e2e):.1f}%"})
+    for label, xs in (("sum of stages", staged_total), ("floor: both forwards", floor),
+                      ("END TO END compare()", e2e)):
+        lo, hi = C.iqr(xs)
+        rows.append({"stage": label, "median_ms": 1000 * C.median(xs), "p25_ms": 1000 * lo, "p75_ms": 1000 * hi,
+                     "share_of_e2e": f"{100 * C.median(xs) / C.median(e2e):.1f}%"})
+
+    print(f"\nWARM  (median of {a.repeats} in-process queries after warm-up; input {'/'.join(map(str, sizes))}px)")
+    print(C.table(rows, ["stage", "median_ms", "p25_ms", "p75_ms", "share_of_e2e"], "{:.1f}"))
+    ratio = C.median(e2e) / C.median(floor)
+    print(f"\nend-to-end / floor (two forward passes alone) = {C.median(e2e) * 1000:.0f} ms / "
+          f"{C.median(floor) * 1000:.0f} ms = {ratio:.2f}x")
+
+    if cold:
+        keys = ["interpreter_start_s", "import_genrec_s", "import_tensorflow_keras_s", "open_runs_and_index_s",
+                "load_models_s", "first_query_s", "second_query_s"]
+        print("\nCOLD  (one fresh process: `python -c` equivalent, then import, load, first query)")
+        print(C.table([{"stage": k_.removesuffix("_s").replace("_", " "), "seconds": cold[k_]} for k_ in keys]
+                      + [{"stage": "spawn -> first answer", "seconds": cold["spawn_to_first_answer_s"]}],
+                      ["stage", "seconds"], "{:.2f}"))
+        print(f"first query / warm median = {cold['first_query_s'] / C.median(e2e):.1f}x;  "
+              f"child peak RSS {cold['peak_rss_mb']:.0f} MB")
+        same = [x[2] for x in cold["first_answer"]]
+        print(f"cold answer (arch, genre, top-{a.k}): {cold['first_answer']}")
+        warm_answers, _ = compare(recs, source=clip, k=a.k)
+        if same != [w.neighbours["track_id"].tolist() for w in warm_answers]:
+            print("WARNING: the cold process answered differently from this one")
+
+    C.dump_json(a.json, {"runs": [str(vgg), str(resnet)], "clip": str(clip), "e2e_s": e2e,
+                         "stages_s": stages, "floor_s": floor, "cold": cold})
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    if "--_child" not in sys.argv:
+        C.footer()
+    sys.exit(code)

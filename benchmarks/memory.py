@@ -1,0 +1,420 @@
+"""Peak memory (RSS) of serving both models: a bare process, and the Streamlit app.
+
+1. models: a FRESH process imports genrec, opens the two runs (tracks, embeddings, cosine index),
+   loads the library table, loads both models, warms them up and answers one 30-s clip through
+   ``compare`` -- current RSS (psutil) and peak RSS (VmHWM) after each step.
+2. apptest: the Streamlit app (``app.py`` + ``pages/``) executed by
+   ``streamlit.testing.v1.AppTest`` in a fresh process with GENREC_RUNS pointing at the two runs:
+   first render, then one full comparison of an uploaded clip (Compare page -> "Upload" -> the clip),
+   which loads both models. Model loads are counted by wrapping ``genrec.runs.Run.load_model``.
+3. server: the real server (``streamlit run app.py --server.headless true``): RSS of the server
+   process after start-up, after a plain HTTP request of the page (which runs no script), and after
+   one script run requested over the app's websocket (what a browser does on page load). Driving an
+   upload through the real server's websocket protocol is not attempted (headless Chromium is not
+   installed here); the figure "after one comparison" is therefore the AppTest one, and the server's
+   is estimated as its page-load RSS plus the comparison's increment measured with AppTest.
+
+Everything is compared with the ~1 GB memory budget of a Streamlit Community Cloud app.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
+BUDGET_MB = 1024
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--vgg16", help="a saved VGG16 run folder (default: train one)")
+    p.add_argument("--resnet50", help="a saved ResNet50 run folder (default: train one)")
+    p.add_argument("--library", help="library to train on when no runs are given (default: the GTZAN sample)")
+    p.add_argument("--train-epochs", type=int, default=2)
+    p.add_argument("--input-size", type=int, default=224)
+    p.add_argument("--clip", help="the query clip (default: the first clip of the runs' library)")
+    p.add_argument("--app", default=str(C.PROJECT / "app.py"), help="the Streamlit app (default app.py)")
+    p.add_argument("--skip", default="", help="comma-separated parts to skip: models, apptest, server")
+    p.add_argument("--timeout", type=int, default=600, help="seconds allowed for each app step (default 600)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME")
+    p.add_argument("--json", help="also write the raw figures to this JSON file")
+    p.add_argument("--_child", choices=["models", "apptest"], help=argparse.SUPPRESS)
+    p.add_argument("--_args", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+# --------------------------------------------------------------------------- child: bare models
+def _mark(stages: list, name: str) -> None:
+    import gc
+
+    gc.collect()
+    stages.append({"step": name, "rss_mb": C.rss_mb(), "peak_mb": C.peak_rss_mb(), **_rss_split()})
+
+
+def _rss_split() -> dict:
+    """Anonymous (private heap: weights, tensors, Python objects) vs file-backed (mapped shared
+    libraries such as TensorFlow's .so files) parts of the current RSS, from /proc/self/status."""
+    out = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(("RssAnon:", "RssFile:")):
+                out[line.split(":")[0].lower().replace("rss", "") + "_mb"] = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return out
+
+
+def child_models(vgg: str, resnet: str, clip: str) -> dict:
+    stages: list = []
+    _mark(stages, "interpreter + numpy/psutil")
+    from genrec.recommend import Recommender, compare
+    from genrec.runs import Run
+    _mark(stages, "import genrec.recommend")
+    import keras  # noqa: F401
+    C.quiet_tf()
+    _mark(stages, "import TensorFlow/Keras")
+    recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
+    from genrec.library import load_library
+
+    lib = recs[0].run.record["library"]
+    spec = "demo" if lib.get("synthetic") else lib["root"]
+    library = load_library(spec) if spec == "demo" or Path(spec).is_dir() else None
+    _mark(stages, "2 runs opened: tracks, embeddings, index; library table")
+    for r in recs:
+        r._predictor  # noqa: B018  (loads the model)
+    _mark(stages, "both models loaded")
+    for r in recs:
+        r.warm_up()
+    _mark(stages, "both models warmed up (forward traced)")
+    answers, shared = compare(recs, source=Path(clip), k=5)
+    _mark(stages, "one compare() of a 30-s clip")
+    for _ in range(3):
+        compare(recs, source=Path(clip), k=5)
+    _mark(stages, "after 3 more queries")
+    return {"stages": stages, "index_sizes": [len(r.index) for r in recs],
+            "library_tracks": None if library is None else len(library.tracks),
+            "answer": [(a.arch, a.genre) for a in answers], "shared": shared}
+
+
+# --------------------------------------------------------------------------- child: AppTest
+def child_apptest(app: str, clip: str, timeout: int) -> dict:
+    import genrec.runs as R
+
+    loads = []
+    original = R.Run.load_model
+
+    def counting(self):
+        loads.append(self.id)
+        return original(self)
+
+    R.Run.load_model = counting
+    stages: list = []
+    _mark(stages, "interpreter")
+    from streamlit.testing.v1 import AppTest
+    _mark(stages, "import streamlit")
+
+    os.chdir(Path(app).parent)  # the app refers to pages/ relative to its folder
+    at = AppTest.from_file(app, default_timeout=timeout)
+    t = time.perf_counter()
+    at.run()
+    first = time.perf_counter() - t
+    _mark(stages, "first render of the app")
+    out = {"stages": stages, "first_render_s": first, "model_loads": loads,
+           "problems": _problems(at), "steps": []}
+
+    # One full comparison: switch the query source to "upload" and upload the clip.
+    try:
+        seg = [w for w in at.get("button_group") if getattr(w, "key", None) == "query_source"] \
+            if hasattr(at, "get") else []
+        if not seg:
+            seg = [w for w in getattr(at, "segmented_control", []) if getattr(w, "key", None) == "query_source"]
+        if seg:
+            seg[0].set_value("upload")
+            at.run()
+            out["steps"].append("query source -> upload")
+        uploaders = list(at.file_uploader)
+        if not uploaders:
+            out["steps"].append("no file uploader found on the first page; no comparison made")
+            out["problems"] += _problems(at)
+            return out
+        data = Path(clip).read_bytes()
+        uploaders[0].set_value((Path(clip).name, data, "audio/wav"))
+        t = time.perf_counter()
+        at.run()
+        out["comparison_s"] = time.perf_counter() - t
+        out["steps"].append(f"uploaded {Path(clip).name} ({len(data) / 1e6:.1f} MB)")
+        _mark(stages, "after one comparison of an uploaded clip")
+        metrics = [(m.label, m.value) for m in at.metric]
+        out["metrics_shown"] = metrics
+        # the same clip again: answered from the app's caches
+        at.run()
+        _mark(stages, "after a rerun with the same clip")
+    except Exception as exc:  # the app is being written; report rather than crash
+        out["steps"].append(f"driving the app failed: {type(exc).__name__}: {exc}")
+    out["model_loads"] = loads
+    out["problems"] += _problems(at)
+    return out
+
+
+def _problems(at) -> list[str]:
+    found = []
+    for e in getattr(at, "exception", []):
+        found.append(f"exception: {str(getattr(e, 'value', e))[:300]}")
+    for e in getattr(at, "error", []):
+        found.append(f"st.error: {str(getattr(e, 'value', e))[:300]}")
+    return found
+
+
+# --------------------------------------------------------------------------- real server
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tree_rss_mb(pid: int) -> float:
+    import psutil
+
+    proc = psutil.Process(pid)
+    procs = [proc] + proc.children(recursive=True)
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total / 1024 / 1024
+
+
+def _server_peak_mb(pid: int) -> float | None:
+    """VmHWM (peak RSS) of the server process from /proc."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _websocket_page_load(port: int, timeout: int) -> dict:
+    """Open the app's websocket and request one script run, as a browser does on page load."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.sync.client import connect
+
+    info = {"elements": 0, "errors": []}
+    with connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
+                 open_timeout=30, max_size=None) as ws:
+        msg = BackMsg()
+        msg.rerun_script.query_string = ""
+        msg.rerun_script.page_script_hash = ""
+        ws.send(msg.SerializeToString())
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                raw = ws.recv(timeout=max(1.0, deadline - time.time()))
+            except TimeoutError:
+                break
+            if isinstance(raw, str):
+                continue
+            fwd = ForwardMsg()
+            fwd.ParseFromString(raw)
+            kind = fwd.WhichOneof("type")
+            if kind == "delta":
+                info["elements"] += 1
+                el = fwd.delta.new_element
+                if el.WhichOneof("type") in ("exception", "alert") and (
+                        el.WhichOneof("type") == "exception" or el.alert.format == 1):
+                    body = el.exception.message if el.WhichOneof("type") == "exception" else el.alert.body
+                    info["errors"].append(body[:300])
+            if kind == "script_finished":
+                info["script_finished"] = ForwardMsg.ScriptFinishedStatus.Name(fwd.script_finished)
+                break
+    return info
+
+
+def measure_server(app: str, env: dict, timeout: int) -> dict:
+    import requests
+
+    port = _free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    log = Path(env["GENREC_HOME"]) / "streamlit-server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out: dict = {"cmd": " ".join(["streamlit"] + cmd[3:]), "log": str(log)}
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(cmd, cwd=str(Path(app).parent), env=env, stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        t = time.perf_counter()
+        while time.perf_counter() - t < 120:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}; see {log}")
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("server not healthy after 120 s")
+        out["startup_s"] = time.perf_counter() - t
+        time.sleep(1)
+        out["rss_started_mb"] = _tree_rss_mb(proc.pid)
+        page = requests.get(f"http://127.0.0.1:{port}/", timeout=30)
+        out["page_status"] = page.status_code
+        time.sleep(1)
+        out["rss_after_http_get_mb"] = _tree_rss_mb(proc.pid)
+        t = time.perf_counter()
+        out["websocket"] = _websocket_page_load(port, timeout)
+        out["script_run_s"] = time.perf_counter() - t
+        time.sleep(1)
+        out["rss_after_page_load_mb"] = _tree_rss_mb(proc.pid)
+        out["peak_mb"] = _server_peak_mb(proc.pid)
+    except Exception as exc:
+        out["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    try:
+        out["log_tail"] = log.read_text(errors="replace")[-1500:]
+    except OSError:
+        pass
+    return out
+
+
+# --------------------------------------------------------------------------- parent
+def spawn_child(kind: str, payload: dict, env: dict, timeout: int) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--_child", kind, "--_args", json.dumps(payload)],
+                          capture_output=True, text=True, env=env, cwd=str(C.PROJECT), timeout=timeout)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if not line:
+        return {"error": f"child '{kind}' failed (rc {proc.returncode}): {proc.stderr[-2500:]}"}
+    return json.loads(line[7:])
+
+
+def print_stages(stages: list) -> None:
+    rows = [{"step": s["step"], "rss_MB": s["rss_mb"], "anon_MB": s.get("anon_mb"), "file_MB": s.get("file_mb"),
+             "peak_rss_MB": s["peak_mb"], "peak_vs_1GB": f"{100 * s['peak_mb'] / BUDGET_MB:.0f}%"} for s in stages]
+    print(C.table(rows, ["step", "rss_MB", "anon_MB", "file_MB", "peak_rss_MB", "peak_vs_1GB"], "{:.0f}"))
+    print("   (rss = anon + file: anon is private memory -- weights, tensors, Python objects; file is mapped "
+          "library code, e.g. TensorFlow's .so files, shareable and reclaimable)")
+
+
+def main(argv=None) -> int:
+    a = parse_args(argv)
+    if a._child:
+        payload = json.loads(a._args)
+        C.quiet_tf()
+        result = child_models(**payload) if a._child == "models" else child_apptest(**payload)
+        print("RESULT " + json.dumps(result, default=str), flush=True)
+        return 0
+
+    home = C.setup_home(a.keep)
+    C.header("genrec benchmark: peak memory of both models, bare and in the Streamlit app")
+    C.quiet_tf()
+    skip = {s.strip() for s in a.skip.split(",") if s.strip()}
+    vgg, resnet, how = C.runs_from_args(a.vgg16, a.resnet50, a.library, a.train_epochs, a.input_size)
+    clip = Path(a.clip).resolve() if a.clip else C.first_clip(vgg)
+    # The app reads every run under GENREC_RUNS: give it a folder holding exactly these two.
+    runs_dir = home / "app-runs"
+    runs_dir.mkdir(exist_ok=True)
+    for r in (vgg, resnet):
+        if not (runs_dir / r.name).exists():
+            (runs_dir / r.name).symlink_to(r, target_is_directory=True)
+    env = {**os.environ, "GENREC_RUNS": str(runs_dir)}
+    print(f"runs:     {vgg.name} / {resnet.name} ({how})")
+    print(f"clip:     {clip}")
+    print(f"budget:   {BUDGET_MB} MB (the ~1 GB memory of a Streamlit Community Cloud app)\n", flush=True)
+    raw: dict = {"runs": [str(vgg), str(resnet)], "clip": str(clip)}
+
+    if "models" not in skip:
+        print("1. bare process: both Recommenders with models loaded and warmed, library index", flush=True)
+        res = spawn_child("models", {"vgg": str(vgg), "resnet": str(resnet), "clip": str(clip)}, env, a.timeout)
+        raw["models"] = res
+        if "error" in res:
+            print("   FAILED: " + res["error"])
+        else:
+            print_stages(res["stages"])
+            print(f"   index: {res['index_sizes']} tracks per run; library table {res['library_tracks']} tracks")
+            peak = max(s["peak_mb"] for s in res["stages"])
+            print(f"   PEAK RSS bare (both models + index, after queries): {peak:.0f} MB "
+                  f"= {100 * peak / BUDGET_MB:.0f}% of 1 GB\n")
+
+    app = Path(a.app)
+    if not app.is_file():
+        print(f"2./3. Streamlit app: {app} not found -- skipped (the app is not written yet).")
+        skip |= {"apptest", "server"}
+
+    if "apptest" not in skip:
+        print("2. Streamlit app under AppTest (fresh process): first render, then one uploaded-clip comparison",
+              flush=True)
+        res = spawn_child("apptest", {"app": str(app), "clip": str(clip), "timeout": a.timeout}, env,
+                          3 * a.timeout)
+        raw["apptest"] = res
+        if "error" in res:
+            print("   FAILED: " + res["error"])
+        else:
+            print_stages(res["stages"])
+            print(f"   first render {res['first_render_s']:.1f} s; comparison "
+                  f"{res.get('comparison_s', float('nan')):.1f} s; models loaded: {len(res['model_loads'])} "
+                  f"({', '.join(res['model_loads']) or 'none'})")
+            print(f"   steps: {'; '.join(res['steps'])}")
+            if res.get("metrics_shown"):
+                print(f"   metrics shown: {res['metrics_shown']}")
+            for p in dict.fromkeys(res["problems"]):
+                print(f"   PROBLEM on the page: {p}")
+            peak = max(s["peak_mb"] for s in res["stages"])
+            print(f"   PEAK RSS AppTest (app + both models after one comparison): {peak:.0f} MB "
+                  f"= {100 * peak / BUDGET_MB:.0f}% of 1 GB\n")
+
+    if "server" not in skip:
+        print("3. real server: streamlit run app.py --server.headless true", flush=True)
+        res = measure_server(str(app), env, a.timeout)
+        raw["server"] = res
+        if "error" in res:
+            print(f"   FAILED: {res['error']}")
+        rows = [{"state": k, "rss_MB": res.get(v)} for k, v in (
+            ("server started (health OK)", "rss_started_mb"), ("after HTTP GET / (no script run)",
+                                                                "rss_after_http_get_mb"),
+            ("after one page load over the websocket", "rss_after_page_load_mb"),
+            ("server peak (VmHWM)", "peak_mb")) if res.get(v) is not None]
+        if rows:
+            print(C.table(rows, ["state", "rss_MB"], "{:.0f}"))
+        ws = res.get("websocket") or {}
+        print(f"   start-up {res.get('startup_s', float('nan')):.1f} s; page-load script run "
+              f"{res.get('script_run_s', float('nan')):.1f} s, {ws.get('elements', 0)} elements, "
+              f"finished={ws.get('script_finished')}; errors on the page: {ws.get('errors') or 'none'}")
+        app_res = raw.get("apptest") or {}
+        st_ = {s["step"]: s for s in app_res.get("stages", [])}
+        first, after = st_.get("first render of the app"), st_.get("after one comparison of an uploaded clip")
+        if res.get("rss_after_page_load_mb") and first and after:
+            est = res["rss_after_page_load_mb"] + (after["peak_mb"] - first["rss_mb"])
+            raw["server_estimate_after_comparison_mb"] = est
+            print(f"   ESTIMATED server RSS after one comparison = page-load RSS {res['rss_after_page_load_mb']:.0f}"
+                  f" + comparison increment under AppTest {after['peak_mb'] - first['rss_mb']:.0f} = {est:.0f} MB "
+                  f"= {100 * est / BUDGET_MB:.0f}% of 1 GB")
+        if res.get("error") and res.get("log_tail"):
+            print("   server log tail:\n" + "\n".join("     " + ln for ln in res["log_tail"].splitlines()[-15:]))
+    C.dump_json(a.json, raw)
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    if "--_child" not in sys.argv:
+        C.footer()
+    sys.exit(code)

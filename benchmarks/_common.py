@@ -289,3 +289,11 @@ def footer() -> None:
     print(f"\nscript finished in {wall:.0f} s wall, {cpu:.0f} s CPU (this process and its subprocesses); "
           f"on an otherwise idle machine with these {os.cpu_count()} cores expect roughly "
           f"{max(cpu / (os.cpu_count() or 1), 1):.0f}-{cpu:.0f} s")
+
+
+def run_script(main) -> None:
+    """Run a benchmark's ``main``, print the footer (not in helper subprocesses) and exit with its code."""
+    code = main()
+    if "--_child" not in sys.argv:
+        footer()
+    sys.exit(code)

@@ -101,6 +101,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    C.footer()
-    sys.exit(code)
+    C.run_script(main)

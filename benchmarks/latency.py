@@ -232,7 +232,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    if "--_child" not in sys.argv:
-        C.footer()
-    sys.exit(code)
+    C.run_script(main)

@@ -40,10 +40,10 @@ def file_digest(path: Path) -> str:
     return _content_hashes[memo]
 
 
-def params_key(kind: str, chunk_seconds: float | None, size: int) -> dict:
+def params_key(kind: str, chunk_seconds: float | None, size: int, clip_seconds: float = CLIP_SECONDS) -> dict:
     """Every parameter that changes the image; part of the cache key and of each run's record."""
     return {
-        "version": CACHE_VERSION, "kind": kind, "sr": SAMPLE_RATE, "clip_seconds": CLIP_SECONDS,
+        "version": CACHE_VERSION, "kind": kind, "sr": SAMPLE_RATE, "clip_seconds": clip_seconds,
         "chunk_seconds": chunk_seconds, "size": size, "n_mels": N_MELS, "n_fft": N_FFT,
         "hop": HOP_LENGTH, "db_range": [spectrogram.DB_FLOOR, spectrogram.DB_CEIL],
     }
@@ -63,7 +63,8 @@ def image_file_to_array(path: Path, size: int) -> np.ndarray:
     return np.asarray(rgb, dtype=np.float32)[None]
 
 
-def compute_images(path: Path, kind: str, chunk_seconds: float | None, size: int) -> np.ndarray:
+def compute_images(path: Path, kind: str, chunk_seconds: float | None, size: int,
+                   clip_seconds: float = CLIP_SECONDS) -> np.ndarray:
     """Images for one library file, computed from scratch (no cache)."""
     if kind == "image":
         if chunk_seconds:
@@ -71,23 +72,23 @@ def compute_images(path: Path, kind: str, chunk_seconds: float | None, size: int
         return image_file_to_array(path, size)
     from genrec.audio import load_audio
 
-    return spectrogram.audio_to_images(load_audio(path), chunk_seconds=chunk_seconds, size=size)
+    return spectrogram.audio_to_images(load_audio(path, seconds=clip_seconds), chunk_seconds=chunk_seconds, size=size)
 
 
 def cached_images(path: Path, kind: str = "audio", chunk_seconds: float | None = None,
-                  size: int = IMAGE_SIZE) -> tuple[np.ndarray, bool]:
+                  size: int = IMAGE_SIZE, clip_seconds: float = CLIP_SECONDS) -> tuple[np.ndarray, bool]:
     """Images for one file from the cache, computing and storing them on a miss.
 
     Returns (uint8 array (n, size, size, 3), whether it was a cache hit).
     """
-    key = _key(path, params_key(kind, chunk_seconds, size))
+    key = _key(path, params_key(kind, chunk_seconds, size, clip_seconds))
     target = cache_home() / key[:2] / f"{key}.npy"
     if target.exists():
         try:
             return np.load(target, allow_pickle=False), True
         except (ValueError, OSError, EOFError):  # EOFError: a 0-byte entry
             target.unlink(missing_ok=True)  # a damaged cache entry is recomputed, not trusted
-    images = compute_images(path, kind, chunk_seconds, size).astype(np.uint8)
+    images = compute_images(path, kind, chunk_seconds, size, clip_seconds).astype(np.uint8)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".npy")
     with os.fdopen(fd, "wb") as f:
@@ -97,7 +98,8 @@ def cached_images(path: Path, kind: str = "audio", chunk_seconds: float | None =
 
 
 def library_images(paths: Sequence[str | Path], kind: str = "audio", chunk_seconds: float | None = None,
-                   size: int = IMAGE_SIZE, progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+                   size: int = IMAGE_SIZE, progress: Progress | None = None,
+                   clip_seconds: float = CLIP_SECONDS) -> tuple[np.ndarray, np.ndarray, int]:
     """Images of many files stacked, with the index of the file each image came from.
 
     Returns (images uint8 (N, size, size, 3), owner int array (N,), number of cache hits).
@@ -106,7 +108,7 @@ def library_images(paths: Sequence[str | Path], kind: str = "audio", chunk_secon
     if progress:
         progress(0, len(paths))
     for i, p in enumerate(paths):
-        images, hit = cached_images(Path(p), kind, chunk_seconds, size)
+        images, hit = cached_images(Path(p), kind, chunk_seconds, size, clip_seconds)
         arrays.append(images)
         owners.append(np.full(len(images), i))
         hits += hit

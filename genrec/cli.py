@@ -6,8 +6,16 @@ import json
 import sys
 from pathlib import Path
 
-from genrec.config import ARCHITECTURES, IMAGE_SIZE, runs_home
+from genrec.config import ARCHITECTURES, CLIP_SECONDS, IMAGE_SIZE, runs_home
 from genrec.errors import GenrecError
+
+
+def _window_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--clip-seconds", type=float, default=CLIP_SECONDS,
+                   help=f"analysis window cut from the middle of each file; shorter files are padded "
+                        f"(default {CLIP_SECONDS:g})")
+    p.add_argument("--chunk-seconds", type=float, default=None,
+                   help="cut the window into chunks of this length (e.g. 3); clip predictions average the chunks")
 
 
 def _library_args(p: argparse.ArgumentParser) -> None:
@@ -52,12 +60,13 @@ def cmd_download(a) -> None:
 def cmd_prepare(a) -> None:
     from genrec.library import load_library
     from genrec.progress import TqdmProgress
-    from genrec.train import prepare_images, select_tracks
+    from genrec.train import check_window, prepare_images, select_tracks
 
+    check_window(a.clip_seconds, a.chunk_seconds)
     progress = TqdmProgress()
     lib = load_library(a.library, seed=a.split_seed, split_dir=a.split_dir,
                        progress=lambda d, t: progress("demo library", d, t))
-    prepared = prepare_images(lib, select_tracks(lib), a.chunk_seconds, a.input_size, progress)
+    prepared = prepare_images(lib, select_tracks(lib), a.chunk_seconds, a.input_size, progress, a.clip_seconds)
     n = len(prepared.tracks)
     print(f"{len(prepared.images)} images for {n} clips; {prepared.cache_hits} of {n} clips were already cached")
 
@@ -71,7 +80,7 @@ def cmd_train(a) -> None:
         weights=a.weights, seed=a.seed, chunk_seconds=a.chunk_seconds, batch_size=a.batch_size,
         input_size=a.input_size, learning_rate=a.learning_rate, patience=a.patience,
         split_seed=a.split_seed, split_dir=a.split_dir, max_per_genre=a.max_per_genre, out=a.out,
-        feature_norm=not a.paper_head,
+        feature_norm=not a.paper_head, clip_seconds=a.clip_seconds,
     )
     run_dir = train(cfg, progress=TqdmProgress())
     _print_run(run_dir)
@@ -166,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("prepare", help="compute and cache the spectrogram images of a library")
     s.add_argument("library", help="'demo' or a GTZAN folder")
-    s.add_argument("--chunk-seconds", type=float, default=None)
+    _window_args(s)
     s.add_argument("--input-size", type=int, default=IMAGE_SIZE)
     _library_args(s)
     s.set_defaults(func=cmd_prepare)
@@ -180,8 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--weights", default="imagenet",
                    help="imagenet (downloaded by Keras), none (random init) or a local weights file")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--chunk-seconds", type=float, default=None,
-                   help="train on chunks of this length (e.g. 3); clip predictions average the chunks")
+    _window_args(s)
     s.add_argument("--batch-size", type=int, default=64)
     s.add_argument("--input-size", type=int, default=IMAGE_SIZE)
     s.add_argument("--learning-rate", type=float, default=1e-3)

@@ -193,6 +193,7 @@ class Query:
     label: str                       # what to call it on the page
     samples: np.ndarray | None       # mono window at SAMPLE_RATE (None for image-only library entries)
     digest: str = ""                 # identifies the audio, to cache answers on
+    data: bytes | None = None        # the uploaded or recorded file (each run cuts its own window from it)
     track_id: str | None = None
     true_genre: str | None = None
     split: str | None = None
@@ -210,7 +211,7 @@ def read_upload(data: bytes, name: str, kind: str = "upload", max_mb: float = MA
     check_extension(name)
     y = load_audio(data, name=name)
     digest = hashlib.sha1(data).hexdigest()
-    return Query(kind=kind, label=name, samples=y, digest=digest)
+    return Query(kind=kind, label=name, samples=y, digest=digest, data=data)
 
 
 def library_query(track: pd.Series) -> Query:

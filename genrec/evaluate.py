@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genrec.config import GENRES
+from genrec.config import CLIP_SECONDS, GENRES
 from genrec.metrics import classification_metrics
 from genrec.retrieval import retrieval_report
 
@@ -74,7 +74,8 @@ def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | 
             f"use `genrec evaluate --saved` to show the saved figures."
         )
     images, owner, _ = cache.library_images(tracks["path"].tolist(), spec["kind"], spec["chunk_seconds"],
-                                            int(spec["size"]), progress)
+                                            int(spec["size"]), progress,
+                                            float(spec.get("clip_seconds", CLIP_SECONDS)))
     model = run.load_model()
     both = keras.Model(model.inputs, [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output])
     probs_img, emb_img = both.predict(images.astype(np.float32), batch_size=32, verbose=0)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from genrec.audio import AudioSource, load_audio
+from genrec.config import CLIP_SECONDS
 from genrec.index import ExactIndex, VectorIndex, l2_normalize
 from genrec.runs import Run
 from genrec.spectrogram import audio_to_images
@@ -58,6 +59,7 @@ class Recommender:
         self.index = index if index is not None else ExactIndex.build(self.tracks["track_id"].tolist(), self.embeddings)
         spec = run.record["spectrogram"]
         self.chunk_seconds = spec.get("chunk_seconds")
+        self.clip_seconds = float(spec.get("clip_seconds", CLIP_SECONDS))
         self.input_size = int(spec["size"])
 
     @cached_property
@@ -111,25 +113,29 @@ def shared_count(a: Answer, b: Answer) -> int:
 
 
 def compare(recommenders: list[Recommender], *, track_id: str | None = None, source: AudioSource | None = None,
-            name: str | None = None, k: int = DEFAULT_K,
-            samples: np.ndarray | None = None) -> tuple[list[Answer], int]:
+            name: str | None = None, k: int = DEFAULT_K) -> tuple[list[Answer], int]:
     """Answers of several runs for one query, and how many top-k tracks the first two share.
 
-    Audio is decoded once and turned into images once per distinct input configuration;
-    ``samples`` passes a window already decoded by :func:`load_audio` instead of ``source``.
+    ``source`` is decoded once per distinct analysis window of the runs (as each was trained) and
+    turned into images once per distinct input configuration.
     """
-    if sum(x is not None for x in (track_id, source, samples)) != 1:
-        raise ValueError("give exactly one of track_id, source or samples")
+    if (track_id is None) == (source is None):
+        raise ValueError("give exactly one of track_id or source")
     answers = []
     if track_id is not None:
         answers = [r.for_track(track_id, k) for r in recommenders]
     else:
-        y = samples if samples is not None else load_audio(source, name=name)
+        windows: dict[float, np.ndarray] = {}
         images: dict[tuple, np.ndarray] = {}
         for r in recommenders:
-            key = (r.chunk_seconds, r.input_size)
+            if r.clip_seconds not in windows:
+                if hasattr(source, "seek"):
+                    source.seek(0)
+                windows[r.clip_seconds] = load_audio(source, seconds=r.clip_seconds, name=name)
+            key = (r.clip_seconds, r.chunk_seconds, r.input_size)
             if key not in images:
-                images[key] = audio_to_images(y, chunk_seconds=r.chunk_seconds, size=r.input_size)
+                images[key] = audio_to_images(windows[r.clip_seconds], chunk_seconds=r.chunk_seconds,
+                                              size=r.input_size)
             answers.append(r.for_images(images[key], k))
     shared = shared_count(answers[0], answers[1]) if len(answers) >= 2 else len(answers[0].neighbours)
     return answers, shared

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from genrec import cache
-from genrec.config import GENRES, runs_home
+from genrec.config import CLIP_SECONDS, GENRES, MIN_SECONDS, runs_home
 from genrec.library import Library, load_library
 from genrec.progress import ProgressFn, per_stage, silent
 
@@ -34,6 +34,7 @@ class TrainConfig:
     weights: str = "none"
     seed: int = 0
     chunk_seconds: float | None = None
+    clip_seconds: float = CLIP_SECONDS   # the analysis window cut from the middle of each file
     batch_size: int = 64
     input_size: int = 224
     learning_rate: float = 1e-3
@@ -45,6 +46,24 @@ class TrainConfig:
     split_dir: str | None = None
     max_per_genre: int | None = None
     out: str = field(default_factory=lambda: str(runs_home()))
+
+    def __post_init__(self) -> None:
+        check_window(self.clip_seconds, self.chunk_seconds)
+
+
+def check_window(clip_seconds: float, chunk_seconds: float | None) -> None:
+    """Refuse an analysis window or chunk length no file could satisfy (AudioError saying what to use).
+
+    Checked before any audio work, rather than failing once per file minutes later.
+    """
+    from genrec.errors import AudioError
+
+    if clip_seconds < MIN_SECONDS:
+        raise AudioError(f"--clip-seconds {clip_seconds:g} is below the {MIN_SECONDS:g}-s minimum clip length; "
+                         f"use at least {MIN_SECONDS:g}.")
+    if chunk_seconds is not None and not 0 < chunk_seconds <= clip_seconds:
+        raise AudioError(f"--chunk-seconds {chunk_seconds:g} must be above 0 and at most the {clip_seconds:g}-s "
+                         f"analysis window (--clip-seconds).")
 
 
 @dataclass
@@ -70,10 +89,11 @@ def select_tracks(library: Library, max_per_genre: int | None = None) -> pd.Data
 
 
 def prepare_images(library: Library, tracks: pd.DataFrame, chunk_seconds: float | None, size: int,
-                   progress: ProgressFn = silent) -> Prepared:
+                   progress: ProgressFn = silent, clip_seconds: float = CLIP_SECONDS) -> Prepared:
     """Spectrogram images (cached on disk) for the given tracks."""
     images, owner, hits = cache.library_images(
-        tracks["path"].tolist(), library.kind, chunk_seconds, size, per_stage(progress, "spectrograms")
+        tracks["path"].tolist(), library.kind, chunk_seconds, size, per_stage(progress, "spectrograms"),
+        clip_seconds,
     )
     labels = tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).to_numpy()
     return Prepared(tracks, images, owner, labels, hits)
@@ -203,7 +223,7 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
 
     t = time.perf_counter()
     prepared = prepare_images(library, select_tracks(library, cfg.max_per_genre), cfg.chunk_seconds,
-                              cfg.input_size, progress)
+                              cfg.input_size, progress, cfg.clip_seconds)
     timings["spectrograms"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -249,7 +269,7 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
             "synthetic": library.synthetic, "fingerprint": library.fingerprint(),
             "split_method": library.split_method, "n_tracks": n,
         },
-        "spectrogram": cache.params_key(library.kind, cfg.chunk_seconds, cfg.input_size),
+        "spectrogram": cache.params_key(library.kind, cfg.chunk_seconds, cfg.input_size, cfg.clip_seconds),
         "trainable_backbone_layers": M.trainable_backbone_layers(model),
         "frozen_boundary": [list(b.shape[1:]) for b in M.frozen_boundary(model)],
         "images": {"total": int(len(prepared.images)), "cache_hits": int(prepared.cache_hits)},

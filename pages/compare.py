@@ -26,11 +26,11 @@ SOURCES = {"library": ":material/library_music: Library clip", "upload": ":mater
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def audio_answers(digest: str, run_paths: tuple[str, ...], _samples) -> tuple[list, int]:
+def audio_answers(digest: str, run_paths: tuple[str, ...], _data: bytes, name: str) -> tuple[list, int]:
     """Both runs' answers for outside audio, computed once per clip and run pair."""
     from genrec.recommend import compare
 
-    return compare([recommender(p) for p in run_paths], samples=_samples, k=K)
+    return compare([recommender(p) for p in run_paths], source=_data, name=name, k=K)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -159,7 +159,7 @@ def main() -> None:
             archs = list(present)
             with st.spinner("Running the models on the clip (the first time loads them, which takes a while)…"):
                 result, _ = audio_answers(query.digest, tuple(str(present[a].path) for a in archs),
-                                          query.samples)
+                                          query.data, query.label)
             answers = dict(zip(archs, result))
 
     st.divider()

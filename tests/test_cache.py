@@ -89,8 +89,11 @@ def test_key_follows_parameters(clip):
     assert not hit and chunks.shape == (3, IMAGE_SIZE, IMAGE_SIZE, 3)  # the 30-s window in 10-s chunks
     other_chunks, hit = cached_images(clip, chunk_seconds=15.0)
     assert not hit and other_chunks.shape == (2, IMAGE_SIZE, IMAGE_SIZE, 3)
-    assert len(cache_files()) == 4
-    for kw in ({}, {"size": 32}, {"chunk_seconds": 10.0}, {"chunk_seconds": 15.0}):
+    window, hit = cached_images(clip, clip_seconds=12.0, chunk_seconds=3.0)
+    assert not hit and window.shape == (4, IMAGE_SIZE, IMAGE_SIZE, 3)  # a 12-s window in 3-s chunks
+    assert len(cache_files()) == 5
+    for kw in ({}, {"size": 32}, {"chunk_seconds": 10.0}, {"chunk_seconds": 15.0},
+               {"clip_seconds": 12.0, "chunk_seconds": 3.0}):
         assert cached_images(clip, **kw)[1], kw
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from genrec import model as M
 from genrec.cli import main
-from genrec.errors import RunError
+from genrec.errors import AudioError, RunError
 from genrec.library import load_gtzan
 from genrec.runs import RUN_FILES, Run, list_runs
 from genrec.train import (TrainConfig, class_weights, clip_mean, compile_for_training, extract, fit_tail,
@@ -134,6 +134,33 @@ def test_same_seed_same_run(tiny_library_dir, tmp_path):
     b = Run.open(train(TrainConfig(**cfg, out=str(tmp_path / "b")), library=lib))
     np.testing.assert_allclose(a.arrays["probabilities"], b.arrays["probabilities"], atol=1e-6)
     pd.testing.assert_frame_equal(a.history.drop(columns="seconds"), b.history.drop(columns="seconds"))
+
+
+@pytest.mark.parametrize("window,match", [(dict(clip_seconds=2.0), "--clip-seconds 2 is below"),
+                                          (dict(clip_seconds=10.0, chunk_seconds=12.0), "at most the 10-s"),
+                                          (dict(chunk_seconds=0.0), "must be above 0")])
+def test_impossible_windows_are_refused_before_any_work(window, match):
+    with pytest.raises(AudioError, match=match):
+        TrainConfig(arch="vgg16", **window)
+
+
+def test_shorter_analysis_window_is_used_for_training_and_queries(tiny_library_dir, tmp_path, capsys):
+    # 4-s clips analysed as their middle 3 s: an outside copy of a library file must be cut the
+    # same way to find itself (padded to 30 s it would be a different picture).
+    lib = load_gtzan(tiny_library_dir)
+    run = Run.open(train(TrainConfig(arch="resnet50", epochs=1, input_size=SIZE, max_per_genre=2, clip_seconds=3.0,
+                                     out=str(tmp_path)), library=lib))
+    assert run.record["spectrogram"]["clip_seconds"] == 3.0 and run.record["config"]["clip_seconds"] == 3.0
+    from genrec.recommend import Recommender
+
+    rec = Recommender(run)
+    row = rec.tracks.iloc[0]
+    answer = rec.for_audio(Path(row["path"]).read_bytes(), name="upload.wav")
+    assert answer.neighbours.iloc[0]["track_id"] == row["track_id"]
+    assert answer.neighbours.iloc[0]["similarity"] == pytest.approx(1.0, abs=1e-4)
+    np.testing.assert_allclose(answer.probabilities, run.arrays["probabilities"][0], atol=1e-5)
+    assert main(["prepare", str(tiny_library_dir), "--clip-seconds", "1"]) == 2
+    assert "--clip-seconds 1 is below" in capsys.readouterr().err
 
 
 def test_interrupted_training_leaves_no_run(tiny_library_dir, tmp_path, monkeypatch):

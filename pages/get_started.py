@@ -47,7 +47,7 @@ def main() -> None:
         st.markdown("One click " + D.demo_description())
         st.badge("synthetic demo library", icon=":material/science:", color="orange")
         st.caption("The demo clips are generated, not real music, so it runs anywhere without downloads. "
-                   "It takes several minutes on a laptop CPU; keep this tab open.")
+                   "It takes about a minute on a 2-core machine (longer on shared cloud CPUs); keep this tab open.")
         weights = st.radio("Backbone starting weights", list(WEIGHTS), format_func=WEIGHTS.get,
                            key="demo_weights", horizontal=True)
         if st.button("Build the demo library and models", type="primary", icon=":material/build:",

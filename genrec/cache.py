@@ -43,7 +43,7 @@ def file_digest(path: Path) -> str:
 def params_key(kind: str, chunk_seconds: float | None, size: int, clip_seconds: float = CLIP_SECONDS) -> dict:
     """Every parameter that changes the image; part of the cache key and of each run's record."""
     return {
-        "version": CACHE_VERSION, "kind": kind, "sr": SAMPLE_RATE, "clip_seconds": clip_seconds,
+        "version": CACHE_VERSION, "kind": kind, "sr": SAMPLE_RATE, "clip_seconds": float(clip_seconds),
         "chunk_seconds": chunk_seconds, "size": size, "n_mels": N_MELS, "n_fft": N_FFT,
         "hop": HOP_LENGTH, "db_range": [spectrogram.DB_FLOOR, spectrogram.DB_CEIL],
     }

@@ -104,6 +104,15 @@ def cmd_evaluate(a) -> None:
     print(format_evaluation(evaluate_run(a.run, recompute=not a.saved)))
 
 
+def cmd_export(a) -> None:
+    from genrec.runs import Run
+    from genrec.serving import PREDICTOR_FILE, export_predictor
+
+    run = Run.open(a.run)
+    target = export_predictor(run.load_model(), run.path / PREDICTOR_FILE)
+    print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); outside clips are now answered with LiteRT")
+
+
 def cmd_runs(a) -> None:
     import pandas as pd
 
@@ -205,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run", help="run folder or run id")
     s.add_argument("--saved", action="store_true", help="print the saved metrics without recomputing")
     s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("export", help="(re)write a run's predictor.tflite, used to answer clips without TensorFlow")
+    s.add_argument("run", help="run folder or run id")
+    s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("runs", help="list saved runs")
     s.add_argument("--dir", help="runs folder (default models/)")

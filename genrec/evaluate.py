@@ -60,10 +60,8 @@ def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | 
     from genrec import cache
     from genrec.errors import RunError
     from genrec.index import l2_normalize
-    from genrec.model import EMBEDDING_LAYER
+    from genrec.serving import keras_predictor_model
     from genrec.train import clip_mean
-
-    import keras
 
     spec = run.record["spectrogram"]
     tracks = run.tracks
@@ -76,8 +74,7 @@ def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | 
     images, owner, _ = cache.library_images(tracks["path"].tolist(), spec["kind"], spec["chunk_seconds"],
                                             int(spec["size"]), progress,
                                             float(spec.get("clip_seconds", CLIP_SECONDS)))
-    model = run.load_model()
-    both = keras.Model(model.inputs, [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output])
+    both = keras_predictor_model(run.load_model())
     probs_img, emb_img = both.predict(images.astype(np.float32), batch_size=32, verbose=0)
     n = len(tracks)
     probs = clip_mean(probs_img, owner, n)

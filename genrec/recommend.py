@@ -17,6 +17,7 @@ from genrec.audio import AudioSource, load_audio
 from genrec.config import CLIP_SECONDS
 from genrec.index import ExactIndex, VectorIndex, l2_normalize
 from genrec.runs import Run
+from genrec.serving import Predictor, load_predictor
 from genrec.spectrogram import audio_to_images
 
 DEFAULT_K = 5
@@ -63,18 +64,13 @@ class Recommender:
         self.input_size = int(spec["size"])
 
     @cached_property
-    def _predictor(self):
-        """Image → (probabilities, embedding); loaded on first use of an outside clip."""
-        import keras
-
-        from genrec.model import EMBEDDING_LAYER
-
-        model = self.run.load_model()
-        return keras.Model(model.inputs, [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output])
+    def _predictor(self) -> Predictor:
+        """Image → (probabilities, embedding), LiteRT or Keras; loaded on first use of an outside clip."""
+        return load_predictor(self.run)
 
     def warm_up(self) -> None:
         """Load the model and trace its forward pass once, so the first real query is fast."""
-        self._predictor.predict_on_batch(np.zeros((1, self.input_size, self.input_size, 3), np.float32))
+        self._predictor(np.zeros((1, self.input_size, self.input_size, 3), np.float32))
 
     def _answer(self, probs: np.ndarray, embedding: np.ndarray, k: int, exclude: tuple[str, ...] = ()) -> Answer:
         hits = self.index.query(embedding, k=k, exclude=exclude)
@@ -96,7 +92,7 @@ class Recommender:
 
     def for_images(self, images: np.ndarray, k: int = DEFAULT_K) -> Answer:
         """Answer for precomputed model input images of one clip (chunks averaged)."""
-        probs, emb = self._predictor.predict_on_batch(images.astype(np.float32))
+        probs, emb = self._predictor(images)
         probs = np.asarray(probs).mean(axis=0)
         embedding = l2_normalize(l2_normalize(np.asarray(emb)).mean(axis=0, keepdims=True))[0]
         return self._answer(probs, embedding, k)

@@ -11,6 +11,9 @@ A run holds everything needed to reload, evaluate and explain it:
                    retrieval figures
 ``tracks.csv``     the library tracks used, with genre, split and artist
 ``embeddings.npz`` per track: L2-normalised clip embedding and probabilities
+``predictor.tflite`` the model's image → (probabilities, embedding) for LiteRT,
+                   used to answer outside clips without TensorFlow (optional:
+                   runs without it answer with ``model.keras``)
 =================  ==========================================================
 
 A run is written under a temporary name and renamed when complete, so an
@@ -19,9 +22,11 @@ interrupted training never leaves a half-written run behind.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -32,6 +37,9 @@ import pandas as pd
 
 from genrec.config import runs_home
 from genrec.errors import RunError
+from genrec.serving import PREDICTOR_FILE, export_predictor
+
+log = logging.getLogger(__name__)
 
 RUN_FILES = ("run.json", "model.keras", "history.csv", "metrics.json", "tracks.csv", "embeddings.npz")
 TMP_PREFIX = ".tmp-"
@@ -55,6 +63,9 @@ def write_run(out: Path, record: dict, model, history: pd.DataFrame, tracks: pd.
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name}-", dir=out))
     try:
         model.save(tmp / "model.keras")
+        t = time.perf_counter()
+        record = {**record, "predictor": _export_or_none(model, tmp / PREDICTOR_FILE)}
+        timings = {**timings, "export": time.perf_counter() - t}
         history.to_csv(tmp / "history.csv", index=False)
         tracks.to_csv(tmp / "tracks.csv", index=False)
         np.savez(tmp / "embeddings.npz", track_id=tracks["track_id"].to_numpy(dtype=str),
@@ -67,6 +78,17 @@ def write_run(out: Path, record: dict, model, history: pd.DataFrame, tracks: pd.
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def _export_or_none(model, target: Path) -> str | None:
+    """Write the LiteRT predictor; a converter failure costs speed and memory when serving, not the run."""
+    try:
+        export_predictor(model, target)
+    except Exception as exc:  # the TFLite converter fails in many ways; the Keras model still serves
+        log.warning("could not convert the model for LiteRT (%s: %s); the run answers with model.keras",
+                    type(exc).__name__, exc)
+        return None
+    return target.name
 
 
 @dataclass

@@ -61,7 +61,7 @@ def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | 
     from genrec.errors import RunError
     from genrec.index import l2_normalize
     from genrec.serving import keras_predictor_model
-    from genrec.train import clip_mean
+    from genrec.train import EXTRACT_BATCH, clip_mean
 
     spec = run.record["spectrogram"]
     tracks = run.tracks
@@ -75,7 +75,7 @@ def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | 
                                             int(spec["size"]), progress,
                                             float(spec.get("clip_seconds", CLIP_SECONDS)))
     both = keras_predictor_model(run.load_model())
-    probs_img, emb_img = both.predict(images.astype(np.float32), batch_size=32, verbose=0)
+    probs_img, emb_img = both.predict(images.astype(np.float32), batch_size=EXTRACT_BATCH, verbose=0)
     n = len(tracks)
     probs = clip_mean(probs_img, owner, n)
     embeddings = l2_normalize(clip_mean(l2_normalize(emb_img), owner, n))

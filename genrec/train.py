@@ -134,6 +134,11 @@ def class_weights(labels: np.ndarray) -> dict[int, float] | None:
     return {int(c): float(w) for c, w in zip(present, weights)}
 
 
+#: Images per forward pass of the frozen part. Its outputs do not depend on the batch (inference mode), a CPU
+#: is as fast with 8 as with 32, and VGG16 at 224 px peaks 0.8 GB lower (1.06 vs 1.90 GB for 200 images).
+EXTRACT_BATCH = 8
+
+
 def extract(frozen, images: np.ndarray, batch_size: int, progress: ProgressFn = silent) -> list[np.ndarray]:
     """Run the frozen part over all images in batches; one array per boundary tensor."""
     outs: list[list[np.ndarray]] = []
@@ -236,7 +241,7 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
     timings["build"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    features = extract(frozen, prepared.images, cfg.batch_size, progress)
+    features = extract(frozen, prepared.images, min(cfg.batch_size, EXTRACT_BATCH), progress)
     timings["features"] = time.perf_counter() - t
 
     t = time.perf_counter()

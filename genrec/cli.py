@@ -156,9 +156,13 @@ def cmd_recommend(a) -> None:
 
 
 def cmd_demo(a) -> None:
-    from genrec.demo import build_demo
-    from genrec.progress import TqdmProgress
+    from genrec.demo import RUN_LINE, build_demo
+    from genrec.progress import JsonLinesProgress, TqdmProgress
 
+    if a.progress_format == "lines":  # for a parent process (the app) following the build
+        for run_dir in build_demo(weights=a.weights, out=a.out, progress=JsonLinesProgress(sys.stdout)):
+            print(f"{RUN_LINE}{run_dir}", flush=True)
+        return
     for run_dir in build_demo(weights=a.weights, out=a.out, progress=TqdmProgress()):
         _print_run(run_dir)
     print("\nnext: genrec runs   |   streamlit run app.py")
@@ -232,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="build the synthetic demo library and train both architectures on it")
     s.add_argument("--weights", default="none", help="none (default: works offline), imagenet, or a file")
     s.add_argument("--out", default=None, help="where runs are saved (default models/)")
+    s.add_argument("--progress-format", choices=["bars", "lines"], default="bars",
+                   help="bars (default) or lines: one JSON object per progress report, for a parent process")
     s.set_defaults(func=cmd_demo)
     return p
 

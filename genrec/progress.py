@@ -4,7 +4,8 @@ Long stages call ``progress(stage, done, total)``; the caller decides how to sho
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol
+import json
+from typing import Callable, Protocol, TextIO
 
 
 class ProgressFn(Protocol):
@@ -35,6 +36,28 @@ class TqdmProgress:
         if done >= total:
             bar.close()
             del self._bars[stage]
+
+
+class JsonLinesProgress:
+    """One JSON object per report on a text stream, for a parent process to follow (see :func:`follow`)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        self.stream.write(json.dumps({"stage": stage, "done": done, "total": total}) + "\n")
+        self.stream.flush()
+
+
+def follow(line: str, progress: ProgressFn) -> bool:
+    """Pass one line written by :class:`JsonLinesProgress` on to ``progress``; False if it is not one."""
+    try:
+        report = json.loads(line)
+        stage, done, total = report["stage"], int(report["done"]), int(report["total"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    progress(stage, done, total)
+    return True
 
 
 def per_stage(progress: ProgressFn, stage: str) -> Callable[[int, int], None]:

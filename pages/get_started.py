@@ -25,7 +25,8 @@ def build(weights: str) -> None:
         bar.progress(fraction, text=text)
 
     with guard("building the demo"):
-        demo.build_demo(weights=weights, progress=report)
+        # In a child process: training's TensorFlow and its memory leave with it.
+        demo.build_demo_in_subprocess(weights=weights, progress=report)
         bar.progress(1.0, text="Done")
         forget_runs()
         st.success("The demo library and both models are ready.", icon=":material/check_circle:")

@@ -308,7 +308,7 @@ def test_first_start_offers_the_demo_and_builds_it(tiny_runs, tmp_path, monkeypa
 
     import genrec.demo
 
-    monkeypatch.setattr(genrec.demo, "build_demo", fake_build_demo)
+    monkeypatch.setattr(genrec.demo, "build_demo_in_subprocess", fake_build_demo)
     button.click().run()
     no_traceback(at)
     assert calls == ["none"]

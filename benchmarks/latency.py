@@ -62,10 +62,6 @@ def cold_child(vgg: str, resnet: str, clip: str, k: int, spawned: float) -> None
     out["import_genrec_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    import keras  # noqa: F401  (pulls in TensorFlow; the first model load would otherwise pay it)
-    out["import_tensorflow_keras_s"] = time.perf_counter() - t
-
-    t = time.perf_counter()
     recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
     out["open_runs_and_index_s"] = time.perf_counter() - t
 
@@ -73,6 +69,8 @@ def cold_child(vgg: str, resnet: str, clip: str, k: int, spawned: float) -> None
     for r in recs:
         r._predictor  # noqa: B018  load the model (cached_property)
     out["load_models_s"] = time.perf_counter() - t
+    out["predictors"] = [type(r._predictor).__name__ for r in recs]
+    out["tensorflow_imported"] = "tensorflow" in sys.modules
 
     t = time.perf_counter()
     answers, _ = compare(recs, source=Path(clip), k=k)
@@ -128,7 +126,7 @@ def staged_query(recs, clip: Path, k: int) -> dict:
     outputs = []
     for r in recs:
         s = time.perf_counter()
-        probs, emb = r._predictor.predict_on_batch(images[(r.chunk_seconds, r.input_size)])
+        probs, emb = r._predictor(images[(r.chunk_seconds, r.input_size)])
         t[f"{r.run.arch} forward"] = time.perf_counter() - s
         outputs.append((r, probs, emb))
 
@@ -139,6 +137,44 @@ def staged_query(recs, clip: Path, k: int) -> dict:
         r._answer(p, e, k)
     t[f"top-{k} search"] = time.perf_counter() - s
     return t
+
+
+def images_for(recs, clip: Path) -> dict:
+    from genrec.audio import load_audio
+    from genrec.spectrogram import audio_to_images
+
+    y = load_audio(clip)
+    return {r.run.arch: audio_to_images(y, chunk_seconds=r.chunk_seconds, size=r.input_size) for r in recs}
+
+
+def compare_runtimes(recs, images: dict, repeats: int) -> list[dict]:
+    """The forward pass of each run in LiteRT (the run's predictor.tflite) and in Keras, side by side."""
+    import numpy as np
+
+    from genrec.serving import PREDICTOR_FILE, KerasPredictor, LitePredictor, lite_runtime_available
+
+    rows = []
+    for r in recs:
+        if not ((r.run.path / PREDICTOR_FILE).is_file() and lite_runtime_available()):
+            print(f"\n{r.run.arch}: no {PREDICTOR_FILE} or no LiteRT here; Keras only (`genrec export RUN`)")
+            continue
+        x = images[r.run.arch].astype(np.float32)
+        ways = {"LiteRT": LitePredictor(r.run.path / PREDICTOR_FILE), "Keras": KerasPredictor(r.run.load_model())}
+        times: dict[str, list[float]] = {k: [] for k in ways}
+        outs = {k: fn(x) for k, fn in ways.items()}  # warm-up, and the outputs to compare
+        for i in range(repeats):
+            for name in (list(ways) if i % 2 == 0 else list(ways)[::-1]):
+                s = time.perf_counter()
+                ways[name](x)
+                times[name].append(time.perf_counter() - s)
+        rows.append({"arch": r.run.arch, "images": len(x), "litert_ms": 1000 * C.median(times["LiteRT"]),
+                     "keras_ms": 1000 * C.median(times["Keras"]),
+                     "keras/litert": f"{C.median(times['Keras']) / C.median(times['LiteRT']):.2f}x",
+                     "max|dprob|": f"{np.abs(outs['LiteRT'][0] - outs['Keras'][0]).max():.1e}"})
+    if rows:
+        print(f"\nFORWARD PASS: LiteRT vs Keras on the same images (median of {repeats}, alternating order)")
+        print(C.table(rows, ["arch", "images", "litert_ms", "keras_ms", "keras/litert", "max|dprob|"], "{:.1f}"))
+    return rows
 
 
 def main(argv=None) -> int:
@@ -212,22 +248,24 @@ def main(argv=None) -> int:
           f"{C.median(floor) * 1000:.0f} ms = {ratio:.2f}x")
 
     if cold:
-        keys = ["interpreter_start_s", "import_genrec_s", "import_tensorflow_keras_s", "open_runs_and_index_s",
-                "load_models_s", "first_query_s", "second_query_s"]
+        keys = ["interpreter_start_s", "import_genrec_s", "open_runs_and_index_s", "load_models_s", "first_query_s",
+                "second_query_s"]
         print("\nCOLD  (one fresh process: `python -c` equivalent, then import, load, first query)")
         print(C.table([{"stage": k_.removesuffix("_s").replace("_", " "), "seconds": cold[k_]} for k_ in keys]
                       + [{"stage": "spawn -> first answer", "seconds": cold["spawn_to_first_answer_s"]}],
                       ["stage", "seconds"], "{:.2f}"))
         print(f"first query / warm median = {cold['first_query_s'] / C.median(e2e):.1f}x;  "
-              f"child peak RSS {cold['peak_rss_mb']:.0f} MB")
+              f"child peak RSS {cold['peak_rss_mb']:.0f} MB; predictors {cold['predictors']}; "
+              f"TensorFlow imported: {cold['tensorflow_imported']}")
         same = [x[2] for x in cold["first_answer"]]
         print(f"cold answer (arch, genre, top-{a.k}): {cold['first_answer']}")
         warm_answers, _ = compare(recs, source=clip, k=a.k)
         if same != [w.neighbours["track_id"].tolist() for w in warm_answers]:
             print("WARNING: the cold process answered differently from this one")
 
+    runtimes = compare_runtimes(recs, images_for(recs, clip), a.repeats)
     C.dump_json(a.json, {"runs": [str(vgg), str(resnet)], "clip": str(clip), "e2e_s": e2e,
-                         "stages_s": stages, "floor_s": floor, "cold": cold})
+                         "stages_s": stages, "floor_s": floor, "cold": cold, "runtimes": runtimes})
     return 0
 
 

@@ -2,11 +2,12 @@
 
 1. models: a FRESH process imports genrec, opens the two runs (tracks, embeddings, cosine index),
    loads the library table, loads both models, warms them up and answers one 30-s clip through
-   ``compare`` -- current RSS (psutil) and peak RSS (VmHWM) after each step.
+   ``compare`` -- current RSS (psutil) and peak RSS (VmHWM) after each step. Twice, side by side:
+   with each run's own predictor (LiteRT where the run has predictor.tflite) and with Keras.
 2. apptest: the Streamlit app (``app.py`` + ``pages/``) executed by
    ``streamlit.testing.v1.AppTest`` in a fresh process with GENREC_RUNS pointing at the two runs:
    first render, then one full comparison of an uploaded clip (Compare page -> "Upload" -> the clip),
-   which loads both models. Model loads are counted by wrapping ``genrec.runs.Run.load_model``.
+   which loads both models. Model loads are counted by wrapping ``genrec.recommend.load_predictor``.
 3. server: the real server (``streamlit run app.py --server.headless true``): RSS of the server
    process after start-up, after a plain HTTP request of the page (which runs no script), and after
    one script run requested over the app's websocket (what a browser does on page load). Driving an
@@ -73,16 +74,19 @@ def _rss_split() -> dict:
     return out
 
 
-def child_models(vgg: str, resnet: str, clip: str) -> dict:
+def child_models(vgg: str, resnet: str, clip: str, runtime: str = "auto") -> dict:
+    """``runtime`` "auto": each run's own predictor (LiteRT where it has predictor.tflite); "keras": Keras."""
     stages: list = []
     _mark(stages, "interpreter + numpy/psutil")
     from genrec.recommend import Recommender, compare
     from genrec.runs import Run
     _mark(stages, "import genrec.recommend")
-    import keras  # noqa: F401
-    C.quiet_tf()
-    _mark(stages, "import TensorFlow/Keras")
     recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
+    if runtime == "keras":
+        from genrec.serving import KerasPredictor
+
+        for r in recs:  # replaces the lazily chosen predictor (a cached_property) with the Keras one
+            r.__dict__["_predictor"] = KerasPredictor(r.run.load_model())
     from genrec.library import load_library
 
     lib = recs[0].run.record["library"]
@@ -91,7 +95,7 @@ def child_models(vgg: str, resnet: str, clip: str) -> dict:
     _mark(stages, "2 runs opened: tracks, embeddings, index; library table")
     for r in recs:
         r._predictor  # noqa: B018  (loads the model)
-    _mark(stages, "both models loaded")
+    _mark(stages, f"both models loaded ({', '.join(sorted({type(r._predictor).__name__ for r in recs}))})")
     for r in recs:
         r.warm_up()
     _mark(stages, "both models warmed up (forward traced)")
@@ -100,23 +104,24 @@ def child_models(vgg: str, resnet: str, clip: str) -> dict:
     for _ in range(3):
         compare(recs, source=Path(clip), k=5)
     _mark(stages, "after 3 more queries")
-    return {"stages": stages, "index_sizes": [len(r.index) for r in recs],
+    return {"stages": stages, "index_sizes": [len(r.index) for r in recs], "tensorflow": "tensorflow" in sys.modules,
             "library_tracks": None if library is None else len(library.tracks),
             "answer": [(a.arch, a.genre) for a in answers], "shared": shared}
 
 
 # --------------------------------------------------------------------------- child: AppTest
 def child_apptest(app: str, clip: str, timeout: int) -> dict:
-    import genrec.runs as R
+    import genrec.recommend as REC
 
     loads = []
-    original = R.Run.load_model
+    original = REC.load_predictor
 
-    def counting(self):
-        loads.append(self.id)
-        return original(self)
+    def counting(run):
+        predictor = original(run)
+        loads.append(f"{run.id}: {type(predictor).__name__}")
+        return predictor
 
-    R.Run.load_model = counting
+    REC.load_predictor = counting
     stages: list = []
     _mark(stages, "interpreter")
     from streamlit.testing.v1 import AppTest
@@ -342,17 +347,26 @@ def main(argv=None) -> int:
     raw: dict = {"runs": [str(vgg), str(resnet)], "clip": str(clip)}
 
     if "models" not in skip:
-        print("1. bare process: both Recommenders with models loaded and warmed, library index", flush=True)
-        res = spawn_child("models", {"vgg": str(vgg), "resnet": str(resnet), "clip": str(clip)}, env, a.timeout)
-        raw["models"] = res
-        if "error" in res:
-            print("   FAILED: " + res["error"])
-        else:
+        peaks = {}
+        for runtime in ("auto", "keras"):
+            title = "each run's own predictor" if runtime == "auto" else "Keras predictors (TensorFlow)"
+            print(f"1. bare process, {title}: both Recommenders with models loaded and warmed, library index",
+                  flush=True)
+            res = spawn_child("models", {"vgg": str(vgg), "resnet": str(resnet), "clip": str(clip),
+                                         "runtime": runtime}, env, a.timeout)
+            raw[f"models_{runtime}"] = res
+            if "error" in res:
+                print("   FAILED: " + res["error"])
+                continue
             print_stages(res["stages"])
-            print(f"   index: {res['index_sizes']} tracks per run; library table {res['library_tracks']} tracks")
-            peak = max(s["peak_mb"] for s in res["stages"])
-            print(f"   PEAK RSS bare (both models + index, after queries): {peak:.0f} MB "
-                  f"= {100 * peak / BUDGET_MB:.0f}% of 1 GB\n")
+            print(f"   index: {res['index_sizes']} tracks per run; library table {res['library_tracks']} tracks; "
+                  f"TensorFlow imported: {res['tensorflow']}")
+            peaks[runtime] = max(s["peak_mb"] for s in res["stages"])
+            print(f"   PEAK RSS bare (both models + index, after queries): {peaks[runtime]:.0f} MB "
+                  f"= {100 * peaks[runtime] / BUDGET_MB:.0f}% of 1 GB\n")
+        if len(peaks) == 2:
+            print(f"   peak RSS Keras / own predictors = {peaks['keras']:.0f} / {peaks['auto']:.0f} MB "
+                  f"= {peaks['keras'] / peaks['auto']:.2f}x\n")
 
     app = Path(a.app)
     if not app.is_file():

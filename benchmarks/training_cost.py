@@ -71,7 +71,7 @@ def _clear() -> None:
 
 def run_cached(arch, cfg, images, y, tr, va):
     from genrec import model as M
-    from genrec.train import extract, fit_tail, set_seed
+    from genrec.train import EXTRACT_BATCH, extract, fit_tail, set_seed
 
     set_seed(cfg.seed)
     model = M.build_model(arch, 10, weights="none", input_size=cfg.input_size,
@@ -81,7 +81,7 @@ def run_cached(arch, cfg, images, y, tr, va):
     t: dict = {}
     used = tr | va
     with C.timed(t, "extract"):
-        feats = extract(frozen, images[used], cfg.batch_size)
+        feats = extract(frozen, images[used], min(cfg.batch_size, EXTRACT_BATCH))  # as genrec.train does
     sub_tr, sub_va = tr[used], va[used]
     with C.timed(t, "fit"):
         hist = fit_tail(tail, [f[sub_tr] for f in feats], y[tr], [f[sub_va] for f in feats], y[va], cfg)

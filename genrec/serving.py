@@ -14,6 +14,7 @@ import io
 import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -55,11 +56,16 @@ class KerasPredictor:
 
 
 class LitePredictor:
-    """The run's ``predictor.tflite`` in LiteRT's interpreter (no TensorFlow import)."""
+    """The run's ``predictor.tflite`` in LiteRT's interpreter (no TensorFlow import).
+
+    An interpreter is not thread-safe and the app shares one per run between sessions, so calls
+    take turns.
+    """
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
+        self._lock = threading.Lock()
         try:
             interpreter = Interpreter(model_path=str(path), num_threads=threads or os.cpu_count() or 1)
             self._run = interpreter.get_signature_runner()
@@ -70,8 +76,9 @@ class LitePredictor:
             ) from exc
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = self._run(image=np.ascontiguousarray(images, dtype=np.float32))
-        return out[_OUTPUTS[0]], out[_OUTPUTS[1]]
+        with self._lock:
+            out = self._run(image=np.ascontiguousarray(images, dtype=np.float32))
+            return np.array(out[_OUTPUTS[0]]), np.array(out[_OUTPUTS[1]])
 
 
 def lite_runtime_available() -> bool:
@@ -105,7 +112,10 @@ def load_predictor(run) -> Predictor:
     """The fastest predictor available for ``run``: LiteRT when it has ``predictor.tflite``, else Keras."""
     path = run.path / PREDICTOR_FILE
     if path.is_file() and lite_runtime_available():
-        return LitePredictor(path)
-    if path.is_file():
+        try:
+            return LitePredictor(path)
+        except ImportError as exc:  # installed but unusable here (e.g. a missing system library)
+            log.warning("%s: LiteRT cannot be loaded (%s); answering with model.keras", run.id, exc)
+    elif path.is_file():
         log.info("%s: LiteRT (ai-edge-litert) is not installed; answering with model.keras", run.id)
     return KerasPredictor(run.load_model())

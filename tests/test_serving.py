@@ -40,6 +40,19 @@ def test_lite_predictor_agrees_with_keras(tiny_runs, arch, images):
     np.testing.assert_allclose(lite(images[:1])[0], p_keras[:1], atol=1e-5)
 
 
+def test_lite_predictor_shared_between_threads(tiny_runs, images):
+    # The app shares one predictor per run between sessions (st.cache_resource), i.e. threads.
+    from concurrent.futures import ThreadPoolExecutor
+
+    lite = load_predictor(Run.open(tiny_runs["resnet50"]))
+    batches = [images[i % 3: i % 3 + 1 + i % 2] for i in range(24)]  # batches of 1 and 2: resizes in between
+    expected = [lite(b)[0] for b in batches]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda b: lite(b)[0], batches))
+    for e, g in zip(expected, got):
+        np.testing.assert_array_equal(e, g)
+
+
 def test_run_without_lite_file_answers_with_keras_the_same(tiny_runs, tmp_path):
     copy = Path(shutil.copytree(tiny_runs["resnet50"], tmp_path / "old-run"))
     (copy / PREDICTOR_FILE).unlink()

@@ -74,8 +74,8 @@ def recommender(run_path: str):
     """One Recommender per run and process (its model is loaded only on the first outside clip).
 
     At most three are kept (the two compared runs and the map's), so switching runs does not pile up
-    loaded models: TensorFlow and the two 224-px models hold about 1.2 GB resident once they have
-    answered (benchmarks/RESULTS.md).
+    loaded models: the two 224-px LiteRT predictors add about 0.65 GB once they have answered
+    (benchmarks/RESULTS.md).
     """
     from genrec.recommend import Recommender
     from genrec.runs import Run

@@ -436,18 +436,27 @@ def test_spectrogram_colours_survive_streamlit_theme():
 
 
 @slow
-def test_app_start_and_library_pick_do_not_import_tensorflow(runs_dir, tmp_path):
-    """TensorFlow loads only when outside audio is analysed: start-up and library picks use saved embeddings."""
+def test_app_never_imports_tensorflow(runs_dir, tiny_library_dir):
+    """Start-up and library picks use saved embeddings; uploads go through the runs' LiteRT predictors."""
+    clip = tiny_library_dir / "blues" / "blues.00001.wav"
     script = textwrap.dedent(f"""
         import sys
+        from pathlib import Path
         from streamlit.testing.v1 import AppTest
         at = AppTest.from_file({str(APP)!r}, default_timeout={TIMEOUT}).run()
         at.selectbox(key="pick_track").set_value("blues.00002").run()
         at.switch_page("pages/library_map.py").run()
-        assert not at.exception
-        print(json.dumps({{"tf": "tensorflow" in sys.modules, "keras": "keras" in sys.modules}}))
+        picks = {{"tf": "tensorflow" in sys.modules, "keras": "keras" in sys.modules}}
+        at.switch_page("pages/compare.py").run()
+        at.segmented_control(key="query_source").set_value("upload").run()
+        at.file_uploader(key="upload").set_value(("song.wav", Path({str(clip)!r}).read_bytes(), "audio/wav")).run()
+        assert not at.exception and not at.error
+        assert len([m for m in at.metric if m.label == "Predicted genre"]) == 2
+        print(json.dumps({{"picks": picks, "upload": {{"tf": "tensorflow" in sys.modules,
+                                                       "keras": "keras" in sys.modules}}}}))
     """).replace("import sys", "import sys, json")
     out = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=240,
                          cwd=ROOT, env={**os.environ})
     assert out.returncode == 0, out.stderr[-2000:]
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"tf": False, "keras": False}
+    no_tf = {"tf": False, "keras": False}
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"picks": no_tf, "upload": no_tf}

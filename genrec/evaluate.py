@@ -60,7 +60,7 @@ def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | 
     from genrec import cache
     from genrec.errors import RunError
     from genrec.index import l2_normalize
-    from genrec.serving import keras_predictor_model
+    from genrec.model import with_embedding
     from genrec.train import EXTRACT_BATCH, clip_mean
 
     spec = run.record["spectrogram"]
@@ -74,7 +74,7 @@ def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | 
     images, owner, _ = cache.library_images(tracks["path"].tolist(), spec["kind"], spec["chunk_seconds"],
                                             int(spec["size"]), progress,
                                             float(spec.get("clip_seconds", CLIP_SECONDS)))
-    both = keras_predictor_model(run.load_model())
+    both = with_embedding(run.load_model())
     probs_img, emb_img = both.predict(images.astype(np.float32), batch_size=EXTRACT_BATCH, verbose=0)
     n = len(tracks)
     probs = clip_mean(probs_img, owner, n)

@@ -216,14 +216,15 @@ def trainable_backbone_layers(model: keras.Model) -> list[str]:
     return [l.name for l in model.layers if l.trainable_weights and l.name not in HEAD_LAYERS]
 
 
+def with_embedding(model: keras.Model, inputs=None) -> keras.Model:
+    """Model from ``inputs`` (default: the image) to (probabilities, ``embedding`` layer output)."""
+    return keras.Model(inputs if inputs is not None else model.inputs,
+                       [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output])
+
+
 def tail_with_embedding(model: keras.Model) -> keras.Model:
     """From the frozen boundary to (probabilities, embedding): one pass over cached features gives both."""
-    return keras.Model(frozen_boundary(model), [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output])
-
-
-def embedding_model(model: keras.Model, inputs=None) -> keras.Model:
-    """Model from ``inputs`` (default: the image) to the ``embedding`` layer's output."""
-    return keras.Model(inputs if inputs is not None else model.inputs, model.get_layer(EMBEDDING_LAYER).output)
+    return with_embedding(model, frozen_boundary(model))
 
 
 def load_model(path: Path | str) -> keras.Model:

@@ -35,20 +35,13 @@ class Predictor(Protocol):
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-def keras_predictor_model(model):
-    """The Keras model from image to (probabilities, ``embedding`` layer output)."""
-    import keras
-
-    from genrec.model import EMBEDDING_LAYER
-
-    return keras.Model(model.inputs, [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output])
-
-
 class KerasPredictor:
     """The Keras model itself (needs TensorFlow)."""
 
     def __init__(self, model) -> None:
-        self.model = keras_predictor_model(model)
+        from genrec.model import with_embedding
+
+        self.model = with_embedding(model)
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         probs, emb = self.model.predict_on_batch(np.asarray(images, dtype=np.float32))
@@ -92,7 +85,9 @@ def export_predictor(model, target: Path) -> Path:
     """Convert ``model``'s predictor for LiteRT and write it to ``target`` atomically (temp file, rename)."""
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(keras_predictor_model(model))
+    from genrec.model import with_embedding
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(with_embedding(model))
     with contextlib.redirect_stdout(io.StringIO()):  # Keras' export prints its whole signature
         data = converter.convert()
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,69 @@
+"""``genrec library``, ``genrec download`` and ``genrec prepare``: getting music and its spectrograms."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from genrec.cli._shared import library_args, print_library, window_args
+from genrec.config import IMAGE_SIZE
+from genrec.errors import GenrecError
+
+
+def cmd_library(a) -> None:
+    from genrec.library import load_demo, load_gtzan
+    from genrec.progress import TqdmProgress, per_stage
+
+    if a.source == "demo":
+        lib = load_demo(progress=per_stage(TqdmProgress(), "generating demo library"))
+    else:
+        if not a.path:
+            raise GenrecError("`genrec library gtzan` needs the GTZAN folder: genrec library gtzan PATH")
+        lib = load_gtzan(a.path, seed=a.split_seed, split_dir=a.split_dir)
+    print_library(lib)
+
+
+def cmd_download(a) -> None:
+    from genrec import download
+
+    kw = {"url": a.url} if a.url else {}
+    if a.checksum:
+        kw.update(checksum=a.checksum, algorithm=a.algorithm)
+    root = download.download_gtzan(Path(a.to), **kw)
+    print(f"GTZAN is in {root}\nnext: genrec library gtzan {root}")
+
+
+def cmd_prepare(a) -> None:
+    from genrec.library import load_library
+    from genrec.progress import TqdmProgress
+    from genrec.train import check_window, prepare_images, select_tracks
+
+    check_window(a.clip_seconds, a.chunk_seconds)
+    progress = TqdmProgress()
+    lib = load_library(a.library, seed=a.split_seed, split_dir=a.split_dir,
+                       progress=lambda d, t: progress("demo library", d, t))
+    prepared = prepare_images(lib, select_tracks(lib), a.chunk_seconds, a.input_size, progress, a.clip_seconds)
+    n = len(prepared.tracks)
+    print(f"{len(prepared.images)} images for {n} clips; {prepared.cache_hits} of {n} clips were already cached")
+
+
+def register(sub) -> None:
+    """Add this group's subcommands to the ``genrec`` parser."""
+    s = sub.add_parser("library", help="summarise a music library (clips per genre and split)")
+    s.add_argument("source", choices=["demo", "gtzan"])
+    s.add_argument("path", nargs="?", help="GTZAN folder (for `gtzan`)")
+    library_args(s)
+    s.set_defaults(func=cmd_library)
+
+    s = sub.add_parser("download", help="download a dataset (resumable, checksum-verified)")
+    s.add_argument("dataset", choices=["gtzan"])
+    s.add_argument("--to", required=True, help="destination folder")
+    s.add_argument("--url", help="archive URL (default: the public GTZAN archive)")
+    s.add_argument("--checksum", help="expected checksum of the archive")
+    s.add_argument("--algorithm", default="sha256", help="checksum algorithm for --checksum (default sha256)")
+    s.set_defaults(func=cmd_download)
+
+    s = sub.add_parser("prepare", help="compute and cache the spectrogram images of a library")
+    s.add_argument("library", help="'demo' or a GTZAN folder")
+    window_args(s)
+    s.add_argument("--input-size", type=int, default=IMAGE_SIZE)
+    library_args(s)
+    s.set_defaults(func=cmd_prepare)

@@ -1,0 +1,41 @@
+"""``genrec recommend``: a clip's genre and the most similar tracks."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from genrec.errors import GenrecError
+
+
+def cmd_recommend(a) -> None:
+    from genrec.audio import SUPPORTED_FORMATS
+    from genrec.recommend import Recommender
+    from genrec.runs import Run
+
+    rec = Recommender(Run.open(a.run))
+    query = a.query
+    ids = set(rec.tracks["track_id"])
+    if not Path(query).exists() and query not in ids and Path(query).suffix.lower() not in SUPPORTED_FORMATS:
+        raise GenrecError(f"'{query}' is neither an audio file nor a track id of this run's library "
+                          f"(ids look like {sorted(ids)[0]}).")
+    if query not in ids:
+        answer = rec.for_audio(Path(query), k=a.k)
+        print(f"query: {query} (outside the library)")
+    else:
+        answer = rec.for_track(query, k=a.k)
+        print(f"query: library track {query} (true genre: {rec.tracks.set_index('track_id').loc[query, 'genre']})")
+    print(f"run: {rec.run.id}  ({answer.arch}, weights: {answer.weights})")
+    print(f"predicted genre: {answer.genre} ({answer.confidence:.1%})")
+    probs = answer.probability_table().sort_values("probability", ascending=False)
+    print("  " + "  ".join(f"{g} {p:.2f}" for g, p in zip(probs["genre"], probs["probability"])))
+    print(f"top {a.k} similar tracks (cosine similarity, -1..1):")
+    for i, row in enumerate(answer.neighbours.itertuples(), 1):
+        print(f"  {i}. {row.track_id:<18} {row.genre:<10} {row.similarity:+.3f}")
+
+
+def register(sub) -> None:
+    """Add this group's subcommands to the ``genrec`` parser."""
+    s = sub.add_parser("recommend", help="predict the genre of a clip and list the most similar tracks")
+    s.add_argument("run", help="run folder or run id")
+    s.add_argument("query", help="an audio file, or a library track id such as blues.00003")
+    s.add_argument("-k", type=int, default=5)
+    s.set_defaults(func=cmd_recommend)

@@ -1,0 +1,111 @@
+"""``genrec train``, ``demo``, ``runs``, ``evaluate`` and ``export``: making and inspecting runs."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from genrec.cli._shared import library_args, print_run, window_args
+from genrec.config import ARCHITECTURES, IMAGE_SIZE, runs_home
+
+
+def cmd_train(a) -> None:
+    from genrec.progress import TqdmProgress
+    from genrec.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        arch=a.arch, library=a.library, epochs=a.epochs, last_four_trainable=a.last_four_trainable,
+        weights=a.weights, seed=a.seed, chunk_seconds=a.chunk_seconds, batch_size=a.batch_size,
+        input_size=a.input_size, learning_rate=a.learning_rate, patience=a.patience,
+        split_seed=a.split_seed, split_dir=a.split_dir, max_per_genre=a.max_per_genre, out=a.out,
+        feature_norm=not a.paper_head, clip_seconds=a.clip_seconds,
+    )
+    run_dir = train(cfg, progress=TqdmProgress())
+    print_run(run_dir)
+
+
+def cmd_evaluate(a) -> None:
+    from genrec.evaluate import evaluate_run, format_evaluation
+
+    print(format_evaluation(evaluate_run(a.run, recompute=not a.saved)))
+
+
+def cmd_export(a) -> None:
+    from genrec.runs import Run
+    from genrec.serving import PREDICTOR_FILE, export_predictor
+
+    run = Run.open(a.run)
+    target = export_predictor(run.load_model(), run.path / PREDICTOR_FILE)
+    print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); outside clips are now answered with LiteRT")
+
+
+def cmd_runs(a) -> None:
+    import pandas as pd
+
+    from genrec.runs import list_runs, runs_table
+
+    runs, broken = list_runs(Path(a.dir) if a.dir else None)
+    if not runs:
+        print(f"no runs in {a.dir or runs_home()}; create some with `genrec demo` or `genrec train`")
+    else:
+        table = runs_table(runs).drop(columns=["created"])
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for path, reason in broken:
+        print(f"warning: {reason}", file=sys.stderr)
+
+
+def cmd_demo(a) -> None:
+    from genrec.demo import RUN_LINE, build_demo
+    from genrec.progress import JsonLinesProgress, TqdmProgress
+
+    if a.progress_format == "lines":  # for a parent process (the app) following the build
+        for run_dir in build_demo(weights=a.weights, out=a.out, progress=JsonLinesProgress(sys.stdout)):
+            print(f"{RUN_LINE}{run_dir}", flush=True)
+        return
+    for run_dir in build_demo(weights=a.weights, out=a.out, progress=TqdmProgress()):
+        print_run(run_dir)
+    print("\nnext: genrec runs   |   streamlit run app.py")
+
+
+def register(sub) -> None:
+    """Add this group's subcommands to the ``genrec`` parser."""
+    s = sub.add_parser("train", help="train one architecture and save a run")
+    s.add_argument("--arch", required=True, choices=ARCHITECTURES)
+    s.add_argument("--library", default="demo", help="'demo' (default) or a GTZAN folder")
+    s.add_argument("--epochs", type=int, default=20)
+    s.add_argument("--last-four-trainable", action="store_true",
+                   help="also fine-tune the backbone's last four weighted layers (the paper's switch)")
+    s.add_argument("--weights", default="imagenet",
+                   help="imagenet (downloaded by Keras), none (random init) or a local weights file")
+    s.add_argument("--seed", type=int, default=0)
+    window_args(s)
+    s.add_argument("--batch-size", type=int, default=64)
+    s.add_argument("--input-size", type=int, default=IMAGE_SIZE)
+    s.add_argument("--learning-rate", type=float, default=1e-3)
+    s.add_argument("--patience", type=int, default=5, help="early-stopping patience in epochs")
+    s.add_argument("--paper-head", action="store_true",
+                   help="the paper's head exactly: no feature standardisation before the dense layer")
+    s.add_argument("--max-per-genre", type=int, default=None, help="use at most N clips per genre and split")
+    s.add_argument("--out", default=str(runs_home()), help="where runs are saved (default models/)")
+    library_args(s)
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("evaluate", help="recompute a run's classification report, confusion matrix and retrieval figures")
+    s.add_argument("run", help="run folder or run id")
+    s.add_argument("--saved", action="store_true", help="print the saved metrics without recomputing")
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("export", help="(re)write a run's predictor.tflite, used to answer clips without TensorFlow")
+    s.add_argument("run", help="run folder or run id")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("runs", help="list saved runs")
+    s.add_argument("--dir", help="runs folder (default models/)")
+    s.set_defaults(func=cmd_runs)
+
+    s = sub.add_parser("demo", help="build the synthetic demo library and train both architectures on it")
+    s.add_argument("--weights", default="none", help="none (default: works offline), imagenet, or a file")
+    s.add_argument("--out", default=None, help="where runs are saved (default models/)")
+    s.add_argument("--progress-format", choices=["bars", "lines"], default="bars",
+                   help="bars (default) or lines: one JSON object per progress report, for a parent process")
+    s.set_defaults(func=cmd_demo)

@@ -58,8 +58,10 @@ def cmd_export(a) -> None:
 def cmd_runs(a) -> None:
     import pandas as pd
 
-    from genrec.runs import list_runs, runs_table
+    from genrec.runs import list_runs, remove_stale_runs, runs_table
 
+    for folder in remove_stale_runs(Path(a.dir) if a.dir else None):
+        print(f"removed {folder}: an unfinished run left by an interrupted process (unchanged for hours)")
     runs, broken = list_runs(Path(a.dir) if a.dir else None)
     if not runs:
         print(f"no runs in {a.dir or runs_home()}; create some with `genrec demo` or `genrec train`")

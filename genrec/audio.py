@@ -7,7 +7,12 @@ naming the file and the fix.
 """
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
+import os
+import tempfile
+import threading
 from pathlib import Path
 from typing import BinaryIO, Union
 
@@ -16,12 +21,16 @@ import numpy as np
 from genrec.config import CLIP_SECONDS, MIN_SECONDS, SAMPLE_RATE
 from genrec.errors import AudioError
 
+log = logging.getLogger(__name__)
+
 AudioSource = Union[str, Path, bytes, BinaryIO]
 
 #: Extensions the package accepts, with what they are, for messages and upload widgets.
 SUPPORTED_FORMATS: dict[str, str] = {
     ".wav": "WAV", ".flac": "FLAC", ".ogg": "Ogg Vorbis", ".mp3": "MP3", ".au": "Sun/NeXT AU",
 }
+#: Bytes enough to recognise each supported container from its start.
+HEADER_BYTES = 12
 #: Below this RMS level (about -60 dBFS) a clip carries no music worth classifying.
 SILENCE_RMS = 1e-3
 
@@ -44,6 +53,80 @@ def check_extension(name: str) -> None:
         )
 
 
+def _is_mpeg_frame(head: bytes) -> bool:
+    """An MPEG audio frame header: 11 sync bits, a defined layer, bitrate and sample rate."""
+    return (len(head) >= 3 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06 != 0
+            and head[2] & 0xF0 != 0xF0 and head[2] & 0x0C != 0x0C)
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The supported container a file's first bytes announce (an extension of SUPPORTED_FORMATS), or None.
+
+    libsndfile falls back to reading unknown bytes as header-less raw audio, so random bytes named
+    ``.au`` would "decode"; a known header is required before it is trusted.
+    """
+    if head[:4] in (b"RIFF", b"RIFX", b"RF64") and head[8:12] == b"WAVE":
+        return ".wav"
+    if head[:4] == b"fLaC":
+        return ".flac"
+    if head[:4] == b"OggS":
+        return ".ogg"
+    if head[:4] in (b".snd", b"dns."):
+        return ".au"
+    if head[:3] == b"ID3" or _is_mpeg_frame(head):
+        return ".mp3"
+    return None
+
+
+def _head(source: AudioSource) -> bytes | None:
+    """The first bytes of a source (None for a stream that cannot be rewound)."""
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as f:
+            return f.read(HEADER_BYTES)
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source[:HEADER_BYTES])
+    if not (hasattr(source, "seekable") and source.seekable()):
+        return None
+    start = source.tell()
+    head = source.read(HEADER_BYTES)
+    source.seek(start)
+    return head
+
+
+def check_header(source: AudioSource, label: str) -> str:
+    """Refuse audio whose first bytes are not a supported container's header; return the format found."""
+    head = _head(source)
+    if head is None:
+        return ""
+    found = sniff_format(head)
+    if found is None:
+        what = SUPPORTED_FORMATS.get(Path(label).suffix.lower())
+        named = f"not {'an' if what[0] in 'AEFIMO' else 'a'} {what} file" if what else "not audio in a supported format"
+        raise AudioError(f"{label}: {named}: it does not start with a {' / '.join(SUPPORTED_FORMATS.values())} "
+                         f"header. The file is damaged or is something else renamed; re-export it as WAV or FLAC.")
+    return found
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _stderr_to_log():
+    """Catch what C decoders print on file descriptor 2 (libmpg123's resync notes) and log it instead."""
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode(errors="replace").strip()
+            if text:
+                log.debug("decoder messages: %s", text)
+
+
 def _check_path(path: Path, label: str) -> None:
     """Refuse a path that is missing, a folder or empty, before looking at its extension."""
     if not path.exists():
@@ -58,10 +141,14 @@ def _read_window(source: AudioSource, seconds: float | None, label: str) -> tupl
     """Read (at most) the analysis window; return (samples x channels, rate, full duration)."""
     import soundfile as sf
 
+    found = check_header(source, label)
     if isinstance(source, bytes):
         source = io.BytesIO(source)
+    quiet = _stderr_to_log() if found == ".mp3" else contextlib.nullcontext()
     try:
-        with sf.SoundFile(source) as f:
+        # A path is opened here: libsndfile's own open calls any unreadable MP3 "not a regular file (a pipe?)".
+        opened = open(source, "rb") if isinstance(source, (str, Path)) else contextlib.nullcontext(source)
+        with quiet, opened as stream, sf.SoundFile(stream) as f:
             rate, total = f.samplerate, f.frames
             duration = total / rate if rate else 0.0
             start = 0
@@ -74,30 +161,18 @@ def _read_window(source: AudioSource, seconds: float | None, label: str) -> tupl
     except AudioError:
         raise
     except Exception as exc:  # libsndfile reports corrupt and unknown data in several exception types
+        # soundfile's own text names the object (e.g. "<_io.BytesIO object at 0x...>"), not the upload
+        reason = getattr(exc, "error_string", None) or str(exc)
         raise AudioError(
-            f"{label}: could not decode the audio ({exc}). The file is corrupt or not in a supported "
+            f"{label}: could not decode the audio ({reason}). The file is corrupt or not in a supported "
             f"format ({', '.join(SUPPORTED_FORMATS)}); re-export it as WAV or FLAC."
         ) from exc
     return data, rate, duration
 
 
-def load_audio(
-    source: AudioSource,
-    *,
-    seconds: float | None = CLIP_SECONDS,
-    sr: int = SAMPLE_RATE,
-    min_seconds: float = MIN_SECONDS,
-    name: str | None = None,
-) -> np.ndarray:
-    """Decode ``source`` into a mono float32 window of exactly ``seconds`` at ``sr``.
-
-    Longer audio is cut to its middle ``seconds``; shorter audio is zero-padded,
-    but audio shorter than ``min_seconds`` or silent is refused. ``seconds=None``
-    keeps the whole file. ``name`` labels file-like sources in messages.
-
-    Raises:
-        AudioError: the file is missing, empty, corrupt, unsupported, too short or silent.
-    """
+def _checked_window(source: AudioSource, seconds: float | None, min_seconds: float,
+                    name: str | None) -> tuple[np.ndarray, int]:
+    """Decode the window at the file's own rate and refuse what no later stage can use."""
     label = _describe(source, name)
     if isinstance(source, (str, Path)):
         _check_path(Path(source), label)
@@ -117,6 +192,35 @@ def load_audio(
         )
     if float(np.sqrt(np.mean(y.astype(np.float64) ** 2))) < SILENCE_RMS:
         raise AudioError(f"{label}: the audio is silent (below -60 dBFS). Check the recording level.")
+    return y, rate
+
+
+def check_clip(path: Path | str, seconds: float | None = CLIP_SECONDS, min_seconds: float = MIN_SECONDS) -> None:
+    """Refuse (AudioError) a file that :func:`load_audio` would refuse, without resampling it.
+
+    The library scan uses it, so that clips training cannot use are found before training starts.
+    """
+    _checked_window(path, seconds, min_seconds, None)
+
+
+def load_audio(
+    source: AudioSource,
+    *,
+    seconds: float | None = CLIP_SECONDS,
+    sr: int = SAMPLE_RATE,
+    min_seconds: float = MIN_SECONDS,
+    name: str | None = None,
+) -> np.ndarray:
+    """Decode ``source`` into a mono float32 window of exactly ``seconds`` at ``sr``.
+
+    Longer audio is cut to its middle ``seconds``; shorter audio is zero-padded,
+    but audio shorter than ``min_seconds`` or silent is refused. ``seconds=None``
+    keeps the whole file. ``name`` labels file-like sources in messages.
+
+    Raises:
+        AudioError: the file is missing, empty, corrupt, unsupported, too short or silent.
+    """
+    y, rate = _checked_window(source, seconds, min_seconds, name)
     if rate != sr:
         import librosa
 

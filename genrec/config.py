@@ -37,3 +37,9 @@ def data_home() -> Path:
 def runs_home() -> Path:
     """Where saved training runs live; ``GENREC_RUNS`` overrides ``<project>/models``."""
     return Path(os.environ.get("GENREC_RUNS", project_root() / "models")).expanduser()
+
+#: Age after which a hidden work folder (a run being written, an archive being extracted) is surely abandoned:
+#: far longer than writing a run or extracting GTZAN takes, so only leftovers of killed processes are removed.
+STALE_WORK_SECONDS = 6 * 3600
+#: The smallest image side VGG16 and ResNet50 accept (their five 2× poolings need at least 32 px).
+MIN_INPUT_SIZE = 32

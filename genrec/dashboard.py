@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -19,8 +20,11 @@ from genrec.config import ARCHITECTURES, GENRES
 from genrec.errors import AudioError
 from genrec.plots import arch_label
 
-#: Largest upload the app accepts, in megabytes (about 3 min of CD-quality WAV; a 30-s window is used).
-MAX_UPLOAD_MB = 25
+#: Largest upload the app accepts, in MiB (2**20 bytes; about 2.5 min of CD-quality WAV; a 30-s window is used).
+MAX_UPLOAD_MIB = 25
+#: Formats people often have that genrec cannot decode: the upload widget takes them, so that genrec's own
+#: message (with the ffmpeg command that converts them) answers, rather than the widget's bare refusal.
+CONVERTIBLE_EXTENSIONS = (".m4a", ".aac", ".wma", ".opus", ".webm", ".mp4")
 
 #: Test accuracy reported in the paper the project reproduces, per architecture.
 PAPER_ACCURACY: dict[str, float] = {"vgg16": 0.60, "resnet50": 0.40}
@@ -69,22 +73,22 @@ def default_runs(runs: Sequence, archs: Sequence[str] = ARCHITECTURES) -> dict:
 
 def run_option_label(run) -> str:
     """How a run is named in selectboxes: its id with weights and test accuracy."""
-    acc = run.metrics.get("test", {}).get("accuracy")
-    acc_text = f", test acc {acc:.2f}" if acc is not None and np.isfinite(acc) else ""
+    acc = run.metrics_summary.test.accuracy
+    acc_text = f", test acc {acc:.2f}" if np.isfinite(acc) else ""
     return f"{run.id} ({run.weights_label}{acc_text})"
 
 
 def run_short_label(run) -> str:
     """A compact run name for narrow widgets: creation time and test accuracy."""
-    created = str(run.record.get("created", ""))[:16].replace("T", " ")
-    acc = run.metrics.get("test", {}).get("accuracy")
-    acc_text = f" · acc {acc:.2f}" if acc is not None and np.isfinite(acc) else ""
-    return f"{created or run.id}{acc_text}"
+    created = run.created_at.strftime("%Y-%m-%d %H:%M")
+    acc = run.metrics_summary.test.accuracy
+    acc_text = f" · acc {acc:.2f}" if np.isfinite(acc) else ""
+    return f"{created}{acc_text}"
 
 
 def weights_caption(run) -> str:
     """One line saying which weights a run's backbone started from."""
-    kind = run.record.get("weights", {}).get("kind", "")
+    kind = run.weights.kind
     meaning = {"imagenet": "pretrained on ImageNet", "none": "random initialisation, no pretraining"}.get(
         kind, "a local weights file")
     return f"Started from **{run.weights_label}** ({meaning})"
@@ -92,7 +96,7 @@ def weights_caption(run) -> str:
 
 def is_synthetic(run) -> bool:
     """Whether the run was trained on the synthetic demo library."""
-    return bool(run.record.get("library", {}).get("synthetic"))
+    return run.library.synthetic
 
 
 def summary_table(runs: Sequence, reference: bool = True) -> pd.DataFrame:
@@ -130,17 +134,6 @@ def report_table(split_metrics: dict) -> pd.DataFrame:
     frame = report_frame(split_metrics)
     frame.index.name = "genre"
     return frame.reset_index()
-
-
-def retrieval_summary(metrics: dict) -> dict | None:
-    """Headline retrieval figures of a run (or None when it has none)."""
-    r = metrics.get("retrieval")
-    if not r:
-        return None
-    return {"k": int(r.get("k", 5)), "precision_at_k": r.get("precision_at_k"), "map": r.get("map"),
-            "chance": r.get("chance"), "top1_agreement": r.get("top1_agreement"),
-            "other_artists": r.get("precision_at_k_other_artists"),
-            "n_queries": r.get("n_queries"), "n_base": r.get("n_base")}
 
 
 # --------------------------------------------------------------------------- library clips
@@ -201,12 +194,27 @@ class Query:
     extra: dict = field(default_factory=dict)
 
 
-def read_upload(data: bytes, name: str, kind: str = "upload", max_mb: float = MAX_UPLOAD_MB) -> Query:
+def upload_widget_limit_mb(max_mib: float = MAX_UPLOAD_MIB) -> int:
+    """The upload widget's ``max_upload_size`` that lets every file within ``max_mib`` MiB through.
+
+    Streamlit's browser side counts the widget's megabytes as 10**6 bytes (1024**2 on Windows), so the
+    widget gets the MiB limit rounded up in decimal MB and the app's own check (:func:`read_upload`)
+    applies the exact limit, with its own message.
+    """
+    return math.ceil(max_mib * 2**20 / 10**6)
+
+
+def upload_types() -> list[str]:
+    """Extensions the upload widget accepts: the decodable ones plus :data:`CONVERTIBLE_EXTENSIONS`."""
+    return [e.lstrip(".") for e in (*SUPPORTED_FORMATS, *CONVERTIBLE_EXTENSIONS)]
+
+
+def read_upload(data: bytes, name: str, kind: str = "upload", max_mib: float = MAX_UPLOAD_MIB) -> Query:
     """Check and decode uploaded (or recorded) audio bytes; AudioError with the fix when unusable."""
     if len(data) == 0:
         raise AudioError(f"{name}: the file is empty (0 bytes). Choose another file.")
-    if len(data) > max_mb * 1024 * 1024:
-        raise AudioError(f"{name}: {len(data) / 1024 / 1024:.1f} MB is over the {max_mb:g} MB limit. "
+    if len(data) > max_mib * 2**20:
+        raise AudioError(f"{name}: {len(data) / 2**20:.1f} MiB is over the {max_mib:g} MiB limit. "
                          f"Upload a shorter excerpt (30 s is all the models use).")
     check_extension(name)
     y = load_audio(data, name=name)
@@ -214,15 +222,17 @@ def read_upload(data: bytes, name: str, kind: str = "upload", max_mb: float = MA
     return Query(kind=kind, label=name, samples=y, digest=digest, data=data)
 
 
-def library_query(track: pd.Series) -> Query:
-    """A library clip as a query (its audio decoded for display when it is audio on this machine)."""
-    path = str(track["path"])
-    samples = None
-    if is_audio_file(path) and Path(path).is_file():
-        samples = load_audio(path)
-    return Query(kind="library", label=str(track["track_id"]), samples=samples, digest=f"track:{path}",
-                 track_id=str(track["track_id"]), true_genre=str(track["genre"]), split=str(track["split"]),
-                 path=path)
+def library_query(track: pd.Series, media: Path | None) -> Query:
+    """A library clip as a query; ``media`` is its file as :meth:`genrec.runs.Run.media_path` vetted it.
+
+    Its audio is decoded for display only when that file is audio; with ``media`` None the clip is
+    answered from the saved embeddings and shown as "audio not available".
+    """
+    path = str(media) if media is not None else None
+    samples = load_audio(media) if media is not None and is_audio_file(media) else None
+    return Query(kind="library", label=str(track["track_id"]), samples=samples,
+                 digest=f"track:{track['track_id']}:{path}", track_id=str(track["track_id"]),
+                 true_genre=str(track["genre"]), split=str(track["split"]), path=path)
 
 
 def agreement_text(genres: dict[str, str]) -> tuple[bool, str]:

@@ -25,6 +25,7 @@ import requests
 
 from genrec.config import GENRES
 from genrec.errors import DownloadError
+from genrec.leftovers import remove_stale
 
 ProgressCallback = Callable[[int, "int | None"], None]
 T = TypeVar("T")
@@ -268,24 +269,58 @@ def _escapes(path: str) -> bool:
     return norm == ".." or norm.startswith("../") or posixpath.isabs(norm)
 
 
-def _check_tar_member(m: tarfile.TarInfo, links: set[str]) -> None:
+def _resolve_in_archive(path: str, links: dict[str, str], depth: int = 0) -> str | None:
+    """Where an archive-relative path really points once extracted, following the archive's earlier
+    symlinks component by component (as the filesystem will); None when it leaves the archive root.
+
+    Normalising the text alone is not enough: after ``d/s -> ..``, ``d/s/..`` names the folder
+    *above* the archive root on disk, while ``normpath`` reduces it to ``d``.
+    """
+    if depth > 40:  # a loop of links
+        return None
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+            continue
+        parts.append(part)
+        here = "/".join(parts)
+        if here in links:
+            target = links[here]
+            joined = target if posixpath.isabs(target) else posixpath.join(posixpath.dirname(here), target)
+            if posixpath.isabs(joined):
+                return None
+            resolved = _resolve_in_archive(joined, links, depth + 1)
+            if resolved is None:
+                return None
+            parts = resolved.split("/") if resolved else []
+    return "/".join(parts)
+
+
+def _check_tar_member(m: tarfile.TarInfo, links: dict[str, str]) -> None:
     """Raise DownloadError for a tar member that could write outside the target."""
     why = _unsafe_name(m.name)
     name = posixpath.normpath(m.name)
     if why is None and (m.ischr() or m.isblk() or m.isfifo() or m.isdev()):
         why = "is a device file or FIFO"
-    if why is None and m.issym():
-        target = m.linkname
-        if posixpath.isabs(target) or _escapes(posixpath.join(posixpath.dirname(name), target)):
-            why = f"is a symlink pointing outside the archive ({target})"
-    if why is None and m.islnk() and (posixpath.isabs(m.linkname) or _escapes(m.linkname)):
-        why = f"is a hard link pointing outside the archive ({m.linkname})"
     if why is None and any(p in links for p in _parents(name)):
         why = "lies beneath a symlink in the archive"
+    if why is None and m.issym():
+        target = m.linkname
+        if posixpath.isabs(target) or _escapes(posixpath.join(posixpath.dirname(name), target)) \
+                or _resolve_in_archive(posixpath.join(posixpath.dirname(name), target), links) is None:
+            why = f"is a symlink pointing outside the archive ({target})"
+    if why is None and m.islnk() and (posixpath.isabs(m.linkname) or _escapes(m.linkname)
+                                      or _resolve_in_archive(m.linkname, links) is None):
+        why = f"is a hard link pointing outside the archive ({m.linkname})"
     if why is not None:
         raise DownloadError(f"Refusing archive member {m.name!r}: it {why}.")
     if m.issym():
-        links.add(name)
+        links[name] = m.linkname
 
 
 def _parents(name: str) -> Iterable[str]:
@@ -296,7 +331,7 @@ def _parents(name: str) -> Iterable[str]:
 def _extract_tar(archive: Path, tmp: Path, progress: bool) -> None:
     with tarfile.open(archive, "r:*") as tf:
         members = tf.getmembers()
-        links: set[str] = set()
+        links: dict[str, str] = {}
         for m in members:
             _check_tar_member(m, links)
         kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
@@ -357,6 +392,7 @@ def extract_archive(archive: Path, to: Path, *, progress: bool = True) -> Path:
     if not archive.is_file():
         raise DownloadError(f"Cannot extract {archive}: no such file. Download it first.")
     to.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(to.parent, f".{to.name}.extracting-*")  # left by an extraction that was killed
     tmp = Path(tempfile.mkdtemp(prefix=f".{to.name}.extracting-", dir=to.parent))
     try:
         extract(archive, tmp, progress)

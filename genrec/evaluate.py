@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genrec.config import CLIP_SECONDS, GENRES
+from genrec.config import GENRES
 from genrec.metrics import classification_metrics
 from genrec.retrieval import retrieval_report
 
@@ -63,7 +63,7 @@ def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | 
     from genrec.model import with_embedding
     from genrec.train import EXTRACT_BATCH, clip_mean
 
-    spec = run.record["spectrogram"]
+    spec = run.spectrogram
     tracks = run.tracks
     missing = [p for p in tracks["path"] if not Path(p).is_file()]
     if missing:
@@ -71,16 +71,15 @@ def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | 
             f"{run.id}: {len(missing)} library file(s) of this run are not on this machine (e.g. {missing[0]}); "
             f"use `genrec evaluate --saved` to show the saved figures."
         )
-    images, owner, _ = cache.library_images(tracks["path"].tolist(), spec["kind"], spec["chunk_seconds"],
-                                            int(spec["size"]), progress,
-                                            float(spec.get("clip_seconds", CLIP_SECONDS)))
+    images, owner, _ = cache.library_images(tracks["path"].tolist(), spec.kind, spec.chunk_seconds, spec.size,
+                                            progress, spec.clip_seconds)
     both = with_embedding(run.load_model())
     probs_img, emb_img = both.predict(images.astype(np.float32), batch_size=EXTRACT_BATCH, verbose=0)
     n = len(tracks)
     probs = clip_mean(probs_img, owner, n)
     embeddings = l2_normalize(clip_mean(l2_normalize(emb_img), owner, n))
     chunk_acc = None
-    if spec["chunk_seconds"]:
+    if spec.chunk_seconds:
         labels = tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).to_numpy()[owner]
         test = (tracks["split"].to_numpy() == "test")[owner]
         chunk_acc = float((probs_img[test].argmax(1) == labels[test]).mean()) if test.any() else None
@@ -96,7 +95,7 @@ def evaluate_run(run_ref, recompute: bool = True, progress=None) -> dict:
         return {"run": run, "metrics": run.metrics, "recomputed": False}
     probs, embeddings, chunk_acc = predict_tracks(run, progress)
     metrics = run_metrics(run.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
-    saved = run.metrics["test"]["accuracy"]
+    saved = run.metrics_summary.test.accuracy
     return {"run": run, "metrics": metrics, "recomputed": True,
             "matches_saved": bool(np.isclose(metrics["test"]["accuracy"], saved, atol=1e-6, equal_nan=True))}
 
@@ -106,9 +105,8 @@ def format_evaluation(result: dict) -> str:
     from genrec.metrics import confusion_frame, format_report
 
     run, m = result["run"], result["metrics"]
-    lib = run.record["library"]
     lines = [
-        f"run {run.id}: {run.arch}, weights {run.weights_label}, library {lib['label']} ({lib['split_method']})",
+        f"run {run.id}: {run.arch}, weights {run.weights_label}, library {run.library.label} ({run.split_method})",
         f"figures {'recomputed from the saved model' if result['recomputed'] else 'as saved at training time'}"
         + ("" if not result.get("recomputed") else
            ("; test accuracy matches the saved value" if result["matches_saved"]

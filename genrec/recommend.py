@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from genrec.audio import AudioSource, load_audio
-from genrec.config import CLIP_SECONDS
 from genrec.index import ExactIndex, VectorIndex, l2_normalize
 from genrec.runs import Run
 from genrec.serving import Predictor, load_predictor
@@ -58,10 +56,10 @@ class Recommender:
         self.embeddings = arrays["embeddings"]
         self.probabilities = arrays["probabilities"]
         self.index = index if index is not None else ExactIndex.build(self.tracks["track_id"].tolist(), self.embeddings)
-        spec = run.record["spectrogram"]
-        self.chunk_seconds = spec.get("chunk_seconds")
-        self.clip_seconds = float(spec.get("clip_seconds", CLIP_SECONDS))
-        self.input_size = int(spec["size"])
+        spec = run.spectrogram
+        self.chunk_seconds = spec.chunk_seconds
+        self.clip_seconds = spec.clip_seconds
+        self.input_size = spec.size
 
     @cached_property
     def _predictor(self) -> Predictor:
@@ -76,7 +74,10 @@ class Recommender:
         hits = self.index.query(embedding, k=k, exclude=exclude)
         rows = self.tracks.set_index("track_id").loc[[h[0] for h in hits]].reset_index()
         rows.insert(2, "similarity", [h[1] for h in hits])
-        rows["audio_available"] = [Path(p).is_file() for p in rows["path"]]
+        # Only files that pass the media gate reach the page; anything else is "audio not available".
+        vetted = self.run.media_paths(rows["path"])
+        rows["path"] = [str(p) if p is not None else "" for p in vetted]
+        rows["audio_available"] = [p is not None for p in vetted]
         cols = ["track_id", "genre", "similarity", "artist", "split", "path", "audio_available"]
         return Answer(self.run.id, self.run.arch, self.run.weights_label, self.run.genres,
                       probs, embedding, rows[cols])

@@ -37,6 +37,22 @@ import pandas as pd
 
 from genrec.config import runs_home
 from genrec.errors import RunError
+from genrec.leftovers import remove_stale
+from genrec.media import library_roots, vetted_path
+from genrec.record import (
+    LibraryInfo,
+    RunConfig,
+    RunMetrics,
+    RunRecord,
+    SpectrogramParams,
+    WeightsInfo,
+    check_embeddings,
+    check_model,
+    check_tracks,
+    parse_metrics,
+    parse_record,
+    read_json,
+)
 from genrec.serving import PREDICTOR_FILE, export_predictor
 
 log = logging.getLogger(__name__)
@@ -73,11 +89,20 @@ def write_run(out: Path, record: dict, model, history: pd.DataFrame, tracks: pd.
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
         record = {**record, "run_id": final.name, "timings_seconds": {k: round(v, 2) for k, v in timings.items()}}
         (tmp / "run.json").write_text(json.dumps(record, indent=2))
+        # mkdtemp's 0700 would hide the run from a server running as another user (like predictor.tflite's 0644)
+        os.chmod(tmp, 0o755 & ~_umask())
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def _umask() -> int:
+    """The process's file-creation mask (reading it means setting it; it is put straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _export_or_none(model, target: Path) -> str | None:
@@ -93,13 +118,19 @@ def _export_or_none(model, target: Path) -> str | None:
 
 @dataclass
 class Run:
-    """A saved run; files are read lazily and checked on open."""
+    """A saved run, checked when opened (see :mod:`genrec.record`); arrays are loaded lazily.
+
+    Typed attributes: ``info`` (the whole :class:`~genrec.record.RunRecord`), ``arch``, ``genres``,
+    ``weights``, ``weights_label``, ``library``, ``spectrogram``, ``config``, ``created``,
+    ``created_at``, ``split_method``, ``metrics_summary`` and ``tracks``. ``record`` and ``metrics``
+    are the raw saved dicts, kept for code that has not moved to the typed attributes.
+    """
 
     path: Path
 
     @classmethod
     def open(cls, path: Path | str) -> "Run":
-        """Open a run directory, or a run id under ``models/``; RunError if anything is missing."""
+        """Open a run directory, or a run id under ``models/``; RunError naming the file and the fault."""
         path = Path(path)
         if not path.exists() and not path.is_absolute() and (runs_home() / path).exists():
             path = runs_home() / path
@@ -111,26 +142,42 @@ class Run:
                 f"{path}: incomplete run, missing {', '.join(missing)}. Retrain it, or copy the whole run folder again."
             )
         run = cls(path)
-        run.record  # parse now so a damaged run.json fails here, with its name
+        run.check()
         return run
+
+    def check(self) -> None:
+        """Parse and cross-check every run file once, so a damaged run fails here, with its name."""
+        info, tracks = self.info, self.tracks
+        self.metrics_summary
+        check_embeddings(self.path / "embeddings.npz", len(tracks), len(info.genres))
+        check_model(self.path / "model.keras", info)
 
     @property
     def id(self) -> str:
         return self.path.name
 
-    def _json(self, name: str) -> dict:
-        try:
-            return json.loads((self.path / name).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise RunError(f"{self.path / name}: unreadable ({exc}). Retrain the run or restore the file.") from exc
-
     @cached_property
     def record(self) -> dict:
-        return self._json("run.json")
+        """``run.json`` as saved (a JSON object); prefer the typed :attr:`info`."""
+        data = read_json(self.path / "run.json")
+        if not isinstance(data, dict):
+            raise RunError(f"{self.path / 'run.json'}: must be a JSON object. Retrain the run or restore the file.")
+        return data
+
+    @cached_property
+    def info(self) -> RunRecord:
+        """``run.json`` checked and typed."""
+        return parse_record(self.path / "run.json", self.record)
 
     @cached_property
     def metrics(self) -> dict:
-        return self._json("metrics.json")
+        """``metrics.json`` as saved; prefer the typed :attr:`metrics_summary`."""
+        return read_json(self.path / "metrics.json")
+
+    @cached_property
+    def metrics_summary(self) -> RunMetrics:
+        """``metrics.json`` checked against the run's genres."""
+        return parse_metrics(self.path / "metrics.json", self.metrics, self.info.genres)
 
     @cached_property
     def history(self) -> pd.DataFrame:
@@ -138,7 +185,9 @@ class Run:
 
     @cached_property
     def tracks(self) -> pd.DataFrame:
-        return self._csv("tracks.csv", dtype=str, keep_default_na=False)
+        """``tracks.csv`` checked: track_id, path, genre, split, artist (text columns)."""
+        return check_tracks(self.path / "tracks.csv", self._csv("tracks.csv", dtype=str, keep_default_na=False),
+                            self.info)
 
     def _csv(self, name: str, **kw) -> pd.DataFrame:
         try:
@@ -165,32 +214,74 @@ class Run:
 
     @property
     def arch(self) -> str:
-        return self.record["arch"]
-
-    @property
-    def weights_label(self) -> str:
-        return self.record["weights"]["label"]
+        return self.info.arch
 
     @property
     def genres(self) -> list[str]:
-        return list(self.record["genres"])
+        return list(self.info.genres)
+
+    @property
+    def weights(self) -> WeightsInfo:
+        return self.info.weights
+
+    @property
+    def weights_label(self) -> str:
+        return self.info.weights.label
+
+    @property
+    def library(self) -> LibraryInfo:
+        return self.info.library
+
+    @property
+    def spectrogram(self) -> SpectrogramParams:
+        return self.info.spectrogram
+
+    @property
+    def config(self) -> RunConfig:
+        return self.info.config
+
+    @property
+    def created(self) -> str:
+        return self.info.created
+
+    @property
+    def created_at(self) -> datetime:
+        return self.info.created_at
+
+    @property
+    def split_method(self) -> str:
+        return self.info.split_method
+
+    @cached_property
+    def _media_roots(self) -> list[Path]:
+        return library_roots(self.library.root)
+
+    def media_path(self, track_id: str) -> Path | None:
+        """The library file of a track when it may be read and shown (see :mod:`genrec.media`), else None."""
+        rows = self.tracks.loc[self.tracks["track_id"] == track_id, "path"]
+        return vetted_path(rows.iloc[0], self._media_roots, self.library.kind) if len(rows) else None
+
+    def media_paths(self, paths) -> list[Path | None]:
+        """:meth:`media_path` for many ``tracks.csv`` paths at once."""
+        return [vetted_path(p, self._media_roots, self.library.kind) for p in paths]
 
     def summary(self) -> dict:
         """One row for `genrec runs` and the dashboard's summary table."""
-        from genrec.evaluate import summary_line
-
-        cfg = self.record["config"]
+        info, m = self.info, self.metrics_summary
         return {
             "run": self.id,
             "arch": self.arch,
-            "library": self.record["library"]["label"],
+            "library": info.library.label,
             "weights": self.weights_label,
-            "last_four_trainable": bool(cfg["last_four_trainable"]),
-            "chunk_s": cfg.get("chunk_seconds") or None,
-            "epochs": self.record["epochs_run"],
-            **summary_line(self.metrics),
-            "train_s": round(sum(self.record["timings_seconds"].values()), 1),
-            "created": self.record["created"],
+            "last_four_trainable": info.config.last_four_trainable,
+            "chunk_s": info.config.chunk_seconds,
+            "epochs": info.epochs_run,
+            "test_accuracy": m.test.accuracy,
+            "macro_f1": m.test.macro_f1,
+            "precision_at_5": m.retrieval.precision_at_k if m.retrieval else None,
+            "map": m.retrieval.map if m.retrieval else None,
+            "train_s": round(info.train_seconds, 1),
+            "created": info.created,
         }
 
 
@@ -200,6 +291,7 @@ def list_runs(root: Path | None = None) -> tuple[list[Run], list[tuple[Path, str
     good, bad = [], []
     if not root.is_dir():
         return good, bad
+    remove_stale_runs(root)
     for path in sorted(root.iterdir()):
         if not path.is_dir() or path.name.startswith("."):
             continue
@@ -207,8 +299,17 @@ def list_runs(root: Path | None = None) -> tuple[list[Run], list[tuple[Path, str
             good.append(Run.open(path))
         except RunError as exc:
             bad.append((path, str(exc)))
-    good.sort(key=lambda r: r.record.get("created", ""), reverse=True)
+        except Exception as exc:  # a check not foreseen must not hide the good runs beside it
+            log.exception("could not open run %s", path)
+            bad.append((path, f"{path}: could not be read ({type(exc).__name__}: {exc}). "
+                              f"Retrain the run, or copy the whole run folder again."))
+    good.sort(key=lambda r: r.created_at, reverse=True)
     return good, bad
+
+
+def remove_stale_runs(root: Path | None = None) -> list[Path]:
+    """Delete ``.tmp-*`` folders of runs whose writing was killed long ago; return them."""
+    return remove_stale(root or runs_home(), f"{TMP_PREFIX}*")
 
 
 def runs_table(runs: list[Run]) -> pd.DataFrame:

@@ -8,6 +8,7 @@ tail shares its layers with the full model, this trains the full model itself
 from __future__ import annotations
 
 import json
+import math
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from genrec import cache
-from genrec.config import CLIP_SECONDS, GENRES, MIN_SECONDS, runs_home
+from genrec.config import CLIP_SECONDS, GENRES, MIN_INPUT_SIZE, MIN_SECONDS, runs_home
 from genrec.library import Library, load_library
 from genrec.progress import ProgressFn, per_stage, silent
 
@@ -49,6 +50,27 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_window(self.clip_seconds, self.chunk_seconds)
+        check_settings(self)
+
+
+def check_settings(cfg: "TrainConfig") -> None:
+    """Refuse settings that would crash training or save a meaningless run (GenrecError naming the option).
+
+    The CLI's argument types give the same limits at parse time; this guards the Python API.
+    """
+    from genrec.errors import GenrecError
+
+    whole = {"epochs": 1, "batch_size": 1, "input_size": MIN_INPUT_SIZE, "patience": 0, "seed": 0, "split_seed": 0}
+    for name, minimum in whole.items():
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise GenrecError(f"--{name.replace('_', '-')} {value!r}: use a whole number of at least {minimum}.")
+    if cfg.max_per_genre is not None and (not isinstance(cfg.max_per_genre, int) or cfg.max_per_genre < 1):
+        raise GenrecError(f"--max-per-genre {cfg.max_per_genre!r}: use a whole number of at least 1 "
+                          f"(leave it out to use every clip).")
+    if not (isinstance(cfg.learning_rate, (int, float)) and math.isfinite(cfg.learning_rate)
+            and cfg.learning_rate > 0):
+        raise GenrecError(f"--learning-rate {cfg.learning_rate!r}: use a finite number above 0, e.g. 0.001.")
 
 
 def check_window(clip_seconds: float, chunk_seconds: float | None) -> None:
@@ -83,7 +105,7 @@ class Prepared:
 def select_tracks(library: Library, max_per_genre: int | None = None) -> pd.DataFrame:
     """The rows a run uses: every track, or the first ``max_per_genre`` of each genre per split."""
     tracks = library.tracks
-    if max_per_genre:
+    if max_per_genre is not None:
         tracks = tracks.groupby(["genre", "split"], sort=False, group_keys=False).head(max_per_genre)
     return tracks.reset_index(drop=True)
 
@@ -222,8 +244,8 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
 
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    library = library or load_library(cfg.library, seed=cfg.split_seed, split_dir=cfg.split_dir,
-                                      progress=per_stage(progress, "demo library"))
+    library = library or load_library(cfg.library, seed=cfg.split_seed, split_dir=cfg.split_dir, progress=per_stage(
+        progress, "demo library" if cfg.library == "demo" else "checking clips"))
     timings["library"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -106,8 +106,7 @@ def synthetic_badge() -> None:
 
 
 def library_caption(run) -> None:
-    lib = run.record.get("library", {})
-    st.caption(f"Library: {lib.get('label', '?')} · {lib.get('n_tracks', len(run.tracks))} clips")
+    st.caption(f"Library: {run.library.label} · {len(run.tracks)} clips")
     if D.is_synthetic(run):
         synthetic_badge()
 
@@ -168,7 +167,12 @@ def band_hz() -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=1024)
 def thumbnail(path: str, width: int = 192, height: int = 72) -> np.ndarray | None:
-    """Small colour spectrogram of a library file (audio or pre-rendered image); None if unreadable."""
+    """Small colour spectrogram of a vetted library file (audio or pre-rendered image); None if unreadable.
+
+    ``path`` comes from :meth:`genrec.runs.Run.media_path` (or a Recommender's answer); "" means none.
+    """
+    if not path:
+        return None
     try:
         if D.is_audio_file(path):
             from genrec.spectrogram import mel_db
@@ -184,10 +188,10 @@ def thumbnail(path: str, width: int = 192, height: int = 72) -> np.ndarray | Non
 
 
 def play_file(path: str) -> None:
-    """An audio player for a library file; formats browsers cannot play are decoded to WAV first."""
+    """An audio player for a vetted library file (see :func:`thumbnail`); others are decoded to WAV first."""
     suffix = Path(path).suffix.lower()
-    if not Path(path).is_file():
-        st.caption(":material/volume_off: audio not on this machine")
+    if not path or not Path(path).is_file():
+        st.caption(":material/volume_off: audio not available")
     elif suffix in D.BROWSER_FORMATS:
         st.audio(path, format=D.BROWSER_FORMATS[suffix])
     elif D.is_audio_file(path):
@@ -209,9 +213,9 @@ def show_clip(samples: np.ndarray | None, digest: str, path: str | None = None, 
         if path and Path(path).is_file() and not D.is_audio_file(path):
             st.image(path, caption="pre-rendered spectrogram (this library has no audio)")
         else:
-            st.warning(f"The audio of this clip is not on this machine ({path}). Predictions and "
-                       f"recommendations below come from the run's saved embeddings.",
-                       icon=":material/volume_off:")
+            st.warning("The audio of this clip is not available here (not on this machine, or outside the "
+                       "run's library folder). Predictions and recommendations below come from the run's "
+                       "saved embeddings.", icon=":material/volume_off:")
         return
     if path and Path(path).suffix.lower() in D.BROWSER_FORMATS and Path(path).is_file():
         play_file(path)  # the library file itself
@@ -243,7 +247,8 @@ def recommendation_list(neighbours: pd.DataFrame, shared: set[str] = frozenset()
                 also = (f" · :material/link: also by {other}" if row.track_id in shared and other else "")
                 artist = f" · {html.escape(str(row.artist))}" if str(row.artist or "") else ""
                 st.markdown(f"**{rank}. {html.escape(str(row.track_id))}** {genre_chip(str(row.genre))}  \n"
-                            f"similarity **{row.similarity:.3f}** · {row.split} split{artist}{also}",
+                            f"similarity **{row.similarity:.3f}** · {html.escape(str(row.split))} split"
+                            f"{artist}{also}",
                             unsafe_allow_html=True)
                 play_file(str(row.path))
 

@@ -1,6 +1,7 @@
 """Compare (home): one clip, both models' genre predictions and their top-5 recommendations."""
 from __future__ import annotations
 
+import html
 import random
 
 import streamlit as st
@@ -39,7 +40,7 @@ def decoded(data: bytes, name: str, kind: str) -> D.Query:
     return D.read_upload(data, name, kind=kind)
 
 
-def pick_library_clip(tracks) -> D.Query | None:
+def pick_library_clip(tracks, run) -> D.Query | None:
     """Genre filter, searchable clip list and a random pick; the chosen clip as a query."""
     genres = [D.ALL_GENRES] + sorted(tracks["genre"].unique())
     by_id = tracks.set_index("track_id", drop=False)
@@ -62,14 +63,13 @@ def pick_library_clip(tracks) -> D.Query | None:
         st.info("Choose a library clip above (or switch to **Upload** / **Record**). Both models then "
                 "predict its genre and recommend the five most similar clips.", icon=":material/touch_app:")
         return None
-    return D.library_query(by_id.loc[track_id])
+    return D.library_query(by_id.loc[track_id], run.media_path(track_id))
 
 
 def upload_clip() -> D.Query | None:
     exts = ", ".join(e.lstrip(".") for e in SUPPORTED_FORMATS)
-    file = st.file_uploader(f"Audio file ({exts}; up to {D.MAX_UPLOAD_MB} MB)",
-                            type=[e.lstrip(".") for e in SUPPORTED_FORMATS], max_upload_size=D.MAX_UPLOAD_MB,
-                            key="upload")
+    file = st.file_uploader(f"Audio file ({exts}; up to {D.MAX_UPLOAD_MIB} MiB)", type=D.upload_types(),
+                            max_upload_size=D.upload_widget_limit_mb(), key="upload")
     st.caption("At least 3 s of audio; the middle 30 s of longer files is analysed.")
     if file is None:
         return None
@@ -121,7 +121,7 @@ def main() -> None:
         return
     first = next(iter(present.values()))
     library_caption(first)
-    libraries = {r.record["library"].get("fingerprint") for r in present.values()}
+    libraries = {r.library.fingerprint for r in present.values()}
     if len(libraries) > 1:
         st.warning("The two runs were trained on different libraries; only clips in both can be picked, and "
                    "each model recommends from its own library.", icon=":material/warning:")
@@ -135,12 +135,12 @@ def main() -> None:
         elif source == "record":
             query = record_clip()
         else:
-            query = pick_library_clip(D.shared_tracks({a: r.tracks for a, r in present.items()}))
+            query = pick_library_clip(D.shared_tracks({a: r.tracks for a, r in present.items()}), first)
     if query is None:
         return
 
     st.divider()
-    title = f"Query: {query.label}"
+    title = f"Query: {html.escape(query.label)}"
     if query.kind == "library":
         st.markdown(f"### {title} {genre_chip(query.true_genre)}", unsafe_allow_html=True)
         note = " (a training clip: the models have seen it)" if query.split == "train" else ""

@@ -1,6 +1,8 @@
 """Library map: a run's clip embeddings in 2-D, coloured by genre; pick a clip to hear it and its neighbours."""
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from genrec import dashboard as D
@@ -91,12 +93,13 @@ def main() -> None:
                     icon=":material/touch_app:")
             return
         track = run.tracks.set_index("track_id").loc[current]
-        st.markdown(f"#### {current} {genre_chip(str(track['genre']))}", unsafe_allow_html=True)
+        st.markdown(f"#### {html.escape(current)} {genre_chip(str(track['genre']))}", unsafe_allow_html=True)
         st.caption(f"{track['split']} split" + (f" · {track['artist']}" if track.get("artist") else ""))
-        image = thumbnail(str(track["path"]), 480, 128)
+        media = str(run.media_path(current) or "")
+        image = thumbnail(media, 480, 128)
         if image is not None:
             st.image(image, width="stretch", caption="mel spectrogram, low frequencies at the bottom")
-        play_file(str(track["path"]))
+        play_file(media)
         if answer is not None:
             st.markdown(f"**Predicted** {genre_chip(answer.genre)} ({answer.confidence:.0%}) · "
                         f"**top-{K} recommendations**", unsafe_allow_html=True)

@@ -30,7 +30,7 @@ def confusion_fig(run_path: str, run_id: str, split: str, normalized: bool):
     from genrec.metrics import confusion_frame
 
     run = run_by_id(run_id)
-    return P.confusion_figure(confusion_frame(run.metrics[split], normalize=normalized), normalized)
+    return P.confusion_figure(confusion_frame(run.metrics_summary.split(split).raw, normalize=normalized), normalized)
 
 
 def _fmt(value, pattern: str = "{:.2f}") -> str:
@@ -68,32 +68,31 @@ def run_panel(run, split: str, normalized: bool, slot: str) -> None:
     st.subheader(f"{label}")
     st.caption(f"`{run.id}`")
     st.markdown(D.weights_caption(run))
-    lib = run.record.get("library", {})
-    st.caption(f"Library {lib.get('label', '?')} ({lib.get('split_method', '')})")
+    st.caption(f"Library {run.library.label} ({run.split_method})")
     if D.is_synthetic(run):
         synthetic_badge()
-    m = run.metrics
-    retrieval = D.retrieval_summary(m)
+    m = run.metrics_summary
+    retrieval = m.retrieval
     cols = st.columns(4)
-    cols[0].metric("Test accuracy", _fmt(m["test"]["accuracy"]),
+    cols[0].metric("Test accuracy", _fmt(m.test.accuracy),
                    help=f"Paper: {D.PAPER_ACCURACY.get(run.arch, float('nan')):.2f}")
-    cols[1].metric("Macro F1", _fmt(m["test"]["macro avg"]["f1-score"]))
+    cols[1].metric("Macro F1", _fmt(m.test.macro_f1))
     if retrieval:
-        cols[2].metric(f"Precision@{retrieval['k']}", _fmt(retrieval["precision_at_k"]),
-                       help=f"Chance level {_fmt(retrieval['chance'])}")
-        cols[3].metric("mAP", _fmt(retrieval["map"]))
-    cfg = run.record.get("config", {})
-    total_s = sum(run.record.get("timings_seconds", {}).values())
-    st.caption(f"{run.record.get('epochs_run', '?')} epochs (best {run.record.get('best_epoch', '?')}) · "
-               f"{cfg.get('input_size', '?')}-px images · last four layers "
-               f"{'trainable' if cfg.get('last_four_trainable') else 'frozen'} · trained in {total_s:.0f} s")
+        cols[2].metric(f"Precision@{retrieval.k}", _fmt(retrieval.precision_at_k),
+                       help=f"Chance level {_fmt(retrieval.chance)}")
+        cols[3].metric("mAP", _fmt(retrieval.map))
+    info = run.info
+    st.caption(f"{info.epochs_run} epochs (best {info.best_epoch or '?'}) · "
+               f"{run.config.input_size}-px images · last four layers "
+               f"{'trainable' if run.config.last_four_trainable else 'frozen'} · "
+               f"trained in {info.train_seconds:.0f} s")
 
     st.markdown("**Accuracy and loss per epoch**")
     st.plotly_chart(history_fig(str(run.path), run.id), key=f"hist_{slot}", config={"displayModeBar": False})
 
-    split_metrics = m[split]
-    st.markdown(f"**Classification report** ({SPLITS[split]}, {split_metrics['n']} clips)")
-    report = D.report_table(split_metrics)
+    split_metrics = m.split(split)
+    st.markdown(f"**Classification report** ({SPLITS[split]}, {split_metrics.n} clips)")
+    report = D.report_table(split_metrics.raw)
     st.dataframe(report, hide_index=True, width="stretch", height=TABLE_ROW_PX * (len(report) + 1) + 3,
                  placeholder="", column_config={c: st.column_config.NumberColumn(format="%.2f")
                                 for c in ("precision", "recall", "f1-score")}

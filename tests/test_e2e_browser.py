@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -69,16 +70,12 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
     raise AssertionError(f"streamlit not healthy after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def server(tiny_runs, tmp_path):
-    """`streamlit run app.py` on a free port with the tiny runs; killed (whole process group) afterwards."""
-    from tests.test_app import copy_runs
-
-    runs = copy_runs(tiny_runs, tmp_path / "models")
+def _serve(runs: Path, tmp_path: Path, **env_extra: str):
+    """`streamlit run app.py` on a free port with the runs in ``runs``; killed (whole process group) afterwards."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "streamlit.log"
-    env = {**os.environ, "GENREC_RUNS": str(runs), "GENREC_HOME": str(tmp_path / "home")}
+    env = {**os.environ, "GENREC_RUNS": str(runs), "GENREC_HOME": str(tmp_path / "home"), **env_extra}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
            "--browser.gatherUsageStats", "false"]
@@ -96,6 +93,14 @@ def server(tiny_runs, tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=15)
+
+
+@pytest.fixture
+def server(tiny_runs, tmp_path):
+    """The app serving the tiny runs."""
+    from tests.test_app import copy_runs
+
+    yield from _serve(copy_runs(tiny_runs, tmp_path / "models"), tmp_path)
 
 
 def _screenshot_whole_page(page, path: Path) -> None:
@@ -151,3 +156,63 @@ def test_pick_a_library_clip_in_the_browser(server, playwright_api, tiny_runs):
         finally:
             browser.close()
     assert (ARTIFACTS / "e2e-compare.png").stat().st_size > 10_000
+
+
+SECRET = "genrec-e2e-secret-9f3b"  # in the server's environment: /proc/self/environ would carry it
+
+
+@pytest.fixture
+def crafted_server(tiny_runs, tmp_path):
+    """The app with a run whose tracks.csv points at files outside its library (the newest VGG16 run)."""
+    from tests.test_app import copy_runs
+    from tests.test_safety import copy_run, craft_hostile_tracks
+
+    runs = copy_runs(tiny_runs, tmp_path / "models")
+    crafted = craft_hostile_tracks(copy_run(tiny_runs["vgg16"], runs, "vgg16-crafted"), tmp_path)
+    for url in _serve(runs, tmp_path, GENREC_E2E_SECRET=SECRET):
+        yield url, crafted
+
+
+def _media_urls(page) -> set[str]:
+    return set(page.eval_on_selector_all(
+        "audio, video, img, source", "els => els.map(e => e.currentSrc || e.src).filter(s => s)"))
+
+
+def test_media_urls_serve_no_file_outside_the_library(crafted_server, playwright_api, tmp_path):
+    """Every /media URL the page uses, for each crafted track as the query: none holds a forbidden file."""
+    url, crafted = crafted_server
+    secret_wav = (tmp_path / "evil" / "secret.wav").read_bytes()
+    forbidden = [b"root:x:0:0", SECRET.encode(), b"INLINE-SVG", secret_wav[44:2000]]
+    bodies: dict[str, bytes] = {}
+    with playwright_api() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("heading", name="Compare VGG16 and ResNet50").wait_for(timeout=90_000)
+            page.locator("[data-testid=stSidebar]").get_by_text("vgg16-crafted").wait_for(timeout=30_000)
+            for track_id in crafted:
+                page.locator("input[aria-label^='Library clip']").click()
+                page.keyboard.type(track_id)
+                page.keyboard.press("Enter")
+                page.get_by_text(f"Query: {track_id}").wait_for(timeout=120_000)
+                page.locator("p", has_text=SIMILARITY).nth(9).wait_for(timeout=60_000)
+                page.wait_for_timeout(1500)
+                html = page.content()
+                assert "INLINE-SVG" not in html and "root:x:0:0" not in html and SECRET not in html
+                assert "not available" in page.locator("[data-testid=stMain]").inner_text()
+                # fetched at once: Streamlit drops a page's media files when the next run replaces them
+                for address in _media_urls(page):
+                    if "/media/" in address and address not in bodies:
+                        try:
+                            with urllib.request.urlopen(address, timeout=10) as r:
+                                bodies[address] = r.read()
+                        except urllib.error.HTTPError as exc:
+                            assert exc.code == 404, address  # already replaced: nothing served
+        finally:
+            browser.close()
+    assert bodies, "the page used no /media URL that could be fetched"
+    for address, body in bodies.items():
+        for marker in forbidden:
+            assert marker not in body, (address, marker[:20])
+    assert any(body.startswith(b"RIFF") for body in bodies.values())  # the good library clips are still served

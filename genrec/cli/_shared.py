@@ -2,16 +2,58 @@
 from __future__ import annotations
 
 import argparse
+import math
+from typing import Callable
 
-from genrec.config import CLIP_SECONDS
+from genrec.config import CLIP_SECONDS, MIN_INPUT_SIZE
+
+
+# --------------------------------------------------------------------------- argument types
+def whole_number(minimum: int, why: str = "") -> Callable[[str], int]:
+    """An argparse ``type=``: a whole number ≥ ``minimum``; argparse names the argument in its message."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is too small: use {minimum} or more{why}")
+        return value
+
+    parse.__name__ = "whole number"  # argparse shows it in "invalid <name> value" messages
+    return parse
+
+
+def positive_number(text: str) -> float:
+    """An argparse ``type=``: a finite number above 0 (refuses 0, negatives, nan and inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number above 0")
+    return value
+
+
+positive_int = whole_number(1)
+seed_int = whole_number(0, " (seeds are 0 or above)")
+input_size_int = whole_number(MIN_INPUT_SIZE, " (VGG16 and ResNet50 need images of at least "
+                                              f"{MIN_INPUT_SIZE} px; the paper uses 224)")
+
+
+def strict_arg(parser: argparse.ArgumentParser) -> None:
+    """``--strict``: refuse a library with unusable clips instead of skipping and listing them."""
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse a library with unusable files (silent, too short, corrupt) instead of "
+                             "skipping and listing them")
 
 
 def window_args(parser: argparse.ArgumentParser) -> None:
     """``--clip-seconds`` and ``--chunk-seconds``: the analysis window and its chunks."""
-    parser.add_argument("--clip-seconds", type=float, default=CLIP_SECONDS,
+    parser.add_argument("--clip-seconds", type=positive_number, default=CLIP_SECONDS,
                         help=f"analysis window cut from the middle of each file; shorter files are padded "
                              f"(default {CLIP_SECONDS:g})")
-    parser.add_argument("--chunk-seconds", type=float, default=None,
+    parser.add_argument("--chunk-seconds", type=positive_number, default=None,
                         help="cut the window into chunks of this length (e.g. 3); clip predictions average the chunks")
 
 
@@ -19,7 +61,7 @@ def library_args(parser: argparse.ArgumentParser) -> None:
     """``--split-dir`` and ``--split-seed``: how a library is split."""
     parser.add_argument("--split-dir", help="folder with train*.txt / valid*.txt / test*.txt split files "
                                             "(e.g. the artist-filtered GTZAN split); default: stratified 80/10/10")
-    parser.add_argument("--split-seed", type=int, default=0, help="seed of the stratified split (default 0)")
+    parser.add_argument("--split-seed", type=seed_int, default=0, help="seed of the stratified split (default 0)")
 
 
 def print_library(lib) -> None:
@@ -27,8 +69,13 @@ def print_library(lib) -> None:
     print(f"library: {lib.label}  ({lib.kind}, {len(lib.tracks)} clips)  root: {lib.root}")
     print(f"split: {lib.split_method}")
     print(lib.summary().to_string())
+    print_skipped(lib)
+
+
+def print_skipped(lib) -> None:
+    """The files a library scan left out, with the reason each (nothing when there are none)."""
     if lib.skipped:
-        print(f"\nskipped {len(lib.skipped)} file(s):")
+        print(f"\nskipped {len(lib.skipped)} file(s) that cannot be used (--strict refuses them instead):")
         for path, reason in lib.skipped:
             print(f"  {path}: {reason}")
 
@@ -43,4 +90,4 @@ def print_run(run_dir) -> None:
     print(f"  {s['arch']} on {s['library']}, weights: {s['weights']}, epochs run: {s['epochs']}")
     print(f"  test accuracy {s['test_accuracy']:.3f}, macro-F1 {s['macro_f1']:.3f}"
           + (f", precision@5 {s['precision_at_5']:.3f}, mAP {s['map']:.3f}" if s["map"] is not None else ""))
-    print("  seconds per stage: " + ", ".join(f"{k} {v}" for k, v in run.record["timings_seconds"].items()))
+    print("  seconds per stage: " + ", ".join(f"{k} {v}" for k, v in run.info.timings.items()))

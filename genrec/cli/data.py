@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genrec.cli._shared import library_args, print_library, window_args
+from genrec.cli._shared import input_size_int, library_args, print_library, print_skipped, strict_arg, window_args
 from genrec.config import IMAGE_SIZE
 from genrec.errors import GenrecError
 
@@ -17,7 +17,8 @@ def cmd_library(a) -> None:
     else:
         if not a.path:
             raise GenrecError("`genrec library gtzan` needs the GTZAN folder: genrec library gtzan PATH")
-        lib = load_gtzan(a.path, seed=a.split_seed, split_dir=a.split_dir)
+        lib = load_gtzan(a.path, seed=a.split_seed, split_dir=a.split_dir, strict=a.strict,
+                         progress=per_stage(TqdmProgress(), "checking clips"))
     print_library(lib)
 
 
@@ -38,8 +39,9 @@ def cmd_prepare(a) -> None:
 
     check_window(a.clip_seconds, a.chunk_seconds)
     progress = TqdmProgress()
-    lib = load_library(a.library, seed=a.split_seed, split_dir=a.split_dir,
-                       progress=lambda d, t: progress("demo library", d, t))
+    lib = load_library(a.library, seed=a.split_seed, split_dir=a.split_dir, strict=a.strict,
+                       progress=lambda d, t: progress("demo library" if a.library == "demo" else "checking clips", d, t))
+    print_skipped(lib)
     prepared = prepare_images(lib, select_tracks(lib), a.chunk_seconds, a.input_size, progress, a.clip_seconds)
     n = len(prepared.tracks)
     print(f"{len(prepared.images)} images for {n} clips; {prepared.cache_hits} of {n} clips were already cached")
@@ -51,6 +53,7 @@ def register(sub) -> None:
     s.add_argument("source", choices=["demo", "gtzan"])
     s.add_argument("path", nargs="?", help="GTZAN folder (for `gtzan`)")
     library_args(s)
+    strict_arg(s)
     s.set_defaults(func=cmd_library)
 
     s = sub.add_parser("download", help="download a dataset (resumable, checksum-verified)")
@@ -64,6 +67,7 @@ def register(sub) -> None:
     s = sub.add_parser("prepare", help="compute and cache the spectrogram images of a library")
     s.add_argument("library", help="'demo' or a GTZAN folder")
     window_args(s)
-    s.add_argument("--input-size", type=int, default=IMAGE_SIZE)
+    s.add_argument("--input-size", type=input_size_int, default=IMAGE_SIZE)
     library_args(s)
+    strict_arg(s)
     s.set_defaults(func=cmd_prepare)

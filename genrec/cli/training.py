@@ -4,12 +4,24 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from genrec.cli._shared import library_args, print_run, window_args
+from genrec.cli._shared import (
+    input_size_int,
+    library_args,
+    positive_int,
+    positive_number,
+    print_run,
+    print_skipped,
+    seed_int,
+    strict_arg,
+    whole_number,
+    window_args,
+)
 from genrec.config import ARCHITECTURES, IMAGE_SIZE, runs_home
 
 
 def cmd_train(a) -> None:
-    from genrec.progress import TqdmProgress
+    from genrec.library import load_library
+    from genrec.progress import TqdmProgress, per_stage
     from genrec.train import TrainConfig, train
 
     cfg = TrainConfig(
@@ -19,7 +31,12 @@ def cmd_train(a) -> None:
         split_seed=a.split_seed, split_dir=a.split_dir, max_per_genre=a.max_per_genre, out=a.out,
         feature_norm=not a.paper_head, clip_seconds=a.clip_seconds,
     )
-    run_dir = train(cfg, progress=TqdmProgress())
+    progress = TqdmProgress()
+    # The library is checked here, so unusable clips are listed once before training (or refused: --strict).
+    library = load_library(a.library, seed=a.split_seed, split_dir=a.split_dir, strict=a.strict,
+                           progress=per_stage(progress, "demo library" if a.library == "demo" else "checking clips"))
+    print_skipped(library)
+    run_dir = train(cfg, library=library, progress=progress)
     print_run(run_dir)
 
 
@@ -41,8 +58,10 @@ def cmd_export(a) -> None:
 def cmd_runs(a) -> None:
     import pandas as pd
 
-    from genrec.runs import list_runs, runs_table
+    from genrec.runs import list_runs, remove_stale_runs, runs_table
 
+    for folder in remove_stale_runs(Path(a.dir) if a.dir else None):
+        print(f"removed {folder}: an unfinished run left by an interrupted process (unchanged for hours)")
     runs, broken = list_runs(Path(a.dir) if a.dir else None)
     if not runs:
         print(f"no runs in {a.dir or runs_home()}; create some with `genrec demo` or `genrec train`")
@@ -72,22 +91,24 @@ def register(sub) -> None:
     s = sub.add_parser("train", help="train one architecture and save a run")
     s.add_argument("--arch", required=True, choices=ARCHITECTURES)
     s.add_argument("--library", default="demo", help="'demo' (default) or a GTZAN folder")
-    s.add_argument("--epochs", type=int, default=20)
+    s.add_argument("--epochs", type=positive_int, default=20)
     s.add_argument("--last-four-trainable", action="store_true",
                    help="also fine-tune the backbone's last four weighted layers (the paper's switch)")
     s.add_argument("--weights", default="imagenet",
                    help="imagenet (downloaded by Keras), none (random init) or a local weights file")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=seed_int, default=0)
     window_args(s)
-    s.add_argument("--batch-size", type=int, default=64)
-    s.add_argument("--input-size", type=int, default=IMAGE_SIZE)
-    s.add_argument("--learning-rate", type=float, default=1e-3)
-    s.add_argument("--patience", type=int, default=5, help="early-stopping patience in epochs")
+    s.add_argument("--batch-size", type=positive_int, default=64)
+    s.add_argument("--input-size", type=input_size_int, default=IMAGE_SIZE)
+    s.add_argument("--learning-rate", type=positive_number, default=1e-3)
+    s.add_argument("--patience", type=whole_number(0), default=5, help="early-stopping patience in epochs")
     s.add_argument("--paper-head", action="store_true",
                    help="the paper's head exactly: no feature standardisation before the dense layer")
-    s.add_argument("--max-per-genre", type=int, default=None, help="use at most N clips per genre and split")
+    s.add_argument("--max-per-genre", type=positive_int, default=None,
+                   help="use at most N (≥ 1) clips per genre and split (default: all)")
     s.add_argument("--out", default=str(runs_home()), help="where runs are saved (default models/)")
     library_args(s)
+    strict_arg(s)
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="recompute a run's classification report, confusion matrix and retrieval figures")

@@ -5,7 +5,6 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
 
 
 def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> dict:
@@ -13,6 +12,10 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels:
 
     All genres appear in the report even when absent from ``y_true`` (support 0).
     """
+    # imported here: scikit-learn takes seconds to import, and the app lists runs (summary_line)
+    # and draws saved reports without it
+    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+
     idx = list(range(len(labels)))
     report = classification_report(
         y_true, y_pred, labels=idx, target_names=list(labels), output_dict=True, zero_division=0
@@ -27,6 +30,17 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels:
         "weighted avg": {k: float(v) for k, v in report["weighted avg"].items()},
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=idx).tolist(),
         "labels": list(labels),
+    }
+
+
+def summary_line(metrics: dict) -> dict:
+    """The headline figures of a run, for tables."""
+    r = metrics.get("retrieval") or {}
+    return {
+        "test_accuracy": metrics["test"]["accuracy"],
+        "macro_f1": metrics["test"]["macro avg"]["f1-score"],
+        "precision_at_5": r.get("precision_at_k"),
+        "map": r.get("map"),
     }
 
 

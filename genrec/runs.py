@@ -37,6 +37,7 @@ import pandas as pd
 
 from genrec.config import runs_home
 from genrec.errors import RunError
+from genrec.metrics import summary_line
 from genrec.serving import PREDICTOR_FILE, export_predictor
 
 log = logging.getLogger(__name__)
@@ -177,8 +178,6 @@ class Run:
 
     def summary(self) -> dict:
         """One row for `genrec runs` and the dashboard's summary table."""
-        from genrec.evaluate import summary_line
-
         cfg = self.record["config"]
         return {
             "run": self.id,

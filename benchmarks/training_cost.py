@@ -71,7 +71,8 @@ def _clear() -> None:
 
 def run_cached(arch, cfg, images, y, tr, va):
     from genrec import model as M
-    from genrec.train import EXTRACT_BATCH, extract, fit_tail, set_seed
+    from genrec.clips import EXTRACT_BATCH
+    from genrec.train import extract, fit_tail, set_seed
 
     set_seed(cfg.seed)
     model = M.build_model(arch, 10, weights="none", input_size=cfg.input_size,

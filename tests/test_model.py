@@ -69,7 +69,7 @@ def test_split_model_tail_of_frozen_equals_full_model(arch, last_four):
     # Frozen backbone: the cache holds the pooled vector; last four: the input(s) of the first trainable layer.
     shapes = [tuple(t.shape[1:]) for t in M.frozen_boundary(m)]
     if not last_four:
-        assert shapes == [(512,)] if arch == "vgg16" else [(2048,)]
+        assert shapes == ([(512,)] if arch == "vgg16" else [(2048,)])
     else:
         assert len(shapes) == (1 if arch == "vgg16" else 2)  # ResNet's residual shortcut is a second input
 

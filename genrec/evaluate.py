@@ -50,7 +50,7 @@ def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | 
 
     Returns (probabilities, embeddings, chunk-level test accuracy or None).
     """
-    from genrec.model import with_embedding     # imports Keras: only when a run is re-evaluated
+    from genrec.model import with_embedding  # imports Keras: only when a run is re-evaluated
 
     spec = run.record["spectrogram"]
     tracks = run.tracks

@@ -1,7 +1,7 @@
 """Classification figures in the paper's form (scikit-learn's report and confusion matrix)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

@@ -7,7 +7,7 @@ tail shares its layers with the full model, this trains the full model itself
 """
 from __future__ import annotations
 
-import json
+import contextlib
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -107,10 +107,8 @@ def set_seed(seed: int) -> None:
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    try:
+    with contextlib.suppress(Exception):  # older TF builds lack it; seeding alone still fixes initialisation
         tf.config.experimental.enable_op_determinism()
-    except Exception:  # older TF builds lack it; seeding alone still fixes initialisation
-        pass
 
 
 def compile_for_training(model, learning_rate: float) -> None:
@@ -205,7 +203,7 @@ def package_versions() -> dict[str, str]:
 
 def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn = silent) -> Path:
     """Train ``cfg.arch`` on the library and save a complete run directory; return its path."""
-    from genrec import model as M     # imports Keras/TensorFlow: not at `genrec prepare`'s import
+    from genrec import model as M  # imports Keras/TensorFlow: not at `genrec prepare`'s import
 
     timings: dict[str, float] = {}
     t = time.perf_counter()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import os
 import socket
 import tarfile
@@ -333,7 +334,7 @@ def test_progress_callback_counts_up_to_the_total(server: Server, tmp_path: Path
 
     done = [d for d, _ in seen]
     assert done[0] == 0 and done[-1] == len(data)
-    assert all(b > a for a, b in zip(done, done[1:]))
+    assert all(b > a for a, b in itertools.pairwise(done))
     assert {t for _, t in seen} == {len(data)}
     assert len(seen) > 5
 
@@ -399,7 +400,8 @@ def test_absolute_tar_member_is_refused(tmp_path: Path) -> None:
     archive = tmp_path / "abs.tar"
     info = tar_file(str(target))
     archive.write_bytes(make_tar([info], {info.name: b"pwned"}))
-    assert tarfile.open(archive).getnames() == [str(target)]  # really stored absolute
+    with tarfile.open(archive) as tar:
+        assert tar.getnames() == [str(target)]  # really stored absolute
 
     with pytest.raises(DownloadError, match="absolute"):
         extract_archive(archive, tmp_path / "out", progress=False)

@@ -12,8 +12,8 @@ from sklearn.metrics.pairwise import cosine_similarity
 # Lets plain `pytest` (not only `python -m pytest`) import the uninstalled package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genrec.index import ExactIndex  # noqa: E402
-from genrec.retrieval import retrieval_report  # noqa: E402
+from genrec.index import ExactIndex
+from genrec.retrieval import retrieval_report
 
 
 def _unit(deg: float) -> list[float]:

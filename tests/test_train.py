@@ -12,11 +12,20 @@ import pytest
 from genrec import model as M
 from genrec.cli import main
 from genrec.errors import AudioError, RunError
+from genrec.evaluate import evaluate_run
 from genrec.library import load_gtzan
 from genrec.runs import RUN_FILES, Run, list_runs
-from genrec.evaluate import evaluate_run
-from genrec.train import (TrainConfig, class_weights, compile_for_training, extract, fit_tail, prepare_images,
-                          select_tracks, set_seed, train)
+from genrec.train import (
+    TrainConfig,
+    class_weights,
+    compile_for_training,
+    extract,
+    fit_tail,
+    prepare_images,
+    select_tracks,
+    set_seed,
+    train,
+)
 
 SIZE = 32
 
@@ -188,7 +197,7 @@ def test_broken_runs_are_reported_not_loaded(tiny_runs, tmp_path):
     damaged = tmp_path / "damaged"
     shutil.copytree(tiny_runs["vgg16"], damaged)
     (damaged / "run.json").write_text("{ truncated")
-    with pytest.raises(RunError, match="run.json"):
+    with pytest.raises(RunError, match=r"run\.json"):
         Run.open(damaged)
     truncated = tmp_path / "truncated"
     shutil.copytree(tiny_runs["vgg16"], truncated)

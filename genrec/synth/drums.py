@@ -3,12 +3,13 @@ hats/rides/crashes (band noise + inharmonic square partials), claps, rims, brush
 shakers; toms are short high kicks.  Each sound takes ``(sr, rng, **params)``."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 
 from genrec.synth.seeds import SYNTH_VERSION, seeded_rng
+
 
 def _band_noise(rng: np.random.Generator, n: int, sr: int, lo: float, hi: float) -> np.ndarray:
     spec = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)

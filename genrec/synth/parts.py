@@ -83,7 +83,7 @@ def melody(song: Song, bus: str, timbre: str | tuple[str, ...], scale: tuple[int
         degs.append(d)
         d += int(rng.choice(moves, p=probs))
         d = int(np.clip(d, start - nsc, start + nsc))
-    lens = [b - a for a, b in zip(onsets, onsets[1:] + [length])]
+    lens = [b - a for a, b in zip(onsets, [*onsets[1:], length])]
     timbres = (timbre,) if isinstance(timbre, str) else tuple(timbre)
     bar_range = bars if bars is not None else range(song.nbars)
     for block in range(bar_range.start, bar_range.stop, motif_bars):

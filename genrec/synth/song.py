@@ -79,10 +79,7 @@ class Song:
             s = self.swing
             f = f * 2 * s if f < 0.5 else s + (f - 0.5) * 2 * (1 - s)
             beat = (q + f) * self.pair
-        if self._tt is None:
-            t = beat * 60.0 / self.bpm
-        else:
-            t = float(np.interp(beat, self._tb, self._tt))
+        t = beat * 60.0 / self.bpm if self._tt is None else float(np.interp(beat, self._tb, self._tt))
         return t - self.offset
 
     def jitter_offset(self, amount: float | None) -> float:

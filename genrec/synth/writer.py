@@ -3,10 +3,10 @@ files that this generator version already made with the same seed and length."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Callable
 
 import soundfile as sf
 

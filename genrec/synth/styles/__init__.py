@@ -8,7 +8,7 @@ effects; ``genrec.synth.mix`` then renders the buses.  The artist's flavour
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from genrec.synth.song import Song
 from genrec.synth.styles.blues import arrange_blues

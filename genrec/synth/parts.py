@@ -7,12 +7,25 @@ Patterns are one-bar strings of steps: ``X`` accent, ``x`` hit, ``o`` ghost note
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from genrec.synth.song import Song
 from genrec.synth.theory import close_voicing, fold_octaves
 
 _VELOCITY = {"X": 1.0, "x": 0.72, "o": 0.33}
+
+
+def _pattern_steps(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """(position, symbol, length in steps) of each step of a one-bar pattern; a '-' lengthens the step before."""
+    start = 0
+    while start < len(pattern):
+        end = start + 1
+        while end < len(pattern) and pattern[end] == "-":
+            end += 1
+        yield start, pattern[start], end - start
+        start = end
 
 
 def drum_pattern(song: Song, bus: str, kit: dict, inst: str, pat: str, gain: float = 1.0, drop: float = 0.0,
@@ -120,12 +133,7 @@ def bassline(song: Song, bus: str, timbre: str, pat: str, lo: int = 28, gain: fl
     'a' chromatic approach to the next chord's root, '-' hold previous, '.' rest."""
     step = song.bpb / len(pat)
     for bar in range(song.nbars):
-        i = 0
-        while i < len(pat):
-            ch = pat[i]
-            j = i + 1
-            while j < len(pat) and pat[j] == "-":
-                j += 1
+        for i, ch, held in _pattern_steps(pat):
             if ch not in ".-" and not (drop and i > 0 and song.rng.random() < drop):
                 beat = bar * song.bpb + i * step
                 _, _, root, ivs = song.chord_at(beat)
@@ -138,8 +146,7 @@ def bassline(song: Song, bus: str, timbre: str, pat: str, lo: int = 28, gain: fl
                     p = fold_octaves(nxt, lo, lo + 11) + int(song.rng.choice([-1, 1]))
                 else:
                     p = r + (off or 0)
-                song.play(bus, timbre, p, beat, (j - i) * step * legato, gain * (0.85 + 0.3 * song.rng.random()))
-            i = j
+                song.play(bus, timbre, p, beat, held * step * legato, gain * (0.85 + 0.3 * song.rng.random()))
 
 
 def walking_bass(song: Song, bus: str, timbre: str, lo: int = 28, hi: int = 50, gain: float = 1.0,
@@ -173,12 +180,7 @@ def chord_hits(song: Song, bus: str, timbre: str, pat: str, center: int = 60, ga
     """Chord hits on a per-bar step pattern ('X'/'x'/'o' hits, '-' hold, '.' rest)."""
     step = song.bpb / len(pat)
     for bar in bars if bars is not None else range(song.nbars):
-        i = 0
-        while i < len(pat):
-            ch = pat[i]
-            j = i + 1
-            while j < len(pat) and pat[j] == "-":
-                j += 1
+        for i, ch, held in _pattern_steps(pat):
             v = _VELOCITY.get(ch, 0.0)
             if v == 0 and ghost and song.rng.random() < ghost:
                 v = 0.35
@@ -191,9 +193,8 @@ def chord_hits(song: Song, bus: str, timbre: str, pat: str, center: int = 60, ga
                 jt = song.jitter_offset(None)
                 down = song.rng.random() < 0.6
                 for k, p in enumerate(notes if down else notes[::-1]):
-                    song.play(bus, timbre, p, beat, (j - i) * step * legato, gain * v / len(notes) ** 0.5,
+                    song.play(bus, timbre, p, beat, held * step * legato, gain * v / len(notes) ** 0.5,
                               jitter=0.0, delay=jt + k * strum)
-            i = j
 
 
 def sustained_chords(song: Song, bus: str, timbre: str, center: int = 60, gain: float = 1.0, rootless: bool = False,
@@ -232,16 +233,11 @@ def guitar_riff(song: Song, bus: str, pat: str, lo: int = 40, gain: float = 1.0,
     (kept in ``lo``..``lo``+11, so low tunings stay low)."""
     step = song.bpb / len(pat)
     for bar in range(song.nbars):
-        i = 0
-        while i < len(pat):
-            ch = pat[i]
-            j = i + 1
-            while j < len(pat) and pat[j] == "-":
-                j += 1
+        for i, ch, held in _pattern_steps(pat):
             if ch in "Ppmn" and not (drop and ch == "m" and song.rng.random() < drop):
                 beat = bar * song.bpb + i * step
                 root = fold_octaves(song.chord_at(beat)[2], lo, lo + 11)
-                ln = (j - i) * step * legato
+                ln = held * step * legato
                 jt = song.jitter_offset(None)
                 if ch == "m":
                     song.play(bus, "mute", root, beat, ln, gain * 0.8, jitter=0.0, delay=jt)
@@ -252,7 +248,6 @@ def guitar_riff(song: Song, bus: str, pat: str, lo: int = 40, gain: float = 1.0,
                     notes = [root] if ch == "n" else [root, root + 7] + ([root + 12] if octave else [])
                     for k, p in enumerate(notes):
                         song.play(bus, "drive", p, beat, ln, g, jitter=0.0, delay=jt + k * 0.004)
-            i = j
 
 
 def vinyl_crackle(song: Song, rate: float = 8.0, level_db: float = -12.0) -> None:

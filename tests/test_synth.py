@@ -195,7 +195,11 @@ def test_styles_are_separable_but_not_trivially(feature_table):
     print(f"\nsynthetic styles, 4-fold logistic regression accuracy: {acc:.3f} (chance 0.1)")
     for g, row in zip(GENRES, cm):
         print(f"  {g:9s} {' '.join(f'{v:2d}' for v in row)}")
-    assert acc > 0.4
+    # Separable: well above chance (0.1).  Not trivially: neighbouring styles overlap as real genres do.
+    # Measured 0.700 here; 10 other CV shuffles of these clips give 0.66-0.79, and clips 8-15 of each style
+    # 0.73-0.80.  0.9 sits 0.1 above all of those, yet a generator whose styles stopped overlapping
+    # (near 1.0) fails.
+    assert 0.4 < acc < 0.9
 
 
 def test_brightness_follows_the_styles(feature_table):

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
+import _common as C
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -71,7 +71,8 @@ def _clear() -> None:
 
 def run_cached(arch, cfg, images, y, tr, va):
     from genrec import model as M
-    from genrec.train import EXTRACT_BATCH, extract, fit_tail, set_seed
+    from genrec.clips import EXTRACT_BATCH
+    from genrec.train import extract, fit_tail, set_seed
 
     set_seed(cfg.seed)
     model = M.build_model(arch, 10, weights="none", input_size=cfg.input_size,

@@ -9,12 +9,13 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
 from genrec import spectrogram
+from genrec.audio import load_audio
 from genrec.config import CLIP_SECONDS, HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE, data_home
 from genrec.errors import LibraryError
 
@@ -70,8 +71,6 @@ def compute_images(path: Path, kind: str, chunk_seconds: float | None, size: int
         if chunk_seconds:
             raise LibraryError(f"{path}: a spectrogram-image library cannot be cut into chunks; drop --chunk-seconds.")
         return image_file_to_array(path, size)
-    from genrec.audio import load_audio
-
     return spectrogram.audio_to_images(load_audio(path, seconds=clip_seconds), chunk_seconds=chunk_seconds, size=size)
 
 

@@ -9,6 +9,8 @@ GENRES: tuple[str, ...] = (
     "blues", "classical", "country", "disco", "hiphop",
     "jazz", "metal", "pop", "reggae", "rock",
 )
+#: Genre name -> label index (the position in ``GENRES``).
+GENRE_INDEX: dict[str, int] = {genre: index for index, genre in enumerate(GENRES)}
 
 SAMPLE_RATE = 22050          # GTZAN's own rate; everything is resampled to it
 CLIP_SECONDS = 30.0          # the analysis window of one clip

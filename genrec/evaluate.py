@@ -6,9 +6,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genrec.config import GENRES
-from genrec.metrics import classification_metrics
+from genrec import cache
+from genrec.clips import EXTRACT_BATCH, chunk_accuracy, clip_predictions
+from genrec.config import GENRE_INDEX, GENRES
+from genrec.errors import RunError
+from genrec.metrics import classification_metrics, confusion_frame, format_report
 from genrec.retrieval import retrieval_report
+from genrec.runs import Run
 
 RETRIEVAL_K = 5
 
@@ -19,7 +23,7 @@ def run_metrics(tracks: pd.DataFrame, probs: np.ndarray, embeddings: np.ndarray,
 
     ``tracks`` rows align with ``probs`` and ``embeddings`` (clip level).
     """
-    labels = tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).to_numpy()
+    labels = tracks["genre"].map(GENRE_INDEX).to_numpy()
     predicted = probs.argmax(axis=1)
     split = tracks["split"].to_numpy()
     out: dict = {}
@@ -41,27 +45,12 @@ def run_metrics(tracks: pd.DataFrame, probs: np.ndarray, embeddings: np.ndarray,
     return out
 
 
-def summary_line(metrics: dict) -> dict:
-    """The headline figures of a run, for tables."""
-    r = metrics.get("retrieval") or {}
-    return {
-        "test_accuracy": metrics["test"]["accuracy"],
-        "macro_f1": metrics["test"]["macro avg"]["f1-score"],
-        "precision_at_5": r.get("precision_at_k"),
-        "map": r.get("map"),
-    }
-
-
 def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | None]:
     """Recompute clip probabilities and embeddings of a run's tracks from its saved model.
 
     Returns (probabilities, embeddings, chunk-level test accuracy or None).
     """
-    from genrec import cache
-    from genrec.errors import RunError
-    from genrec.index import l2_normalize
-    from genrec.model import with_embedding
-    from genrec.train import EXTRACT_BATCH, clip_mean
+    from genrec.model import with_embedding  # imports Keras: only when a run is re-evaluated
 
     spec = run.spectrogram
     tracks = run.tracks
@@ -75,21 +64,16 @@ def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | 
                                             progress, spec.clip_seconds)
     both = with_embedding(run.load_model())
     probs_img, emb_img = both.predict(images.astype(np.float32), batch_size=EXTRACT_BATCH, verbose=0)
-    n = len(tracks)
-    probs = clip_mean(probs_img, owner, n)
-    embeddings = l2_normalize(clip_mean(l2_normalize(emb_img), owner, n))
+    probs, embeddings = clip_predictions(probs_img, emb_img, owner, len(tracks))
     chunk_acc = None
     if spec.chunk_seconds:
-        labels = tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).to_numpy()[owner]
-        test = (tracks["split"].to_numpy() == "test")[owner]
-        chunk_acc = float((probs_img[test].argmax(1) == labels[test]).mean()) if test.any() else None
+        chunk_acc = chunk_accuracy(probs_img, owner, tracks["genre"].map(GENRE_INDEX).to_numpy(),
+                                   tracks["split"].to_numpy())
     return probs, embeddings, chunk_acc
 
 
 def evaluate_run(run_ref, recompute: bool = True, progress=None) -> dict:
     """Metrics of a run: recomputed from its saved model (default) or as saved at training time."""
-    from genrec.runs import Run
-
     run = run_ref if isinstance(run_ref, Run) else Run.open(run_ref)
     if not recompute:
         return {"run": run, "metrics": run.metrics, "recomputed": False}
@@ -102,8 +86,6 @@ def evaluate_run(run_ref, recompute: bool = True, progress=None) -> dict:
 
 def format_evaluation(result: dict) -> str:
     """The text `genrec evaluate` prints: report, confusion matrix, retrieval figures with chance level."""
-    from genrec.metrics import confusion_frame, format_report
-
     run, m = result["run"], result["metrics"]
     lines = [
         f"run {run.id}: {run.arch}, weights {run.weights_label}, library {run.library.label} ({run.split_method})",

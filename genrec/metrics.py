@@ -1,11 +1,10 @@
 """Classification figures in the paper's form (scikit-learn's report and confusion matrix)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
 
 
 def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> dict:
@@ -13,6 +12,10 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels:
 
     All genres appear in the report even when absent from ``y_true`` (support 0).
     """
+    # imported here: scikit-learn takes seconds to import, and the app lists runs and draws
+    # saved reports without it
+    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+
     idx = list(range(len(labels)))
     report = classification_report(
         y_true, y_pred, labels=idx, target_names=list(labels), output_dict=True, zero_division=0

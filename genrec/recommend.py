@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from genrec.audio import AudioSource, load_audio
+from genrec.errors import LibraryError
 from genrec.index import ExactIndex, VectorIndex, l2_normalize
 from genrec.runs import Run
 from genrec.serving import Predictor, load_predictor
@@ -85,8 +86,6 @@ class Recommender:
     def for_track(self, track_id: str, k: int = DEFAULT_K) -> Answer:
         """Answer for a library track; it never recommends itself."""
         if track_id not in self._row:
-            from genrec.errors import LibraryError
-
             raise LibraryError(f"track '{track_id}' is not in the library of run {self.run.id}.")
         i = self._row[track_id]
         return self._answer(self.probabilities[i], self.embeddings[i], k, exclude=(track_id,))

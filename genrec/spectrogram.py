@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from genrec.audio import chunk_audio
 from genrec.config import HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE
 
 #: Fixed dB reference and display range: a constant reference (not the clip's
@@ -63,7 +64,5 @@ def audio_to_images(
     With ``chunk_seconds`` the clip is cut into consecutive chunks first
     (see :func:`genrec.audio.chunk_audio`), giving (n_chunks, size, size, 3).
     """
-    from genrec.audio import chunk_audio
-
     pieces = [y] if not chunk_seconds else list(chunk_audio(y, chunk_seconds, sr))
     return np.stack([db_to_image(mel_db(p, sr), size) for p in pieces])

@@ -178,6 +178,7 @@ def test_prepare_twice_second_run_is_all_cached_and_decodes_nothing(small_gtzan,
 
     monkeypatch.setattr(cache, "compute_images", no_audio_work)
     monkeypatch.setattr("genrec.audio.load_audio", no_audio_work)
+    monkeypatch.setattr(cache, "load_audio", no_audio_work)     # cache's own reference to it
     assert main(["prepare", str(small_gtzan), "--input-size", "32"]) == 0
     assert "6 images for 6 clips; 6 of 6 clips were already cached" in capsys.readouterr().out
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import os
 import socket
 import tarfile
@@ -333,16 +334,32 @@ def test_progress_callback_counts_up_to_the_total(server: Server, tmp_path: Path
 
     done = [d for d, _ in seen]
     assert done[0] == 0 and done[-1] == len(data)
-    assert all(b > a for a, b in zip(done, done[1:]))
+    assert all(b > a for a, b in itertools.pairwise(done))
     assert {t for _, t in seen} == {len(data)}
     assert len(seen) > 5
 
 
-def test_tqdm_progress_bar_runs(server: Server, tmp_path: Path) -> None:
+def test_tqdm_progress_bar_counts_the_file_up_to_its_size(server: Server, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import tqdm.auto
+
+    bars: list[tqdm.auto.tqdm] = []
+
+    class RecordingTqdm(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", RecordingTqdm)
     data = os.urandom(10_000)
     url = server.publish("t.bin", data)
     download_file(url, tmp_path / "t.bin", progress=True, chunk_size=1024)
     assert (tmp_path / "t.bin").read_bytes() == data
+    # one bar, named after the file, that counted every byte of it
+    assert [(bar.desc, bar.n, bar.total) for bar in bars] == [("t.bin", len(data), len(data))]
+    # and it was drawn on stderr in KiB ("t.bin:   0%|...| 0.00/9.77k"; leave=False erases it when done)
+    assert "t.bin" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- extract_archive
@@ -383,7 +400,8 @@ def test_absolute_tar_member_is_refused(tmp_path: Path) -> None:
     archive = tmp_path / "abs.tar"
     info = tar_file(str(target))
     archive.write_bytes(make_tar([info], {info.name: b"pwned"}))
-    assert tarfile.open(archive).getnames() == [str(target)]  # really stored absolute
+    with tarfile.open(archive) as tar:
+        assert tar.getnames() == [str(target)]  # really stored absolute
 
     with pytest.raises(DownloadError, match="absolute"):
         extract_archive(archive, tmp_path / "out", progress=False)

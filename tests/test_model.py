@@ -26,11 +26,11 @@ def test_head_layers_and_output(arch):
 
 
 def test_head_order_with_and_without_feature_norm():
-    names = [l.name for l in M.build_model("vgg16", 10, input_size=SIZE).layers]
+    names = [layer.name for layer in M.build_model("vgg16", 10, input_size=SIZE).layers]
     assert names[-5:] == ["pool", M.NORM_LAYER, M.EMBEDDING_LAYER, "dropout", M.OUTPUT_LAYER]
     paper = M.build_model("vgg16", 10, input_size=SIZE, feature_norm=False)
-    assert [l.name for l in paper.layers][-4:] == ["pool", M.EMBEDDING_LAYER, "dropout", M.OUTPUT_LAYER]
-    assert M.NORM_LAYER not in {l.name for l in paper.layers}
+    assert [layer.name for layer in paper.layers][-4:] == ["pool", M.EMBEDDING_LAYER, "dropout", M.OUTPUT_LAYER]
+    assert M.NORM_LAYER not in {layer.name for layer in paper.layers}
     frozen, tail = M.split_model(paper)  # the paper's head splits the same way
     assert [tuple(t.shape) for t in frozen.outputs] == [(None, 512)] and tail.outputs[0].shape == (None, 10)
 
@@ -53,7 +53,7 @@ def test_last_four_weighted_layers_are_the_documented_ones():
 @pytest.mark.parametrize("last_four", [False, True])
 def test_only_head_and_switch_layers_train(arch, last_four):
     m = M.build_model(arch, 10, input_size=SIZE, last_four_trainable=last_four)
-    trainable = {l.name for l in m.layers if l.trainable_weights}
+    trainable = {layer.name for layer in m.layers if layer.trainable_weights}
     backbone = set(M.trainable_backbone_layers(m))
     assert trainable == backbone | {M.NORM_LAYER, M.EMBEDDING_LAYER, M.OUTPUT_LAYER}
     assert len(backbone) == (4 if last_four else 0)
@@ -69,7 +69,7 @@ def test_split_model_tail_of_frozen_equals_full_model(arch, last_four):
     # Frozen backbone: the cache holds the pooled vector; last four: the input(s) of the first trainable layer.
     shapes = [tuple(t.shape[1:]) for t in M.frozen_boundary(m)]
     if not last_four:
-        assert shapes == [(512,)] if arch == "vgg16" else [(2048,)]
+        assert shapes == ([(512,)] if arch == "vgg16" else [(2048,)])
     else:
         assert len(shapes) == (1 if arch == "vgg16" else 2)  # ResNet's residual shortcut is a second input
 
@@ -107,7 +107,8 @@ def test_local_weights_file_is_loaded_and_recorded(tmp_path):
     assert source.kind == "file" and len(source.sha256) == 64 and "file" in source.label
     keras.utils.set_random_seed(6)  # a different random init, overwritten by the file
     m = M.build_model("vgg16", 10, weights=source, input_size=SIZE)
-    np.testing.assert_array_equal(m.get_layer("block1_conv1").kernel.numpy(), donor.get_layer("block1_conv1").kernel.numpy())
+    np.testing.assert_array_equal(m.get_layer("block1_conv1").kernel.numpy(),
+                                  donor.get_layer("block1_conv1").kernel.numpy())
 
 
 def test_bad_weights_files(tmp_path):
@@ -115,7 +116,7 @@ def test_bad_weights_files(tmp_path):
         M.weights_source(str(tmp_path / "missing.h5"))
     junk = tmp_path / "junk.weights.h5"
     junk.write_bytes(b"not an hdf5 file")
-    with pytest.raises(WeightsError, match="junk.weights.h5"):
+    with pytest.raises(WeightsError, match=r"junk\.weights\.h5"):
         M.build_model("vgg16", 10, weights=str(junk), input_size=SIZE)
 
 

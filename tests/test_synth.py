@@ -10,7 +10,7 @@ import soundfile as sf
 
 from genrec import synth
 from genrec.config import GENRES, SAMPLE_RATE
-from genrec.synth import STYLE_NOTES, artist_of, synthesize_clip, write_library
+from genrec.synth import STYLE_NOTES, STYLES, Song, artist_of, artist_palette, synthesize_clip, write_library
 
 SHORT = 4.0                     # seconds: enough for a few bars of every style
 PEAK = 10 ** (-1 / 20)          # -1 dBFS
@@ -84,15 +84,15 @@ def test_artist_ids():
 
 def test_same_artist_shares_a_palette():
     """Artist palettes are stable and the clip tempo stays inside the artist's flavour."""
-    p1 = synth._artist_palette("rock", 1, 0)
-    p2 = synth._artist_palette("rock", 1, 0)
+    p1 = artist_palette("rock", 1, 0)
+    p2 = artist_palette("rock", 1, 0)
     assert p1 == p2
     lo, hi = p1["range"]
     for i in (1, 5, 9, 13):
-        song = synth._Song("rock", i, 0, 2.0, SAMPLE_RATE)
-        synth._STYLES["rock"](song)
+        song = Song("rock", i, 0, 2.0, SAMPLE_RATE)
+        STYLES["rock"](song)
         assert lo <= song.bpm <= hi
-        assert song.art is p1 or song.art == p1
+        assert song.palette is p1 or song.palette == p1
 
 
 # ---------------------------------------------------------------------------- library
@@ -129,7 +129,7 @@ def test_write_library_skips_existing_files_and_redoes_stale_ones(tmp_path, monk
     def boom(*args, **kwargs):
         raise AssertionError("should not regenerate an up-to-date file")
 
-    monkeypatch.setattr(synth, "synthesize_clip", boom)
+    monkeypatch.setattr(synth.writer, "synthesize_clip", boom)   # where write_library looks it up
     again = write_library(tmp_path, clips_per_genre=1, seed=0, seconds=1.0, workers=1)
     assert again == rows
     assert {r["path"]: os.stat(r["path"]).st_mtime_ns for r in again} == stamps
@@ -195,7 +195,11 @@ def test_styles_are_separable_but_not_trivially(feature_table):
     print(f"\nsynthetic styles, 4-fold logistic regression accuracy: {acc:.3f} (chance 0.1)")
     for g, row in zip(GENRES, cm):
         print(f"  {g:9s} {' '.join(f'{v:2d}' for v in row)}")
-    assert acc > 0.4
+    # Separable: well above chance (0.1).  Not trivially: neighbouring styles overlap as real genres do.
+    # Measured 0.700 here; 10 other CV shuffles of these clips give 0.66-0.79, and clips 8-15 of each style
+    # 0.73-0.80.  0.9 sits 0.1 above all of those, yet a generator whose styles stopped overlapping
+    # (near 1.0) fails.
+    assert 0.4 < acc < 0.9
 
 
 def test_brightness_follows_the_styles(feature_table):

@@ -19,7 +19,7 @@ from genrec.config import ARCHITECTURES, GENRES
 from genrec.errors import AudioError
 from genrec.plots import arch_label
 
-#: Largest upload the app accepts, in megabytes (about 3 min of CD-quality WAV; a 30-s window is used).
+#: Largest upload the app accepts, in megabytes (about 2.5 min of CD-quality WAV, 10 min of MP3 at 320 kbit/s).
 MAX_UPLOAD_MB = 25
 
 #: Test accuracy reported in the paper the project reproduces, per architecture.
@@ -207,7 +207,7 @@ def read_upload(data: bytes, name: str, kind: str = "upload", max_mb: float = MA
         raise AudioError(f"{name}: the file is empty (0 bytes). Choose another file.")
     if len(data) > max_mb * 1024 * 1024:
         raise AudioError(f"{name}: {len(data) / 1024 / 1024:.1f} MB is over the {max_mb:g} MB limit. "
-                         f"Upload a shorter excerpt (30 s is all the models use).")
+                         f"Upload a shorter excerpt, or the song as MP3, OGG or FLAC.")
     check_extension(name)
     y = load_audio(data, name=name)
     digest = hashlib.sha1(data).hexdigest()

@@ -80,7 +80,7 @@ class HeadToHead:
         diff, (lo, hi) = self.difference, self.interval
         figures = (f"accuracy {self.accuracy_a:.2f} vs {self.accuracy_b:.2f} (difference {diff:+.2f}, "
                    f"95 % interval {lo:+.2f} to {hi:+.2f}; McNemar p = {self.p_value:.3g}, "
-                   f"{self.only_a} clips only {self.label_a} gets right, {self.only_b} only {self.label_b})")
+                   f"{_clips(self.only_a)} only {self.label_a} gets right, {_clips(self.only_b)} only {self.label_b})")
         if self.distinguishable:
             better = self.label_a if diff > 0 else self.label_b
             return f"On these {self.n} test clips {better} is more accurate: {figures}."
@@ -89,8 +89,13 @@ class HeadToHead:
         half = (hi - lo) / 2
         if diff != 0 and half > 0:
             needed = int(np.ceil(self.n * (half / abs(diff)) ** 2))
-            text += f" Showing a difference of {abs(diff):.2f} would take roughly {needed} test clips."
+            text += (f" If a difference of {abs(diff):.2f} held, the 95 % interval would exclude 0 only with roughly "
+                     f"{needed} or more test clips.")
         return text
+
+
+def _clips(n: int) -> str:
+    return f"{n} clip" if n == 1 else f"{n} clips"
 
 
 def compare_predictions(clips: pd.DataFrame, predicted_a: np.ndarray, predicted_b: np.ndarray,

@@ -101,3 +101,36 @@ def test_two_minute_upload_shows_timelines(runs_dir):
     assert metric_values(at, "Predicted genre") == [genres[int(np.argmax(t.probabilities[2:].mean(0)))]
                                                     for t in timelines]
     assert metric_values(at, "Confidence") == [f"{t.probabilities[2:].mean(0).max():.0%}" for t in timelines]
+
+
+@slow
+def test_training_runs_page_head_to_head_and_hubness(runs_dir):
+    from genrec.evaluate import retrieval_beyond_precision
+    from genrec.headtohead import head_to_head
+    from genrec.runs import list_runs
+
+    runs = {r.arch: r for r in list_runs(runs_dir)[0]}
+    h = head_to_head(runs["vgg16"], runs["resnet50"])
+    at = start()
+    at.switch_page("pages/training_runs.py").run()
+    no_traceback(at)
+    assert not at.error
+    verdicts = [m.value for m in (at.success if h.distinguishable else at.warning)]
+    assert h.verdict() in verdicts
+    assert metric_values(at, "McNemar exact p") == [f"{h.p_value:.3g}"]
+    assert metric_values(at, "95 % interval (paired bootstrap)") == [f"{h.interval[0]:+.2f} to {h.interval[1]:+.2f}"]
+    f1 = next(f for f in figures(at) if (f.layout.title.text or "").startswith("F1 per genre"))
+    np.testing.assert_allclose(f1.data[0].x, h.f1_difference.to_numpy())
+    cm = next(f for f in figures(at) if (f.layout.title.text or "").startswith("Confusion matrix: VGG16 minus"))
+    np.testing.assert_array_equal(cm.data[0].z, h.confusion_difference.to_numpy())
+    assert any(e.label == f"{len(h.disagreements)} test clip(s) where the two runs disagree" for e in at.expander)
+    shown = [m for m in (x.value for x in at.markdown) if "true <span" in m]
+    assert len(shown) == len(h.disagreements)
+    for text, row in zip(shown, h.disagreements.itertuples()):
+        assert f"**{row.track_id}**" in text and f"**{row.predicted_a}**" in text and f"**{row.predicted_b}**" in text
+    table = at.dataframe[-1].value
+    for column, run in zip(table.columns, (runs["vgg16"], runs["resnet50"])):
+        r = retrieval_beyond_precision(run)
+        assert table.loc["k-occurrence skewness", column] == pytest.approx(r["skewness"])
+        assert table.loc["never recommended", column] == pytest.approx(r["never_recommended"])
+        assert table.loc["precision@5", column] == pytest.approx(r["precision_at_k"])

@@ -13,7 +13,14 @@ import plotly.graph_objects as go
 from plotly.colors import sequential
 
 from genrec.config import GENRES, HOP_LENGTH, SAMPLE_RATE
-from genrec.plots import DB_RANGE, _hz_label, _lut, arch_label, genre_colour, spectrogram_figure
+from genrec.plots import (
+    DB_RANGE,
+    _hz_label,
+    _lut,
+    arch_label,
+    genre_colour,
+    spectrogram_figure,
+)
 
 #: Colour scale of Grad-CAM weight, drawn half-transparent over a grey spectrogram.
 HEAT_SCALE = "Inferno"

@@ -47,7 +47,7 @@ class Head:
     genre_bias: np.ndarray        # (classes,)
 
     @classmethod
-    def load(cls, run_path: Path) -> "Head":
+    def load(cls, run_path: Path) -> Head:
         """Read ``head.npz`` of a run (no pickle); RunError naming the fix when absent or damaged."""
         path = Path(run_path) / HEAD_FILE
         if not path.is_file():

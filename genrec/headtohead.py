@@ -173,8 +173,8 @@ def format_head_to_head(h: HeadToHead) -> str:
     """What `genrec compare` prints: the verdict, per-genre F1, confusion difference and disagreements."""
     lines = [f"A = {h.label_a}, B = {h.label_b}: {h.n} shared test clips",
              f"accuracy A {h.accuracy_a:.3f}, B {h.accuracy_b:.3f}, A - B {h.difference:+.3f}",
-             f"paired bootstrap 95 % interval of A - B: [{h.interval[0]:+.3f}, {h.interval[1]:+.3f}] "
-             f"({h.n_resamples} resamples, seed {h.seed})",
+             (f"paired bootstrap 95 % interval of A - B: [{h.interval[0]:+.3f}, {h.interval[1]:+.3f}] "
+              f"({h.n_resamples} resamples, seed {h.seed})"),
              f"McNemar exact test: p = {h.p_value:.4g} ({h.only_a} clips only A gets right, {h.only_b} only B)",
              "", h.verdict(), "", "per-genre F1, A - B:",
              h.f1_difference.to_string(float_format=lambda v: f"{v:+.2f}"),

@@ -145,10 +145,10 @@ def analyse_song(recommenders: list, song: Song, progress: ProgressFn = silent) 
     plan = [(key, window_starts(song.seconds, key[0])) for key in groups]
     total, done = sum(len(s) for _, s in plan), 0
     for (window, size), starts in plan:
-        width = int(round(window * SAMPLE_RATE))
+        width = round(window * SAMPLE_RATE)
         for first in range(0, len(starts), EXTRACT_BATCH):
             batch = starts[first:first + EXTRACT_BATCH]
-            pieces = [song.samples[int(round(s * SAMPLE_RATE)):][:width] for s in batch]
+            pieces = [song.samples[round(s * SAMPLE_RATE):][:width] for s in batch]
             images = np.concatenate([audio_to_images(np.pad(p, (0, width - len(p))), size=size) for p in pieces])
             for r in groups[(window, size)]:
                 probs, emb = r.predictor(images)

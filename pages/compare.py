@@ -12,12 +12,12 @@ from genrec.audio import SUPPORTED_FORMATS
 from genrec.config import ARCHITECTURES, MAX_SONG_SECONDS
 from genrec.errors import GenrecError
 from pages._common import (
+    band_hz,
     genre_chip,
     guard,
     library_caption,
     page_header,
     recommendation_list,
-    band_hz,
     recommender,
     selected_runs,
     show_clip,

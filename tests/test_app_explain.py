@@ -5,9 +5,27 @@ import numpy as np
 import pytest
 
 from tests.conftest import tone
-from tests.test_app import figures, metric_values, no_traceback, runs_dir, shared_runs, start, wav_bytes  # noqa: F401
+from tests.test_app import (
+    copy_runs,
+    figures,
+    metric_values,
+    no_traceback,
+    start,
+    wav_bytes,
+)
 
 slow = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def app_runs(tiny_runs, tmp_path_factory):
+    return copy_runs(tiny_runs, tmp_path_factory.mktemp("explain-app-runs") / "models")
+
+
+@pytest.fixture
+def runs_dir(app_runs, monkeypatch):
+    monkeypatch.setenv("GENREC_RUNS", str(app_runs))
+    return app_runs
 
 
 def gradcam_figures(at) -> list:

@@ -52,7 +52,7 @@ def test_numpy_gradcam_matches_gradient_tape(arch, feature_norm):
                           rng.normal(0, 0.05, mean.shape), rng.uniform(0.001, 0.02, var.shape)])
     images = rng.uniform(0, 255, (3, 64, 64, 3)).astype(np.float32)
     head = Head(**{k: np.asarray(v, np.float64) for k, v in head_arrays(model).items()})
-    probs, emb, fmaps = KerasPredictor(model).explain_outputs(images)
+    probs, _, fmaps = KerasPredictor(model).explain_outputs(images)
     assert fmaps.shape[:3] == (3, 2, 2)  # a 2x2 map: the test sees where, not only how much
     # the head as arrays reproduces the model's own outputs
     logits = head.logits(fmaps.mean(axis=(1, 2)))

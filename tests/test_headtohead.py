@@ -126,7 +126,7 @@ def test_compare_two_runs_cli(tiny_runs, tmp_path):
     assert h.accuracy_a == pytest.approx(vgg.metrics["test"]["accuracy"])
     assert h.accuracy_b == pytest.approx(res.metrics["test"]["accuracy"])
     out = subprocess.run([sys.executable, "-m", "genrec", "compare", str(vgg.path), str(res.path)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+                         check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr
     assert f"accuracy A {h.accuracy_a:.3f}, B {h.accuracy_b:.3f}" in out.stdout
     assert f"McNemar exact test: p = {h.p_value:.4g}" in out.stdout
@@ -143,5 +143,5 @@ def test_compare_two_runs_cli(tiny_runs, tmp_path):
     with pytest.raises(RunError, match="tested on different clips"):
         head_to_head(vgg, Run.open(other))
     bad = subprocess.run([sys.executable, "-m", "genrec", "compare", str(vgg.path), str(other)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+                         check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert bad.returncode == 2 and "tested on different clips" in bad.stderr and "Traceback" not in bad.stderr

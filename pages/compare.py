@@ -41,11 +41,10 @@ PREDICTED = "predicted"
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def explanation(run_path: str, digest: str, genre: str, _source, name: str | None):
-    """One run's Grad-CAM of a clip for a genre (None: its predicted one), once per clip, run and genre."""
+    """One run's Grad-CAM of a clip for a genre, once per clip, run and genre."""
     from genrec.explain import explain
 
-    (expl,) = explain([recommender(run_path)], source=_source, name=name,
-                      genre=None if genre == PREDICTED else genre)
+    (expl,) = explain([recommender(run_path)], source=_source, name=name, genre=genre)
     return expl
 
 
@@ -206,8 +205,12 @@ def gradcam_section(query: D.Query, present: dict, answers: dict, extras: dict) 
     found = {}
     with st.spinner("Computing Grad-CAM…"):
         for arch, run in present.items():
+            if arch not in answers:
+                continue
             try:
-                found[arch] = explanation(str(run.path), query.digest, genre,
+                # the predicted genre is the one shown above (for a long song, its song-level prediction)
+                chosen = answers[arch].genre if genre == PREDICTED else genre
+                found[arch] = explanation(str(run.path), query.digest, chosen,
                                           query.path if library else query.data, None if library else query.label)
             except GenrecError as exc:
                 extras[arch]["gradcam_note"] = str(exc)
@@ -217,7 +220,8 @@ def gradcam_section(query: D.Query, present: dict, answers: dict, extras: dict) 
     for arch, expl in found.items():
         title = f"Grad-CAM: where {P.arch_label(arch)} finds '{expl.genre}'"
         extras[arch]["gradcam"] = AP.gradcam_figure(expl, band_hz(), zmax, title=title)
-    st.caption("Grad-CAM over each model's analysis window, one colour scale for both models: 1 is the map's "
+    st.caption("Grad-CAM over each model's analysis window (the middle of longer files, as in the spectrogram "
+               "above), one colour scale for both models: 1 is the map's "
                "average weight, brighter means that part of the spectrogram raised the genre's score more. "
                "Feature maps are coarse (7×7 cells at 224 px), so the map is blurred by design.")
 

@@ -145,3 +145,18 @@ def test_compare_two_runs_cli(tiny_runs, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "genrec", "compare", str(vgg.path), str(other)],
                          check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert bad.returncode == 2 and "tested on different clips" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_evaluate_prints_hubness(tiny_runs, capsys):
+    from genrec.cli import main
+    from genrec.runs import Run
+
+    run = Run.open(tiny_runs["resnet50"])
+    assert main(["evaluate", "--saved", str(run.path)]) == 0
+    out = capsys.readouterr().out
+    hub = hubness_report(run.arrays["embeddings"], 5)
+    assert f"skewness of k-occurrence: {hub['skewness']:.2f}" in out
+    assert f"never recommended: {hub['never_recommended']:.1%} of the library" in out
+    assert "excluding same-artist neighbours: n/a (artists not known)" in out  # the tiny library has no artists
+    assert run.metrics["hubness"] == pytest.approx(hub)  # saved with the run at training time

@@ -58,8 +58,8 @@ def hubness_lines(hub: dict) -> list[str]:
     """The hubness figures as `genrec evaluate` prints them."""
     return [f"hubness over the whole library ({hub['n']} clips, each a query against the others, k={hub['k']}):",
             f"  skewness of k-occurrence: {hub['skewness']:.2f}   (0 = even; above ~1 a few hubs dominate)",
-            f"  never recommended: {hub['never_recommended']:.1%} of the library; "
-            f"most often recommended clip: in {hub['max_k_occurrence']} lists"]
+            (f"  never recommended: {hub['never_recommended']:.1%} of the library; "
+             f"most often recommended clip: in {hub['max_k_occurrence']} lists")]
 
 
 def summary_line(metrics: dict) -> dict:

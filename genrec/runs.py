@@ -58,7 +58,8 @@ def _run_id(record: dict) -> str:
 def write_run(out: Path, record: dict, model, history: pd.DataFrame, tracks: pd.DataFrame,
               probs: np.ndarray, embeddings: np.ndarray, metrics: dict, timings: dict) -> Path:
     """Write all run files into a temporary directory, then rename it into ``out``."""
-    from genrec.model import head_arrays  # training already has TensorFlow loaded; the app never writes runs
+    # Deferred: only training writes runs (TensorFlow is loaded then); the app imports this module without it.
+    from genrec.model import head_arrays
 
     out.mkdir(parents=True, exist_ok=True)
     run_id = _run_id(record)

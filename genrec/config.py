@@ -15,6 +15,7 @@ GENRE_INDEX: dict[str, int] = {genre: index for index, genre in enumerate(GENRES
 SAMPLE_RATE = 22050          # GTZAN's own rate; everything is resampled to it
 CLIP_SECONDS = 30.0          # the analysis window of one clip
 MIN_SECONDS = 3.0            # shorter audio is refused rather than padded
+MAX_SONG_SECONDS = 600.0     # whole-song analysis covers at most this much (the middle of longer files)
 N_MELS = 128
 N_FFT = 2048
 HOP_LENGTH = 512

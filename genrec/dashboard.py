@@ -20,7 +20,7 @@ from genrec.config import ARCHITECTURES, GENRES
 from genrec.errors import AudioError
 from genrec.plots import arch_label
 
-#: Largest upload the app accepts, in MiB (2**20 bytes; about 2.5 min of CD-quality WAV; a 30-s window is used).
+#: Largest upload the app accepts, in MiB (2**20 bytes; about 2.5 min of CD-quality WAV; a 4-minute song fits as MP3, not as WAV).
 MAX_UPLOAD_MIB = 25
 #: Formats people often have that genrec cannot decode: the upload widget takes them, so that genrec's own
 #: message (with the ffmpeg command that converts them) answers, rather than the widget's bare refusal.
@@ -215,7 +215,7 @@ def read_upload(data: bytes, name: str, kind: str = "upload", max_mib: float = M
         raise AudioError(f"{name}: the file is empty (0 bytes). Choose another file.")
     if len(data) > max_mib * 2**20:
         raise AudioError(f"{name}: {len(data) / 2**20:.1f} MiB is over the {max_mib:g} MiB limit. "
-                         f"Upload a shorter excerpt (30 s is all the models use).")
+                         f"Upload a shorter excerpt, or the song as MP3, OGG or FLAC.")
     check_extension(name)
     y = load_audio(data, name=name)
     digest = hashlib.sha1(data).hexdigest()

@@ -10,6 +10,7 @@ from genrec import cache
 from genrec.clips import EXTRACT_BATCH, chunk_accuracy, clip_predictions
 from genrec.config import GENRE_INDEX, GENRES
 from genrec.errors import RunError
+from genrec.hubness import hubness_report
 from genrec.metrics import classification_metrics, confusion_frame, format_report
 from genrec.retrieval import retrieval_report
 from genrec.runs import Run
@@ -42,7 +43,27 @@ def run_metrics(tracks: pd.DataFrame, probs: np.ndarray, embeddings: np.ndarray,
         )
     else:
         out["retrieval"] = None
+    out["hubness"] = hubness_report(embeddings, k)
     return out
+
+
+def retrieval_beyond_precision(run) -> dict:
+    """A run's retrieval figures with hubness: saved ones where present, hubness computed from the saved
+    embeddings for runs evaluated before it was added."""
+    r = run.metrics.get("retrieval") or {}
+    hub = run.metrics.get("hubness") or hubness_report(run.arrays["embeddings"], int(r.get("k", RETRIEVAL_K)))
+    return {"k": int(r.get("k", hub["k"])), "precision_at_k": r.get("precision_at_k"),
+            "precision_other_artists": r.get("precision_at_k_other_artists"), "map": r.get("map"),
+            "chance": r.get("chance"), "skewness": hub["skewness"], "never_recommended": hub["never_recommended"],
+            "max_k_occurrence": hub["max_k_occurrence"], "library_size": hub["n"]}
+
+
+def hubness_lines(hub: dict) -> list[str]:
+    """The hubness figures as `genrec evaluate` prints them."""
+    return [f"hubness over the whole library ({hub['n']} clips, each a query against the others, k={hub['k']}):",
+            f"  skewness of k-occurrence: {hub['skewness']:.2f}   (0 = even; above ~1 a few hubs dominate)",
+            (f"  never recommended: {hub['never_recommended']:.1%} of the library; "
+             f"most often recommended clip: in {hub['max_k_occurrence']} lists")]
 
 
 def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | None]:
@@ -110,4 +131,8 @@ def format_evaluation(result: dict) -> str:
         if r.get("precision_at_k_other_artists") is not None:
             lines.append(f"  precision@{r['k']} excluding same-artist neighbours: "
                          f"{r['precision_at_k_other_artists']:.3f}")
+        else:
+            lines.append(f"  precision@{r['k']} excluding same-artist neighbours: n/a (artists not known)")
+    hub = m.get("hubness") or hubness_report(run.arrays["embeddings"], RETRIEVAL_K)
+    lines += [""] + hubness_lines(hub)
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 # Retracing notices from predict_on_batch over several models are expected here, not a user problem.
@@ -26,7 +27,8 @@ from genrec.errors import RunError, WeightsError
 EMBEDDING_LAYER = "embedding"
 OUTPUT_LAYER = "genre"
 NORM_LAYER = "feature_norm"
-HEAD_LAYERS = ("pool", NORM_LAYER, EMBEDDING_LAYER, "dropout", OUTPUT_LAYER)
+POOL_LAYER = "pool"
+HEAD_LAYERS = (POOL_LAYER, NORM_LAYER, EMBEDDING_LAYER, "dropout", OUTPUT_LAYER)
 #: ImageNet channel means in BGR order, as used by keras.applications' "caffe" mode.
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
@@ -136,7 +138,7 @@ def build_model(
     # Calling the base's layers on the new input (rather than nesting the base as one layer) keeps every
     # backbone layer addressable, so the model can be cut where the frozen part ends.
     x = _apply_layers(base, x)
-    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = keras.layers.GlobalAveragePooling2D(name=POOL_LAYER)(x)
     if feature_norm:
         x = keras.layers.BatchNormalization(momentum=0.9, name=NORM_LAYER)(x)
     x = keras.layers.Dense(embedding_units, activation="relu", name=EMBEDDING_LAYER)(x)
@@ -220,6 +222,29 @@ def with_embedding(model: keras.Model, inputs=None) -> keras.Model:
     """Model from ``inputs`` (default: the image) to (probabilities, ``embedding`` layer output)."""
     return keras.Model(inputs if inputs is not None else model.inputs,
                        [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output])
+
+
+def with_explain(model: keras.Model) -> keras.Model:
+    """Image → (probabilities, embedding, last convolutional feature map): the input of ``pool``, for Grad-CAM."""
+    return keras.Model(model.inputs, [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output,
+                                      model.get_layer(POOL_LAYER).input])
+
+
+def head_arrays(model: keras.Model) -> dict[str, np.ndarray]:
+    """The head after pooling as plain arrays (see :class:`genrec.gradcam.Head`), for either head layout.
+
+    ``feature_norm`` at inference is folded into one scale and shift per feature.
+    """
+    kernel, bias = model.get_layer(EMBEDDING_LAYER).get_weights()
+    genre_kernel, genre_bias = model.get_layer(OUTPUT_LAYER).get_weights()
+    scale, shift = np.ones(kernel.shape[0]), np.zeros(kernel.shape[0])
+    if NORM_LAYER in {layer.name for layer in model.layers}:
+        norm = model.get_layer(NORM_LAYER)
+        gamma, beta, mean, var = norm.get_weights()
+        scale = gamma / np.sqrt(var + norm.epsilon)
+        shift = beta - mean * scale
+    return {"norm_scale": scale, "norm_shift": shift, "embedding_kernel": kernel, "embedding_bias": bias,
+            "genre_kernel": genre_kernel, "genre_bias": genre_bias}
 
 
 def tail_with_embedding(model: keras.Model) -> keras.Model:

@@ -67,6 +67,15 @@ class Recommender:
         """Image → (probabilities, embedding), LiteRT or Keras; loaded on first use of an outside clip."""
         return load_predictor(self.run)
 
+    @property
+    def predictor(self) -> Predictor:
+        """The run's predictor (loaded on first use)."""
+        return self._predictor
+
+    def answer(self, probs: np.ndarray, embedding: np.ndarray, k: int = DEFAULT_K) -> Answer:
+        """The answer for given clip-level probabilities and L2-normalised embedding (e.g. a song's mean)."""
+        return self._answer(probs, embedding, k)
+
     def warm_up(self) -> None:
         """Load the model and trace its forward pass once, so the first real query is fast."""
         self._predictor(np.zeros((1, self.input_size, self.input_size, 3), np.float32))

@@ -11,9 +11,12 @@ A run holds everything needed to reload, evaluate and explain it:
                    retrieval figures
 ``tracks.csv``     the library tracks used, with genre, split and artist
 ``embeddings.npz`` per track: L2-normalised clip embedding and probabilities
-``predictor.tflite`` the model's image → (probabilities, embedding) for LiteRT,
-                   used to answer outside clips without TensorFlow (optional:
-                   runs without it answer with ``model.keras``)
+``predictor.tflite`` the model's image → (probabilities, embedding, last
+                   feature map) for LiteRT, used to answer outside clips
+                   without TensorFlow (optional: runs without it answer with
+                   ``model.keras``)
+``head.npz``       the head's weights after pooling, for Grad-CAM without
+                   TensorFlow (optional; ``genrec export`` writes it)
 =================  ==========================================================
 
 A run is written under a temporary name and renamed when complete, so an
@@ -53,6 +56,7 @@ from genrec.record import (
     parse_record,
     read_json,
 )
+from genrec.gradcam import HEAD_FILE, write_head
 from genrec.serving import PREDICTOR_FILE, export_predictor
 
 log = logging.getLogger(__name__)
@@ -70,6 +74,9 @@ def _run_id(record: dict) -> str:
 def write_run(out: Path, record: dict, model, history: pd.DataFrame, tracks: pd.DataFrame,
               probs: np.ndarray, embeddings: np.ndarray, metrics: dict, timings: dict) -> Path:
     """Write all run files into a temporary directory, then rename it into ``out``."""
+    # Deferred: only training writes runs (TensorFlow is loaded then); the app imports this module without it.
+    from genrec.model import head_arrays
+
     out.mkdir(parents=True, exist_ok=True)
     run_id = _run_id(record)
     final, n = out / run_id, 1
@@ -81,6 +88,7 @@ def write_run(out: Path, record: dict, model, history: pd.DataFrame, tracks: pd.
         model.save(tmp / "model.keras")
         t = time.perf_counter()
         record = {**record, "predictor": _export_or_none(model, tmp / PREDICTOR_FILE)}
+        write_head(head_arrays(model), tmp / HEAD_FILE)
         timings = {**timings, "export": time.perf_counter() - t}
         history.to_csv(tmp / "history.csv", index=False)
         tracks.to_csv(tmp / "tracks.csv", index=False)

@@ -21,12 +21,14 @@ from typing import Protocol
 import numpy as np
 
 from genrec.errors import RunError
+from genrec.gradcam import needs_export
 
 log = logging.getLogger(__name__)
 
 PREDICTOR_FILE = "predictor.tflite"
-#: Output names of the converted signature, in the order of the Keras predictor's outputs.
-_OUTPUTS = ("output_0", "output_1")
+#: Output names of the converted signature, in the order of the Keras outputs (probabilities, embedding,
+#: last feature map); files written before Grad-CAM have only the first two.
+_OUTPUTS = ("output_0", "output_1", "output_2")
 
 
 class Predictor(Protocol):
@@ -42,10 +44,19 @@ class KerasPredictor:
         from genrec.model import with_embedding
 
         self.model = with_embedding(model)
+        self._full = model
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         probs, emb = self.model.predict_on_batch(np.asarray(images, dtype=np.float32))
         return np.asarray(probs), np.asarray(emb)
+
+    def explain_outputs(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probabilities, embeddings, last convolutional feature maps (n, H, W, K)), for Grad-CAM."""
+        if not hasattr(self, "_explain"):
+            from genrec.model import with_explain
+
+            self._explain = with_explain(self._full)
+        return tuple(np.asarray(o) for o in self._explain.predict_on_batch(np.asarray(images, dtype=np.float32)))
 
 
 class LitePredictor:
@@ -58,6 +69,7 @@ class LitePredictor:
     def __init__(self, path: Path, threads: int | None = None) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
+        self.path = Path(path)
         self._lock = threading.Lock()
         try:
             interpreter = Interpreter(model_path=str(path), num_threads=threads or os.cpu_count() or 1)
@@ -73,6 +85,14 @@ class LitePredictor:
             out = self._run(image=np.ascontiguousarray(images, dtype=np.float32))
             return np.array(out[_OUTPUTS[0]]), np.array(out[_OUTPUTS[1]])
 
+    def explain_outputs(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probabilities, embeddings, last convolutional feature maps (n, H, W, K)), for Grad-CAM."""
+        with self._lock:
+            out = self._run(image=np.ascontiguousarray(images, dtype=np.float32))
+            if _OUTPUTS[2] not in out:
+                raise needs_export(self.path.parent, f"its {PREDICTOR_FILE} has no feature-map output")
+            return tuple(np.array(out[name]) for name in _OUTPUTS)
+
 
 def lite_runtime_available() -> bool:
     """Whether LiteRT (``ai-edge-litert``) is installed here."""
@@ -82,12 +102,15 @@ def lite_runtime_available() -> bool:
 
 
 def export_predictor(model, target: Path) -> Path:
-    """Convert ``model``'s predictor for LiteRT and write it to ``target`` atomically (temp file, rename)."""
+    """Convert ``model``'s predictor for LiteRT and write it to ``target`` atomically (temp file, rename).
+
+    The file's outputs are (probabilities, embedding, last feature map); the third serves Grad-CAM.
+    """
     import tensorflow as tf
 
-    from genrec.model import with_embedding
+    from genrec.model import with_explain
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(with_embedding(model))
+    converter = tf.lite.TFLiteConverter.from_keras_model(with_explain(model))
     with contextlib.redirect_stdout(io.StringIO()):  # Keras' export prints its whole signature
         data = converter.convert()
     target.parent.mkdir(parents=True, exist_ok=True)

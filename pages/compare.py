@@ -6,11 +6,14 @@ import random
 
 import streamlit as st
 
+from genrec import analysis_plots as AP
 from genrec import dashboard as D
 from genrec import plots as P
 from genrec.audio import SUPPORTED_FORMATS
-from genrec.config import ARCHITECTURES
+from genrec.config import ARCHITECTURES, MAX_SONG_SECONDS
+from genrec.errors import GenrecError
 from pages._common import (
+    band_hz,
     genre_chip,
     guard,
     library_caption,
@@ -32,6 +35,38 @@ def audio_answers(digest: str, run_paths: tuple[str, ...], _data: bytes, name: s
     from genrec.recommend import compare
 
     return compare([recommender(p) for p in run_paths], source=_data, name=name, k=K)
+
+
+PREDICTED = "predicted"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def explanation(run_path: str, digest: str, genre: str, _source, name: str | None):
+    """One run's Grad-CAM of a clip for a genre, once per clip, run and genre."""
+    from genrec.explain import explain
+
+    (expl,) = explain([recommender(run_path)], source=_source, name=name, genre=genre)
+    return expl
+
+
+def song_timelines(digest: str, run_paths: tuple[str, ...], data: bytes, name: str):
+    """The whole song decoded once and each run's timeline over it, kept per session (with a progress bar)."""
+    from genrec.song import analyse_song, decode_song
+
+    store = st.session_state.setdefault("song_timelines", {})
+    key = (digest, run_paths)
+    if key not in store:
+        bar = st.progress(0.0, text="Decoding the whole song…")
+        song = decode_song(data, name=name)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.progress(done / total if total else 1.0, text=f"Analysing the song window by window: {done}/{total}")
+
+        timelines = analyse_song([recommender(p) for p in run_paths], song, progress)
+        bar.empty()
+        store.clear()  # one song per session: a long song's timelines are small, but its audio is not kept
+        store[key] = (song.seconds, song.note(), timelines)
+    return store[key]
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -70,7 +105,9 @@ def upload_clip() -> D.Query | None:
     exts = ", ".join(e.lstrip(".") for e in SUPPORTED_FORMATS)
     file = st.file_uploader(f"Audio file ({exts}; up to {D.MAX_UPLOAD_MIB} MiB)", type=D.upload_types(),
                             max_upload_size=D.upload_widget_limit_mb(), key="upload")
-    st.caption("At least 3 s of audio; the middle 30 s of longer files is analysed.")
+    st.caption(f"At least 3 s of audio. Longer files are analysed over their whole length (up to "
+               f"{MAX_SONG_SECONDS / 60:g} minutes), window by window; MP3, OGG or FLAC keep a whole song under "
+               f"the size limit.")
     if file is None:
         return None
     return decoded(file.getvalue(), file.name, "upload")
@@ -84,7 +121,8 @@ def record_clip() -> D.Query | None:
     return decoded(rec.getvalue(), "recording.wav", "recording")
 
 
-def model_column(arch: str, run, answer, query: D.Query, shared: set[str], other: str, x_max: float) -> None:
+def model_column(arch: str, run, answer, query: D.Query, shared: set[str], other: str, x_max: float,
+                 extras: dict) -> None:
     label = P.arch_label(arch)
     st.subheader(label)
     if run is None:
@@ -106,8 +144,86 @@ def model_column(arch: str, run, answer, query: D.Query, shared: set[str], other
                         unsafe_allow_html=True)
     st.plotly_chart(P.probability_figure(answer.probability_table(), true_genre=query.true_genre, x_max=x_max),
                     key=f"probs_{arch}", config={"displayModeBar": False})
+    if extras.get("timeline") is not None:
+        st.plotly_chart(AP.timeline_figure(extras["timeline"], extras.get("region")), key=f"timeline_{arch}",
+                        config={"displayModeBar": False})
+    if extras.get("gradcam") is not None:
+        st.plotly_chart(extras["gradcam"], key=f"gradcam_{arch}", config={"displayModeBar": False})
+    elif extras.get("gradcam_note"):
+        st.info(extras["gradcam_note"], icon=":material/visibility_off:")
     st.markdown(f"**Top-{len(answer.neighbours)} recommendations** (cosine similarity of {label} embeddings)")
     recommendation_list(answer.neighbours, shared=shared, other=other)
+
+
+def whole_song_length(query: D.Query, present: dict) -> float | None:
+    """The upload's length when it is longer than the runs' windows (then it is analysed whole), else None."""
+    from genrec.song import file_seconds, is_longer_than_windows
+
+    seconds = file_seconds(query.data)
+    if seconds is None:
+        return None
+    return seconds if is_longer_than_windows(seconds, [recommender(str(r.path)) for r in present.values()]) else None
+
+
+def region_answers(archs: list[str], present: dict, seconds: float, note: str, timelines: list, extras: dict) -> dict:
+    """The region slider, and each run's song-level answer over that region (timelines go into ``extras``)."""
+    from genrec.song import song_answers
+
+    st.info(f"{note} Each model judges the song window by window; its prediction and recommendations below are "
+            f"the mean over the region chosen here.", icon=":material/timeline:")
+    start, end = st.slider("Region of the song (s)", 0.0, float(round(seconds, 1)), (0.0, float(round(seconds, 1))),
+                           step=1.0, key="song_region",
+                           help="Narrow the song-level prediction and the recommendations to part of the song.")
+    recs = [recommender(str(present[a].path)) for a in archs]
+    for arch, timeline in zip(archs, timelines):
+        extras[arch].update(timeline=timeline, region=(start, end))
+    return dict(zip(archs, song_answers(recs, timelines, start, end, K)))
+
+
+def gradcam_section(query: D.Query, present: dict, answers: dict, extras: dict) -> None:
+    """Toggle and genre choice; each run's Grad-CAM figure (one colour scale for both) into ``extras``."""
+    import numpy as np
+
+    from genrec.explain import shared_scale
+
+    if not answers:
+        return
+    library = query.kind == "library"
+    left, right = st.columns([2, 3], vertical_alignment="bottom")
+    show = left.toggle("Show where each model looks (Grad-CAM)", value=not library,
+                       key="gradcam_library" if library else "gradcam_audio",
+                       help="Grad-CAM: how much each part of the spectrogram raised the chosen genre's score. "
+                            "For library clips this loads the models, which takes a moment the first time.")
+    if not show:
+        return
+    genres = list(next(iter(present.values())).genres)
+    genre = right.selectbox("Genre to explain", [PREDICTED] + genres, key="gradcam_genre",
+                            format_func=lambda g: "each model's predicted genre" if g == PREDICTED else g)
+    if query.samples is None or (library and not query.path):
+        st.info("Grad-CAM needs the clip's audio, which is not on this machine.", icon=":material/volume_off:")
+        return
+    found = {}
+    with st.spinner("Computing Grad-CAM…"):
+        for arch, run in present.items():
+            if arch not in answers:
+                continue
+            try:
+                # the predicted genre is the one shown above (for a long song, its song-level prediction)
+                chosen = answers[arch].genre if genre == PREDICTED else genre
+                found[arch] = explanation(str(run.path), query.digest, chosen,
+                                          query.path if library else query.data, None if library else query.label)
+            except GenrecError as exc:
+                extras[arch]["gradcam_note"] = str(exc)
+    if not found:
+        return
+    zmax = shared_scale(list(found.values()), np.linspace(0, max(e.seconds for e in found.values()), 700))
+    for arch, expl in found.items():
+        title = f"Grad-CAM: where {P.arch_label(arch)} finds '{expl.genre}'"
+        extras[arch]["gradcam"] = AP.gradcam_figure(expl, band_hz(), zmax, title=title)
+    st.caption("Grad-CAM over each model's analysis window (the middle of longer files, as in the spectrogram "
+               "above), one colour scale for both models: 1 is the map's "
+               "average weight, brighter means that part of the spectrogram raised the genre's score more. "
+               "Feature maps are coarse (7×7 cells at 224 px), so the map is blurred by design.")
 
 
 def main() -> None:
@@ -150,8 +266,15 @@ def main() -> None:
     show_clip(query.samples, query.digest, query.path, key="query")
 
     answers: dict = {}
+    extras: dict = {a: {} for a in ARCHITECTURES}
     with guard("analysing the clip"):
-        if query.kind == "library":
+        long_song = query.kind != "library" and whole_song_length(query, present) is not None
+        if long_song:
+            archs = list(present)
+            seconds, note, timelines = song_timelines(query.digest, tuple(str(present[a].path) for a in archs),
+                                                      query.data, query.label)
+            answers = region_answers(archs, present, seconds, note, timelines, extras)
+        elif query.kind == "library":
             for arch, run in present.items():
                 with guard(f"asking {P.arch_label(arch)}"):
                     answers[arch] = recommender(str(run.path)).for_track(query.track_id, K)
@@ -176,12 +299,13 @@ def main() -> None:
                                                   else ":material/call_split:")
         right.metric("Shared recommendations", f"{both} of {K}",
                      help="How many of the five recommended clips both models chose.")
+    gradcam_section(query, present, answers, extras)
     x_max = P.probability_axis_max([a.confidence for a in answers.values()])  # one scale for both charts
     columns = st.columns(len(ARCHITECTURES), gap="large", border=True)
     for col, arch in zip(columns, ARCHITECTURES):
         other = next((P.arch_label(a) for a in ARCHITECTURES if a != arch), "")
         with col, guard(f"showing {P.arch_label(arch)}"):
-            model_column(arch, runs.get(arch), answers.get(arch), query, shared, other, x_max)
+            model_column(arch, runs.get(arch), answers.get(arch), query, shared, other, x_max, extras[arch])
 
 
 with guard("drawing the page"):

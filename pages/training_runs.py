@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
+from genrec import analysis_plots as AP
 from genrec import dashboard as D
 from genrec import plots as P
 from genrec.config import ARCHITECTURES
+from genrec.errors import GenrecError
 from pages._common import (
     all_runs,
+    genre_chip,
     guard,
     page_header,
+    play_file,
     run_by_id,
     selected_runs,
     synthetic_badge,
@@ -102,6 +107,71 @@ def run_panel(run, split: str, normalized: bool, slot: str) -> None:
                     config={"displayModeBar": False})
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def head_to_head_of(path_a: str, path_b: str, id_a: str, id_b: str):
+    from genrec.headtohead import head_to_head
+
+    return head_to_head(run_by_id(id_a), run_by_id(id_b))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def retrieval_of(run_path: str, run_id: str) -> dict:
+    from genrec.evaluate import retrieval_beyond_precision
+
+    return retrieval_beyond_precision(run_by_id(run_id))
+
+
+def retrieval_section(runs: list) -> None:
+    """Precision@k with and without the query's own artist, mAP and hubness, one column per run."""
+    st.subheader("Retrieval beyond precision@5")
+    rows = {}
+    for run in runs:
+        r = retrieval_of(str(run.path), run.id)
+        k = r["k"]
+        rows[f"{P.arch_label(run.arch)} · {run.id}"] = {
+            f"precision@{k}": r["precision_at_k"], f"precision@{k}, own artist excluded": r["precision_other_artists"],
+            "mAP": r["map"], "chance": r["chance"], "k-occurrence skewness": r["skewness"],
+            "never recommended": r["never_recommended"], "most recommended clip: lists": r["max_k_occurrence"]}
+    st.dataframe(pd.DataFrame(rows), width="stretch", placeholder="—",
+                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in rows})
+    st.caption("Precision@5 and mAP: test clips as queries against the train split. *Own artist excluded* drops "
+               "neighbours by the query's artist (— where artists are not known), so an artist's other songs cannot "
+               "flatter the figure. Hubness: every library clip as a query against all others; a k-occurrence "
+               "skewness above ~1 means a few *hub* clips are recommended for everything, and *never recommended* "
+               "is the share of the library no query ever reaches.")
+
+
+def head_to_head_section(run_a, run_b) -> None:
+    """Whether the left run really differs from the right one on their shared test clips."""
+    st.subheader("Head-to-head on the same test clips")
+    try:
+        h = head_to_head_of(str(run_a.path), str(run_b.path), run_a.id, run_b.id)
+    except GenrecError as exc:
+        st.info(str(exc), icon=":material/info:")
+        return
+    (st.success if h.distinguishable else st.warning)(h.verdict(), icon=":material/balance:")
+    cols = st.columns(3)
+    cols[0].metric(f"Accuracy difference ({h.label_a} − {h.label_b})", f"{h.difference:+.2f}")
+    cols[1].metric("95 % interval (paired bootstrap)", f"{h.interval[0]:+.2f} to {h.interval[1]:+.2f}",
+                   help=f"{h.n_resamples} resamples of the {h.n} test clips, seed {h.seed}")
+    cols[2].metric("McNemar exact p", f"{h.p_value:.3g}",
+                   help=f"{h.only_a} clips only {h.label_a} gets right, {h.only_b} only {h.label_b}")
+    left, right = st.columns(2)
+    left.plotly_chart(AP.f1_difference_figure(h.f1_difference, h.label_a, h.label_b), key="h2h_f1",
+                      config={"displayModeBar": False})
+    right.plotly_chart(AP.confusion_difference_figure(h.confusion_difference, h.label_a, h.label_b),
+                       key="h2h_cm", config={"displayModeBar": False})
+    dis = h.disagreements
+    with st.expander(f"{len(dis)} test clip(s) where the two runs disagree", expanded=len(dis) <= 10):
+        for row in dis.itertuples(index=False):
+            with st.container(border=True):
+                marks = {True: ":green[✓]", False: ":red[✗]"}
+                st.markdown(f"**{row.track_id}** — true {genre_chip(row.genre)} · {h.label_a}: **{row.predicted_a}** "
+                            f"{marks[bool(row.correct_a)]} · {h.label_b}: **{row.predicted_b}** "
+                            f"{marks[bool(row.correct_b)]}", unsafe_allow_html=True)
+                play_file(str(row.path))
+
+
 def main() -> None:
     page_header(":material/monitoring: Training runs",
                 "How each saved run trained and how it scores on held-out clips, next to the paper's figures.")
@@ -133,6 +203,17 @@ def main() -> None:
                 st.info("Only one run is saved; train another to compare side by side.", icon=":material/info:")
                 continue
             run_panel(by_id[run_id], split, normalized, slot=str(slot))
+    st.divider()
+    with guard("comparing the two runs"):
+        if right_id is not None and right_id != left_id:
+            head_to_head_section(by_id[left_id], by_id[right_id])
+        else:
+            st.subheader("Head-to-head on the same test clips")
+            st.info("Choose two different runs above to see whether their accuracies really differ.",
+                    icon=":material/info:")
+    st.divider()
+    with guard("measuring retrieval"):
+        retrieval_section([by_id[i] for i in dict.fromkeys((left_id, right_id)) if i is not None])
 
 
 with guard("drawing the page"):

@@ -47,12 +47,17 @@ def cmd_evaluate(a) -> None:
 
 
 def cmd_export(a) -> None:
+    from genrec.gradcam import HEAD_FILE, write_head
+    from genrec.model import head_arrays
     from genrec.runs import Run
     from genrec.serving import PREDICTOR_FILE, export_predictor
 
     run = Run.open(a.run)
-    target = export_predictor(run.load_model(), run.path / PREDICTOR_FILE)
+    model = run.load_model()
+    target = export_predictor(model, run.path / PREDICTOR_FILE)
+    head = write_head(head_arrays(model), run.path / HEAD_FILE)
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); outside clips are now answered with LiteRT")
+    print(f"wrote {head}; Grad-CAM (`genrec explain`, the app's heatmaps) works for this run")
 
 
 def cmd_runs(a) -> None:
@@ -116,7 +121,8 @@ def register(sub) -> None:
     s.add_argument("--saved", action="store_true", help="print the saved metrics without recomputing")
     s.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("export", help="(re)write a run's predictor.tflite, used to answer clips without TensorFlow")
+    s = sub.add_parser("export", help="(re)write a run's predictor.tflite and head.npz, used to answer and "
+                                         "explain clips without TensorFlow")
     s.add_argument("run", help="run folder or run id")
     s.set_defaults(func=cmd_export)
 

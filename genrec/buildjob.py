@@ -269,7 +269,7 @@ class BuildStatus:
     text: str = ""
     runs: tuple[str, ...] = ()
     error: str = ""
-    notice: str = ""                # a stale lock was just removed: what happened
+    notice: str = ""                # set by the call that removed a stale lock: what happened
 
     @property
     def running(self) -> bool:
@@ -325,17 +325,17 @@ def status(root: Path | None = None) -> BuildStatus:
         if current.running and current.started == lock.started:
             return current
         return BuildStatus("running", lock.library, lock.weights, lock.started, text="Starting…")
+    error = (f"it stopped without finishing: its process ({lock.pid}) is gone, so its lock was removed. "
+             f"Start the build again." if lock else
+             f"it left an unreadable lock file ({lock_path}), which was removed. Start the build again.")
     what = (f"The {LIBRARIES.get(lock.library, lock.library)} build started at {_clock(lock.started)}"
             if lock else "A build")
-    notice = (f"{what} stopped without finishing: its process ({lock.pid}) is gone. Its lock was removed; "
-              f"start the build again." if lock else
-              f"{what} left an unreadable lock file ({lock_path}); it was removed.")
     failed = {"state": "failed", "library": lock.library if lock else "", "weights": lock.weights if lock else "",
               "started": lock.started if lock else 0.0, "finished": time.time(), "fraction": current.fraction,
-              "text": current.text, "runs": list(current.runs), "error": notice}
+              "text": current.text, "runs": list(current.runs), "error": error}
     _write_json(status_path, failed)
     lock_path.unlink(missing_ok=True)
-    return BuildStatus(**{**failed, "runs": tuple(failed["runs"]), "notice": notice})
+    return BuildStatus(**{**failed, "runs": tuple(failed["runs"]), "notice": f"{what}: {error}"})
 
 
 class _StatusWriter:

@@ -17,11 +17,13 @@ from genrec import buildjob
 from genrec.buildjob import BuildBusy, BuildStatus
 
 #: A stand-in for `genrec build --progress-format lines`: progress lines, then it waits for a gate file
-#: (so a test decides when it ends), then one run line; or it fails with genrec's error line.
+#: (so a test decides when it ends), then its run lines (runs copied from a folder into the output folder
+#: when both are given); or it fails with genrec's error line.
 FAKE_BUILD = textwrap.dedent("""
-    import json, sys, time
+    import json, shutil, sys, time
     from pathlib import Path
     gate, outcome = Path(sys.argv[1]), sys.argv[2]
+    copy_from, out = (Path(sys.argv[3]), Path(sys.argv[4])) if len(sys.argv) > 4 else (None, None)
     def say(stage, done, total):
         print(json.dumps({"stage": stage, "done": done, "total": total}), flush=True)
     say("demo library", 100, 200)
@@ -33,8 +35,12 @@ FAKE_BUILD = textwrap.dedent("""
         print("error: the GTZAN download failed: every source refused", file=sys.stderr, flush=True)
         sys.exit(2)
     say("resnet50 epochs", 30, 30)
-    print("run: " + str(gate.parent / "vgg16-run"), flush=True)
-    print("run: " + str(gate.parent / "resnet50-run"), flush=True)
+    if copy_from is None:
+        print("run: " + str(gate.parent / "vgg16-run"), flush=True)
+        print("run: " + str(gate.parent / "resnet50-run"), flush=True)
+    for run in sorted(copy_from.iterdir()) if copy_from else ():
+        shutil.copytree(run, out / run.name, symlinks=True)
+        print("run: " + str(out / run.name), flush=True)
 """)
 
 
@@ -118,10 +124,12 @@ def test_stale_lock_is_removed_with_a_message_and_a_new_build_may_start(tmp_path
                                                          "started": 1.0, "fraction": 0.4, "text": "x"}))
     stale = buildjob.status(root)
     assert stale.state == "failed" and not stale.running
-    assert f"its process ({pid}) is gone" in stale.notice and "Real GTZAN with ImageNet weights" in stale.notice
+    assert f"its process ({pid}) is gone, so its lock was removed" in stale.error
+    assert stale.notice.startswith("The Real GTZAN with ImageNet weights build started at ")
+    assert stale.notice.endswith(stale.error)
     assert not (root / buildjob.LOCK_NAME).exists()
     again = buildjob.status(root)  # everybody else then reads the outcome, without a new notice
-    assert again.state == "failed" and again.notice == "" and again.error == stale.notice
+    assert again.state == "failed" and again.notice == "" and again.error == stale.error
 
     argv, gate = fake_command(tmp_path)
     assert buildjob.start_build("demo", "none", root=root, command=argv).running
@@ -134,7 +142,7 @@ def test_damaged_lock_is_removed_and_a_live_lock_is_kept(tmp_path):
     root.mkdir()
     (root / buildjob.LOCK_NAME).write_text("{not json")
     damaged = buildjob.status(root)
-    assert "unreadable lock file" in damaged.notice and not (root / buildjob.LOCK_NAME).exists()
+    assert "unreadable lock file" in damaged.error and damaged.notice and not (root / buildjob.LOCK_NAME).exists()
     # a lock held by a live process (this one) is a running build, even before any status was written
     (root / buildjob.STATUS_NAME).unlink()
     (root / buildjob.LOCK_NAME).write_text(json.dumps({"pid": __import__("os").getpid(), "started": 5.0,

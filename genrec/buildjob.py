@@ -20,10 +20,10 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import requests
 
@@ -47,10 +47,10 @@ WEIGHTS = ("none", "imagenet")
 #: WEIGHTS_PATH_NO_TOP and resnet.py BASE_WEIGHTS_PATH + file name). Copied, not imported: importing
 #: keras.applications would load TensorFlow into the app.
 KERAS_WEIGHTS_URLS: tuple[str, ...] = (
-    "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
-    "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
-    "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    ("https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+     "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ("https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+     "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
 )
 #: Download sizes shown on the real-data card: GTZAN's genres.tar.gz is 1.2 GB; the two notop weight
 #: files are 58.9 MB (VGG16) and 94.7 MB (ResNet50).
@@ -220,7 +220,7 @@ class BuildLock:
     weights: str
 
     @classmethod
-    def parse(cls, data: dict) -> "BuildLock | None":
+    def parse(cls, data: dict) -> BuildLock | None:
         """The lock from its JSON (None when the file is damaged)."""
         try:
             lock = cls(int(data["pid"]), float(data["started"]), str(data["library"]), str(data["weights"]))
@@ -398,7 +398,7 @@ def start_build(library: str, weights: str, root: Path | None = None,
     lock_path = root / LOCK_NAME
     record = {"pid": os.getpid(), "started": started, "library": library, "weights": weights, "argv": argv}
     _acquire(lock_path, record)  # our own pid until the child has one: a live process either way
-    log = open(root / LOG_NAME, "w")
+    log = open(root / LOG_NAME, "w")  # noqa: SIM115 (closed by the follower thread when the child ends)
     try:
         child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
                                  text=True, bufsize=1)

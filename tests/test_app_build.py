@@ -55,7 +55,8 @@ def running_text(root: Path, text: str):
     return lambda: (s := buildjob.status(root)).running and s.text == text and s
 
 
-def test_real_data_card_checks_the_sources_then_shows_progress(empty_runs, gated_build, local_server, monkeypatch):
+def test_real_data_card_checks_the_sources_then_shows_progress(empty_runs, gated_build, local_server,  # noqa: F811
+                                                               monkeypatch):
     monkeypatch.setattr(buildjob, "gtzan_source_urls",
                         lambda: [f"{local_server}/missing/genres.tar.gz", f"{local_server}/genres.tar.gz"])
     monkeypatch.setattr(buildjob, "KERAS_WEIGHTS_URLS", (f"{local_server}/vgg16_notop.h5",))
@@ -90,9 +91,9 @@ def test_offline_machine_is_told_what_to_do_instead(empty_runs, gated_build, mon
     at = start()
     at.button(key="build_gtzan").click().run()
     no_traceback(at)
-    assert [e.value for e in at.error] == [
+    assert [e.value for e in at.error] == [(
         "This machine is offline: none of the GTZAN download sources and not the Keras ImageNet weights "
-        "host could be reached."]
+        "host could be reached.")]
     advice = " ".join(i.value for i in at.info)
     assert "`genrec build --library gtzan`" in advice and "synthetic demo" in advice and str(empty_runs) in advice
     assert any(closed in c.value and "could not connect" in c.value for c in at.caption)
@@ -136,9 +137,9 @@ def test_stale_lock_is_reported_on_the_page(empty_runs):
         {"pid": 2 ** 22 + 12345, "started": time.mktime((2026, 1, 1, 0, 0, 0, 0, 0, -1)), "library": "gtzan", "weights": "imagenet"}))
     at = start()
     no_traceback(at)
-    assert [e.value for e in at.error] == [
+    assert [e.value for e in at.error] == [(
         "The Real GTZAN with ImageNet weights build started at 00:00 failed: it stopped without finishing: its "
-        f"process ({2 ** 22 + 12345}) is gone, so its lock was removed. Start the build again."]
+        f"process ({2 ** 22 + 12345}) is gone, so its lock was removed. Start the build again.")]
     assert buttons_enabled(at) == {"build_demo": True, "build_gtzan": True}
 
 

@@ -85,8 +85,8 @@ def test_build_runs_reports_progress_refuses_a_second_start_and_finishes(tmp_pat
     assert json.loads((root / buildjob.LOCK_NAME).read_text())["library"] == "demo"  # untouched
 
     # another process (a second app server on the same folder) sees the same running build
-    other = subprocess.run([sys.executable, "-c", "import sys; from genrec import buildjob; "
-                            "s = buildjob.status(sys.argv[1]); print(s.state, s.library, s.text)", str(root)],
+    other = subprocess.run([sys.executable, "-c", ("import sys; from genrec import buildjob; "
+                            "s = buildjob.status(sys.argv[1]); print(s.state, s.library, s.text)"), str(root)],
                            capture_output=True, text=True, check=True)
     assert other.stdout.split("\n")[0] == "running demo VGG16 spectrograms: 50/200"
 

@@ -218,27 +218,42 @@ class BuildLock:
     started: float
     library: str
     weights: str
+    identity: str = ""  # the process's boot and start time (Linux), so a reused pid is not taken for it
 
     @classmethod
     def parse(cls, data: dict) -> BuildLock | None:
         """The lock from its JSON (None when the file is damaged)."""
         try:
-            lock = cls(int(data["pid"]), float(data["started"]), str(data["library"]), str(data["weights"]))
+            lock = cls(int(data["pid"]), float(data["started"]), str(data["library"]), str(data["weights"]),
+                       str(data.get("identity") or ""))
         except (KeyError, TypeError, ValueError):
             return None
         return lock if lock.pid > 0 else None
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists (one owned by another user counts)."""
+def process_identity(pid: int) -> str:
+    """Boot id and start time of a process ("" where /proc cannot tell): tells a reused pid apart."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        start_ticks = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+    return f"{boot}:{start_ticks}"
+
+
+def pid_alive(pid: int, identity: str = "") -> bool:
+    """Whether the process exists (one owned by another user counts) and, if given, is that same process."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     except (OSError, OverflowError):
         return False
+    if identity:
+        now = process_identity(pid)
+        return not now or now == identity  # a different start time: the pid now belongs to another process
     return True
 
 
@@ -287,7 +302,7 @@ class BuildStatus:
 
 
 def _status_from(data: dict | None) -> BuildStatus:
-    if not data:
+    if not data or data.get("state") not in ("running", "done", "failed"):
         return BuildStatus("idle")
     try:
         return BuildStatus(
@@ -321,7 +336,7 @@ def status(root: Path | None = None) -> BuildStatus:
                                "The build stopped without finishing. Start it again.")
         return current
     lock = BuildLock.parse(raw)
-    if lock is not None and pid_alive(lock.pid):
+    if lock is not None and pid_alive(lock.pid, lock.identity):
         if current.running and current.started == lock.started:
             return current
         return BuildStatus("running", lock.library, lock.weights, lock.started, text="Starting…")
@@ -333,6 +348,8 @@ def status(root: Path | None = None) -> BuildStatus:
     failed = {"state": "failed", "library": lock.library if lock else "", "weights": lock.weights if lock else "",
               "started": lock.started if lock else 0.0, "finished": time.time(), "fraction": current.fraction,
               "text": current.text, "runs": list(current.runs), "error": error}
+    if _read_json(lock_path) != raw:  # another session cleaned it up already (and maybe started anew)
+        return status(root)
     _write_json(status_path, failed)
     lock_path.unlink(missing_ok=True)
     return BuildStatus(**{**failed, "runs": tuple(failed["runs"]), "notice": f"{what}: {error}"})
@@ -396,7 +413,8 @@ def start_build(library: str, weights: str, root: Path | None = None,
     argv = list(command) if command else build_command(library, weights, root)
     started = time.time()
     lock_path = root / LOCK_NAME
-    record = {"pid": os.getpid(), "started": started, "library": library, "weights": weights, "argv": argv}
+    record = {"pid": os.getpid(), "identity": process_identity(os.getpid()), "started": started,
+              "library": library, "weights": weights, "argv": argv}
     _acquire(lock_path, record)  # our own pid until the child has one: a live process either way
     log = open(root / LOG_NAME, "w")  # noqa: SIM115 (closed by the follower thread when the child ends)
     try:
@@ -406,7 +424,7 @@ def start_build(library: str, weights: str, root: Path | None = None,
         log.close()
         lock_path.unlink(missing_ok=True)
         raise GenrecError(f"could not start the build ({argv[0]}: {exc.strerror or exc})") from exc
-    _write_json(lock_path, {**record, "pid": child.pid})
+    _write_json(lock_path, {**record, "pid": child.pid, "identity": process_identity(child.pid)})
     writer = _StatusWriter(root / STATUS_NAME, library, weights, started)
     threading.Thread(target=_follow, args=(child, writer, lock_path, log), daemon=True,
                      name=f"genrec-build-{child.pid}").start()

@@ -76,7 +76,8 @@ def test_build_runs_reports_progress_refuses_a_second_start_and_finishes(tmp_pat
     assert first.running and first.library == "demo" and first.title == "Synthetic demo"
     lock = json.loads((root / buildjob.LOCK_NAME).read_text())
     assert lock["library"] == "demo" and lock["weights"] == "none" and lock["argv"] == argv
-    assert buildjob.pid_alive(lock["pid"]) and lock["started"] == first.started
+    assert buildjob.pid_alive(lock["pid"], lock["identity"]) and lock["started"] == first.started
+    assert lock["identity"] == buildjob.process_identity(lock["pid"]) != ""
 
     seen = wait_for(lambda: (s := buildjob.status(root)).text.startswith("VGG16 spectrograms") and s, "progress")
     assert seen.running and 0.25 < seen.fraction < 0.5 and seen.text == "VGG16 spectrograms: 50/200"
@@ -152,6 +153,20 @@ def test_damaged_lock_is_removed_and_a_live_lock_is_kept(tmp_path):
     with pytest.raises(BuildBusy):
         buildjob.start_build("demo", "none", root=root, command=[sys.executable, "-c", "pass"])
     assert (root / buildjob.LOCK_NAME).exists()
+
+
+def test_lock_of_a_reused_pid_is_stale(tmp_path):
+    """After a restart the lock's pid may belong to another process: its start time tells them apart."""
+    root = tmp_path / "models"
+    root.mkdir()
+    mine = __import__("os").getpid()
+    identity = buildjob.process_identity(mine)
+    boot, ticks = identity.rsplit(":", 1)
+    (root / buildjob.LOCK_NAME).write_text(json.dumps({"pid": mine, "identity": f"{boot}:{int(ticks) - 1}",
+                                                       "started": 5.0, "library": "demo", "weights": "none"}))
+    stale = buildjob.status(root)
+    assert stale.state == "failed" and f"its process ({mine}) is gone" in stale.error
+    assert not (root / buildjob.LOCK_NAME).exists()
 
 
 def test_lock_is_exclusive(tmp_path):

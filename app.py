@@ -1,7 +1,8 @@
 """genrec dashboard: `streamlit run app.py`.
 
 Pages live in ``pages/``; they only draw what ``genrec`` computes. With no
-saved runs the app opens on a panel that builds the demo library and models.
+saved runs the app opens on a panel that builds the demo or the real GTZAN runs;
+the same choices stay on the "Build runs" page.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ if runs:
         st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", default=True),
         st.Page("pages/training_runs.py", title="Training runs", icon=":material/monitoring:"),
         st.Page("pages/library_map.py", title="Library map", icon=":material/scatter_plot:"),
+        st.Page("pages/build_runs.py", title="Build runs", icon=":material/build:"),
     ]
 else:
     pages = [st.Page("pages/get_started.py", title="Get started", icon=":material/rocket_launch:", default=True)]

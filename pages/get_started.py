@@ -1,36 +1,13 @@
-"""First start: no runs yet, so offer to build the demo library and both models."""
+"""First start: no runs yet, so offer to build the synthetic demo or the real GTZAN runs."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import streamlit as st
 
-from genrec import dashboard as D
 from genrec.config import runs_home
-from pages._common import all_runs, forget_runs, guard, page_header
-
-WEIGHTS = {"none": "Random initialisation (works offline)",
-           "imagenet": "ImageNet weights (downloads about 150 MB once)"}
-
-
-def build(weights: str) -> None:
-    """Run genrec's demo builder with one overall progress bar, then reload into the full app."""
-    from genrec import demo
-
-    bar = st.progress(0.0, text="Starting…")
-    tracker = D.DemoProgress()
-
-    def report(stage: str, done: int, total: int) -> None:
-        fraction, text = tracker.update(stage, done, total)
-        bar.progress(fraction, text=text)
-
-    with guard("building the demo"):
-        # In a child process: training's TensorFlow and its memory leave with it.
-        demo.build_demo_in_subprocess(weights=weights, progress=report)
-        bar.progress(1.0, text="Done")
-        forget_runs()
-        st.success("The demo library and both models are ready.", icon=":material/check_circle:")
-        st.rerun()
+from pages._build import build_panel
+from pages._common import all_runs, guard, page_header
 
 
 def main() -> None:
@@ -43,19 +20,9 @@ def main() -> None:
         st.warning(f"{len(broken)} run folder(s) there are incomplete or damaged and were left out: "
                    + "; ".join(f"**{Path(p).name}** ({reason})" for p, reason in broken),
                    icon=":material/warning:")
-    with st.container(border=True):
-        st.subheader("Build the demo")
-        st.markdown("One click " + D.demo_description())
-        st.badge("synthetic demo library", icon=":material/science:", color="orange")
-        st.caption("The demo clips are generated, not real music, so it runs anywhere without downloads. "
-                   "It takes about a minute on a 2-core machine (longer on shared cloud CPUs); keep this tab open.")
-        weights = st.radio("Backbone starting weights", list(WEIGHTS), format_func=WEIGHTS.get,
-                           key="demo_weights", horizontal=True)
-        if st.button("Build the demo library and models", type="primary", icon=":material/build:",
-                     key="build_demo"):
-            build(weights)
-    st.markdown("Prefer a terminal? `genrec demo` does the same; `genrec train --arch vgg16 --library PATH` "
-                "trains on a GTZAN folder. Reload this page afterwards.")
+    build_panel()
+    st.markdown("Prefer a terminal? `genrec demo` builds the demo; `genrec build --library gtzan` the real runs. "
+                "Reload this page afterwards.")
 
 
 with guard("drawing the page"):

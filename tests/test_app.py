@@ -285,38 +285,7 @@ def test_damaged_run_file_is_an_error_message(own_runs_dir, tiny_runs):
 
 
 # --------------------------------------------------------------------------- first start
-@slow
-def test_first_start_offers_the_demo_and_builds_it(tiny_runs, tmp_path, monkeypatch):
-    empty = tmp_path / "models"
-    monkeypatch.setenv("GENREC_RUNS", str(empty))
-    at = start()
-    assert "Welcome to genrec" in at.title[0].value
-    assert str(empty) in at.info[0].value
-    button = at.button(key="build_demo")
-    assert button.label == "Build the demo library and models"
-    assert "synthetic demo library" in " ".join(markdown(at))
-    assert [r.value for r in at.radio] == ["none"]
-
-    calls = []
-
-    def fake_build_demo(*, weights="none", progress=None, **kw):
-        calls.append(weights)
-        for stage in ("demo library", "vgg16 spectrograms", "vgg16 epochs", "resnet50 epochs"):
-            progress(stage, 1, 2)
-            progress(stage, 2, 2)
-        return [p for p in copy_runs(tiny_runs, empty).iterdir()]
-
-    import genrec.demo
-
-    monkeypatch.setattr(genrec.demo, "build_demo_in_subprocess", fake_build_demo)
-    button.click().run()
-    no_traceback(at)
-    assert calls == ["none"]
-    # after building, the app reruns into the full dashboard
-    assert "Compare VGG16 and ResNet50" in at.title[0].value
-    assert [s.label for s in at.sidebar.selectbox] == ["VGG16 run", "ResNet50 run"]
-
-
+# (the first-start build itself: tests/test_app_build.py)
 def test_demo_progress_is_one_monotonic_bar():
     tracker = D.DemoProgress()
     seen = [tracker.update("demo library", 50, 200)[0], tracker.update("demo library", 200, 200)[0],

@@ -1,0 +1,484 @@
+"""The app's builds: one at a time per runs folder, followed by every session.
+
+A build runs ``genrec build`` (today ``genrec demo``, same protocol) in a child
+process that prints JSON progress lines and one ``run: PATH`` line per finished
+run. A thread of the process that started it follows those lines and keeps a
+status file in the runs folder up to date (written to a temp file, then
+renamed), so a reloaded page or a second visitor reads the same progress. A
+lock file beside it holds the child's pid, the start time and the requested
+build; while it names a live process nobody can start a second build, and a
+lock whose process is gone is removed with a message. Pages only draw what
+:func:`status` returns.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from genrec.config import runs_home
+from genrec.dashboard import DemoProgress
+from genrec.demo import RUN_LINE
+from genrec.download import GTZAN_SOURCES
+from genrec.errors import GenrecError
+from genrec.progress import follow
+
+LOCK_NAME = ".build.lock"
+STATUS_NAME = ".build-status.json"
+#: The child's stderr (its error message and warnings), kept for the failure message and for debugging.
+LOG_NAME = ".build.log"
+
+#: What the app can build: ``--library`` → what it is called.
+LIBRARIES: dict[str, str] = {"demo": "Synthetic demo", "gtzan": "Real GTZAN with ImageNet weights"}
+WEIGHTS = ("none", "imagenet")
+
+#: Keras' own download URLs of the two 'notop' ImageNet weight files (keras/src/applications/vgg16.py
+#: WEIGHTS_PATH_NO_TOP and resnet.py BASE_WEIGHTS_PATH + file name). Copied, not imported: importing
+#: keras.applications would load TensorFlow into the app.
+KERAS_WEIGHTS_URLS: tuple[str, ...] = (
+    ("https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+     "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ("https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+     "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+)
+#: Download sizes shown on the real-data card: GTZAN's genres.tar.gz is 1.2 GB; the two notop weight
+#: files are 58.9 MB (VGG16) and 94.7 MB (ResNet50).
+GTZAN_DOWNLOAD_GB = 1.2
+WEIGHTS_DOWNLOAD_MB = 150
+#: Full GTZAN: 100 clips in each of 10 genres.
+GTZAN_CLIPS = 1000
+#: Seconds one reachability check may take per URL (the checks run side by side).
+PROBE_TIMEOUT_S = 3.0
+#: Status file writes while a build runs are at least this far apart (stage changes and the end always write).
+STATUS_EVERY_S = 0.5
+
+
+class BuildBusy(GenrecError):
+    """A build is already running in this runs folder."""
+
+
+# --------------------------------------------------------------------------- what to run
+def gtzan_source_urls() -> list[str]:
+    """The GTZAN download sources the real build tries, in order (the URLs the card checks)."""
+    # MERGE(i9-build): becomes `return [source.url for source in gtzan_sources()]` (genrec.download).
+    return list(GTZAN_SOURCES)
+
+
+def build_command(library: str, weights: str, out: Path) -> list[str]:
+    """The child's command line: ``genrec build`` with progress lines, runs written to ``out``."""
+    # MERGE(i9-build): once `genrec build` exists the demo uses it too; the whole body becomes the
+    # second return. Until then `genrec demo` speaks the same protocol.
+    if library == "demo":
+        return [sys.executable, "-m", "genrec", "demo", "--weights", weights, "--progress-format", "lines",
+                "--out", str(out)]
+    return [sys.executable, "-m", "genrec", "build", "--library", library, "--weights", weights,
+            "--progress-format", "lines", "--out", str(out)]
+
+
+# Per-image and fixed costs of `genrec demo` (benchmarks/RESULTS.md section 1: 200 whole-clip 224-px
+# images; spectrograms 7.0 s, frozen features 13.3 s VGG16 + 5.3 s ResNet50, and 18 s for building the
+# models, fitting the heads and exporting). Only the placeholder below uses them.
+_DEMO_SECONDS_PER_IMAGE = (7.0 + 13.3 + 5.3) / 200
+_DEMO_FIXED_SECONDS = 0.2 + 0.6 + 3.8 + 2.7 + 2.3 + 8.8
+
+
+def estimate_seconds(n_clips: int, chunk_seconds: float | None) -> float:
+    """Estimated build time of both architectures on ``n_clips`` clips, download not included.
+
+    MERGE(i9-build): temporary stand-in for ``genrec.build.estimate_seconds``; swap the import.
+    Scales the demo's measured per-image costs (benchmarks/RESULTS.md section 1) by the number of
+    images: one per clip, or one per chunk of ``chunk_seconds`` of a 30-s clip.
+    """
+    images = n_clips * (int(30 // chunk_seconds) if chunk_seconds else 1)
+    return images * _DEMO_SECONDS_PER_IMAGE + _DEMO_FIXED_SECONDS
+
+
+def real_build_estimate_seconds() -> float:
+    """The estimate shown on the real-data card: full GTZAN with ``genrec build``'s defaults."""
+    # MERGE(i9-build): pass genrec build's default --chunk-seconds for a real library.
+    return estimate_seconds(GTZAN_CLIPS, None)
+
+
+# --------------------------------------------------------------------------- can the sources be reached?
+@dataclass(frozen=True)
+class Probe:
+    """The answer of one URL to a short HEAD request."""
+
+    url: str
+    ok: bool          # answered with a status below 400
+    answered: bool    # the host answered at all (False: no connection, DNS failure, time-out)
+    detail: str       # "HTTP 200", "HTTP 404", "could not connect", "no answer within 3 s"
+
+
+def probe(url: str, timeout: float = PROBE_TIMEOUT_S) -> Probe:
+    """HEAD ``url`` (following redirects) and say whether it can be downloaded from."""
+    try:
+        with requests.head(url, timeout=timeout, allow_redirects=True) as reply:
+            code = reply.status_code
+        if code in (403, 405):  # some hosts refuse HEAD but serve GET
+            with requests.get(url, timeout=timeout, stream=True) as reply:
+                code = reply.status_code
+    except requests.Timeout:
+        return Probe(url, False, False, f"no answer within {timeout:g} s")
+    except requests.ConnectionError:
+        return Probe(url, False, False, "could not connect")
+    except requests.RequestException as exc:
+        return Probe(url, False, False, type(exc).__name__)
+    return Probe(url, code < 400, True, f"HTTP {code}")
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """Whether the real build's downloads can start here: some GTZAN source and every weights file."""
+
+    sources: tuple[Probe, ...]
+    weights: tuple[Probe, ...]
+
+    @property
+    def ok(self) -> bool:
+        return any(p.ok for p in self.sources) and all(p.ok for p in self.weights)
+
+    @property
+    def offline(self) -> bool:
+        """No host answered at all: this machine has no internet (or a firewall blocks all of them)."""
+        return not any(p.answered for p in (*self.sources, *self.weights))
+
+    @property
+    def problem(self) -> str:
+        """What is wrong, in a sentence ("" when the build can start)."""
+        if self.ok:
+            return ""
+        if self.offline:
+            return ("This machine is offline: none of the GTZAN download sources and not the Keras "
+                    "ImageNet weights host could be reached.")
+        missing = []
+        if not any(p.ok for p in self.sources):
+            missing.append("no GTZAN download source answered ("
+                           + "; ".join(f"{p.url}: {p.detail}" for p in self.sources) + ")")
+        missing += [f"the ImageNet weights at {p.url} cannot be fetched ({p.detail})"
+                    for p in self.weights if not p.ok]
+        return "The real build cannot download what it needs: " + "; ".join(missing) + "."
+
+
+#: What to do instead when the real build cannot download here.
+OFFLINE_ADVICE = ("Build the runs on a machine with internet (`genrec build --library gtzan`) and copy the "
+                  "run folders into this app's runs folder, or build the synthetic demo here instead.")
+
+
+def check_sources(source_urls: Sequence[str] | None = None, weight_urls: Sequence[str] | None = None,
+                  timeout: float = PROBE_TIMEOUT_S) -> Reachability:
+    """Probe every GTZAN source and the Keras weights files side by side (a few seconds at most)."""
+    sources = list(gtzan_source_urls() if source_urls is None else source_urls)
+    weights = list(KERAS_WEIGHTS_URLS if weight_urls is None else weight_urls)
+    with ThreadPoolExecutor(max_workers=max(1, len(sources) + len(weights))) as pool:
+        answers = list(pool.map(lambda u: probe(u, timeout), sources + weights))
+    return Reachability(tuple(answers[:len(sources)]), tuple(answers[len(sources):]))
+
+
+# --------------------------------------------------------------------------- lock and status files
+def _write_json(path: Path, data: dict) -> None:
+    """Write ``data`` to ``path`` atomically: a temp file in the same folder, then a rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as out:
+            json.dump(data, out)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_json(path: Path) -> dict | None:
+    """A JSON object from ``path``; None when missing, {} when unreadable (a damaged or foreign file)."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@dataclass(frozen=True)
+class BuildLock:
+    """The lock file: whose build is running and what it builds."""
+
+    pid: int
+    started: float
+    library: str
+    weights: str
+    identity: str = ""  # the process's boot and start time (Linux), so a reused pid is not taken for it
+
+    @classmethod
+    def parse(cls, data: dict) -> BuildLock | None:
+        """The lock from its JSON (None when the file is damaged)."""
+        try:
+            lock = cls(int(data["pid"]), float(data["started"]), str(data["library"]), str(data["weights"]),
+                       str(data.get("identity") or ""))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return lock if lock.pid > 0 else None
+
+
+def process_identity(pid: int) -> str:
+    """Boot id and start time of a process ("" where /proc cannot tell): tells a reused pid apart."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        start_ticks = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+    return f"{boot}:{start_ticks}"
+
+
+def pid_alive(pid: int, identity: str = "") -> bool:
+    """Whether the process exists (one owned by another user counts) and, if given, is that same process."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    except (OSError, OverflowError):
+        return False
+    if identity:
+        now = process_identity(pid)
+        return not now or now == identity  # a different start time: the pid now belongs to another process
+    return True
+
+
+def _acquire(lock_path: Path, data: dict) -> None:
+    """Create the lock file with ``data``, or raise BuildBusy when it exists (atomic: a hard link)."""
+    fd, tmp = tempfile.mkstemp(prefix=f"{lock_path.name}.", suffix=".tmp", dir=lock_path.parent)
+    try:
+        with os.fdopen(fd, "w") as out:
+            json.dump(data, out)
+        os.link(tmp, lock_path)  # fails if the lock exists, and never shows a half-written lock
+    except FileExistsError:
+        raise BuildBusy(f"A build is already running (lock file {lock_path}).") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- status
+@dataclass(frozen=True)
+class BuildStatus:
+    """What every session shows: the running build's progress, or how the last one ended."""
+
+    state: str                      # "idle" (no build here yet), "running", "done" or "failed"
+    library: str = ""
+    weights: str = ""
+    started: float = 0.0
+    finished: float | None = None
+    fraction: float = 0.0
+    text: str = ""
+    runs: tuple[str, ...] = ()
+    error: str = ""
+    notice: str = ""                # set by the call that removed a stale lock: what happened
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def title(self) -> str:
+        """What is (or was) built, e.g. "Synthetic demo"."""
+        return LIBRARIES.get(self.library, self.library or "build")
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds since the start (until the end, for a finished build)."""
+        return max(0.0, (self.finished or time.time()) - self.started) if self.started else 0.0
+
+
+def _status_from(data: dict | None) -> BuildStatus:
+    if not data or data.get("state") not in ("running", "done", "failed"):
+        return BuildStatus("idle")
+    try:
+        return BuildStatus(
+            state=str(data["state"]), library=str(data.get("library", "")), weights=str(data.get("weights", "")),
+            started=float(data.get("started", 0.0)), finished=(None if data.get("finished") is None
+                                                                else float(data["finished"])),
+            fraction=min(1.0, max(0.0, float(data.get("fraction", 0.0)))), text=str(data.get("text", "")),
+            runs=tuple(str(r) for r in data.get("runs", [])), error=str(data.get("error", "")))
+    except (KeyError, TypeError, ValueError):
+        return BuildStatus("idle")
+
+
+def _clock(stamp: float) -> str:
+    return time.strftime("%H:%M", time.localtime(stamp))
+
+
+def status(root: Path | None = None) -> BuildStatus:
+    """The build of this runs folder: running (with progress), or how the last one ended.
+
+    A lock whose process is gone (the server was killed, the machine restarted) is removed here,
+    the build is marked failed, and ``notice`` says so.
+    """
+    root = Path(root or runs_home())
+    lock_path, status_path = root / LOCK_NAME, root / STATUS_NAME
+    raw = _read_json(lock_path)
+    current = _status_from(_read_json(status_path))
+    if raw is None:
+        if current.running:  # the lock went without a final status: the build was cut off
+            return BuildStatus("failed", current.library, current.weights, current.started, current.finished,
+                               current.fraction, current.text, current.runs,
+                               "The build stopped without finishing. Start it again.")
+        return current
+    lock = BuildLock.parse(raw)
+    if lock is not None and pid_alive(lock.pid, lock.identity):
+        if current.running and current.started == lock.started:
+            return current
+        return BuildStatus("running", lock.library, lock.weights, lock.started, text="Starting…")
+    error = (f"it stopped without finishing: its process ({lock.pid}) is gone, so its lock was removed. "
+             f"Start the build again." if lock else
+             f"it left an unreadable lock file ({lock_path}), which was removed. Start the build again.")
+    what = (f"The {LIBRARIES.get(lock.library, lock.library)} build started at {_clock(lock.started)}"
+            if lock else "A build")
+    failed = {"state": "failed", "library": lock.library if lock else "", "weights": lock.weights if lock else "",
+              "started": lock.started if lock else 0.0, "finished": time.time(), "fraction": current.fraction,
+              "text": current.text, "runs": list(current.runs), "error": error}
+    if _read_json(lock_path) != raw:  # another session cleaned it up already (and maybe started anew)
+        return status(root)
+    _write_json(status_path, failed)
+    lock_path.unlink(missing_ok=True)
+    return BuildStatus(**{**failed, "runs": tuple(failed["runs"]), "notice": f"{what}: {error}"})
+
+
+class _StatusWriter:
+    """Keeps the status file up to date from the child's progress lines (the only writer while it runs)."""
+
+    def __init__(self, path: Path, library: str, weights: str, started: float) -> None:
+        self.path = path
+        self.data = {"state": "running", "library": library, "weights": weights, "started": started,
+                     "finished": None, "fraction": 0.0, "text": "Starting…", "runs": [], "error": ""}
+        self.tracker = DemoProgress()
+        self._stage = ""
+        self._written = 0.0
+        self.write(force=True)
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        self.data["fraction"], self.data["text"] = self.tracker.update(stage, done, total)
+        self.write(force=stage != self._stage or done >= total)
+        self._stage = stage
+
+    def add_run(self, path: str) -> None:
+        self.data["runs"].append(path)
+        self.write(force=True)
+
+    def write(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._written >= STATUS_EVERY_S:
+            _write_json(self.path, self.data)
+            self._written = now
+
+    def finish(self, error: str) -> None:
+        self.data.update(state="failed" if error else "done", finished=time.time(), error=error,
+                         **({} if error else {"fraction": 1.0, "text": "Done"}))
+        self.write(force=True)
+
+
+# --------------------------------------------------------------------------- starting and following a build
+def start_build(library: str, weights: str, root: Path | None = None,
+                command: Sequence[str] | None = None) -> BuildStatus:
+    """Start a build in a child process and follow it in a thread; BuildBusy if one is running.
+
+    ``command`` replaces the child's command line (tests, benchmarks); it must speak the same
+    protocol as ``genrec build --progress-format lines``.
+    """
+    if library not in LIBRARIES:
+        raise GenrecError(f"unknown library {library!r}; choose one of {', '.join(LIBRARIES)}")
+    if weights not in WEIGHTS:
+        raise GenrecError(f"unknown weights {weights!r}; choose one of {', '.join(WEIGHTS)}")
+    root = Path(root or runs_home())
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GenrecError(f"cannot create the runs folder {root} ({exc.strerror}); set GENREC_RUNS to a "
+                          f"writable folder") from exc
+    current = status(root)  # also clears a stale lock
+    if current.running:
+        raise BuildBusy(f"A build ({current.title}) is already running since {_clock(current.started)}; "
+                        f"wait for it to finish.")
+    argv = list(command) if command else build_command(library, weights, root)
+    started = time.time()
+    lock_path = root / LOCK_NAME
+    record = {"pid": os.getpid(), "identity": process_identity(os.getpid()), "started": started,
+              "library": library, "weights": weights, "argv": argv}
+    _acquire(lock_path, record)  # our own pid until the child has one: a live process either way
+    log = open(root / LOG_NAME, "w")  # noqa: SIM115 (closed by the follower thread when the child ends)
+    try:
+        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+                                 text=True, bufsize=1)
+    except OSError as exc:
+        log.close()
+        lock_path.unlink(missing_ok=True)
+        raise GenrecError(f"could not start the build ({argv[0]}: {exc.strerror or exc})") from exc
+    _write_json(lock_path, {**record, "pid": child.pid, "identity": process_identity(child.pid)})
+    writer = _StatusWriter(root / STATUS_NAME, library, weights, started)
+    threading.Thread(target=_follow, args=(child, writer, lock_path, log), daemon=True,
+                     name=f"genrec-build-{child.pid}").start()
+    return status(root)
+
+
+def _exit_code_unreaped(child) -> int:
+    """The child's exit status, leaving it a zombie so its pid still counts as alive.
+
+    The lock must outlive the pid: a reader in another process that saw the pid gone before the
+    final status was written would take the finished build for a stale one.
+    """
+    try:
+        info = os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+    except (AttributeError, OSError):  # no waitid (Windows): reap now
+        return child.wait()
+    if info is None:
+        return child.wait()
+    return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+
+
+def _follow(child, writer: _StatusWriter, lock_path: Path, log) -> None:
+    """Copy the child's progress into the status file; at the end write the outcome and release the lock."""
+    error = "following the build failed; see the server log"
+    try:
+        for line in child.stdout:
+            line = line.strip()
+            if line.startswith(RUN_LINE):
+                writer.add_run(line[len(RUN_LINE):])
+            else:
+                follow(line, writer.report)
+        code = _exit_code_unreaped(child)
+        log.flush()
+        error = "" if code == 0 else _child_error(Path(log.name), code)
+    finally:
+        try:
+            writer.finish(error)
+        finally:
+            lock_path.unlink(missing_ok=True)
+            child.wait()
+            child.stdout.close()
+            log.close()
+
+
+def _child_error(log_path: Path, code: int) -> str:
+    """The child's own ``error: …`` line, or its last words with the exit status."""
+    try:
+        with open(log_path, errors="replace") as lines:
+            tail = [ln.strip() for ln in deque(lines, maxlen=20)]
+    except OSError:
+        tail = []
+    said = [ln.removeprefix("error: ") for ln in tail if ln.startswith("error: ")]
+    if said:
+        return said[-1]
+    return (f"the build stopped (exit status {code})"
+            + (": " + " ".join(ln for ln in tail[-3:] if ln) if any(tail) else "")
+            + f". Details are in {log_path}.")

@@ -1,0 +1,255 @@
+"""The app's build job: lock, stale locks, status file, reachability checks (no Streamlit, no training)."""
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from genrec import buildjob
+from genrec.buildjob import BuildBusy, BuildStatus
+
+#: A stand-in for `genrec build --progress-format lines`: progress lines, then it waits for a gate file
+#: (so a test decides when it ends), then its run lines (runs copied from a folder into the output folder
+#: when both are given); or it fails with genrec's error line.
+FAKE_BUILD = textwrap.dedent("""
+    import json, shutil, sys, time
+    from pathlib import Path
+    gate, outcome = Path(sys.argv[1]), sys.argv[2]
+    copy_from, out = (Path(sys.argv[3]), Path(sys.argv[4])) if len(sys.argv) > 4 else (None, None)
+    def say(stage, done, total):
+        print(json.dumps({"stage": stage, "done": done, "total": total}), flush=True)
+    say("demo library", 100, 200)
+    say("demo library", 200, 200)
+    say("vgg16 spectrograms", 50, 200)
+    while not gate.exists():
+        time.sleep(0.05)
+    if outcome == "fail":
+        print("error: the GTZAN download failed: every source refused", file=sys.stderr, flush=True)
+        sys.exit(2)
+    say("resnet50 epochs", 30, 30)
+    if copy_from is None:
+        print("run: " + str(gate.parent / "vgg16-run"), flush=True)
+        print("run: " + str(gate.parent / "resnet50-run"), flush=True)
+    for run in sorted(copy_from.iterdir()) if copy_from else ():
+        shutil.copytree(run, out / run.name, symlinks=True)
+        print("run: " + str(out / run.name), flush=True)
+""")
+
+
+def fake_command(tmp_path: Path, outcome: str = "ok", gate: str = "gate") -> tuple[list[str], Path]:
+    script = tmp_path / "fake_build.py"
+    script.write_text(FAKE_BUILD)
+    gate = tmp_path / gate
+    return [sys.executable, str(script), str(gate), outcome], gate
+
+
+def wait_for(check, what: str, timeout: float = 30.0):
+    """Poll until ``check()`` is truthy (a deadline against hanging, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_build_runs_reports_progress_refuses_a_second_start_and_finishes(tmp_path):
+    root = tmp_path / "models"
+    argv, gate = fake_command(tmp_path)
+    first = buildjob.start_build("demo", "none", root=root, command=argv)
+    assert first.running and first.library == "demo" and first.title == "Synthetic demo"
+    lock = json.loads((root / buildjob.LOCK_NAME).read_text())
+    assert lock["library"] == "demo" and lock["weights"] == "none" and lock["argv"] == argv
+    assert buildjob.pid_alive(lock["pid"], lock["identity"]) and lock["started"] == first.started
+    assert lock["identity"] == buildjob.process_identity(lock["pid"]) != ""
+
+    seen = wait_for(lambda: (s := buildjob.status(root)).text.startswith("VGG16 spectrograms") and s, "progress")
+    assert seen.running and 0.25 < seen.fraction < 0.5 and seen.text == "VGG16 spectrograms: 50/200"
+    with pytest.raises(BuildBusy, match="already running"):
+        buildjob.start_build("gtzan", "imagenet", root=root, command=argv)
+    assert json.loads((root / buildjob.LOCK_NAME).read_text())["library"] == "demo"  # untouched
+
+    # another process (a second app server on the same folder) sees the same running build
+    other = subprocess.run([sys.executable, "-c", ("import sys; from genrec import buildjob; "
+                            "s = buildjob.status(sys.argv[1]); print(s.state, s.library, s.text)"), str(root)],
+                           capture_output=True, text=True, check=True)
+    assert other.stdout.split("\n")[0] == "running demo VGG16 spectrograms: 50/200"
+
+    gate.touch()
+    done = wait_for(lambda: (s := buildjob.status(root)).state != "running" and s, "the end")
+    assert done.state == "done" and done.fraction == 1.0 and done.error == ""
+    assert done.runs == (str(tmp_path / "vgg16-run"), str(tmp_path / "resnet50-run"))
+    assert done.finished >= done.started and not (root / buildjob.LOCK_NAME).exists()
+    # the runs folder holds no run-like leftovers: only the lock's and status's own dot-files
+    assert sorted(p.name for p in root.iterdir()) == sorted([buildjob.LOG_NAME, buildjob.STATUS_NAME])
+
+
+def test_a_failed_build_says_the_childs_error_and_frees_the_lock(tmp_path):
+    root = tmp_path / "models"
+    argv, gate = fake_command(tmp_path, outcome="fail")
+    buildjob.start_build("gtzan", "imagenet", root=root, command=argv)
+    gate.touch()
+    failed = wait_for(lambda: (s := buildjob.status(root)).state != "running" and s, "the failure")
+    assert failed.state == "failed" and failed.library == "gtzan"
+    assert failed.error == "the GTZAN download failed: every source refused"
+    assert not (root / buildjob.LOCK_NAME).exists()
+    argv2, gate2 = fake_command(tmp_path, gate="second-gate")
+    assert buildjob.start_build("demo", "none", root=root, command=argv2).running  # may start again
+    gate2.touch()
+    wait_for(lambda: buildjob.status(root).state == "done", "the second build")
+
+
+def test_stale_lock_is_removed_with_a_message_and_a_new_build_may_start(tmp_path):
+    root = tmp_path / "models"
+    root.mkdir()
+    pid = dead_pid()
+    (root / buildjob.LOCK_NAME).write_text(json.dumps({"pid": pid, "started": time.time() - 600,
+                                                       "library": "gtzan", "weights": "imagenet"}))
+    (root / buildjob.STATUS_NAME).write_text(json.dumps({"state": "running", "library": "gtzan",
+                                                         "started": 1.0, "fraction": 0.4, "text": "x"}))
+    stale = buildjob.status(root)
+    assert stale.state == "failed" and not stale.running
+    assert f"its process ({pid}) is gone, so its lock was removed" in stale.error
+    assert stale.notice.startswith("The Real GTZAN with ImageNet weights build started at ")
+    assert stale.notice.endswith(stale.error)
+    assert not (root / buildjob.LOCK_NAME).exists()
+    again = buildjob.status(root)  # everybody else then reads the outcome, without a new notice
+    assert again.state == "failed" and again.notice == "" and again.error == stale.error
+
+    argv, gate = fake_command(tmp_path)
+    assert buildjob.start_build("demo", "none", root=root, command=argv).running
+    gate.touch()
+    wait_for(lambda: buildjob.status(root).state == "done", "the build")
+
+
+def test_damaged_lock_is_removed_and_a_live_lock_is_kept(tmp_path):
+    root = tmp_path / "models"
+    root.mkdir()
+    (root / buildjob.LOCK_NAME).write_text("{not json")
+    damaged = buildjob.status(root)
+    assert "unreadable lock file" in damaged.error and damaged.notice and not (root / buildjob.LOCK_NAME).exists()
+    # a lock held by a live process (this one) is a running build, even before any status was written
+    (root / buildjob.STATUS_NAME).unlink()
+    (root / buildjob.LOCK_NAME).write_text(json.dumps({"pid": __import__("os").getpid(), "started": 5.0,
+                                                       "library": "demo", "weights": "none"}))
+    live = buildjob.status(root)
+    assert live == BuildStatus("running", "demo", "none", 5.0, text="Starting…")
+    with pytest.raises(BuildBusy):
+        buildjob.start_build("demo", "none", root=root, command=[sys.executable, "-c", "pass"])
+    assert (root / buildjob.LOCK_NAME).exists()
+
+
+def test_lock_of_a_reused_pid_is_stale(tmp_path):
+    """After a restart the lock's pid may belong to another process: its start time tells them apart."""
+    root = tmp_path / "models"
+    root.mkdir()
+    mine = __import__("os").getpid()
+    identity = buildjob.process_identity(mine)
+    boot, ticks = identity.rsplit(":", 1)
+    (root / buildjob.LOCK_NAME).write_text(json.dumps({"pid": mine, "identity": f"{boot}:{int(ticks) - 1}",
+                                                       "started": 5.0, "library": "demo", "weights": "none"}))
+    stale = buildjob.status(root)
+    assert stale.state == "failed" and f"its process ({mine}) is gone" in stale.error
+    assert not (root / buildjob.LOCK_NAME).exists()
+
+
+def test_lock_is_exclusive(tmp_path):
+    lock = tmp_path / buildjob.LOCK_NAME
+    buildjob._acquire(lock, {"pid": 1})
+    with pytest.raises(BuildBusy, match="already running"):
+        buildjob._acquire(lock, {"pid": 2})
+    assert json.loads(lock.read_text()) == {"pid": 1}
+    assert [p.name for p in tmp_path.iterdir()] == [buildjob.LOCK_NAME]  # no temp files left
+
+
+def test_unknown_choices_and_missing_program_are_refused(tmp_path):
+    with pytest.raises(buildjob.GenrecError, match="unknown library 'kaggle'"):
+        buildjob.start_build("kaggle", "none", root=tmp_path)
+    with pytest.raises(buildjob.GenrecError, match="unknown weights"):
+        buildjob.start_build("demo", "file.h5", root=tmp_path)
+    with pytest.raises(buildjob.GenrecError, match="could not start the build"):
+        buildjob.start_build("demo", "none", root=tmp_path, command=[str(tmp_path / "no-such-program")])
+    assert not (tmp_path / buildjob.LOCK_NAME).exists()
+
+
+def test_build_command_writes_runs_into_the_runs_folder(tmp_path):
+    argv = buildjob.build_command("gtzan", "imagenet", tmp_path)
+    assert argv[:3] == [sys.executable, "-m", "genrec"]
+    assert argv[argv.index("--weights") + 1] == "imagenet" and argv[argv.index("--out") + 1] == str(tmp_path)
+    assert argv[argv.index("--progress-format") + 1] == "lines"
+
+
+# --------------------------------------------------------------------------- reachability
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_HEAD(self):
+        self.send_response(404 if "missing" in self.path else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def local_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def closed_port_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/genres.tar.gz"
+
+
+def test_sources_reachable_on_a_local_server(local_server):
+    closed = closed_port_url()
+    found = buildjob.check_sources([f"{local_server}/missing.tar.gz", closed, f"{local_server}/genres.tar.gz"],
+                                   [f"{local_server}/vgg16_notop.h5"])
+    assert found.ok and not found.offline and found.problem == ""
+    assert [(p.ok, p.answered, p.detail) for p in found.sources] == [
+        (False, True, "HTTP 404"), (False, False, "could not connect"), (True, True, "HTTP 200")]
+
+
+def test_offline_and_partly_reachable_are_told_apart(local_server):
+    closed = closed_port_url()
+    offline = buildjob.check_sources([closed], [closed])
+    assert not offline.ok and offline.offline and "This machine is offline" in offline.problem
+    no_weights = buildjob.check_sources([f"{local_server}/genres.tar.gz"], [f"{local_server}/missing.h5"])
+    assert not no_weights.ok and not no_weights.offline
+    assert "ImageNet weights" in no_weights.problem and "HTTP 404" in no_weights.problem
+
+
+def test_default_sources_are_the_download_modules_and_keras_hosts():
+    from genrec.download import GTZAN_SOURCES
+
+    assert buildjob.gtzan_source_urls() == list(GTZAN_SOURCES)
+    assert all(u.startswith("https://storage.googleapis.com/tensorflow/keras-applications/")
+               and u.endswith("_notop.h5") for u in buildjob.KERAS_WEIGHTS_URLS)
+
+
+def test_estimate_scales_with_images():
+    whole, chunks = buildjob.estimate_seconds(1000, None), buildjob.estimate_seconds(1000, 3.0)
+    demo = buildjob.estimate_seconds(200, None)
+    assert demo == pytest.approx(7.0 + 13.3 + 5.3 + 18.4)  # the measured demo build minus synthesis
+    assert chunks - buildjob._DEMO_FIXED_SECONDS == pytest.approx(10 * (whole - buildjob._DEMO_FIXED_SECONDS))

@@ -276,3 +276,48 @@ def test_cli_build_list_info_and_recommend_from_a_catalogue(run, music, capsys):
     assert "no catalogue 'nope'" in capsys.readouterr().err
     assert main(["catalogue", "build", str(run.path), str(music / "missing")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- app
+@pytest.fixture
+def app_runs(tiny_runs, music, tmp_path, monkeypatch) -> dict[str, Run]:
+    """Both tiny runs in a private runs folder, each with catalogue 'mine' built from the mixed folder."""
+    runs = {arch: own_run(path, tmp_path / "app-models" / path.name) for arch, path in tiny_runs.items()}
+    for run in runs.values():
+        build_catalogue(run, music, "mine")
+    monkeypatch.setenv("GENREC_RUNS", str(tmp_path / "app-models"))
+    return runs
+
+
+@slow
+def test_app_recommends_from_a_catalogue_on_compare_and_map(app_runs, music):
+    from tests.test_app import no_traceback, recommendations, start
+
+    at = start()
+    source = at.selectbox(key="compare_source")
+    assert source.options == ["the run's library", "catalogue mine · 5 tracks"]
+    assert source.value == "library"  # the library stays the default
+    at.selectbox(key="pick_track").set_value("jazz.00003").run()
+    library_recs = recommendations(at)
+    at.selectbox(key="compare_source").set_value("mine").run()
+    no_traceback(at)
+    shown = recommendations(at)
+    assert shown != library_recs and len(shown) == 10
+    expected = [Recommender(app_runs[a], catalogue=open_catalogue(app_runs[a].path, "mine"))
+                .for_track("jazz.00003", 5) for a in ("vgg16", "resnet50")]
+    rows = [r for answer in expected for r in answer.neighbours.itertuples()]
+    for text, row in zip(shown, rows):
+        assert f"{row.track_id}**" in text and f"similarity **{row.similarity:.3f}**" in text
+        assert "catalogue split" in text
+    assert {r.track_id for r in rows} <= set(GOOD)
+    # Every recommended catalogue track is playable: its file lies under the catalogue's root.
+    assert len(at.get("audio")) >= 1 + 10
+
+    at.switch_page("pages/library_map.py").run()
+    at.selectbox(key="map_source").set_value("mine").run()
+    at.selectbox(key="map_track").set_value("rock.00002").run()
+    no_traceback(at)
+    answer = Recommender(app_runs["vgg16"], catalogue=open_catalogue(app_runs["vgg16"].path, "mine")) \
+        .for_track("rock.00002", 5)
+    shown = recommendations(at)
+    assert [s.split("**")[1].split(". ", 1)[1] for s in shown] == answer.neighbours["track_id"].tolist()

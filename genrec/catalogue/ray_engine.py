@@ -42,6 +42,10 @@ def decode_batch(batch: dict[str, np.ndarray], analysis: Analysis) -> dict[str, 
             "error": np.array([error for _, error in decoded], dtype=object)}
 
 
+def _decode_task_args() -> dict:
+    return {"num_cpus": 1}
+
+
 class PredictBatch:
     """Ray actor: one predictor per actor, loaded once, answering decoded batches."""
 
@@ -76,8 +80,10 @@ def run_ray(jobs: list[Job], run_path: str, analysis: Analysis, sink: Sink, *, d
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the writer's progress bar is the one shown
         ds = ray.data.from_items([{"path": j.path, "digest": j.digest} for j in jobs])
+        # ray_remote_args_fn keeps decoding in its own tasks: Ray Data otherwise fuses it into the
+        # predictor actors, and decoding would then scale with the actors, not with the cluster's CPUs.
         ds = ds.map_batches(decode_batch, fn_kwargs={"analysis": analysis}, batch_size=batch_size,
-                            batch_format="numpy")
+                            batch_format="numpy", ray_remote_args_fn=_decode_task_args)
         ds = ds.map_batches(PredictBatch, fn_constructor_kwargs={"run_path": str(run_path), "dims": dims},
                             batch_size=batch_size, batch_format="numpy",
                             compute=ray.data.ActorPoolStrategy(size=max(1, workers)))

@@ -19,6 +19,9 @@ from genrec.catalogue.embed import Analysis, Job, Result
 from genrec.catalogue.local import Sink
 from genrec.errors import CatalogueError
 
+#: Memory one decoding task reserves: a batch of 30-s windows, their spectrograms and images.
+DECODE_MEMORY = 512 * 2**20
+
 
 def _ray() -> Any:
     try:
@@ -40,10 +43,6 @@ def decode_batch(batch: dict[str, np.ndarray], analysis: Analysis) -> dict[str, 
             images[row] = imgs
     return {"digest": batch["digest"], "images": images,
             "error": np.array([error for _, error in decoded], dtype=object)}
-
-
-def _decode_task_args() -> dict:
-    return {"num_cpus": 1}
 
 
 class PredictBatch:
@@ -80,10 +79,11 @@ def run_ray(jobs: list[Job], run_path: str, analysis: Analysis, sink: Sink, *, d
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the writer's progress bar is the one shown
         ds = ray.data.from_items([{"path": j.path, "digest": j.digest} for j in jobs])
-        # ray_remote_args_fn keeps decoding in its own tasks: Ray Data otherwise fuses it into the
-        # predictor actors, and decoding would then scale with the actors, not with the cluster's CPUs.
+        # The memory reservation also keeps decoding in its own tasks: with the actors' remote args
+        # Ray Data would fuse it into the predictor actors, and decoding would then scale with the
+        # number of actors instead of the cluster's CPUs.
         ds = ds.map_batches(decode_batch, fn_kwargs={"analysis": analysis}, batch_size=batch_size,
-                            batch_format="numpy", ray_remote_args_fn=_decode_task_args)
+                            batch_format="numpy", memory=DECODE_MEMORY)
         ds = ds.map_batches(PredictBatch, fn_constructor_kwargs={"run_path": str(run_path), "dims": dims},
                             batch_size=batch_size, batch_format="numpy",
                             compute=ray.data.ActorPoolStrategy(size=max(1, workers)))

@@ -29,3 +29,7 @@ class WeightsError(GenrecError):
 
 class RunError(GenrecError):
     """A saved run is missing files, truncated or otherwise unreadable."""
+
+
+class CatalogueError(GenrecError):
+    """A catalogue could not be built or opened (bad folder or name, missing or damaged files)."""

@@ -14,9 +14,9 @@ import pandas as pd
 
 from genrec.audio import AudioSource, load_audio
 from genrec.errors import LibraryError
-from genrec.index import ExactIndex, VectorIndex, l2_normalize
+from genrec.index import ExactIndex, VectorIndex
 from genrec.runs import Run
-from genrec.serving import Predictor, load_predictor
+from genrec.serving import Predictor, clip_outputs, load_predictor
 from genrec.spectrogram import audio_to_images
 
 DEFAULT_K = 5
@@ -49,14 +49,23 @@ class Answer:
 class Recommender:
     """Genre prediction and top-k similar tracks from one saved run."""
 
-    def __init__(self, run: Run, index: VectorIndex | None = None) -> None:
+    def __init__(self, run: Run, index: VectorIndex | None = None, catalogue=None) -> None:
+        """Queries are library tracks or outside audio; answers come from the run's library or,
+        given a :class:`genrec.catalogue.Catalogue` built for this run, from that catalogue."""
         self.run = run
         arrays = run.arrays
         self.tracks = run.tracks.reset_index(drop=True)
         self._row = {t: i for i, t in enumerate(self.tracks["track_id"])}
         self.embeddings = arrays["embeddings"]
         self.probabilities = arrays["probabilities"]
-        self.index = index if index is not None else ExactIndex.build(self.tracks["track_id"].tolist(), self.embeddings)
+        self.catalogue = catalogue
+        #: The tracks answers are drawn from: the library's, or the catalogue's.
+        self.pool = self.tracks if catalogue is None else catalogue.tracks
+        if catalogue is not None:
+            self.index = catalogue.index
+        else:
+            self.index = index if index is not None else ExactIndex.build(self.tracks["track_id"].tolist(),
+                                                                           self.embeddings)
         spec = run.spectrogram
         self.chunk_seconds = spec.chunk_seconds
         self.clip_seconds = spec.clip_seconds
@@ -82,13 +91,15 @@ class Recommender:
 
     def _answer(self, probs: np.ndarray, embedding: np.ndarray, k: int, exclude: tuple[str, ...] = ()) -> Answer:
         hits = self.index.query(embedding, k=k, exclude=exclude)
-        rows = self.tracks.set_index("track_id").loc[[h[0] for h in hits]].reset_index()
+        rows = self.pool.set_index("track_id").loc[[h[0] for h in hits]].reset_index()
         rows.insert(2, "similarity", [h[1] for h in hits])
-        # Only files that pass the media gate reach the page; anything else is "audio not available".
-        vetted = self.run.media_paths(rows["path"])
-        rows["path"] = [str(p) if p is not None else "" for p in vetted]
-        rows["audio_available"] = [p is not None for p in vetted]
+        if self.catalogue is None:
+            # Only files that pass the media gate reach the page; anything else is "audio not available".
+            vetted = self.run.media_paths(rows["path"])
+            rows["path"] = [str(p) if p is not None else "" for p in vetted]
+        rows["audio_available"] = [bool(p) for p in rows["path"]]  # catalogue paths are vetted when read
         cols = ["track_id", "genre", "similarity", "artist", "split", "path", "audio_available"]
+        cols += ["title"] if "title" in rows else []
         return Answer(self.run.id, self.run.arch, self.run.weights_label, self.run.genres,
                       probs, embedding, rows[cols])
 
@@ -101,10 +112,8 @@ class Recommender:
 
     def for_images(self, images: np.ndarray, k: int = DEFAULT_K) -> Answer:
         """Answer for precomputed model input images of one clip (chunks averaged)."""
-        probs, emb = self._predictor(images)
-        probs = np.asarray(probs).mean(axis=0)
-        embedding = l2_normalize(l2_normalize(np.asarray(emb)).mean(axis=0, keepdims=True))[0]
-        return self._answer(probs, embedding, k)
+        probs, embedding = clip_outputs(self._predictor, [images])
+        return self._answer(probs[0], embedding[0], k)
 
     def for_audio(self, source: AudioSource, k: int = DEFAULT_K, name: str | None = None) -> Answer:
         """Answer for an audio file, bytes or file-like object from outside the library."""

@@ -94,6 +94,22 @@ class LitePredictor:
             return tuple(np.array(out[name]) for name in _OUTPUTS)
 
 
+def clip_outputs(predictor: Predictor, clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One (probabilities, unit embedding) row per clip from its chunk images, in one predictor call.
+
+    A clip's probabilities are the mean of its chunks'; its embedding is the renormalised mean of its
+    chunks' unit embeddings (as in training), so a clip answers the same alone or in a batch.
+    """
+    from genrec.vectors import l2_normalize
+
+    probs, emb = predictor(np.concatenate(clips))
+    edges = np.cumsum([0] + [len(c) for c in clips])
+    unit = l2_normalize(np.asarray(emb))
+    probs = np.stack([np.asarray(probs)[a:b].mean(axis=0) for a, b in zip(edges[:-1], edges[1:])])
+    embs = np.stack([unit[a:b].mean(axis=0) for a, b in zip(edges[:-1], edges[1:])])
+    return probs, l2_normalize(embs)
+
+
 def lite_runtime_available() -> bool:
     """Whether LiteRT (``ai-edge-litert``) is installed here."""
     import importlib.util

@@ -70,8 +70,9 @@ def run_by_id(run_id: str | None):
 
 
 @st.cache_resource(show_spinner=False, max_entries=3)
-def recommender(run_path: str):
-    """One Recommender per run and process (its model is loaded only on the first outside clip).
+def recommender(run_path: str, catalogue: str | None = None):
+    """One Recommender per run (and catalogue answers come from) and process; its model is loaded
+    only on the first outside clip.
 
     At most three are kept (the two compared runs and the map's), so switching runs does not pile up
     loaded models: the two 224-px LiteRT predictors add about 0.65 GB once they have answered
@@ -80,7 +81,39 @@ def recommender(run_path: str):
     from genrec.recommend import Recommender
     from genrec.runs import Run
 
-    return Recommender(Run.open(run_path))
+    run = Run.open(run_path)
+    if catalogue is None:
+        return Recommender(run)
+    from genrec.catalogue import open_catalogue
+
+    return Recommender(run, catalogue=open_catalogue(run.path, catalogue))
+
+
+LIBRARY_SOURCE = "library"
+
+
+def recommendation_source(runs: list, key: str) -> str | None:
+    """Where recommendations come from: the run's library (None) or a catalogue built for every one of ``runs``.
+
+    Drawn only when such a catalogue exists (``genrec catalogue build``).
+    """
+    from genrec.catalogue import list_catalogues
+
+    built = [{c.name: c for c in list_catalogues(r.path)[0]} for r in runs]
+    names = sorted(set.intersection(*(set(b) for b in built))) if built else []
+    if not names:
+        return None
+    labels = {n: f"catalogue {n} · {built[0][n].manifest['n_tracks']} tracks" for n in names}
+    choice = st.selectbox("Recommend from", [LIBRARY_SOURCE, *names], key=key,
+                          format_func=lambda n: "the run's library" if n == LIBRARY_SOURCE else labels[n],
+                          help="A catalogue is any music folder embedded with the run "
+                               "(`genrec catalogue build RUN FOLDER`); only its own files are played.")
+    if choice == LIBRARY_SOURCE:
+        return None
+    note = built[0][choice].index_note
+    if built[0][choice].index_kind == "hnsw" and "not installed" in note:
+        st.caption(note)
+    return choice
 
 
 def run_key(arch: str) -> str:

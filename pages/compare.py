@@ -19,6 +19,7 @@ from pages._common import (
     library_caption,
     page_header,
     recommendation_list,
+    recommendation_source,
     recommender,
     selected_runs,
     show_clip,
@@ -30,11 +31,12 @@ SOURCES = {"library": ":material/library_music: Library clip", "upload": ":mater
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def audio_answers(digest: str, run_paths: tuple[str, ...], _data: bytes, name: str) -> tuple[list, int]:
-    """Both runs' answers for outside audio, computed once per clip and run pair."""
+def audio_answers(digest: str, run_paths: tuple[str, ...], _data: bytes, name: str,
+                  catalogue: str | None = None) -> tuple[list, int]:
+    """Both runs' answers for outside audio, computed once per clip, run pair and source."""
     from genrec.recommend import compare
 
-    return compare([recommender(p) for p in run_paths], source=_data, name=name, k=K)
+    return compare([recommender(p, catalogue) for p in run_paths], source=_data, name=name, k=K)
 
 
 PREDICTED = "predicted"
@@ -242,6 +244,8 @@ def main() -> None:
         st.warning("The two runs were trained on different libraries; only clips in both can be picked, and "
                    "each model recommends from its own library.", icon=":material/warning:")
 
+    catalogue = recommendation_source(list(present.values()), key="compare_source")
+
     source = st.segmented_control("Query clip", list(SOURCES), format_func=SOURCES.get, default="library",
                                   required=True, key="query_source")
     query = None
@@ -277,12 +281,12 @@ def main() -> None:
         elif query.kind == "library":
             for arch, run in present.items():
                 with guard(f"asking {P.arch_label(arch)}"):
-                    answers[arch] = recommender(str(run.path)).for_track(query.track_id, K)
+                    answers[arch] = recommender(str(run.path), catalogue).for_track(query.track_id, K)
         else:
             archs = list(present)
             with st.spinner("Running the models on the clip (the first time loads them, which takes a while)…"):
                 result, _ = audio_answers(query.digest, tuple(str(present[a].path) for a in archs),
-                                          query.data, query.label)
+                                          query.data, query.label, catalogue)
             answers = dict(zip(archs, result))
 
     st.divider()

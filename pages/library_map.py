@@ -15,6 +15,7 @@ from pages._common import (
     page_header,
     play_file,
     recommendation_list,
+    recommendation_source,
     recommender,
     run_by_id,
     selected_runs,
@@ -60,6 +61,7 @@ def main() -> None:
                                           "UMAP appears when umap-learn is installed.")
     run = by_id[run_id]
     library_caption(run)
+    catalogue = recommendation_source([run], key="map_source")
 
     with st.spinner(f"Projecting {len(run.tracks)} embeddings with {method}…"):
         table = projection(str(run.path), run.id, method)
@@ -72,11 +74,12 @@ def main() -> None:
     answer = None
     if current:
         with guard("finding recommendations"):
-            answer = recommender(str(run.path)).for_track(current, K)
+            answer = recommender(str(run.path), catalogue).for_track(current, K)
 
     chart, details = st.columns([3, 2], gap="large")
     with chart:
-        neighbours = answer.neighbours["track_id"].tolist() if answer is not None else []
+        # Catalogue tracks are not on this map; only library neighbours are ringed.
+        neighbours = answer.neighbours["track_id"].tolist() if answer is not None and not catalogue else []
         fig = P.projection_figure(table, highlight=current, neighbours=neighbours)
         st.plotly_chart(fig, key=CHART_KEY, on_select="rerun", selection_mode="points",
                         config={"displayModeBar": False, "scrollZoom": True})

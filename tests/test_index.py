@@ -16,6 +16,7 @@ from genrec.index import (  # noqa: E402
     ExactIndex,
     HnswIndex,
     VectorIndex,
+    choose_kind,
     cosine_similarities,
     l2_normalize,
     rank_indices,
@@ -102,7 +103,6 @@ def test_exact_similarity_values_match_sklearn_cosine_similarity():
     expected = cosine_similarity(q, base)[0]
     got = dict(index.query(q[0], k=100))
     np.testing.assert_allclose([got[f"t{i}"] for i in range(100)], expected, atol=1e-5)
-    np.testing.assert_allclose(index.similarities(q), cosine_similarity(q, base), atol=1e-5)
 
 
 def test_results_sorted_descending_within_bounds_and_identical_is_one():
@@ -174,14 +174,14 @@ def test_duplicates_keep_insertion_order_despite_blas_rounding(dim):
     for q in queries[:3]:
         assert [i for i, _ in index.query(q, k=5)] == expected
     # The full similarity matrix ranks them the same way.
-    sims = index.similarities(queries)
+    sims = cosine_similarities(queries, base)
     assert np.all(sims[:, copies] == sims[:, copies[:1]])
 
 
 def test_reported_scores_equal_similarities_matrix():
     base, queries = _random(257, 300, 21), _random(13, 300, 22)
     index = ExactIndex.build(_ids(257), base)
-    sims = index.similarities(queries)
+    sims = cosine_similarities(queries, base)
     for q, row in enumerate(index.query_many(queries, k=257)):
         assert [s for _, s in row] == [float(sims[q, int(i[1:])]) for i, _ in row]
         assert [int(i[1:]) for i, _ in row] == rank_indices(sims[q]).tolist()
@@ -269,20 +269,22 @@ def test_protocol_conformance():
         assert isinstance(HnswIndex(), VectorIndex)
 
 
-# ----------------------------------------------------------------- save / load
+# ----------------------------------------------------------------- save / load (HNSW)
 
+@needs_hnswlib
 def test_save_load_round_trip_without_pickle(tmp_path):
     ids = ["track-ü", "a/b c", ""] + _ids(20)  # non-ASCII, punctuation, empty id
     base = _random(23, 9, 13)
-    index = ExactIndex.build(ids, base)
+    index = HnswIndex.build(ids, base)
     path = tmp_path / "lib.index"  # no .npz suffix: the name must be kept as given
     index.save(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lib.index"]  # no temp file left
     with np.load(path, allow_pickle=False) as z:  # would raise if pickled objects were stored
-        assert z["vectors"].dtype == np.float32
+        assert z["hnsw_graph"].dtype == np.uint8
         assert z["ids"].dtype.kind == "U"
         assert z["ids"].tolist() == ids
-    loaded = ExactIndex.load(path)
+        assert "vectors" not in z.files  # the graph holds them; no second copy
+    loaded = HnswIndex.load(path)
     assert loaded.ids == ids and loaded.dim == 9
     queries = _random(6, 9, 14)
     assert loaded.query_many(queries, k=23) == index.query_many(queries, k=23)
@@ -290,38 +292,65 @@ def test_save_load_round_trip_without_pickle(tmp_path):
     assert len(loaded) == 24
 
 
+@needs_hnswlib
 def test_save_overwrites_atomically_and_cleans_up_on_failure(tmp_path, monkeypatch):
     path = tmp_path / "lib.npz"
-    ExactIndex.build(["a"], _random(1, 3)).save(path)
-    ExactIndex.build(["b", "c"], _random(2, 3)).save(path)
-    assert ExactIndex.load(path).ids == ["b", "c"]
+    HnswIndex.build(["a"], _random(1, 3)).save(path)
+    HnswIndex.build(["b", "c"], _random(2, 3)).save(path)
+    assert HnswIndex.load(path).ids == ["b", "c"]
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
     monkeypatch.setattr(np, "savez", boom)
     with pytest.raises(OSError, match="disk full"):
-        ExactIndex.build(["d"], _random(1, 3)).save(path)
+        HnswIndex.build(["d"], _random(1, 3)).save(path)
     monkeypatch.undo()
     assert [p.name for p in tmp_path.iterdir()] == ["lib.npz"]  # no temp debris
-    assert ExactIndex.load(path).ids == ["b", "c"]  # old file untouched
+    assert HnswIndex.load(path).ids == ["b", "c"]  # old file untouched
 
 
+@needs_hnswlib
 def test_empty_index_round_trip(tmp_path):
-    ExactIndex(dim=5).save(tmp_path / "e.npz")
-    loaded = ExactIndex.load(tmp_path / "e.npz")
+    HnswIndex(dim=5).save(tmp_path / "e.npz")
+    loaded = HnswIndex.load(tmp_path / "e.npz")
     assert len(loaded) == 0 and loaded.dim == 5
     assert loaded.query(np.ones(5)) == []
 
 
-def test_load_rejects_foreign_files(tmp_path):
+@needs_hnswlib
+def test_load_rejects_foreign_and_damaged_files(tmp_path):
     np.savez(tmp_path / "other.npz", x=np.arange(3))
     with pytest.raises(ValueError, match="not an index file"):
-        ExactIndex.load(tmp_path / "other.npz")
+        HnswIndex.load(tmp_path / "other.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError):
-        ExactIndex.load(tmp_path / "junk.npz")
+        HnswIndex.load(tmp_path / "junk.npz")
     with pytest.raises(FileNotFoundError):
-        ExactIndex.load(tmp_path / "missing.npz")
+        HnswIndex.load(tmp_path / "missing.npz")
+    HnswIndex.build(_ids(50), _random(50, 4)).save(tmp_path / "good.npz")
+    with np.load(tmp_path / "good.npz", allow_pickle=False) as z:
+        arrays = {name: z[name] for name in z.files}
+    np.savez(tmp_path / "truncated.npz", **{**arrays, "hnsw_graph": arrays["hnsw_graph"][:100]})
+    with pytest.raises(ValueError, match="corrupt"):
+        HnswIndex.load(tmp_path / "truncated.npz")
+    np.savez(tmp_path / "more-ids.npz", **{**arrays, "ids": np.array(_ids(60))})
+    with pytest.raises(ValueError, match="corrupt"):
+        HnswIndex.load(tmp_path / "more-ids.npz")
+
+
+# ----------------------------------------------------------------- choice of index
+
+def test_choose_kind_exact_up_to_the_limit_then_hnsw(monkeypatch):
+    import genrec.index as mod
+    assert choose_kind(1000, "auto", exact_limit=1000)[0] == "exact"
+    assert choose_kind(1001, "exact", exact_limit=1000)[0] == "exact"  # an override wins
+    monkeypatch.setattr(mod, "hnsw_available", lambda: True)
+    assert choose_kind(1001, "auto", exact_limit=1000)[0] == "hnsw"
+    monkeypatch.setattr(mod, "hnsw_available", lambda: False)
+    kind, why = choose_kind(1001, "auto", exact_limit=1000)
+    assert kind == "exact" and "pip install" in why and "exactly" in why
+    with pytest.raises(ValueError, match="auto, exact, hnsw"):
+        choose_kind(10, "fast")
 
 
 # ----------------------------------------------------------------- HnswIndex
@@ -338,7 +367,7 @@ def test_hnsw_top5_recall_against_exact():
                       for g, t in zip(got, truth)])
     assert recall >= 0.95, recall
     # Reported similarities are real cosines: each must match the exact score.
-    exact_sims = exact.similarities(queries)
+    exact_sims = cosine_similarities(queries, base)
     pos = {i: n for n, i in enumerate(ids)}
     for q, row in enumerate(got):
         for i, s in row:
@@ -403,19 +432,12 @@ def test_hnsw_save_load_round_trip(tmp_path):
     path = tmp_path / "ann.npz"
     index.save(path)
     assert [p.name for p in tmp_path.iterdir()] == ["ann.npz"]
-    with np.load(path, allow_pickle=False) as z:
-        assert {"vectors", "ids", "hnsw_graph"} <= set(z.files)
     loaded = HnswIndex.load(path)
     assert (loaded.M, loaded.ef) == (12, 80)
+    assert HnswIndex.load(path, ef=90).ef == 90  # a saved setting can be overridden
     assert loaded.query_many(queries, k=5) == index.query_many(queries, k=5)
     loaded.add(["extra"], base[:1])  # the loaded graph can still grow
     assert {i for i, _ in loaded.query(base[0], k=2)} == {"t0", "extra"}
-    # The formats are shared: an exact index file loads as HNSW and vice versa.
-    exact = ExactIndex.load(path)
-    assert exact.ids == _ids(500)
-    ExactIndex.build(_ids(500), base).save(tmp_path / "exact.npz")
-    rebuilt = HnswIndex.load(tmp_path / "exact.npz")
-    assert len(rebuilt) == 500 and rebuilt.query(base[4], k=1)[0][0] == "t4"
 
 
 def test_missing_hnswlib_says_how_to_install(monkeypatch):

@@ -12,7 +12,15 @@ def cmd_recommend(a) -> None:
     from genrec.recommend import Recommender
     from genrec.runs import Run
 
-    rec = Recommender(Run.open(a.run))
+    run = Run.open(a.run)
+    catalogue = None
+    if a.catalogue:
+        from genrec.catalogue import open_catalogue
+
+        catalogue = open_catalogue(run.path, a.catalogue)
+        if catalogue.index_kind == "hnsw" and catalogue.index_note:
+            print(f"note: {catalogue.index_note}")
+    rec = Recommender(run, catalogue=catalogue)
     query = a.query
     ids = set(rec.tracks["track_id"])
     if not Path(query).exists() and query not in ids and Path(query).suffix.lower() not in SUPPORTED_FORMATS:
@@ -28,9 +36,11 @@ def cmd_recommend(a) -> None:
     print(f"predicted genre: {answer.genre} ({answer.confidence:.1%})")
     probs = answer.probability_table().sort_values("probability", ascending=False)
     print("  " + "  ".join(f"{g} {p:.2f}" for g, p in zip(probs["genre"], probs["probability"])))
-    print(f"top {a.k} similar tracks (cosine similarity, -1..1):")
+    source = f"catalogue {a.catalogue}" if a.catalogue else "the run's library"
+    print(f"top {a.k} similar tracks from {source} (cosine similarity, -1..1):")
     for i, row in enumerate(answer.neighbours.itertuples(), 1):
-        print(f"  {i}. {row.track_id:<18} {row.genre:<10} {row.similarity:+.3f}")
+        title = f"  {row.title}" if a.catalogue and row.title != Path(row.track_id).stem else ""
+        print(f"  {i}. {row.track_id:<18} {row.genre:<10} {row.similarity:+.3f}{title}")
 
 
 def register(sub) -> None:
@@ -39,4 +49,6 @@ def register(sub) -> None:
     s.add_argument("run", help="run folder or run id")
     s.add_argument("query", help="an audio file, or a library track id such as blues.00003")
     s.add_argument("-k", type=positive_int, default=5, help="how many similar tracks to list (≥ 1, default 5)")
+    s.add_argument("--catalogue", help="recommend from this catalogue of the run (`genrec catalogue list`) "
+                                       "instead of the run's library")
     s.set_defaults(func=cmd_recommend)

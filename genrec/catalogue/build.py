@@ -1,0 +1,123 @@
+"""``build_catalogue``: scan a folder, embed what is new, and write the catalogue.
+
+Embeddings are keyed by file content within a run, so a build interrupted at
+any point resumes where it stopped, a rebuild after adding files embeds only
+the new ones, and identical files are embedded once.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genrec.catalogue.embed import Analysis, Job, Result
+from genrec.catalogue.local import run_local
+from genrec.catalogue.scan import scan
+from genrec.catalogue.store import (
+    Catalogue,
+    EmbeddingCache,
+    catalogues_dir,
+    check_name,
+    default_name,
+    write_catalogue,
+)
+from genrec.errors import CatalogueError
+from genrec.index import EXACT_LIMIT, ExactIndex, HnswIndex, choose_kind
+from genrec.progress import ProgressFn, silent
+
+ENGINES = ("local", "ray")
+EMBED_STAGE = "embedding"
+
+
+@dataclass
+class BuildReport:
+    """What a build did: the catalogue, how many files were embedded now or reused, and what was skipped."""
+
+    catalogue: Catalogue
+    embedded: int
+    reused: int
+    skipped: list[tuple[str, str]]
+    seconds: float
+
+
+def build_catalogue(run, folder: Path | str, name: str | None = None, *, workers: int = 1,
+                    engine: str = "local", address: str | None = None, index: str = "auto",
+                    batch_size: int = 8, exact_limit: int = EXACT_LIMIT,
+                    progress: ProgressFn = silent) -> BuildReport:
+    """Embed every audio file under ``folder`` with ``run``'s predictor into catalogue ``name``."""
+    started = time.perf_counter()
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise CatalogueError(f"{folder}: no such folder. Give the folder holding the music to catalogue.")
+    name = check_name(name or default_name(folder))
+    if engine not in ENGINES:
+        raise CatalogueError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}.")
+    if workers < 1 or batch_size < 1:
+        raise CatalogueError("--workers and --batch-size must be at least 1.")
+    choose_kind(0, index)  # an impossible --index fails before any work
+    analysis = Analysis.of_run(run)
+    entries, skipped = scan(folder, run.genres, progress)
+
+    cache = EmbeddingCache(run.path)
+    known = cache.load()
+    reused = sum(e.digest in known for e in entries)
+    jobs = list({e.digest: Job(str(e.path), e.digest) for e in entries if e.digest not in known}.values())
+    failures: dict[str, str] = {}
+    done = 0
+
+    def sink(results: list[Result]) -> None:
+        nonlocal done
+        cache.add(results)
+        cache.flush()  # every finished batch is kept, so an interruption loses at most what is in flight
+        failures.update((r.digest, r.error) for r in results if r.error)
+        done += len(results)
+        progress(EMBED_STAGE, done, len(jobs))
+
+    progress(EMBED_STAGE, 0, len(jobs))
+    try:
+        if engine == "ray":
+            from genrec.catalogue.ray_engine import run_ray
+
+            dims = (len(run.genres), int(run.arrays["embeddings"].shape[1]))
+            run_ray(jobs, str(run.path), analysis, sink, dims=dims, workers=workers,
+                    batch_size=batch_size, address=address)
+        else:
+            run_local(jobs, str(run.path), analysis, sink, workers=workers, batch_size=batch_size)
+    finally:
+        cache.flush()
+    known = cache.load()
+
+    good = [e for e in entries if e.digest in known]
+    skipped = skipped + [(e.track_id, failures.get(e.digest, "not embedded")) for e in entries
+                         if e.digest not in known]
+    if not good:
+        raise CatalogueError(f"{folder}: no usable audio file was found ({len(skipped)} file(s) skipped"
+                             + (f", e.g. {skipped[0][0]}: {skipped[0][1]}" if skipped else "") + ").")
+    probs = np.stack([known[e.digest][0] for e in good])
+    embeddings = np.stack([known[e.digest][1] for e in good])
+    genres = np.array(run.genres)
+    tracks = pd.DataFrame({
+        "track_id": [e.track_id for e in good], "title": [e.title for e in good],
+        "artist": [e.artist for e in good], "genre": [e.genre for e in good],
+        "predicted_genre": genres[probs.argmax(axis=1)], "confidence": probs.max(axis=1).round(4),
+        "digest": [e.digest for e in good],
+    })
+    kind, reason = choose_kind(len(good), index, exact_limit)
+    search = (HnswIndex if kind == "hnsw" else ExactIndex).build(tracks["track_id"].tolist(), embeddings)
+    seconds = time.perf_counter() - started
+    manifest = {
+        "name": name, "run_id": run.id, "root": str(folder.resolve()),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "analysis": {"clip_seconds": analysis.clip_seconds, "chunk_seconds": analysis.chunk_seconds,
+                     "size": analysis.size},
+        "n_tracks": len(good), "n_skipped": len(skipped), "n_embedded_now": len(jobs) - len(failures),
+        "index": {"kind": kind, "requested": index, "exact_limit": exact_limit, "reason": reason},
+        "engine": {"name": engine, "workers": workers, "batch_size": batch_size, "address": address},
+        "seconds": round(seconds, 2),
+    }
+    path = write_catalogue(catalogues_dir(run.path) / name, manifest, tracks, probs, embeddings, skipped, search)
+    return BuildReport(Catalogue.open(path), len(jobs) - len(failures), reused, skipped, seconds)

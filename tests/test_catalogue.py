@@ -1,0 +1,323 @@
+"""Catalogues: scanning a mixed folder, embedding as recommend does, resuming, engines, index choice, CLI."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from genrec.catalogue import Catalogue, build_catalogue, is_servable, list_catalogues, open_catalogue
+from genrec.catalogue import embed
+from genrec.catalogue.scan import genre_of, scan
+from genrec.catalogue.store import check_name
+from genrec.cli import main
+from genrec.config import GENRES, SAMPLE_RATE
+from genrec.errors import CatalogueError
+from genrec.recommend import Recommender
+from genrec.runs import Run
+from tests.conftest import tone, write_audio
+
+slow = pytest.mark.slow  # uses the tiny trained runs
+
+GOOD = ["Rock/live/one.wav", "jazz/two.flac", "misc/deep/nested/three.wav", "Hip-Hop/four.ogg",
+        "copies/one-again.wav"]
+BAD = {"bad/empty.wav": "empty", "bad/corrupt.mp3": "could not decode", "bad/short.wav": "only 1.0 s",
+       "bad/silent.wav": "silent", "cover.jpg": "not a supported audio type"}
+
+
+def make_music(root: Path) -> Path:
+    """Good files in nested folders (one with tags, one an exact copy of another) and bad files beside them."""
+    (root / "Rock" / "live").mkdir(parents=True)
+    with sf.SoundFile(root / "Rock" / "live" / "one.wav", "w", SAMPLE_RATE, 1, format="WAV", subtype="PCM_16") as f:
+        f.title, f.artist = "Live One", "The Band"
+        f.write(tone(4.0, freq=330.0, seed=1))
+    write_audio(root / "jazz" / "two.flac", tone(5.0, freq=220.0, seed=2))
+    write_audio(root / "misc" / "deep" / "nested" / "three.wav", tone(4.0, freq=660.0, seed=3), subtype="PCM_16")
+    write_audio(root / "Hip-Hop" / "four.ogg", tone(4.0, freq=550.0, seed=4))
+    (root / "copies").mkdir()
+    shutil.copy(root / "Rock" / "live" / "one.wav", root / "copies" / "one-again.wav")
+    (root / "bad").mkdir()
+    (root / "bad" / "empty.wav").write_bytes(b"")
+    (root / "bad" / "corrupt.mp3").write_bytes(b"ID3\x03\x00 not really an mp3" * 20)
+    write_audio(root / "bad" / "short.wav", tone(1.0, seed=5), subtype="PCM_16")
+    write_audio(root / "bad" / "silent.wav", np.zeros(4 * SAMPLE_RATE, np.float32), subtype="PCM_16")
+    (root / "cover.jpg").write_bytes(b"\xff\xd8 not audio")
+    (root / ".hidden.wav").write_bytes(b"ignored")
+    return root
+
+
+def own_run(src: Path, dest: Path) -> Run:
+    """A private copy of a tiny run (catalogues are written into the run folder)."""
+    dest.mkdir(parents=True)
+    for f in src.iterdir():
+        if f.is_file():
+            (os.symlink if f.name == "model.keras" else shutil.copy2)(f, dest / f.name)
+    return Run.open(dest)
+
+
+class CountingPredictor:
+    """The real predictor, counting the images it is asked about; optionally failing on call ``fail_on``."""
+
+    def __init__(self, inner, fail_on: int | None = None) -> None:
+        self.inner, self.fail_on, self.calls, self.images = inner, fail_on, 0, 0
+
+    def __call__(self, images):
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-build
+        self.images += len(images)
+        return self.inner(images)
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    """Replace the engines' predictor loader; returns the list of predictors handed out."""
+    handed: list[CountingPredictor] = []
+    real = embed.run_predictor
+
+    def install(fail_on: int | None = None) -> list[CountingPredictor]:
+        def loader(run_path):
+            handed.append(CountingPredictor(real(run_path), fail_on))
+            return handed[-1]
+        monkeypatch.setattr(embed, "run_predictor", loader)
+        return handed
+    return install
+
+
+@pytest.fixture
+def music(tmp_path) -> Path:
+    return make_music(tmp_path / "My Music")
+
+
+@pytest.fixture
+def run(tiny_runs, tmp_path) -> Run:
+    return own_run(tiny_runs["vgg16"], tmp_path / "models" / "vgg16-run")
+
+
+# --------------------------------------------------------------------------- no model needed
+def test_scan_finds_nested_audio_genres_and_tags(music):
+    entries, skipped = scan(music, GENRES)
+    by_id = {e.track_id: e for e in entries}
+    assert sorted(by_id) == sorted(GOOD + [b for b in BAD if b.endswith((".wav", ".mp3"))])
+    assert by_id["Rock/live/one.wav"].genre == "rock"  # nearest matching folder, case ignored
+    assert by_id["Hip-Hop/four.ogg"].genre == "hiphop"  # punctuation ignored
+    assert by_id["misc/deep/nested/three.wav"].genre == "unknown"
+    assert (by_id["Rock/live/one.wav"].title, by_id["Rock/live/one.wav"].artist) == ("Live One", "The Band")
+    assert by_id["jazz/two.flac"].title == "two"  # no tags: the file name
+    assert by_id["copies/one-again.wav"].digest == by_id["Rock/live/one.wav"].digest
+    assert [p for p, _ in skipped] == ["cover.jpg"]
+    assert genre_of(Path("a/b.wav"), "Jazz", GENRES) == "jazz"  # the scanned folder's own name counts
+
+
+def test_is_servable_only_audio_inside_the_root(tmp_path, music):
+    outside = write_audio(tmp_path / "elsewhere.wav", tone(4.0), subtype="PCM_16")
+    os.symlink(outside, music / "link.wav")
+    assert is_servable(music / "jazz" / "two.flac", music)
+    assert not is_servable(music / "jazz" / ".." / ".." / "elsewhere.wav", music)
+    assert not is_servable(music / "link.wav", music)  # a link leading out
+    assert not is_servable(music / "cover.jpg", music)
+    assert not is_servable(music / "missing.wav", music)
+    assert not is_servable("bad\x00name.wav", music)
+
+
+@pytest.mark.parametrize("name", ["", ".hidden", "../up", "a/b", "x" * 65, "with space"])
+def test_unsafe_catalogue_names_are_refused(name):
+    with pytest.raises(CatalogueError, match="not allowed"):
+        check_name(name)
+
+
+# --------------------------------------------------------------------------- building
+@slow
+def test_build_from_a_mixed_folder(run, music, counting):
+    handed = counting()
+    report = build_catalogue(run, music, "mine")
+    cat = report.catalogue
+    assert cat.path == run.path / "catalogues" / "mine"
+    assert sorted(cat.tracks["track_id"]) == sorted(GOOD)
+    assert dict(zip(cat.tracks["track_id"], cat.tracks["genre"]))["jazz/two.flac"] == "jazz"
+    reasons = dict(report.skipped)
+    assert set(reasons) == set(BAD)
+    for path, words in BAD.items():
+        assert words in reasons[path], (path, reasons[path])
+    assert cat.skipped.set_index("path")["reason"].to_dict() == reasons
+    # The copy shares its original's content: embedded once, listed twice with the same embedding.
+    assert handed[0].images == 4 and report.embedded == 4 and report.reused == 0
+    emb = dict(zip(cat.tracks["track_id"], cat.arrays["embeddings"]))
+    np.testing.assert_array_equal(emb["Rock/live/one.wav"], emb["copies/one-again.wav"])
+    m = json.loads((cat.path / "manifest.json").read_text())
+    assert m["run_id"] == run.id and m["root"] == str(music.resolve()) and m["n_tracks"] == 5
+    assert m["index"]["kind"] == "exact" and m["index"]["requested"] == "auto"
+    assert not [p for p in cat.path.parent.iterdir() if p.name.startswith((".tmp-", ".old-"))]
+    # Same audio -> images -> model path as `genrec recommend` on the file.
+    answer = Recommender(run).for_audio(music / "jazz" / "two.flac")
+    np.testing.assert_allclose(emb["jazz/two.flac"], answer.embedding, atol=1e-5)
+    assert all(cat.tracks["path"].map(lambda p: is_servable(p, music)))
+
+
+@slow
+def test_interrupted_build_resumes_without_repeating_work(run, music, counting):
+    handed = counting(fail_on=2)  # batches of one file: the second predictor call is interrupted
+    with pytest.raises(KeyboardInterrupt):
+        build_catalogue(run, music, "mine", batch_size=1)
+    assert not (run.path / "catalogues" / "mine").exists()  # nothing half-written
+    assert handed[0].images == 1  # one file was embedded before the interruption
+    handed = counting()
+    report = build_catalogue(run, music, "mine", batch_size=1)
+    assert handed[-1].images == 3 and report.embedded == 3  # only the files not done before
+    assert report.reused == 1  # Hip-Hop/four.ogg, first in scan order, finished before the interruption
+    assert len(report.catalogue.tracks) == 5
+    counting()
+    again = build_catalogue(run, music, "mine")  # nothing new: no predictor call at all
+    assert handed[-1].calls == 0 and again.embedded == 0 and again.reused == 5
+    write_audio(music / "jazz" / "new.wav", tone(4.0, freq=800.0, seed=9), subtype="PCM_16")
+    counting()
+    grown = build_catalogue(run, music, "mine")
+    assert handed[-1].images == 1 and len(grown.catalogue.tracks) == 6
+
+
+@slow
+def test_local_engine_with_two_processes_gives_the_same_embeddings(run, music):
+    one = build_catalogue(run, music, "one").catalogue
+    shutil.rmtree(run.path / "catalogues" / ".cache")  # make the second build embed everything again
+    two = build_catalogue(run, music, "two", workers=2, batch_size=2)
+    assert two.embedded == 4
+    np.testing.assert_allclose(two.catalogue.arrays["embeddings"], one.arrays["embeddings"], atol=1e-5)
+
+
+@slow
+def test_ray_engine_on_a_local_ray_matches_the_local_engine(run, music):
+    ray = pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'genrec[ray]')")
+    local = build_catalogue(run, music, "local").catalogue
+    shutil.rmtree(run.path / "catalogues" / ".cache")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}})
+    try:
+        report = build_catalogue(run, music, "on-ray", engine="ray", workers=1, batch_size=2)
+    finally:
+        ray.shutdown()
+    assert report.embedded == 4 and set(dict(report.skipped)) == set(BAD)
+    assert report.catalogue.tracks["track_id"].tolist() == local.tracks["track_id"].tolist()
+    np.testing.assert_allclose(report.catalogue.arrays["embeddings"], local.arrays["embeddings"], atol=1e-5)
+    assert report.catalogue.manifest["engine"]["name"] == "ray"
+
+
+@slow
+def test_index_is_chosen_by_size_recorded_and_overridable(run, music, monkeypatch):
+    small = build_catalogue(run, music, "small", exact_limit=5).catalogue
+    assert small.index_kind == "exact"
+    big = build_catalogue(run, music, "big", exact_limit=4).catalogue
+    assert big.index_kind == "hnsw" and (big.path / "index.npz").is_file()
+    assert type(big.index).__name__ == "HnswIndex"
+    forced = build_catalogue(run, music, "forced", index="exact", exact_limit=4).catalogue
+    assert forced.index_kind == "exact" and forced.manifest["index"]["requested"] == "exact"
+    # Without hnswlib a big catalogue is searched exactly, with the same top answer, and says so.
+    import genrec.catalogue.store as store
+    import genrec.index as index_mod
+    monkeypatch.setattr(store, "hnsw_available", lambda: False)
+    monkeypatch.setattr(index_mod, "hnsw_available", lambda: False)
+    reopened = Catalogue.open(big.path)
+    assert type(reopened.index).__name__ == "ExactIndex" and "not installed" in reopened.index_note
+    query = big.arrays["embeddings"][0]
+    assert reopened.index.query(query, 1) == big.index.query(query, 1)
+    fallback = build_catalogue(run, music, "fallback", exact_limit=4).catalogue
+    assert fallback.index_kind == "exact" and "pip install" in fallback.manifest["index"]["reason"]
+
+
+@slow
+def test_damaged_catalogue_files_are_named(run, music):
+    cat = build_catalogue(run, music, "mine").catalogue
+    (cat.path / "manifest.json").write_text("{not json")
+    with pytest.raises(CatalogueError, match="manifest.json"):
+        open_catalogue(run.path, "mine")
+    assert [p.name for p, _ in list_catalogues(run.path)[1]] == ["mine"]
+    with pytest.raises(CatalogueError, match="no catalogue 'other'"):
+        open_catalogue(run.path, "other")
+
+
+@slow
+def test_paths_outside_the_recorded_root_are_not_served(run, music, tmp_path):
+    cat = build_catalogue(run, music, "mine").catalogue
+    arrays = cat.arrays
+    table = pd.read_csv(cat.path / "tracks.csv", dtype=str, keep_default_na=False)
+    table.loc[0, "track_id"] = "../elsewhere.wav"  # a hostile copy pointing out of the root
+    table.to_csv(cat.path / "tracks.csv", index=False)
+    write_audio(tmp_path / "elsewhere.wav", tone(4.0), subtype="PCM_16")
+    np.savez(cat.path / "embeddings.npz", track_id=table["track_id"].to_numpy(dtype=str),
+             embeddings=arrays["embeddings"], probabilities=arrays["probabilities"])
+    tracks = Catalogue.open(cat.path).tracks
+    assert tracks.loc[0, "path"] == "" and all(tracks["path"][1:] != "")
+
+
+# --------------------------------------------------------------------------- CLI
+@slow
+def test_cli_build_list_info_and_recommend_from_a_catalogue(run, music, capsys):
+    assert main(["catalogue", "build", str(run.path), str(music), "--name", "mine"]) == 0
+    out = capsys.readouterr().out
+    assert "catalogue mine: 5 tracks" in out and "skipped 5 file(s)" in out and "bad/empty.wav" in out
+    assert main(["catalogue", "list", str(run.path)]) == 0
+    assert "mine" in capsys.readouterr().out
+    assert main(["catalogue", "info", "mine", "--run", str(run.path)]) == 0
+    out = capsys.readouterr().out
+    assert "tracks: 5" in out and "index: exact" in out and "jazz" in out
+    assert main(["recommend", str(run.path), str(music / "jazz" / "two.flac"), "--catalogue", "mine"]) == 0
+    out = capsys.readouterr().out
+    listed = out.split("from catalogue mine")[1].splitlines()[1:]
+    assert listed[0].split()[1] == "jazz/two.flac"  # the file finds itself in the catalogue
+    assert len(listed) == 5 and all(line.split()[1] in GOOD for line in listed)
+    library_track = run.tracks["track_id"][0]
+    assert main(["recommend", str(run.path), library_track, "--catalogue", "mine", "-k", "2"]) == 0
+    assert "from catalogue mine" in capsys.readouterr().out
+    assert main(["recommend", str(run.path), library_track, "--catalogue", "nope"]) == 2
+    assert "no catalogue 'nope'" in capsys.readouterr().err
+    assert main(["catalogue", "build", str(run.path), str(music / "missing")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- app
+@pytest.fixture
+def app_runs(tiny_runs, music, tmp_path, monkeypatch) -> dict[str, Run]:
+    """Both tiny runs in a private runs folder, each with catalogue 'mine' built from the mixed folder."""
+    runs = {arch: own_run(path, tmp_path / "app-models" / path.name) for arch, path in tiny_runs.items()}
+    for run in runs.values():
+        build_catalogue(run, music, "mine")
+    monkeypatch.setenv("GENREC_RUNS", str(tmp_path / "app-models"))
+    return runs
+
+
+@slow
+def test_app_recommends_from_a_catalogue_on_compare_and_map(app_runs, music):
+    from tests.test_app import no_traceback, recommendations, start
+
+    at = start()
+    source = at.selectbox(key="compare_source")
+    assert source.options == ["the run's library", "catalogue mine · 5 tracks"]
+    assert source.value == "library"  # the library stays the default
+    at.selectbox(key="pick_track").set_value("jazz.00003").run()
+    library_recs = recommendations(at)
+    at.selectbox(key="compare_source").set_value("mine").run()
+    no_traceback(at)
+    shown = recommendations(at)
+    assert shown != library_recs and len(shown) == 10
+    expected = [Recommender(app_runs[a], catalogue=open_catalogue(app_runs[a].path, "mine"))
+                .for_track("jazz.00003", 5) for a in ("vgg16", "resnet50")]
+    rows = [r for answer in expected for r in answer.neighbours.itertuples()]
+    for text, row in zip(shown, rows):
+        assert f"{row.track_id}**" in text and f"similarity **{row.similarity:.3f}**" in text
+        assert "catalogue split" in text
+    assert {r.track_id for r in rows} <= set(GOOD)
+    # Every recommended catalogue track is playable: its file lies under the catalogue's root.
+    assert len(at.get("audio")) >= 1 + 10
+
+    at.switch_page("pages/library_map.py").run()
+    at.selectbox(key="map_source").set_value("mine").run()
+    at.selectbox(key="map_track").set_value("rock.00002").run()
+    no_traceback(at)
+    answer = Recommender(app_runs["vgg16"], catalogue=open_catalogue(app_runs["vgg16"].path, "mine")) \
+        .for_track("rock.00002", 5)
+    shown = recommendations(at)
+    assert [s.split("**")[1].split(". ", 1)[1] for s in shown] == answer.neighbours["track_id"].tolist()

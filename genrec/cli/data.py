@@ -22,13 +22,17 @@ def cmd_library(a) -> None:
 
 
 def cmd_download(a) -> None:
-    from genrec import download
+    from genrec import gtzan
 
-    kw = {"url": a.url} if a.url else {}
-    if a.checksum:
-        kw.update(checksum=a.checksum, algorithm=a.algorithm)
-    root = download.download_gtzan(Path(a.to), **kw)
-    print(f"GTZAN is in {root}\nnext: genrec library gtzan {root}")
+    if bool(a.url) != bool(a.checksum):
+        raise GenrecError("--url and --checksum go together: a mirror's archive is only used once its checksum "
+                          "matches, e.g. --url https://host/genres.tar.gz --checksum sha256:HEX.")
+    sources = gtzan.gtzan_sources(gtzan.custom_source(a.url, a.checksum) if a.url else None)
+    if a.list_sources:
+        print("\n".join(s.url for s in sources))
+        return
+    root = gtzan.download_gtzan(Path(a.to) if a.to else None, sources=sources, report=print)
+    print(f"GTZAN is in {root}\nnext: genrec build --library {root}   (or: genrec library gtzan {root})")
 
 
 def cmd_prepare(a) -> None:
@@ -55,10 +59,11 @@ def register(sub) -> None:
 
     s = sub.add_parser("download", help="download a dataset (resumable, checksum-verified)")
     s.add_argument("dataset", choices=["gtzan"])
-    s.add_argument("--to", required=True, help="destination folder")
-    s.add_argument("--url", help="archive URL (default: the public GTZAN archive)")
-    s.add_argument("--checksum", help="expected checksum of the archive")
-    s.add_argument("--algorithm", default="sha256", help="checksum algorithm for --checksum (default sha256)")
+    s.add_argument("--to", help="destination folder (default: the data folder's gtzan/, where "
+                                "`genrec build --library gtzan` looks)")
+    s.add_argument("--url", help="a mirror of the GTZAN archive, tried before the known sources (needs --checksum)")
+    s.add_argument("--checksum", help="the mirror's checksum as ALGO:HEX, e.g. sha256:24347e02...")
+    s.add_argument("--list-sources", action="store_true", help="print the source URLs in the order they are tried")
     s.set_defaults(func=cmd_download)
 
     s = sub.add_parser("prepare", help="compute and cache the spectrogram images of a library")

@@ -16,7 +16,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from genrec.config import GENRES, data_home
-from genrec.download import _check_checksum_shape, download_file, extract_archive
+from genrec.download import ProgressCallback, _check_checksum_shape, download_file, extract_archive
 from genrec.errors import DownloadError
 
 #: The classic GTZAN location (the University of Victoria server; unreachable since 2022).
@@ -120,7 +120,7 @@ def find_genre_root(to: Path) -> Path | None:
     return next((c for c in candidates if _has_genre_dirs(c)), None)
 
 
-def _fetch_first(sources: list[Source], to: Path, progress: bool, report: Report) -> Path:
+def _fetch_first(sources: list[Source], to: Path, progress: bool | ProgressCallback, report: Report) -> Path:
     """Download the first source that works; report each failure with its reason."""
     failures = []
     for source in sources:
@@ -138,12 +138,13 @@ def _fetch_first(sources: list[Source], to: Path, progress: bool, report: Report
                         + "; ".join(failures) + f". {BY_HAND}")
 
 
-def download_gtzan(to: Path | None = None, *, sources: list[Source] | None = None, progress: bool = True,
-                   report: Report = lambda message: None) -> Path:
+def download_gtzan(to: Path | None = None, *, sources: list[Source] | None = None,
+                   progress: bool | ProgressCallback = True, report: Report = lambda message: None) -> Path:
     """Download and extract GTZAN into ``to`` (default :func:`default_gtzan_home`); return the genres folder.
 
     Nothing is fetched when ``to`` already holds the genre folders. Sources default to
     :func:`gtzan_sources`; ``report`` receives one line per attempt, failure and the source used.
+    ``progress``: tqdm bars (True), nothing (False) or a ``callback(done_bytes, total)`` for the download.
     The archive stays in ``to`` for resuming and reuse.
     """
     to = Path(to) if to is not None else default_gtzan_home()
@@ -153,7 +154,7 @@ def download_gtzan(to: Path | None = None, *, sources: list[Source] | None = Non
         return root
     to.mkdir(parents=True, exist_ok=True)
     archive = _fetch_first(sources if sources is not None else gtzan_sources(), to, progress, report)
-    extract_archive(archive, to, progress=progress)
+    extract_archive(archive, to, progress=progress is True)
     root = find_genre_root(to)
     if root is None:
         raise DownloadError(

@@ -185,6 +185,7 @@ class Run:
             "arch": self.arch,
             "library": self.record["library"]["label"],
             "weights": self.weights_label,
+            "split": split_name(self.record["library"]),
             "last_four_trainable": bool(cfg["last_four_trainable"]),
             "chunk_s": cfg.get("chunk_seconds") or None,
             "epochs": self.record["epochs_run"],
@@ -192,6 +193,15 @@ class Run:
             "train_s": round(sum(self.record["timings_seconds"].values()), 1),
             "created": self.record["created"],
         }
+
+
+def split_name(library: dict) -> str:
+    """A run's split as a short name: ``filtered``, ``paper`` or ``files`` (older runs: read from its description)."""
+    if library.get("split"):
+        return str(library["split"])
+    method = str(library.get("split_method", ""))
+    return ("filtered" if method.startswith("artist-filtered") else "paper" if method.startswith("stratified")
+            else "files" if method.startswith("split files") else "unknown")
 
 
 def list_runs(root: Path | None = None) -> tuple[list[Run], list[tuple[Path, str]]]:

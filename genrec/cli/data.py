@@ -17,7 +17,7 @@ def cmd_library(a) -> None:
     else:
         if not a.path:
             raise GenrecError("`genrec library gtzan` needs the GTZAN folder: genrec library gtzan PATH")
-        lib = load_gtzan(a.path, seed=a.split_seed, split_dir=a.split_dir)
+        lib = load_gtzan(a.path, seed=a.split_seed, split_dir=a.split_dir, split=a.split)
     print_library(lib)
 
 
@@ -42,7 +42,7 @@ def cmd_prepare(a) -> None:
 
     check_window(a.clip_seconds, a.chunk_seconds)
     progress = TqdmProgress()
-    lib = load_library(a.library, seed=a.split_seed, split_dir=a.split_dir,
+    lib = load_library(a.library, seed=a.split_seed, split_dir=a.split_dir, split=a.split,
                        progress=lambda d, t: progress("demo library", d, t))
     prepared = prepare_images(lib, select_tracks(lib), a.chunk_seconds, a.input_size, progress, a.clip_seconds)
     n = len(prepared.tracks)

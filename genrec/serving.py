@@ -83,14 +83,40 @@ def lite_runtime_available() -> bool:
 
 def export_predictor(model, target: Path) -> Path:
     """Convert ``model``'s predictor for LiteRT and write it to ``target`` atomically (temp file, rename)."""
-    import tensorflow as tf
-
     from genrec.model import with_embedding
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(with_embedding(model))
-    with contextlib.redirect_stdout(io.StringIO()):  # Keras' export prints its whole signature
-        data = converter.convert()
+    return convert(with_embedding(model), target)
+
+
+def convert(model, target: Path, **converter_options) -> Path:
+    """Convert a Keras model to a LiteRT flatbuffer at ``target`` (atomic), by way of an exported SavedModel.
+
+    Keras 3's recommended route: ``model.export`` writes a SavedModel (inference-mode call), and the
+    converter reads it from disk. ``TFLiteConverter.from_keras_model`` exports the same SavedModel
+    internally but then also loads it back into this process as a second copy of the graph and its
+    weights; ``benchmarks/memory.py --build`` measures the difference. ``converter_options`` are set on
+    the converter as attributes (e.g. ``optimizations=[tf.lite.Optimize.DEFAULT]`` for 8-bit weights).
+    """
+    import gc
+
+    import tensorflow as tf
+
+    target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".tmp-savedmodel-") as saved:
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras' export prints its whole signature
+            model.export(saved, format="tf_saved_model")
+        gc.collect()  # the export's traced functions are garbage now; free them before the converter runs
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+        for name, value in converter_options.items():
+            setattr(converter, name, value)
+        data = converter.convert()
+        del converter
+    _write_atomic(target, data)
+    return target
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".tflite")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -100,7 +126,6 @@ def export_predictor(model, target: Path) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
 
 
 def load_predictor(run) -> Predictor:

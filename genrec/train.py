@@ -242,6 +242,8 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
     model = M.build_model(cfg.arch, len(GENRES), weights=source, input_size=cfg.input_size,
                           last_four_trainable=cfg.last_four_trainable, dropout=cfg.dropout,
                           embedding_units=cfg.embedding_units, feature_norm=cfg.feature_norm)
+    if source.kind == "imagenet":  # record the file Keras downloaded (or reused) and its SHA-256
+        source = M.imagenet_source(cfg.arch)
     frozen, tail = M.split_model(model)
     timings["build"] = time.perf_counter() - t
 

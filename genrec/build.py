@@ -28,23 +28,25 @@ RUN_LINE = "run: "
 
 #: Settings of the demo runs: the paper's whole-clip 224×224 images, head trained on cached features.
 DEMO_SETTINGS = dict(library="demo", epochs=50, batch_size=32, input_size=224, patience=10, seed=0)
-#: Settings for a real library (GTZAN). Whole clips, not 3-s chunks: chunks make ten images per clip
-#: and the frozen pass over them alone would take VGG16 about an hour on 1000 clips and 2 CPU cores
-#: (see :func:`estimate_seconds`). The head trains on cached features, so epochs are cheap.
+#: Settings for a real library (GTZAN). Whole clips, not 3-s chunks: chunks make ten images per clip, so
+#: 1000 clips would take about 22 minutes on 2 cores instead of about 3 (:func:`estimate_seconds`) and
+#: hold 1.5 GB of images in memory instead of 0.15 GB. The head trains on cached features, so epochs are cheap.
 REAL_SETTINGS = dict(epochs=50, batch_size=32, input_size=224, patience=10, seed=0)
 
 #: Every progress stage a build reports, in order; ``{arch}`` is vgg16 or resnet50.
 STAGES = ("demo library", "gtzan download", "gtzan extract",
           "{arch} spectrograms", "{arch} features", "{arch} epochs", "{arch} saving")
 
-#: Seconds per unit measured on 2 CPU cores (``benchmarks/build_cost.py``, figures in RESULTS.md).
-#: spectrogram: per clip (whole) or per chunk image; features: per 224-px image through the frozen
-#: backbone; epoch: per training image and epoch; fixed: model build + embedding + save + LiteRT export.
+#: Seconds per unit on an idle 2-core machine, from the stage timings of the `genrec demo` run in
+#: benchmarks/RESULTS.md section 1 (same 224-px images and code path as any library); the 3-s chunk
+#: spectrogram cost is the whole-clip one times the chunk/whole CPU ratio that ``benchmarks/build_cost.py``
+#: measured on the 60 real GTZAN clips. spectrogram: per 30-s clip; features: per image through the frozen
+#: backbone; epoch_image: per training image and epoch; fixed: build + embed + save + LiteRT export per run.
 MEASURED_COSTS = {
-    "spectrogram_clip": 0.20, "spectrogram_chunk_clip": 0.25,
-    "features": {"vgg16": 0.30, "resnet50": 0.12},
-    "epoch_image": {"vgg16": 0.0003, "resnet50": 0.0004},
-    "fixed": {"vgg16": 25.0, "resnet50": 40.0},
+    "spectrogram_clip": 0.035, "spectrogram_chunk_clip": 0.13,
+    "features": {"vgg16": 0.067, "resnet50": 0.027},
+    "epoch_image": {"vgg16": 0.00048, "resnet50": 0.00053},
+    "fixed": {"vgg16": 6.0, "resnet50": 20.0},
 }
 
 Report = Callable[[str], None]
@@ -56,13 +58,14 @@ def default_settings(library: str) -> dict:
 
 
 def estimate_seconds(n_clips: int, chunk_seconds: float | None = None, *, epochs: int = REAL_SETTINGS["epochs"],
-                     architectures: tuple[str, ...] = ARCHITECTURES, train_fraction: float = 0.5) -> float:
+                     architectures: tuple[str, ...] = ARCHITECTURES, train_fraction: float = 443 / 930) -> float:
     """Estimated wall time of ``genrec build`` for ``n_clips`` 30-s clips at 224 px on 2 CPU cores.
 
     Spectrograms once per clip (the cache serves the second architecture), then per architecture: the
     frozen pass over every image, ``epochs`` epochs over the training images (an upper bound: early
     stopping usually ends sooner), and the fixed cost of building, saving and exporting the model. The
-    ImageNet weights cost the same compute as random ones; their download is not included.
+    ImageNet weights cost the same compute as random ones; downloads (GTZAN ~1.2 GB, weights ~150 MB)
+    are not included. ``train_fraction``: the artist-filtered split trains on 443 of its 930 clips.
     """
     per_clip = 1 if not chunk_seconds else max(1, int(CLIP_SECONDS // chunk_seconds))
     images = n_clips * per_clip
@@ -119,7 +122,18 @@ def build(library: str = "demo", *, weights: str | None = None, split: str | Non
         cfg = TrainConfig(arch=arch, weights=weights, split=split, chunk_seconds=chunk_seconds,
                           max_per_genre=max_per_genre, **settings, **({"out": out} if out else {}))
         runs.append(train(cfg, library=lib, progress=lambda s, d, t, a=arch: progress(f"{a} {s}", d, t)))
+        _forget_models()
     return runs
+
+
+def _forget_models() -> None:
+    """Drop Keras' global state of the finished run and return its memory before the next architecture."""
+    import keras
+
+    from genrec.serving import release_memory
+
+    keras.backend.clear_session()
+    release_memory()
 
 
 def build_demo(*, weights: str = "none", out: str | None = None, progress: ProgressFn = silent,

@@ -111,6 +111,8 @@ def build(library: str = "demo", *, weights: str | None = None, split: str | Non
     """
     from genrec.train import TrainConfig, train
 
+    if library == "demo" and split not in (None, "paper"):
+        raise GenrecError("--split applies to real libraries; the synthetic demo library has its own seeded split.")
     weights = weights or ("none" if library == "demo" else "imagenet")
     split = split or ("paper" if library == "demo" else "filtered")
     lib = get_library(library, split=split, progress=progress, report=report)

@@ -6,7 +6,7 @@ between the pooled backbone features and the dense ``embedding`` layer (see
 library, split, seed, epochs, early stopping, batch size, input size, weights) and prints, for each
 architecture, test accuracy, macro-F1, precision@5, mAP, the epochs run and the training time.
 
-Default: the demo runs' settings (``genrec.demo.DEMO_SETTINGS``) on the built-in synthetic library.
+Default: the demo runs' settings (``genrec.build.DEMO_SETTINGS``) on the built-in synthetic library.
 
 Examples:
     python benchmarks/head_ablation.py
@@ -24,7 +24,7 @@ import _common as C  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from genrec.demo import DEMO_SETTINGS
+    from genrec.build import DEMO_SETTINGS
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

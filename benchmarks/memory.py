@@ -48,6 +48,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--timeout", type=int, default=600, help="seconds allowed for each app step (default 600)")
     p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME")
     p.add_argument("--json", help="also write the raw figures to this JSON file")
+    p.add_argument("--build", metavar="LIBRARY",
+                   help="instead: peak RSS of a whole `genrec build --library LIBRARY --weights none` child, per "
+                        "stage, converting with genrec's SavedModel route and with the older from_keras_model one")
+    p.add_argument("--build-args", default="", help="extra `genrec build` arguments for --build (one string)")
+    p.add_argument("--routes", default="savedmodel,keras", help="conversion routes for --build")
     p.add_argument("--_child", choices=["models", "apptest"], help=argparse.SUPPRESS)
     p.add_argument("--_args", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -329,6 +334,13 @@ def main(argv=None) -> int:
         return 0
 
     home = C.setup_home(a.keep)
+    if a.build:
+        import _build_memory
+
+        C.header("genrec benchmark: peak memory of a whole `genrec build` child, per stage")
+        results = _build_memory.main(a.build, a.build_args.split(), a.routes.split(","))
+        C.dump_json(a.json, {"build": results})
+        return 0 if all(r["exit"] == 0 for r in results) else 1
     C.header("genrec benchmark: peak memory of both models, bare and in the Streamlit app")
     C.quiet_tf()
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}

@@ -1,6 +1,6 @@
 """The app's builds: one at a time per runs folder, followed by every session.
 
-A build runs ``genrec build`` (today ``genrec demo``, same protocol) in a child
+A build runs ``genrec build`` in a child
 process that prints JSON progress lines and one ``run: PATH`` line per finished
 run. A thread of the process that started it follows those lines and keeps a
 status file in the runs folder up to date (written to a temp file, then
@@ -29,9 +29,9 @@ import requests
 
 from genrec.config import runs_home
 from genrec.dashboard import DemoProgress
-from genrec.demo import RUN_LINE
-from genrec.download import GTZAN_SOURCES
+from genrec.build import REAL_SETTINGS, RUN_LINE, estimate_seconds
 from genrec.errors import GenrecError
+from genrec.gtzan import gtzan_sources
 from genrec.progress import follow
 
 LOCK_NAME = ".build.lock"
@@ -71,43 +71,18 @@ class BuildBusy(GenrecError):
 # --------------------------------------------------------------------------- what to run
 def gtzan_source_urls() -> list[str]:
     """The GTZAN download sources the real build tries, in order (the URLs the card checks)."""
-    # MERGE(i9-build): becomes `return [source.url for source in gtzan_sources()]` (genrec.download).
-    return list(GTZAN_SOURCES)
+    return [source.url for source in gtzan_sources()]
 
 
 def build_command(library: str, weights: str, out: Path) -> list[str]:
     """The child's command line: ``genrec build`` with progress lines, runs written to ``out``."""
-    # MERGE(i9-build): once `genrec build` exists the demo uses it too; the whole body becomes the
-    # second return. Until then `genrec demo` speaks the same protocol.
-    if library == "demo":
-        return [sys.executable, "-m", "genrec", "demo", "--weights", weights, "--progress-format", "lines",
-                "--out", str(out)]
     return [sys.executable, "-m", "genrec", "build", "--library", library, "--weights", weights,
             "--progress-format", "lines", "--out", str(out)]
 
 
-# Per-image and fixed costs of `genrec demo` (benchmarks/RESULTS.md section 1: 200 whole-clip 224-px
-# images; spectrograms 7.0 s, frozen features 13.3 s VGG16 + 5.3 s ResNet50, and 18 s for building the
-# models, fitting the heads and exporting). Only the placeholder below uses them.
-_DEMO_SECONDS_PER_IMAGE = (7.0 + 13.3 + 5.3) / 200
-_DEMO_FIXED_SECONDS = 0.2 + 0.6 + 3.8 + 2.7 + 2.3 + 8.8
-
-
-def estimate_seconds(n_clips: int, chunk_seconds: float | None) -> float:
-    """Estimated build time of both architectures on ``n_clips`` clips, download not included.
-
-    MERGE(i9-build): temporary stand-in for ``genrec.build.estimate_seconds``; swap the import.
-    Scales the demo's measured per-image costs (benchmarks/RESULTS.md section 1) by the number of
-    images: one per clip, or one per chunk of ``chunk_seconds`` of a 30-s clip.
-    """
-    images = n_clips * (int(30 // chunk_seconds) if chunk_seconds else 1)
-    return images * _DEMO_SECONDS_PER_IMAGE + _DEMO_FIXED_SECONDS
-
-
 def real_build_estimate_seconds() -> float:
     """The estimate shown on the real-data card: full GTZAN with ``genrec build``'s defaults."""
-    # MERGE(i9-build): pass genrec build's default --chunk-seconds for a real library.
-    return estimate_seconds(GTZAN_CLIPS, None)
+    return estimate_seconds(GTZAN_CLIPS, REAL_SETTINGS.get("chunk_seconds"))
 
 
 # --------------------------------------------------------------------------- can the sources be reached?

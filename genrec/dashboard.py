@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from genrec.audio import SUPPORTED_FORMATS, check_extension, load_audio
-from genrec.config import ARCHITECTURES, GENRES
+from genrec.config import ARCHITECTURES, GENRES, PAPER_ACCURACY
 from genrec.errors import AudioError
 from genrec.plots import arch_label
 
@@ -26,8 +26,6 @@ MAX_UPLOAD_MIB = 25
 #: message (with the ffmpeg command that converts them) answers, rather than the widget's bare refusal.
 CONVERTIBLE_EXTENSIONS = (".m4a", ".aac", ".wma", ".opus", ".webm", ".mp4")
 
-#: Test accuracy reported in the paper the project reproduces, per architecture.
-PAPER_ACCURACY: dict[str, float] = {"vgg16": 0.60, "resnet50": 0.40}
 PAPER_LABEL = "paper (reference)"
 
 #: Columns of the runs summary table, in order, with their display names.
@@ -343,7 +341,7 @@ class DemoProgress:
 
 def demo_description() -> str:
     """What building the demo does, for the first-start panel."""
-    from genrec.demo import DEMO_SETTINGS
+    from genrec.build import DEMO_SETTINGS
     from genrec.library import DEMO_CLIPS_PER_GENRE
 
     return (f"generates a **synthetic demo library** of {DEMO_CLIPS_PER_GENRE * len(GENRES)} clips "

@@ -42,30 +42,27 @@ GTZAN_MIRROR_URL = "https://huggingface.co/datasets/marsyas/gtzan/resolve/main/d
 #: SHA-256 of the mirror's file (its Git LFS object id).  It differs from
 #: GTZAN_SHA256, so the mirror's bytes are not identical to the original's.
 GTZAN_MIRROR_SHA256 = "b28cc067ff6199bd826f5d1a6931458586d64acae7f44b2e882b7a97af057531"
-#: Known sources: URL -> (hash algorithm, checksum).
-GTZAN_SOURCES: dict[str, tuple[str, str]] = {
-    GTZAN_URL: ("md5", GTZAN_MD5),
-    GTZAN_MIRROR_URL: ("sha256", GTZAN_MIRROR_SHA256),
-}
-
 _TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 
 
 # --------------------------------------------------------------------------- hashing
 
 
-def file_digest(path: Path, algorithm: str = "sha256", chunk_size: int = 1 << 20) -> str:
-    """Hex digest of a file's content with the named hashlib algorithm."""
-    h = _new_hash(algorithm)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk_size), b""):
-            h.update(block)
-    return h.hexdigest()
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's content with the named hashlib algorithm.
+
+    pooch's ``file_hash`` (librosa's fetcher) does the hashing: it asks hashlib for
+    ``usedforsecurity=False``, so the classic source's MD5 also verifies on FIPS-mode systems.
+    """
+    import pooch
+
+    _new_hash(algorithm)  # our error message for an unknown algorithm
+    return pooch.file_hash(str(path), alg=algorithm)
 
 
 def _new_hash(algorithm: str) -> "hashlib._Hash":
     try:
-        return hashlib.new(algorithm)
+        return hashlib.new(algorithm, usedforsecurity=False)
     except (ValueError, TypeError) as exc:
         raise DownloadError(
             f"Unknown checksum algorithm {algorithm!r}; use one of "
@@ -407,43 +404,3 @@ def extract_archive(archive: Path, to: Path, *, progress: bool = True) -> Path:
     return to
 
 
-# --------------------------------------------------------------------------- GTZAN
-
-
-def _has_genre_dirs(folder: Path) -> bool:
-    return folder.is_dir() and any((folder / g).is_dir() for g in GENRES)
-
-
-def _genre_root(to: Path) -> Path | None:
-    """The folder under ``to`` that holds the genre folders (``to/genres`` first)."""
-    candidates = [to / "genres", *sorted(p for p in to.iterdir() if p.is_dir()), to]
-    return next((c for c in candidates if _has_genre_dirs(c)), None)
-
-
-def download_gtzan(to: Path, *, url: str = GTZAN_URL, checksum: str | None = GTZAN_MD5,
-                   algorithm: str = "md5", progress: bool = True) -> Path:
-    """Download and extract the GTZAN genre collection into ``to``.
-
-    The archive stays in ``to`` for resuming and reuse; returns the extracted
-    folder that holds the genre folders (normally ``to/'genres'``).  With the
-    default checksum and a URL listed in GTZAN_SOURCES (e.g. GTZAN_MIRROR_URL),
-    that source's own checksum is used instead.
-    """
-    to = Path(to)
-    if url != GTZAN_URL and checksum == GTZAN_MD5 and algorithm == "md5" and url in GTZAN_SOURCES:
-        algorithm, checksum = GTZAN_SOURCES[url]
-    to.mkdir(parents=True, exist_ok=True)
-    root = _genre_root(to)
-    if root is not None:
-        return root
-    name = posixpath.basename(urlsplit(url).path) or "genres.tar.gz"
-    archive = download_file(url, to / name, checksum=checksum, algorithm=algorithm,
-                            progress=progress)
-    extract_archive(archive, to, progress=progress)
-    root = _genre_root(to)
-    if root is None:
-        raise DownloadError(
-            f"{archive} was extracted into {to} but no genre folders ({', '.join(GENRES)}) were "
-            "found. Check that the URL points at the GTZAN genres archive."
-        )
-    return root

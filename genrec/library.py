@@ -30,6 +30,10 @@ COLUMNS = ["track_id", "path", "genre", "split", "artist"]
 DEMO_CLIPS_PER_GENRE = 20
 DEMO_SEED = 0
 DEMO_VERSION = 1
+#: The artist-filtered GTZAN split (Kereliuk, Sturm & Larsen 2015) shipped as package data: track lists, no audio.
+FILTERED_SPLIT_DIR = Path(__file__).resolve().parent / "data" / "splits"
+#: ``--split`` names: the artist-filtered lists, or the paper's seeded stratified 80/10/10.
+SPLIT_CHOICES = ("filtered", "paper")
 
 # <genre>/<genre>.00012.au|wav (audio layouts) and <genre>/<genre>00012.png (Kaggle images)
 _AUDIO_RE = re.compile(r"^(?P<genre>[a-z]+)\.(?P<num>\d{5})\.(?P<ext>au|wav)$")
@@ -48,6 +52,7 @@ class Library:
     tracks: pd.DataFrame            # COLUMNS, one row per usable track
     synthetic: bool = False
     split_method: str = ""
+    split_name: str = ""            # "paper", "filtered" or "files" (a folder of split files)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -277,10 +282,35 @@ def _state_dir(root: Path) -> Path:
     return data_home() / "libraries" / f"{root.resolve().name}-{digest}"
 
 
-def _with_split(rows: list[dict], state: Path, seed: int, split_dir: Path | None) -> tuple[pd.DataFrame, str]:
+def resolve_split(split: str | Path = "paper", split_dir: Path | str | None = None) -> tuple[str, Path | None]:
+    """``--split`` (``paper``, ``filtered`` or a folder of split files) → (short name, split-file folder or None).
+
+    ``split_dir`` is the older ``--split-dir`` spelling of a folder; it wins when given.
+    """
+    if split_dir:
+        return "files", Path(split_dir).expanduser()
+    if str(split) == "paper":
+        return "paper", None
+    if str(split) == "filtered":
+        return "filtered", FILTERED_SPLIT_DIR
+    folder = Path(split).expanduser()
+    if not folder.is_dir():
+        raise LibraryError(f"--split {split}: not 'paper', 'filtered' or a folder of train*.txt / valid*.txt / "
+                           "test*.txt split files.")
+    return "files", folder
+
+
+def _method(name: str, seed: int, split_dir: Path | None) -> str:
+    """The run-record description of a split (stable strings: a saved split is reused when they match)."""
+    if name == "filtered":
+        return "artist-filtered GTZAN split (Kereliuk/Sturm lists shipped with genrec)"
+    return f"split files {Path(split_dir).resolve()}" if split_dir else f"stratified 80/10/10 per genre, seed {seed}"
+
+
+def _with_split(rows: list[dict], state: Path, seed: int, split_dir: Path | None,
+                method: str) -> tuple[pd.DataFrame, str]:
     """Attach the saved split if it matches the request, else compute and save one."""
     tracks = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "split"])
-    method = f"split files {Path(split_dir).resolve()}" if split_dir else f"stratified 80/10/10 per genre, seed {seed}"
     meta_path, table_path = state / "split.json", state / "split.csv"
     if meta_path.exists() and table_path.exists():
         saved = pd.read_csv(table_path, dtype=str, keep_default_na=False)
@@ -301,13 +331,23 @@ def _with_split(rows: list[dict], state: Path, seed: int, split_dir: Path | None
 
 # --------------------------------------------------------------------------- loading
 def load_gtzan(root: Path | str, *, seed: int = 0, split_dir: Path | str | None = None, kind: str = "auto",
-               strict: bool = False, progress: Progress | None = None) -> Library:
-    """A GTZAN folder as a :class:`Library` (see :func:`scan_gtzan` for layouts, checks and ``strict``)."""
+               split: str | Path = "paper", strict: bool = False,
+               progress: Progress | None = None) -> Library:
+    """A GTZAN folder as a :class:`Library` (see :func:`scan_gtzan` for layouts, checks and ``strict``).
+
+    ``split``: ``paper`` (stratified 80/10/10, ``seed``), ``filtered`` (the artist-filtered lists) or a
+    folder of split files. Tracks no split file lists are marked ``unlisted``; runs leave them out.
+    """
     # Absolute paths: runs store track paths, which must not depend on the working directory.
     root = Path(root).expanduser().resolve()
+    name, folder = resolve_split(split, split_dir)
     rows, skipped, found_kind = scan_gtzan(root, kind, strict=strict, progress=progress)
-    tracks, method = _with_split(rows, _state_dir(root), seed, Path(split_dir) if split_dir else None)
-    return Library(root.name, root, found_kind, tracks, synthetic=False, split_method=method,
+    tracks, method = _with_split(rows, _state_dir(root), seed, folder, _method(name, seed, folder))
+    if name == "filtered" and not (tracks["split"] == "train").any():
+        raise LibraryError(f"{root}: none of its {len(tracks)} tracks is in the artist-filtered split's training "
+                           "list (it names the original GTZAN tracks, e.g. blues/blues.00012.wav). For another "
+                           "collection use --split paper.")
+    return Library(root.name, root, found_kind, tracks, synthetic=False, split_method=method, split_name=name,
                    skipped=skipped)
 
 
@@ -326,23 +366,24 @@ def load_demo(*, clips_per_genre: int = DEMO_CLIPS_PER_GENRE, progress: Progress
         tracks = pd.read_csv(table, dtype=str, keep_default_na=False)
         if len(tracks) == clips_per_genre * len(GENRES) and all(Path(p).exists() for p in tracks["path"]):
             return Library("demo", root, "audio", tracks[COLUMNS], synthetic=True,
-                           split_method=f"stratified 80/10/10 per genre, seed {DEMO_SEED}")
+                           split_method=f"stratified 80/10/10 per genre, seed {DEMO_SEED}", split_name="paper")
     rows = synth.write_library(root / "audio", clips_per_genre=clips_per_genre, seed=DEMO_SEED, progress=progress)
     tracks = pd.DataFrame(rows)
     tracks["split"] = stratified_split(tracks["genre"], DEMO_SEED)
     tracks = tracks[COLUMNS]
     _atomic_write_text(table, tracks.to_csv(index=False))
     return Library("demo", root, "audio", tracks, synthetic=True,
-                   split_method=f"stratified 80/10/10 per genre, seed {DEMO_SEED}")
+                   split_method=f"stratified 80/10/10 per genre, seed {DEMO_SEED}", split_name="paper")
 
 
 def load_library(spec: str | Path, *, seed: int = 0, split_dir: Path | str | None = None,
-                 progress: Progress | None = None, strict: bool = False) -> Library:
+                 progress: Progress | None = None, strict: bool = False,
+                 split: str | Path = "paper") -> Library:
     """``"demo"`` for the built-in synthetic library, or a path to a GTZAN folder.
 
     ``progress`` follows the demo's generation or the GTZAN folder's check; ``strict`` refuses a GTZAN
-    folder with unusable files instead of skipping them.
+    folder with unusable files instead of skipping them; ``split`` as in :func:`load_gtzan`.
     """
     if str(spec) == "demo":
         return load_demo(progress=progress)
-    return load_gtzan(spec, seed=seed, split_dir=split_dir, strict=strict, progress=progress)
+    return load_gtzan(spec, seed=seed, split_dir=split_dir, strict=strict, progress=progress, split=split)

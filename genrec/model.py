@@ -11,6 +11,8 @@ dense layer whose output is the recommendation embedding) and ``genre``
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +58,34 @@ class WeightsSource:
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "file": self.file, "sha256": self.sha256, "label": self.label}
+
+
+#: The names keras.applications gives the ImageNet 'notop' weights files it downloads (``get_file``).
+IMAGENET_NOTOP_FILES = {"vgg16": "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                        "resnet50": "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"}
+
+
+def imagenet_source(arch: str) -> WeightsSource:
+    """The ImageNet source of a backbone just built, with the file Keras loaded and its SHA-256.
+
+    ``keras.utils.get_file`` keeps the file in ``<Keras home>/models`` ($KERAS_HOME or ~/.keras;
+    /tmp/.keras when that is not writable) after checking it against Keras' own hash.
+    """
+    from keras.src.backend.config import keras_home
+
+    for base in (keras_home(), os.path.join(tempfile.gettempdir(), ".keras")):
+        path = Path(base).expanduser() / "models" / IMAGENET_NOTOP_FILES[arch]
+        if path.is_file():
+            return WeightsSource("imagenet", str(path), _sha256(path))
+    return WeightsSource("imagenet")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _backbone_class(arch: str):

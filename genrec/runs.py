@@ -281,6 +281,7 @@ class Run:
             "arch": self.arch,
             "library": info.library.label,
             "weights": self.weights_label,
+            "split": split_name(self.record["library"]),
             "last_four_trainable": info.config.last_four_trainable,
             "chunk_s": info.config.chunk_seconds,
             "epochs": info.epochs_run,
@@ -291,6 +292,15 @@ class Run:
             "train_s": round(info.train_seconds, 1),
             "created": info.created,
         }
+
+
+def split_name(library: dict) -> str:
+    """A run's split as a short name: ``filtered``, ``paper`` or ``files`` (older runs: read from its description)."""
+    if library.get("split"):
+        return str(library["split"])
+    method = str(library.get("split_method", ""))
+    return ("filtered" if method.startswith("artist-filtered") else "paper" if method.startswith("stratified")
+            else "files" if method.startswith("split files") else "unknown")
 
 
 def list_runs(root: Path | None = None) -> tuple[list[Run], list[tuple[Path, str]]]:

@@ -48,7 +48,8 @@ class TrainConfig:
     feature_norm: bool = True       # False: the paper's head exactly (see genrec.model.build_model)
     patience: int = 5
     split_seed: int = 0
-    split_dir: str | None = None
+    split_dir: str | None = None    # older spelling of split=<folder>; wins when given
+    split: str = "paper"            # "paper", "filtered" or a folder of split files (genrec.library.resolve_split)
     max_per_genre: int | None = None
     out: str = field(default_factory=lambda: str(runs_home()))
 
@@ -103,8 +104,12 @@ class Prepared:
 
 
 def select_tracks(library: Library, max_per_genre: int | None = None) -> pd.DataFrame:
-    """The rows a run uses: every track, or the first ``max_per_genre`` of each genre per split."""
-    tracks = library.tracks
+    """The rows a run uses: every listed track, or the first ``max_per_genre`` of each genre per split.
+
+    Tracks no split file lists (``unlisted``: the artist-filtered split leaves out GTZAN's repeats and
+    mislabelled clips) are neither trained on, evaluated, nor recommended.
+    """
+    tracks = library.tracks[library.tracks["split"] != "unlisted"]
     if max_per_genre is not None:
         tracks = tracks.groupby(["genre", "split"], sort=False, group_keys=False).head(max_per_genre)
     return tracks.reset_index(drop=True)
@@ -227,7 +232,7 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
 
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    library = library or load_library(cfg.library, seed=cfg.split_seed, split_dir=cfg.split_dir, progress=per_stage(
+    library = library or load_library(cfg.library, seed=cfg.split_seed, split_dir=cfg.split_dir, split=cfg.split, progress=per_stage(
         progress, "demo library" if cfg.library == "demo" else "checking clips"))
     timings["library"] = time.perf_counter() - t
 
@@ -242,6 +247,8 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
     model = M.build_model(cfg.arch, len(GENRES), weights=source, input_size=cfg.input_size,
                           last_four_trainable=cfg.last_four_trainable, dropout=cfg.dropout,
                           embedding_units=cfg.embedding_units, feature_norm=cfg.feature_norm)
+    if source.kind == "imagenet":  # record the file Keras downloaded (or reused) and its SHA-256
+        source = M.imagenet_source(cfg.arch)
     frozen, tail = M.split_model(model)
     timings["build"] = time.perf_counter() - t
 
@@ -272,7 +279,8 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
         "library": {
             "name": library.name, "label": library.label, "root": str(library.root), "kind": library.kind,
             "synthetic": library.synthetic, "fingerprint": library.fingerprint(),
-            "split_method": library.split_method, "n_tracks": n,
+            "split_method": library.split_method, "split": library.split_name, "n_tracks": n,
+            "unlisted_excluded": int((library.tracks["split"] == "unlisted").sum()),
         },
         "spectrogram": cache.params_key(library.kind, cfg.chunk_seconds, cfg.input_size, cfg.clip_seconds),
         "trainable_backbone_layers": M.trainable_backbone_layers(model),
@@ -287,5 +295,9 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
     if cfg.chunk_seconds:
         chunk_acc = chunk_accuracy(probs_img, prepared.owner, prepared.labels, prepared.tracks["split"].to_numpy())
     metrics = run_metrics(prepared.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
-    return write_run(Path(cfg.out), record, model, history, prepared.tracks, probs, embeddings, metrics, timings)
+    progress("saving", 0, 1)  # the model, and its LiteRT conversion: several seconds at 224 px
+    del frozen, features
+    run_dir = write_run(Path(cfg.out), record, model, history, prepared.tracks, probs, embeddings, metrics, timings)
+    progress("saving", 1, 1)
+    return run_dir
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from genrec import demo
+from genrec import build, demo
 from genrec.cli import main
 from genrec.errors import GenrecError
 from genrec.progress import JsonLinesProgress, follow
@@ -50,15 +50,23 @@ def test_child_error_message_reaches_the_caller():
         demo.build_demo_in_subprocess(command=_child([], stderr="Killed\n", code=3))
 
 
-def test_cli_lines_format_reports_progress_then_runs(monkeypatch, capsys, tmp_path):
+@pytest.mark.parametrize("argv", [["demo"], ["build", "--library", "demo"]])
+def test_cli_lines_format_reports_progress_then_runs(monkeypatch, capsys, tmp_path, argv):
     # The real `genrec demo` trains for a minute; here its builder is replaced, the CLI's format is not.
-    def fake_build_demo(*, weights, out, progress):
+    calls = []
+
+    def fake_build(library, *, progress, report, **kw):
+        calls.append((library, kw["weights"], kw["split"]))
         progress("demo library", 200, 200)
+        report("said on stderr, not on the protocol's stdout")
         return [tmp_path / "vgg16-demo-x"]
 
-    monkeypatch.setattr(demo, "build_demo", fake_build_demo)
-    assert main(["demo", "--progress-format", "lines"]) == 0
-    first, second = capsys.readouterr().out.splitlines()
+    monkeypatch.setattr(build, "build", fake_build)
+    assert main([*argv, "--progress-format", "lines"]) == 0
+    assert calls == [("demo", "none" if argv == ["demo"] else None, None)]  # build() picks demo's defaults
+    out, err = capsys.readouterr()
+    assert "said on stderr" in err
+    first, second = out.splitlines()
     assert json.loads(first) == {"stage": "demo library", "done": 200, "total": 200}
     assert second == f"{demo.RUN_LINE}{tmp_path / 'vgg16-demo-x'}"
     assert Path(second[len(demo.RUN_LINE):]).name == "vgg16-demo-x"

@@ -16,16 +16,10 @@ from pathlib import Path
 import pytest
 
 from genrec.download import (
-    GTZAN_MD5,
-    GTZAN_MIRROR_SHA256,
-    GTZAN_MIRROR_URL,
-    GTZAN_SHA256,
-    GTZAN_SOURCES,
-    GTZAN_URL,
     download_file,
-    download_gtzan,
     extract_archive,
 )
+from genrec.gtzan import GTZAN_SHA256
 from genrec.errors import DownloadError
 
 # --------------------------------------------------------------------------- local server
@@ -479,48 +473,3 @@ def test_unsupported_archive_type(tmp_path: Path) -> None:
     (tmp_path / "x.rar").write_bytes(b"rar")
     with pytest.raises(DownloadError, match="unsupported"):
         extract_archive(tmp_path / "x.rar", tmp_path / "out", progress=False)
-
-
-# --------------------------------------------------------------------------- download_gtzan
-
-
-def test_download_gtzan_end_to_end(server: Server, tmp_path: Path) -> None:
-    data = make_targz(GTZAN_LIKE)
-    url = server.publish("sound/genres.tar.gz", data)
-    to = tmp_path / "gtzan"
-
-    root = download_gtzan(to, url=url, checksum=hashlib.md5(data).hexdigest(), progress=False)
-
-    assert root == to / "genres"
-    assert sorted(p.name for p in root.iterdir()) == ["blues", "classical", "rock"]
-    rock = "genres/rock/rock.00001.au"
-    assert (to / rock).read_bytes() == GTZAN_LIKE[rock]
-    assert (to / "genres.tar.gz").read_bytes() == data  # kept for reuse
-    assert leftovers(to) == [] and leftovers(tmp_path) == []
-
-    again = download_gtzan(to, url=url, checksum=hashlib.md5(data).hexdigest(), progress=False)
-    assert again == root and server.count() == 1
-
-
-def test_download_gtzan_reuses_archive_without_network(server: Server, tmp_path: Path) -> None:
-    data = make_targz(GTZAN_LIKE)
-    to = tmp_path / "gtzan"
-    to.mkdir()
-    (to / "genres.tar.gz").write_bytes(data)  # e.g. copied in by hand
-    root = download_gtzan(to, url=server.url("genres.tar.gz"),
-                          checksum=hashlib.md5(data).hexdigest(), progress=False)
-    assert (root / "blues").is_dir() and server.count() == 0
-
-
-def test_download_gtzan_without_genre_folders(server: Server, tmp_path: Path) -> None:
-    data = make_targz({"readme.txt": b"not gtzan"})
-    url = server.publish("other.tar.gz", data)
-    with pytest.raises(DownloadError, match="no genre folders"):
-        download_gtzan(tmp_path / "g", url=url, checksum=None, progress=False)
-
-
-def test_gtzan_constants() -> None:
-    assert GTZAN_URL.endswith("/genres.tar.gz") and GTZAN_MIRROR_URL.endswith("/genres.tar.gz")
-    assert len(GTZAN_MD5) == 32 and len(GTZAN_SHA256) == 64 and len(GTZAN_MIRROR_SHA256) == 64
-    assert GTZAN_SOURCES[GTZAN_URL] == ("md5", GTZAN_MD5)
-    assert GTZAN_SOURCES[GTZAN_MIRROR_URL] == ("sha256", GTZAN_MIRROR_SHA256)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from genrec.cli import analysis, catalogue, data, recommend, training
+from genrec.cli import analysis, build, catalogue, data, recommend, training
 from genrec.errors import GenrecError
 
 #: Command groups, in the order ``genrec --help`` lists them.
-COMMAND_GROUPS = (data, training, recommend, catalogue, analysis)
+COMMAND_GROUPS = (data, build, training, recommend, catalogue, analysis)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,11 +57,14 @@ def window_args(parser: argparse.ArgumentParser) -> None:
                         help="cut the window into chunks of this length (e.g. 3); clip predictions average the chunks")
 
 
-def library_args(parser: argparse.ArgumentParser) -> None:
-    """``--split-dir`` and ``--split-seed``: how a library is split."""
-    parser.add_argument("--split-dir", help="folder with train*.txt / valid*.txt / test*.txt split files "
-                                            "(e.g. the artist-filtered GTZAN split); default: stratified 80/10/10")
-    parser.add_argument("--split-seed", type=seed_int, default=0, help="seed of the stratified split (default 0)")
+def library_args(parser: argparse.ArgumentParser, default_split: str = "paper") -> None:
+    """``--split``, ``--split-seed`` (and the older ``--split-dir``): how a GTZAN folder is split."""
+    parser.add_argument("--split", default=default_split,
+                        help="filtered: the artist-filtered GTZAN lists shipped with genrec (no artist in two splits); "
+                             "paper: the paper's stratified random 80/10/10 per genre; or a folder of "
+                             f"train*.txt / valid*.txt / test*.txt split files (default {default_split})")
+    parser.add_argument("--split-dir", help=argparse.SUPPRESS)  # before --split existed; same as --split DIR
+    parser.add_argument("--split-seed", type=seed_int, default=0, help="seed of the paper's random split (default 0)")
 
 
 def print_library(lib) -> None:
@@ -74,6 +77,9 @@ def print_library(lib) -> None:
 
 def print_skipped(lib) -> None:
     """The files a library scan left out, with the reason each (nothing when there are none)."""
+    unlisted = int((lib.tracks["split"] == "unlisted").sum())
+    if unlisted:
+        print(f"{unlisted} unlisted track(s): in no split file, so left out of training, evaluation and recommendations")
     if lib.skipped:
         print(f"\nskipped {len(lib.skipped)} file(s) that cannot be used (--strict refuses them instead):")
         for path, reason in lib.skipped:

@@ -17,19 +17,23 @@ def cmd_library(a) -> None:
     else:
         if not a.path:
             raise GenrecError("`genrec library gtzan` needs the GTZAN folder: genrec library gtzan PATH")
-        lib = load_gtzan(a.path, seed=a.split_seed, split_dir=a.split_dir, strict=a.strict,
+        lib = load_gtzan(a.path, seed=a.split_seed, split_dir=a.split_dir, split=a.split, strict=a.strict,
                          progress=per_stage(TqdmProgress(), "checking clips"))
     print_library(lib)
 
 
 def cmd_download(a) -> None:
-    from genrec import download
+    from genrec import gtzan
 
-    kw = {"url": a.url} if a.url else {}
-    if a.checksum:
-        kw.update(checksum=a.checksum, algorithm=a.algorithm)
-    root = download.download_gtzan(Path(a.to), **kw)
-    print(f"GTZAN is in {root}\nnext: genrec library gtzan {root}")
+    if bool(a.url) != bool(a.checksum):
+        raise GenrecError("--url and --checksum go together: a mirror's archive is only used once its checksum "
+                          "matches, e.g. --url https://host/genres.tar.gz --checksum sha256:HEX.")
+    sources = gtzan.gtzan_sources(gtzan.custom_source(a.url, a.checksum) if a.url else None)
+    if a.list_sources:
+        print("\n".join(s.url for s in sources))
+        return
+    root = gtzan.download_gtzan(Path(a.to) if a.to else None, sources=sources, report=print)
+    print(f"GTZAN is in {root}\nnext: genrec build --library {root}   (or: genrec library gtzan {root})")
 
 
 def cmd_prepare(a) -> None:
@@ -39,7 +43,7 @@ def cmd_prepare(a) -> None:
 
     check_window(a.clip_seconds, a.chunk_seconds)
     progress = TqdmProgress()
-    lib = load_library(a.library, seed=a.split_seed, split_dir=a.split_dir, strict=a.strict,
+    lib = load_library(a.library, seed=a.split_seed, split_dir=a.split_dir, split=a.split, strict=a.strict,
                        progress=lambda d, t: progress("demo library" if a.library == "demo" else "checking clips", d, t))
     print_skipped(lib)
     prepared = prepare_images(lib, select_tracks(lib), a.chunk_seconds, a.input_size, progress, a.clip_seconds)
@@ -58,10 +62,11 @@ def register(sub) -> None:
 
     s = sub.add_parser("download", help="download a dataset (resumable, checksum-verified)")
     s.add_argument("dataset", choices=["gtzan"])
-    s.add_argument("--to", required=True, help="destination folder")
-    s.add_argument("--url", help="archive URL (default: the public GTZAN archive)")
-    s.add_argument("--checksum", help="expected checksum of the archive")
-    s.add_argument("--algorithm", default="sha256", help="checksum algorithm for --checksum (default sha256)")
+    s.add_argument("--to", help="destination folder (default: the data folder's gtzan/, where "
+                                "`genrec build --library gtzan` looks)")
+    s.add_argument("--url", help="a mirror of the GTZAN archive, tried before the known sources (needs --checksum)")
+    s.add_argument("--checksum", help="the mirror's checksum as ALGO:HEX, e.g. sha256:24347e02...")
+    s.add_argument("--list-sources", action="store_true", help="print the source URLs in the order they are tried")
     s.set_defaults(func=cmd_download)
 
     s = sub.add_parser("prepare", help="compute and cache the spectrogram images of a library")

@@ -1,4 +1,4 @@
-"""``genrec train``, ``demo``, ``runs``, ``evaluate`` and ``export``: making and inspecting runs."""
+"""``genrec train``, ``runs``, ``evaluate`` and ``export``: making and inspecting runs."""
 from __future__ import annotations
 
 import sys
@@ -28,7 +28,7 @@ def cmd_train(a) -> None:
         arch=a.arch, library=a.library, epochs=a.epochs, last_four_trainable=a.last_four_trainable,
         weights=a.weights, seed=a.seed, chunk_seconds=a.chunk_seconds, batch_size=a.batch_size,
         input_size=a.input_size, learning_rate=a.learning_rate, patience=a.patience,
-        split_seed=a.split_seed, split_dir=a.split_dir, max_per_genre=a.max_per_genre, out=a.out,
+        split_seed=a.split_seed, split_dir=a.split_dir, split=a.split, max_per_genre=a.max_per_genre, out=a.out,
         feature_norm=not a.paper_head, clip_seconds=a.clip_seconds,
     )
     progress = TqdmProgress()
@@ -69,26 +69,13 @@ def cmd_runs(a) -> None:
         print(f"removed {folder}: an unfinished run left by an interrupted process (unchanged for hours)")
     runs, broken = list_runs(Path(a.dir) if a.dir else None)
     if not runs:
-        print(f"no runs in {a.dir or runs_home()}; create some with `genrec demo` or `genrec train`")
+        print(f"no runs in {a.dir or runs_home()}; create some with `genrec build --library demo` or `genrec train`")
     else:
         table = runs_table(runs).drop(columns=["created"])
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for path, reason in broken:
         print(f"warning: {reason}", file=sys.stderr)
-
-
-def cmd_demo(a) -> None:
-    from genrec.demo import RUN_LINE, build_demo
-    from genrec.progress import JsonLinesProgress, TqdmProgress
-
-    if a.progress_format == "lines":  # for a parent process (the app) following the build
-        for run_dir in build_demo(weights=a.weights, out=a.out, progress=JsonLinesProgress(sys.stdout)):
-            print(f"{RUN_LINE}{run_dir}", flush=True)
-        return
-    for run_dir in build_demo(weights=a.weights, out=a.out, progress=TqdmProgress()):
-        print_run(run_dir)
-    print("\nnext: genrec runs   |   streamlit run app.py")
 
 
 def register(sub) -> None:
@@ -129,10 +116,3 @@ def register(sub) -> None:
     s = sub.add_parser("runs", help="list saved runs")
     s.add_argument("--dir", help="runs folder (default models/)")
     s.set_defaults(func=cmd_runs)
-
-    s = sub.add_parser("demo", help="build the synthetic demo library and train both architectures on it")
-    s.add_argument("--weights", default="none", help="none (default: works offline), imagenet, or a file")
-    s.add_argument("--out", default=None, help="where runs are saved (default models/)")
-    s.add_argument("--progress-format", choices=["bars", "lines"], default="bars",
-                   help="bars (default) or lines: one JSON object per progress report, for a parent process")
-    s.set_defaults(func=cmd_demo)

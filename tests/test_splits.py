@@ -1,0 +1,98 @@
+"""The artist-filtered GTZAN split shipped with genrec, ``--split`` and what runs record about it."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import SPLITS, make_gtzan_folder
+
+from genrec.cli import main
+from genrec.errors import LibraryError
+from genrec.library import FILTERED_SPLIT_DIR, load_gtzan, read_split_files, resolve_split
+from genrec.runs import split_name
+from genrec.train import select_tracks
+
+
+def shipped_lists() -> dict[str, str]:
+    """Track id → split, read straight from the shipped text files."""
+    out = {}
+    for split in ("train", "valid", "test"):
+        for line in (FILTERED_SPLIT_DIR / f"{split}_filtered.txt").read_text().split():
+            out[Path(line).stem] = split
+    return out
+
+
+def test_the_shipped_lists_are_the_kereliuk_sturm_split():
+    listed = shipped_lists()
+    assert Counter(listed.values()) == {"train": 443, "valid": 197, "test": 290}  # 930 of GTZAN's 1000
+    assert read_split_files(FILTERED_SPLIT_DIR) == listed
+    if SPLITS.is_dir():  # the copy beside the project, where present, is the same list
+        assert read_split_files(SPLITS) == listed
+
+
+def test_resolve_split_names_and_errors(tmp_path):
+    assert resolve_split("paper") == ("paper", None)
+    assert resolve_split("filtered") == ("filtered", FILTERED_SPLIT_DIR)
+    assert resolve_split("filtered", split_dir=tmp_path) == ("files", tmp_path)  # the older --split-dir wins
+    assert resolve_split(str(tmp_path)) == ("files", tmp_path)
+    with pytest.raises(LibraryError, match="not 'paper', 'filtered' or a folder"):
+        resolve_split("filterd")
+
+
+def filtered_folder(root: Path, genres: tuple[str, ...] = ("reggae", "rock"), per_split: int = 1,
+                    seconds: float = 3.5) -> tuple[Path, dict[str, str], str]:
+    """A GTZAN folder of generated clips: ``per_split`` listed tracks per genre and split, and one unlisted track
+    (reggae has unlisted ones: the filtered split leaves out 70 of GTZAN's 1000 clips).
+
+    Returns (folder, track id → split of the listed ones, the unlisted id).
+    """
+    from conftest import tone, write_audio
+
+    listed = shipped_lists()
+    chosen = {}
+    for genre in genres:
+        for split in ("train", "valid", "test"):
+            ids = sorted(t for t, s in listed.items() if s == split and t.startswith(f"{genre}."))
+            chosen.update({t: split for t in ids[:per_split]})
+    unlisted = next(t for t in (f"{g}.{n:05d}" for g in genres for n in range(100)) if t not in listed)
+    for i, track in enumerate([*chosen, unlisted]):
+        genre = track.split(".")[0]
+        freq = 110.0 * (1 + genres.index(genre)) * (1 + 0.05 * (i % 3))
+        write_audio(root / genre / f"{track}.wav", tone(seconds, freq, seed=i), subtype="PCM_16")
+    return root, chosen, unlisted
+
+
+def test_filtered_split_marks_unlisted_tracks_and_runs_leave_them_out(tmp_path):
+    root, expected, unlisted = filtered_folder(tmp_path / "genres")
+    lib = load_gtzan(root, split="filtered")
+    split = dict(zip(lib.tracks["track_id"], lib.tracks["split"]))
+    assert split == {**expected, unlisted: "unlisted"}
+    assert lib.split_name == "filtered" and lib.split_method.startswith("artist-filtered")
+    assert unlisted not in set(select_tracks(lib)["track_id"]) and len(select_tracks(lib)) == len(expected)
+    assert load_gtzan(root).split_name == "paper"  # the library API's default is unchanged
+
+
+def test_filtered_split_refuses_a_collection_it_does_not_describe(tmp_path):
+    root = make_gtzan_folder(tmp_path / "other", per_genre=3, seconds=3.5, genres=("blues",))  # 00000–00002
+    with pytest.raises(LibraryError, match="--split paper"):
+        load_gtzan(root, split="filtered")
+
+
+def test_library_command_takes_split_and_counts_unlisted(tmp_path, capsys):
+    root, expected, unlisted = filtered_folder(tmp_path / "genres")
+    assert main(["library", "gtzan", str(root), "--split", "filtered"]) == 0
+    out = capsys.readouterr().out
+    assert "split: artist-filtered GTZAN split" in out
+    assert "1 unlisted track(s)" in out and "left out of training" in out
+
+
+@pytest.mark.parametrize("library,expected", [
+    ({"split": "filtered", "split_method": "whatever"}, "filtered"),
+    ({"split_method": "stratified 80/10/10 per genre, seed 0"}, "paper"),
+    ({"split_method": "split files /x/splits"}, "files"),
+    ({"split_method": "artist-filtered GTZAN split (Kereliuk/Sturm lists shipped with genrec)"}, "filtered"),
+    ({}, "unknown"),
+])
+def test_split_name_of_new_and_older_runs(library, expected):
+    assert split_name(library) == expected

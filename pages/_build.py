@@ -40,22 +40,24 @@ def _clock(stamp: float) -> str:
 def build_panel() -> None:
     """Both build choices and the running build's progress, refreshed while a build runs."""
     running = buildjob.status().running
-    st.fragment(_panel, run_every=POLL_RUNNING_S if running else POLL_IDLE_S)(running)
+    # Only the progress is redrawn on each poll; the cards change when a build starts or ends,
+    # and then the whole app reruns.
+    st.fragment(_live, run_every=POLL_RUNNING_S if running else POLL_IDLE_S)(running)
+    left, right = st.columns(2)
+    with left:
+        _demo_card(running)
+    with right:
+        _real_card(running)
 
 
-def _panel(fast: bool) -> None:
+def _live(fast: bool) -> None:
     status = buildjob.status()
     if status.running != fast:
         # a build started (here or by another visitor) or ended: redraw the whole app, whose
-        # navigation shows the new runs, and poll at the matching pace
+        # navigation shows the new runs and whose buttons follow, and poll at the matching pace
         forget_runs()
         st.rerun()
     _outcome(status)
-    left, right = st.columns(2)
-    with left:
-        _demo_card(status.running)
-    with right:
-        _real_card(status.running)
 
 
 def _outcome(status: buildjob.BuildStatus) -> None:

@@ -152,6 +152,17 @@ def extract(frozen, images: np.ndarray, batch_size: int, progress: ProgressFn = 
     return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
 
 
+def frozen_features(cfg: TrainConfig, frozen, images: np.ndarray, progress: ProgressFn = silent) -> list[np.ndarray]:
+    """The frozen pass over all images: in LiteRT where the library is large enough to repay converting, else Keras."""
+    from genrec.lite_features import extract_with_litert, worth_converting
+
+    if worth_converting(cfg.arch, len(images), cfg.input_size):
+        features = extract_with_litert(frozen, images, progress)
+        if features is not None:
+            return features
+    return extract(frozen, images, min(cfg.batch_size, EXTRACT_BATCH), progress)
+
+
 def _subset(features: list[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
     return [f[mask] for f in features]
 
@@ -241,7 +252,7 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
     timings["build"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    features = extract(frozen, prepared.images, min(cfg.batch_size, EXTRACT_BATCH), progress)
+    features = frozen_features(cfg, frozen, prepared.images, progress)
     timings["features"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -288,5 +299,9 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
         test_img = prepared.image_mask("test")
         chunk_acc = float((probs_img[test_img].argmax(1) == y_img[test_img]).mean()) if test_img.any() else None
     metrics = run_metrics(prepared.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
-    return write_run(Path(cfg.out), record, model, history, prepared.tracks, probs, embeddings, metrics, timings)
+    run_dir = write_run(Path(cfg.out), record, model, history, prepared.tracks, probs, embeddings, metrics, timings)
+    from genrec.quantize import quantize_or_none
+
+    quantize_or_none(run_dir, model, progress)  # optional file beside the complete run; written atomically
+    return run_dir
 

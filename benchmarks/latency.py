@@ -170,11 +170,13 @@ def compare_runtimes(recs, images: dict, repeats: int) -> list[dict]:
             ways["LiteRT int8"] = LitePredictor(r.run.path / QUANTIZED_FILE)
         times: dict[str, list[float]] = {k: [] for k in ways}
         outs = {k: fn(x) for k, fn in ways.items()}  # warm-up, and the outputs to compare
+        cpu: dict[str, list[float]] = {k: [] for k in ways}  # CPU time: the work, whatever the machine's queue
         for i in range(repeats):
             for name in (list(ways) if i % 2 == 0 else list(ways)[::-1]):
-                s = time.perf_counter()
+                s, c = time.perf_counter(), time.process_time()
                 ways[name](x)
                 times[name].append(time.perf_counter() - s)
+                cpu[name].append(time.process_time() - c)
         int8 = "LiteRT int8" in times
         rows.append({"arch": r.run.arch, "images": len(x), "litert_ms": 1000 * C.median(times["LiteRT"]),
                      "keras_ms": 1000 * C.median(times["Keras"]),
@@ -183,12 +185,17 @@ def compare_runtimes(recs, images: dict, repeats: int) -> list[dict]:
                      "int8_ms": 1000 * C.median(times["LiteRT int8"]) if int8 else None,
                      "litert/int8": f"{C.median(times['LiteRT']) / C.median(times['LiteRT int8']):.2f}x" if int8 else "",
                      "int8 max|dprob|": f"{np.abs(outs['LiteRT int8'][0] - outs['LiteRT'][0]).max():.1e}"
-                     if int8 else ""})
+                     if int8 else "",
+                     "litert_cpu_ms": 1000 * C.median(cpu["LiteRT"]),
+                     "int8_cpu_ms": 1000 * C.median(cpu["LiteRT int8"]) if int8 else None,
+                     "litert/int8 cpu": f"{C.median(cpu['LiteRT']) / C.median(cpu['LiteRT int8']):.2f}x" if int8
+                     else ""})
     if rows:
         print(f"\nFORWARD PASS: LiteRT float, LiteRT int8 and Keras on the same images (median of {repeats}, "
               "rotating order)")
         print(C.table(rows, ["arch", "images", "litert_ms", "keras_ms", "keras/litert", "max|dprob|", "int8_ms",
-                             "litert/int8", "int8 max|dprob|"], "{:.1f}"))
+                             "litert/int8", "int8 max|dprob|", "litert_cpu_ms", "int8_cpu_ms", "litert/int8 cpu"],
+                      "{:.1f}"))
     return rows
 
 

@@ -9,6 +9,8 @@ default XNNPACK delegate, on this CPU:
 * the forward pass of one query's images (median of ``--repeats``, variants in rotating order, so
   every variant sees the same machine load);
 * the same with XNNPACK's "latest features" switch on (``experimental_default_delegate_latest_features``);
+* CPU seconds of the pass on one thread (``--threads 1``, the default): on a machine shared with other
+  jobs, wall time mostly measures the queue for the cores, CPU time the work;
 * the agreement with the float model on the run's own library (``genrec.quantize.agreement``: top-1
   genre agreement, top-5 overlap, max probability difference).
 
@@ -35,20 +37,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--train-epochs", type=int, default=3)
     p.add_argument("--input-size", type=int, default=224)
     p.add_argument("--variants", default="float,int8,dynamic,float16", help="comma-separated")
+    p.add_argument("--archs", default="vgg16,resnet50", help="which of the two runs to measure (default both)")
     p.add_argument("--repeats", type=int, default=10, help="timed forward passes per variant (default 10)")
+    p.add_argument("--threads", type=int, default=1, help="LiteRT threads (default 1: CPU time = work)")
+    p.add_argument("--agreement-tracks", type=int, default=None,
+                   help="check agreement on a seeded sample of this many library tracks (default all)")
     p.add_argument("--keep", action="store_true")
     p.add_argument("--json", help="also write the raw figures to this JSON file")
     return p.parse_args(argv)
 
 
-def signature_runner(path: Path, latest: bool):
+def signature_runner(path: Path, latest: bool, threads: int):
     """(probabilities, embeddings) of a batch through a LiteRT file; ``latest``: XNNPACK's newest kernels."""
-    import os
-
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
-    run = Interpreter(model_path=str(path), num_threads=os.cpu_count(),
+    run = Interpreter(model_path=str(path), num_threads=threads,
                       experimental_default_delegate_latest_features=latest).get_signature_runner()
 
     def call(images):
@@ -58,7 +62,8 @@ def signature_runner(path: Path, latest: bool):
     return call
 
 
-def measure_run(run_dir: Path, variants: list[str], repeats: int, workdir: Path) -> list[dict]:
+def measure_run(run_dir: Path, variants: list[str], repeats: int, workdir: Path, threads: int,
+                agreement_tracks: int | None) -> list[dict]:
     import numpy as np
 
     from genrec import quantize as Q
@@ -67,6 +72,9 @@ def measure_run(run_dir: Path, variants: list[str], repeats: int, workdir: Path)
     run = Run.open(run_dir)
     rows_all = np.arange(len(run.tracks))
     images, owner = Q.library_images(run, rows_all)
+    checked = rows_all
+    if agreement_tracks and agreement_tracks < len(rows_all):
+        checked = np.sort(np.random.default_rng(0).choice(rows_all, agreement_tracks, replace=False))
     is_train = (run.tracks["split"].to_numpy() == "train")[owner]
     calibration = Q.calibration_sample(images, is_train)
     query = images[owner == 0].astype(np.float32)  # one query's images (one clip: 1 image, or its chunks)
@@ -80,25 +88,30 @@ def measure_run(run_dir: Path, variants: list[str], repeats: int, workdir: Path)
         files[v].write_bytes(data)
         print(f"  [{run.arch}] {v}: converted in {convert_s[v]:.1f} s, {len(data) / 1e6:.1f} MB", flush=True)
     del model
-    ways = {(v, latest): signature_runner(files[v], latest) for v in variants for latest in (False, True)}
+    ways = {(v, latest): signature_runner(files[v], latest, threads) for v in variants for latest in (False, True)}
     times: dict = {k: [] for k in ways}
+    cpu: dict = {k: [] for k in ways}
     for fn in ways.values():
         fn(query)  # warm-up: XNNPACK packs weights on the first call
     keys = list(ways)
     for i in range(repeats):
         for k in keys[i % len(keys):] + keys[: i % len(keys)]:
-            s = time.perf_counter()
+            s, c = time.perf_counter(), time.process_time()
             ways[k](query)
             times[k].append(time.perf_counter() - s)
-    base = C.median(times[("float", False)]) if ("float", False) in times else None
+            cpu[k].append(time.process_time() - c)
+    base = C.median(cpu[("float", False)]) if ("float", False) in cpu else None
+    mask = np.isin(owner, checked)
+    local = np.searchsorted(checked, owner[mask])
     out = []
     for v in variants:
-        probs, embs = Q.clip_outputs(ways[(v, False)], images, owner, len(rows_all))
-        agree = Q.agreement(run, probs, embs, rows_all)
+        probs, embs = Q.clip_outputs(ways[(v, False)], images[mask], local, len(checked))
+        agree = Q.agreement(run, probs, embs, checked)
         ms, ms_latest = 1000 * C.median(times[(v, False)]), 1000 * C.median(times[(v, True)])
+        cpu_ms = 1000 * min(C.median(cpu[(v, False)]), C.median(cpu[(v, True)]))
         out.append({"arch": run.arch, "variant": v, "MB": files[v].stat().st_size / 1e6,
-                    "convert_s": convert_s[v], "ms": ms, "ms_latest": ms_latest,
-                    "float/this": f"{1000 * base / min(ms, ms_latest):.2f}x" if base else "",
+                    "convert_s": convert_s[v], "ms": ms, "ms_latest": ms_latest, "cpu_ms": cpu_ms,
+                    "float/this cpu": f"{1000 * base / cpu_ms:.2f}x" if base else "",
                     "top1": agree.top1_agreement, "top5_overlap": agree.top5_overlap,
                     "max_dprob": agree.max_prob_diff, "tracks": agree.tracks, "query_images": len(query)})
     return out
@@ -113,13 +126,16 @@ def main(argv=None) -> int:
     print(f"runs:     {vgg.name} / {resnet.name} ({how})\n", flush=True)
     variants = [v.strip() for v in a.variants.split(",") if v.strip()]
     rows = []
+    columns = ["arch", "variant", "MB", "convert_s", "ms", "ms_latest", "cpu_ms", "float/this cpu", "top1",
+               "top5_overlap", "max_dprob", "tracks"]
     with tempfile.TemporaryDirectory(prefix="genrec-variants-") as work:
-        for run_dir in (vgg, resnet):
-            rows += measure_run(run_dir, variants, a.repeats, Path(work))
-    print(f"\nVARIANTS  (forward pass of one query, median of {a.repeats}; ms_latest: XNNPACK latest features on;"
-          " float/this: float's default time over this variant's best)")
-    print(C.table(rows, ["arch", "variant", "MB", "convert_s", "ms", "ms_latest", "float/this", "top1",
-                         "top5_overlap", "max_dprob", "tracks"], "{:.3f}"))
+        for run_dir in [r for r, arch in ((vgg, "vgg16"), (resnet, "resnet50")) if arch in a.archs.split(",")]:
+            rows += measure_run(run_dir, variants, a.repeats, Path(work), a.threads, a.agreement_tracks)
+            print(C.table(rows, columns, "{:.3f}"), flush=True)
+    print(f"\nVARIANTS  (forward pass of one query on {a.threads} thread(s), median of {a.repeats}; ms: wall, "
+          "ms_latest: wall with XNNPACK latest features on; cpu_ms: CPU time, the better of the two; "
+          "float/this cpu: float's CPU time over this variant's)")
+    print(C.table(rows, columns, "{:.3f}"))
     C.dump_json(a.json, {"runs": [str(vgg), str(resnet)], "rows": rows})
     return 0
 

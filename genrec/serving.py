@@ -11,7 +11,8 @@ A run may also carry ``predictor-int8.tflite``, an 8-bit version written by
 :mod:`genrec.quantize`, with its agreement with the float model in
 ``predictor-int8.json``. :func:`choose_predictor` decides which file answers:
 ``GENREC_PREDICTOR`` = ``auto`` (default: the 8-bit one when its top-1 genre
-agreement is at least 0.99), ``float`` or ``int8``.
+agreement is at least 0.99 and it keeps 0.8 of the top-5 recommendations),
+``float`` or ``int8``.
 """
 from __future__ import annotations
 
@@ -39,8 +40,11 @@ AGREEMENT_FILE = "predictor-int8.json"
 #: Environment variable choosing the predictor of every run: "auto" (default), "float" or "int8".
 PREDICTOR_ENV = "GENREC_PREDICTOR"
 PREDICTOR_SETTINGS = ("auto", "float", "int8")
-#: Under "auto" the 8-bit predictor answers only when it predicts the float model's genre for this share of tracks.
+#: Under "auto" the 8-bit predictor answers only when it predicts the float model's genre for this share of tracks
 MIN_TOP1_AGREEMENT = 0.99
+#: ... and keeps this share of the float model's top-5 recommendations: a genre kept is not enough when the
+#: recommendations change (tiny test runs keep every genre and share under 0.2 of their top 5).
+MIN_TOP5_OVERLAP = 0.8
 #: Output names of the converted signature, in the order of the Keras predictor's outputs.
 _OUTPUTS = ("output_0", "output_1")
 
@@ -206,6 +210,8 @@ def choose_predictor(run) -> PredictorChoice:
         return floating("the 8-bit predictor's agreement record is missing or unreadable")
     if agreement.top1_agreement < MIN_TOP1_AGREEMENT:
         return floating(f"8-bit top-1 agreement {agreement.top1_agreement:.3f} is below {MIN_TOP1_AGREEMENT}")
+    if agreement.top5_overlap < MIN_TOP5_OVERLAP:
+        return floating(f"8-bit top-5 overlap {agreement.top5_overlap:.2f} is below {MIN_TOP5_OVERLAP}")
     return PredictorChoice("int8", quantized, f"top-1 agreement with float {agreement.top1_agreement:.3f}",
                            agreement)
 

@@ -13,12 +13,13 @@ import pytest
 
 from genrec.cli import main
 from genrec.errors import GenrecError
-from genrec.quantize import CALIBRATION_IMAGES, agreement
+from genrec.quantize import CALIBRATION_IMAGES, SHIPPED_VARIANT, agreement
 from genrec.recommend import Recommender
 from genrec.runs import Run
 from genrec.serving import (
     AGREEMENT_FILE,
     MIN_TOP1_AGREEMENT,
+    MIN_TOP5_OVERLAP,
     PREDICTOR_ENV,
     PREDICTOR_FILE,
     QUANTIZED_FILE,
@@ -38,7 +39,7 @@ def copy_run(src: Path, dest: Path) -> Run:
 def set_agreement(run: Run, top1: float, **changes) -> None:
     """Rewrite the run's agreement record with another top-1 figure (the way a worse quantization would)."""
     path = run.path / AGREEMENT_FILE
-    rec = {**json.loads(path.read_text()), "top1_agreement": top1, **changes}
+    rec = {**json.loads(path.read_text()), "top1_agreement": top1, "top5_overlap": 1.0, **changes}
     path.write_text(json.dumps(rec))
 
 
@@ -49,10 +50,11 @@ def test_every_run_writes_an_8bit_predictor_with_its_agreement(tiny_runs, arch, 
     # int8 weights: well under half the float file (the head's float parts keep it above a quarter)
     assert 0 < quantized.stat().st_size < 0.5 * float_file.stat().st_size
     rec = json.loads((run.path / AGREEMENT_FILE).read_text())
-    assert rec["variant"] == "int8" and rec["size_bytes"] == quantized.stat().st_size
+    assert rec["variant"] == SHIPPED_VARIANT and rec["size_bytes"] == quantized.stat().st_size
     assert rec["tracks"] == rec["library_tracks"] == len(run.tracks) == 50
     n_train = int((run.tracks["split"] == "train").sum())
-    assert rec["calibration"] == {"split": "train", "images": min(CALIBRATION_IMAGES, n_train), "seed": 0}
+    calibration = {"split": "train", "images": min(CALIBRATION_IMAGES, n_train), "seed": 0}
+    assert rec["calibration"] == (calibration if SHIPPED_VARIANT == "int8" else None)
     assert "int8" not in (run.path / "run.json").read_text()  # the run record stays as training wrote it
 
     # The recorded figures are what the 8-bit predictor really answers through the serving path.
@@ -93,6 +95,11 @@ def test_auto_uses_the_8bit_predictor_only_at_or_above_the_bar(tiny_runs, tmp_pa
     choice = choose_predictor(run)
     assert choice.kind == "float" and "0.980 is below 0.99" in choice.reason
     assert load_predictor(run).path == run.path / PREDICTOR_FILE
+    # every genre kept, but the recommendations changed
+    set_agreement(run, 1.0, top5_overlap=MIN_TOP5_OVERLAP - 0.1)
+    assert choose_predictor(run).kind == "float" and "top-5 overlap" in choose_predictor(run).reason
+    set_agreement(run, 1.0, top5_overlap=MIN_TOP5_OVERLAP)
+    assert choose_predictor(run).kind == "int8"
 
     # a record that is not about this file (another size), or not a number, vouches for nothing
     set_agreement(run, 1.0, size_bytes=123)

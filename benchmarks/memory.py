@@ -55,6 +55,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sessions", type=int, default=6, help="concurrent browser sessions in part 4 (default 6)")
     p.add_argument("--timeout", type=int, default=600, help="seconds allowed for each app step (default 600)")
     p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME")
+    p.add_argument("--data-home", help="use this GENREC_HOME (its libraries and caches) instead of a fresh one, "
+                                       "e.g. the one the given runs were trained with")
     p.add_argument("--json", help="also write the raw figures to this JSON file")
     p.add_argument("--_child", choices=["models", "apptest"], help=argparse.SUPPRESS)
     p.add_argument("--_args", help=argparse.SUPPRESS)
@@ -410,6 +412,8 @@ def main(argv=None) -> int:
         return 0
 
     home = C.setup_home(a.keep)
+    if a.data_home:  # the runs' own library (the synthetic demo) is read, not generated again
+        os.environ["GENREC_HOME"] = str(Path(a.data_home).resolve())
     C.header("genrec benchmark: peak memory of both models, bare and in the Streamlit app")
     C.quiet_tf()
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}

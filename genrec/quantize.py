@@ -35,7 +35,6 @@ from genrec.config import CLIP_SECONDS
 from genrec.errors import RunError
 from genrec.index import ExactIndex, l2_normalize
 from genrec.progress import ProgressFn, silent
-from genrec.runs import Run
 from genrec.serving import AGREEMENT_FILE, QUANTIZED_FILE, LitePredictor, write_atomic
 
 log = logging.getLogger(__name__)
@@ -127,7 +126,7 @@ def clip_outputs(predictor, images: np.ndarray, owner: np.ndarray, n_clips: int,
     return probs, embs
 
 
-def agreement(run: Run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndarray,
+def agreement(run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndarray,
               k: int = AGREEMENT_K) -> Agreement:
     """Compare a predictor's per-clip answers for the library ``rows`` with the run's saved float answers.
 
@@ -149,7 +148,7 @@ def agreement(run: Run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndar
     )
 
 
-def library_images(run: Run, rows: np.ndarray, progress: ProgressFn = silent) -> tuple[np.ndarray, np.ndarray]:
+def library_images(run, rows: np.ndarray, progress: ProgressFn = silent) -> tuple[np.ndarray, np.ndarray]:
     """(images, owner) of the library tracks ``rows``, from the spectrogram cache (computed on a miss).
 
     RunError naming the files when the run's library audio is no longer on this machine.
@@ -165,17 +164,18 @@ def library_images(run: Run, rows: np.ndarray, progress: ProgressFn = silent) ->
     spec = run.record["spectrogram"]
     images, owner, _ = cache.library_images(
         tracks["path"].tolist(), spec["kind"], spec.get("chunk_seconds"), int(spec["size"]),
-        lambda done, total: progress("8-bit: spectrograms", done, total), float(spec.get("clip_seconds", CLIP_SECONDS)),
+        lambda done, total: progress("8-bit: spectrograms", done, total),
+        float(spec.get("clip_seconds", CLIP_SECONDS)),
     )
     return images, owner
 
 
-def quantize_run(run: Run | Path | str, model=None, progress: ProgressFn = silent) -> Path:
-    """Write ``predictor-int8.tflite`` and ``predictor-int8.json`` (its agreement with float) into ``run``.
+def quantize_run(run, model=None, progress: ProgressFn = silent) -> Path:
+    """Write ``predictor-int8.tflite`` and ``predictor-int8.json`` (its agreement with float) into ``run``
+    (an opened :class:`genrec.runs.Run`).
 
     ``model`` is the run's Keras model when the caller already holds it (training); else it is loaded.
     """
-    run = run if isinstance(run, Run) else Run.open(run)
     times: dict[str, float] = {}
     t = time.perf_counter()
     n = len(run.tracks)
@@ -214,16 +214,16 @@ def quantize_run(run: Run | Path | str, model=None, progress: ProgressFn = silen
     return target
 
 
-def quantize_or_none(run_dir: Path, model, progress: ProgressFn = silent) -> Path | None:
+def quantize_or_none(run, model, progress: ProgressFn = silent) -> Path | None:
     """:func:`quantize_run` after training: a failure costs serving speed, not the run (which answers in float)."""
     try:
-        return quantize_run(run_dir, model, progress)
+        return quantize_run(run, model, progress)
     except Exception as exc:  # the converter fails in many ways; the float predictor still serves
         log.warning("%s: no 8-bit predictor (%s: %s); the run answers with its float predictor",
-                    Path(run_dir).name, type(exc).__name__, exc)
+                    run.id, type(exc).__name__, exc)
         for name in (QUANTIZED_FILE, AGREEMENT_FILE):
             with contextlib.suppress(OSError):
-                (Path(run_dir) / name).unlink()
+                (run.path / name).unlink()
         return None
 
 

@@ -301,7 +301,8 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
     metrics = run_metrics(prepared.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
     run_dir = write_run(Path(cfg.out), record, model, history, prepared.tracks, probs, embeddings, metrics, timings)
     from genrec.quantize import quantize_or_none
+    from genrec.runs import Run
 
-    quantize_or_none(run_dir, model, progress)  # optional file beside the complete run; written atomically
+    quantize_or_none(Run.open(run_dir), model, progress)  # optional file beside the complete run; written atomically
     return run_dir
 

@@ -36,6 +36,8 @@ T_PROCESS_START = time.time()
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
+PREDICTOR_ENV = "GENREC_PREDICTOR"  # genrec.serving.PREDICTOR_ENV, not imported so the cold child imports genrec itself
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -52,6 +54,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-cold", action="store_true", help="skip the cold-start subprocess")
     p.add_argument("--song-seconds", type=float, default=240.0, help="length of the whole-song query (default 240)")
     p.add_argument("--song-repeats", type=int, default=5, help="warm whole-song queries (default 5; 0 skips them)")
+    p.add_argument("--predictors", default="float,int8",
+                   help="GENREC_PREDICTOR settings measured side by side (default float,int8)")
     p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME (and trained runs)")
     p.add_argument("--json", help="also write the raw figures to this JSON file")
     p.add_argument("--_child", nargs=3, metavar=("VGG", "RESNET", "CLIP"), help=argparse.SUPPRESS)
@@ -76,7 +80,7 @@ def cold_child(vgg: str, resnet: str, clip: str, k: int, spawned: float) -> None
     for r in recs:
         r._predictor  # noqa: B018  load the model (cached_property)
     out["load_models_s"] = time.perf_counter() - t
-    out["predictors"] = [type(r._predictor).__name__ for r in recs]
+    out["predictors"] = [getattr(r._predictor, "path", Path(type(r._predictor).__name__)).name for r in recs]
     out["tensorflow_imported"] = "tensorflow" in sys.modules
 
     t = time.perf_counter()
@@ -92,12 +96,12 @@ def cold_child(vgg: str, resnet: str, clip: str, k: int, spawned: float) -> None
     print("COLD " + json.dumps(out), flush=True)
 
 
-def run_cold(vgg: Path, resnet: Path, clip: Path, k: int) -> dict:
+def run_cold(vgg: Path, resnet: Path, clip: Path, k: int, predictor: str = "auto") -> dict:
     spawned = time.time()
     proc = subprocess.run(
         [sys.executable, __file__, "--_child", str(vgg), str(resnet), str(clip), "-k", str(k),
          "--_spawned", repr(spawned)],
-        capture_output=True, text=True, env=os.environ.copy(), cwd=str(C.PROJECT),
+        capture_output=True, text=True, env={**os.environ, PREDICTOR_ENV: predictor}, cwd=str(C.PROJECT),
     )
     wall = time.time() - spawned
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("COLD ")), None)
@@ -155,10 +159,12 @@ def images_for(recs, clip: Path) -> dict:
 
 
 def compare_runtimes(recs, images: dict, repeats: int) -> list[dict]:
-    """The forward pass of each run in LiteRT (the run's predictor.tflite) and in Keras, side by side."""
+    """The forward pass of each run in LiteRT (predictor.tflite, and predictor-int8.tflite where the run has one)
+    and in Keras, side by side."""
     import numpy as np
 
-    from genrec.serving import PREDICTOR_FILE, KerasPredictor, LitePredictor, lite_runtime_available
+    from genrec.serving import (PREDICTOR_FILE, QUANTIZED_FILE, KerasPredictor, LitePredictor,
+                                lite_runtime_available)
 
     rows = []
     for r in recs:
@@ -167,20 +173,36 @@ def compare_runtimes(recs, images: dict, repeats: int) -> list[dict]:
             continue
         x = images[r.run.arch].astype(np.float32)
         ways = {"LiteRT": LitePredictor(r.run.path / PREDICTOR_FILE), "Keras": KerasPredictor(r.run.load_model())}
+        if (r.run.path / QUANTIZED_FILE).is_file():
+            ways["LiteRT int8"] = LitePredictor(r.run.path / QUANTIZED_FILE)
         times: dict[str, list[float]] = {k: [] for k in ways}
         outs = {k: fn(x) for k, fn in ways.items()}  # warm-up, and the outputs to compare
+        cpu: dict[str, list[float]] = {k: [] for k in ways}  # CPU time: the work, whatever the machine's queue
         for i in range(repeats):
             for name in (list(ways) if i % 2 == 0 else list(ways)[::-1]):
-                s = time.perf_counter()
+                s, c = time.perf_counter(), time.process_time()
                 ways[name](x)
                 times[name].append(time.perf_counter() - s)
+                cpu[name].append(time.process_time() - c)
+        int8 = "LiteRT int8" in times
         rows.append({"arch": r.run.arch, "images": len(x), "litert_ms": 1000 * C.median(times["LiteRT"]),
                      "keras_ms": 1000 * C.median(times["Keras"]),
                      "keras/litert": f"{C.median(times['Keras']) / C.median(times['LiteRT']):.2f}x",
-                     "max|dprob|": f"{np.abs(outs['LiteRT'][0] - outs['Keras'][0]).max():.1e}"})
+                     "max|dprob|": f"{np.abs(outs['LiteRT'][0] - outs['Keras'][0]).max():.1e}",
+                     "int8_ms": 1000 * C.median(times["LiteRT int8"]) if int8 else None,
+                     "litert/int8": f"{C.median(times['LiteRT']) / C.median(times['LiteRT int8']):.2f}x" if int8 else "",
+                     "int8 max|dprob|": f"{np.abs(outs['LiteRT int8'][0] - outs['LiteRT'][0]).max():.1e}"
+                     if int8 else "",
+                     "litert_cpu_ms": 1000 * C.median(cpu["LiteRT"]),
+                     "int8_cpu_ms": 1000 * C.median(cpu["LiteRT int8"]) if int8 else None,
+                     "litert/int8 cpu": f"{C.median(cpu['LiteRT']) / C.median(cpu['LiteRT int8']):.2f}x" if int8
+                     else ""})
     if rows:
-        print(f"\nFORWARD PASS: LiteRT vs Keras on the same images (median of {repeats}, alternating order)")
-        print(C.table(rows, ["arch", "images", "litert_ms", "keras_ms", "keras/litert", "max|dprob|"], "{:.1f}"))
+        print(f"\nFORWARD PASS: LiteRT float, LiteRT int8 and Keras on the same images (median of {repeats}, "
+              "rotating order)")
+        print(C.table(rows, ["arch", "images", "litert_ms", "keras_ms", "keras/litert", "max|dprob|", "int8_ms",
+                             "litert/int8", "int8 max|dprob|", "litert_cpu_ms", "int8_cpu_ms", "litert/int8 cpu"],
+                      "{:.1f}"))
     return rows
 
 
@@ -279,77 +301,99 @@ def main(argv=None) -> int:
     print(f"runs:     {vgg.name} / {resnet.name} ({how})")
     print(f"clip:     {clip} ({info.duration:.1f} s, {info.samplerate} Hz, {info.channels} ch, {info.subtype})")
 
-    cold = None
-    if not a.no_cold:
-        print("cold start in a fresh process ...", flush=True)
-        cold = run_cold(vgg, resnet, clip, a.k)
+    predictors = [x.strip() for x in a.predictors.split(",") if x.strip()]
+    colds = {}
+    for predictor in predictors if not a.no_cold else ():
+        print(f"cold start in a fresh process (GENREC_PREDICTOR={predictor}) ...", flush=True)
+        colds[predictor] = run_cold(vgg, resnet, clip, a.k, predictor)
 
-    recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
-    sizes = sorted({r.input_size for r in recs})
-    print(f"inputs:   {', '.join(f'{r.run.arch} {r.input_size}px chunks={r.chunk_seconds}' for r in recs)}; "
-          f"library index {len(recs[0].index)} tracks", flush=True)
-    for r in recs:
-        r.warm_up()
-    compare(recs, source=clip, k=a.k)   # one untimed query: first-call effects out of the warm figures
-    staged_query(recs, clip, a.k)
+    recs = {}
+    for predictor in predictors:  # the predictor is chosen when it loads, i.e. at warm_up
+        os.environ[PREDICTOR_ENV] = predictor
+        recs[predictor] = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
+        for r in recs[predictor]:
+            r.warm_up()
+        compare(recs[predictor], source=clip, k=a.k)   # one untimed query: first-call effects out of the figures
+        staged_query(recs[predictor], clip, a.k)
+    first = recs[predictors[0]]
+    sizes = sorted({r.input_size for r in first})
+    print(f"inputs:   {', '.join(f'{r.run.arch} {r.input_size}px chunks={r.chunk_seconds}' for r in first)}; "
+          f"library index {len(first[0].index)} tracks; predictors "
+          f"{ {p: [r._predictor.path.name for r in rs] for p, rs in recs.items()} }", flush=True)
 
-    e2e, stages = [], []
+    e2e = {p_: [] for p_ in predictors}
+    stages = {p_: [] for p_ in predictors}
     for i in range(a.repeats):
-        # alternate which measurement goes first, so neither systematically gets a warmer cache
-        order = ("e2e", "staged") if i % 2 == 0 else ("staged", "e2e")
-        for what in order:
-            if what == "e2e":
-                s = time.perf_counter()
-                compare(recs, source=clip, k=a.k)
-                e2e.append(time.perf_counter() - s)
-            else:
-                stages.append(staged_query(recs, clip, a.k))
+        # rotate which predictor and which measurement go first, so none systematically gets a warmer cache
+        for predictor in predictors[i % len(predictors):] + predictors[: i % len(predictors)]:
+            for what in (("e2e", "staged") if i % 2 == 0 else ("staged", "e2e")):
+                if what == "e2e":
+                    s = time.perf_counter()
+                    compare(recs[predictor], source=clip, k=a.k)
+                    e2e[predictor].append(time.perf_counter() - s)
+                else:
+                    stages[predictor].append(staged_query(recs[predictor], clip, a.k))
+    floors = {p_: report_warm(p_, e2e[p_], stages[p_], a.repeats, sizes) for p_ in predictors}
+    for predictor, cold in colds.items():
+        report_cold(predictor, cold, C.median(e2e[predictor]), a.k)
+    if "float" in predictors and len(predictors) > 1:
+        print("\nSIDE BY SIDE  (float / other, same run of this script; > 1 means the other is faster)")
+        rows = []
+        for other in (p_ for p_ in predictors if p_ != "float"):
+            for stage in [n for n in stages["float"][0] if n.endswith("forward")]:
+                rows.append({"what": f"{stage} (median ms)", "float": 1000 * C.median([x[stage] for x in stages["float"]]),
+                             other: 1000 * C.median([x[stage] for x in stages[other]]),
+                             "float/other": f"{C.median([x[stage] for x in stages['float']]) / C.median([x[stage] for x in stages[other]]):.2f}x"})
+            for label, f_, o_ in (("both forwards (ms)", floors["float"], floors[other]),
+                                  ("end to end (ms)", e2e["float"], e2e[other])):
+                rows.append({"what": label, "float": 1000 * C.median(f_), other: 1000 * C.median(o_),
+                             "float/other": f"{C.median(f_) / C.median(o_):.2f}x"})
+            if "float" in colds and other in colds:
+                f_, o_ = colds["float"]["spawn_to_first_answer_s"], colds[other]["spawn_to_first_answer_s"]
+                rows.append({"what": "cold: spawn -> first answer (s)", "float": f_, other: o_,
+                             "float/other": f"{f_ / o_:.2f}x"})
+            print(C.table(rows, ["what", "float", other, "float/other"], "{:.2f}"))
+
+    runtimes = compare_runtimes(first, images_for(first, clip), a.repeats)
+    song = None
+    if a.song_repeats > 0:
+        song = song_latency(first, make_song(vgg, a.song_seconds), clip, a.song_repeats, a.k)
+    C.dump_json(a.json, {"runs": [str(vgg), str(resnet)], "clip": str(clip), "e2e_s": e2e,
+                         "stages_s": stages, "floor_s": floors, "cold": colds, "runtimes": runtimes, "song": song})
+    return 0
+
+
+def report_warm(predictor: str, e2e: list, stages: list, repeats: int, sizes: list) -> list:
+    """Print one predictor's warm per-stage table; return its forward floor per query."""
     names = list(stages[0])
     fwd = [n for n in names if n.endswith("forward")]
     floor = [sum(s[n] for n in fwd) for s in stages]
     staged_total = [sum(s.values()) for s in stages]
-
     rows = []
-    for n in names:
-        xs = [s[n] for s in stages]
-        lo, hi = C.iqr(xs)
-        rows.append({"stage": n, "median_ms": 1000 * C.median(xs), "p25_ms": 1000 * lo, "p75_ms": 1000 * hi,
-                     "share_of_e2e": f"{100 * C.median(xs) / C.median(e2e):.1f}%"})
-    for label, xs in (("sum of stages", staged_total), ("floor: both forwards", floor),
-                      ("END TO END compare()", e2e)):
+    for label, xs in [(n, [s[n] for s in stages]) for n in names] + [
+            ("sum of stages", staged_total), ("floor: both forwards", floor), ("END TO END compare()", e2e)]:
         lo, hi = C.iqr(xs)
         rows.append({"stage": label, "median_ms": 1000 * C.median(xs), "p25_ms": 1000 * lo, "p75_ms": 1000 * hi,
                      "share_of_e2e": f"{100 * C.median(xs) / C.median(e2e):.1f}%"})
-
-    print(f"\nWARM  (median of {a.repeats} in-process queries after warm-up; input {'/'.join(map(str, sizes))}px)")
+    print(f"\nWARM, GENREC_PREDICTOR={predictor}  (median of {repeats} in-process queries after warm-up; "
+          f"input {'/'.join(map(str, sizes))}px)")
     print(C.table(rows, ["stage", "median_ms", "p25_ms", "p75_ms", "share_of_e2e"], "{:.1f}"))
-    ratio = C.median(e2e) / C.median(floor)
-    print(f"\nend-to-end / floor (two forward passes alone) = {C.median(e2e) * 1000:.0f} ms / "
-          f"{C.median(floor) * 1000:.0f} ms = {ratio:.2f}x")
+    print(f"end-to-end / floor (two forward passes alone) = {C.median(e2e) * 1000:.0f} ms / "
+          f"{C.median(floor) * 1000:.0f} ms = {C.median(e2e) / C.median(floor):.2f}x")
+    return floor
 
-    if cold:
-        keys = ["interpreter_start_s", "import_genrec_s", "open_runs_and_index_s", "load_models_s", "first_query_s",
-                "second_query_s"]
-        print("\nCOLD  (one fresh process: `python -c` equivalent, then import, load, first query)")
-        print(C.table([{"stage": k_.removesuffix("_s").replace("_", " "), "seconds": cold[k_]} for k_ in keys]
-                      + [{"stage": "spawn -> first answer", "seconds": cold["spawn_to_first_answer_s"]}],
-                      ["stage", "seconds"], "{:.2f}"))
-        print(f"first query / warm median = {cold['first_query_s'] / C.median(e2e):.1f}x;  "
-              f"child peak RSS {cold['peak_rss_mb']:.0f} MB; predictors {cold['predictors']}; "
-              f"TensorFlow imported: {cold['tensorflow_imported']}")
-        same = [x[2] for x in cold["first_answer"]]
-        print(f"cold answer (arch, genre, top-{a.k}): {cold['first_answer']}")
-        warm_answers, _ = compare(recs, source=clip, k=a.k)
-        if same != [w.neighbours["track_id"].tolist() for w in warm_answers]:
-            print("WARNING: the cold process answered differently from this one")
 
-    runtimes = compare_runtimes(recs, images_for(recs, clip), a.repeats)
-    song = None
-    if a.song_repeats > 0:
-        song = song_latency(recs, make_song(vgg, a.song_seconds), clip, a.song_repeats, a.k)
-    C.dump_json(a.json, {"runs": [str(vgg), str(resnet)], "clip": str(clip), "e2e_s": e2e,
-                         "stages_s": stages, "floor_s": floor, "cold": cold, "runtimes": runtimes, "song": song})
-    return 0
+def report_cold(predictor: str, cold: dict, warm_median: float, k: int) -> None:
+    keys = ["interpreter_start_s", "import_genrec_s", "open_runs_and_index_s", "load_models_s", "first_query_s",
+            "second_query_s"]
+    print(f"\nCOLD, GENREC_PREDICTOR={predictor}  (one fresh process: interpreter, import, load, first query)")
+    print(C.table([{"stage": k_.removesuffix("_s").replace("_", " "), "seconds": cold[k_]} for k_ in keys]
+                  + [{"stage": "spawn -> first answer", "seconds": cold["spawn_to_first_answer_s"]}],
+                  ["stage", "seconds"], "{:.2f}"))
+    print(f"first query / warm median = {cold['first_query_s'] / warm_median:.1f}x;  "
+          f"child peak RSS {cold['peak_rss_mb']:.0f} MB; predictors {cold['predictors']}; "
+          f"TensorFlow imported: {cold['tensorflow_imported']}")
+    print(f"cold answer (arch, genre, top-{k}): {cold['first_answer']}")
 
 
 if __name__ == "__main__":

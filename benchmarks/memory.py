@@ -14,6 +14,12 @@
    upload through the real server's websocket protocol is not attempted (headless Chromium is not
    installed here); the figure "after one comparison" is therefore the AppTest one, and the server's
    is estimated as its page-load RSS plus the comparison's increment measured with AppTest.
+4. sessions: the real server with ``--sessions`` (default 6) concurrent headless-Chromium sessions
+   (Debian's /usr/bin/chromium driven by playwright), each uploading the clip and waiting for both
+   models' answers; the server's peak RSS (VmHWM) and its RSS afterwards.
+
+Parts 1, 2 and 4 run once per predictor (``--predictors``, default float and 8-bit: GENREC_PREDICTOR),
+side by side in one run of the script; part 1 also with Keras.
 
 Everything is compared with the ~1 GB memory budget of a Streamlit Community Cloud app.
 """
@@ -44,9 +50,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--input-size", type=int, default=224)
     p.add_argument("--clip", help="the query clip (default: the first clip of the runs' library)")
     p.add_argument("--app", default=str(C.PROJECT / "app.py"), help="the Streamlit app (default app.py)")
-    p.add_argument("--skip", default="", help="comma-separated parts to skip: models, apptest, server")
+    p.add_argument("--skip", default="", help="comma-separated parts to skip: models, apptest, server, sessions")
+    p.add_argument("--predictors", default="float,int8", help="GENREC_PREDICTOR values to compare (default float,int8)")
+    p.add_argument("--sessions", type=int, default=6, help="concurrent browser sessions in part 4 (default 6)")
     p.add_argument("--timeout", type=int, default=600, help="seconds allowed for each app step (default 600)")
     p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME")
+    p.add_argument("--data-home", help="use this GENREC_HOME (its libraries and caches) instead of a fresh one, "
+                                       "e.g. the one the given runs were trained with")
     p.add_argument("--json", help="also write the raw figures to this JSON file")
     p.add_argument("--build", metavar="LIBRARY",
                    help="instead: peak RSS of a whole `genrec build --library LIBRARY --weights none` child, per "
@@ -80,7 +90,9 @@ def _rss_split() -> dict:
 
 
 def child_models(vgg: str, resnet: str, clip: str, runtime: str = "auto") -> dict:
-    """``runtime`` "auto": each run's own predictor (LiteRT where it has predictor.tflite); "keras": Keras."""
+    """``runtime`` "auto", "float" or "int8": that GENREC_PREDICTOR setting (LiteRT files); "keras": Keras."""
+    if runtime != "keras":
+        os.environ["GENREC_PREDICTOR"] = runtime
     stages: list = []
     _mark(stages, "interpreter + numpy/psutil")
     from genrec.recommend import Recommender, compare
@@ -306,6 +318,77 @@ def measure_server(app: str, env: dict, timeout: int) -> dict:
     return out
 
 
+def measure_sessions(app: str, env: dict, clip: str, sessions: int, timeout: int) -> dict:
+    """Peak RSS of a real server while ``sessions`` headless-Chromium pages each upload ``clip`` at once."""
+    chromium = Path("/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {"error": "the 'playwright' package is not installed (requirements-dev.txt)"}
+    if not chromium.exists():
+        return {"error": f"{chromium} not found (Debian package 'chromium', .ci/install-browser.sh)"}
+    port = _free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    log = Path(env["GENREC_HOME"]) / "streamlit-sessions.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out: dict = {}
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(cmd, cwd=str(Path(app).parent), env=env, stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        import requests
+
+        t = time.perf_counter()
+        while not _healthy(requests, port):
+            if proc.poll() is not None or time.perf_counter() - t > 120:
+                raise RuntimeError(f"server not healthy (rc {proc.poll()}); see {log}")
+            time.sleep(0.5)
+        url = f"http://127.0.0.1:{port}/"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(chromium),
+                                        args=["--headless", "--no-sandbox", "--disable-gpu"])
+            pages = [browser.new_context().new_page() for _ in range(sessions)]
+            for page in pages:
+                page.goto(url, wait_until="domcontentloaded")
+            for page in pages:
+                page.get_by_role("button", name="Upload").wait_for(timeout=timeout * 1000)
+                page.get_by_role("button", name="Upload").click()
+            for page in pages:
+                page.locator("input[type=file]").wait_for(state="attached", timeout=timeout * 1000)
+            out["rss_before_mb"] = _tree_rss_mb(proc.pid)
+            t = time.perf_counter()
+            for page in pages:  # all uploads first, so the sessions' script runs overlap on the server
+                page.locator("input[type=file]").set_input_files(clip)
+            answered = 0
+            for page in pages:
+                page.get_by_text("Top-5 recommendations").nth(1).wait_for(timeout=timeout * 1000)
+                answered += 1
+            out["sessions_s"] = time.perf_counter() - t
+            out["answered"] = answered
+            browser.close()
+        time.sleep(1)
+        out["rss_after_mb"] = _tree_rss_mb(proc.pid)
+        out["peak_mb"] = _server_peak_mb(proc.pid)
+    except Exception as exc:
+        out["error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
+        out["log_tail"] = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return out
+
+
+def _healthy(requests, port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
 # --------------------------------------------------------------------------- parent
 def spawn_child(kind: str, payload: dict, env: dict, timeout: int) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--_child", kind, "--_args", json.dumps(payload)],
@@ -334,6 +417,8 @@ def main(argv=None) -> int:
         return 0
 
     home = C.setup_home(a.keep)
+    if a.data_home:  # the runs' own library (the synthetic demo) is read, not generated again
+        os.environ["GENREC_HOME"] = str(Path(a.data_home).resolve())
     if a.build:
         import _build_memory
 
@@ -358,10 +443,11 @@ def main(argv=None) -> int:
     print(f"budget:   {BUDGET_MB} MB (the ~1 GB memory of a Streamlit Community Cloud app)\n", flush=True)
     raw: dict = {"runs": [str(vgg), str(resnet)], "clip": str(clip)}
 
+    predictors = [x.strip() for x in a.predictors.split(",") if x.strip()]
     if "models" not in skip:
         peaks = {}
-        for runtime in ("auto", "keras"):
-            title = "each run's own predictor" if runtime == "auto" else "Keras predictors (TensorFlow)"
+        for runtime in (*predictors, "keras"):
+            title = f"GENREC_PREDICTOR={runtime}" if runtime != "keras" else "Keras predictors (TensorFlow)"
             print(f"1. bare process, {title}: both Recommenders with models loaded and warmed, library index",
                   flush=True)
             res = spawn_child("models", {"vgg": str(vgg), "resnet": str(resnet), "clip": str(clip),
@@ -376,21 +462,23 @@ def main(argv=None) -> int:
             peaks[runtime] = max(s["peak_mb"] for s in res["stages"])
             print(f"   PEAK RSS bare (both models + index, after queries): {peaks[runtime]:.0f} MB "
                   f"= {100 * peaks[runtime] / BUDGET_MB:.0f}% of 1 GB\n")
-        if len(peaks) == 2:
-            print(f"   peak RSS Keras / own predictors = {peaks['keras']:.0f} / {peaks['auto']:.0f} MB "
-                  f"= {peaks['keras'] / peaks['auto']:.2f}x\n")
+        for runtime in predictors:
+            if runtime in peaks and "keras" in peaks:
+                print(f"   peak RSS Keras / {runtime} = {peaks['keras']:.0f} / {peaks[runtime]:.0f} MB "
+                      f"= {peaks['keras'] / peaks[runtime]:.2f}x")
 
     app = Path(a.app)
     if not app.is_file():
         print(f"2./3. Streamlit app: {app} not found -- skipped (the app is not written yet).")
         skip |= {"apptest", "server"}
 
-    if "apptest" not in skip:
-        print("2. Streamlit app under AppTest (fresh process): first render, then one uploaded-clip comparison",
-              flush=True)
-        res = spawn_child("apptest", {"app": str(app), "clip": str(clip), "timeout": a.timeout}, env,
-                          3 * a.timeout)
-        raw["apptest"] = res
+    for predictor in predictors if "apptest" not in skip else ():
+        print(f"2. Streamlit app under AppTest (fresh process, GENREC_PREDICTOR={predictor}): first render, then "
+              "one uploaded-clip comparison", flush=True)
+        res = spawn_child("apptest", {"app": str(app), "clip": str(clip), "timeout": a.timeout},
+                          {**env, "GENREC_PREDICTOR": predictor}, 3 * a.timeout)
+        raw[f"apptest_{predictor}"] = res
+        raw.setdefault("apptest", res)
         if "error" in res:
             print("   FAILED: " + res["error"])
         else:
@@ -404,8 +492,8 @@ def main(argv=None) -> int:
             for p in dict.fromkeys(res["problems"]):
                 print(f"   PROBLEM on the page: {p}")
             peak = max(s["peak_mb"] for s in res["stages"])
-            print(f"   PEAK RSS AppTest (app + both models after one comparison): {peak:.0f} MB "
-                  f"= {100 * peak / BUDGET_MB:.0f}% of 1 GB\n")
+            print(f"   PEAK RSS AppTest, GENREC_PREDICTOR={predictor} (app + both models after one comparison): "
+                  f"{peak:.0f} MB = {100 * peak / BUDGET_MB:.0f}% of 1 GB\n")
 
     if "server" not in skip:
         print("3. real server: streamlit run app.py --server.headless true", flush=True)
@@ -435,6 +523,19 @@ def main(argv=None) -> int:
                   f"= {100 * est / BUDGET_MB:.0f}% of 1 GB")
         if res.get("error") and res.get("log_tail"):
             print("   server log tail:\n" + "\n".join("     " + ln for ln in res["log_tail"].splitlines()[-15:]))
+    for predictor in predictors if "sessions" not in skip else ():
+        print(f"4. real server, {a.sessions} concurrent browser sessions each uploading the clip "
+              f"(GENREC_PREDICTOR={predictor})", flush=True)
+        res = measure_sessions(str(app), {**env, "GENREC_PREDICTOR": predictor}, str(clip), a.sessions, a.timeout)
+        raw[f"sessions_{predictor}"] = res
+        if "error" in res:
+            print(f"   FAILED: {res['error']}")
+            if res.get("log_tail"):
+                print("   server log tail:\n" + "\n".join("     " + ln for ln in res["log_tail"].splitlines()[-10:]))
+            continue
+        print(f"   {res['answered']}/{a.sessions} sessions answered by both models in {res['sessions_s']:.1f} s; "
+              f"server RSS before {res['rss_before_mb']:.0f} MB, after {res['rss_after_mb']:.0f} MB; "
+              f"PEAK RSS (VmHWM) {res['peak_mb']:.0f} MB = {100 * res['peak_mb'] / BUDGET_MB:.0f}% of 1 GB\n")
     C.dump_json(a.json, raw)
     return 0
 

@@ -6,26 +6,46 @@ TensorFlow Lite's standalone runtime). Serving both 224-px models through LiteRT
 takes about a third of the memory of TensorFlow + Keras and is faster on a CPU;
 outputs agree with Keras to float round-off (a test checks it). Runs without
 the file, or machines without LiteRT, fall back to the Keras model.
+
+A run may also carry ``predictor-int8.tflite``, an 8-bit version written by
+:mod:`genrec.quantize`, with its agreement with the float model in
+``predictor-int8.json``. :func:`choose_predictor` decides which file answers:
+``GENREC_PREDICTOR`` = ``auto`` (default: the 8-bit one when its top-1 genre
+agreement is at least 0.99 and it keeps 0.8 of the top-5 recommendations),
+``float`` or ``int8``.
 """
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from genrec.errors import RunError
+from genrec.errors import GenrecError, RunError
 from genrec.gradcam import needs_export
 
 log = logging.getLogger(__name__)
 
 PREDICTOR_FILE = "predictor.tflite"
+QUANTIZED_FILE = "predictor-int8.tflite"
+#: The 8-bit predictor's agreement with the float model on the run's library (written by genrec.quantize).
+AGREEMENT_FILE = "predictor-int8.json"
+#: Environment variable choosing the predictor of every run: "auto" (default), "float" or "int8".
+PREDICTOR_ENV = "GENREC_PREDICTOR"
+PREDICTOR_SETTINGS = ("auto", "float", "int8")
+#: Under "auto" the 8-bit predictor answers only when it predicts the float model's genre for this share of tracks
+MIN_TOP1_AGREEMENT = 0.99
+#: ... and keeps this share of the float model's top-5 recommendations: a genre kept is not enough when the
+#: recommendations change (tiny test runs keep every genre and share under 0.2 of their top 5).
+MIN_TOP5_OVERLAP = 0.8
 #: Output names of the converted signature, in the order of the Keras outputs (probabilities, embedding,
 #: last feature map); files written before Grad-CAM have only the first two.
 _OUTPUTS = ("output_0", "output_1", "output_2")
@@ -71,6 +91,7 @@ class LitePredictor:
 
         self.path = Path(path)
         self._lock = threading.Lock()
+        self.path = path
         try:
             interpreter = Interpreter(model_path=str(path), num_threads=threads or os.cpu_count() or 1)
             self._run = interpreter.get_signature_runner()
@@ -133,32 +154,43 @@ CONVERTER_DEFAULTS = {"_experimental_use_buffer_offset": True}
 
 
 def convert(model, target: Path, **converter_options) -> Path:
-    """Convert a Keras model to a LiteRT flatbuffer at ``target`` (atomic), by way of an exported SavedModel.
+    """Convert a Keras model to a LiteRT flatbuffer at ``target`` (atomic); see :func:`to_litert`."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = to_litert(model, workdir=target.parent, **converter_options)
+    write_atomic(target, data)
+    del data
+    release_memory()
+    return target
+
+
+def to_litert(model, *, workdir: Path | None = None, configure=None, defaults: bool = True,
+              **converter_options) -> bytes:
+    """A Keras model as LiteRT flatbuffer bytes, by way of an exported SavedModel.
 
     Keras 3's recommended route: ``model.export`` writes a SavedModel (inference-mode call) and the
     converter reads it from disk. ``TFLiteConverter.from_keras_model`` exports the same SavedModel
     internally, then loads it back into this process as a second copy of the graph and its weights
     and freezes a third; in a build that is the difference between a 2.2 GB and a 1.4 GB peak
-    (``benchmarks/memory.py --build``). ``converter_options`` are set on the converter as attributes
-    on top of :data:`CONVERTER_DEFAULTS` (e.g. ``optimizations=[tf.lite.Optimize.DEFAULT]``).
+    (``benchmarks/memory.py --build``). ``converter_options`` are set on the converter as attributes,
+    on top of :data:`CONVERTER_DEFAULTS` unless ``defaults`` is False; ``configure(converter)`` sets
+    anything nested (e.g. ``target_spec``). ``workdir`` holds the temporary SavedModel.
     """
     import tensorflow as tf
 
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".tmp-savedmodel-") as saved:
+    with tempfile.TemporaryDirectory(dir=workdir, prefix=".tmp-savedmodel-") as saved:
         with contextlib.redirect_stdout(io.StringIO()):  # Keras' export prints its whole signature
             model.export(saved, format="tf_saved_model")
         release_memory()  # the export's traced functions and training leftovers, before the converter's peak
         converter = tf.lite.TFLiteConverter.from_saved_model(saved)
-        for name, value in {**CONVERTER_DEFAULTS, **converter_options}.items():
+        for name, value in {**(CONVERTER_DEFAULTS if defaults else {}), **converter_options}.items():
             setattr(converter, name, value)
-        data = converter.convert()
+        if configure is not None:
+            configure(converter)
+        with contextlib.redirect_stdout(io.StringIO()):
+            data = converter.convert()
         del converter
-    _write_atomic(target, data)
-    del data
-    release_memory()
-    return target
+    return data
 
 
 def release_memory() -> None:
@@ -179,8 +211,10 @@ def release_memory() -> None:
         pass
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".tflite")
+def write_atomic(target: Path, data: bytes) -> Path:
+    """Write ``data`` to ``target`` through a temp file in the same folder, then rename; return ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -189,16 +223,104 @@ def _write_atomic(target: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return target
+
+
+@dataclass(frozen=True)
+class QuantizedAgreement:
+    """The agreement of a run's 8-bit predictor with its float model, as recorded in ``predictor-int8.json``."""
+
+    top1_agreement: float
+    top5_overlap: float
+    max_prob_diff: float
+    tracks: int
+
+    def __str__(self) -> str:
+        return (f"top-1 agreement {self.top1_agreement:.3f}, top-5 overlap {self.top5_overlap:.2f}, "
+                f"max prob. diff {self.max_prob_diff:.3f} on {self.tracks} tracks")
+
+
+def quantized_agreement(run_path: Path) -> QuantizedAgreement | None:
+    """The recorded agreement of the run's 8-bit predictor; None when absent, unreadable, implausible, or
+    recorded for a different file (its size differs), so a copied-in or stale record never vouches for it."""
+    try:
+        rec = json.loads((run_path / AGREEMENT_FILE).read_text())
+        size = (run_path / QUANTIZED_FILE).stat().st_size
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rec, dict) or rec.get("size_bytes") != size:
+        return None
+    values = [rec.get(k) for k in ("top1_agreement", "top5_overlap", "max_prob_diff")]
+    tracks = rec.get("tracks")
+    if not all(type(v) in (int, float) and 0 <= v <= 1 for v in values) or type(tracks) is not int or tracks < 1:
+        return None
+    return QuantizedAgreement(*(float(v) for v in values), tracks)
+
+
+@dataclass(frozen=True)
+class PredictorChoice:
+    """Which predictor answers a run's outside clips, and why."""
+
+    kind: str                           # "int8" or "float" (LiteRT files), or "keras" (model.keras)
+    path: Path
+    reason: str
+    agreement: QuantizedAgreement | None = None
+
+    @property
+    def label(self) -> str:
+        return {"int8": "8-bit LiteRT", "float": "float LiteRT", "keras": "Keras"}[self.kind]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.reason})"
+
+
+def predictor_setting() -> str:
+    """The ``GENREC_PREDICTOR`` setting: auto (default), float or int8."""
+    value = os.environ.get(PREDICTOR_ENV, "").strip().lower() or "auto"
+    if value not in PREDICTOR_SETTINGS:
+        raise GenrecError(f"{PREDICTOR_ENV}={value!r} is not a predictor setting; use one of "
+                          f"{', '.join(PREDICTOR_SETTINGS)} (or leave it unset for auto).")
+    return value
+
+
+def choose_predictor(run) -> PredictorChoice:
+    """The predictor :func:`load_predictor` uses for ``run`` under the current setting (nothing is loaded)."""
+    setting = predictor_setting()
+    path, quantized = run.path / PREDICTOR_FILE, run.path / QUANTIZED_FILE
+    agreement = quantized_agreement(run.path) if quantized.is_file() else None
+
+    def floating(reason: str) -> PredictorChoice:
+        if not path.is_file():
+            return PredictorChoice("keras", run.path / "model.keras",
+                                   f"no {PREDICTOR_FILE}; `genrec export {run.id}` writes it")
+        return PredictorChoice("float", path, reason, agreement)
+
+    if not lite_runtime_available():
+        return PredictorChoice("keras", run.path / "model.keras", "LiteRT (ai-edge-litert) is not installed")
+    if setting == "float":
+        return floating(f"{PREDICTOR_ENV}=float")
+    if not quantized.is_file():
+        return floating(f"no 8-bit predictor; `genrec export {run.id} --quantize` writes it")
+    if setting == "int8":
+        return PredictorChoice("int8", quantized, f"{PREDICTOR_ENV}=int8", agreement)
+    if agreement is None:
+        return floating("the 8-bit predictor's agreement record is missing or unreadable")
+    if agreement.top1_agreement < MIN_TOP1_AGREEMENT:
+        return floating(f"8-bit top-1 agreement {agreement.top1_agreement:.3f} is below {MIN_TOP1_AGREEMENT}")
+    if agreement.top5_overlap < MIN_TOP5_OVERLAP:
+        return floating(f"8-bit top-5 overlap {agreement.top5_overlap:.2f} is below {MIN_TOP5_OVERLAP}")
+    return PredictorChoice("int8", quantized, f"top-1 agreement with float {agreement.top1_agreement:.3f}",
+                           agreement)
 
 
 def load_predictor(run) -> Predictor:
-    """The fastest predictor available for ``run``: LiteRT when it has ``predictor.tflite``, else Keras."""
-    path = run.path / PREDICTOR_FILE
-    if path.is_file() and lite_runtime_available():
+    """The predictor :func:`choose_predictor` picks for ``run``: 8-bit or float LiteRT, else Keras."""
+    choice = choose_predictor(run)
+    if choice.kind != "keras":
         try:
-            return LitePredictor(path)
+            return LitePredictor(choice.path)
         except ImportError as exc:  # installed but unusable here (e.g. a missing system library)
             log.warning("%s: LiteRT cannot be loaded (%s); answering with model.keras", run.id, exc)
-    elif path.is_file():
-        log.info("%s: LiteRT (ai-edge-litert) is not installed; answering with model.keras", run.id)
+    elif (run.path / PREDICTOR_FILE).is_file():
+        log.info("%s: %s; answering with model.keras", run.id, choice.reason)
     return KerasPredictor(run.load_model())

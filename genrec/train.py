@@ -25,7 +25,8 @@ from genrec.errors import AudioError, GenrecError, LibraryError
 from genrec.evaluate import run_metrics
 from genrec.library import Library, load_library
 from genrec.progress import ProgressFn, per_stage, silent
-from genrec.runs import write_run
+from genrec.quantize import quantize_or_none
+from genrec.runs import Run, write_run
 
 
 @dataclass
@@ -172,6 +173,17 @@ def extract(frozen, images: np.ndarray, batch_size: int, progress: ProgressFn = 
     return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
 
 
+def frozen_features(cfg: TrainConfig, frozen, images: np.ndarray, progress: ProgressFn = silent) -> list[np.ndarray]:
+    """The frozen pass over all images: in LiteRT where the library is large enough to repay converting, else Keras."""
+    from genrec.lite_features import extract_with_litert, worth_converting
+
+    if worth_converting(cfg.arch, len(images), cfg.input_size):
+        features = extract_with_litert(frozen, images, progress)
+        if features is not None:
+            return features
+    return extract(frozen, images, min(cfg.batch_size, EXTRACT_BATCH), progress)
+
+
 def _subset(features: list[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
     return [f[mask] for f in features]
 
@@ -253,7 +265,7 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
     timings["build"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    features = extract(frozen, prepared.images, min(cfg.batch_size, EXTRACT_BATCH), progress)
+    features = frozen_features(cfg, frozen, prepared.images, progress)
     timings["features"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -299,5 +311,6 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
     del frozen, features
     run_dir = write_run(Path(cfg.out), record, model, history, prepared.tracks, probs, embeddings, metrics, timings)
     progress("saving", 1, 1)
+    quantize_or_none(Run.open(run_dir), model, progress)  # optional file beside the complete run; written atomically
     return run_dir
 

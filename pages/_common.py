@@ -144,6 +144,15 @@ def library_caption(run) -> None:
         synthetic_badge()
 
 
+def predictor_caption(run) -> None:
+    """Which predictor answers this run's uploads (8-bit or float; ``GENREC_PREDICTOR``), and why."""
+    from genrec.serving import choose_predictor
+
+    choice = choose_predictor(run)
+    agreement = f"  \n8-bit vs float: {choice.agreement}" if choice.agreement else ""
+    st.caption(f"Uploads: **{choice.label}** predictor · {choice.reason}{agreement}")
+
+
 def sidebar(runs: list, broken: list) -> None:
     """Run per architecture (default: newest), with its starting weights and library always visible."""
     with st.sidebar:
@@ -166,6 +175,7 @@ def sidebar(runs: list, broken: list) -> None:
                 run = by_id[run_id]
                 st.caption(f"`{run.id}`  \n" + D.weights_caption(run))
                 library_caption(run)
+                predictor_caption(run)
         if broken:
             st.warning(f"{len(broken)} run folder(s) could not be opened and are left out.",
                        icon=":material/warning:")

@@ -27,8 +27,10 @@ def cmd_recommend(a) -> None:
         raise GenrecError(f"'{query}' is neither an audio file nor a track id of this run's library "
                           f"(ids look like {sorted(ids)[0]}).")
     if query not in ids:
+        from genrec.serving import choose_predictor
+
         answer = rec.for_audio(Path(query), k=a.k)
-        print(f"query: {query} (outside the library)")
+        print(f"query: {query} (outside the library; answered by the {choose_predictor(rec.run)})")
     else:
         answer = rec.for_track(query, k=a.k)
         print(f"query: library track {query} (true genre: {rec.tracks.set_index('track_id').loc[query, 'genre']})")

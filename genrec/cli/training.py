@@ -58,6 +58,14 @@ def cmd_export(a) -> None:
     head = write_head(head_arrays(model), run.path / HEAD_FILE)
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); outside clips are now answered with LiteRT")
     print(f"wrote {head}; Grad-CAM (`genrec explain`, the app's heatmaps) works for this run")
+    if a.quantize:
+        from genrec.progress import TqdmProgress
+        from genrec.quantize import quantize_run
+        from genrec.serving import choose_predictor, quantized_agreement
+
+        target = quantize_run(run, model, progress=TqdmProgress())
+        print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); 8-bit vs float: "
+              f"{quantized_agreement(run.path)}\nuploads are answered by the {choose_predictor(run)}")
 
 
 def cmd_runs(a) -> None:
@@ -111,6 +119,9 @@ def register(sub) -> None:
     s = sub.add_parser("export", help="(re)write a run's predictor.tflite and head.npz, used to answer and "
                                          "explain clips without TensorFlow")
     s.add_argument("run", help="run folder or run id")
+    s.add_argument("--quantize", action="store_true",
+                   help="also write the 8-bit predictor-int8.tflite and its agreement with the float model "
+                        "(needs the run's library audio, or its cached spectrograms)")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("runs", help="list saved runs")

@@ -47,7 +47,10 @@ def measure(route: str, library: str, extra: list[str]) -> dict:
     """Build in a child with one conversion route; peak RSS overall (exact) and per stage (sampled)."""
     import psutil
 
-    out = tempfile.mkdtemp(prefix=f"genrec-build-{route}-")
+    # under the benchmark's temporary GENREC_RUNS (removed at exit), never in the project's models/
+    runs_dir = os.environ.get("GENREC_RUNS") or tempfile.gettempdir()
+    os.makedirs(runs_dir, exist_ok=True)
+    out = tempfile.mkdtemp(prefix=f"build-{route}-", dir=runs_dir)
     args = ["build", "--library", library, "--weights", "none", "--progress-format", "lines", "--out", out, *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()

@@ -4,12 +4,12 @@ Pages live in ``pages/``; they only draw what ``genrec`` computes. With no
 saved runs the app opens on a panel that builds the demo or the real GTZAN runs;
 the same choices stay on the "Build runs" page.
 """
+
 from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="genrec · genre & recommendations", page_icon=":material/graphic_eq:",
-                   layout="wide")
+st.set_page_config(page_title="genrec · genre & recommendations", page_icon=":material/graphic_eq:", layout="wide")
 
 from pages._common import all_runs, app_frame, guard, sidebar  # noqa: E402 (after set_page_config)
 
@@ -30,8 +30,10 @@ else:
 page = st.navigation(pages)
 with st.sidebar:
     st.markdown("### :material/graphic_eq: genrec")
-    st.caption("Music genre from mel-spectrograms with transfer-learned VGG16 and ResNet50, "
-               "and “more like this” from their embeddings.")
+    st.caption(
+        "Music genre from mel-spectrograms with transfer-learned VGG16 and ResNet50, "
+        "and “more like this” from their embeddings."
+    )
 with guard("drawing the sidebar"):
     sidebar(runs, broken)
 with app_frame():

@@ -8,8 +8,10 @@ Routes: ``savedmodel`` is genrec's (``serving.convert``: ``model.export`` then
 ``TFLiteConverter.from_saved_model``, freed memory returned first); ``keras`` is the route genrec used
 before, ``TFLiteConverter.from_keras_model``, put back into the child by patching ``genrec.runs``.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -19,7 +21,7 @@ import tempfile
 import threading
 import time
 
-_KERAS_ROUTE = '''
+_KERAS_ROUTE = """
 import contextlib, io, os, tempfile, sys
 from pathlib import Path
 import genrec.runs
@@ -34,7 +36,7 @@ def export_from_keras_model(model, target):
     return Path(target)
 
 genrec.runs.export_predictor = export_from_keras_model
-'''
+"""
 
 
 def _child(route: str, args: list[str]) -> list[str]:
@@ -54,8 +56,13 @@ def measure(route: str, library: str, extra: list[str]) -> dict:
     args = ["build", "--library", library, "--weights", "none", "--progress-format", "lines", "--out", out, *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
-    child = subprocess.Popen(_child(route, args), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    child = subprocess.Popen(
+        _child(route, args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     stage = ["start"]
     peaks: dict[str, float] = {}
     proc = psutil.Process(child.pid)
@@ -76,16 +83,20 @@ def measure(route: str, library: str, extra: list[str]) -> dict:
         if line.startswith("run: "):
             runs.append(line[5:].strip())
         else:
-            try:
+            with contextlib.suppress(ValueError, KeyError):
                 stage[0] = json.loads(line)["stage"]
-            except (ValueError, KeyError):
-                pass
     code = child.wait()
     sampler.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"route": route, "exit": code, "wall_s": time.perf_counter() - t, "runs": runs,
-            # ru_maxrss of children is the largest child so far: exact when it grew with this one
-            "peak_mb_exact": after / 1024 if after > before else None, "stage_peaks_mb": peaks}
+    return {
+        "route": route,
+        "exit": code,
+        "wall_s": time.perf_counter() - t,
+        "runs": runs,
+        # ru_maxrss of children is the largest child so far: exact when it grew with this one
+        "peak_mb_exact": after / 1024 if after > before else None,
+        "stage_peaks_mb": peaks,
+    }
 
 
 def main(library: str, extra: list[str], routes: list[str]) -> list[dict]:
@@ -94,8 +105,11 @@ def main(library: str, extra: list[str], routes: list[str]) -> list[dict]:
     for route in routes:
         r = measure(route, library, extra)
         results.append(r)
-        print(f"[{route}] exit {r['exit']}, {r['wall_s']:.0f} s, peak RSS "
-              f"{r['peak_mb_exact'] or max(r['stage_peaks_mb'].values()):.0f} MB", flush=True)
+        print(
+            f"[{route}] exit {r['exit']}, {r['wall_s']:.0f} s, peak RSS "
+            f"{r['peak_mb_exact'] or max(r['stage_peaks_mb'].values()):.0f} MB",
+            flush=True,
+        )
         for stage_name, mb in r["stage_peaks_mb"].items():
             print(f"    {stage_name:<24} {mb:7.0f} MB", flush=True)
     return results

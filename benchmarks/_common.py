@@ -4,6 +4,7 @@ Every benchmark writes its caches and runs into a temporary GENREC_HOME / GENREC
 project's ``models/`` or ``data/``), and prints the machine, the date and the library versions with
 its figures, because timings on a shared 2-core box only mean something next to that context.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -22,7 +23,7 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHARED_SAMPLE = PROJECT.parent / "shared" / "data" / "gtzan-sample"
-PAPER = {"vgg16": 0.60, "resnet50": 0.40}   # test accuracy in the paper's table
+PAPER = {"vgg16": 0.60, "resnet50": 0.40}  # test accuracy in the paper's table
 
 # Keep TensorFlow's start-up chatter out of the benchmark output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -79,8 +80,18 @@ def versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for name in ("genrec", "tensorflow-cpu", "tensorflow", "keras", "numpy", "librosa", "soundfile",
-                 "scikit-learn", "streamlit", "psutil"):
+    for name in (
+        "genrec",
+        "tensorflow-cpu",
+        "tensorflow",
+        "keras",
+        "numpy",
+        "librosa",
+        "soundfile",
+        "scikit-learn",
+        "streamlit",
+        "psutil",
+    ):
         try:
             out[name] = md.version(name)
         except md.PackageNotFoundError:
@@ -98,9 +109,12 @@ def machine_lines() -> list[str]:
     lines = [
         f"date:     {datetime.now().astimezone().isoformat(timespec='seconds')}",
         f"machine:  {cpu_model()}, {os.cpu_count()} logical cores ({usable} usable), "
-        + (f"{mem:.1f} GB RAM, " if mem else "") + f"{platform.system()} {platform.release()}",
+        + (f"{mem:.1f} GB RAM, " if mem else "")
+        + f"{platform.system()} {platform.release()}",
         f"load:     1/5/15-min load average at start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
-        " (other people's jobs share this machine)" if load else "load:     n/a",
+        " (other people's jobs share this machine)"
+        if load
+        else "load:     n/a",
         "versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
     ]
     return lines
@@ -110,8 +124,10 @@ def header(title: str, argv: list[str] | None = None) -> None:
     print("=" * 78)
     print(title)
     print("=" * 78)
-    print("command:  python " + " ".join([os.path.relpath(sys.argv[0], PROJECT)] + (argv if argv is not None
-                                                                                      else sys.argv[1:])))
+    print(
+        "command:  python "
+        + " ".join([os.path.relpath(sys.argv[0], PROJECT)] + (argv if argv is not None else sys.argv[1:]))
+    )
     for line in machine_lines():
         print(line)
     print(flush=True)
@@ -127,8 +143,8 @@ def default_library(n_per_genre: int = 6, seconds: float = 30.0) -> tuple[Path, 
         n = sum(1 for _ in SHARED_SAMPLE.rglob("*.wav"))
         return SHARED_SAMPLE, f"{SHARED_SAMPLE} ({n} real GTZAN clips)"
     return generated_library(n_per_genre, seconds), (
-        f"generated folder ({n_per_genre} synthetic {seconds:g}-s clips per genre; "
-        f"{SHARED_SAMPLE} not found)")
+        f"generated folder ({n_per_genre} synthetic {seconds:g}-s clips per genre; {SHARED_SAMPLE} not found)"
+    )
 
 
 def generated_library(n_per_genre: int = 6, seconds: float = 30.0) -> Path:
@@ -145,8 +161,7 @@ def generated_library(n_per_genre: int = 6, seconds: float = 30.0) -> Path:
             if path.exists():
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(path, synth.synthesize_clip(genre, i, seed=0, seconds=seconds), SAMPLE_RATE,
-                     subtype="PCM_16")
+            sf.write(path, synth.synthesize_clip(genre, i, seed=0, seconds=seconds), SAMPLE_RATE, subtype="PCM_16")
     return root
 
 
@@ -208,8 +223,12 @@ def table(rows: list[dict], columns: list[str] | None = None, floatfmt: str = "{
     columns = columns or list(rows[0])
     cells = [[c for c in columns]]
     for r in rows:
-        cells.append([floatfmt.format(r[c]) if isinstance(r.get(c), float) else ("" if r.get(c) is None else str(r[c]))
-                      for c in columns])
+        cells.append(
+            [
+                floatfmt.format(r[c]) if isinstance(r.get(c), float) else ("" if r.get(c) is None else str(r[c]))
+                for c in columns
+            ]
+        )
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     out = []
     for n, row in enumerate(cells):
@@ -247,17 +266,26 @@ def train_two_runs(library: str | None, epochs: int, input_size: int) -> tuple[P
     runs = []
     for arch in ("vgg16", "resnet50"):
         t = time.perf_counter()
-        cfg = TrainConfig(arch=arch, library=str(root), epochs=epochs, weights="none", input_size=input_size,
-                          out=os.environ["GENREC_RUNS"])
+        cfg = TrainConfig(
+            arch=arch,
+            library=str(root),
+            epochs=epochs,
+            weights="none",
+            input_size=input_size,
+            out=os.environ["GENREC_RUNS"],
+        )
         runs.append(train(cfg))
         print(f"trained {arch} run {runs[-1].name} in {time.perf_counter() - t:.0f} s", flush=True)
-    how = (f"trained here on {desc}: weights 'none' (random init; ImageNet weights cannot be downloaded "
-           f"here), {epochs} epochs, {input_size}px")
+    how = (
+        f"trained here on {desc}: weights 'none' (random init; ImageNet weights cannot be downloaded "
+        f"here), {epochs} epochs, {input_size}px"
+    )
     return runs[0], runs[1], how
 
 
-def runs_from_args(vgg16: str | None, resnet50: str | None, library: str | None, epochs: int,
-                   input_size: int) -> tuple[Path, Path, str]:
+def runs_from_args(
+    vgg16: str | None, resnet50: str | None, library: str | None, epochs: int, input_size: int
+) -> tuple[Path, Path, str]:
     if vgg16 and resnet50:
         return Path(vgg16).resolve(), Path(resnet50).resolve(), "given on the command line"
     if vgg16 or resnet50:
@@ -270,8 +298,11 @@ def first_clip(run_dir: Path) -> Path:
     from genrec.runs import Run
 
     tracks = Run.open(run_dir).tracks
-    paths = sorted(p for p in tracks["path"] if Path(p).suffix.lower() in (".wav", ".au", ".flac", ".ogg", ".mp3")
-                   and Path(p).is_file())
+    paths = sorted(
+        p
+        for p in tracks["path"]
+        if Path(p).suffix.lower() in (".wav", ".au", ".flac", ".ogg", ".mp3") and Path(p).is_file()
+    )
     if not paths:
         raise SystemExit(f"{run_dir}: none of its library's audio files is on this machine; pass --clip")
     return Path(paths[0])
@@ -286,9 +317,11 @@ def footer() -> None:
     own = cpu_seconds()
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = own + kids.ru_utime + kids.ru_stime
-    print(f"\nscript finished in {wall:.0f} s wall, {cpu:.0f} s CPU (this process and its subprocesses); "
-          f"on an otherwise idle machine with these {os.cpu_count()} cores expect roughly "
-          f"{max(cpu / (os.cpu_count() or 1), 1):.0f}-{cpu:.0f} s")
+    print(
+        f"\nscript finished in {wall:.0f} s wall, {cpu:.0f} s CPU (this process and its subprocesses); "
+        f"on an otherwise idle machine with these {os.cpu_count()} cores expect roughly "
+        f"{max(cpu / (os.cpu_count() or 1), 1):.0f}-{cpu:.0f} s"
+    )
 
 
 def run_script(main) -> None:

@@ -16,6 +16,7 @@ site-packages is a hard-linked copy of this interpreter's (no download, no extra
 set-up of the issue's report: the watcher then follows the app's imported package files too.
 Prints each measurement, the medians and the ratio app / CLI.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,15 @@ import _common as C
 PROJECT = C.PROJECT
 WORK = PROJECT / "data" / "bench-app-build"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 OVERFLOW = "Inotify queue overflowed"
 LIMIT_S = 1200
 
@@ -44,11 +52,17 @@ LIMIT_S = 1200
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--watchers", default="config",
-                   help="comma-separated server variants: 'config' (the project's config.toml), or a "
-                        "--server.fileWatcherType value such as auto, poll, none")
-    p.add_argument("--venv-in-project", action="store_true",
-                   help="run with PROJECT/.venv/bin/python (created as a hard-linked copy when missing)")
+    p.add_argument(
+        "--watchers",
+        default="config",
+        help="comma-separated server variants: 'config' (the project's config.toml), or a "
+        "--server.fileWatcherType value such as auto, poll, none",
+    )
+    p.add_argument(
+        "--venv-in-project",
+        action="store_true",
+        help="run with PROJECT/.venv/bin/python (created as a hard-linked copy when missing)",
+    )
     p.add_argument("--json", help="write the raw figures to this file")
     return p.parse_args(argv)
 
@@ -70,8 +84,12 @@ def fresh_env(name: str) -> dict[str, str]:
     home = WORK / name
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    return {**os.environ, "GENREC_HOME": str(home / "data"), "GENREC_RUNS": str(home / "models"),
-            "PYTHONPATH": str(PROJECT)}
+    return {
+        **os.environ,
+        "GENREC_HOME": str(home / "data"),
+        "GENREC_RUNS": str(home / "models"),
+        "PYTHONPATH": str(PROJECT),
+    }
 
 
 def time_cli(python: Path, name: str) -> dict:
@@ -79,8 +97,15 @@ def time_cli(python: Path, name: str) -> dict:
     log = WORK / f"{name}.log"
     start = time.perf_counter()
     with log.open("w") as out:
-        code = subprocess.run([str(python), "-m", "genrec", "demo"], cwd=PROJECT, env=env, stdout=out,
-                              stderr=subprocess.STDOUT, timeout=LIMIT_S, check=False).returncode
+        code = subprocess.run(
+            [str(python), "-m", "genrec", "demo"],
+            cwd=PROJECT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=LIMIT_S,
+            check=False,
+        ).returncode
     seconds = time.perf_counter() - start
     if code != 0:
         raise SystemExit(f"genrec demo failed ({code}); see {log}")
@@ -111,13 +136,27 @@ def time_app(python: Path, watcher: str, name: str) -> dict:
     log = WORK / f"{name}.log"
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [str(python), "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-           str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    cmd = [
+        str(python),
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     if watcher != "config":
         cmd += ["--server.fileWatcherType", watcher]
     with log.open("w") as out:
-        server = subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        server = subprocess.Popen(
+            cmd, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         _wait_healthy(url, server, log)
         with sync_playwright() as pw:
@@ -181,18 +220,30 @@ def main() -> int:
             row = time_cli(python, name) if side == "cli" else time_app(python, side[4:], name)
             row.update(round=r, load1=round(os.getloadavg()[0], 2))
             rows.append(row)
-            print(f"round {r}  {side:<12} {row['seconds']:7.1f} s   load {row['load1']:.2f}"
-                  + (f"   '{OVERFLOW}' x{row['overflows']}   server CPU {row['server_cpu_s']:.1f} s"
-                     if row["overflows"] is not None else ""), flush=True)
+            print(
+                f"round {r}  {side:<12} {row['seconds']:7.1f} s   load {row['load1']:.2f}"
+                + (
+                    f"   '{OVERFLOW}' x{row['overflows']}   server CPU {row['server_cpu_s']:.1f} s"
+                    if row["overflows"] is not None
+                    else ""
+                ),
+                flush=True,
+            )
     print()
     cli = C.median([x["seconds"] for x in rows if x["side"] == "cli"])
     summary = []
     for side in sides:
         mine = [x for x in rows if x["side"] == side]
         med = C.median([x["seconds"] for x in mine])
-        summary.append({"side": side, "median s": med, "ratio to cli": f"{med / cli:.2f}x",
-                        "overflow lines": "" if side == "cli" else str(sum(x["overflows"] for x in mine)),
-                        "runs": str(len(mine))})
+        summary.append(
+            {
+                "side": side,
+                "median s": med,
+                "ratio to cli": f"{med / cli:.2f}x",
+                "overflow lines": "" if side == "cli" else str(sum(x["overflows"] for x in mine)),
+                "runs": str(len(mine)),
+            }
+        )
     print(C.table(summary))
     C.dump_json(args.json, {"rows": rows, "summary": summary})
     shutil.rmtree(WORK, ignore_errors=True)

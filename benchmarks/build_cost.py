@@ -14,6 +14,7 @@ one; the script turns them into idle-machine wall seconds (TensorFlow keeps 2 co
 prints the estimate of ``genrec.build.estimate_seconds`` for 1000 clips with them, and compares
 with the costs ``genrec.build.MEASURED_COSTS`` holds.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
+import _common as C
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,7 +52,6 @@ def main(argv=None) -> int:
     C.header("genrec build: per-unit costs and the estimated GTZAN build time", argv)
     C.setup_home()
     C.quiet_tf()
-    import numpy as np
 
     from genrec import build
     from genrec import model as M
@@ -69,9 +69,17 @@ def main(argv=None) -> int:
 
     def record(stage: str, clock: Clock, units: int, unit: str) -> None:
         wall[stage], cpu[stage] = clock.wall / units, clock.cpu / units
-        rows.append({"stage": stage, "units": f"{units} {unit}", "wall_s": clock.wall, "cpu_s": clock.cpu,
-                     "wall_per_unit": clock.wall / units, "cpu_per_unit": clock.cpu / units,
-                     "cpu/wall": clock.cpu / max(clock.wall, 1e-9)})
+        rows.append(
+            {
+                "stage": stage,
+                "units": f"{units} {unit}",
+                "wall_s": clock.wall,
+                "cpu_s": clock.cpu,
+                "wall_per_unit": clock.wall / units,
+                "cpu_per_unit": clock.cpu / units,
+                "cpu/wall": clock.cpu / max(clock.wall, 1e-9),
+            }
+        )
         print(f"{stage:<28} {clock.wall:8.1f} s wall {clock.cpu:8.1f} s CPU for {units} {unit}", flush=True)
 
     with Clock() as c:
@@ -95,8 +103,14 @@ def main(argv=None) -> int:
             features = extract(frozen, images, EXTRACT_BATCH)
         record(f"features {arch}", c, len(images), "images")
         with Clock() as c:
-            history = fit_tail(tail, [f[train_mask] for f in features], y[train_mask],
-                               [f[~train_mask] for f in features], y[~train_mask], cfg)
+            history = fit_tail(
+                tail,
+                [f[train_mask] for f in features],
+                y[train_mask],
+                [f[~train_mask] for f in features],
+                y[~train_mask],
+                cfg,
+            )
         record(f"epoch_image {arch}", c, len(history) * int(train_mask.sum()), "image-epochs")
         out = Path(C.os.environ["GENREC_HOME"]) / f"{arch}.keras"
         with Clock() as c:
@@ -108,12 +122,17 @@ def main(argv=None) -> int:
     # Quiet-machine wall time from CPU time: TensorFlow's stages keep both cores busy (cpu/wall ~2 when
     # the machine is otherwise idle); librosa's spectrograms run on one core.
     cores = 2
-    costs = {"spectrogram_clip": cpu["spectrogram_clip"], "spectrogram_chunk_clip": cpu["spectrogram_chunk_clip"],
-             "features": {a_: cpu[f"features {a_}"] / cores for a_ in ("vgg16", "resnet50")},
-             "epoch_image": {a_: cpu[f"epoch_image {a_}"] / cores for a_ in ("vgg16", "resnet50")},
-             "fixed": {a_: (cpu[f"build {a_}"] + cpu[f"save+export {a_}"]) / cores for a_ in ("vgg16", "resnet50")}}
-    print("\n" + C.table(rows, ["stage", "units", "wall_s", "cpu_s", "wall_per_unit", "cpu_per_unit", "cpu/wall"],
-                         "{:.4f}"))
+    costs = {
+        "spectrogram_clip": cpu["spectrogram_clip"],
+        "spectrogram_chunk_clip": cpu["spectrogram_chunk_clip"],
+        "features": {a_: cpu[f"features {a_}"] / cores for a_ in ("vgg16", "resnet50")},
+        "epoch_image": {a_: cpu[f"epoch_image {a_}"] / cores for a_ in ("vgg16", "resnet50")},
+        "fixed": {a_: (cpu[f"build {a_}"] + cpu[f"save+export {a_}"]) / cores for a_ in ("vgg16", "resnet50")},
+    }
+    print(
+        "\n"
+        + C.table(rows, ["stage", "units", "wall_s", "cpu_s", "wall_per_unit", "cpu_per_unit", "cpu/wall"], "{:.4f}")
+    )
     print("\nper-unit costs for an idle 2-core machine (CPU seconds; TensorFlow stages / 2 cores):")
     print(json.dumps(costs, indent=1))
     print("\nestimate for 1000 clips (GTZAN), both architectures, 50 epochs at most:")

@@ -13,6 +13,7 @@ of HNSW against exact search on the same vectors, median single-query latency,
 build time, and the index's memory (exact: its float32 matrix; HNSW: hnswlib's
 saved graph, which is what it holds in memory, vectors included).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
-from retrieval_bench import LATENT_DIM, make_vectors, recall_at_k  # noqa: E402
+import _common as C
+from retrieval_bench import LATENT_DIM, make_vectors, recall_at_k
 
 DIM = 256  # the `embedding` layer's width
 
@@ -37,8 +38,14 @@ def train_run(folder: Path, input_size: int) -> Path:
     from genrec.train import TrainConfig, train
 
     t = time.perf_counter()
-    cfg = TrainConfig(arch="vgg16", library=str(folder), epochs=1, weights="none", input_size=input_size,
-                      out=os.environ["GENREC_RUNS"])
+    cfg = TrainConfig(
+        arch="vgg16",
+        library=str(folder),
+        epochs=1,
+        weights="none",
+        input_size=input_size,
+        out=os.environ["GENREC_RUNS"],
+    )
     run = train(cfg)
     print(f"trained vgg16 run {run.name} ({input_size}px, 1 epoch) in {time.perf_counter() - t:.0f} s", flush=True)
     return run
@@ -62,8 +69,12 @@ def bench_engines(run_path: Path, folder: Path, n_files: int, ray_workers: int) 
                 print("Ray is not installed (pip install 'genrec[ray]'): no Ray row")
                 continue
             t = time.perf_counter()
-            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}})
+            ray.init(
+                num_cpus=os.cpu_count(),
+                include_dashboard=False,
+                log_to_driver=False,
+                runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}},
+            )
             extra["startup_s"] = time.perf_counter() - t
         t = time.perf_counter()
         try:
@@ -72,8 +83,16 @@ def bench_engines(run_path: Path, folder: Path, n_files: int, ray_workers: int) 
             if engine == "ray":
                 ray.shutdown()
         secs = time.perf_counter() - t
-        rows.append({"engine": engine, "workers": workers, "files": report.embedded,
-                     "seconds": secs, "files_per_s": report.embedded / secs, **extra})
+        rows.append(
+            {
+                "engine": engine,
+                "workers": workers,
+                "files": report.embedded,
+                "seconds": secs,
+                "files_per_s": report.embedded / secs,
+                **extra,
+            }
+        )
         print(f"  {engine} x{workers}: {report.embedded} files in {secs:.1f} s", flush=True)
     base = rows[0]["files_per_s"]
     for r in rows:
@@ -107,23 +126,38 @@ def bench_search(n: int, queries: int, ef_construction: int, ef: int, seed: int)
         ann.save(Path(tmp) / "ann.npz")
         with np.load(Path(tmp) / "ann.npz") as z:
             graph_mb = z["hnsw_graph"].nbytes / 2**20
-    row = {"n": n, "dim": DIM, "recall_at_5": recall_at_k(ann.query_many(qs, k=5), exact.query_many(qs, k=5), 5),
-           "exact_ms": latency(exact), "hnsw_ms": latency(ann), "hnsw_build_s": build_s,
-           "exact_mb": base.nbytes / 2**20, "hnsw_mb": graph_mb}
+    row = {
+        "n": n,
+        "dim": DIM,
+        "recall_at_5": recall_at_k(ann.query_many(qs, k=5), exact.query_many(qs, k=5), 5),
+        "exact_ms": latency(exact),
+        "hnsw_ms": latency(ann),
+        "hnsw_build_s": build_s,
+        "exact_mb": base.nbytes / 2**20,
+        "hnsw_mb": graph_mb,
+    }
     row["speedup"] = row["exact_ms"] / row["hnsw_ms"]
-    print(f"  {n}: recall@5 {row['recall_at_5']:.3f}, exact {row['exact_ms']:.2f} ms, "
-          f"HNSW {row['hnsw_ms']:.3f} ms, build {build_s:.0f} s", flush=True)
+    print(
+        f"  {n}: recall@5 {row['recall_at_5']:.3f}, exact {row['exact_ms']:.2f} ms, "
+        f"HNSW {row['hnsw_ms']:.3f} ms, build {build_s:.0f} s",
+        flush=True,
+    )
     return row
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--run", help="run folder to embed with (default: train a 1-epoch VGG16 run here)")
     p.add_argument("--input-size", type=int, default=224, help="image size of the run trained here (224)")
     p.add_argument("--files", type=int, default=200, help="files to embed, 30-s synthetic clips (200)")
-    p.add_argument("--ray-workers", type=int, default=1,
-                   help="predictor actors on Ray; each holds a CPU, the rest decode (default 1 on 2 cores)")
+    p.add_argument(
+        "--ray-workers",
+        type=int,
+        default=1,
+        help="predictor actors on Ray; each holds a CPU, the rest decode (default 1 on 2 cores)",
+    )
     p.add_argument("--ann-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--ef-construction", type=int, default=100)
@@ -143,18 +177,36 @@ def main() -> int:
         print(f"{per_genre * 10} files: {folder} (genrec's synthetic 30-s clips)", flush=True)
         run = Path(args.run) if args.run else train_run(folder, args.input_size)
         out["engines"] = bench_engines(run, folder, per_genre * 10, args.ray_workers)
-        print("\n" + C.table(out["engines"], ["engine", "workers", "files", "seconds", "files_per_s",
-                                              "vs_local_1", "startup_s"], floatfmt="{:.2f}"))
+        print(
+            "\n"
+            + C.table(
+                out["engines"],
+                ["engine", "workers", "files", "seconds", "files_per_s", "vs_local_1", "startup_s"],
+                floatfmt="{:.2f}",
+            )
+        )
         print("files_per_s excludes Ray's start-up (startup_s); vs_local_1: throughput over 1 local worker.")
     if not args.skip_ann:
-        print(f"\nsearch: {DIM}-d embedding-like vectors, {args.queries} queries, k=5, "
-              f"HNSW M=16 ef_construction={args.ef_construction} ef={args.ef}", flush=True)
-        out["search"] = [bench_search(n, args.queries, args.ef_construction, args.ef, args.seed)
-                         for n in args.ann_sizes]
-        print("\n" + C.table(out["search"], ["n", "recall_at_5", "exact_ms", "hnsw_ms", "speedup",
-                                             "hnsw_build_s", "exact_mb", "hnsw_mb"], floatfmt="{:.3f}"))
-        print("exact_ms / hnsw_ms: median single-query latency; exact_mb: the exact index's float32 matrix; "
-              "hnsw_mb: hnswlib's graph with its vectors.")
+        print(
+            f"\nsearch: {DIM}-d embedding-like vectors, {args.queries} queries, k=5, "
+            f"HNSW M=16 ef_construction={args.ef_construction} ef={args.ef}",
+            flush=True,
+        )
+        out["search"] = [
+            bench_search(n, args.queries, args.ef_construction, args.ef, args.seed) for n in args.ann_sizes
+        ]
+        print(
+            "\n"
+            + C.table(
+                out["search"],
+                ["n", "recall_at_5", "exact_ms", "hnsw_ms", "speedup", "hnsw_build_s", "exact_mb", "hnsw_mb"],
+                floatfmt="{:.3f}",
+            )
+        )
+        print(
+            "exact_ms / hnsw_ms: median single-query latency; exact_mb: the exact index's float32 matrix; "
+            "hnsw_mb: hnswlib's graph with its vectors."
+        )
     C.dump_json(args.json, out)
     return 0
 

@@ -22,6 +22,7 @@ Examples:
     python benchmarks/gtzan_report.py ../shared/data/gtzan-sample --weights none --compare-chunks \
         --split-seeds 0,1,2,3,4
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,29 +32,44 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
+import _common as C
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("dir", help="GTZAN folder (any layout genrec reads: genres/<g>/<g>.000NN.au|wav, Kaggle's ...)")
-    p.add_argument("--weights", default="imagenet",
-                   help="imagenet (the paper's; downloaded by Keras on first use), none (random init), or a "
-                        "local 'notop' weights file")
+    p.add_argument(
+        "--weights",
+        default="imagenet",
+        help="imagenet (the paper's; downloaded by Keras on first use), none (random init), or a "
+        "local 'notop' weights file",
+    )
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--patience", type=int, default=5, help="early-stopping patience (default 5)")
-    p.add_argument("--chunk-seconds", type=float, default=None,
-                   help="cut each clip into chunks of this many seconds (default: whole 30-s clip)")
-    p.add_argument("--compare-chunks", action="store_true",
-                   help="train whole-clip AND --chunk-seconds 3 for every architecture and print both")
-    p.add_argument("--last-four-trainable", action="store_true",
-                   help="also train the backbone's last four weighted layers")
-    p.add_argument("--split-dir", help="folder with train*.txt / valid*.txt / test*.txt (default: stratified "
-                                       "80/10/10 per genre)")
+    p.add_argument(
+        "--chunk-seconds",
+        type=float,
+        default=None,
+        help="cut each clip into chunks of this many seconds (default: whole 30-s clip)",
+    )
+    p.add_argument(
+        "--compare-chunks",
+        action="store_true",
+        help="train whole-clip AND --chunk-seconds 3 for every architecture and print both",
+    )
+    p.add_argument(
+        "--last-four-trainable", action="store_true", help="also train the backbone's last four weighted layers"
+    )
+    p.add_argument(
+        "--split-dir", help="folder with train*.txt / valid*.txt / test*.txt (default: stratified 80/10/10 per genre)"
+    )
     p.add_argument("--split-seed", type=int, default=0)
-    p.add_argument("--split-seeds", help="comma-separated split seeds: repeat on each and summarise "
-                                         "(overrides --split-seed; not with --split-dir)")
+    p.add_argument(
+        "--split-seeds",
+        help="comma-separated split seeds: repeat on each and summarise (overrides --split-seed; not with --split-dir)",
+    )
     p.add_argument("--seed", type=int, default=0, help="training seed")
     p.add_argument("--archs", default="vgg16,resnet50")
     p.add_argument("--input-size", type=int, default=224, help="image side (default 224, the paper's)")
@@ -86,16 +102,29 @@ def figures(run_dir: Path) -> dict:
     r = m.get("retrieval") or {}
     timings = rec["timings_seconds"]
     return {
-        "run": run.id, "arch": run.arch, "chunks": rec["config"].get("chunk_seconds"),
-        "images": rec["images"]["total"], "epochs_run": rec["epochs_run"], "best_epoch": rec["best_epoch"],
-        "test_n": n, "test_acc": test["accuracy"], "acc_ci95": wilson(k, n),
-        "chunk_acc": test.get("chunk_accuracy"), "macro_f1": test["macro avg"]["f1-score"],
+        "run": run.id,
+        "arch": run.arch,
+        "chunks": rec["config"].get("chunk_seconds"),
+        "images": rec["images"]["total"],
+        "epochs_run": rec["epochs_run"],
+        "best_epoch": rec["best_epoch"],
+        "test_n": n,
+        "test_acc": test["accuracy"],
+        "acc_ci95": wilson(k, n),
+        "chunk_acc": test.get("chunk_accuracy"),
+        "macro_f1": test["macro avg"]["f1-score"],
         "valid_acc": m["valid"]["accuracy"],
         "chance_acc": max(support) / n if n else float("nan"),
-        "p_at_5": r.get("precision_at_k"), "map": r.get("map"), "retrieval_chance": r.get("chance"),
-        "top1": r.get("top1_agreement"), "n_queries": r.get("n_queries"), "n_base": r.get("n_base"),
-        "train_s": sum(timings.values()), "timings": timings,
-        "confusion": test["confusion_matrix"], "labels": test["labels"],
+        "p_at_5": r.get("precision_at_k"),
+        "map": r.get("map"),
+        "retrieval_chance": r.get("chance"),
+        "top1": r.get("top1_agreement"),
+        "n_queries": r.get("n_queries"),
+        "n_base": r.get("n_base"),
+        "train_s": sum(timings.values()),
+        "timings": timings,
+        "confusion": test["confusion_matrix"],
+        "labels": test["labels"],
     }
 
 
@@ -111,17 +140,26 @@ def summarise(results: list[dict]) -> list[dict]:
         lo, hi = wilson(k, n)
         accs = [f["test_acc"] for f in group]
 
-        def mean(name: str) -> float | None:
+        def mean(name: str, group: list = group) -> float | None:
             values = [f[name] for f in group if f[name] is not None]
             return statistics.fmean(values) if values else None
 
-        rows.append({
-            "arch": key[0], "input": "whole clip" if not key[1] else f"{key[1]:g}-s chunks",
-            "splits": len(group), "test_clips": n, "pooled_acc": k / n if n else float("nan"),
-            "95% CI": f"{lo:.2f}-{hi:.2f}", "acc_sd": statistics.stdev(accs) if len(accs) > 1 else 0.0,
-            "macro_F1": mean("macro_f1"), "P@5": mean("p_at_5"), "mAP": mean("map"), "train_s": mean("train_s"),
-            "paper_acc": C.PAPER.get(key[0]),
-        })
+        rows.append(
+            {
+                "arch": key[0],
+                "input": "whole clip" if not key[1] else f"{key[1]:g}-s chunks",
+                "splits": len(group),
+                "test_clips": n,
+                "pooled_acc": k / n if n else float("nan"),
+                "95% CI": f"{lo:.2f}-{hi:.2f}",
+                "acc_sd": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                "macro_F1": mean("macro_f1"),
+                "P@5": mean("p_at_5"),
+                "mAP": mean("map"),
+                "train_s": mean("train_s"),
+                "paper_acc": C.PAPER.get(key[0]),
+            }
+        )
     return rows
 
 
@@ -155,12 +193,16 @@ def main(argv=None) -> int:
     if lib.skipped:
         print(f"          {len(lib.skipped)} file(s) skipped, e.g. {lib.skipped[0]}")
     print(lib.summary().to_string().replace("\n", "\n          ").join(["          ", ""]))
-    print(f"settings: weights {source.label}; up to {a.epochs} epochs, early stopping patience {a.patience} on "
-          f"val_loss (best weights restored); Adam lr 1e-3; dropout 0.2; batch {a.batch_size}; "
-          f"{a.input_size}x{a.input_size} images; last four trainable: {a.last_four_trainable}; seed {a.seed}")
+    print(
+        f"settings: weights {source.label}; up to {a.epochs} epochs, early stopping patience {a.patience} on "
+        f"val_loss (best weights restored); Adam lr 1e-3; dropout 0.2; batch {a.batch_size}; "
+        f"{a.input_size}x{a.input_size} images; last four trainable: {a.last_four_trainable}; seed {a.seed}"
+    )
     if source.kind == "none":
-        print("          NOTE: random-init backbone (no ImageNet weights: they cannot be downloaded here); "
-              "the paper's figures used ImageNet weights, so accuracies are not comparable to them")
+        print(
+            "          NOTE: random-init backbone (no ImageNet weights: they cannot be downloaded here); "
+            "the paper's figures used ImageNet weights, so accuracies are not comparable to them"
+        )
     print(flush=True)
 
     results = []
@@ -168,12 +210,22 @@ def main(argv=None) -> int:
         for chunk in variants:
             for arch in archs:
                 label = f"{arch} {'whole clip' if not chunk else f'{chunk:g}-s chunks'}"
-                print(f"training {label}" + (f" (split seed {seed})" if len(seeds) > 1 else "") + " ...",
-                      flush=True)
-                cfg = TrainConfig(arch=arch, library=str(lib.root), epochs=a.epochs, patience=a.patience,
-                                  last_four_trainable=a.last_four_trainable, weights=a.weights, seed=a.seed,
-                                  chunk_seconds=chunk, batch_size=a.batch_size, input_size=a.input_size,
-                                  split_seed=seed, split_dir=a.split_dir, out=out)
+                print(f"training {label}" + (f" (split seed {seed})" if len(seeds) > 1 else "") + " ...", flush=True)
+                cfg = TrainConfig(
+                    arch=arch,
+                    library=str(lib.root),
+                    epochs=a.epochs,
+                    patience=a.patience,
+                    last_four_trainable=a.last_four_trainable,
+                    weights=a.weights,
+                    seed=a.seed,
+                    chunk_seconds=chunk,
+                    batch_size=a.batch_size,
+                    input_size=a.input_size,
+                    split_seed=seed,
+                    split_dir=a.split_dir,
+                    out=out,
+                )
                 t = time.perf_counter()
                 try:
                     run_dir = train(cfg, library=split_lib)
@@ -184,42 +236,105 @@ def main(argv=None) -> int:
                 f["wall_s"] = time.perf_counter() - t
                 f["split_seed"] = seed
                 results.append(f)
-                print(f"  {f['run']}: test acc {f['test_acc']:.2f}, {f['epochs_run']} epochs "
-                      f"(best {f['best_epoch']}), {f['wall_s']:.0f} s", flush=True)
+                print(
+                    f"  {f['run']}: test acc {f['test_acc']:.2f}, {f['epochs_run']} epochs "
+                    f"(best {f['best_epoch']}), {f['wall_s']:.0f} s",
+                    flush=True,
+                )
 
     n = results[0]["test_n"]
-    print(f"\nRESULTS  (test set: {n} clips; retrieval: {results[0]['n_queries']} test queries against "
-          f"{results[0]['n_base']} train clips, k=5)")
+    print(
+        f"\nRESULTS  (test set: {n} clips; retrieval: {results[0]['n_queries']} test queries against "
+        f"{results[0]['n_base']} train clips, k=5)"
+    )
     rows = []
     for f in results:
         lo, hi = f["acc_ci95"]
-        rows.append({
-            "split": f["split_seed"],
-            "arch": f["arch"], "input": "whole clip" if not f["chunks"] else f"{f['chunks']:g}-s chunks",
-            "test_acc": f["test_acc"], "95% CI": f"{lo:.2f}-{hi:.2f}",
-            "chunk_acc": f["chunk_acc"], "macro_F1": f["macro_f1"], "chance_acc": f["chance_acc"],
-            "P@5": f["p_at_5"], "mAP": f["map"], "P@5_chance": f["retrieval_chance"],
-            "valid_acc": f["valid_acc"], "epochs": f"{f['epochs_run']} (best {f['best_epoch']})",
-            "train_s": f["train_s"], "paper_acc": C.PAPER.get(f["arch"]),
-        })
-    print(C.table(rows, ["split", "arch", "input", "test_acc", "95% CI", "chunk_acc", "macro_F1", "chance_acc", "P@5",
-                         "mAP", "P@5_chance", "valid_acc", "epochs", "train_s", "paper_acc"], "{:.2f}"))
+        rows.append(
+            {
+                "split": f["split_seed"],
+                "arch": f["arch"],
+                "input": "whole clip" if not f["chunks"] else f"{f['chunks']:g}-s chunks",
+                "test_acc": f["test_acc"],
+                "95% CI": f"{lo:.2f}-{hi:.2f}",
+                "chunk_acc": f["chunk_acc"],
+                "macro_F1": f["macro_f1"],
+                "chance_acc": f["chance_acc"],
+                "P@5": f["p_at_5"],
+                "mAP": f["map"],
+                "P@5_chance": f["retrieval_chance"],
+                "valid_acc": f["valid_acc"],
+                "epochs": f"{f['epochs_run']} (best {f['best_epoch']})",
+                "train_s": f["train_s"],
+                "paper_acc": C.PAPER.get(f["arch"]),
+            }
+        )
+    print(
+        C.table(
+            rows,
+            [
+                "split",
+                "arch",
+                "input",
+                "test_acc",
+                "95% CI",
+                "chunk_acc",
+                "macro_F1",
+                "chance_acc",
+                "P@5",
+                "mAP",
+                "P@5_chance",
+                "valid_acc",
+                "epochs",
+                "train_s",
+                "paper_acc",
+            ],
+            "{:.2f}",
+        )
+    )
     if len(seeds) > 1:
-        print(f"\nSUMMARY over {len(seeds)} split seeds {seeds}: pooled over every test clip of every split "
-              "(Wilson 95% CI), mean and standard deviation of the per-split figures")
-        print(C.table(summarise(results), ["arch", "input", "splits", "test_clips", "pooled_acc", "95% CI",
-                                           "acc_sd", "macro_F1", "P@5", "mAP", "train_s", "paper_acc"], "{:.2f}"))
+        print(
+            f"\nSUMMARY over {len(seeds)} split seeds {seeds}: pooled over every test clip of every split "
+            "(Wilson 95% CI), mean and standard deviation of the per-split figures"
+        )
+        print(
+            C.table(
+                summarise(results),
+                [
+                    "arch",
+                    "input",
+                    "splits",
+                    "test_clips",
+                    "pooled_acc",
+                    "95% CI",
+                    "acc_sd",
+                    "macro_F1",
+                    "P@5",
+                    "mAP",
+                    "train_s",
+                    "paper_acc",
+                ],
+                "{:.2f}",
+            )
+        )
     print("\npaper (ImageNet weights, full GTZAN): VGG16 test accuracy 0.60, ResNet50 0.40")
-    print("train_s = genrec's own stage timings (library, spectrograms, build, features, fit, embed); "
-          "spectrograms come from genrec's on-disk cache when a previous run already computed them")
+    print(
+        "train_s = genrec's own stage timings (library, spectrograms, build, features, fit, embed); "
+        "spectrograms come from genrec's on-disk cache when a previous run already computed them"
+    )
     for f in results:
         t = f["timings"]
-        print(f"  {f['arch']:<8} {'whole' if not f['chunks'] else 'chunks':<6} " +
-              ", ".join(f"{k} {v:.1f}" for k, v in t.items()) + f"  ({f['images']} images)")
+        print(
+            f"  {f['arch']:<8} {'whole' if not f['chunks'] else 'chunks':<6} "
+            + ", ".join(f"{k} {v:.1f}" for k, v in t.items())
+            + f"  ({f['images']} images)"
+        )
     if n:
         lo, hi = wilson(round(0.5 * n), n)
-        print(f"\nnoise: {n} test clips, so one clip moves accuracy by {1 / n:.2f}; an observed 0.50 has a Wilson "
-              f"95% interval of {lo:.2f}-{hi:.2f}. Differences smaller than that between rows are not evidence.")
+        print(
+            f"\nnoise: {n} test clips, so one clip moves accuracy by {1 / n:.2f}; an observed 0.50 has a Wilson "
+            f"95% interval of {lo:.2f}-{hi:.2f}. Differences smaller than that between rows are not evidence."
+        )
     C.dump_json(a.json, {"settings": vars(a), "library": str(lib.root), "results": results})
     return 0
 

@@ -12,6 +12,7 @@ Examples:
     python benchmarks/head_ablation.py
     python benchmarks/head_ablation.py --library ../shared/data/gtzan-sample --chunk-seconds 3 --epochs 20
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,14 +21,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
+import _common as C
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     from genrec.build import DEMO_SETTINGS
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--library", default="demo", help="'demo' (default) or a GTZAN folder")
     p.add_argument("--archs", default="vgg16,resnet50")
     p.add_argument("--epochs", type=int, default=DEMO_SETTINGS["epochs"])
@@ -59,20 +61,31 @@ def main(argv=None) -> int:
     except GenrecError as exc:
         print(f"ERROR: {exc}")
         return 2
-    print(f"library:  {lib.label} ({len(lib.tracks)} clips; "
-          f"split: {lib.split_method})")
-    print(f"settings: weights {a.weights}; up to {a.epochs} epochs, early stopping patience {a.patience}; "
-          f"batch {a.batch_size}; {a.input_size}px; chunks {a.chunk_seconds or 'none (whole clip)'}; seed {a.seed}\n",
-          flush=True)
+    print(f"library:  {lib.label} ({len(lib.tracks)} clips; split: {lib.split_method})")
+    print(
+        f"settings: weights {a.weights}; up to {a.epochs} epochs, early stopping patience {a.patience}; "
+        f"batch {a.batch_size}; {a.input_size}px; chunks {a.chunk_seconds or 'none (whole clip)'}; seed {a.seed}\n",
+        flush=True,
+    )
 
     results = []
     for arch in [s.strip() for s in a.archs.split(",") if s.strip()]:
         for norm in (False, True):
             head = "genrec (+feature_norm)" if norm else "paper"
             print(f"training {arch} with the {head} head ...", flush=True)
-            cfg = TrainConfig(arch=arch, library=a.library, epochs=a.epochs, patience=a.patience,
-                              batch_size=a.batch_size, input_size=a.input_size, chunk_seconds=a.chunk_seconds,
-                              weights=a.weights, seed=a.seed, feature_norm=norm, out=os.environ["GENREC_RUNS"])
+            cfg = TrainConfig(
+                arch=arch,
+                library=a.library,
+                epochs=a.epochs,
+                patience=a.patience,
+                batch_size=a.batch_size,
+                input_size=a.input_size,
+                chunk_seconds=a.chunk_seconds,
+                weights=a.weights,
+                seed=a.seed,
+                feature_norm=norm,
+                out=os.environ["GENREC_RUNS"],
+            )
             t = time.perf_counter()
             try:
                 run = Run.open(train(cfg, library=lib))
@@ -80,22 +93,36 @@ def main(argv=None) -> int:
                 print(f"ERROR: {exc}")
                 return 2
             test, r = run.metrics["test"], run.metrics.get("retrieval") or {}
-            results.append({
-                "arch": arch, "head": head, "test_acc": test["accuracy"],
-                "macro_F1": test["macro avg"]["f1-score"], "valid_acc": run.metrics["valid"]["accuracy"],
-                "P@5": r.get("precision_at_k"), "mAP": r.get("map"),
-                "epochs": f"{run.record['epochs_run']} (best {run.record['best_epoch']})",
-                "fit_s": run.record["timings_seconds"]["fit"], "wall_s": time.perf_counter() - t,
-                "test_n": test["n"],
-            })
+            results.append(
+                {
+                    "arch": arch,
+                    "head": head,
+                    "test_acc": test["accuracy"],
+                    "macro_F1": test["macro avg"]["f1-score"],
+                    "valid_acc": run.metrics["valid"]["accuracy"],
+                    "P@5": r.get("precision_at_k"),
+                    "mAP": r.get("map"),
+                    "epochs": f"{run.record['epochs_run']} (best {run.record['best_epoch']})",
+                    "fit_s": run.record["timings_seconds"]["fit"],
+                    "wall_s": time.perf_counter() - t,
+                    "test_n": test["n"],
+                }
+            )
 
     print(f"\nRESULTS (test set: {results[0]['test_n']} clips; one clip = {1 / results[0]['test_n']:.2f} of accuracy)")
-    print(C.table(results, ["arch", "head", "test_acc", "macro_F1", "valid_acc", "P@5", "mAP", "epochs", "fit_s",
-                            "wall_s"], "{:.2f}"))
+    print(
+        C.table(
+            results,
+            ["arch", "head", "test_acc", "macro_F1", "valid_acc", "P@5", "mAP", "epochs", "fit_s", "wall_s"],
+            "{:.2f}",
+        )
+    )
     for arch in dict.fromkeys(r["arch"] for r in results):
         paper, ours = (r for r in results if r["arch"] == arch)
-        print(f"{arch}: test accuracy paper head {paper['test_acc']:.2f} -> with feature_norm {ours['test_acc']:.2f} "
-              f"(difference {ours['test_acc'] - paper['test_acc']:+.2f})")
+        print(
+            f"{arch}: test accuracy paper head {paper['test_acc']:.2f} -> with feature_norm {ours['test_acc']:.2f} "
+            f"(difference {ours['test_acc'] - paper['test_acc']:+.2f})"
+        )
     C.dump_json(a.json, {"settings": vars(a), "results": results})
     return 0
 

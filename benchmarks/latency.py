@@ -21,6 +21,7 @@ spent outside the networks.
 Without --vgg16/--resnet50 it first trains two tiny-but-real runs on the GTZAN sample (random-init
 weights, few epochs, 224 px: the forward cost depends on the input size, not on the weights' values).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,12 +41,15 @@ PREDICTOR_ENV = "GENREC_PREDICTOR"  # genrec.serving.PREDICTOR_ENV, not imported
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--vgg16", help="a saved VGG16 run folder (default: train one)")
     p.add_argument("--resnet50", help="a saved ResNet50 run folder (default: train one)")
-    p.add_argument("--library", help="library to train on when no runs are given "
-                                     "(default ../shared/data/gtzan-sample, else generated clips)")
+    p.add_argument(
+        "--library",
+        help="library to train on when no runs are given (default ../shared/data/gtzan-sample, else generated clips)",
+    )
     p.add_argument("--train-epochs", type=int, default=3, help="epochs of the runs trained here (default 3)")
     p.add_argument("--input-size", type=int, default=224, help="input size of the runs trained here (default 224)")
     p.add_argument("--clip", help="the 30-s query clip (default: the first clip of the library)")
@@ -54,8 +58,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-cold", action="store_true", help="skip the cold-start subprocess")
     p.add_argument("--song-seconds", type=float, default=240.0, help="length of the whole-song query (default 240)")
     p.add_argument("--song-repeats", type=int, default=5, help="warm whole-song queries (default 5; 0 skips them)")
-    p.add_argument("--predictors", default="float,int8",
-                   help="GENREC_PREDICTOR settings measured side by side (default float,int8)")
+    p.add_argument(
+        "--predictors",
+        default="float,int8",
+        help="GENREC_PREDICTOR settings measured side by side (default float,int8)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME (and trained runs)")
     p.add_argument("--json", help="also write the raw figures to this JSON file")
     p.add_argument("--_child", nargs=3, metavar=("VGG", "RESNET", "CLIP"), help=argparse.SUPPRESS)
@@ -70,6 +77,7 @@ def cold_child(vgg: str, resnet: str, clip: str, k: int, spawned: float) -> None
     t = time.perf_counter()
     from genrec.recommend import Recommender, compare
     from genrec.runs import Run
+
     out["import_genrec_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -99,9 +107,22 @@ def cold_child(vgg: str, resnet: str, clip: str, k: int, spawned: float) -> None
 def run_cold(vgg: Path, resnet: Path, clip: Path, k: int, predictor: str = "auto") -> dict:
     spawned = time.time()
     proc = subprocess.run(
-        [sys.executable, __file__, "--_child", str(vgg), str(resnet), str(clip), "-k", str(k),
-         "--_spawned", repr(spawned)],
-        capture_output=True, text=True, env={**os.environ, PREDICTOR_ENV: predictor}, cwd=str(C.PROJECT),
+        [
+            sys.executable,
+            __file__,
+            "--_child",
+            str(vgg),
+            str(resnet),
+            str(clip),
+            "-k",
+            str(k),
+            "--_spawned",
+            repr(spawned),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, PREDICTOR_ENV: predictor},
+        cwd=str(C.PROJECT),
     )
     wall = time.time() - spawned
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("COLD ")), None)
@@ -163,8 +184,7 @@ def compare_runtimes(recs, images: dict, repeats: int) -> list[dict]:
     and in Keras, side by side."""
     import numpy as np
 
-    from genrec.serving import (PREDICTOR_FILE, QUANTIZED_FILE, KerasPredictor, LitePredictor,
-                                lite_runtime_available)
+    from genrec.serving import PREDICTOR_FILE, QUANTIZED_FILE, KerasPredictor, LitePredictor, lite_runtime_available
 
     rows = []
     for r in recs:
@@ -179,30 +199,53 @@ def compare_runtimes(recs, images: dict, repeats: int) -> list[dict]:
         outs = {k: fn(x) for k, fn in ways.items()}  # warm-up, and the outputs to compare
         cpu: dict[str, list[float]] = {k: [] for k in ways}  # CPU time: the work, whatever the machine's queue
         for i in range(repeats):
-            for name in (list(ways) if i % 2 == 0 else list(ways)[::-1]):
+            for name in list(ways) if i % 2 == 0 else list(ways)[::-1]:
                 s, c = time.perf_counter(), time.process_time()
                 ways[name](x)
                 times[name].append(time.perf_counter() - s)
                 cpu[name].append(time.process_time() - c)
         int8 = "LiteRT int8" in times
-        rows.append({"arch": r.run.arch, "images": len(x), "litert_ms": 1000 * C.median(times["LiteRT"]),
-                     "keras_ms": 1000 * C.median(times["Keras"]),
-                     "keras/litert": f"{C.median(times['Keras']) / C.median(times['LiteRT']):.2f}x",
-                     "max|dprob|": f"{np.abs(outs['LiteRT'][0] - outs['Keras'][0]).max():.1e}",
-                     "int8_ms": 1000 * C.median(times["LiteRT int8"]) if int8 else None,
-                     "litert/int8": f"{C.median(times['LiteRT']) / C.median(times['LiteRT int8']):.2f}x" if int8 else "",
-                     "int8 max|dprob|": f"{np.abs(outs['LiteRT int8'][0] - outs['LiteRT'][0]).max():.1e}"
-                     if int8 else "",
-                     "litert_cpu_ms": 1000 * C.median(cpu["LiteRT"]),
-                     "int8_cpu_ms": 1000 * C.median(cpu["LiteRT int8"]) if int8 else None,
-                     "litert/int8 cpu": f"{C.median(cpu['LiteRT']) / C.median(cpu['LiteRT int8']):.2f}x" if int8
-                     else ""})
+        rows.append(
+            {
+                "arch": r.run.arch,
+                "images": len(x),
+                "litert_ms": 1000 * C.median(times["LiteRT"]),
+                "keras_ms": 1000 * C.median(times["Keras"]),
+                "keras/litert": f"{C.median(times['Keras']) / C.median(times['LiteRT']):.2f}x",
+                "max|dprob|": f"{np.abs(outs['LiteRT'][0] - outs['Keras'][0]).max():.1e}",
+                "int8_ms": 1000 * C.median(times["LiteRT int8"]) if int8 else None,
+                "litert/int8": f"{C.median(times['LiteRT']) / C.median(times['LiteRT int8']):.2f}x" if int8 else "",
+                "int8 max|dprob|": f"{np.abs(outs['LiteRT int8'][0] - outs['LiteRT'][0]).max():.1e}" if int8 else "",
+                "litert_cpu_ms": 1000 * C.median(cpu["LiteRT"]),
+                "int8_cpu_ms": 1000 * C.median(cpu["LiteRT int8"]) if int8 else None,
+                "litert/int8 cpu": f"{C.median(cpu['LiteRT']) / C.median(cpu['LiteRT int8']):.2f}x" if int8 else "",
+            }
+        )
     if rows:
-        print(f"\nFORWARD PASS: LiteRT float, LiteRT int8 and Keras on the same images (median of {repeats}, "
-              "rotating order)")
-        print(C.table(rows, ["arch", "images", "litert_ms", "keras_ms", "keras/litert", "max|dprob|", "int8_ms",
-                             "litert/int8", "int8 max|dprob|", "litert_cpu_ms", "int8_cpu_ms", "litert/int8 cpu"],
-                      "{:.1f}"))
+        print(
+            f"\nFORWARD PASS: LiteRT float, LiteRT int8 and Keras on the same images (median of {repeats}, "
+            "rotating order)"
+        )
+        print(
+            C.table(
+                rows,
+                [
+                    "arch",
+                    "images",
+                    "litert_ms",
+                    "keras_ms",
+                    "keras/litert",
+                    "max|dprob|",
+                    "int8_ms",
+                    "litert/int8",
+                    "int8 max|dprob|",
+                    "litert_cpu_ms",
+                    "int8_cpu_ms",
+                    "litert/int8 cpu",
+                ],
+                "{:.1f}",
+            )
+        )
     return rows
 
 
@@ -253,10 +296,10 @@ def song_latency(recs, song_path: Path, clip: Path, repeats: int, k: int) -> dic
         return t
 
     whole()
-    compare(recs, source=clip, k=k)   # warm-up
+    compare(recs, source=clip, k=k)  # warm-up
     songs, clips = [], []
     for i in range(repeats):
-        for what in (("song", "clip") if i % 2 == 0 else ("clip", "song")):
+        for what in ("song", "clip") if i % 2 == 0 else ("clip", "song"):
             if what == "song":
                 songs.append(whole())
             else:
@@ -266,16 +309,24 @@ def song_latency(recs, song_path: Path, clip: Path, repeats: int, k: int) -> dic
     extra = ("windows per run", "cpu")
     totals = [sum(v for n, v in t.items() if n not in extra) for t in songs]
     rows = [{"stage": n, "median_ms": 1000 * C.median([t[n] for t in songs])} for n in songs[0] if n not in extra]
-    rows += [{"stage": "WHOLE SONG, both models", "median_ms": 1000 * C.median(totals)},
-             {"stage": "one 30-s clip, both models (compare())", "median_ms": 1000 * C.median(clips)}]
-    print(f"\nWHOLE SONG  ({song_path.name}: {C.median([t['windows per run'] for t in songs]):.0f} windows per run; "
-          f"median of {repeats} warm runs, alternating with a 30-s query)")
+    rows += [
+        {"stage": "WHOLE SONG, both models", "median_ms": 1000 * C.median(totals)},
+        {"stage": "one 30-s clip, both models (compare())", "median_ms": 1000 * C.median(clips)},
+    ]
+    print(
+        f"\nWHOLE SONG  ({song_path.name}: {C.median([t['windows per run'] for t in songs]):.0f} windows per run; "
+        f"median of {repeats} warm runs, alternating with a 30-s query)"
+    )
     print(C.table(rows, ["stage", "median_ms"], "{:.0f}"))
     lo, hi = C.iqr(totals)
-    print(f"whole song / one 30-s clip = {C.median(totals) / C.median(clips):.1f}x;  whole song "
-          f"{C.median(totals):.2f} s (IQR {lo:.2f}-{hi:.2f} s), target <= 2 s warm")
-    print(f"CPU time of the whole song (all threads of this process): median {C.median([t['cpu'] for t in songs]):.2f} s "
-          f"(the wall time on an idle machine with 2 cores is at most this, less where LiteRT uses both)")
+    print(
+        f"whole song / one 30-s clip = {C.median(totals) / C.median(clips):.1f}x;  whole song "
+        f"{C.median(totals):.2f} s (IQR {lo:.2f}-{hi:.2f} s), target <= 2 s warm"
+    )
+    print(
+        f"CPU time of the whole song (all threads of this process): median {C.median([t['cpu'] for t in songs]):.2f} s "
+        f"(the wall time on an idle machine with 2 cores is at most this, less where LiteRT uses both)"
+    )
     return {"song_s": totals, "song_stages": songs, "clip_s": clips}
 
 
@@ -313,20 +364,23 @@ def main(argv=None) -> int:
         recs[predictor] = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
         for r in recs[predictor]:
             r.warm_up()
-        compare(recs[predictor], source=clip, k=a.k)   # one untimed query: first-call effects out of the figures
+        compare(recs[predictor], source=clip, k=a.k)  # one untimed query: first-call effects out of the figures
         staged_query(recs[predictor], clip, a.k)
     first = recs[predictors[0]]
     sizes = sorted({r.input_size for r in first})
-    print(f"inputs:   {', '.join(f'{r.run.arch} {r.input_size}px chunks={r.chunk_seconds}' for r in first)}; "
-          f"library index {len(first[0].index)} tracks; predictors "
-          f"{ {p: [r._predictor.path.name for r in rs] for p, rs in recs.items()} }", flush=True)
+    print(
+        f"inputs:   {', '.join(f'{r.run.arch} {r.input_size}px chunks={r.chunk_seconds}' for r in first)}; "
+        f"library index {len(first[0].index)} tracks; predictors "
+        f"{ {p: [r._predictor.path.name for r in rs] for p, rs in recs.items()} }",
+        flush=True,
+    )
 
     e2e = {p_: [] for p_ in predictors}
     stages = {p_: [] for p_ in predictors}
     for i in range(a.repeats):
         # rotate which predictor and which measurement go first, so none systematically gets a warmer cache
-        for predictor in predictors[i % len(predictors):] + predictors[: i % len(predictors)]:
-            for what in (("e2e", "staged") if i % 2 == 0 else ("staged", "e2e")):
+        for predictor in predictors[i % len(predictors) :] + predictors[: i % len(predictors)]:
+            for what in ("e2e", "staged") if i % 2 == 0 else ("staged", "e2e"):
                 if what == "e2e":
                     s = time.perf_counter()
                     compare(recs[predictor], source=clip, k=a.k)
@@ -341,25 +395,57 @@ def main(argv=None) -> int:
         rows = []
         for other in (p_ for p_ in predictors if p_ != "float"):
             for stage in [n for n in stages["float"][0] if n.endswith("forward")]:
-                rows.append({"what": f"{stage} (median ms)", "float": 1000 * C.median([x[stage] for x in stages["float"]]),
-                             other: 1000 * C.median([x[stage] for x in stages[other]]),
-                             "float/other": f"{C.median([x[stage] for x in stages['float']]) / C.median([x[stage] for x in stages[other]]):.2f}x"})
-            for label, f_, o_ in (("both forwards (ms)", floors["float"], floors[other]),
-                                  ("end to end (ms)", e2e["float"], e2e[other])):
-                rows.append({"what": label, "float": 1000 * C.median(f_), other: 1000 * C.median(o_),
-                             "float/other": f"{C.median(f_) / C.median(o_):.2f}x"})
+                float_ms = 1000 * C.median([x[stage] for x in stages["float"]])
+                other_ms = 1000 * C.median([x[stage] for x in stages[other]])
+                rows.append(
+                    {
+                        "what": f"{stage} (median ms)",
+                        "float": float_ms,
+                        other: other_ms,
+                        "float/other": f"{float_ms / other_ms:.2f}x",
+                    }
+                )
+            for label, f_, o_ in (
+                ("both forwards (ms)", floors["float"], floors[other]),
+                ("end to end (ms)", e2e["float"], e2e[other]),
+            ):
+                rows.append(
+                    {
+                        "what": label,
+                        "float": 1000 * C.median(f_),
+                        other: 1000 * C.median(o_),
+                        "float/other": f"{C.median(f_) / C.median(o_):.2f}x",
+                    }
+                )
             if "float" in colds and other in colds:
                 f_, o_ = colds["float"]["spawn_to_first_answer_s"], colds[other]["spawn_to_first_answer_s"]
-                rows.append({"what": "cold: spawn -> first answer (s)", "float": f_, other: o_,
-                             "float/other": f"{f_ / o_:.2f}x"})
+                rows.append(
+                    {
+                        "what": "cold: spawn -> first answer (s)",
+                        "float": f_,
+                        other: o_,
+                        "float/other": f"{f_ / o_:.2f}x",
+                    }
+                )
             print(C.table(rows, ["what", "float", other, "float/other"], "{:.2f}"))
 
     runtimes = compare_runtimes(first, images_for(first, clip), a.repeats)
     song = None
     if a.song_repeats > 0:
         song = song_latency(first, make_song(vgg, a.song_seconds), clip, a.song_repeats, a.k)
-    C.dump_json(a.json, {"runs": [str(vgg), str(resnet)], "clip": str(clip), "e2e_s": e2e,
-                         "stages_s": stages, "floor_s": floors, "cold": colds, "runtimes": runtimes, "song": song})
+    C.dump_json(
+        a.json,
+        {
+            "runs": [str(vgg), str(resnet)],
+            "clip": str(clip),
+            "e2e_s": e2e,
+            "stages_s": stages,
+            "floor_s": floors,
+            "cold": colds,
+            "runtimes": runtimes,
+            "song": song,
+        },
+    )
     return 0
 
 
@@ -371,28 +457,55 @@ def report_warm(predictor: str, e2e: list, stages: list, repeats: int, sizes: li
     staged_total = [sum(s.values()) for s in stages]
     rows = []
     for label, xs in [(n, [s[n] for s in stages]) for n in names] + [
-            ("sum of stages", staged_total), ("floor: both forwards", floor), ("END TO END compare()", e2e)]:
+        ("sum of stages", staged_total),
+        ("floor: both forwards", floor),
+        ("END TO END compare()", e2e),
+    ]:
         lo, hi = C.iqr(xs)
-        rows.append({"stage": label, "median_ms": 1000 * C.median(xs), "p25_ms": 1000 * lo, "p75_ms": 1000 * hi,
-                     "share_of_e2e": f"{100 * C.median(xs) / C.median(e2e):.1f}%"})
-    print(f"\nWARM, GENREC_PREDICTOR={predictor}  (median of {repeats} in-process queries after warm-up; "
-          f"input {'/'.join(map(str, sizes))}px)")
+        rows.append(
+            {
+                "stage": label,
+                "median_ms": 1000 * C.median(xs),
+                "p25_ms": 1000 * lo,
+                "p75_ms": 1000 * hi,
+                "share_of_e2e": f"{100 * C.median(xs) / C.median(e2e):.1f}%",
+            }
+        )
+    print(
+        f"\nWARM, GENREC_PREDICTOR={predictor}  (median of {repeats} in-process queries after warm-up; "
+        f"input {'/'.join(map(str, sizes))}px)"
+    )
     print(C.table(rows, ["stage", "median_ms", "p25_ms", "p75_ms", "share_of_e2e"], "{:.1f}"))
-    print(f"end-to-end / floor (two forward passes alone) = {C.median(e2e) * 1000:.0f} ms / "
-          f"{C.median(floor) * 1000:.0f} ms = {C.median(e2e) / C.median(floor):.2f}x")
+    print(
+        f"end-to-end / floor (two forward passes alone) = {C.median(e2e) * 1000:.0f} ms / "
+        f"{C.median(floor) * 1000:.0f} ms = {C.median(e2e) / C.median(floor):.2f}x"
+    )
     return floor
 
 
 def report_cold(predictor: str, cold: dict, warm_median: float, k: int) -> None:
-    keys = ["interpreter_start_s", "import_genrec_s", "open_runs_and_index_s", "load_models_s", "first_query_s",
-            "second_query_s"]
+    keys = [
+        "interpreter_start_s",
+        "import_genrec_s",
+        "open_runs_and_index_s",
+        "load_models_s",
+        "first_query_s",
+        "second_query_s",
+    ]
     print(f"\nCOLD, GENREC_PREDICTOR={predictor}  (one fresh process: interpreter, import, load, first query)")
-    print(C.table([{"stage": k_.removesuffix("_s").replace("_", " "), "seconds": cold[k_]} for k_ in keys]
-                  + [{"stage": "spawn -> first answer", "seconds": cold["spawn_to_first_answer_s"]}],
-                  ["stage", "seconds"], "{:.2f}"))
-    print(f"first query / warm median = {cold['first_query_s'] / warm_median:.1f}x;  "
-          f"child peak RSS {cold['peak_rss_mb']:.0f} MB; predictors {cold['predictors']}; "
-          f"TensorFlow imported: {cold['tensorflow_imported']}")
+    print(
+        C.table(
+            [{"stage": k_.removesuffix("_s").replace("_", " "), "seconds": cold[k_]} for k_ in keys]
+            + [{"stage": "spawn -> first answer", "seconds": cold["spawn_to_first_answer_s"]}],
+            ["stage", "seconds"],
+            "{:.2f}",
+        )
+    )
+    print(
+        f"first query / warm median = {cold['first_query_s'] / warm_median:.1f}x;  "
+        f"child peak RSS {cold['peak_rss_mb']:.0f} MB; predictors {cold['predictors']}; "
+        f"TensorFlow imported: {cold['tensorflow_imported']}"
+    )
     print(f"cold answer (arch, genre, top-{k}): {cold['first_answer']}")
 
 

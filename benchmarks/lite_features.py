@@ -12,6 +12,7 @@ and reports images/s of each, the conversion seconds, the largest feature differ
 features' scale), and the break-even library size: conversion seconds / seconds saved per image.
 ``genrec.lite_features.MIN_IMAGES`` holds those break-evens.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,18 +22,22 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
+import _common as C
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--archs", default="vgg16,resnet50")
     p.add_argument("--images", type=int, default=96, help="images per timed pass (default 96)")
     p.add_argument("--rounds", type=int, default=2, help="timed passes per engine (default 2)")
     p.add_argument("--input-size", type=int, default=224)
-    p.add_argument("--last-four-trainable", action="store_true",
-                   help="cut where the last four backbone layers start (ResNet50: two boundary tensors)")
+    p.add_argument(
+        "--last-four-trainable",
+        action="store_true",
+        help="cut where the last four backbone layers start (ResNet50: two boundary tensors)",
+    )
     p.add_argument("--json", help="also write the raw figures to this JSON file")
     return p.parse_args(argv)
 
@@ -64,8 +69,9 @@ def main(argv=None) -> int:
     print(f"images:   {desc}\n", flush=True)
     rows = []
     for arch in [s.strip() for s in a.archs.split(",") if s.strip()]:
-        model = M.build_model(arch, 10, weights="none", input_size=a.input_size,
-                              last_four_trainable=a.last_four_trainable)
+        model = M.build_model(
+            arch, 10, weights="none", input_size=a.input_size, last_four_trainable=a.last_four_trainable
+        )
         frozen, _ = M.split_model(model)
         extract(frozen, images[:EXTRACT_BATCH], EXTRACT_BATCH)  # warm-up: tracing out of the timings
         t = time.perf_counter()
@@ -75,28 +81,59 @@ def main(argv=None) -> int:
         times = {"keras": [], "litert": []}
         outs = {}
         for i in range(a.rounds):
-            for engine in (("keras", "litert") if i % 2 == 0 else ("litert", "keras")):
+            for engine in ("keras", "litert") if i % 2 == 0 else ("litert", "keras"):
                 t = time.perf_counter()
-                outs[engine] = (extract(frozen, images, EXTRACT_BATCH) if engine == "keras"
-                                else lite_extract(data, images))
+                outs[engine] = (
+                    extract(frozen, images, EXTRACT_BATCH) if engine == "keras" else lite_extract(data, images)
+                )
                 times[engine].append(time.perf_counter() - t)
-        diff = max(float(np.abs(k - l).max() / max(1e-12, np.abs(k).max()))
-                   for k, l in zip(outs["keras"], outs["litert"]))
+        diff = max(
+            float(np.abs(k - lite).max() / max(1e-12, np.abs(k).max()))
+            for k, lite in zip(outs["keras"], outs["litert"])
+        )
         keras_s, lite_s = C.median(times["keras"]), C.median(times["litert"])
         saved_per_image = (keras_s - lite_s) / len(images)
-        rows.append({"arch": arch, "boundary": " + ".join(str(tuple(o.shape[1:])) for o in outs["keras"]),
-                     "keras_img/s": len(images) / keras_s, "litert_img/s": len(images) / lite_s,
-                     "keras/litert": f"{keras_s / lite_s:.2f}x", "convert_s": convert_s,
-                     "break_even_images": convert_s / saved_per_image if saved_per_image > 0 else None,
-                     "MIN_IMAGES": MIN_IMAGES.get(arch), "max_rel_diff": f"{diff:.1e}"})
-        print(f"[{arch}] keras {keras_s:.1f} s, litert {lite_s:.1f} s for {len(images)} images; "
-              f"conversion {convert_s:.1f} s", flush=True)
+        rows.append(
+            {
+                "arch": arch,
+                "boundary": " + ".join(str(tuple(o.shape[1:])) for o in outs["keras"]),
+                "keras_img/s": len(images) / keras_s,
+                "litert_img/s": len(images) / lite_s,
+                "keras/litert": f"{keras_s / lite_s:.2f}x",
+                "convert_s": convert_s,
+                "break_even_images": convert_s / saved_per_image if saved_per_image > 0 else None,
+                "MIN_IMAGES": MIN_IMAGES.get(arch),
+                "max_rel_diff": f"{diff:.1e}",
+            }
+        )
+        print(
+            f"[{arch}] keras {keras_s:.1f} s, litert {lite_s:.1f} s for {len(images)} images; "
+            f"conversion {convert_s:.1f} s",
+            flush=True,
+        )
         del model, frozen, data, outs
         gc.collect()
-    print(f"\nFROZEN PASS  ({len(images)} images, batches of {EXTRACT_BATCH}, median of {a.rounds} alternating passes; "
-          f"{'last four trainable' if a.last_four_trainable else 'frozen backbone'})")
-    print(C.table(rows, ["arch", "boundary", "keras_img/s", "litert_img/s", "keras/litert", "convert_s",
-                         "break_even_images", "MIN_IMAGES", "max_rel_diff"], "{:.1f}"))
+    print(
+        f"\nFROZEN PASS  ({len(images)} images, batches of {EXTRACT_BATCH}, median of {a.rounds} alternating passes; "
+        f"{'last four trainable' if a.last_four_trainable else 'frozen backbone'})"
+    )
+    print(
+        C.table(
+            rows,
+            [
+                "arch",
+                "boundary",
+                "keras_img/s",
+                "litert_img/s",
+                "keras/litert",
+                "convert_s",
+                "break_even_images",
+                "MIN_IMAGES",
+                "max_rel_diff",
+            ],
+            "{:.1f}",
+        )
+    )
     C.dump_json(a.json, {"rows": rows, "images": desc})
     return 0
 

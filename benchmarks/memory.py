@@ -23,6 +23,7 @@ side by side in one run of the script; part 1 also with Keras.
 
 Everything is compared with the ~1 GB memory budget of a Streamlit Community Cloud app.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,14 +36,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
+import contextlib
+
+import _common as C
 
 BUDGET_MB = 1024
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--vgg16", help="a saved VGG16 run folder (default: train one)")
     p.add_argument("--resnet50", help="a saved ResNet50 run folder (default: train one)")
     p.add_argument("--library", help="library to train on when no runs are given (default: the GTZAN sample)")
@@ -55,12 +59,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sessions", type=int, default=6, help="concurrent browser sessions in part 4 (default 6)")
     p.add_argument("--timeout", type=int, default=600, help="seconds allowed for each app step (default 600)")
     p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME")
-    p.add_argument("--data-home", help="use this GENREC_HOME (its libraries and caches) instead of a fresh one, "
-                                       "e.g. the one the given runs were trained with")
+    p.add_argument(
+        "--data-home",
+        help="use this GENREC_HOME (its libraries and caches) instead of a fresh one, "
+        "e.g. the one the given runs were trained with",
+    )
     p.add_argument("--json", help="also write the raw figures to this JSON file")
-    p.add_argument("--build", metavar="LIBRARY",
-                   help="instead: peak RSS of a whole `genrec build --library LIBRARY --weights none` child, per "
-                        "stage, converting with genrec's SavedModel route and with the older from_keras_model one")
+    p.add_argument(
+        "--build",
+        metavar="LIBRARY",
+        help="instead: peak RSS of a whole `genrec build --library LIBRARY --weights none` child, per "
+        "stage, converting with genrec's SavedModel route and with the older from_keras_model one",
+    )
     p.add_argument("--build-args", default="", help="extra `genrec build` arguments for --build (one string)")
     p.add_argument("--routes", default="savedmodel,keras", help="conversion routes for --build")
     p.add_argument("--_child", choices=["models", "apptest"], help=argparse.SUPPRESS)
@@ -97,6 +107,7 @@ def child_models(vgg: str, resnet: str, clip: str, runtime: str = "auto") -> dic
     _mark(stages, "interpreter + numpy/psutil")
     from genrec.recommend import Recommender, compare
     from genrec.runs import Run
+
     _mark(stages, "import genrec.recommend")
     recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
     if runtime == "keras":
@@ -121,9 +132,14 @@ def child_models(vgg: str, resnet: str, clip: str, runtime: str = "auto") -> dic
     for _ in range(3):
         compare(recs, source=Path(clip), k=5)
     _mark(stages, "after 3 more queries")
-    return {"stages": stages, "index_sizes": [len(r.index) for r in recs], "tensorflow": "tensorflow" in sys.modules,
-            "library_tracks": None if library is None else len(library.tracks),
-            "answer": [(a.arch, a.genre) for a in answers], "shared": shared}
+    return {
+        "stages": stages,
+        "index_sizes": [len(r.index) for r in recs],
+        "tensorflow": "tensorflow" in sys.modules,
+        "library_tracks": None if library is None else len(library.tracks),
+        "answer": [(a.arch, a.genre) for a in answers],
+        "shared": shared,
+    }
 
 
 # --------------------------------------------------------------------------- child: AppTest
@@ -142,6 +158,7 @@ def child_apptest(app: str, clip: str, timeout: int) -> dict:
     stages: list = []
     _mark(stages, "interpreter")
     from streamlit.testing.v1 import AppTest
+
     _mark(stages, "import streamlit")
 
     os.chdir(Path(app).parent)  # the app refers to pages/ relative to its folder
@@ -150,13 +167,15 @@ def child_apptest(app: str, clip: str, timeout: int) -> dict:
     at.run()
     first = time.perf_counter() - t
     _mark(stages, "first render of the app")
-    out = {"stages": stages, "first_render_s": first, "model_loads": loads,
-           "problems": _problems(at), "steps": []}
+    out = {"stages": stages, "first_render_s": first, "model_loads": loads, "problems": _problems(at), "steps": []}
 
     # One full comparison: switch the query source to "upload" and upload the clip.
     try:
-        seg = [w for w in at.get("button_group") if getattr(w, "key", None) == "query_source"] \
-            if hasattr(at, "get") else []
+        seg = (
+            [w for w in at.get("button_group") if getattr(w, "key", None) == "query_source"]
+            if hasattr(at, "get")
+            else []
+        )
         if not seg:
             seg = [w for w in getattr(at, "segmented_control", []) if getattr(w, "key", None) == "query_source"]
         if seg:
@@ -207,13 +226,11 @@ def _tree_rss_mb(pid: int) -> float:
     import psutil
 
     proc = psutil.Process(pid)
-    procs = [proc] + proc.children(recursive=True)
+    procs = [proc, *proc.children(recursive=True)]
     total = 0
     for p in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             total += p.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
     return total / 1024 / 1024
 
 
@@ -235,8 +252,9 @@ def _websocket_page_load(port: int, timeout: int) -> dict:
     from websockets.sync.client import connect
 
     info = {"elements": 0, "errors": []}
-    with connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                 open_timeout=30, max_size=None) as ws:
+    with connect(
+        f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"], open_timeout=30, max_size=None
+    ) as ws:
         msg = BackMsg()
         msg.rerun_script.query_string = ""
         msg.rerun_script.page_script_hash = ""
@@ -256,7 +274,8 @@ def _websocket_page_load(port: int, timeout: int) -> dict:
                 info["elements"] += 1
                 el = fwd.delta.new_element
                 if el.WhichOneof("type") in ("exception", "alert") and (
-                        el.WhichOneof("type") == "exception" or el.alert.format == 1):
+                    el.WhichOneof("type") == "exception" or el.alert.format == 1
+                ):
                     body = el.exception.message if el.WhichOneof("type") == "exception" else el.alert.body
                     info["errors"].append(body[:300])
             if kind == "script_finished":
@@ -269,12 +288,26 @@ def measure_server(app: str, env: dict, timeout: int) -> dict:
     import requests
 
     port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        app,
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     log = Path(env["GENREC_HOME"]) / "streamlit-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    out: dict = {"cmd": " ".join(["streamlit"] + cmd[3:]), "log": str(log)}
+    out: dict = {"cmd": " ".join(["streamlit", *cmd[3:]]), "log": str(log)}
     with open(log, "wb") as fh:
         proc = subprocess.Popen(cmd, cwd=str(Path(app).parent), env=env, stdout=fh, stderr=subprocess.STDOUT)
     try:
@@ -311,10 +344,8 @@ def measure_server(app: str, env: dict, timeout: int) -> dict:
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
-    try:
+    with contextlib.suppress(OSError):
         out["log_tail"] = log.read_text(errors="replace")[-1500:]
-    except OSError:
-        pass
     return out
 
 
@@ -328,9 +359,23 @@ def measure_sessions(app: str, env: dict, clip: str, sessions: int, timeout: int
     if not chromium.exists():
         return {"error": f"{chromium} not found (Debian package 'chromium', .ci/install-browser.sh)"}
     port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        app,
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     log = Path(env["GENREC_HOME"]) / "streamlit-sessions.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     out: dict = {}
@@ -346,8 +391,9 @@ def measure_sessions(app: str, env: dict, clip: str, sessions: int, timeout: int
             time.sleep(0.5)
         url = f"http://127.0.0.1:{port}/"
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(chromium),
-                                        args=["--headless", "--no-sandbox", "--disable-gpu"])
+            browser = p.chromium.launch(
+                executable_path=str(chromium), args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
             pages = [browser.new_context().new_page() for _ in range(sessions)]
             for page in pages:
                 page.goto(url, wait_until="domcontentloaded")
@@ -391,8 +437,14 @@ def _healthy(requests, port: int) -> bool:
 
 # --------------------------------------------------------------------------- parent
 def spawn_child(kind: str, payload: dict, env: dict, timeout: int) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--_child", kind, "--_args", json.dumps(payload)],
-                          capture_output=True, text=True, env=env, cwd=str(C.PROJECT), timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--_child", kind, "--_args", json.dumps(payload)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(C.PROJECT),
+        timeout=timeout,
+    )
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if not line:
         return {"error": f"child '{kind}' failed (rc {proc.returncode}): {proc.stderr[-2500:]}"}
@@ -400,11 +452,22 @@ def spawn_child(kind: str, payload: dict, env: dict, timeout: int) -> dict:
 
 
 def print_stages(stages: list) -> None:
-    rows = [{"step": s["step"], "rss_MB": s["rss_mb"], "anon_MB": s.get("anon_mb"), "file_MB": s.get("file_mb"),
-             "peak_rss_MB": s["peak_mb"], "peak_vs_1GB": f"{100 * s['peak_mb'] / BUDGET_MB:.0f}%"} for s in stages]
+    rows = [
+        {
+            "step": s["step"],
+            "rss_MB": s["rss_mb"],
+            "anon_MB": s.get("anon_mb"),
+            "file_MB": s.get("file_mb"),
+            "peak_rss_MB": s["peak_mb"],
+            "peak_vs_1GB": f"{100 * s['peak_mb'] / BUDGET_MB:.0f}%",
+        }
+        for s in stages
+    ]
     print(C.table(rows, ["step", "rss_MB", "anon_MB", "file_MB", "peak_rss_MB", "peak_vs_1GB"], "{:.0f}"))
-    print("   (rss = anon + file: anon is private memory -- weights, tensors, Python objects; file is mapped "
-          "library code, e.g. TensorFlow's .so files, shareable and reclaimable)")
+    print(
+        "   (rss = anon + file: anon is private memory -- weights, tensors, Python objects; file is mapped "
+        "library code, e.g. TensorFlow's .so files, shareable and reclaimable)"
+    )
 
 
 def main(argv=None) -> int:
@@ -448,24 +511,35 @@ def main(argv=None) -> int:
         peaks = {}
         for runtime in (*predictors, "keras"):
             title = f"GENREC_PREDICTOR={runtime}" if runtime != "keras" else "Keras predictors (TensorFlow)"
-            print(f"1. bare process, {title}: both Recommenders with models loaded and warmed, library index",
-                  flush=True)
-            res = spawn_child("models", {"vgg": str(vgg), "resnet": str(resnet), "clip": str(clip),
-                                         "runtime": runtime}, env, a.timeout)
+            print(
+                f"1. bare process, {title}: both Recommenders with models loaded and warmed, library index", flush=True
+            )
+            res = spawn_child(
+                "models",
+                {"vgg": str(vgg), "resnet": str(resnet), "clip": str(clip), "runtime": runtime},
+                env,
+                a.timeout,
+            )
             raw[f"models_{runtime}"] = res
             if "error" in res:
                 print("   FAILED: " + res["error"])
                 continue
             print_stages(res["stages"])
-            print(f"   index: {res['index_sizes']} tracks per run; library table {res['library_tracks']} tracks; "
-                  f"TensorFlow imported: {res['tensorflow']}")
+            print(
+                f"   index: {res['index_sizes']} tracks per run; library table {res['library_tracks']} tracks; "
+                f"TensorFlow imported: {res['tensorflow']}"
+            )
             peaks[runtime] = max(s["peak_mb"] for s in res["stages"])
-            print(f"   PEAK RSS bare (both models + index, after queries): {peaks[runtime]:.0f} MB "
-                  f"= {100 * peaks[runtime] / BUDGET_MB:.0f}% of 1 GB\n")
+            print(
+                f"   PEAK RSS bare (both models + index, after queries): {peaks[runtime]:.0f} MB "
+                f"= {100 * peaks[runtime] / BUDGET_MB:.0f}% of 1 GB\n"
+            )
         for runtime in predictors:
             if runtime in peaks and "keras" in peaks:
-                print(f"   peak RSS Keras / {runtime} = {peaks['keras']:.0f} / {peaks[runtime]:.0f} MB "
-                      f"= {peaks['keras'] / peaks[runtime]:.2f}x")
+                print(
+                    f"   peak RSS Keras / {runtime} = {peaks['keras']:.0f} / {peaks[runtime]:.0f} MB "
+                    f"= {peaks['keras'] / peaks[runtime]:.2f}x"
+                )
 
     app = Path(a.app)
     if not app.is_file():
@@ -473,27 +547,38 @@ def main(argv=None) -> int:
         skip |= {"apptest", "server"}
 
     for predictor in predictors if "apptest" not in skip else ():
-        print(f"2. Streamlit app under AppTest (fresh process, GENREC_PREDICTOR={predictor}): first render, then "
-              "one uploaded-clip comparison", flush=True)
-        res = spawn_child("apptest", {"app": str(app), "clip": str(clip), "timeout": a.timeout},
-                          {**env, "GENREC_PREDICTOR": predictor}, 3 * a.timeout)
+        print(
+            f"2. Streamlit app under AppTest (fresh process, GENREC_PREDICTOR={predictor}): first render, then "
+            "one uploaded-clip comparison",
+            flush=True,
+        )
+        res = spawn_child(
+            "apptest",
+            {"app": str(app), "clip": str(clip), "timeout": a.timeout},
+            {**env, "GENREC_PREDICTOR": predictor},
+            3 * a.timeout,
+        )
         raw[f"apptest_{predictor}"] = res
         raw.setdefault("apptest", res)
         if "error" in res:
             print("   FAILED: " + res["error"])
         else:
             print_stages(res["stages"])
-            print(f"   first render {res['first_render_s']:.1f} s; comparison "
-                  f"{res.get('comparison_s', float('nan')):.1f} s; models loaded: {len(res['model_loads'])} "
-                  f"({', '.join(res['model_loads']) or 'none'})")
+            print(
+                f"   first render {res['first_render_s']:.1f} s; comparison "
+                f"{res.get('comparison_s', float('nan')):.1f} s; models loaded: {len(res['model_loads'])} "
+                f"({', '.join(res['model_loads']) or 'none'})"
+            )
             print(f"   steps: {'; '.join(res['steps'])}")
             if res.get("metrics_shown"):
                 print(f"   metrics shown: {res['metrics_shown']}")
             for p in dict.fromkeys(res["problems"]):
                 print(f"   PROBLEM on the page: {p}")
             peak = max(s["peak_mb"] for s in res["stages"])
-            print(f"   PEAK RSS AppTest, GENREC_PREDICTOR={predictor} (app + both models after one comparison): "
-                  f"{peak:.0f} MB = {100 * peak / BUDGET_MB:.0f}% of 1 GB\n")
+            print(
+                f"   PEAK RSS AppTest, GENREC_PREDICTOR={predictor} (app + both models after one comparison): "
+                f"{peak:.0f} MB = {100 * peak / BUDGET_MB:.0f}% of 1 GB\n"
+            )
 
     if "server" not in skip:
         print("3. real server: streamlit run app.py --server.headless true", flush=True)
@@ -501,31 +586,43 @@ def main(argv=None) -> int:
         raw["server"] = res
         if "error" in res:
             print(f"   FAILED: {res['error']}")
-        rows = [{"state": k, "rss_MB": res.get(v)} for k, v in (
-            ("server started (health OK)", "rss_started_mb"), ("after HTTP GET / (no script run)",
-                                                                "rss_after_http_get_mb"),
-            ("after one page load over the websocket", "rss_after_page_load_mb"),
-            ("server peak (VmHWM)", "peak_mb")) if res.get(v) is not None]
+        rows = [
+            {"state": k, "rss_MB": res.get(v)}
+            for k, v in (
+                ("server started (health OK)", "rss_started_mb"),
+                ("after HTTP GET / (no script run)", "rss_after_http_get_mb"),
+                ("after one page load over the websocket", "rss_after_page_load_mb"),
+                ("server peak (VmHWM)", "peak_mb"),
+            )
+            if res.get(v) is not None
+        ]
         if rows:
             print(C.table(rows, ["state", "rss_MB"], "{:.0f}"))
         ws = res.get("websocket") or {}
-        print(f"   start-up {res.get('startup_s', float('nan')):.1f} s; page-load script run "
-              f"{res.get('script_run_s', float('nan')):.1f} s, {ws.get('elements', 0)} elements, "
-              f"finished={ws.get('script_finished')}; errors on the page: {ws.get('errors') or 'none'}")
+        print(
+            f"   start-up {res.get('startup_s', float('nan')):.1f} s; page-load script run "
+            f"{res.get('script_run_s', float('nan')):.1f} s, {ws.get('elements', 0)} elements, "
+            f"finished={ws.get('script_finished')}; errors on the page: {ws.get('errors') or 'none'}"
+        )
         app_res = raw.get("apptest") or {}
         st_ = {s["step"]: s for s in app_res.get("stages", [])}
         first, after = st_.get("first render of the app"), st_.get("after one comparison of an uploaded clip")
         if res.get("rss_after_page_load_mb") and first and after:
             est = res["rss_after_page_load_mb"] + (after["peak_mb"] - first["rss_mb"])
             raw["server_estimate_after_comparison_mb"] = est
-            print(f"   ESTIMATED server RSS after one comparison = page-load RSS {res['rss_after_page_load_mb']:.0f}"
-                  f" + comparison increment under AppTest {after['peak_mb'] - first['rss_mb']:.0f} = {est:.0f} MB "
-                  f"= {100 * est / BUDGET_MB:.0f}% of 1 GB")
+            print(
+                f"   ESTIMATED server RSS after one comparison = page-load RSS {res['rss_after_page_load_mb']:.0f}"
+                f" + comparison increment under AppTest {after['peak_mb'] - first['rss_mb']:.0f} = {est:.0f} MB "
+                f"= {100 * est / BUDGET_MB:.0f}% of 1 GB"
+            )
         if res.get("error") and res.get("log_tail"):
             print("   server log tail:\n" + "\n".join("     " + ln for ln in res["log_tail"].splitlines()[-15:]))
     for predictor in predictors if "sessions" not in skip else ():
-        print(f"4. real server, {a.sessions} concurrent browser sessions each uploading the clip "
-              f"(GENREC_PREDICTOR={predictor})", flush=True)
+        print(
+            f"4. real server, {a.sessions} concurrent browser sessions each uploading the clip "
+            f"(GENREC_PREDICTOR={predictor})",
+            flush=True,
+        )
         res = measure_sessions(str(app), {**env, "GENREC_PREDICTOR": predictor}, str(clip), a.sessions, a.timeout)
         raw[f"sessions_{predictor}"] = res
         if "error" in res:
@@ -533,9 +630,11 @@ def main(argv=None) -> int:
             if res.get("log_tail"):
                 print("   server log tail:\n" + "\n".join("     " + ln for ln in res["log_tail"].splitlines()[-10:]))
             continue
-        print(f"   {res['answered']}/{a.sessions} sessions answered by both models in {res['sessions_s']:.1f} s; "
-              f"server RSS before {res['rss_before_mb']:.0f} MB, after {res['rss_after_mb']:.0f} MB; "
-              f"PEAK RSS (VmHWM) {res['peak_mb']:.0f} MB = {100 * res['peak_mb'] / BUDGET_MB:.0f}% of 1 GB\n")
+        print(
+            f"   {res['answered']}/{a.sessions} sessions answered by both models in {res['sessions_s']:.1f} s; "
+            f"server RSS before {res['rss_before_mb']:.0f} MB, after {res['rss_after_mb']:.0f} MB; "
+            f"PEAK RSS (VmHWM) {res['peak_mb']:.0f} MB = {100 * res['peak_mb'] / BUDGET_MB:.0f}% of 1 GB\n"
+        )
     C.dump_json(a.json, raw)
     return 0
 

@@ -16,6 +16,7 @@ default XNNPACK delegate, on this CPU:
 
 The shipped variant (``genrec.quantize.SHIPPED_VARIANT``) is the one this table favours.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,12 +26,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
+import _common as C
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--vgg16", help="a saved VGG16 run folder (default: train one)")
     p.add_argument("--resnet50", help="a saved ResNet50 run folder (default: train one)")
     p.add_argument("--library", help="library to train on when no runs are given")
@@ -40,8 +42,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--archs", default="vgg16,resnet50", help="which of the two runs to measure (default both)")
     p.add_argument("--repeats", type=int, default=10, help="timed forward passes per variant (default 10)")
     p.add_argument("--threads", type=int, default=1, help="LiteRT threads (default 1: CPU time = work)")
-    p.add_argument("--agreement-tracks", type=int, default=None,
-                   help="check agreement on a seeded sample of this many library tracks (default all)")
+    p.add_argument(
+        "--agreement-tracks",
+        type=int,
+        default=None,
+        help="check agreement on a seeded sample of this many library tracks (default all)",
+    )
     p.add_argument("--keep", action="store_true")
     p.add_argument("--json", help="also write the raw figures to this JSON file")
     return p.parse_args(argv)
@@ -52,8 +58,9 @@ def signature_runner(path: Path, latest: bool, threads: int):
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
-    run = Interpreter(model_path=str(path), num_threads=threads,
-                      experimental_default_delegate_latest_features=latest).get_signature_runner()
+    run = Interpreter(
+        model_path=str(path), num_threads=threads, experimental_default_delegate_latest_features=latest
+    ).get_signature_runner()
 
     def call(images):
         out = run(image=np.ascontiguousarray(images, dtype=np.float32))
@@ -62,8 +69,9 @@ def signature_runner(path: Path, latest: bool, threads: int):
     return call
 
 
-def measure_run(run_dir: Path, variants: list[str], repeats: int, workdir: Path, threads: int,
-                agreement_tracks: int | None) -> list[dict]:
+def measure_run(
+    run_dir: Path, variants: list[str], repeats: int, workdir: Path, threads: int, agreement_tracks: int | None
+) -> list[dict]:
     import numpy as np
 
     from genrec import quantize as Q
@@ -95,7 +103,7 @@ def measure_run(run_dir: Path, variants: list[str], repeats: int, workdir: Path,
         fn(query)  # warm-up: XNNPACK packs weights on the first call
     keys = list(ways)
     for i in range(repeats):
-        for k in keys[i % len(keys):] + keys[: i % len(keys)]:
+        for k in keys[i % len(keys) :] + keys[: i % len(keys)]:
             s, c = time.perf_counter(), time.process_time()
             ways[k](query)
             times[k].append(time.perf_counter() - s)
@@ -109,11 +117,23 @@ def measure_run(run_dir: Path, variants: list[str], repeats: int, workdir: Path,
         agree = Q.agreement(run, probs, embs, checked)
         ms, ms_latest = 1000 * C.median(times[(v, False)]), 1000 * C.median(times[(v, True)])
         cpu_ms = 1000 * min(C.median(cpu[(v, False)]), C.median(cpu[(v, True)]))
-        out.append({"arch": run.arch, "variant": v, "MB": files[v].stat().st_size / 1e6,
-                    "convert_s": convert_s[v], "ms": ms, "ms_latest": ms_latest, "cpu_ms": cpu_ms,
-                    "float/this cpu": f"{1000 * base / cpu_ms:.2f}x" if base else "",
-                    "top1": agree.top1_agreement, "top5_overlap": agree.top5_overlap,
-                    "max_dprob": agree.max_prob_diff, "tracks": agree.tracks, "query_images": len(query)})
+        out.append(
+            {
+                "arch": run.arch,
+                "variant": v,
+                "MB": files[v].stat().st_size / 1e6,
+                "convert_s": convert_s[v],
+                "ms": ms,
+                "ms_latest": ms_latest,
+                "cpu_ms": cpu_ms,
+                "float/this cpu": f"{1000 * base / cpu_ms:.2f}x" if base else "",
+                "top1": agree.top1_agreement,
+                "top5_overlap": agree.top5_overlap,
+                "max_dprob": agree.max_prob_diff,
+                "tracks": agree.tracks,
+                "query_images": len(query),
+            }
+        )
     return out
 
 
@@ -126,15 +146,29 @@ def main(argv=None) -> int:
     print(f"runs:     {vgg.name} / {resnet.name} ({how})\n", flush=True)
     variants = [v.strip() for v in a.variants.split(",") if v.strip()]
     rows = []
-    columns = ["arch", "variant", "MB", "convert_s", "ms", "ms_latest", "cpu_ms", "float/this cpu", "top1",
-               "top5_overlap", "max_dprob", "tracks"]
+    columns = [
+        "arch",
+        "variant",
+        "MB",
+        "convert_s",
+        "ms",
+        "ms_latest",
+        "cpu_ms",
+        "float/this cpu",
+        "top1",
+        "top5_overlap",
+        "max_dprob",
+        "tracks",
+    ]
     with tempfile.TemporaryDirectory(prefix="genrec-variants-") as work:
         for run_dir in [r for r, arch in ((vgg, "vgg16"), (resnet, "resnet50")) if arch in a.archs.split(",")]:
             rows += measure_run(run_dir, variants, a.repeats, Path(work), a.threads, a.agreement_tracks)
             print(C.table(rows, columns, "{:.3f}"), flush=True)
-    print(f"\nVARIANTS  (forward pass of one query on {a.threads} thread(s), median of {a.repeats}; ms: wall, "
-          "ms_latest: wall with XNNPACK latest features on; cpu_ms: CPU time, the better of the two; "
-          "float/this cpu: float's CPU time over this variant's)")
+    print(
+        f"\nVARIANTS  (forward pass of one query on {a.threads} thread(s), median of {a.repeats}; ms: wall, "
+        "ms_latest: wall with XNNPACK latest features on; cpu_ms: CPU time, the better of the two; "
+        "float/this cpu: float's CPU time over this variant's)"
+    )
     print(C.table(rows, columns, "{:.3f}"))
     C.dump_json(a.json, {"runs": [str(vgg), str(resnet)], "rows": rows})
     return 0

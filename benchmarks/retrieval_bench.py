@@ -14,6 +14,7 @@ subspace plus noise, because CNN embeddings have low intrinsic dimension.
 case for any graph ANN: in 512+ dimensions every point is about equally far
 from every other, so "nearest" is nearly arbitrary and recall collapses.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,16 +30,17 @@ import numpy as np
 # Runnable as `python benchmarks/retrieval_bench.py` from an uninstalled checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genrec.index import ExactIndex, HnswIndex, l2_normalize  # noqa: E402
+from genrec.index import ExactIndex, HnswIndex, l2_normalize
 
 try:
     import hnswlib  # noqa: F401
+
     HAVE_HNSWLIB = True
 except ImportError:
     HAVE_HNSWLIB = False
 
-LATENT_DIM = 32     # intrinsic dimension of the embedding-like data
-NOISE = 0.5         # isotropic noise relative to the unit-variance latent signal
+LATENT_DIM = 32  # intrinsic dimension of the embedding-like data
+NOISE = 0.5  # isotropic noise relative to the unit-variance latent signal
 
 
 @dataclass
@@ -58,8 +60,7 @@ class Row:
     cap_reason: str = ""
 
 
-def make_vectors(rng: np.random.Generator, n: int, dim: int, kind: str,
-                 basis: np.ndarray | None) -> np.ndarray:
+def make_vectors(rng: np.random.Generator, n: int, dim: int, kind: str, basis: np.ndarray | None) -> np.ndarray:
     """``n`` float32 vectors of ``dim``; ``basis`` (latent x dim) for embedding-like data."""
     if kind == "gaussian":
         return rng.standard_normal((n, dim), dtype=np.float32)
@@ -90,8 +91,9 @@ def time_index(index, queries: np.ndarray, k: int, repeat: int) -> tuple[float, 
 
 
 def recall_at_k(got: list, truth: list, k: int) -> float:
-    return float(np.mean([len({i for i, _ in g} & {i for i, _ in t}) / max(1, min(k, len(t)))
-                          for g, t in zip(got, truth)]))
+    return float(
+        np.mean([len({i for i, _ in g} & {i for i, _ in t}) / max(1, min(k, len(t))) for g, t in zip(got, truth)])
+    )
 
 
 def build_work(n: int, dim: int) -> float:
@@ -139,11 +141,11 @@ class BuildBudget:
         return lo
 
 
-def bench_one(n: int, dim: int, hn: int, args: argparse.Namespace, budget: BuildBudget,
-              later: list[tuple[int, int]], log) -> Row:
+def bench_one(
+    n: int, dim: int, hn: int, args: argparse.Namespace, budget: BuildBudget, later: list[tuple[int, int]], log
+) -> Row:
     rng = np.random.default_rng([args.seed, n, dim])
-    basis = (rng.standard_normal((LATENT_DIM, dim), dtype=np.float32)
-             if args.data == "embedding" else None)
+    basis = rng.standard_normal((LATENT_DIM, dim), dtype=np.float32) if args.data == "embedding" else None
     t = time.perf_counter()
     base = make_vectors(rng, n, dim, args.data, basis)
     queries = make_vectors(rng, args.queries, dim, args.data, basis)
@@ -168,14 +170,12 @@ def bench_one(n: int, dim: int, hn: int, args: argparse.Namespace, budget: Build
         # Recall and speed-ups must compare against exact search over the
         # same (smaller) set, so time exact search on it as well.
         sub = ExactIndex.build(ids[:hn], unit)
-        row.exact_sub_single_ms, row.exact_sub_batch_ms, truth = time_index(
-            sub, queries, args.k, args.repeat)
+        row.exact_sub_single_ms, row.exact_sub_batch_ms, truth = time_index(sub, queries, args.k, args.repeat)
         del sub
     else:
         truth = e_res
     t = time.perf_counter()
-    ann = HnswIndex.build(ids[:hn], unit, M=args.M, ef_construction=args.ef_construction,
-                          ef=args.ef)
+    ann = HnswIndex.build(ids[:hn], unit, M=args.M, ef_construction=args.ef_construction, ef=args.ef)
     row.hnsw_build_s = time.perf_counter() - t
     row.hnsw_n = hn
     budget.record(hn, dim, row.hnsw_build_s)
@@ -190,9 +190,11 @@ def fmt(x: float | None, spec: str) -> str:
 
 
 def print_table(rows: list[Row], k: int) -> None:
-    head = (f"{'N':>8} {'dim':>5} | {'exact 1q':>9} {'exact bat':>9} | {'HNSW N':>8} "
-            f"{'build s':>8} {'HNSW 1q':>8} {'HNSW bat':>8} {f'rec@{k}':>7} | "
-            f"{'x 1q':>6} {'x bat':>6}")
+    head = (
+        f"{'N':>8} {'dim':>5} | {'exact 1q':>9} {'exact bat':>9} | {'HNSW N':>8} "
+        f"{'build s':>8} {'HNSW 1q':>8} {'HNSW bat':>8} {f'rec@{k}':>7} | "
+        f"{'x 1q':>6} {'x bat':>6}"
+    )
     print(head)
     print("-" * len(head))
     capped = False
@@ -204,53 +206,79 @@ def print_table(rows: list[Row], k: int) -> None:
         ratio_b = ref_b / r.hnsw_batch_ms if r.hnsw_batch_ms else None
         mark = "*" if r.hnsw_n is not None and r.hnsw_n < r.n else " "
         capped |= mark == "*"
-        print(f"{r.n:>8} {r.dim:>5} | {fmt(r.exact_single_ms, '9.3f')} "
-              f"{fmt(r.exact_batch_ms, '9.3f')} | {fmt(r.hnsw_n, '8d')}{mark}"
-              f"{fmt(r.hnsw_build_s, '7.1f')} {fmt(r.hnsw_single_ms, '8.3f')} "
-              f"{fmt(r.hnsw_batch_ms, '8.3f')} {fmt(r.recall, '7.3f')} | "
-              f"{fmt(ratio_1, '6.1f')} {fmt(ratio_b, '6.1f')}")
+        print(
+            f"{r.n:>8} {r.dim:>5} | {fmt(r.exact_single_ms, '9.3f')} "
+            f"{fmt(r.exact_batch_ms, '9.3f')} | {fmt(r.hnsw_n, '8d')}{mark}"
+            f"{fmt(r.hnsw_build_s, '7.1f')} {fmt(r.hnsw_single_ms, '8.3f')} "
+            f"{fmt(r.hnsw_batch_ms, '8.3f')} {fmt(r.recall, '7.3f')} | "
+            f"{fmt(ratio_1, '6.1f')} {fmt(ratio_b, '6.1f')}"
+        )
     print()
-    print("Times are milliseconds per query (1q: one query() call each; bat: one "
-          "query_many() call for all queries, divided by their number).")
+    print(
+        "Times are milliseconds per query (1q: one query() call each; bat: one "
+        "query_many() call for all queries, divided by their number)."
+    )
     print("x 1q / x bat: exact time / HNSW time on the same vectors (>1: HNSW faster).")
     if capped:
         print("* HNSW was built on only the first 'HNSW N' vectors, to keep the run short;")
-        print("  its recall and speed ratios are against exact search over that same "
-              "subset, timed separately:")
+        print("  its recall and speed ratios are against exact search over that same subset, timed separately:")
         for r in rows:
             if r.exact_sub_single_ms is not None:
-                print(f"  N={r.n} dim={r.dim}: HNSW on {r.hnsw_n} ({r.cap_reason}); exact over "
-                      f"{r.hnsw_n}: 1q {r.exact_sub_single_ms:.3f} ms, "
-                      f"bat {r.exact_sub_batch_ms:.3f} ms")
+                print(
+                    f"  N={r.n} dim={r.dim}: HNSW on {r.hnsw_n} ({r.cap_reason}); exact over "
+                    f"{r.hnsw_n}: 1q {r.exact_sub_single_ms:.3f} ms, "
+                    f"bat {r.exact_sub_batch_ms:.3f} ms"
+                )
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000],
-                   help="library sizes N (default: 1000 10000 100000)")
-    p.add_argument("--dims", type=int, nargs="+", default=[512, 2048],
-                   help="vector dimensions (default: 512 2048, VGG16/ResNet50 embeddings)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[1000, 10000, 100000],
+        help="library sizes N (default: 1000 10000 100000)",
+    )
+    p.add_argument(
+        "--dims",
+        type=int,
+        nargs="+",
+        default=[512, 2048],
+        help="vector dimensions (default: 512 2048, VGG16/ResNet50 embeddings)",
+    )
     p.add_argument("--queries", type=int, default=100, help="query vectors per setting")
     p.add_argument("--k", type=int, default=5, help="neighbours per query")
-    p.add_argument("--quick", action="store_true",
-                   help="small smoke run: sizes 1000 5000, dims 64 512, 20 queries")
-    p.add_argument("--data", choices=["embedding", "gaussian"], default="embedding",
-                   help="embedding-like low-rank+noise vectors (default) or i.i.d. Gaussian")
+    p.add_argument("--quick", action="store_true", help="small smoke run: sizes 1000 5000, dims 64 512, 20 queries")
+    p.add_argument(
+        "--data",
+        choices=["embedding", "gaussian"],
+        default="embedding",
+        help="embedding-like low-rank+noise vectors (default) or i.i.d. Gaussian",
+    )
     p.add_argument("--M", type=int, default=16, help="HNSW links per node")
     p.add_argument("--ef-construction", type=int, default=100, help="HNSW build breadth")
     p.add_argument("--ef", type=int, default=64, help="HNSW search breadth")
-    p.add_argument("--hnsw-max-build", type=int, default=50000,
-                   help="build HNSW on at most this many vectors when dim >= "
-                        "--cap-from-dim (0: no cap; default 50000)")
-    p.add_argument("--cap-from-dim", type=int, default=2048,
-                   help="dimension from which --hnsw-max-build applies (default 2048)")
-    p.add_argument("--time-budget", type=float, default=540,
-                   help="seconds the whole run should take; HNSW builds that would "
-                        "overrun it are shrunk and marked (0: off; default 540)")
+    p.add_argument(
+        "--hnsw-max-build",
+        type=int,
+        default=50000,
+        help="build HNSW on at most this many vectors when dim >= --cap-from-dim (0: no cap; default 50000)",
+    )
+    p.add_argument(
+        "--cap-from-dim", type=int, default=2048, help="dimension from which --hnsw-max-build applies (default 2048)"
+    )
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        default=540,
+        help="seconds the whole run should take; HNSW builds that would "
+        "overrun it are shrunk and marked (0: off; default 540)",
+    )
     p.add_argument("--no-hnsw", action="store_true", help="exact index only")
-    p.add_argument("--repeat", type=int, default=3,
-                   help="timed repetitions per measurement; the fastest is reported")
+    p.add_argument("--repeat", type=int, default=3, help="timed repetitions per measurement; the fastest is reported")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.quick:
@@ -260,15 +288,16 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    print(f"retrieval benchmark: {args.data} data"
-          + (f" (rank {LATENT_DIM} + noise {NOISE})" if args.data == "embedding" else "")
-          + f", {args.queries} queries, k={args.k}, cores={os.cpu_count()}, "
-          f"best of {args.repeat}, numpy {np.__version__}, python {platform.python_version()}")
+    print(
+        f"retrieval benchmark: {args.data} data"
+        + (f" (rank {LATENT_DIM} + noise {NOISE})" if args.data == "embedding" else "")
+        + f", {args.queries} queries, k={args.k}, cores={os.cpu_count()}, "
+        f"best of {args.repeat}, numpy {np.__version__}, python {platform.python_version()}"
+    )
     if hasattr(os, "getloadavg"):
         print(f"load average at start: {os.getloadavg()[0]:.1f} (other processes inflate timings)")
     if HAVE_HNSWLIB and not args.no_hnsw:
-        print(f"HNSW: M={args.M} ef_construction={args.ef_construction} ef={args.ef}, "
-              f"space=cosine")
+        print(f"HNSW: M={args.M} ef_construction={args.ef_construction} ef={args.ef}, space=cosine")
     else:
         print("HNSW: skipped" + ("" if HAVE_HNSWLIB else " (pip install hnswlib)"))
     plan = []
@@ -280,8 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     # before the expensive ones; the table is sorted back afterwards.
     plan.sort(key=lambda p: build_work(p[2], p[1]))
     budget = BuildBudget(args.time_budget)
-    rows = [bench_one(n, dim, hn, args, budget, [(h, d) for _, d, h in plan[i + 1:]], log)
-            for i, (n, dim, hn) in enumerate(plan)]
+    rows = [
+        bench_one(n, dim, hn, args, budget, [(h, d) for _, d, h in plan[i + 1 :]], log)
+        for i, (n, dim, hn) in enumerate(plan)
+    ]
     rows.sort(key=lambda r: (args.dims.index(r.dim), r.n))
     print()
     print_table(rows, args.k)

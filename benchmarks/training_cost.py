@@ -17,6 +17,7 @@ Examples:
     python benchmarks/training_cost.py --last-four-trainable # the paper's "last four layers trainable"
     python benchmarks/training_cost.py --input-size 112 --epochs 5 --archs resnet50
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,19 +33,30 @@ import _common as C
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--library", help="GTZAN-layout folder (default: ../shared/data/gtzan-sample if present, "
-                                     "else a generated folder of 6 synthetic 30-s clips per genre)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--library",
+        help="GTZAN-layout folder (default: ../shared/data/gtzan-sample if present, "
+        "else a generated folder of 6 synthetic 30-s clips per genre)",
+    )
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--archs", default="vgg16,resnet50", help="comma-separated (default vgg16,resnet50)")
     p.add_argument("--input-size", type=int, default=224, help="image side in pixels (default 224, the paper's)")
-    p.add_argument("--last-four-trainable", action="store_true",
-                   help="also train the backbone's last four weighted layers (the paper's switch)")
+    p.add_argument(
+        "--last-four-trainable",
+        action="store_true",
+        help="also train the backbone's last four weighted layers (the paper's switch)",
+    )
     p.add_argument("--batch-size", type=int, default=64, help="as genrec's TrainConfig (default 64)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--patience", type=int, default=None,
-                   help="early-stopping patience for both ways (default: = epochs, so both run every epoch)")
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="early-stopping patience for both ways (default: = epochs, so both run every epoch)",
+    )
     p.add_argument("--max-per-genre", type=int, default=None, help="at most N clips per genre and split")
     p.add_argument("--order", choices=["cached-first", "naive-first"], default="cached-first")
     p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME")
@@ -75,9 +87,15 @@ def run_cached(arch, cfg, images, y, tr, va):
     from genrec.train import extract, fit_tail, set_seed
 
     set_seed(cfg.seed)
-    model = M.build_model(arch, 10, weights="none", input_size=cfg.input_size,
-                          last_four_trainable=cfg.last_four_trainable, dropout=cfg.dropout,
-                          embedding_units=cfg.embedding_units)
+    model = M.build_model(
+        arch,
+        10,
+        weights="none",
+        input_size=cfg.input_size,
+        last_four_trainable=cfg.last_four_trainable,
+        dropout=cfg.dropout,
+        embedding_units=cfg.embedding_units,
+    )
     frozen, tail = M.split_model(model)
     t: dict = {}
     used = tr | va
@@ -99,14 +117,20 @@ def run_naive(arch, cfg, images, y, tr, va):
     from genrec.train import fit_tail, set_seed
 
     set_seed(cfg.seed)
-    model = M.build_model(arch, 10, weights="none", input_size=cfg.input_size,
-                          last_four_trainable=cfg.last_four_trainable, dropout=cfg.dropout,
-                          embedding_units=cfg.embedding_units)
+    model = M.build_model(
+        arch,
+        10,
+        weights="none",
+        input_size=cfg.input_size,
+        last_four_trainable=cfg.last_four_trainable,
+        dropout=cfg.dropout,
+        embedding_units=cfg.embedding_units,
+    )
     t: dict = {}
     with C.timed(t, "fit"):
         x_tr = images[tr].astype(np.float32)
         x_va = images[va].astype(np.float32)
-        hist = fit_tail(model, x_tr, y[tr], x_va, y[va], cfg)   # the whole model, fed images
+        hist = fit_tail(model, x_tr, y[tr], x_va, y[va], cfg)  # the whole model, fed images
     weights = model.get_layer("genre").get_weights()[0].copy()
     del model, x_tr, x_va
     _clear()
@@ -119,6 +143,7 @@ def main(argv=None) -> int:
     C.header("genrec benchmark: cached-feature training vs naive model.fit on images")
 
     from genrec.library import load_gtzan
+
     C.quiet_tf()
     from genrec.train import TrainConfig, prepare_images, select_tracks
 
@@ -127,11 +152,16 @@ def main(argv=None) -> int:
     mode = "last four backbone layers trainable" if a.last_four_trainable else "frozen backbone (head only)"
     patience = a.patience if a.patience is not None else a.epochs
     print(f"library:  {desc}")
-    print(f"settings: {', '.join(archs)}; {mode}; {a.epochs} epochs; input {a.input_size}x{a.input_size}; "
-          f"batch {a.batch_size}; seed {a.seed}; early-stopping patience {patience}"
-          + (" (never triggers)" if patience >= a.epochs else ""))
-    print("weights:  'none' (random init) -- ImageNet weights cannot be downloaded on this machine (no internet);"
-          " the cost comparison does not depend on the weights' values, the accuracies do\n", flush=True)
+    print(
+        f"settings: {', '.join(archs)}; {mode}; {a.epochs} epochs; input {a.input_size}x{a.input_size}; "
+        f"batch {a.batch_size}; seed {a.seed}; early-stopping patience {patience}"
+        + (" (never triggers)" if patience >= a.epochs else "")
+    )
+    print(
+        "weights:  'none' (random init) -- ImageNet weights cannot be downloaded on this machine (no internet);"
+        " the cost comparison does not depend on the weights' values, the accuracies do\n",
+        flush=True,
+    )
 
     lib = load_gtzan(root)
     tracks = select_tracks(lib, a.max_per_genre)
@@ -140,15 +170,26 @@ def main(argv=None) -> int:
     spec_s = time.perf_counter() - t0
     y = prepared.labels[prepared.owner]
     tr, va = prepared.image_mask("train"), prepared.image_mask("valid")
-    print(f"clips:    {len(tracks)} ({int(tr.sum())} train, {int(va.sum())} valid images used; "
-          f"{len(tracks) - int(tr.sum()) - int(va.sum())} test clips unused); "
-          f"spectrogram images computed once in {spec_s:.1f} s and shared by both ways\n", flush=True)
+    print(
+        f"clips:    {len(tracks)} ({int(tr.sum())} train, {int(va.sum())} valid images used; "
+        f"{len(tracks) - int(tr.sum()) - int(va.sum())} test clips unused); "
+        f"spectrogram images computed once in {spec_s:.1f} s and shared by both ways\n",
+        flush=True,
+    )
 
     rows, raw = [], {"settings": vars(a), "library": desc, "archs": {}}
     for arch in archs:
-        cfg = TrainConfig(arch=arch, library=str(root), epochs=a.epochs, last_four_trainable=a.last_four_trainable,
-                          weights="none", seed=a.seed, batch_size=a.batch_size, input_size=a.input_size,
-                          patience=patience)
+        cfg = TrainConfig(
+            arch=arch,
+            library=str(root),
+            epochs=a.epochs,
+            last_four_trainable=a.last_four_trainable,
+            weights="none",
+            seed=a.seed,
+            batch_size=a.batch_size,
+            input_size=a.input_size,
+            patience=patience,
+        )
         warm_up(arch, a.input_size)
         results = {}
         order = ["cached", "naive"] if a.order == "cached-first" else ["naive", "cached"]
@@ -162,38 +203,75 @@ def main(argv=None) -> int:
         c_wall = sum(v[0] for v in ct.values())
         c_cpu = sum(v[1] for v in ct.values())
         n_wall, n_cpu = nt["fit"]
-        for way, hist, wall, cpu, extract in (("cached", ch, c_wall, c_cpu, ct["extract"][0]),
-                                              ("naive", nh, n_wall, n_cpu, None)):
-            rows.append({
-                "arch": arch, "way": way, "epochs": len(hist),
-                "extract_s": extract, "fit_s": ct["fit"][0] if way == "cached" else n_wall,
-                "total_s": wall, "cpu_s": cpu, "s/epoch": C.median(hist["seconds"]),
-                "final_val_acc": float(hist["val_accuracy"].iloc[-1]),
-                "best_val_acc": float(hist["val_accuracy"].max()),
-                "final_val_loss": float(hist["val_loss"].iloc[-1]),
-            })
+        for way, hist, wall, cpu, extract in (
+            ("cached", ch, c_wall, c_cpu, ct["extract"][0]),
+            ("naive", nh, n_wall, n_cpu, None),
+        ):
+            rows.append(
+                {
+                    "arch": arch,
+                    "way": way,
+                    "epochs": len(hist),
+                    "extract_s": extract,
+                    "fit_s": ct["fit"][0] if way == "cached" else n_wall,
+                    "total_s": wall,
+                    "cpu_s": cpu,
+                    "s/epoch": C.median(hist["seconds"]),
+                    "final_val_acc": float(hist["val_accuracy"].iloc[-1]),
+                    "best_val_acc": float(hist["val_accuracy"].max()),
+                    "final_val_loss": float(hist["val_loss"].iloc[-1]),
+                }
+            )
         n = min(len(ch), len(nh))
         dloss = float(np.max(np.abs(ch["val_loss"].to_numpy()[:n] - nh["val_loss"].to_numpy()[:n])))
         dw = float(np.max(np.abs(cw - nw)))
         raw["archs"][arch] = {
             "cached": {"timings": ct, "history": ch.to_dict("list")},
             "naive": {"timings": nt, "history": nh.to_dict("list")},
-            "ratio_wall": n_wall / c_wall, "ratio_cpu": n_cpu / c_cpu, "frozen_boundary": boundary,
-            "trainable_params": n_trainable, "max_abs_val_loss_diff": dloss, "max_abs_weight_diff": dw,
+            "ratio_wall": n_wall / c_wall,
+            "ratio_cpu": n_cpu / c_cpu,
+            "frozen_boundary": boundary,
+            "trainable_params": n_trainable,
+            "max_abs_val_loss_diff": dloss,
+            "max_abs_weight_diff": dw,
         }
-        print(f"[{arch}] naive/cached: wall {n_wall / c_wall:.2f}x, cpu {n_cpu / c_cpu:.2f}x; "
-              f"max |val_loss diff| over epochs {dloss:.2e}; max |softmax kernel diff| {dw:.2e}\n", flush=True)
+        print(
+            f"[{arch}] naive/cached: wall {n_wall / c_wall:.2f}x, cpu {n_cpu / c_cpu:.2f}x; "
+            f"max |val_loss diff| over epochs {dloss:.2e}; max |softmax kernel diff| {dw:.2e}\n",
+            flush=True,
+        )
 
     print("\nRESULTS  (" + mode + f", {a.epochs} epochs, {a.input_size}px, {len(tracks)} clips)")
-    print(C.table(rows, ["arch", "way", "epochs", "extract_s", "fit_s", "total_s", "cpu_s", "s/epoch",
-                         "final_val_acc", "best_val_acc", "final_val_loss"], "{:.2f}"))
+    print(
+        C.table(
+            rows,
+            [
+                "arch",
+                "way",
+                "epochs",
+                "extract_s",
+                "fit_s",
+                "total_s",
+                "cpu_s",
+                "s/epoch",
+                "final_val_acc",
+                "best_val_acc",
+                "final_val_loss",
+            ],
+            "{:.2f}",
+        )
+    )
     print()
     for arch, r in raw["archs"].items():
-        print(f"{arch:<9} naive/cached wall-time ratio {r['ratio_wall']:.2f}x   (CPU-time ratio {r['ratio_cpu']:.2f}x)"
-              f"   trainable params {r['trainable_params']:,}; frozen boundary {r['frozen_boundary']}")
-    print(f"\nvalidation set: {int(va.sum())} clips, so one clip = {1 / max(1, int(va.sum())):.2f} of accuracy. "
-          "Both ways start from the same seed and weights; 'max |val_loss diff|' shows how far apart their "
-          "training curves end up (float rounding only, if the cached way trains the same model).")
+        print(
+            f"{arch:<9} naive/cached wall-time ratio {r['ratio_wall']:.2f}x   (CPU-time ratio {r['ratio_cpu']:.2f}x)"
+            f"   trainable params {r['trainable_params']:,}; frozen boundary {r['frozen_boundary']}"
+        )
+    print(
+        f"\nvalidation set: {int(va.sum())} clips, so one clip = {1 / max(1, int(va.sum())):.2f} of accuracy. "
+        "Both ways start from the same seed and weights; 'max |val_loss diff|' shows how far apart their "
+        "training curves end up (float rounding only, if the cached way trains the same model)."
+    )
     raw["rows"] = rows
     C.dump_json(a.json, raw)
     return 0

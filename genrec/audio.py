@@ -5,6 +5,7 @@ WAV, FLAC, OGG/Vorbis, MP3 and Sun ``.au`` (GTZAN's original format) without
 ffmpeg. Anything that cannot be used raises :class:`~genrec.errors.AudioError`
 naming the file and the fix.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -14,7 +15,7 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 
@@ -23,11 +24,15 @@ from genrec.errors import AudioError
 
 log = logging.getLogger(__name__)
 
-AudioSource = Union[str, Path, bytes, BinaryIO]
+AudioSource = str | Path | bytes | BinaryIO
 
 #: Extensions the package accepts, with what they are, for messages and upload widgets.
 SUPPORTED_FORMATS: dict[str, str] = {
-    ".wav": "WAV", ".flac": "FLAC", ".ogg": "Ogg Vorbis", ".mp3": "MP3", ".au": "Sun/NeXT AU",
+    ".wav": "WAV",
+    ".flac": "FLAC",
+    ".ogg": "Ogg Vorbis",
+    ".mp3": "MP3",
+    ".au": "Sun/NeXT AU",
 }
 #: Bytes enough to recognise each supported container from its start.
 HEADER_BYTES = 12
@@ -55,8 +60,14 @@ def check_extension(name: str) -> None:
 
 def _is_mpeg_frame(head: bytes) -> bool:
     """An MPEG audio frame header: 11 sync bits, a defined layer, bitrate and sample rate."""
-    return (len(head) >= 3 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06 != 0
-            and head[2] & 0xF0 != 0xF0 and head[2] & 0x0C != 0x0C)
+    return (
+        len(head) >= 3
+        and head[0] == 0xFF
+        and head[1] & 0xE0 == 0xE0
+        and head[1] & 0x06 != 0
+        and head[2] & 0xF0 != 0xF0
+        and head[2] & 0x0C != 0x0C
+    )
 
 
 def sniff_format(head: bytes) -> str | None:
@@ -102,8 +113,10 @@ def check_header(source: AudioSource, label: str) -> str:
     if found is None:
         what = SUPPORTED_FORMATS.get(Path(label).suffix.lower())
         named = f"not {'an' if what[0] in 'AEFIMO' else 'a'} {what} file" if what else "not audio in a supported format"
-        raise AudioError(f"{label}: {named}: it does not start with a {' / '.join(SUPPORTED_FORMATS.values())} "
-                         f"header. The file is damaged or is something else renamed; re-export it as WAV or FLAC.")
+        raise AudioError(
+            f"{label}: {named}: it does not start with a {' / '.join(SUPPORTED_FORMATS.values())} "
+            f"header. The file is damaged or is something else renamed; re-export it as WAV or FLAC."
+        )
     return found
 
 
@@ -147,7 +160,7 @@ def _read_window(source: AudioSource, seconds: float | None, label: str) -> tupl
     quiet = _stderr_to_log() if found == ".mp3" else contextlib.nullcontext()
     try:
         # A path is opened here: libsndfile's own open calls any unreadable MP3 "not a regular file (a pipe?)".
-        opened = open(source, "rb") if isinstance(source, (str, Path)) else contextlib.nullcontext(source)
+        opened = open(source, "rb") if isinstance(source, (str, Path)) else contextlib.nullcontext(source)  # noqa: SIM115 (entered on the next line)
         with quiet, opened as stream, sf.SoundFile(stream) as f:
             rate, total = f.samplerate, f.frames
             duration = total / rate if rate else 0.0
@@ -170,8 +183,9 @@ def _read_window(source: AudioSource, seconds: float | None, label: str) -> tupl
     return data, rate, duration
 
 
-def _checked_window(source: AudioSource, seconds: float | None, min_seconds: float,
-                    name: str | None) -> tuple[np.ndarray, int]:
+def _checked_window(
+    source: AudioSource, seconds: float | None, min_seconds: float, name: str | None
+) -> tuple[np.ndarray, int]:
     """Decode the window at the file's own rate and refuse what no later stage can use."""
     label = _describe(source, name)
     if isinstance(source, (str, Path)):

@@ -9,14 +9,15 @@ A parent process (the app) runs ``python -m genrec build ... --progress-format l
 its stdout: one :class:`~genrec.progress.JsonLinesProgress` line per report and one
 ``run: PATH`` line (:data:`RUN_LINE`) per finished run; see :func:`build_in_subprocess`.
 """
+
 from __future__ import annotations
 
 import subprocess
 import sys
 import tempfile
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from genrec.config import ARCHITECTURES, CLIP_SECONDS, PAPER_ACCURACY
 from genrec.errors import GenrecError
@@ -34,8 +35,15 @@ DEMO_SETTINGS = dict(library="demo", epochs=50, batch_size=32, input_size=224, p
 REAL_SETTINGS = dict(epochs=50, batch_size=32, input_size=224, patience=10, seed=0)
 
 #: Every progress stage a build reports, in order; ``{arch}`` is vgg16 or resnet50.
-STAGES = ("demo library", "gtzan download", "gtzan extract",
-          "{arch} spectrograms", "{arch} features", "{arch} epochs", "{arch} saving")
+STAGES = (
+    "demo library",
+    "gtzan download",
+    "gtzan extract",
+    "{arch} spectrograms",
+    "{arch} features",
+    "{arch} epochs",
+    "{arch} saving",
+)
 
 #: Seconds per unit on an idle 2-core machine, from the stage timings of the `genrec demo` run in
 #: benchmarks/RESULTS.md section 1 (same 224-px images and code path as any library); the 3-s chunk
@@ -43,7 +51,8 @@ STAGES = ("demo library", "gtzan download", "gtzan extract",
 #: measured on the 60 real GTZAN clips. spectrogram: per 30-s clip; features: per image through the frozen
 #: backbone; epoch_image: per training image and epoch; fixed: build + embed + save + LiteRT export per run.
 MEASURED_COSTS = {
-    "spectrogram_clip": 0.035, "spectrogram_chunk_clip": 0.13,
+    "spectrogram_clip": 0.035,
+    "spectrogram_chunk_clip": 0.13,
     "features": {"vgg16": 0.067, "resnet50": 0.027},
     "epoch_image": {"vgg16": 0.00048, "resnet50": 0.00053},
     "fixed": {"vgg16": 6.0, "resnet50": 20.0},
@@ -57,8 +66,14 @@ def default_settings(library: str) -> dict:
     return dict(DEMO_SETTINGS) if library == "demo" else {**REAL_SETTINGS, "library": library}
 
 
-def estimate_seconds(n_clips: int, chunk_seconds: float | None = None, *, epochs: int = REAL_SETTINGS["epochs"],
-                     architectures: tuple[str, ...] = ARCHITECTURES, train_fraction: float = 443 / 930) -> float:
+def estimate_seconds(
+    n_clips: int,
+    chunk_seconds: float | None = None,
+    *,
+    epochs: int = REAL_SETTINGS["epochs"],
+    architectures: tuple[str, ...] = ARCHITECTURES,
+    train_fraction: float = 443 / 930,
+) -> float:
     """Estimated wall time of ``genrec build`` for ``n_clips`` 30-s clips at 224 px on 2 CPU cores.
 
     Spectrograms once per clip (the cache serves the second architecture), then per architecture: the
@@ -78,8 +93,15 @@ def estimate_seconds(n_clips: int, chunk_seconds: float | None = None, *, epochs
     return total
 
 
-def get_library(spec: str, *, split: str = "filtered", split_seed: int = 0, progress: ProgressFn = silent,
-                report: Report = lambda message: None, sources=None) -> Library:
+def get_library(
+    spec: str,
+    *,
+    split: str = "filtered",
+    split_seed: int = 0,
+    progress: ProgressFn = silent,
+    report: Report = lambda message: None,
+    sources=None,
+) -> Library:
     """``demo`` (generated), ``gtzan`` (downloaded into the data folder when missing) or a GTZAN folder."""
     if spec == "demo":
         return load_demo(progress=per_stage(progress, "demo library"))
@@ -89,6 +111,7 @@ def get_library(spec: str, *, split: str = "filtered", split_seed: int = 0, prog
 
         root = find_genre_root(default_gtzan_home())
         if root is None:
+
             def on_bytes(done: int, total: int | None) -> None:
                 progress("gtzan download", done, total or 0)
                 if total and done >= total:
@@ -99,11 +122,20 @@ def get_library(spec: str, *, split: str = "filtered", split_seed: int = 0, prog
     return load_gtzan(root, split=split, seed=split_seed)
 
 
-def build(library: str = "demo", *, weights: str | None = None, split: str | None = None,
-          chunk_seconds: float | None = None, out: str | None = None, epochs: int | None = None,
-          input_size: int | None = None, max_per_genre: int | None = None,
-          architectures: tuple[str, ...] = ARCHITECTURES, progress: ProgressFn = silent,
-          report: Report = lambda message: None) -> list[Path]:
+def build(
+    library: str = "demo",
+    *,
+    weights: str | None = None,
+    split: str | None = None,
+    chunk_seconds: float | None = None,
+    out: str | None = None,
+    epochs: int | None = None,
+    input_size: int | None = None,
+    max_per_genre: int | None = None,
+    architectures: tuple[str, ...] = ARCHITECTURES,
+    progress: ProgressFn = silent,
+    report: Report = lambda message: None,
+) -> list[Path]:
     """Get ``library``, train and evaluate each architecture on it; return the run folders.
 
     Defaults: ImageNet weights and the artist-filtered split for a real library; random weights
@@ -121,8 +153,15 @@ def build(library: str = "demo", *, weights: str | None = None, split: str | Non
     settings["library"] = "demo" if library == "demo" else str(lib.root)
     runs = []
     for arch in architectures:
-        cfg = TrainConfig(arch=arch, weights=weights, split=split, chunk_seconds=chunk_seconds,
-                          max_per_genre=max_per_genre, **settings, **({"out": out} if out else {}))
+        cfg = TrainConfig(
+            arch=arch,
+            weights=weights,
+            split=split,
+            chunk_seconds=chunk_seconds,
+            max_per_genre=max_per_genre,
+            **settings,
+            **({"out": out} if out else {}),
+        )
         runs.append(train(cfg, library=lib, progress=lambda s, d, t, a=arch: progress(f"{a} {s}", d, t)))
         _forget_models()
     return runs
@@ -138,8 +177,13 @@ def _forget_models() -> None:
     release_memory()
 
 
-def build_demo(*, weights: str = "none", out: str | None = None, progress: ProgressFn = silent,
-               architectures: tuple[str, ...] = ARCHITECTURES) -> list[Path]:
+def build_demo(
+    *,
+    weights: str = "none",
+    out: str | None = None,
+    progress: ProgressFn = silent,
+    architectures: tuple[str, ...] = ARCHITECTURES,
+) -> list[Path]:
     """Generate the demo library (if needed) and train each architecture on it; return the run folders."""
     return build("demo", weights=weights, out=out, progress=progress, architectures=architectures)
 
@@ -153,16 +197,26 @@ def closing_table(runs: list[Path]) -> str:
     rows = []
     for path in runs:
         s = Run.open(path).summary()
-        rows.append({"run": s["run"], "arch": s["arch"], "weights": s["weights"], "split": s["split"],
-                     "epochs": s["epochs"], "test accuracy": s["test_accuracy"],
-                     "paper": PAPER_ACCURACY.get(s["arch"]), "macro-F1": s["macro_f1"],
-                     "precision@5": s["precision_at_5"]})
+        rows.append(
+            {
+                "run": s["run"],
+                "arch": s["arch"],
+                "weights": s["weights"],
+                "split": s["split"],
+                "epochs": s["epochs"],
+                "test accuracy": s["test_accuracy"],
+                "paper": PAPER_ACCURACY.get(s["arch"]),
+                "macro-F1": s["macro_f1"],
+                "precision@5": s["precision_at_5"],
+            }
+        )
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         return pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}")
 
 
-def build_in_subprocess(args: list[str], *, progress: ProgressFn = silent,
-                        command: list[str] | None = None) -> list[Path]:
+def build_in_subprocess(
+    args: list[str], *, progress: ProgressFn = silent, command: list[str] | None = None
+) -> list[Path]:
     """``genrec build ARGS --progress-format lines`` in a child process, following its progress; the run folders.
 
     Training needs TensorFlow and about 1 GB more memory than answering clips does, and all of it
@@ -177,7 +231,7 @@ def build_in_subprocess(args: list[str], *, progress: ProgressFn = silent,
             for line in child.stdout:
                 line = line.strip()
                 if line.startswith(RUN_LINE):
-                    runs.append(Path(line[len(RUN_LINE):]))
+                    runs.append(Path(line[len(RUN_LINE) :]))
                 else:
                     follow(line, progress)
             code = child.wait()
@@ -185,15 +239,17 @@ def build_in_subprocess(args: list[str], *, progress: ProgressFn = silent,
         err_tail = deque(errors, maxlen=20)
     if code != 0:
         said = [ln.strip() for ln in err_tail if ln.startswith("error: ")]
-        raise GenrecError(said[-1].removeprefix("error: ") if said else
-                          f"the build stopped (exit status {code}): "
-                          + " ".join(ln.strip() for ln in list(err_tail)[-3:]))
+        raise GenrecError(
+            said[-1].removeprefix("error: ")
+            if said
+            else f"the build stopped (exit status {code}): " + " ".join(ln.strip() for ln in list(err_tail)[-3:])
+        )
     return runs
 
 
-def build_demo_in_subprocess(*, weights: str = "none", out: str | None = None, progress: ProgressFn = silent,
-                             command: list[str] | None = None) -> list[Path]:
+def build_demo_in_subprocess(
+    *, weights: str = "none", out: str | None = None, progress: ProgressFn = silent, command: list[str] | None = None
+) -> list[Path]:
     """:func:`build_demo` in a child process (``genrec build --library demo``), following its progress."""
     args = ["--library", "demo", "--weights", weights, *(["--out", out] if out else [])]
     return build_in_subprocess(args, progress=progress, command=command)
-

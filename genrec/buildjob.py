@@ -10,6 +10,7 @@ build; while it names a live process nobody can start a second build, and a
 lock whose process is gone is removed with a message. Pages only draw what
 :func:`status` returns.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,9 @@ from pathlib import Path
 
 import requests
 
+from genrec.build import REAL_SETTINGS, RUN_LINE, estimate_seconds
 from genrec.config import runs_home
 from genrec.dashboard import DemoProgress
-from genrec.build import REAL_SETTINGS, RUN_LINE, estimate_seconds
 from genrec.errors import GenrecError
 from genrec.gtzan import gtzan_sources
 from genrec.progress import follow
@@ -47,10 +48,14 @@ WEIGHTS = ("none", "imagenet")
 #: WEIGHTS_PATH_NO_TOP and resnet.py BASE_WEIGHTS_PATH + file name). Copied, not imported: importing
 #: keras.applications would load TensorFlow into the app.
 KERAS_WEIGHTS_URLS: tuple[str, ...] = (
-    ("https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
-     "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"),
-    ("https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
-     "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    (
+        "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    ),
+    (
+        "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    ),
 )
 #: Download sizes shown on the real-data card: GTZAN's genres.tar.gz is 1.2 GB; the two notop weight
 #: files are 58.9 MB (VGG16) and 94.7 MB (ResNet50).
@@ -76,8 +81,20 @@ def gtzan_source_urls() -> list[str]:
 
 def build_command(library: str, weights: str, out: Path) -> list[str]:
     """The child's command line: ``genrec build`` with progress lines, runs written to ``out``."""
-    return [sys.executable, "-m", "genrec", "build", "--library", library, "--weights", weights,
-            "--progress-format", "lines", "--out", str(out)]
+    return [
+        sys.executable,
+        "-m",
+        "genrec",
+        "build",
+        "--library",
+        library,
+        "--weights",
+        weights,
+        "--progress-format",
+        "lines",
+        "--out",
+        str(out),
+    ]
 
 
 def real_build_estimate_seconds() -> float:
@@ -91,9 +108,9 @@ class Probe:
     """The answer of one URL to a short HEAD request."""
 
     url: str
-    ok: bool          # answered with a status below 400
-    answered: bool    # the host answered at all (False: no connection, DNS failure, time-out)
-    detail: str       # "HTTP 200", "HTTP 404", "could not connect", "no answer within 3 s"
+    ok: bool  # answered with a status below 400
+    answered: bool  # the host answered at all (False: no connection, DNS failure, time-out)
+    detail: str  # "HTTP 200", "HTTP 404", "could not connect", "no answer within 3 s"
 
 
 def probe(url: str, timeout: float = PROBE_TIMEOUT_S) -> Probe:
@@ -135,30 +152,35 @@ class Reachability:
         if self.ok:
             return ""
         if self.offline:
-            return ("This machine is offline: none of the GTZAN download sources and not the Keras "
-                    "ImageNet weights host could be reached.")
+            return (
+                "This machine is offline: none of the GTZAN download sources and not the Keras "
+                "ImageNet weights host could be reached."
+            )
         missing = []
         if not any(p.ok for p in self.sources):
-            missing.append("no GTZAN download source answered ("
-                           + "; ".join(f"{p.url}: {p.detail}" for p in self.sources) + ")")
-        missing += [f"the ImageNet weights at {p.url} cannot be fetched ({p.detail})"
-                    for p in self.weights if not p.ok]
+            missing.append(
+                "no GTZAN download source answered (" + "; ".join(f"{p.url}: {p.detail}" for p in self.sources) + ")"
+            )
+        missing += [f"the ImageNet weights at {p.url} cannot be fetched ({p.detail})" for p in self.weights if not p.ok]
         return "The real build cannot download what it needs: " + "; ".join(missing) + "."
 
 
 #: What to do instead when the real build cannot download here.
-OFFLINE_ADVICE = ("Build the runs on a machine with internet (`genrec build --library gtzan`) and copy the "
-                  "run folders into this app's runs folder, or build the synthetic demo here instead.")
+OFFLINE_ADVICE = (
+    "Build the runs on a machine with internet (`genrec build --library gtzan`) and copy the "
+    "run folders into this app's runs folder, or build the synthetic demo here instead."
+)
 
 
-def check_sources(source_urls: Sequence[str] | None = None, weight_urls: Sequence[str] | None = None,
-                  timeout: float = PROBE_TIMEOUT_S) -> Reachability:
+def check_sources(
+    source_urls: Sequence[str] | None = None, weight_urls: Sequence[str] | None = None, timeout: float = PROBE_TIMEOUT_S
+) -> Reachability:
     """Probe every GTZAN source and the Keras weights files side by side (a few seconds at most)."""
     sources = list(gtzan_source_urls() if source_urls is None else source_urls)
     weights = list(KERAS_WEIGHTS_URLS if weight_urls is None else weight_urls)
     with ThreadPoolExecutor(max_workers=max(1, len(sources) + len(weights))) as pool:
         answers = list(pool.map(lambda u: probe(u, timeout), sources + weights))
-    return Reachability(tuple(answers[:len(sources)]), tuple(answers[len(sources):]))
+    return Reachability(tuple(answers[: len(sources)]), tuple(answers[len(sources) :]))
 
 
 # --------------------------------------------------------------------------- lock and status files
@@ -199,8 +221,13 @@ class BuildLock:
     def parse(cls, data: dict) -> BuildLock | None:
         """The lock from its JSON (None when the file is damaged)."""
         try:
-            lock = cls(int(data["pid"]), float(data["started"]), str(data["library"]), str(data["weights"]),
-                       str(data.get("identity") or ""))
+            lock = cls(
+                int(data["pid"]),
+                float(data["started"]),
+                str(data["library"]),
+                str(data["weights"]),
+                str(data.get("identity") or ""),
+            )
         except (KeyError, TypeError, ValueError):
             return None
         return lock if lock.pid > 0 else None
@@ -250,7 +277,7 @@ def _acquire(lock_path: Path, data: dict) -> None:
 class BuildStatus:
     """What every session shows: the running build's progress, or how the last one ended."""
 
-    state: str                      # "idle" (no build here yet), "running", "done" or "failed"
+    state: str  # "idle" (no build here yet), "running", "done" or "failed"
     library: str = ""
     weights: str = ""
     started: float = 0.0
@@ -259,7 +286,7 @@ class BuildStatus:
     text: str = ""
     runs: tuple[str, ...] = ()
     error: str = ""
-    notice: str = ""                # set by the call that removed a stale lock: what happened
+    notice: str = ""  # set by the call that removed a stale lock: what happened
 
     @property
     def running(self) -> bool:
@@ -281,11 +308,16 @@ def _status_from(data: dict | None) -> BuildStatus:
         return BuildStatus("idle")
     try:
         return BuildStatus(
-            state=str(data["state"]), library=str(data.get("library", "")), weights=str(data.get("weights", "")),
-            started=float(data.get("started", 0.0)), finished=(None if data.get("finished") is None
-                                                                else float(data["finished"])),
-            fraction=min(1.0, max(0.0, float(data.get("fraction", 0.0)))), text=str(data.get("text", "")),
-            runs=tuple(str(r) for r in data.get("runs", [])), error=str(data.get("error", "")))
+            state=str(data["state"]),
+            library=str(data.get("library", "")),
+            weights=str(data.get("weights", "")),
+            started=float(data.get("started", 0.0)),
+            finished=(None if data.get("finished") is None else float(data["finished"])),
+            fraction=min(1.0, max(0.0, float(data.get("fraction", 0.0)))),
+            text=str(data.get("text", "")),
+            runs=tuple(str(r) for r in data.get("runs", [])),
+            error=str(data.get("error", "")),
+        )
     except (KeyError, TypeError, ValueError):
         return BuildStatus("idle")
 
@@ -306,23 +338,45 @@ def status(root: Path | None = None) -> BuildStatus:
     current = _status_from(_read_json(status_path))
     if raw is None:
         if current.running:  # the lock went without a final status: the build was cut off
-            return BuildStatus("failed", current.library, current.weights, current.started, current.finished,
-                               current.fraction, current.text, current.runs,
-                               "The build stopped without finishing. Start it again.")
+            return BuildStatus(
+                "failed",
+                current.library,
+                current.weights,
+                current.started,
+                current.finished,
+                current.fraction,
+                current.text,
+                current.runs,
+                "The build stopped without finishing. Start it again.",
+            )
         return current
     lock = BuildLock.parse(raw)
     if lock is not None and pid_alive(lock.pid, lock.identity):
         if current.running and current.started == lock.started:
             return current
         return BuildStatus("running", lock.library, lock.weights, lock.started, text="Starting…")
-    error = (f"it stopped without finishing: its process ({lock.pid}) is gone, so its lock was removed. "
-             f"Start the build again." if lock else
-             f"it left an unreadable lock file ({lock_path}), which was removed. Start the build again.")
-    what = (f"The {LIBRARIES.get(lock.library, lock.library)} build started at {_clock(lock.started)}"
-            if lock else "A build")
-    failed = {"state": "failed", "library": lock.library if lock else "", "weights": lock.weights if lock else "",
-              "started": lock.started if lock else 0.0, "finished": time.time(), "fraction": current.fraction,
-              "text": current.text, "runs": list(current.runs), "error": error}
+    error = (
+        f"it stopped without finishing: its process ({lock.pid}) is gone, so its lock was removed. "
+        f"Start the build again."
+        if lock
+        else f"it left an unreadable lock file ({lock_path}), which was removed. Start the build again."
+    )
+    what = (
+        f"The {LIBRARIES.get(lock.library, lock.library)} build started at {_clock(lock.started)}"
+        if lock
+        else "A build"
+    )
+    failed = {
+        "state": "failed",
+        "library": lock.library if lock else "",
+        "weights": lock.weights if lock else "",
+        "started": lock.started if lock else 0.0,
+        "finished": time.time(),
+        "fraction": current.fraction,
+        "text": current.text,
+        "runs": list(current.runs),
+        "error": error,
+    }
     if _read_json(lock_path) != raw:  # another session cleaned it up already (and maybe started anew)
         return status(root)
     _write_json(status_path, failed)
@@ -335,8 +389,17 @@ class _StatusWriter:
 
     def __init__(self, path: Path, library: str, weights: str, started: float) -> None:
         self.path = path
-        self.data = {"state": "running", "library": library, "weights": weights, "started": started,
-                     "finished": None, "fraction": 0.0, "text": "Starting…", "runs": [], "error": ""}
+        self.data = {
+            "state": "running",
+            "library": library,
+            "weights": weights,
+            "started": started,
+            "finished": None,
+            "fraction": 0.0,
+            "text": "Starting…",
+            "runs": [],
+            "error": "",
+        }
         self.tracker = DemoProgress()
         self._stage = ""
         self._written = 0.0
@@ -358,14 +421,19 @@ class _StatusWriter:
             self._written = now
 
     def finish(self, error: str) -> None:
-        self.data.update(state="failed" if error else "done", finished=time.time(), error=error,
-                         **({} if error else {"fraction": 1.0, "text": "Done"}))
+        self.data.update(
+            state="failed" if error else "done",
+            finished=time.time(),
+            error=error,
+            **({} if error else {"fraction": 1.0, "text": "Done"}),
+        )
         self.write(force=True)
 
 
 # --------------------------------------------------------------------------- starting and following a build
-def start_build(library: str, weights: str, root: Path | None = None,
-                command: Sequence[str] | None = None) -> BuildStatus:
+def start_build(
+    library: str, weights: str, root: Path | None = None, command: Sequence[str] | None = None
+) -> BuildStatus:
     """Start a build in a child process and follow it in a thread; BuildBusy if one is running.
 
     ``command`` replaces the child's command line (tests, benchmarks); it must speak the same
@@ -379,30 +447,40 @@ def start_build(library: str, weights: str, root: Path | None = None,
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise GenrecError(f"cannot create the runs folder {root} ({exc.strerror}); set GENREC_RUNS to a "
-                          f"writable folder") from exc
+        raise GenrecError(
+            f"cannot create the runs folder {root} ({exc.strerror}); set GENREC_RUNS to a writable folder"
+        ) from exc
     current = status(root)  # also clears a stale lock
     if current.running:
-        raise BuildBusy(f"A build ({current.title}) is already running since {_clock(current.started)}; "
-                        f"wait for it to finish.")
+        raise BuildBusy(
+            f"A build ({current.title}) is already running since {_clock(current.started)}; wait for it to finish."
+        )
     argv = list(command) if command else build_command(library, weights, root)
     started = time.time()
     lock_path = root / LOCK_NAME
-    record = {"pid": os.getpid(), "identity": process_identity(os.getpid()), "started": started,
-              "library": library, "weights": weights, "argv": argv}
+    record = {
+        "pid": os.getpid(),
+        "identity": process_identity(os.getpid()),
+        "started": started,
+        "library": library,
+        "weights": weights,
+        "argv": argv,
+    }
     _acquire(lock_path, record)  # our own pid until the child has one: a live process either way
     log = open(root / LOG_NAME, "w")  # noqa: SIM115 (closed by the follower thread when the child ends)
     try:
-        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-                                 text=True, bufsize=1)
+        child = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True, bufsize=1
+        )
     except OSError as exc:
         log.close()
         lock_path.unlink(missing_ok=True)
         raise GenrecError(f"could not start the build ({argv[0]}: {exc.strerror or exc})") from exc
     _write_json(lock_path, {**record, "pid": child.pid, "identity": process_identity(child.pid)})
     writer = _StatusWriter(root / STATUS_NAME, library, weights, started)
-    threading.Thread(target=_follow, args=(child, writer, lock_path, log), daemon=True,
-                     name=f"genrec-build-{child.pid}").start()
+    threading.Thread(
+        target=_follow, args=(child, writer, lock_path, log), daemon=True, name=f"genrec-build-{child.pid}"
+    ).start()
     return status(root)
 
 
@@ -428,7 +506,7 @@ def _follow(child, writer: _StatusWriter, lock_path: Path, log) -> None:
         for line in child.stdout:
             line = line.strip()
             if line.startswith(RUN_LINE):
-                writer.add_run(line[len(RUN_LINE):])
+                writer.add_run(line[len(RUN_LINE) :])
             else:
                 follow(line, writer.report)
         code = _exit_code_unreaped(child)
@@ -454,6 +532,8 @@ def _child_error(log_path: Path, code: int) -> str:
     said = [ln.removeprefix("error: ") for ln in tail if ln.startswith("error: ")]
     if said:
         return said[-1]
-    return (f"the build stopped (exit status {code})"
-            + (": " + " ".join(ln for ln in tail[-3:] if ln) if any(tail) else "")
-            + f". Details are in {log_path}.")
+    return (
+        f"the build stopped (exit status {code})"
+        + (": " + " ".join(ln for ln in tail[-3:] if ln) if any(tail) else "")
+        + f". Details are in {log_path}."
+    )

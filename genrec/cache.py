@@ -3,6 +3,7 @@
 ``genrec prepare`` fills it; a second run over the same library does no audio
 work at all. Images are stored as uint8 ``.npy`` files (no pickle).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,9 +45,16 @@ def file_digest(path: Path) -> str:
 def params_key(kind: str, chunk_seconds: float | None, size: int, clip_seconds: float = CLIP_SECONDS) -> dict:
     """Every parameter that changes the image; part of the cache key and of each run's record."""
     return {
-        "version": CACHE_VERSION, "kind": kind, "sr": SAMPLE_RATE, "clip_seconds": float(clip_seconds),
-        "chunk_seconds": chunk_seconds, "size": size, "n_mels": N_MELS, "n_fft": N_FFT,
-        "hop": HOP_LENGTH, "db_range": [spectrogram.DB_FLOOR, spectrogram.DB_CEIL],
+        "version": CACHE_VERSION,
+        "kind": kind,
+        "sr": SAMPLE_RATE,
+        "clip_seconds": float(clip_seconds),
+        "chunk_seconds": chunk_seconds,
+        "size": size,
+        "n_mels": N_MELS,
+        "n_fft": N_FFT,
+        "hop": HOP_LENGTH,
+        "db_range": [spectrogram.DB_FLOOR, spectrogram.DB_CEIL],
     }
 
 
@@ -64,8 +72,9 @@ def image_file_to_array(path: Path, size: int) -> np.ndarray:
     return np.asarray(rgb, dtype=np.float32)[None]
 
 
-def compute_images(path: Path, kind: str, chunk_seconds: float | None, size: int,
-                   clip_seconds: float = CLIP_SECONDS) -> np.ndarray:
+def compute_images(
+    path: Path, kind: str, chunk_seconds: float | None, size: int, clip_seconds: float = CLIP_SECONDS
+) -> np.ndarray:
     """Images for one library file, computed from scratch (no cache)."""
     if kind == "image":
         if chunk_seconds:
@@ -74,8 +83,13 @@ def compute_images(path: Path, kind: str, chunk_seconds: float | None, size: int
     return spectrogram.audio_to_images(load_audio(path, seconds=clip_seconds), chunk_seconds=chunk_seconds, size=size)
 
 
-def cached_images(path: Path, kind: str = "audio", chunk_seconds: float | None = None,
-                  size: int = IMAGE_SIZE, clip_seconds: float = CLIP_SECONDS) -> tuple[np.ndarray, bool]:
+def cached_images(
+    path: Path,
+    kind: str = "audio",
+    chunk_seconds: float | None = None,
+    size: int = IMAGE_SIZE,
+    clip_seconds: float = CLIP_SECONDS,
+) -> tuple[np.ndarray, bool]:
     """Images for one file from the cache, computing and storing them on a miss.
 
     Returns (uint8 array (n, size, size, 3), whether it was a cache hit).
@@ -96,9 +110,14 @@ def cached_images(path: Path, kind: str = "audio", chunk_seconds: float | None =
     return images, False
 
 
-def library_images(paths: Sequence[str | Path], kind: str = "audio", chunk_seconds: float | None = None,
-                   size: int = IMAGE_SIZE, progress: Progress | None = None,
-                   clip_seconds: float = CLIP_SECONDS) -> tuple[np.ndarray, np.ndarray, int]:
+def library_images(
+    paths: Sequence[str | Path],
+    kind: str = "audio",
+    chunk_seconds: float | None = None,
+    size: int = IMAGE_SIZE,
+    progress: Progress | None = None,
+    clip_seconds: float = CLIP_SECONDS,
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Images of many files stacked, with the index of the file each image came from.
 
     Returns (images uint8 (N, size, size, 3), owner int array (N,), number of cache hits).

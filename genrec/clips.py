@@ -6,6 +6,7 @@ embedding is the renormalised mean of its images' unit embeddings.  Training
 and ``genrec evaluate`` both call these functions, so a run's saved figures and a
 re-evaluation compute the same thing.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,9 @@ def clip_mean(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
     return (sums / np.maximum(counts, 1)).astype(np.float32)
 
 
-def clip_predictions(image_probs: np.ndarray, image_embeddings: np.ndarray, owner: np.ndarray,
-                     n: int) -> tuple[np.ndarray, np.ndarray]:
+def clip_predictions(
+    image_probs: np.ndarray, image_embeddings: np.ndarray, owner: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-clip probabilities and unit embeddings of ``n`` clips from their images'; ``owner[i]``
     is the clip of image ``i``."""
     probs = clip_mean(image_probs, owner, n)
@@ -34,8 +36,9 @@ def clip_predictions(image_probs: np.ndarray, image_embeddings: np.ndarray, owne
     return probs, embeddings
 
 
-def chunk_accuracy(image_probs: np.ndarray, owner: np.ndarray, labels: np.ndarray, split: np.ndarray,
-                   which: str = "test") -> float | None:
+def chunk_accuracy(
+    image_probs: np.ndarray, owner: np.ndarray, labels: np.ndarray, split: np.ndarray, which: str = "test"
+) -> float | None:
     """Accuracy of the single images (chunks) of the clips in split ``which``, or None if it has none.
 
     ``labels`` and ``split`` are per clip (genre index, split name); ``owner`` maps images to clips.

@@ -1,4 +1,5 @@
 """Constants shared by every stage, so training, evaluation and the app agree."""
+
 from __future__ import annotations
 
 import os
@@ -6,20 +7,28 @@ from pathlib import Path
 
 #: The ten GTZAN genres, in label-index order.
 GENRES: tuple[str, ...] = (
-    "blues", "classical", "country", "disco", "hiphop",
-    "jazz", "metal", "pop", "reggae", "rock",
+    "blues",
+    "classical",
+    "country",
+    "disco",
+    "hiphop",
+    "jazz",
+    "metal",
+    "pop",
+    "reggae",
+    "rock",
 )
 #: Genre name -> label index (the position in ``GENRES``).
 GENRE_INDEX: dict[str, int] = {genre: index for index, genre in enumerate(GENRES)}
 
-SAMPLE_RATE = 22050          # GTZAN's own rate; everything is resampled to it
-CLIP_SECONDS = 30.0          # the analysis window of one clip
-MIN_SECONDS = 3.0            # shorter audio is refused rather than padded
-MAX_SONG_SECONDS = 600.0     # whole-song analysis covers at most this much (the middle of longer files)
+SAMPLE_RATE = 22050  # GTZAN's own rate; everything is resampled to it
+CLIP_SECONDS = 30.0  # the analysis window of one clip
+MIN_SECONDS = 3.0  # shorter audio is refused rather than padded
+MAX_SONG_SECONDS = 600.0  # whole-song analysis covers at most this much (the middle of longer files)
 N_MELS = 128
 N_FFT = 2048
 HOP_LENGTH = 512
-IMAGE_SIZE = 224             # the paper's input: 224 x 224 x 3
+IMAGE_SIZE = 224  # the paper's input: 224 x 224 x 3
 
 ARCHITECTURES: tuple[str, ...] = ("vgg16", "resnet50")
 #: Test accuracy the paper reports (ImageNet weights, full GTZAN), per architecture: the reference rows.
@@ -42,6 +51,7 @@ def data_home() -> Path:
 def runs_home() -> Path:
     """Where saved training runs live; ``GENREC_RUNS`` overrides ``<project>/models``."""
     return Path(os.environ.get("GENREC_RUNS", project_root() / "models")).expanduser()
+
 
 #: Age after which a hidden work folder (a run being written, an archive being extracted) is surely abandoned:
 #: far longer than writing a run or extracting GTZAN takes, so only leftovers of killed processes are removed.

@@ -3,14 +3,15 @@
 No Streamlit here: the pages call these functions and only lay out their
 results, so everything below can be tested without a browser or AppTest.
 """
+
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,8 @@ from genrec.config import ARCHITECTURES, GENRES, PAPER_ACCURACY
 from genrec.errors import AudioError
 from genrec.plots import arch_label
 
-#: Largest upload the app accepts, in MiB (2**20 bytes; about 2.5 min of CD-quality WAV; a 4-minute song fits as MP3, not as WAV).
+#: Largest upload the app accepts, in MiB (2**20 bytes): about 2.5 min of CD-quality WAV; a 4-minute song fits
+#: as MP3, not as WAV.
 MAX_UPLOAD_MIB = 25
 #: Formats people often have that genrec cannot decode: the upload widget takes them, so that genrec's own
 #: message (with the ffmpeg command that converts them) answers, rather than the widget's bare refusal.
@@ -88,7 +90,8 @@ def weights_caption(run) -> str:
     """One line saying which weights a run's backbone started from."""
     kind = run.weights.kind
     meaning = {"imagenet": "pretrained on ImageNet", "none": "random initialisation, no pretraining"}.get(
-        kind, "a local weights file")
+        kind, "a local weights file"
+    )
     return f"Started from **{run.weights_label}** ({meaning})"
 
 
@@ -102,23 +105,34 @@ def summary_table(runs: Sequence, reference: bool = True) -> pd.DataFrame:
     from genrec.runs import runs_table
 
     rows = runs_table(list(runs)) if runs else pd.DataFrame(columns=["run", "arch"])
-    table = pd.DataFrame({
-        "run": rows.get("run", pd.Series(dtype=str)),
-        "architecture": rows.get("arch", pd.Series(dtype=str)).map(arch_label),
-        "library": rows.get("library", pd.Series(dtype=str)),
-        "weights": rows.get("weights", pd.Series(dtype=str)),
-        "epochs": rows.get("epochs", pd.Series(dtype=float)),
-        "last_four_trainable": rows.get("last_four_trainable", pd.Series(dtype=object)),
-        "test_accuracy": rows.get("test_accuracy", pd.Series(dtype=float)),
-        "macro_f1": rows.get("macro_f1", pd.Series(dtype=float)),
-        "precision_at_5": rows.get("precision_at_5", pd.Series(dtype=float)),
-        "map": rows.get("map", pd.Series(dtype=float)),
-        "train_s": rows.get("train_s", pd.Series(dtype=float)),
-    })
+    table = pd.DataFrame(
+        {
+            "run": rows.get("run", pd.Series(dtype=str)),
+            "architecture": rows.get("arch", pd.Series(dtype=str)).map(arch_label),
+            "library": rows.get("library", pd.Series(dtype=str)),
+            "weights": rows.get("weights", pd.Series(dtype=str)),
+            "epochs": rows.get("epochs", pd.Series(dtype=float)),
+            "last_four_trainable": rows.get("last_four_trainable", pd.Series(dtype=object)),
+            "test_accuracy": rows.get("test_accuracy", pd.Series(dtype=float)),
+            "macro_f1": rows.get("macro_f1", pd.Series(dtype=float)),
+            "precision_at_5": rows.get("precision_at_5", pd.Series(dtype=float)),
+            "map": rows.get("map", pd.Series(dtype=float)),
+            "train_s": rows.get("train_s", pd.Series(dtype=float)),
+        }
+    )
     if reference:
-        ref = pd.DataFrame([{"run": PAPER_LABEL, "architecture": arch_label(a), "library": "GTZAN",
-                             "weights": "ImageNet", "test_accuracy": acc}
-                            for a, acc in PAPER_ACCURACY.items()])
+        ref = pd.DataFrame(
+            [
+                {
+                    "run": PAPER_LABEL,
+                    "architecture": arch_label(a),
+                    "library": "GTZAN",
+                    "weights": "ImageNet",
+                    "test_accuracy": acc,
+                }
+                for a, acc in PAPER_ACCURACY.items()
+            ]
+        )
         table = pd.concat([table.astype(object), ref.astype(object)], ignore_index=True)
     for col in ("epochs", "test_accuracy", "macro_f1", "precision_at_5", "map", "train_s"):
         table[col] = pd.to_numeric(table[col], errors="coerce")
@@ -142,8 +156,11 @@ def clip_options(tracks: pd.DataFrame, genre: str = ALL_GENRES, search: str = ""
         table = table[table["genre"] == genre]
     text = search.strip().lower()
     if text:
-        hay = table["track_id"].str.lower() + " " + table.get("artist", pd.Series("", index=table.index)).astype(
-            str).str.lower()
+        hay = (
+            table["track_id"].str.lower()
+            + " "
+            + table.get("artist", pd.Series("", index=table.index)).astype(str).str.lower()
+        )
         table = table[hay.str.contains(text, regex=False)]
     return table["track_id"].tolist()
 
@@ -180,11 +197,11 @@ def shared_tracks(tracks_by_arch: dict[str, pd.DataFrame]) -> pd.DataFrame:
 class Query:
     """A clip to analyse, decoded into the 30-s analysis window."""
 
-    kind: str                        # "library", "upload" or "recording"
-    label: str                       # what to call it on the page
-    samples: np.ndarray | None       # mono window at SAMPLE_RATE (None for image-only library entries)
-    digest: str = ""                 # identifies the audio, to cache answers on
-    data: bytes | None = None        # the uploaded or recorded file (each run cuts its own window from it)
+    kind: str  # "library", "upload" or "recording"
+    label: str  # what to call it on the page
+    samples: np.ndarray | None  # mono window at SAMPLE_RATE (None for image-only library entries)
+    digest: str = ""  # identifies the audio, to cache answers on
+    data: bytes | None = None  # the uploaded or recorded file (each run cuts its own window from it)
     track_id: str | None = None
     true_genre: str | None = None
     split: str | None = None
@@ -212,8 +229,10 @@ def read_upload(data: bytes, name: str, kind: str = "upload", max_mib: float = M
     if len(data) == 0:
         raise AudioError(f"{name}: the file is empty (0 bytes). Choose another file.")
     if len(data) > max_mib * 2**20:
-        raise AudioError(f"{name}: {len(data) / 2**20:.1f} MiB is over the {max_mib:g} MiB limit. "
-                         f"Upload a shorter excerpt, or the song as MP3, OGG or FLAC.")
+        raise AudioError(
+            f"{name}: {len(data) / 2**20:.1f} MiB is over the {max_mib:g} MiB limit. "
+            f"Upload a shorter excerpt, or the song as MP3, OGG or FLAC."
+        )
     check_extension(name)
     y = load_audio(data, name=name)
     digest = hashlib.sha1(data).hexdigest()
@@ -228,9 +247,16 @@ def library_query(track: pd.Series, media: Path | None) -> Query:
     """
     path = str(media) if media is not None else None
     samples = load_audio(media) if media is not None and is_audio_file(media) else None
-    return Query(kind="library", label=str(track["track_id"]), samples=samples,
-                 digest=f"track:{track['track_id']}:{path}", track_id=str(track["track_id"]),
-                 true_genre=str(track["genre"]), split=str(track["split"]), path=path)
+    return Query(
+        kind="library",
+        label=str(track["track_id"]),
+        samples=samples,
+        digest=f"track:{track['track_id']}:{path}",
+        track_id=str(track["track_id"]),
+        true_genre=str(track["genre"]),
+        split=str(track["split"]),
+        path=path,
+    )
 
 
 def agreement_text(genres: dict[str, str]) -> tuple[bool, str]:
@@ -272,15 +298,17 @@ def project(embeddings: np.ndarray, method: str = "PCA", seed: int = 0) -> np.nd
         from sklearn.manifold import TSNE
 
         perplexity = float(min(30.0, max(2.0, (n - 1) / 3)))
-        return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
-                    metric="cosine").fit_transform(x)
+        return TSNE(
+            n_components=2, perplexity=perplexity, init="pca", random_state=seed, metric="cosine"
+        ).fit_transform(x)
     if method == "UMAP":
         try:
             import umap
         except ImportError as exc:
             raise ValueError("UMAP needs the umap-learn package (pip install umap-learn)") from exc
-        return umap.UMAP(n_components=2, random_state=seed, metric="cosine",
-                         n_neighbors=min(15, n - 1)).fit_transform(x)
+        return umap.UMAP(n_components=2, random_state=seed, metric="cosine", n_neighbors=min(15, n - 1)).fit_transform(
+            x
+        )
     raise ValueError(f"unknown projection method {method!r}; choose one of {', '.join(projection_methods())}")
 
 
@@ -311,7 +339,8 @@ def selected_track(selection) -> str | None:
 # --------------------------------------------------------------------------- first start
 #: Rough share of the demo build each stage takes (for one overall progress bar).
 _DEMO_STAGES = [("demo library", 0.25)] + [
-    (f"{arch} {stage}", share) for arch in ARCHITECTURES
+    (f"{arch} {stage}", share)
+    for arch in ARCHITECTURES
     for stage, share in (("spectrograms", 0.08), ("features", 0.20), ("epochs", 0.095))
 ]
 
@@ -320,8 +349,7 @@ class DemoProgress:
     """Turns ``build_demo``'s per-stage reports into one overall fraction and a status line."""
 
     def __init__(self, architectures: Sequence[str] = ARCHITECTURES) -> None:
-        self.stages = [(s, w) for s, w in _DEMO_STAGES
-                       if s == "demo library" or s.split()[0] in architectures]
+        self.stages = [(s, w) for s, w in _DEMO_STAGES if s == "demo library" or s.split()[0] in architectures]
         total = sum(w for _, w in self.stages)
         self.stages = [(s, w / total) for s, w in self.stages]
         self.fraction = 0.0
@@ -344,6 +372,8 @@ def demo_description() -> str:
     from genrec.build import DEMO_SETTINGS
     from genrec.library import DEMO_CLIPS_PER_GENRE
 
-    return (f"generates a **synthetic demo library** of {DEMO_CLIPS_PER_GENRE * len(GENRES)} clips "
-            f"({DEMO_CLIPS_PER_GENRE} per genre, {len(GENRES)} genres) and trains **VGG16** and **ResNet50** "
-            f"on it (up to {DEMO_SETTINGS['epochs']} epochs each, {DEMO_SETTINGS['input_size']}-px images).")
+    return (
+        f"generates a **synthetic demo library** of {DEMO_CLIPS_PER_GENRE * len(GENRES)} clips "
+        f"({DEMO_CLIPS_PER_GENRE} per genre, {len(GENRES)} genres) and trains **VGG16** and **ResNet50** "
+        f"on it (up to {DEMO_SETTINGS['epochs']} epochs each, {DEMO_SETTINGS['input_size']}-px images)."
+    )

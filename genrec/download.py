@@ -7,6 +7,7 @@ archives after refusing any member that could write outside the target, into
 a temporary sibling folder that is moved into place only when complete.
 ``download_gtzan`` combines the two for the GTZAN genre collection.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,13 +18,12 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Callable, Iterable, Iterator, TypeVar
-from urllib.parse import urlsplit
+from typing import TypeVar
 
 import requests
 
-from genrec.config import GENRES
 from genrec.errors import DownloadError
 from genrec.leftovers import remove_stale
 
@@ -60,13 +60,12 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
     return pooch.file_hash(str(path), alg=algorithm)
 
 
-def _new_hash(algorithm: str) -> "hashlib._Hash":
+def _new_hash(algorithm: str) -> hashlib._Hash:
     try:
         return hashlib.new(algorithm, usedforsecurity=False)
     except (ValueError, TypeError) as exc:
         raise DownloadError(
-            f"Unknown checksum algorithm {algorithm!r}; use one of "
-            f"{', '.join(sorted(hashlib.algorithms_guaranteed))}."
+            f"Unknown checksum algorithm {algorithm!r}; use one of {', '.join(sorted(hashlib.algorithms_guaranteed))}."
         ) from exc
 
 
@@ -96,8 +95,9 @@ class _Progress:
         if progress is True:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=total, initial=done, unit="B", unit_scale=True,
-                             unit_divisor=1024, desc=desc, leave=False)
+            self._bar = tqdm(
+                total=total, initial=done, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, leave=False
+            )
         if self._callback is not None:
             self._callback(done, total)
 
@@ -136,8 +136,7 @@ def _part_path(dest: Path) -> Path:
 def _keep_note(part: Path) -> str:
     """The sentence telling the user what happened to the partial file."""
     if part.exists() and part.stat().st_size > 0:
-        return (f"The partial file {part} ({part.stat().st_size} bytes) is kept; "
-                "run the same command again to resume.")
+        return f"The partial file {part} ({part.stat().st_size} bytes) is kept; run the same command again to resume."
     return "Check the URL and your network connection, then try again."
 
 
@@ -159,8 +158,9 @@ def _range_start(resp: requests.Response) -> int | None:
     return int(start) if unit == "bytes" and start.isdigit() else None
 
 
-def _stream_to_part(url: str, part: Path, *, progress: bool | ProgressCallback,
-                    timeout: float, chunk_size: int) -> None:
+def _stream_to_part(
+    url: str, part: Path, *, progress: bool | ProgressCallback, timeout: float, chunk_size: int
+) -> None:
     """Fetch ``url`` into ``part``, resuming from its current size when possible."""
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Accept-Encoding": "identity"}
@@ -168,11 +168,9 @@ def _stream_to_part(url: str, part: Path, *, progress: bool | ProgressCallback,
         headers["Range"] = f"bytes={offset}-"
     try:
         with requests.get(url, headers=headers, stream=True, timeout=timeout) as resp:
-            if offset and (resp.status_code == 416
-                           or (resp.status_code == 206 and _range_start(resp) != offset)):
+            if offset and (resp.status_code == 416 or (resp.status_code == 206 and _range_start(resp) != offset)):
                 part.unlink()  # unusable partial file or range answer: start over
-                return _stream_to_part(url, part, progress=progress, timeout=timeout,
-                                       chunk_size=chunk_size)
+                return _stream_to_part(url, part, progress=progress, timeout=timeout, chunk_size=chunk_size)
             if resp.status_code >= 400:
                 status = f"HTTP {resp.status_code} {resp.reason or ''}".strip()
                 raise DownloadError(
@@ -192,8 +190,14 @@ def _stream_to_part(url: str, part: Path, *, progress: bool | ProgressCallback,
         )
 
 
-def _write_body(resp: requests.Response, part: Path, offset: int, total: int | None,
-                progress: bool | ProgressCallback, chunk_size: int) -> None:
+def _write_body(
+    resp: requests.Response,
+    part: Path,
+    offset: int,
+    total: int | None,
+    progress: bool | ProgressCallback,
+    chunk_size: int,
+) -> None:
     """Append (offset > 0) or write the response body to ``part``."""
     bar = _Progress(progress, total, offset, desc=part.name.removesuffix(".part"))
     try:
@@ -205,16 +209,21 @@ def _write_body(resp: requests.Response, part: Path, offset: int, total: int | N
     except requests.RequestException:
         raise  # a network error (also an OSError): reported by the caller
     except OSError as exc:
-        raise DownloadError(
-            f"Could not write {part}: {exc}. Free some disk space or pick another folder."
-        ) from exc
+        raise DownloadError(f"Could not write {part}: {exc}. Free some disk space or pick another folder.") from exc
     finally:
         bar.close()
 
 
-def download_file(url: str, dest: Path, *, checksum: str | None = None, algorithm: str = "sha256",
-                  progress: bool | ProgressCallback = True, timeout: float = 30.0,
-                  chunk_size: int = 1 << 20) -> Path:
+def download_file(
+    url: str,
+    dest: Path,
+    *,
+    checksum: str | None = None,
+    algorithm: str = "sha256",
+    progress: bool | ProgressCallback = True,
+    timeout: float = 30.0,
+    chunk_size: int = 1 << 20,
+) -> Path:
     """Download ``url`` to ``dest`` resumably and verify it; return ``dest``.
 
     Bytes go to ``dest.part`` (resumed with ``Range`` when it exists); the
@@ -252,8 +261,13 @@ def download_file(url: str, dest: Path, *, checksum: str | None = None, algorith
 
 def _unsafe_name(name: str) -> str | None:
     """Why an archive member name is unsafe, or None if it stays inside the target."""
-    if not name or PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute() \
-            or PureWindowsPath(name).drive or name.startswith(("/", "\\")):
+    if (
+        not name
+        or PurePosixPath(name).is_absolute()
+        or PureWindowsPath(name).is_absolute()
+        or PureWindowsPath(name).drive
+        or name.startswith(("/", "\\"))
+    ):
         return "has an absolute path"
     if ".." in name.replace("\\", "/").split("/"):
         return "contains a '..' component"
@@ -308,11 +322,17 @@ def _check_tar_member(m: tarfile.TarInfo, links: dict[str, str]) -> None:
         why = "lies beneath a symlink in the archive"
     if why is None and m.issym():
         target = m.linkname
-        if posixpath.isabs(target) or _escapes(posixpath.join(posixpath.dirname(name), target)) \
-                or _resolve_in_archive(posixpath.join(posixpath.dirname(name), target), links) is None:
+        if (
+            posixpath.isabs(target)
+            or _escapes(posixpath.join(posixpath.dirname(name), target))
+            or _resolve_in_archive(posixpath.join(posixpath.dirname(name), target), links) is None
+        ):
             why = f"is a symlink pointing outside the archive ({target})"
-    if why is None and m.islnk() and (posixpath.isabs(m.linkname) or _escapes(m.linkname)
-                                      or _resolve_in_archive(m.linkname, links) is None):
+    if (
+        why is None
+        and m.islnk()
+        and (posixpath.isabs(m.linkname) or _escapes(m.linkname) or _resolve_in_archive(m.linkname, links) is None)
+    ):
         why = f"is a hard link pointing outside the archive ({m.linkname})"
     if why is not None:
         raise DownloadError(f"Refusing archive member {m.name!r}: it {why}.")
@@ -354,9 +374,7 @@ def _extractor(archive: Path) -> Callable[[Path, Path, bool], None]:
         return _extract_zip
     if name.endswith(_TAR_SUFFIXES):
         return _extract_tar
-    raise DownloadError(
-        f"Cannot extract {archive}: unsupported archive type (use .tar.gz, .tgz, .tar or .zip)."
-    )
+    raise DownloadError(f"Cannot extract {archive}: unsupported archive type (use .tar.gz, .tgz, .tar or .zip).")
 
 
 def _move_into(tmp: Path, to: Path) -> None:
@@ -402,5 +420,3 @@ def extract_archive(archive: Path, to: Path, *, progress: bool = True) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return to
-
-

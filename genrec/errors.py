@@ -4,6 +4,7 @@ Every message names the thing at fault (a file, a folder, a run) and says what
 to do about it; the CLI prints it without a traceback and the app shows it as
 ``st.error``.
 """
+
 from __future__ import annotations
 
 

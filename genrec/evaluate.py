@@ -1,4 +1,5 @@
 """Test-set figures of a run: the paper's classification table and retrieval quality."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,13 @@ from genrec.runs import Run
 RETRIEVAL_K = 5
 
 
-def run_metrics(tracks: pd.DataFrame, probs: np.ndarray, embeddings: np.ndarray,
-                chunk_accuracy: float | None = None, k: int = RETRIEVAL_K) -> dict:
+def run_metrics(
+    tracks: pd.DataFrame,
+    probs: np.ndarray,
+    embeddings: np.ndarray,
+    chunk_accuracy: float | None = None,
+    k: int = RETRIEVAL_K,
+) -> dict:
     """Classification metrics per split and retrieval figures (test queries against the train split).
 
     ``tracks`` rows align with ``probs`` and ``embeddings`` (clip level).
@@ -38,8 +44,13 @@ def run_metrics(tracks: pd.DataFrame, probs: np.ndarray, embeddings: np.ndarray,
     known = bool(np.all(artists != ""))
     if query.any() and base.any():
         out["retrieval"] = retrieval_report(
-            embeddings[query], tracks["genre"].to_numpy()[query], artists[query] if known else None,
-            embeddings[base], tracks["genre"].to_numpy()[base], artists[base] if known else None, k=k,
+            embeddings[query],
+            tracks["genre"].to_numpy()[query],
+            artists[query] if known else None,
+            embeddings[base],
+            tracks["genre"].to_numpy()[base],
+            artists[base] if known else None,
+            k=k,
         )
     else:
         out["retrieval"] = None
@@ -52,18 +63,29 @@ def retrieval_beyond_precision(run) -> dict:
     embeddings for runs evaluated before it was added."""
     r = run.metrics.get("retrieval") or {}
     hub = run.metrics.get("hubness") or hubness_report(run.arrays["embeddings"], int(r.get("k", RETRIEVAL_K)))
-    return {"k": int(r.get("k", hub["k"])), "precision_at_k": r.get("precision_at_k"),
-            "precision_other_artists": r.get("precision_at_k_other_artists"), "map": r.get("map"),
-            "chance": r.get("chance"), "skewness": hub["skewness"], "never_recommended": hub["never_recommended"],
-            "max_k_occurrence": hub["max_k_occurrence"], "library_size": hub["n"]}
+    return {
+        "k": int(r.get("k", hub["k"])),
+        "precision_at_k": r.get("precision_at_k"),
+        "precision_other_artists": r.get("precision_at_k_other_artists"),
+        "map": r.get("map"),
+        "chance": r.get("chance"),
+        "skewness": hub["skewness"],
+        "never_recommended": hub["never_recommended"],
+        "max_k_occurrence": hub["max_k_occurrence"],
+        "library_size": hub["n"],
+    }
 
 
 def hubness_lines(hub: dict) -> list[str]:
     """The hubness figures as `genrec evaluate` prints them."""
-    return [f"hubness over the whole library ({hub['n']} clips, each a query against the others, k={hub['k']}):",
-            f"  skewness of k-occurrence: {hub['skewness']:.2f}   (0 = even; above ~1 a few hubs dominate)",
-            (f"  never recommended: {hub['never_recommended']:.1%} of the library; "
-             f"most often recommended clip: in {hub['max_k_occurrence']} lists")]
+    return [
+        f"hubness over the whole library ({hub['n']} clips, each a query against the others, k={hub['k']}):",
+        f"  skewness of k-occurrence: {hub['skewness']:.2f}   (0 = even; above ~1 a few hubs dominate)",
+        (
+            f"  never recommended: {hub['never_recommended']:.1%} of the library; "
+            f"most often recommended clip: in {hub['max_k_occurrence']} lists"
+        ),
+    ]
 
 
 def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | None]:
@@ -81,15 +103,17 @@ def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | 
             f"{run.id}: {len(missing)} library file(s) of this run are not on this machine (e.g. {missing[0]}); "
             f"use `genrec evaluate --saved` to show the saved figures."
         )
-    images, owner, _ = cache.library_images(tracks["path"].tolist(), spec.kind, spec.chunk_seconds, spec.size,
-                                            progress, spec.clip_seconds)
+    images, owner, _ = cache.library_images(
+        tracks["path"].tolist(), spec.kind, spec.chunk_seconds, spec.size, progress, spec.clip_seconds
+    )
     both = with_embedding(run.load_model())
     probs_img, emb_img = both.predict(images.astype(np.float32), batch_size=EXTRACT_BATCH, verbose=0)
     probs, embeddings = clip_predictions(probs_img, emb_img, owner, len(tracks))
     chunk_acc = None
     if spec.chunk_seconds:
-        chunk_acc = chunk_accuracy(probs_img, owner, tracks["genre"].map(GENRE_INDEX).to_numpy(),
-                                   tracks["split"].to_numpy())
+        chunk_acc = chunk_accuracy(
+            probs_img, owner, tracks["genre"].map(GENRE_INDEX).to_numpy(), tracks["split"].to_numpy()
+        )
     return probs, embeddings, chunk_acc
 
 
@@ -101,8 +125,12 @@ def evaluate_run(run_ref, recompute: bool = True, progress=None) -> dict:
     probs, embeddings, chunk_acc = predict_tracks(run, progress)
     metrics = run_metrics(run.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
     saved = run.metrics_summary.test.accuracy
-    return {"run": run, "metrics": metrics, "recomputed": True,
-            "matches_saved": bool(np.isclose(metrics["test"]["accuracy"], saved, atol=1e-6, equal_nan=True))}
+    return {
+        "run": run,
+        "metrics": metrics,
+        "recomputed": True,
+        "matches_saved": bool(np.isclose(metrics["test"]["accuracy"], saved, atol=1e-6, equal_nan=True)),
+    }
 
 
 def format_evaluation(result: dict) -> str:
@@ -111,28 +139,41 @@ def format_evaluation(result: dict) -> str:
     lines = [
         f"run {run.id}: {run.arch}, weights {run.weights_label}, library {run.library.label} ({run.split_method})",
         f"figures {'recomputed from the saved model' if result['recomputed'] else 'as saved at training time'}"
-        + ("" if not result.get("recomputed") else
-           ("; test accuracy matches the saved value" if result["matches_saved"]
-            else "; WARNING: differs from the saved value")),
+        + (
+            ""
+            if not result.get("recomputed")
+            else (
+                "; test accuracy matches the saved value"
+                if result["matches_saved"]
+                else "; WARNING: differs from the saved value"
+            )
+        ),
         "",
         f"test set classification report ({m['test']['n']} clips):",
         format_report(m["test"]),
     ]
     if m["test"].get("chunk_accuracy") is not None:
         lines.append(f"chunk-level test accuracy: {m['test']['chunk_accuracy']:.3f}")
-    lines += ["", "confusion matrix (rows: true genre, columns: predicted):",
-              confusion_frame(m["test"]).astype(int).to_string()]
+    lines += [
+        "",
+        "confusion matrix (rows: true genre, columns: predicted):",
+        confusion_frame(m["test"]).astype(int).to_string(),
+    ]
     r = m.get("retrieval")
     if r:
-        lines += ["", f"retrieval: {r['n_queries']} test queries against {r['n_base']} train tracks, k={r['k']}",
-                  f"  precision@{r['k']}: {r['precision_at_k']:.3f}   (chance {r['chance']:.3f})",
-                  f"  mAP:           {r['map']:.3f}",
-                  f"  top-1 genre agreement: {r['top1_agreement']:.3f}"]
+        lines += [
+            "",
+            f"retrieval: {r['n_queries']} test queries against {r['n_base']} train tracks, k={r['k']}",
+            f"  precision@{r['k']}: {r['precision_at_k']:.3f}   (chance {r['chance']:.3f})",
+            f"  mAP:           {r['map']:.3f}",
+            f"  top-1 genre agreement: {r['top1_agreement']:.3f}",
+        ]
         if r.get("precision_at_k_other_artists") is not None:
-            lines.append(f"  precision@{r['k']} excluding same-artist neighbours: "
-                         f"{r['precision_at_k_other_artists']:.3f}")
+            lines.append(
+                f"  precision@{r['k']} excluding same-artist neighbours: {r['precision_at_k_other_artists']:.3f}"
+            )
         else:
             lines.append(f"  precision@{r['k']} excluding same-artist neighbours: n/a (artists not known)")
     hub = m.get("hubness") or hubness_report(run.arrays["embeddings"], RETRIEVAL_K)
-    lines += [""] + hubness_lines(hub)
+    lines += ["", *hubness_lines(hub)]
     return "\n".join(lines)

@@ -6,6 +6,7 @@ bands and a span of seconds. :class:`Explanation` keeps the map in those terms
 (rows low → high frequency, columns in time order, chunks side by side), so it
 can be drawn over the spectrogram with its own time and Hz axes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,12 +25,12 @@ class Explanation:
 
     run_id: str
     arch: str
-    genre: str                    # the genre explained
-    predicted: str                # the run's predicted genre for the clip
-    probabilities: np.ndarray     # (classes,) the clip's probabilities
-    cells: np.ndarray             # (rows, columns) ReLU'd Grad-CAM, row 0 = lowest frequencies
-    seconds: float                # time covered by the columns, from 0
-    db: np.ndarray                # (N_MELS, frames) mel spectrogram of the analysed window
+    genre: str  # the genre explained
+    predicted: str  # the run's predicted genre for the clip
+    probabilities: np.ndarray  # (classes,) the clip's probabilities
+    cells: np.ndarray  # (rows, columns) ReLU'd Grad-CAM, row 0 = lowest frequencies
+    seconds: float  # time covered by the columns, from 0
+    db: np.ndarray  # (N_MELS, frames) mel spectrogram of the analysed window
 
     @property
     def total(self) -> float:
@@ -44,7 +45,7 @@ class Explanation:
         rows, cols = self.cells.shape
         t_centres = (np.arange(cols) + 0.5) * self.seconds / cols
         b_centres = (np.arange(rows) + 0.5) * N_MELS / rows - 0.5
-        along_time = np.stack([np.interp(times, t_centres, row) for row in self.cells])   # (rows, T)
+        along_time = np.stack([np.interp(times, t_centres, row) for row in self.cells])  # (rows, T)
         grid = np.stack([np.interp(bands, b_centres, col) for col in along_time.T], axis=1)
         mean = self.cells.mean()
         return grid / mean if mean > 0 else np.zeros_like(grid)
@@ -81,15 +82,23 @@ def explain_window(recommender, samples: np.ndarray, genre: str | None = None) -
     mean_probs = np.asarray(probs).mean(axis=0)
     genres = recommender.run.genres
     target = genre_index(genres, genre, mean_probs)
-    cams = gradcam(fmaps, head, target)[:, ::-1, :]   # image rows run high → low frequency
+    cams = gradcam(fmaps, head, target)[:, ::-1, :]  # image rows run high → low frequency
     seconds = (recommender.chunk_seconds or recommender.clip_seconds) * len(cams)
-    return Explanation(recommender.run.id, recommender.run.arch, genres[target],
-                       genres[int(np.argmax(mean_probs))], mean_probs, np.concatenate(list(cams), axis=1),
-                       float(seconds), mel_db(samples))
+    return Explanation(
+        recommender.run.id,
+        recommender.run.arch,
+        genres[target],
+        genres[int(np.argmax(mean_probs))],
+        mean_probs,
+        np.concatenate(list(cams), axis=1),
+        float(seconds),
+        mel_db(samples),
+    )
 
 
-def explain(recommenders: list, *, source: AudioSource | None = None, name: str | None = None,
-            genre: str | None = None) -> list[Explanation]:
+def explain(
+    recommenders: list, *, source: AudioSource | None = None, name: str | None = None, genre: str | None = None
+) -> list[Explanation]:
     """Grad-CAM of several runs for one clip: each on its own window, decoded once per window length."""
     windows: dict[float, np.ndarray] = {}
     out = []
@@ -105,7 +114,7 @@ def explain(recommenders: list, *, source: AudioSource | None = None, name: str 
 def shared_scale(explanations: list[Explanation], times: np.ndarray) -> float:
     """One colour-scale top for several maps drawn at ``times``, so their colours compare."""
     tops = [float(e.relative(times).max(initial=0.0)) for e in explanations]
-    return max(tops + [1.0])
+    return max([*tops, 1.0])
 
 
 def describe(expl: Explanation) -> str:
@@ -113,5 +122,7 @@ def describe(expl: Explanation) -> str:
     if expl.total <= 0:
         return f"{expl.arch}: no part of the clip raises the '{expl.genre}' logit (the map is zero)"
     (t0, t1), (f0, f1), share = expl.hotspot()
-    return (f"{expl.arch}: most weight for '{expl.genre}' at {t0:.1f}–{t1:.1f} s ({share:.0%} of the map) "
-            f"and in the {f0:.0f}–{f1:.0f} Hz band")
+    return (
+        f"{expl.arch}: most weight for '{expl.genre}' at {t0:.1f}–{t1:.1f} s ({share:.0%} of the map) "
+        f"and in the {f0:.0f}–{f1:.0f} Hz band"
+    )

@@ -11,6 +11,7 @@ logit. No TensorFlow is needed: the predictor supplies A, and the head's
 weights are saved with the run as ``head.npz`` (by training and by
 ``genrec export``). A test checks the result against ``tf.GradientTape``.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,10 @@ _KEYS = ("norm_scale", "norm_shift", "embedding_kernel", "embedding_bias", "genr
 
 def needs_export(run_path: Path, what: str) -> RunError:
     """The error of a run saved before Grad-CAM existed: it says to run ``genrec export``."""
-    return RunError(f"{run_path}: {what}. This run was saved before Grad-CAM was added; run "
-                    f"`genrec export {run_path}` once to add it (everything else keeps working without it).")
+    return RunError(
+        f"{run_path}: {what}. This run was saved before Grad-CAM was added; run "
+        f"`genrec export {run_path}` once to add it (everything else keeps working without it)."
+    )
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,12 @@ class Head:
     Without ``feature_norm`` (``--paper-head``) the standardisation is the identity.
     """
 
-    norm_scale: np.ndarray        # (K,)
-    norm_shift: np.ndarray        # (K,)
+    norm_scale: np.ndarray  # (K,)
+    norm_shift: np.ndarray  # (K,)
     embedding_kernel: np.ndarray  # (K, units)
-    embedding_bias: np.ndarray    # (units,)
-    genre_kernel: np.ndarray      # (units, classes)
-    genre_bias: np.ndarray        # (classes,)
+    embedding_bias: np.ndarray  # (units,)
+    genre_kernel: np.ndarray  # (units, classes)
+    genre_bias: np.ndarray  # (classes,)
 
     @classmethod
     def load(cls, run_path: Path) -> Head:
@@ -56,14 +59,21 @@ class Head:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: np.asarray(data[k], dtype=np.float64) for k in _KEYS}
         except Exception as exc:  # zip, key and format errors all mean the file is unusable
-            raise RunError(f"{path}: unreadable ({type(exc).__name__}); rewrite it with "
-                           f"`genrec export {run_path}`.") from exc
+            raise RunError(
+                f"{path}: unreadable ({type(exc).__name__}); rewrite it with `genrec export {run_path}`."
+            ) from exc
         head = cls(**arrays)
         k, units = head.embedding_kernel.shape
-        if (head.norm_scale.shape != (k,) or head.norm_shift.shape != (k,) or head.embedding_bias.shape != (units,)
-                or head.genre_kernel.shape[0] != units or head.genre_bias.shape != head.genre_kernel.shape[1:]):
-            raise RunError(f"{path}: the head weights have inconsistent shapes; rewrite them with "
-                           f"`genrec export {run_path}`.")
+        if (
+            head.norm_scale.shape != (k,)
+            or head.norm_shift.shape != (k,)
+            or head.embedding_bias.shape != (units,)
+            or head.genre_kernel.shape[0] != units
+            or head.genre_bias.shape != head.genre_kernel.shape[1:]
+        ):
+            raise RunError(
+                f"{path}: the head weights have inconsistent shapes; rewrite them with `genrec export {run_path}`."
+            )
         return head
 
     def _pre_activation(self, pooled: np.ndarray) -> np.ndarray:
@@ -76,7 +86,7 @@ class Head:
     def logit_gradient(self, pooled: np.ndarray, genre: int) -> np.ndarray:
         """∂ logit[genre] / ∂ pooled, shape (n, K)."""
         active = self._pre_activation(pooled) > 0.0
-        through_relu = active * self.genre_kernel[:, genre]          # (n, units)
+        through_relu = active * self.genre_kernel[:, genre]  # (n, units)
         return (through_relu @ self.embedding_kernel.T) * self.norm_scale
 
 

@@ -5,14 +5,15 @@ The classic University of Victoria URL has been unreachable since 2022 (mirdata 
 source that fails (connection error, HTTP error, checksum mismatch) is reported with the reason
 and the next one is tried. Downloads are resumable and extraction is safe (``genrec.download``).
 """
+
 from __future__ import annotations
 
 import os
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 from genrec.config import GENRES, data_home
@@ -34,9 +35,11 @@ GTZAN_MIRROR_SHA256 = "b28cc067ff6199bd826f5d1a6931458586d64acae7f44b2e882b7a97a
 MIRROR_ENV = "GENREC_GTZAN_MIRROR"
 
 #: Printed when every source failed: what a user can still do.
-BY_HAND = ("Download the GTZAN zip by hand (Kaggle: 'GTZAN Dataset - Music Genre Classification'), "
-           "extract it, and pass its folder on: `genrec library gtzan PATH` to check it, "
-           "`genrec build --library PATH` to train both models on it.")
+BY_HAND = (
+    "Download the GTZAN zip by hand (Kaggle: 'GTZAN Dataset - Music Genre Classification'), "
+    "extract it, and pass its folder on: `genrec library gtzan PATH` to check it, "
+    "`genrec build --library PATH` to train both models on it."
+)
 
 Report = Callable[[str], None]
 
@@ -98,8 +101,10 @@ def _env_source() -> Source | None:
 
 def gtzan_sources(extra: Source | None = None) -> list[Source]:
     """GTZAN sources in the order they are tried: ``extra``, $GENREC_GTZAN_MIRROR, Hugging Face, UVic."""
-    known = [Source("huggingface", GTZAN_MIRROR_URL, "sha256", GTZAN_MIRROR_SHA256),
-             Source("uvic", GTZAN_URL, "md5", GTZAN_MD5)]
+    known = [
+        Source("huggingface", GTZAN_MIRROR_URL, "sha256", GTZAN_MIRROR_SHA256),
+        Source("uvic", GTZAN_URL, "md5", GTZAN_MD5),
+    ]
     return [s for s in (extra, _env_source(), *known) if s is not None]
 
 
@@ -126,20 +131,31 @@ def _fetch_first(sources: list[Source], to: Path, progress: bool | ProgressCallb
     for source in sources:
         report(f"trying {source.name}: {source.url}")
         try:
-            archive = download_file(source.url, to / source.archive_name, checksum=source.checksum,
-                                    algorithm=source.algorithm, progress=progress)
+            archive = download_file(
+                source.url,
+                to / source.archive_name,
+                checksum=source.checksum,
+                algorithm=source.algorithm,
+                progress=progress,
+            )
         except DownloadError as exc:
             failures.append(f"{source.name} ({exc})")
             report(f"source {source.name} failed: {exc}")
             continue
         report(f"using {source.name}: {source.url} ({source.algorithm} checksum verified)")
         return archive
-    raise DownloadError(f"GTZAN could not be downloaded from any of {len(sources)} source(s): "
-                        + "; ".join(failures) + f". {BY_HAND}")
+    raise DownloadError(
+        f"GTZAN could not be downloaded from any of {len(sources)} source(s): " + "; ".join(failures) + f". {BY_HAND}"
+    )
 
 
-def download_gtzan(to: Path | None = None, *, sources: list[Source] | None = None,
-                   progress: bool | ProgressCallback = True, report: Report = lambda message: None) -> Path:
+def download_gtzan(
+    to: Path | None = None,
+    *,
+    sources: list[Source] | None = None,
+    progress: bool | ProgressCallback = True,
+    report: Report = lambda message: None,
+) -> Path:
     """Download and extract GTZAN into ``to`` (default :func:`default_gtzan_home`); return the genres folder.
 
     Nothing is fetched when ``to`` already holds the genre folders. Sources default to

@@ -9,6 +9,7 @@ in many lists and many clips appear in none. Reported: the skewness of N_k
 never recommended, and the largest N_k. Rankings follow
 :class:`genrec.index.ExactIndex` (cosine similarity, ties by position).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -14,13 +14,15 @@ downloaded index must not be able to run code) and written through a temporary
 file plus :func:`os.replace`.  An exact index needs no file: it is rebuilt from
 the embeddings it was made of.
 """
+
 from __future__ import annotations
 
 import importlib.util
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -45,14 +47,14 @@ from genrec.vectors import (
 )
 
 __all__ = [
-    "VectorIndex",
+    "EXACT_LIMIT",
     "ExactIndex",
     "HnswIndex",
+    "VectorIndex",
     "choose_kind",
-    "hnsw_available",
-    "EXACT_LIMIT",
-    "l2_normalize",
     "cosine_similarities",
+    "hnsw_available",
+    "l2_normalize",
     "rank_indices",
 ]
 
@@ -85,7 +87,7 @@ class VectorIndex:
         self._ids = IdTable()
 
     @classmethod
-    def build(cls, ids: Sequence[str], vectors: np.ndarray, **params: Any) -> "VectorIndex":
+    def build(cls, ids: Sequence[str], vectors: np.ndarray, **params: Any) -> VectorIndex:
         """An index holding ``ids`` with their ``vectors``; ``params`` go to the constructor."""
         index = cls(**params)
         index.add(ids, vectors)
@@ -119,8 +121,7 @@ class VectorIndex:
             self._add_unit(new, l2_normalize(mat))
             self._ids.extend(new)
 
-    def query(self, vector: np.ndarray, k: int = 5,
-              exclude: Iterable[str] = ()) -> list[Hit]:
+    def query(self, vector: np.ndarray, k: int = 5, exclude: Iterable[str] = ()) -> list[Hit]:
         """The ``k`` most similar ``(id, cosine)`` pairs, best first.
 
         Ids in ``exclude`` are never returned (a bare string counts as one id);
@@ -131,8 +132,9 @@ class VectorIndex:
             return []
         return self._search(l2_normalize(as_query(vector, self.dim)), k, [exclude])[0]
 
-    def query_many(self, vectors: np.ndarray, k: int = 5,
-                   exclude: Sequence[Iterable[str]] | None = None) -> list[list[Hit]]:
+    def query_many(
+        self, vectors: np.ndarray, k: int = 5, exclude: Sequence[Iterable[str]] | None = None
+    ) -> list[list[Hit]]:
         """:meth:`query` for every row of ``vectors``; ``exclude[i]`` applies to row i."""
         k = check_k(k)
         mat = as_matrix(vectors, "query vectors")
@@ -173,8 +175,7 @@ class ExactIndex(VectorIndex):
     def _matrix(self) -> np.ndarray:
         if len(self._chunks) != 1:
             width = 0 if self.dim is None else self.dim
-            self._chunks = [np.concatenate(self._chunks) if self._chunks
-                            else np.zeros((0, width), dtype=np.float32)]
+            self._chunks = [np.concatenate(self._chunks) if self._chunks else np.zeros((0, width), dtype=np.float32)]
         return self._chunks[0]
 
     def _add_unit(self, new: list[str], unit: np.ndarray) -> None:
@@ -185,8 +186,8 @@ class ExactIndex(VectorIndex):
         block = max(1, _MAX_BLOCK_SCORES // max(1, len(self)))
         out: list[list[Hit]] = []
         for start in range(0, unit.shape[0], block):
-            chunk = unit[start:start + block]
-            for row, q, ex in zip(fast_scores(chunk, base), chunk, excl[start:start + block]):
+            chunk = unit[start : start + block]
+            for row, q, ex in zip(fast_scores(chunk, base), chunk, excl[start : start + block]):
                 out.append(self._hits(*select_top(row, k, self._ids.positions(ex), q, base)))
         return out
 
@@ -200,8 +201,9 @@ def _hnswlib() -> Any:
     try:
         import hnswlib
     except ImportError as e:
-        raise ImportError(f"HnswIndex needs the hnswlib package, which is not installed: "
-                          f"pip install hnswlib ({_HNSW_MISSING})") from e
+        raise ImportError(
+            f"HnswIndex needs the hnswlib package, which is not installed: pip install hnswlib ({_HNSW_MISSING})"
+        ) from e
     return hnswlib
 
 
@@ -222,8 +224,10 @@ def choose_kind(n: int, requested: str = "auto", exact_limit: int = EXACT_LIMIT)
     if n <= exact_limit:
         return "exact", f"{n} vectors <= {exact_limit}: exact search is fast enough"
     if not hnsw_available():
-        return "exact", (f"{n} vectors > {exact_limit} would use HNSW, but {_HNSW_MISSING}; "
-                         f"searching exactly instead (slower per query, same answers)")
+        return "exact", (
+            f"{n} vectors > {exact_limit} would use HNSW, but {_HNSW_MISSING}; "
+            f"searching exactly instead (slower per query, same answers)"
+        )
     return "hnsw", f"{n} vectors > {exact_limit}: approximate HNSW search"
 
 
@@ -237,9 +241,16 @@ class HnswIndex(VectorIndex):
 
     kind = "hnsw"
 
-    def __init__(self, dim: int | None = None, *, M: int = 16,
-                 ef_construction: int = 200, ef: int = 64,
-                 random_seed: int = 100, num_threads: int = -1) -> None:
+    def __init__(
+        self,
+        dim: int | None = None,
+        *,
+        M: int = 16,
+        ef_construction: int = 200,
+        ef: int = 64,
+        random_seed: int = 100,
+        num_threads: int = -1,
+    ) -> None:
         """An empty index; ``dim`` is fixed by the first :meth:`add` if not given.
 
         ``M`` and ``ef_construction`` shape the graph (memory and build time
@@ -256,8 +267,10 @@ class HnswIndex(VectorIndex):
         self._graph: Any = None
 
     def __repr__(self) -> str:
-        return (f"HnswIndex(n={len(self)}, dim={self.dim}, M={self.M}, "
-                f"ef_construction={self.ef_construction}, ef={self.ef})")
+        return (
+            f"HnswIndex(n={len(self)}, dim={self.dim}, M={self.M}, "
+            f"ef_construction={self.ef_construction}, ef={self.ef})"
+        )
 
     def _threads(self) -> int:
         return self.num_threads if self.num_threads > 0 else os.cpu_count() or 1
@@ -266,9 +279,9 @@ class HnswIndex(VectorIndex):
         start, needed = len(self), len(self) + len(new)
         if self._graph is None:
             self._graph = _hnswlib().Index(space="cosine", dim=self.dim)
-            self._graph.init_index(max_elements=needed, M=self.M,
-                                   ef_construction=self.ef_construction,
-                                   random_seed=self.random_seed)
+            self._graph.init_index(
+                max_elements=needed, M=self.M, ef_construction=self.ef_construction, random_seed=self.random_seed
+            )
             self._graph.set_num_threads(self._threads())
         elif needed > self._graph.get_max_elements():
             # Doubling keeps repeated small adds from resizing every time.
@@ -311,8 +324,7 @@ class HnswIndex(VectorIndex):
             base = np.asarray(self._graph.get_items(np.arange(len(self))), dtype=np.float32)
             none = np.empty(0, dtype=np.intp)
             picks = [select_top(f, ask, none, q, base) for f, q in zip(fast_scores(unit, base), unit)]
-            return (np.array([p for p, _ in picks]),
-                    np.array([s for _, s in picks], dtype=np.float64))
+            return (np.array([p for p, _ in picks]), np.array([s for _, s in picks], dtype=np.float64))
 
     def save(self, path: Path) -> None:
         """Write ids, parameters and the HNSW graph (which holds the vectors) to an ``.npz``, atomically.
@@ -321,8 +333,7 @@ class HnswIndex(VectorIndex):
         large index does not rebuild it.
         """
         arrays = index_arrays(self._ids.ids, self.dim, self.kind)
-        arrays["hnsw_params"] = np.array([self.M, self.ef_construction, self.ef,
-                                          self.random_seed], dtype=np.int64)
+        arrays["hnsw_params"] = np.array([self.M, self.ef_construction, self.ef, self.random_seed], dtype=np.int64)
         if self._graph is not None:
             with tempfile.TemporaryDirectory() as tmp:
                 name = os.path.join(tmp, "graph.bin")
@@ -331,14 +342,13 @@ class HnswIndex(VectorIndex):
         atomic_savez(Path(path), arrays)
 
     @classmethod
-    def load(cls, path: Path, **params: Any) -> "HnswIndex":
+    def load(cls, path: Path, **params: Any) -> HnswIndex:
         """Read a file written by :meth:`save`; ``params`` override the saved search settings."""
         data = read_index_npz(Path(path))
         if str(data["kind"]) != cls.kind or "hnsw_params" not in data:
             raise ValueError(f"{path} is not an HNSW index file (kind {str(data['kind'])!r})")
         M, efc, ef, seed = (int(v) for v in data["hnsw_params"])
-        index = cls(loaded_dim(data), **{"M": M, "ef_construction": efc, "ef": ef,
-                                         "random_seed": seed, **params})
+        index = cls(loaded_dim(data), **{"M": M, "ef_construction": efc, "ef": ef, "random_seed": seed, **params})
         ids = id_list(data["ids"].tolist())
         if not ids:
             return index
@@ -354,8 +364,7 @@ class HnswIndex(VectorIndex):
             except RuntimeError as e:
                 raise ValueError(f"{path} is corrupt: hnswlib cannot read its graph ({e})") from e
         if graph.get_current_count() != len(ids):
-            raise ValueError(f"{path} is corrupt: the graph holds "
-                             f"{graph.get_current_count()} items for {len(ids)} ids")
+            raise ValueError(f"{path} is corrupt: the graph holds {graph.get_current_count()} items for {len(ids)} ids")
         graph.set_num_threads(index._threads())
         index._graph = graph
         index._ids.extend(ids)

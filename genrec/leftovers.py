@@ -6,6 +6,7 @@ Runs are written into ``.tmp-*`` folders and archives extracted into
 such work takes (:data:`~genrec.config.STALE_WORK_SECONDS`) are removed, so
 one still being written by another process is never touched.
 """
+
 from __future__ import annotations
 
 import logging

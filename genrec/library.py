@@ -5,6 +5,7 @@ synthetic demo library. The split (stratified 80/10/10 per genre, or a split
 file) is computed once and saved beside the library, so every model trained
 on it sees the same one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,9 +14,9 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -48,11 +49,11 @@ class Library:
 
     name: str
     root: Path
-    kind: str                       # "audio" or "image" (pre-rendered spectrogram PNGs)
-    tracks: pd.DataFrame            # COLUMNS, one row per usable track
+    kind: str  # "audio" or "image" (pre-rendered spectrogram PNGs)
+    tracks: pd.DataFrame  # COLUMNS, one row per usable track
     synthetic: bool = False
     split_method: str = ""
-    split_name: str = ""            # "paper", "filtered" or "files" (a folder of split files)
+    split_name: str = ""  # "paper", "filtered" or "files" (a folder of split files)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -169,8 +170,9 @@ class _CheckMemo:
                 log.debug("could not save %s", self.file)
 
 
-def scan_gtzan(root: Path | str, kind: str = "auto", *, strict: bool = False,
-               progress: Progress | None = None) -> tuple[list[dict], list[tuple[str, str]], str]:
+def scan_gtzan(
+    root: Path | str, kind: str = "auto", *, strict: bool = False, progress: Progress | None = None
+) -> tuple[list[dict], list[tuple[str, str]], str]:
     """Find GTZAN tracks below ``root`` in any common layout.
 
     Layouts: ``genres/<g>/<g>.000NN.au`` (original), Kaggle's
@@ -222,13 +224,17 @@ def scan_gtzan(root: Path | str, kind: str = "auto", *, strict: bool = False,
     if strict and skipped:
         listed = "; ".join(f"{p}: {why}" for p, why in skipped[:10])
         more = f" (and {len(skipped) - 10} more)" if len(skipped) > 10 else ""
-        raise LibraryError(f"{root}: {len(skipped)} file(s) cannot be used: {listed}{more}. Fix or remove them, "
-                           f"or leave out --strict to train without them.")
+        raise LibraryError(
+            f"{root}: {len(skipped)} file(s) cannot be used: {listed}{more}. Fix or remove them, "
+            f"or leave out --strict to train without them."
+        )
     return rows, skipped, k
 
 
 # --------------------------------------------------------------------------- splits
-def stratified_split(genres: pd.Series, seed: int = 0, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> np.ndarray:
+def stratified_split(
+    genres: pd.Series, seed: int = 0, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+) -> np.ndarray:
     """Per-genre shuffled split into train/valid/test with the given fractions.
 
     Every genre with at least three clips gets at least one valid and one test
@@ -295,8 +301,9 @@ def resolve_split(split: str | Path = "paper", split_dir: Path | str | None = No
         return "filtered", FILTERED_SPLIT_DIR
     folder = Path(split).expanduser()
     if not folder.is_dir():
-        raise LibraryError(f"--split {split}: not 'paper', 'filtered' or a folder of train*.txt / valid*.txt / "
-                           "test*.txt split files.")
+        raise LibraryError(
+            f"--split {split}: not 'paper', 'filtered' or a folder of train*.txt / valid*.txt / test*.txt split files."
+        )
     return "files", folder
 
 
@@ -307,8 +314,9 @@ def _method(name: str, seed: int, split_dir: Path | None) -> str:
     return f"split files {Path(split_dir).resolve()}" if split_dir else f"stratified 80/10/10 per genre, seed {seed}"
 
 
-def _with_split(rows: list[dict], state: Path, seed: int, split_dir: Path | None,
-                method: str) -> tuple[pd.DataFrame, str]:
+def _with_split(
+    rows: list[dict], state: Path, seed: int, split_dir: Path | None, method: str
+) -> tuple[pd.DataFrame, str]:
     """Attach the saved split if it matches the request, else compute and save one."""
     tracks = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "split"])
     meta_path, table_path = state / "split.json", state / "split.csv"
@@ -330,9 +338,16 @@ def _with_split(rows: list[dict], state: Path, seed: int, split_dir: Path | None
 
 
 # --------------------------------------------------------------------------- loading
-def load_gtzan(root: Path | str, *, seed: int = 0, split_dir: Path | str | None = None, kind: str = "auto",
-               split: str | Path = "paper", strict: bool = False,
-               progress: Progress | None = None) -> Library:
+def load_gtzan(
+    root: Path | str,
+    *,
+    seed: int = 0,
+    split_dir: Path | str | None = None,
+    kind: str = "auto",
+    split: str | Path = "paper",
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> Library:
     """A GTZAN folder as a :class:`Library` (see :func:`scan_gtzan` for layouts, checks and ``strict``).
 
     ``split``: ``paper`` (stratified 80/10/10, ``seed``), ``filtered`` (the artist-filtered lists) or a
@@ -344,11 +359,14 @@ def load_gtzan(root: Path | str, *, seed: int = 0, split_dir: Path | str | None 
     rows, skipped, found_kind = scan_gtzan(root, kind, strict=strict, progress=progress)
     tracks, method = _with_split(rows, _state_dir(root), seed, folder, _method(name, seed, folder))
     if name == "filtered" and not (tracks["split"] == "train").any():
-        raise LibraryError(f"{root}: none of its {len(tracks)} tracks is in the artist-filtered split's training "
-                           "list (it names the original GTZAN tracks, e.g. blues/blues.00012.wav). For another "
-                           "collection use --split paper.")
-    return Library(root.name, root, found_kind, tracks, synthetic=False, split_method=method, split_name=name,
-                   skipped=skipped)
+        raise LibraryError(
+            f"{root}: none of its {len(tracks)} tracks is in the artist-filtered split's training "
+            "list (it names the original GTZAN tracks, e.g. blues/blues.00012.wav). For another "
+            "collection use --split paper."
+        )
+    return Library(
+        root.name, root, found_kind, tracks, synthetic=False, split_method=method, split_name=name, skipped=skipped
+    )
 
 
 def demo_root() -> Path:
@@ -365,20 +383,40 @@ def load_demo(*, clips_per_genre: int = DEMO_CLIPS_PER_GENRE, progress: Progress
     if table.exists():
         tracks = pd.read_csv(table, dtype=str, keep_default_na=False)
         if len(tracks) == clips_per_genre * len(GENRES) and all(Path(p).exists() for p in tracks["path"]):
-            return Library("demo", root, "audio", tracks[COLUMNS], synthetic=True,
-                           split_method=f"stratified 80/10/10 per genre, seed {DEMO_SEED}", split_name="paper")
+            return Library(
+                "demo",
+                root,
+                "audio",
+                tracks[COLUMNS],
+                synthetic=True,
+                split_method=f"stratified 80/10/10 per genre, seed {DEMO_SEED}",
+                split_name="paper",
+            )
     rows = synth.write_library(root / "audio", clips_per_genre=clips_per_genre, seed=DEMO_SEED, progress=progress)
     tracks = pd.DataFrame(rows)
     tracks["split"] = stratified_split(tracks["genre"], DEMO_SEED)
     tracks = tracks[COLUMNS]
     _atomic_write_text(table, tracks.to_csv(index=False))
-    return Library("demo", root, "audio", tracks, synthetic=True,
-                   split_method=f"stratified 80/10/10 per genre, seed {DEMO_SEED}", split_name="paper")
+    return Library(
+        "demo",
+        root,
+        "audio",
+        tracks,
+        synthetic=True,
+        split_method=f"stratified 80/10/10 per genre, seed {DEMO_SEED}",
+        split_name="paper",
+    )
 
 
-def load_library(spec: str | Path, *, seed: int = 0, split_dir: Path | str | None = None,
-                 progress: Progress | None = None, strict: bool = False,
-                 split: str | Path = "paper") -> Library:
+def load_library(
+    spec: str | Path,
+    *,
+    seed: int = 0,
+    split_dir: Path | str | None = None,
+    progress: Progress | None = None,
+    strict: bool = False,
+    split: str | Path = "paper",
+) -> Library:
     """``"demo"`` for the built-in synthetic library, or a path to a GTZAN folder.
 
     ``progress`` follows the demo's generation or the GTZAN folder's check; ``strict`` refuses a GTZAN

@@ -6,6 +6,7 @@ few seconds (``benchmarks/lite_features.py`` measures both). So the frozen part 
 library is large enough for the faster pass to repay the conversion (:func:`worth_converting`); the
 features agree with Keras' to float round-off (a test checks it). Any failure to convert falls back to Keras.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -44,8 +45,9 @@ def convert_frozen(frozen) -> bytes:
             return converter.convert()
 
 
-def lite_extract(data: bytes, images: np.ndarray, progress: ProgressFn = silent,
-                 batch_size: int = _BATCH) -> list[np.ndarray]:
+def lite_extract(
+    data: bytes, images: np.ndarray, progress: ProgressFn = silent, batch_size: int = _BATCH
+) -> list[np.ndarray]:
     """Run a converted frozen part over ``images`` in batches; one array per output, in the Keras output order."""
     from ai_edge_litert.interpreter import Interpreter
 

@@ -8,12 +8,13 @@ is a regular file under the library root the run records (or a root listed in
 image) extension, and starts with that format's header. Anything else is
 "not available" and is never opened for the page.
 """
+
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from genrec.audio import HEADER_BYTES, SUPPORTED_FORMATS, sniff_format
 
@@ -21,7 +22,9 @@ from genrec.audio import HEADER_BYTES, SUPPORTED_FORMATS, sniff_format
 ROOTS_ENV = "GENREC_AUDIO_ROOTS"
 #: Picture formats of image-only libraries (Kaggle's ``images_original``), with their file signatures.
 IMAGE_SIGNATURES: dict[str, tuple[bytes, ...]] = {
-    ".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
 }
 
 

@@ -1,4 +1,5 @@
 """Classification figures in the paper's form (scikit-learn's report and confusion matrix)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

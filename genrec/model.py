@@ -8,6 +8,7 @@ Layer names the rest of genrec relies on: ``embedding`` (the penultimate
 dense layer whose output is the recommendation embedding) and ``genre``
 (the softmax).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,11 +21,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-# Retracing notices from predict_on_batch over several models are expected here, not a user problem.
-tf.get_logger().setLevel("ERROR")
-
 from genrec.config import ARCHITECTURES, IMAGE_SIZE
 from genrec.errors import RunError, WeightsError
+
+# Retracing notices from predict_on_batch over several models are expected here, not a user problem.
+tf.get_logger().setLevel("ERROR")
 
 EMBEDDING_LAYER = "embedding"
 OUTPUT_LAYER = "genre"
@@ -48,7 +49,7 @@ class CaffePreprocess(keras.layers.Layer):
 class WeightsSource:
     """Where a backbone's starting weights came from; recorded in every run."""
 
-    kind: str                 # "imagenet", "none" (random init) or "file"
+    kind: str  # "imagenet", "none" (random init) or "file"
     file: str | None = None
     sha256: str | None = None
 
@@ -61,8 +62,10 @@ class WeightsSource:
 
 
 #: The names keras.applications gives the ImageNet 'notop' weights files it downloads (``get_file``).
-IMAGENET_NOTOP_FILES = {"vgg16": "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                        "resnet50": "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"}
+IMAGENET_NOTOP_FILES = {
+    "vgg16": "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "resnet50": "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+}
 
 
 def imagenet_source(arch: str) -> WeightsSource:
@@ -245,19 +248,21 @@ def split_model(model: keras.Model) -> tuple[keras.Model, keras.Model]:
 
 def trainable_backbone_layers(model: keras.Model) -> list[str]:
     """Backbone layers of ``model`` that train besides the head (empty when the backbone is frozen)."""
-    return [l.name for l in model.layers if l.trainable_weights and l.name not in HEAD_LAYERS]
+    return [layer.name for layer in model.layers if layer.trainable_weights and layer.name not in HEAD_LAYERS]
 
 
 def with_embedding(model: keras.Model, inputs=None) -> keras.Model:
     """Model from ``inputs`` (default: the image) to (probabilities, ``embedding`` layer output)."""
-    return keras.Model(inputs if inputs is not None else model.inputs,
-                       [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output])
+    return keras.Model(
+        inputs if inputs is not None else model.inputs, [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output]
+    )
 
 
 def with_explain(model: keras.Model) -> keras.Model:
     """Image → (probabilities, embedding, last convolutional feature map): the input of ``pool``, for Grad-CAM."""
-    return keras.Model(model.inputs, [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output,
-                                      model.get_layer(POOL_LAYER).input])
+    return keras.Model(
+        model.inputs, [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output, model.get_layer(POOL_LAYER).input]
+    )
 
 
 def head_arrays(model: keras.Model) -> dict[str, np.ndarray]:
@@ -273,8 +278,14 @@ def head_arrays(model: keras.Model) -> dict[str, np.ndarray]:
         gamma, beta, mean, var = norm.get_weights()
         scale = gamma / np.sqrt(var + norm.epsilon)
         shift = beta - mean * scale
-    return {"norm_scale": scale, "norm_shift": shift, "embedding_kernel": kernel, "embedding_bias": bias,
-            "genre_kernel": genre_kernel, "genre_bias": genre_bias}
+    return {
+        "norm_scale": scale,
+        "norm_shift": shift,
+        "embedding_kernel": kernel,
+        "embedding_bias": bias,
+        "genre_kernel": genre_kernel,
+        "genre_bias": genre_bias,
+    }
 
 
 def tail_with_embedding(model: keras.Model) -> keras.Model:

@@ -4,9 +4,10 @@ Nothing here imports Streamlit, so every figure can be built (and tested) on
 its own. Genres always have the same colour (:data:`GENRE_COLOURS`), in every
 chart and label, so a genre is recognisable at a glance across pages.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,23 +19,24 @@ from genrec.config import GENRES, HOP_LENGTH, SAMPLE_RATE
 
 #: One fixed colour per genre (D3's category-10 palette, chosen to suit the genre names).
 GENRE_COLOURS: dict[str, str] = {
-    "blues": "#1f77b4",      # blue
+    "blues": "#1f77b4",  # blue
     "classical": "#9467bd",  # purple
-    "country": "#8c564b",    # brown
-    "disco": "#e377c2",      # pink
-    "hiphop": "#ff7f0e",     # orange
-    "jazz": "#bcbd22",       # olive
-    "metal": "#7f7f7f",      # grey
-    "pop": "#17becf",        # cyan
-    "reggae": "#2ca02c",     # green
-    "rock": "#d62728",       # red
+    "country": "#8c564b",  # brown
+    "disco": "#e377c2",  # pink
+    "hiphop": "#ff7f0e",  # orange
+    "jazz": "#bcbd22",  # olive
+    "metal": "#7f7f7f",  # grey
+    "pop": "#17becf",  # cyan
+    "reggae": "#2ca02c",  # green
+    "rock": "#d62728",  # red
 }
 OTHER_COLOUR = "#444444"
 
 #: Colour scale of every spectrogram (plot and thumbnail): magma, as ``rgb()`` strings because
 #: Streamlit's plotly theme treats hex colours #000001–#000010 (magma starts at #000004) as placeholders.
-SPECTROGRAM_SCALE = [[i / (len(sequential.Magma) - 1), "rgb({},{},{})".format(*hex_to_rgb(c))]
-                     for i, c in enumerate(sequential.Magma)]
+SPECTROGRAM_SCALE = [
+    [i / (len(sequential.Magma) - 1), "rgb({},{},{})".format(*hex_to_rgb(c))] for i, c in enumerate(sequential.Magma)
+]
 #: dB range shown: the range the models see (genrec.spectrogram.DB_FLOOR / DB_CEIL).
 DB_RANGE = (-80.0, 40.0)
 
@@ -54,8 +56,9 @@ def arch_label(arch: str) -> str:
 
 
 # --------------------------------------------------------------------------- audio
-def waveform_figure(y: np.ndarray, sr: int = SAMPLE_RATE, max_columns: int = 1500,
-                    title: str = "Waveform") -> go.Figure:
+def waveform_figure(
+    y: np.ndarray, sr: int = SAMPLE_RATE, max_columns: int = 1500, title: str = "Waveform"
+) -> go.Figure:
     """The clip's amplitude over time, drawn as a min/max envelope so long clips stay light."""
     y = np.asarray(y, dtype=np.float32)
     n = len(y)
@@ -66,11 +69,30 @@ def waveform_figure(y: np.ndarray, sr: int = SAMPLE_RATE, max_columns: int = 150
     hi = np.maximum.reduceat(y, edges[:-1]) if n else np.zeros(1)
     t = edges[:-1] / sr
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=t, y=hi, mode="lines", line=dict(width=0.6, color="#4c78a8"),
-                             name="max", hoverinfo="skip", showlegend=False))
-    fig.add_trace(go.Scatter(x=t, y=lo, mode="lines", line=dict(width=0.6, color="#4c78a8"),
-                             fill="tonexty", fillcolor="rgba(76,120,168,0.55)", name="min",
-                             hovertemplate="%{x:.2f} s<extra></extra>", showlegend=False))
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=hi,
+            mode="lines",
+            line=dict(width=0.6, color="#4c78a8"),
+            name="max",
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=lo,
+            mode="lines",
+            line=dict(width=0.6, color="#4c78a8"),
+            fill="tonexty",
+            fillcolor="rgba(76,120,168,0.55)",
+            name="min",
+            hovertemplate="%{x:.2f} s<extra></extra>",
+            showlegend=False,
+        )
+    )
     peak = float(max(np.abs(lo).max(initial=0), np.abs(hi).max(initial=0), 1e-3))
     fig.update_layout(title=title, height=200, margin=_MARGIN, hovermode="x")
     fig.update_xaxes(title_text="time (s)", range=[0, n / sr if n else 1])
@@ -82,9 +104,14 @@ def _hz_label(hz: float) -> str:
     return f"{hz / 1000:g} kHz" if hz >= 1000 else f"{hz:g} Hz"
 
 
-def spectrogram_figure(db: np.ndarray, band_hz: Sequence[float], sr: int = SAMPLE_RATE,
-                       hop: int = HOP_LENGTH, max_frames: int = 700,
-                       title: str = "Mel spectrogram") -> go.Figure:
+def spectrogram_figure(
+    db: np.ndarray,
+    band_hz: Sequence[float],
+    sr: int = SAMPLE_RATE,
+    hop: int = HOP_LENGTH,
+    max_frames: int = 700,
+    title: str = "Mel spectrogram",
+) -> go.Figure:
     """Heatmap of a (bands, frames) dB mel spectrogram: time in s, frequency in Hz, dB colour bar.
 
     Bands are drawn evenly (the mel scale, as the model sees them) with the axis
@@ -105,16 +132,27 @@ def spectrogram_figure(db: np.ndarray, band_hz: Sequence[float], sr: int = SAMPL
     ticks_hz = [t for t in (500, 1000, 2000, 4000, 8000) if t <= band_hz[-1]]
     tickvals = [int(np.argmin(np.abs(band_hz - t))) for t in ticks_hz]
     hz_text = np.repeat(np.round(band_hz).astype(int)[:, None], shown.shape[1], axis=1)
-    fig = go.Figure(go.Heatmap(
-        z=np.round(shown, 1), x=np.round(times, 3), y=np.arange(bands), customdata=hz_text,
-        colorscale=SPECTROGRAM_SCALE, zmin=DB_RANGE[0], zmax=DB_RANGE[1],
-        colorbar=dict(title=dict(text="dB"), thickness=12),
-        hovertemplate="%{x:.2f} s · %{customdata} Hz<br>%{z:.1f} dB<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.round(shown, 1),
+            x=np.round(times, 3),
+            y=np.arange(bands),
+            customdata=hz_text,
+            colorscale=SPECTROGRAM_SCALE,
+            zmin=DB_RANGE[0],
+            zmax=DB_RANGE[1],
+            colorbar=dict(title=dict(text="dB"), thickness=12),
+            hovertemplate="%{x:.2f} s · %{customdata} Hz<br>%{z:.1f} dB<extra></extra>",
+        )
+    )
     fig.update_layout(title=title, height=300, margin=_MARGIN)
     fig.update_xaxes(title_text="time (s)")
-    fig.update_yaxes(title_text="frequency (Hz, mel scale)", tickvals=tickvals,
-                     ticktext=[_hz_label(t) for t in ticks_hz], range=[-0.5, bands - 0.5])
+    fig.update_yaxes(
+        title_text="frequency (Hz, mel scale)",
+        tickvals=tickvals,
+        ticktext=[_hz_label(t) for t in ticks_hz],
+        range=[-0.5, bands - 0.5],
+    )
     return fig
 
 
@@ -159,8 +197,13 @@ def grey_thumbnail(image: np.ndarray, width: int = 192, height: int = 72) -> np.
 
 
 # --------------------------------------------------------------------------- predictions
-def probability_figure(probabilities: pd.DataFrame, true_genre: str | None = None,
-                       title: str | None = None, height: int = 300, x_max: float | None = None) -> go.Figure:
+def probability_figure(
+    probabilities: pd.DataFrame,
+    true_genre: str | None = None,
+    title: str | None = None,
+    height: int = 300,
+    x_max: float | None = None,
+) -> go.Figure:
     """Horizontal bars of a ``genre, probability`` table in genre order, coloured per genre.
 
     The predicted genre's bar is outlined; the true genre (when known) is marked with ✓.
@@ -173,14 +216,25 @@ def probability_figure(probabilities: pd.DataFrame, true_genre: str | None = Non
     labels = [f"{g} ✓" if g == true_genre else g for g in table["genre"]]
     text = [f"{p:.0%}" for p in table["probability"]]
     opacity = [1.0 if i == best else 0.55 for i in range(len(table))]
-    fig = go.Figure(go.Bar(
-        x=table["probability"], y=labels, orientation="h", text=text, textposition="outside",
-        marker=dict(color=[genre_colour(g) for g in table["genre"]], opacity=opacity,
-                    line=dict(width=[2 if i == best else 0 for i in range(len(table))], color="#222")),
-        hovertemplate="%{y}: %{x:.1%}<extra></extra>", cliponaxis=False,
-    ))
-    fig.update_layout(title=title, height=height, margin=dict(l=10, r=40, t=30 if title else 10, b=10),
-                      showlegend=False)
+    fig = go.Figure(
+        go.Bar(
+            x=table["probability"],
+            y=labels,
+            orientation="h",
+            text=text,
+            textposition="outside",
+            marker=dict(
+                color=[genre_colour(g) for g in table["genre"]],
+                opacity=opacity,
+                line=dict(width=[2 if i == best else 0 for i in range(len(table))], color="#222"),
+            ),
+            hovertemplate="%{y}: %{x:.1%}<extra></extra>",
+            cliponaxis=False,
+        )
+    )
+    fig.update_layout(
+        title=title, height=height, margin=dict(l=10, r=40, t=30 if title else 10, b=10), showlegend=False
+    )
     if x_max is None:
         x_max = probability_axis_max([table["probability"].max()])
     fig.update_xaxes(range=[0, x_max], tickformat=".0%", title_text="probability")
@@ -204,15 +258,28 @@ def history_figure(history: pd.DataFrame, title: str | None = None) -> go.Figure
             name = f"{prefix}{metric}"
             if name not in history:
                 continue
-            fig.add_trace(go.Scatter(
-                x=history["epoch"], y=history[name], mode="lines+markers", line=line,
-                name="training" if not prefix else "validation", legendgroup=prefix or "train",
-                showlegend=col == 1, hovertemplate=f"epoch %{{x}}<br>{name} %{{y:.3f}}<extra></extra>",
-            ), row=1, col=col)
+            fig.add_trace(
+                go.Scatter(
+                    x=history["epoch"],
+                    y=history[name],
+                    mode="lines+markers",
+                    line=line,
+                    name="training" if not prefix else "validation",
+                    legendgroup=prefix or "train",
+                    showlegend=col == 1,
+                    hovertemplate=f"epoch %{{x}}<br>{name} %{{y:.3f}}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
     fig.update_xaxes(title_text="epoch", dtick=max(1, len(history) // 10 or 1))
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=1)
-    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=80 if title else 60, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.12, xanchor="right", x=1))
+    fig.update_layout(
+        title=title,
+        height=320,
+        margin=dict(l=10, r=10, t=80 if title else 60, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.12, xanchor="right", x=1),
+    )
     return fig
 
 
@@ -221,13 +288,25 @@ def confusion_figure(frame: pd.DataFrame, normalized: bool = False, title: str |
     z = frame.to_numpy(dtype=float)
     top = 1.0 if normalized else max(1.0, float(z.max(initial=0)))
     text = [[(f"{v:.0%}" if normalized else f"{int(v)}") if v else "" for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=list(frame.columns), y=list(frame.index), text=text, texttemplate="%{text}",
-        colorscale="Blues", zmin=0, zmax=top,
-        colorbar=dict(title=dict(text="share" if normalized else "clips"), thickness=12,
-                      tickformat=".0%" if normalized else "d", dtick=0.25 if normalized else max(1, int(np.ceil(top / 5)))),
-        hovertemplate="true %{y} → predicted %{x}: %{z" + (":.0%" if normalized else "") + "}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(frame.columns),
+            y=list(frame.index),
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0,
+            zmax=top,
+            colorbar=dict(
+                title=dict(text="share" if normalized else "clips"),
+                thickness=12,
+                tickformat=".0%" if normalized else "d",
+                dtick=0.25 if normalized else max(1, int(np.ceil(top / 5))),
+            ),
+            hovertemplate="true %{y} → predicted %{x}: %{z" + (":.0%" if normalized else "") + "}<extra></extra>",
+        )
+    )
     fig.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=40 if title else 10, b=10))
     fig.update_xaxes(title_text="predicted genre", side="bottom", tickangle=-45)
     fig.update_yaxes(title_text="true genre", autorange="reversed")
@@ -235,8 +314,9 @@ def confusion_figure(frame: pd.DataFrame, normalized: bool = False, title: str |
 
 
 # --------------------------------------------------------------------------- library map
-def projection_figure(points: pd.DataFrame, highlight: str | None = None, title: str | None = None,
-                      neighbours: Sequence[str] = ()) -> go.Figure:
+def projection_figure(
+    points: pd.DataFrame, highlight: str | None = None, title: str | None = None, neighbours: Sequence[str] = ()
+) -> go.Figure:
     """Scatter of a 2-D projection (columns x, y, track_id, genre, split, artist), one trace per genre.
 
     Each point carries its ``track_id`` as customdata (for selection events);
@@ -246,29 +326,56 @@ def projection_figure(points: pd.DataFrame, highlight: str | None = None, title:
     artist = points["artist"].replace("", "—") if "artist" in points else pd.Series("—", index=points.index)
     for genre in [g for g in GENRES if g in set(points["genre"])] + sorted(set(points["genre"]) - set(GENRES)):
         part = points[points["genre"] == genre]
-        fig.add_trace(go.Scatter(
-            x=part["x"], y=part["y"], mode="markers", name=genre,
-            marker=dict(color=genre_colour(genre), size=9, opacity=0.85, line=dict(width=0.5, color="white")),
-            customdata=np.stack([part["track_id"], part["split"], artist.loc[part.index]], axis=1),
-            hovertemplate="<b>%{customdata[0]}</b><br>" + genre
-                          + " · %{customdata[1]} split<br>artist: %{customdata[2]}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=part["x"],
+                y=part["y"],
+                mode="markers",
+                name=genre,
+                marker=dict(color=genre_colour(genre), size=9, opacity=0.85, line=dict(width=0.5, color="white")),
+                customdata=np.stack([part["track_id"], part["split"], artist.loc[part.index]], axis=1),
+                hovertemplate="<b>%{customdata[0]}</b><br>"
+                + genre
+                + " · %{customdata[1]} split<br>artist: %{customdata[2]}<extra></extra>",
+            )
+        )
     ring = points[points["track_id"].isin(list(neighbours))]
     if len(ring):
-        fig.add_trace(go.Scatter(
-            x=ring["x"], y=ring["y"], mode="markers", name="recommended", hoverinfo="skip",
-            marker=dict(size=16, color="rgba(0,0,0,0)", line=dict(width=2, color="#222")),
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=ring["x"],
+                y=ring["y"],
+                mode="markers",
+                name="recommended",
+                hoverinfo="skip",
+                marker=dict(size=16, color="rgba(0,0,0,0)", line=dict(width=2, color="#222")),
+            )
+        )
     chosen = points[points["track_id"] == highlight] if highlight else points.iloc[0:0]
     if len(chosen):
-        fig.add_trace(go.Scatter(
-            x=chosen["x"], y=chosen["y"], mode="markers", name="selected", hoverinfo="skip",
-            marker=dict(symbol="star", size=20, color=genre_colour(chosen["genre"].iloc[0]),
-                        line=dict(width=2, color="#111")),
-        ))
-    fig.update_layout(title=title, height=560, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-                      legend=dict(title_text="genre", itemsizing="constant"), dragmode="pan",
-                      clickmode="event+select")
+        fig.add_trace(
+            go.Scatter(
+                x=chosen["x"],
+                y=chosen["y"],
+                mode="markers",
+                name="selected",
+                hoverinfo="skip",
+                marker=dict(
+                    symbol="star",
+                    size=20,
+                    color=genre_colour(chosen["genre"].iloc[0]),
+                    line=dict(width=2, color="#111"),
+                ),
+            )
+        )
+    fig.update_layout(
+        title=title,
+        height=560,
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        legend=dict(title_text="genre", itemsizing="constant"),
+        dragmode="pan",
+        clickmode="event+select",
+    )
     fig.update_xaxes(showticklabels=False, title_text="component 1", zeroline=False)
     fig.update_yaxes(showticklabels=False, title_text="component 2", zeroline=False)
     return fig

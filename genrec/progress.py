@@ -2,10 +2,12 @@
 
 Long stages call ``progress(stage, done, total)``; the caller decides how to show it.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Callable, Protocol, TextIO
+from collections.abc import Callable
+from typing import Protocol, TextIO
 
 
 class ProgressFn(Protocol):

@@ -16,6 +16,7 @@ spectrograms), dynamic range and float16. The conversion route is Keras 3's: ``m
 ``tf.lite.TFLiteConverter.from_saved_model``. TensorFlow is imported only
 inside the functions that convert.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -78,15 +79,17 @@ def convert(model, variant: str = SHIPPED_VARIANT, calibration: np.ndarray | Non
             converter.target_spec.supported_types = [tf.float16]
         if variant == "int8":
             converter.representative_dataset = lambda: (
-                [calibration[i : i + 1].astype(np.float32)] for i in range(len(calibration)))
+                [calibration[i : i + 1].astype(np.float32)] for i in range(len(calibration))
+            )
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
 
     # without the float file's buffer offsets: the variants were measured that way (benchmarks/RESULTS.md)
     return to_litert(with_embedding(model), configure=configure, defaults=False)
 
 
-def calibration_sample(images: np.ndarray, train_mask: np.ndarray, n: int = CALIBRATION_IMAGES,
-                       seed: int = CALIBRATION_SEED) -> np.ndarray:
+def calibration_sample(
+    images: np.ndarray, train_mask: np.ndarray, n: int = CALIBRATION_IMAGES, seed: int = CALIBRATION_SEED
+) -> np.ndarray:
     """A seeded sample of ``n`` training images (all of them when there are fewer)."""
     pool = np.flatnonzero(train_mask)
     if not len(pool):
@@ -99,15 +102,16 @@ def calibration_sample(images: np.ndarray, train_mask: np.ndarray, n: int = CALI
 class Agreement:
     """How closely a predictor's answers on the run's library match the float model's saved ones."""
 
-    top1_agreement: float       # share of tracks whose predicted genre is the same
-    top5_overlap: float         # mean share of the top-5 recommendations in common (the track itself excluded)
-    max_prob_diff: float        # largest absolute difference of any genre probability of any track
-    tracks: int                 # library tracks compared (a seeded sample of at most AGREEMENT_TRACKS)
+    top1_agreement: float  # share of tracks whose predicted genre is the same
+    top5_overlap: float  # mean share of the top-5 recommendations in common (the track itself excluded)
+    max_prob_diff: float  # largest absolute difference of any genre probability of any track
+    tracks: int  # library tracks compared (a seeded sample of at most AGREEMENT_TRACKS)
     library_tracks: int
 
 
-def clip_outputs(predictor, images: np.ndarray, owner: np.ndarray, n_clips: int,
-                 progress: ProgressFn = silent) -> tuple[np.ndarray, np.ndarray]:
+def clip_outputs(
+    predictor, images: np.ndarray, owner: np.ndarray, n_clips: int, progress: ProgressFn = silent
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-clip (probabilities, unit embedding) the way a query is answered: chunk probabilities averaged,
     chunk embeddings normalised, averaged and normalised again."""
     progress("8-bit: agreement", 0, n_clips)
@@ -123,8 +127,7 @@ def clip_outputs(predictor, images: np.ndarray, owner: np.ndarray, n_clips: int,
     return probs, embs
 
 
-def agreement(run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndarray,
-              k: int = AGREEMENT_K) -> Agreement:
+def agreement(run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndarray, k: int = AGREEMENT_K) -> Agreement:
     """Compare a predictor's per-clip answers for the library ``rows`` with the run's saved float answers.
 
     Neighbours come from the run's saved index, as when serving: the same library, a different query vector.
@@ -141,7 +144,8 @@ def agreement(run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndarray,
         top1_agreement=float((probs.argmax(1) == ref_p.argmax(1)).mean()),
         top5_overlap=float(np.mean(overlap)),
         max_prob_diff=float(np.abs(probs - ref_p).max()),
-        tracks=int(len(rows)), library_tracks=int(len(ids)),
+        tracks=int(len(rows)),
+        library_tracks=int(len(ids)),
     )
 
 
@@ -160,7 +164,10 @@ def library_images(run, rows: np.ndarray, progress: ProgressFn = silent) -> tupl
         )
     spec = run.record["spectrogram"]
     images, owner, _ = cache.library_images(
-        tracks["path"].tolist(), spec["kind"], spec.get("chunk_seconds"), int(spec["size"]),
+        tracks["path"].tolist(),
+        spec["kind"],
+        spec.get("chunk_seconds"),
+        int(spec["size"]),
         lambda done, total: progress("8-bit: spectrograms", done, total),
         float(spec.get("clip_seconds", CLIP_SECONDS)),
     )
@@ -198,11 +205,15 @@ def quantize_run(run, model=None, progress: ProgressFn = silent) -> Path:
     times["agreement"] = time.perf_counter() - t
 
     record = {
-        "file": QUANTIZED_FILE, "variant": SHIPPED_VARIANT, "description": VARIANTS[SHIPPED_VARIANT],
-        "size_bytes": len(data), **asdict(agree),
+        "file": QUANTIZED_FILE,
+        "variant": SHIPPED_VARIANT,
+        "description": VARIANTS[SHIPPED_VARIANT],
+        "size_bytes": len(data),
+        **asdict(agree),
         "reference": "the run's saved float answers (embeddings.npz) for the same library tracks",
-        "calibration": None if calibration is None else {
-            "split": "train", "images": len(calibration), "seed": CALIBRATION_SEED},
+        "calibration": None
+        if calibration is None
+        else {"split": "train", "images": len(calibration), "seed": CALIBRATION_SEED},
         "seconds": {k: round(v, 2) for k, v in times.items()},
         "versions": _versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -216,8 +227,9 @@ def quantize_or_none(run, model, progress: ProgressFn = silent) -> Path | None:
     try:
         return quantize_run(run, model, progress)
     except Exception as exc:  # the converter fails in many ways; the float predictor still serves
-        log.warning("%s: no 8-bit predictor (%s: %s); the run answers with its float predictor",
-                    run.id, type(exc).__name__, exc)
+        log.warning(
+            "%s: no 8-bit predictor (%s: %s); the run answers with its float predictor", run.id, type(exc).__name__, exc
+        )
         for name in (QUANTIZED_FILE, AGREEMENT_FILE):
             with contextlib.suppress(OSError):
                 (run.path / name).unlink()

@@ -4,6 +4,7 @@ A library track is answered from the embeddings saved with the run; any other
 audio goes through exactly the path training used (decode → spectrogram image
 → model), so an uploaded copy of a library track finds that track at ≈ 1.0.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ class Answer:
     genres: list[str]
     probabilities: np.ndarray
     embedding: np.ndarray
-    neighbours: pd.DataFrame          # track_id, genre, similarity, artist, path, audio_available
+    neighbours: pd.DataFrame  # track_id, genre, similarity, artist, path, audio_available
 
     @property
     def genre(self) -> str:
@@ -64,8 +65,9 @@ class Recommender:
         if catalogue is not None:
             self.index = catalogue.index
         else:
-            self.index = index if index is not None else ExactIndex.build(self.tracks["track_id"].tolist(),
-                                                                           self.embeddings)
+            self.index = (
+                index if index is not None else ExactIndex.build(self.tracks["track_id"].tolist(), self.embeddings)
+            )
         spec = run.spectrogram
         self.chunk_seconds = spec.chunk_seconds
         self.clip_seconds = spec.clip_seconds
@@ -100,8 +102,7 @@ class Recommender:
         rows["audio_available"] = [bool(p) for p in rows["path"]]  # catalogue paths are vetted when read
         cols = ["track_id", "genre", "similarity", "artist", "split", "path", "audio_available"]
         cols += ["title"] if "title" in rows else []
-        return Answer(self.run.id, self.run.arch, self.run.weights_label, self.run.genres,
-                      probs, embedding, rows[cols])
+        return Answer(self.run.id, self.run.arch, self.run.weights_label, self.run.genres, probs, embedding, rows[cols])
 
     def for_track(self, track_id: str, k: int = DEFAULT_K) -> Answer:
         """Answer for a library track; it never recommends itself."""
@@ -126,8 +127,14 @@ def shared_count(a: Answer, b: Answer) -> int:
     return len(set(a.neighbours["track_id"]) & set(b.neighbours["track_id"]))
 
 
-def compare(recommenders: list[Recommender], *, track_id: str | None = None, source: AudioSource | None = None,
-            name: str | None = None, k: int = DEFAULT_K) -> tuple[list[Answer], int]:
+def compare(
+    recommenders: list[Recommender],
+    *,
+    track_id: str | None = None,
+    source: AudioSource | None = None,
+    name: str | None = None,
+    k: int = DEFAULT_K,
+) -> tuple[list[Answer], int]:
     """Answers of several runs for one query, and how many top-k tracks the first two share.
 
     ``source`` is decoded once per distinct analysis window of the runs (as each was trained) and
@@ -148,8 +155,7 @@ def compare(recommenders: list[Recommender], *, track_id: str | None = None, sou
                 windows[r.clip_seconds] = load_audio(source, seconds=r.clip_seconds, name=name)
             key = (r.clip_seconds, r.chunk_seconds, r.input_size)
             if key not in images:
-                images[key] = audio_to_images(windows[r.clip_seconds], chunk_seconds=r.chunk_seconds,
-                                              size=r.input_size)
+                images[key] = audio_to_images(windows[r.clip_seconds], chunk_seconds=r.chunk_seconds, size=r.input_size)
             answers.append(r.for_images(images[key], k))
     shared = shared_count(answers[0], answers[1]) if len(answers) >= 2 else len(answers[0].neighbours)
     return answers, shared

@@ -8,15 +8,17 @@ model's outputs and the probabilities' width, tracks vs embeddings, the
 spectrogram size vs the model's input). A failed check raises
 :class:`~genrec.errors.RunError` naming the file and the field.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,15 +66,19 @@ class _Fields:
         return self.get(key, "true or false", lambda v: isinstance(v, bool), **kw)
 
     def integer(self, key: str, minimum: int = 0, **kw) -> int:
-        return self.get(key, f"a whole number ≥ {minimum}",
-                        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum, **kw)
+        return self.get(
+            key,
+            f"a whole number ≥ {minimum}",
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum,
+            **kw,
+        )
 
     def number(self, key: str, positive: bool = False, **kw) -> float | None:
         ok = (lambda v: _is_number(v) and v > 0 and math.isfinite(v)) if positive else _is_number
         value = self.get(key, "a positive number" if positive else "a number", ok, **kw)
         return None if value is None else float(value)
 
-    def child(self, key: str, optional: bool = False) -> "_Fields | None":
+    def child(self, key: str, optional: bool = False) -> _Fields | None:
         if optional and self.data.get(key) is None:
             return None
         value = self.get(key, "a JSON object", lambda v: isinstance(v, dict))
@@ -85,7 +91,8 @@ def _is_number(v: Any) -> bool:
 
 def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a text", bool: "true/false", type(None): "null"}.get(
-        type(value), "a number" if _is_number(value) else type(value).__name__)
+        type(value), "a number" if _is_number(value) else type(value).__name__
+    )
 
 
 def _short(value: Any) -> str:
@@ -98,8 +105,8 @@ def _short(value: Any) -> str:
 class WeightsInfo:
     """Where the backbone's starting weights came from."""
 
-    kind: str                      # "imagenet", "none" (random init) or "file"
-    label: str                     # how it is shown: "ImageNet", "random init", "file x.h5"
+    kind: str  # "imagenet", "none" (random init) or "file"
+    label: str  # how it is shown: "ImageNet", "random init", "file x.h5"
     file: str | None = None
     sha256: str | None = None
 
@@ -110,8 +117,8 @@ class LibraryInfo:
 
     name: str
     label: str
-    root: str                      # the folder its tracks lie under (library media is served only from there)
-    kind: str                      # "audio" or "image" (pre-rendered spectrogram pictures)
+    root: str  # the folder its tracks lie under (library media is served only from there)
+    kind: str  # "audio" or "image" (pre-rendered spectrogram pictures)
     synthetic: bool
     fingerprint: str
     split_method: str
@@ -126,7 +133,7 @@ class SpectrogramParams:
     size: int
     clip_seconds: float
     chunk_seconds: float | None
-    raw: Mapping[str, Any] = field(repr=False)   # the full saved dict (the cache key's parameters)
+    raw: Mapping[str, Any] = field(repr=False)  # the full saved dict (the cache key's parameters)
 
 
 @dataclass(frozen=True)
@@ -155,8 +162,8 @@ class RunRecord:
     library: LibraryInfo
     spectrogram: SpectrogramParams
     config: RunConfig
-    created: str                   # ISO 8601 timestamp, as saved
-    created_at: datetime           # the same, timezone-aware (UTC when saved without a zone)
+    created: str  # ISO 8601 timestamp, as saved
+    created_at: datetime  # the same, timezone-aware (UTC when saved without a zone)
     epochs_run: int
     best_epoch: int | None
     timings: Mapping[str, float]
@@ -227,8 +234,10 @@ def _timestamp(file: Path, value: Any) -> datetime:
     except ValueError:
         stamp = None
     if stamp is None:
-        raise RunError(f"{file}: 'created' must be an ISO 8601 timestamp text such as "
-                       f"2024-05-01T12:00:00+00:00; got {_kind(value)} {_short(value)}. {_FIX}")
+        raise RunError(
+            f"{file}: 'created' must be an ISO 8601 timestamp text such as "
+            f"2024-05-01T12:00:00+00:00; got {_kind(value)} {_short(value)}. {_FIX}"
+        )
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
 
 
@@ -236,15 +245,22 @@ def parse_record(file: Path, data: Any) -> RunRecord:
     """Check ``run.json``'s content; RunError naming the field at fault."""
     top = _Fields(file, data)
     arch = top.get("arch", f"one of {', '.join(ARCHITECTURES)}", lambda v: v in ARCHITECTURES)
-    genres = top.get("genres", "a list of distinct genre names",
-                     lambda v: isinstance(v, list) and len(v) >= 2 and all(isinstance(g, str) and g for g in v)
-                     and len(set(v)) == len(v))
+    genres = top.get(
+        "genres",
+        "a list of distinct genre names",
+        lambda v: (
+            isinstance(v, list) and len(v) >= 2 and all(isinstance(g, str) and g for g in v) and len(set(v)) == len(v)
+        ),
+    )
     w = top.child("weights")
-    weights = WeightsInfo(w.name("kind"), w.name("label"), w.text("file", optional=True),
-                          w.text("sha256", optional=True))
+    weights = WeightsInfo(
+        w.name("kind"), w.name("label"), w.text("file", optional=True), w.text("sha256", optional=True)
+    )
     lib = top.child("library")
     library = LibraryInfo(
-        name=lib.name("name"), label=lib.name("label"), root=lib.text("root"),
+        name=lib.name("name"),
+        label=lib.name("label"),
+        root=lib.text("root"),
         kind=lib.get("kind", f"one of {', '.join(LIBRARY_KINDS)}", lambda v: v in LIBRARY_KINDS),
         synthetic=lib.flag("synthetic", optional=True, default=False),
         fingerprint=lib.text("fingerprint", optional=True, default=""),
@@ -253,13 +269,15 @@ def parse_record(file: Path, data: Any) -> RunRecord:
     )
     c = top.child("config")
     config = RunConfig(
-        epochs=c.integer("epochs", minimum=1), input_size=c.integer("input_size", minimum=1),
+        epochs=c.integer("epochs", minimum=1),
+        input_size=c.integer("input_size", minimum=1),
         last_four_trainable=c.flag("last_four_trainable"),
         chunk_seconds=c.number("chunk_seconds", positive=True, optional=True),
         clip_seconds=c.number("clip_seconds", positive=True, optional=True, default=30.0),
         batch_size=c.integer("batch_size", minimum=1, optional=True),
         learning_rate=c.number("learning_rate", positive=True, optional=True),
-        seed=c.integer("seed", optional=True), feature_norm=c.flag("feature_norm", optional=True),
+        seed=c.integer("seed", optional=True),
+        feature_norm=c.flag("feature_norm", optional=True),
         raw=dict(c.data),
     )
     if c.data.get("arch", arch) != arch:
@@ -267,23 +285,42 @@ def parse_record(file: Path, data: Any) -> RunRecord:
     s = top.child("spectrogram")
     spectrogram = SpectrogramParams(
         kind=s.get("kind", f"the library kind '{library.kind}'", lambda v: v == library.kind),
-        size=s.get("size", f"the model input size {config.input_size} (config.input_size)",
-                   lambda v: v == config.input_size and isinstance(v, int) and not isinstance(v, bool)),
+        size=s.get(
+            "size",
+            f"the model input size {config.input_size} (config.input_size)",
+            lambda v: v == config.input_size and isinstance(v, int) and not isinstance(v, bool),
+        ),
         clip_seconds=s.number("clip_seconds", positive=True, optional=True, default=30.0),
         chunk_seconds=s.number("chunk_seconds", positive=True, optional=True),
         raw=dict(s.data),
     )
     created_at = _timestamp(file, data.get("created"))
     epochs_run = top.integer("epochs_run", minimum=1)
-    timings = top.get("timings_seconds", "an object of seconds per stage",
-                      lambda v: isinstance(v, dict) and all(_is_number(t) for t in v.values()))
-    layers = top.get("trainable_backbone_layers", "a list of layer names",
-                     lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v), optional=True, default=[])
+    timings = top.get(
+        "timings_seconds",
+        "an object of seconds per stage",
+        lambda v: isinstance(v, dict) and all(_is_number(t) for t in v.values()),
+    )
+    layers = top.get(
+        "trainable_backbone_layers",
+        "a list of layer names",
+        lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v),
+        optional=True,
+        default=[],
+    )
     return RunRecord(
-        arch=arch, genres=tuple(genres), weights=weights, library=library, spectrogram=spectrogram, config=config,
-        created=data["created"], created_at=created_at, epochs_run=epochs_run,
+        arch=arch,
+        genres=tuple(genres),
+        weights=weights,
+        library=library,
+        spectrogram=spectrogram,
+        config=config,
+        created=data["created"],
+        created_at=created_at,
+        epochs_run=epochs_run,
         best_epoch=top.integer("best_epoch", minimum=1, optional=True),
-        timings={k: float(v) for k, v in timings.items()}, predictor=top.text("predictor", optional=True),
+        timings={k: float(v) for k, v in timings.items()},
+        predictor=top.text("predictor", optional=True),
         trainable_backbone_layers=tuple(layers),
     )
 
@@ -291,15 +328,29 @@ def parse_record(file: Path, data: Any) -> RunRecord:
 def _split_metrics(m: _Fields, genres: tuple[str, ...]) -> SplitMetrics:
     n = m.integer("n")
     labels = m.get("labels", f"the run's genres ({len(genres)})", lambda v: tuple(v or ()) == genres)
-    m.get("per_genre", "an object with figures for every genre",
-          lambda v: isinstance(v, dict) and all(isinstance(v.get(g), dict) for g in labels))
-    m.get("confusion_matrix", f"a {len(genres)}×{len(genres)} matrix of counts",
-          lambda v: isinstance(v, list) and len(v) == len(genres)
-          and all(isinstance(r, list) and len(r) == len(genres) and all(_is_number(x) for x in r) for r in v))
+    m.get(
+        "per_genre",
+        "an object with figures for every genre",
+        lambda v: isinstance(v, dict) and all(isinstance(v.get(g), dict) for g in labels),
+    )
+    m.get(
+        "confusion_matrix",
+        f"a {len(genres)}×{len(genres)} matrix of counts",
+        lambda v: (
+            isinstance(v, list)
+            and len(v) == len(genres)
+            and all(isinstance(r, list) and len(r) == len(genres) and all(_is_number(x) for x in r) for r in v)
+        ),
+    )
     macro = m.child("macro avg")
     m.child("weighted avg")
-    return SplitMetrics(accuracy=m.number("accuracy"), n=n, macro_f1=macro.number("f1-score"),
-                        chunk_accuracy=m.number("chunk_accuracy", optional=True), raw=dict(m.data))
+    return SplitMetrics(
+        accuracy=m.number("accuracy"),
+        n=n,
+        macro_f1=macro.number("f1-score"),
+        chunk_accuracy=m.number("chunk_accuracy", optional=True),
+        raw=dict(m.data),
+    )
 
 
 def parse_metrics(file: Path, data: Any, genres: tuple[str, ...]) -> RunMetrics:
@@ -307,13 +358,25 @@ def parse_metrics(file: Path, data: Any, genres: tuple[str, ...]) -> RunMetrics:
     top = _Fields(file, data)
     valid = top.child("valid", optional=True)
     r = top.child("retrieval", optional=True)
-    retrieval = None if r is None else RetrievalMetrics(
-        k=r.integer("k", minimum=1), precision_at_k=r.number("precision_at_k"), map=r.number("map"),
-        chance=r.number("chance"), top1_agreement=r.number("top1_agreement"),
-        other_artists=r.number("precision_at_k_other_artists", optional=True, default=None),
-        n_queries=r.integer("n_queries"), n_base=r.integer("n_base"))
-    return RunMetrics(test=_split_metrics(top.child("test"), genres),
-                      valid=None if valid is None else _split_metrics(valid, genres), retrieval=retrieval)
+    retrieval = (
+        None
+        if r is None
+        else RetrievalMetrics(
+            k=r.integer("k", minimum=1),
+            precision_at_k=r.number("precision_at_k"),
+            map=r.number("map"),
+            chance=r.number("chance"),
+            top1_agreement=r.number("top1_agreement"),
+            other_artists=r.number("precision_at_k_other_artists", optional=True, default=None),
+            n_queries=r.integer("n_queries"),
+            n_base=r.integer("n_base"),
+        )
+    )
+    return RunMetrics(
+        test=_split_metrics(top.child("test"), genres),
+        valid=None if valid is None else _split_metrics(valid, genres),
+        retrieval=retrieval,
+    )
 
 
 def check_tracks(file: Path, tracks: pd.DataFrame, record: RunRecord) -> pd.DataFrame:
@@ -359,8 +422,9 @@ def check_embeddings(file: Path, n_tracks: int, n_genres: int) -> tuple[int, ...
     expected = {"track_id": (n_tracks,), "probabilities": (n_tracks, n_genres)}
     for key, shape in expected.items():
         if shapes[key] != shape:
-            raise RunError(f"{file}: '{key}' has shape {shapes[key]}, but tracks.csv and the run's genres "
-                           f"need {shape}. {_FIX}")
+            raise RunError(
+                f"{file}: '{key}' has shape {shapes[key]}, but tracks.csv and the run's genres need {shape}. {_FIX}"
+            )
     if len(shapes["embeddings"]) != 2 or shapes["embeddings"][0] != n_tracks or shapes["embeddings"][1] < 1:
         raise RunError(f"{file}: 'embeddings' has shape {shapes['embeddings']}, not ({n_tracks}, units). {_FIX}")
     return shapes["embeddings"]
@@ -381,12 +445,16 @@ def check_model(file: Path, record: RunRecord) -> None:
         shape = inputs[0]["config"].get("batch_shape") or inputs[0]["config"]["batch_input_shape"]
         units = layers["genre"]["config"]["units"]
     except (OSError, KeyError, IndexError, TypeError, ValueError, zipfile.BadZipFile) as exc:
-        raise RunError(f"{file}: the model file is damaged or incomplete ({type(exc).__name__}: {exc}). "
-                       f"{_FIX}") from exc
+        raise RunError(
+            f"{file}: the model file is damaged or incomplete ({type(exc).__name__}: {exc}). {_FIX}"
+        ) from exc
     size = record.spectrogram.size
     if list(shape[1:]) != [size, size, 3]:
-        raise RunError(f"{file}: the model takes {shape[1]}×{shape[2]}-px images, but run.json's spectrogram.size "
-                       f"is {size}; its answers would be wrong. {_FIX}")
+        raise RunError(
+            f"{file}: the model takes {shape[1]}×{shape[2]}-px images, but run.json's spectrogram.size "
+            f"is {size}; its answers would be wrong. {_FIX}"
+        )
     if units != len(record.genres):
-        raise RunError(f"{file}: the model has {units} genre outputs, but run.json lists {len(record.genres)} "
-                       f"genres. {_FIX}")
+        raise RunError(
+            f"{file}: the model has {units} genre outputs, but run.json lists {len(record.genres)} genres. {_FIX}"
+        )

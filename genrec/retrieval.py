@@ -6,9 +6,11 @@ shares the query's genre.  Rankings come from the same cosine similarity and
 tie order as :class:`genrec.index.ExactIndex`, so the figures describe exactly
 what the recommender would return.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,8 +23,7 @@ __all__ = ["retrieval_report"]
 _BLOCK_ELEMENTS = 1 << 22
 
 
-def _codes(values: Sequence[Any] | np.ndarray, n: int, what: str,
-           table: dict[Any, int]) -> np.ndarray:
+def _codes(values: Sequence[Any] | np.ndarray, n: int, what: str, table: dict[Any, int]) -> np.ndarray:
     """Labels as small ints (shared ``table`` across splits) so rankings can be
     compared with vectorised integer equality."""
     if isinstance(values, str):
@@ -33,8 +34,9 @@ def _codes(values: Sequence[Any] | np.ndarray, n: int, what: str,
     return np.array([table.setdefault(v, len(table)) for v in items], dtype=np.int64)
 
 
-def _artist_codes(values: Sequence[Any] | np.ndarray | None, n: int, what: str,
-                  table: dict[Any, int]) -> np.ndarray | None:
+def _artist_codes(
+    values: Sequence[Any] | np.ndarray | None, n: int, what: str, table: dict[Any, int]
+) -> np.ndarray | None:
     if values is None:
         return None
     if isinstance(values, str):
@@ -44,9 +46,9 @@ def _artist_codes(values: Sequence[Any] | np.ndarray | None, n: int, what: str,
         raise ValueError(f"{what} has {len(items)} entries for {n} vectors")
     # Unknown artists (None, "", NaN) get -1 and never match, or every
     # unknown-artist neighbour would be dropped for an unknown-artist query.
-    return np.array([table.setdefault(a, len(table))
-                     if a is not None and a == a and a != "" else -1
-                     for a in items], dtype=np.int64)
+    return np.array(
+        [table.setdefault(a, len(table)) if a is not None and a == a and a != "" else -1 for a in items], dtype=np.int64
+    )
 
 
 def retrieval_report(
@@ -88,14 +90,12 @@ def retrieval_report(
     q = np.asarray(query_vecs)
     b = np.asarray(base_vecs)
     if q.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"query_vecs and base_vecs must be 2-D, got shapes {q.shape} "
-                         f"and {b.shape}")
+        raise ValueError(f"query_vecs and base_vecs must be 2-D, got shapes {q.shape} and {b.shape}")
     n_q, n_b = q.shape[0], b.shape[0]
     if n_q == 0 or n_b == 0:
         raise ValueError(f"need at least one query and one base vector, got {n_q} and {n_b}")
     if q.shape[1] != b.shape[1]:
-        raise ValueError(f"query vectors have dimension {q.shape[1]} but base vectors have "
-                         f"dimension {b.shape[1]}")
+        raise ValueError(f"query vectors have dimension {q.shape[1]} but base vectors have dimension {b.shape[1]}")
     genres: dict[Any, int] = {}
     q_gen = _codes(query_genres, n_q, "query_genres", genres)
     b_gen = _codes(base_genres, n_b, "base_genres", genres)
@@ -130,8 +130,7 @@ def retrieval_report(
             chosen = allowed & (np.cumsum(allowed, axis=1) <= k)
             n_chosen = chosen.sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
-                other[rows] = np.where(n_chosen > 0,
-                                       (rel & chosen).sum(axis=1) / n_chosen, np.nan)
+                other[rows] = np.where(n_chosen > 0, (rel & chosen).sum(axis=1) / n_chosen, np.nan)
 
     valid_ap = ap[~np.isnan(ap)]
     valid_other = other[~np.isnan(other)]
@@ -139,9 +138,7 @@ def retrieval_report(
         "precision_at_k": float(precision.mean()),
         "map": float(valid_ap.mean()) if valid_ap.size else None,
         "top1_agreement": float(top1.mean()),
-        "precision_at_k_other_artists": (
-            float(valid_other.mean()) if use_artists and valid_other.size else None
-        ),
+        "precision_at_k_other_artists": (float(valid_other.mean()) if use_artists and valid_other.size else None),
         "chance": float((n_relevant / n_b).mean()),
         "k": k,
         "n_queries": int(n_q),

@@ -22,6 +22,7 @@ A run holds everything needed to reload, evaluate and explain it:
 A run is written under a temporary name and renamed when complete, so an
 interrupted training never leaves a half-written run behind.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,6 +41,7 @@ import pandas as pd
 
 from genrec.config import runs_home
 from genrec.errors import RunError
+from genrec.gradcam import HEAD_FILE, write_head
 from genrec.leftovers import remove_stale
 from genrec.media import library_roots, vetted_path
 from genrec.record import (
@@ -56,7 +58,6 @@ from genrec.record import (
     parse_record,
     read_json,
 )
-from genrec.gradcam import HEAD_FILE, write_head
 from genrec.serving import PREDICTOR_FILE, export_predictor
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,17 @@ def _run_id(record: dict) -> str:
     return f"{record['arch']}{suffix}-{record['library']['name']}-{stamp}"
 
 
-def write_run(out: Path, record: dict, model, history: pd.DataFrame, tracks: pd.DataFrame,
-              probs: np.ndarray, embeddings: np.ndarray, metrics: dict, timings: dict) -> Path:
+def write_run(
+    out: Path,
+    record: dict,
+    model,
+    history: pd.DataFrame,
+    tracks: pd.DataFrame,
+    probs: np.ndarray,
+    embeddings: np.ndarray,
+    metrics: dict,
+    timings: dict,
+) -> Path:
     """Write all run files into a temporary directory, then rename it into ``out``."""
     # Deferred: only training writes runs (TensorFlow is loaded then); the app imports this module without it.
     from genrec.model import head_arrays
@@ -92,8 +102,12 @@ def write_run(out: Path, record: dict, model, history: pd.DataFrame, tracks: pd.
         timings = {**timings, "export": time.perf_counter() - t}
         history.to_csv(tmp / "history.csv", index=False)
         tracks.to_csv(tmp / "tracks.csv", index=False)
-        np.savez(tmp / "embeddings.npz", track_id=tracks["track_id"].to_numpy(dtype=str),
-                 embeddings=embeddings.astype(np.float32), probabilities=probs.astype(np.float32))
+        np.savez(
+            tmp / "embeddings.npz",
+            track_id=tracks["track_id"].to_numpy(dtype=str),
+            embeddings=embeddings.astype(np.float32),
+            probabilities=probs.astype(np.float32),
+        )
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
         record = {**record, "run_id": final.name, "timings_seconds": {k: round(v, 2) for k, v in timings.items()}}
         (tmp / "run.json").write_text(json.dumps(record, indent=2))
@@ -118,8 +132,9 @@ def _export_or_none(model, target: Path) -> str | None:
     try:
         export_predictor(model, target)
     except Exception as exc:  # the TFLite converter fails in many ways; the Keras model still serves
-        log.warning("could not convert the model for LiteRT (%s: %s); the run answers with model.keras",
-                    type(exc).__name__, exc)
+        log.warning(
+            "could not convert the model for LiteRT (%s: %s); the run answers with model.keras", type(exc).__name__, exc
+        )
         return None
     return target.name
 
@@ -137,7 +152,7 @@ class Run:
     path: Path
 
     @classmethod
-    def open(cls, path: Path | str) -> "Run":
+    def open(cls, path: Path | str) -> Run:
         """Open a run directory, or a run id under ``models/``; RunError naming the file and the fault."""
         path = Path(path)
         if not path.exists() and not path.is_absolute() and (runs_home() / path).exists():
@@ -156,7 +171,7 @@ class Run:
     def check(self) -> None:
         """Parse and cross-check every run file once, so a damaged run fails here, with its name."""
         info, tracks = self.info, self.tracks
-        self.metrics_summary
+        _ = self.metrics_summary
         check_embeddings(self.path / "embeddings.npz", len(tracks), len(info.genres))
         check_model(self.path / "model.keras", info)
 
@@ -194,8 +209,9 @@ class Run:
     @cached_property
     def tracks(self) -> pd.DataFrame:
         """``tracks.csv`` checked: track_id, path, genre, split, artist (text columns)."""
-        return check_tracks(self.path / "tracks.csv", self._csv("tracks.csv", dtype=str, keep_default_na=False),
-                            self.info)
+        return check_tracks(
+            self.path / "tracks.csv", self._csv("tracks.csv", dtype=str, keep_default_na=False), self.info
+        )
 
     def _csv(self, name: str, **kw) -> pd.DataFrame:
         try:
@@ -299,8 +315,15 @@ def split_name(library: dict) -> str:
     if library.get("split"):
         return str(library["split"])
     method = str(library.get("split_method", ""))
-    return ("filtered" if method.startswith("artist-filtered") else "paper" if method.startswith("stratified")
-            else "files" if method.startswith("split files") else "unknown")
+    return (
+        "filtered"
+        if method.startswith("artist-filtered")
+        else "paper"
+        if method.startswith("stratified")
+        else "files"
+        if method.startswith("split files")
+        else "unknown"
+    )
 
 
 def list_runs(root: Path | None = None) -> tuple[list[Run], list[tuple[Path, str]]]:
@@ -319,8 +342,13 @@ def list_runs(root: Path | None = None) -> tuple[list[Run], list[tuple[Path, str
             bad.append((path, str(exc)))
         except Exception as exc:  # a check not foreseen must not hide the good runs beside it
             log.exception("could not open run %s", path)
-            bad.append((path, f"{path}: could not be read ({type(exc).__name__}: {exc}). "
-                              f"Retrain the run, or copy the whole run folder again."))
+            bad.append(
+                (
+                    path,
+                    f"{path}: could not be read ({type(exc).__name__}: {exc}). "
+                    f"Retrain the run, or copy the whole run folder again.",
+                )
+            )
     good.sort(key=lambda r: r.created_at, reverse=True)
     return good, bad
 

@@ -14,10 +14,12 @@ A run may also carry ``predictor-int8.tflite``, an 8-bit version written by
 agreement is at least 0.99 and it keeps 0.8 of the top-5 recommendations),
 ``float`` or ``int8``.
 """
+
 from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import logging
 import os
@@ -126,8 +128,8 @@ def clip_outputs(predictor: Predictor, clips: list[np.ndarray]) -> tuple[np.ndar
     probs, emb = predictor(np.concatenate(clips))
     edges = np.cumsum([0] + [len(c) for c in clips])
     unit = l2_normalize(np.asarray(emb))
-    probs = np.stack([np.asarray(probs)[a:b].mean(axis=0) for a, b in zip(edges[:-1], edges[1:])])
-    embs = np.stack([unit[a:b].mean(axis=0) for a, b in zip(edges[:-1], edges[1:])])
+    probs = np.stack([np.asarray(probs)[a:b].mean(axis=0) for a, b in itertools.pairwise(edges)])
+    embs = np.stack([unit[a:b].mean(axis=0) for a, b in itertools.pairwise(edges)])
     return probs, l2_normalize(embs)
 
 
@@ -164,8 +166,9 @@ def convert(model, target: Path, **converter_options) -> Path:
     return target
 
 
-def to_litert(model, *, workdir: Path | None = None, configure=None, defaults: bool = True,
-              **converter_options) -> bytes:
+def to_litert(
+    model, *, workdir: Path | None = None, configure=None, defaults: bool = True, **converter_options
+) -> bytes:
     """A Keras model as LiteRT flatbuffer bytes, by way of an exported SavedModel.
 
     Keras 3's recommended route: ``model.export`` writes a SavedModel (inference-mode call) and the
@@ -205,10 +208,8 @@ def release_memory() -> None:
 
     gc.collect()
     libc = ctypes.util.find_library("c")
-    try:
+    with contextlib.suppress(OSError, AttributeError, TypeError):  # not glibc (macOS, musl): nothing to trim
         ctypes.CDLL(libc).malloc_trim(0)
-    except (OSError, AttributeError, TypeError):  # not glibc (macOS, musl): nothing to trim
-        pass
 
 
 def write_atomic(target: Path, data: bytes) -> Path:
@@ -236,8 +237,10 @@ class QuantizedAgreement:
     tracks: int
 
     def __str__(self) -> str:
-        return (f"top-1 agreement {self.top1_agreement:.3f}, top-5 overlap {self.top5_overlap:.2f}, "
-                f"max prob. diff {self.max_prob_diff:.3f} on {self.tracks} tracks")
+        return (
+            f"top-1 agreement {self.top1_agreement:.3f}, top-5 overlap {self.top5_overlap:.2f}, "
+            f"max prob. diff {self.max_prob_diff:.3f} on {self.tracks} tracks"
+        )
 
 
 def quantized_agreement(run_path: Path) -> QuantizedAgreement | None:
@@ -261,7 +264,7 @@ def quantized_agreement(run_path: Path) -> QuantizedAgreement | None:
 class PredictorChoice:
     """Which predictor answers a run's outside clips, and why."""
 
-    kind: str                           # "int8" or "float" (LiteRT files), or "keras" (model.keras)
+    kind: str  # "int8" or "float" (LiteRT files), or "keras" (model.keras)
     path: Path
     reason: str
     agreement: QuantizedAgreement | None = None
@@ -278,8 +281,10 @@ def predictor_setting() -> str:
     """The ``GENREC_PREDICTOR`` setting: auto (default), float or int8."""
     value = os.environ.get(PREDICTOR_ENV, "").strip().lower() or "auto"
     if value not in PREDICTOR_SETTINGS:
-        raise GenrecError(f"{PREDICTOR_ENV}={value!r} is not a predictor setting; use one of "
-                          f"{', '.join(PREDICTOR_SETTINGS)} (or leave it unset for auto).")
+        raise GenrecError(
+            f"{PREDICTOR_ENV}={value!r} is not a predictor setting; use one of "
+            f"{', '.join(PREDICTOR_SETTINGS)} (or leave it unset for auto)."
+        )
     return value
 
 
@@ -291,8 +296,9 @@ def choose_predictor(run) -> PredictorChoice:
 
     def floating(reason: str) -> PredictorChoice:
         if not path.is_file():
-            return PredictorChoice("keras", run.path / "model.keras",
-                                   f"no {PREDICTOR_FILE}; `genrec export {run.id}` writes it")
+            return PredictorChoice(
+                "keras", run.path / "model.keras", f"no {PREDICTOR_FILE}; `genrec export {run.id}` writes it"
+            )
         return PredictorChoice("float", path, reason, agreement)
 
     if not lite_runtime_available():
@@ -309,8 +315,7 @@ def choose_predictor(run) -> PredictorChoice:
         return floating(f"8-bit top-1 agreement {agreement.top1_agreement:.3f} is below {MIN_TOP1_AGREEMENT}")
     if agreement.top5_overlap < MIN_TOP5_OVERLAP:
         return floating(f"8-bit top-5 overlap {agreement.top5_overlap:.2f} is below {MIN_TOP5_OVERLAP}")
-    return PredictorChoice("int8", quantized, f"top-1 agreement with float {agreement.top1_agreement:.3f}",
-                           agreement)
+    return PredictorChoice("int8", quantized, f"top-1 agreement with float {agreement.top1_agreement:.3f}", agreement)
 
 
 def load_predictor(run) -> Predictor:

@@ -7,6 +7,7 @@ training. The song-level prediction is the mean of the windows' probabilities
 and its embedding the renormalised mean of their embeddings, as for a clip's
 chunks; both can be narrowed to a region of the song.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ class Song:
 
     name: str
     samples: np.ndarray
-    file_seconds: float      # the file's own length
+    file_seconds: float  # the file's own length
 
     @property
     def seconds(self) -> float:
@@ -42,8 +43,10 @@ class Song:
     def note(self) -> str:
         """What was analysed, in words (the cap is said plainly)."""
         if self.capped:
-            return (f"{self.name} is {self.file_seconds / 60:.1f} minutes long; only its middle "
-                    f"{MAX_SONG_SECONDS / 60:g} minutes are analysed (the limit for one file).")
+            return (
+                f"{self.name} is {self.file_seconds / 60:.1f} minutes long; only its middle "
+                f"{MAX_SONG_SECONDS / 60:g} minutes are analysed (the limit for one file)."
+            )
         return f"{self.name}: the whole {self.seconds:.0f} s are analysed."
 
 
@@ -98,9 +101,9 @@ class Timeline:
     arch: str
     genres: list[str]
     window: float
-    starts: np.ndarray          # (n,)
-    probabilities: np.ndarray   # (n, classes)
-    embeddings: np.ndarray      # (n, units)
+    starts: np.ndarray  # (n,)
+    probabilities: np.ndarray  # (n, classes)
+    embeddings: np.ndarray  # (n, units)
 
     def in_region(self, start: float | None = None, end: float | None = None) -> np.ndarray:
         """Windows whose middle lies in [start, end]; the nearest one when none does."""
@@ -121,11 +124,15 @@ class Timeline:
     def frame(self) -> pd.DataFrame:
         """Long table for plotting: start, middle, end (s), genre, probability."""
         n, classes = self.probabilities.shape
-        return pd.DataFrame({
-            "start": np.repeat(self.starts, classes), "middle": np.repeat(self.starts + self.window / 2, classes),
-            "end": np.repeat(self.starts + self.window, classes), "genre": np.tile(self.genres, n),
-            "probability": self.probabilities.reshape(-1).astype(float),
-        })
+        return pd.DataFrame(
+            {
+                "start": np.repeat(self.starts, classes),
+                "middle": np.repeat(self.starts + self.window / 2, classes),
+                "end": np.repeat(self.starts + self.window, classes),
+                "genre": np.tile(self.genres, n),
+                "probability": self.probabilities.reshape(-1).astype(float),
+            }
+        )
 
 
 def window_of(recommender) -> float:
@@ -147,8 +154,8 @@ def analyse_song(recommenders: list, song: Song, progress: ProgressFn = silent) 
     for (window, size), starts in plan:
         width = round(window * SAMPLE_RATE)
         for first in range(0, len(starts), EXTRACT_BATCH):
-            batch = starts[first:first + EXTRACT_BATCH]
-            pieces = [song.samples[round(s * SAMPLE_RATE):][:width] for s in batch]
+            batch = starts[first : first + EXTRACT_BATCH]
+            pieces = [song.samples[round(s * SAMPLE_RATE) :][:width] for s in batch]
             images = np.concatenate([audio_to_images(np.pad(p, (0, width - len(p))), size=size) for p in pieces])
             for r in groups[(window, size)]:
                 probs, emb = r.predictor(images)
@@ -156,15 +163,28 @@ def analyse_song(recommenders: list, song: Song, progress: ProgressFn = silent) 
                 results[id(r)][1].append(l2_normalize(np.asarray(emb)))
             done += len(batch)
             progress("song", done, total)
-    return [Timeline(r.run.id, r.run.arch, r.run.genres, window_of(r), window_starts(song.seconds, window_of(r)),
-                     np.concatenate(results[id(r)][0]), np.concatenate(results[id(r)][1])) for r in recommenders]
+    return [
+        Timeline(
+            r.run.id,
+            r.run.arch,
+            r.run.genres,
+            window_of(r),
+            window_starts(song.seconds, window_of(r)),
+            np.concatenate(results[id(r)][0]),
+            np.concatenate(results[id(r)][1]),
+        )
+        for r in recommenders
+    ]
 
 
-def song_answers(recommenders: list, timelines: list[Timeline], start: float | None = None,
-                 end: float | None = None, k: int = 5) -> list:
+def song_answers(
+    recommenders: list, timelines: list[Timeline], start: float | None = None, end: float | None = None, k: int = 5
+) -> list:
     """Each run's answer for the song (or the region [start, end] s): mean probabilities and embedding."""
-    return [r.answer(t.song_probabilities(start, end), t.song_embedding(start, end), k)
-            for r, t in zip(recommenders, timelines)]
+    return [
+        r.answer(t.song_probabilities(start, end), t.song_embedding(start, end), k)
+        for r, t in zip(recommenders, timelines)
+    ]
 
 
 def is_longer_than_windows(seconds: float, recommenders: list) -> bool:

@@ -3,6 +3,7 @@
 :func:`audio_to_images` is the one path used by training, evaluation and the
 app, so they cannot disagree about what a clip looks like.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,9 +22,7 @@ def mel_db(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     """Mel power spectrogram in dB re ``REF_POWER``: shape (N_MELS, frames), float32."""
     import librosa
 
-    power = librosa.feature.melspectrogram(
-        y=y, sr=sr, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS, power=2.0
-    )
+    power = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS, power=2.0)
     return librosa.power_to_db(power, ref=REF_POWER, amin=1e-10, top_db=None).astype(np.float32)
 
 

@@ -5,6 +5,7 @@ cached in memory; only the trainable tail is fitted on that cache. Because the
 tail shares its layers with the full model, this trains the full model itself
 — the same model a naive ``model.fit`` on images gives, at a fraction of the cost.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,17 +41,17 @@ class TrainConfig:
     weights: str = "none"
     seed: int = 0
     chunk_seconds: float | None = None
-    clip_seconds: float = CLIP_SECONDS   # the analysis window cut from the middle of each file
+    clip_seconds: float = CLIP_SECONDS  # the analysis window cut from the middle of each file
     batch_size: int = 64
     input_size: int = 224
     learning_rate: float = 1e-3
     dropout: float = 0.2
     embedding_units: int = 256
-    feature_norm: bool = True       # False: the paper's head exactly (see genrec.model.build_model)
+    feature_norm: bool = True  # False: the paper's head exactly (see genrec.model.build_model)
     patience: int = 5
     split_seed: int = 0
-    split_dir: str | None = None    # older spelling of split=<folder>; wins when given
-    split: str = "paper"            # "paper", "filtered" or a folder of split files (genrec.library.resolve_split)
+    split_dir: str | None = None  # older spelling of split=<folder>; wins when given
+    split: str = "paper"  # "paper", "filtered" or a folder of split files (genrec.library.resolve_split)
     max_per_genre: int | None = None
     out: str = field(default_factory=lambda: str(runs_home()))
 
@@ -59,7 +60,7 @@ class TrainConfig:
         check_settings(self)
 
 
-def check_settings(cfg: "TrainConfig") -> None:
+def check_settings(cfg: TrainConfig) -> None:
     """Refuse settings that would crash training or save a meaningless run (GenrecError naming the option).
 
     The CLI's argument types give the same limits at parse time; this guards the Python API.
@@ -70,10 +71,10 @@ def check_settings(cfg: "TrainConfig") -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise GenrecError(f"--{name.replace('_', '-')} {value!r}: use a whole number of at least {minimum}.")
     if cfg.max_per_genre is not None and (not isinstance(cfg.max_per_genre, int) or cfg.max_per_genre < 1):
-        raise GenrecError(f"--max-per-genre {cfg.max_per_genre!r}: use a whole number of at least 1 "
-                          f"(leave it out to use every clip).")
-    if not (isinstance(cfg.learning_rate, (int, float)) and math.isfinite(cfg.learning_rate)
-            and cfg.learning_rate > 0):
+        raise GenrecError(
+            f"--max-per-genre {cfg.max_per_genre!r}: use a whole number of at least 1 (leave it out to use every clip)."
+        )
+    if not (isinstance(cfg.learning_rate, (int, float)) and math.isfinite(cfg.learning_rate) and cfg.learning_rate > 0):
         raise GenrecError(f"--learning-rate {cfg.learning_rate!r}: use a finite number above 0, e.g. 0.001.")
 
 
@@ -83,21 +84,25 @@ def check_window(clip_seconds: float, chunk_seconds: float | None) -> None:
     Checked before any audio work, rather than failing once per file minutes later.
     """
     if clip_seconds < MIN_SECONDS:
-        raise AudioError(f"--clip-seconds {clip_seconds:g} is below the {MIN_SECONDS:g}-s minimum clip length; "
-                         f"use at least {MIN_SECONDS:g}.")
+        raise AudioError(
+            f"--clip-seconds {clip_seconds:g} is below the {MIN_SECONDS:g}-s minimum clip length; "
+            f"use at least {MIN_SECONDS:g}."
+        )
     if chunk_seconds is not None and not 0 < chunk_seconds <= clip_seconds:
-        raise AudioError(f"--chunk-seconds {chunk_seconds:g} must be above 0 and at most the {clip_seconds:g}-s "
-                         f"analysis window (--clip-seconds).")
+        raise AudioError(
+            f"--chunk-seconds {chunk_seconds:g} must be above 0 and at most the {clip_seconds:g}-s "
+            f"analysis window (--clip-seconds)."
+        )
 
 
 @dataclass
 class Prepared:
     """A library's images for one configuration, with per-image owners and labels."""
 
-    tracks: pd.DataFrame            # the library rows used, in order
-    images: np.ndarray              # uint8 (N_images, s, s, 3)
-    owner: np.ndarray               # row index in ``tracks`` of each image
-    labels: np.ndarray              # genre index of each track
+    tracks: pd.DataFrame  # the library rows used, in order
+    images: np.ndarray  # uint8 (N_images, s, s, 3)
+    owner: np.ndarray  # row index in ``tracks`` of each image
+    labels: np.ndarray  # genre index of each track
     cache_hits: int = 0
 
     def image_mask(self, split: str) -> np.ndarray:
@@ -116,11 +121,21 @@ def select_tracks(library: Library, max_per_genre: int | None = None) -> pd.Data
     return tracks.reset_index(drop=True)
 
 
-def prepare_images(library: Library, tracks: pd.DataFrame, chunk_seconds: float | None, size: int,
-                   progress: ProgressFn = silent, clip_seconds: float = CLIP_SECONDS) -> Prepared:
+def prepare_images(
+    library: Library,
+    tracks: pd.DataFrame,
+    chunk_seconds: float | None,
+    size: int,
+    progress: ProgressFn = silent,
+    clip_seconds: float = CLIP_SECONDS,
+) -> Prepared:
     """Spectrogram images (cached on disk) for the given tracks."""
     images, owner, hits = cache.library_images(
-        tracks["path"].tolist(), library.kind, chunk_seconds, size, per_stage(progress, "spectrograms"),
+        tracks["path"].tolist(),
+        library.kind,
+        chunk_seconds,
+        size,
+        per_stage(progress, "spectrograms"),
         clip_seconds,
     )
     labels = tracks["genre"].map(GENRE_INDEX).to_numpy()
@@ -202,8 +217,9 @@ def _epoch_callback(progress: ProgressFn, epochs: int, seconds: list[float]):
     return EpochReport()
 
 
-def fit_tail(tail, x_train, y_train, x_valid, y_valid, cfg: TrainConfig, progress: ProgressFn = silent,
-             shuffle: bool = True) -> pd.DataFrame:
+def fit_tail(
+    tail, x_train, y_train, x_valid, y_valid, cfg: TrainConfig, progress: ProgressFn = silent, shuffle: bool = True
+) -> pd.DataFrame:
     """Fit the trainable tail with early stopping on validation loss; return the per-epoch history."""
     import keras
 
@@ -212,12 +228,19 @@ def fit_tail(tail, x_train, y_train, x_valid, y_valid, cfg: TrainConfig, progres
     callbacks = [_epoch_callback(progress, cfg.epochs, seconds)]
     has_valid = len(y_valid) > 0
     if has_valid:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=cfg.patience, restore_best_weights=True))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)
+        )
     fit = tail.fit(
-        x_train, y_train, validation_data=(x_valid, y_valid) if has_valid else None,
-        epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=shuffle, verbose=0,
-        class_weight=class_weights(y_train), callbacks=callbacks,
+        x_train,
+        y_train,
+        validation_data=(x_valid, y_valid) if has_valid else None,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        shuffle=shuffle,
+        verbose=0,
+        class_weight=class_weights(y_train),
+        callbacks=callbacks,
     )
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
@@ -244,21 +267,39 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
 
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    library = library or load_library(cfg.library, seed=cfg.split_seed, split_dir=cfg.split_dir, split=cfg.split, progress=per_stage(
-        progress, "demo library" if cfg.library == "demo" else "checking clips"))
+    library = library or load_library(
+        cfg.library,
+        seed=cfg.split_seed,
+        split_dir=cfg.split_dir,
+        split=cfg.split,
+        progress=per_stage(progress, "demo library" if cfg.library == "demo" else "checking clips"),
+    )
     timings["library"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    prepared = prepare_images(library, select_tracks(library, cfg.max_per_genre), cfg.chunk_seconds,
-                              cfg.input_size, progress, cfg.clip_seconds)
+    prepared = prepare_images(
+        library,
+        select_tracks(library, cfg.max_per_genre),
+        cfg.chunk_seconds,
+        cfg.input_size,
+        progress,
+        cfg.clip_seconds,
+    )
     timings["spectrograms"] = time.perf_counter() - t
 
     t = time.perf_counter()
     set_seed(cfg.seed)
     source = M.weights_source(cfg.weights)
-    model = M.build_model(cfg.arch, len(GENRES), weights=source, input_size=cfg.input_size,
-                          last_four_trainable=cfg.last_four_trainable, dropout=cfg.dropout,
-                          embedding_units=cfg.embedding_units, feature_norm=cfg.feature_norm)
+    model = M.build_model(
+        cfg.arch,
+        len(GENRES),
+        weights=source,
+        input_size=cfg.input_size,
+        last_four_trainable=cfg.last_four_trainable,
+        dropout=cfg.dropout,
+        embedding_units=cfg.embedding_units,
+        feature_norm=cfg.feature_norm,
+    )
     if source.kind == "imagenet":  # record the file Keras downloaded (or reused) and its SHA-256
         source = M.imagenet_source(cfg.arch)
     frozen, tail = M.split_model(model)
@@ -273,8 +314,15 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
     train_mask, valid_mask = prepared.image_mask("train"), prepared.image_mask("valid")
     if not train_mask.any():
         raise LibraryError(f"library {library.name} has no training clips; check its split.")
-    history = fit_tail(tail, _subset(features, train_mask), y_img[train_mask],
-                       _subset(features, valid_mask), y_img[valid_mask], cfg, progress)
+    history = fit_tail(
+        tail,
+        _subset(features, train_mask),
+        y_img[train_mask],
+        _subset(features, valid_mask),
+        y_img[valid_mask],
+        cfg,
+        progress,
+    )
     timings["fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -289,9 +337,15 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
         "weights": source.as_dict(),
         "genres": list(GENRES),
         "library": {
-            "name": library.name, "label": library.label, "root": str(library.root), "kind": library.kind,
-            "synthetic": library.synthetic, "fingerprint": library.fingerprint(),
-            "split_method": library.split_method, "split": library.split_name, "n_tracks": n,
+            "name": library.name,
+            "label": library.label,
+            "root": str(library.root),
+            "kind": library.kind,
+            "synthetic": library.synthetic,
+            "fingerprint": library.fingerprint(),
+            "split_method": library.split_method,
+            "split": library.split_name,
+            "n_tracks": n,
             "unlisted_excluded": int((library.tracks["split"] == "unlisted").sum()),
         },
         "spectrogram": cache.params_key(library.kind, cfg.chunk_seconds, cfg.input_size, cfg.clip_seconds),
@@ -313,4 +367,3 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
     progress("saving", 1, 1)
     quantize_or_none(Run.open(run_dir), model, progress)  # optional file beside the complete run; written atomically
     return run_dir
-

@@ -5,12 +5,14 @@ public (retrieval figures and training use them); the rest are the building
 blocks of :mod:`genrec.index`: validation of ids, vectors and ``k``, an
 insertion-ordered id table, exact top-k selection and ``.npz`` persistence.
 """
+
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,10 +50,10 @@ def precise_scores(queries_unit: np.ndarray, base_unit: np.ndarray) -> np.ndarra
     out = np.empty((q64.shape[0], base_unit.shape[0]), dtype=np.float32)
     rows = max(1, _PRECISE_BLOCK // max(1, base_unit.shape[1]))
     for start in range(0, base_unit.shape[0], rows):
-        part = q64 @ base_unit[start:start + rows].astype(np.float64).T
+        part = q64 @ base_unit[start : start + rows].astype(np.float64).T
         # Rounding can push a unit-vector product a hair past +-1.
         np.clip(part, -1.0, 1.0, out=part)
-        out[:, start:start + rows] = part
+        out[:, start : start + rows] = part
     return out
 
 
@@ -60,11 +62,12 @@ def _shortlist_margin(dim: int) -> float:
     # order, ~dim * 2**-24, plus the final float32 rounding, doubled: an item
     # whose fast score is further than this below the k-th fast score cannot
     # be in the precise top k.
-    return (dim + 2) * 2.0 ** -23
+    return (dim + 2) * 2.0**-23
 
 
-def select_top(fast: np.ndarray, k: int, drop: np.ndarray, query_unit: np.ndarray,
-               base_unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def select_top(
+    fast: np.ndarray, k: int, drop: np.ndarray, query_unit: np.ndarray, base_unit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions and precise scores of the top ``k`` of one query, best first.
 
     ``fast`` (the row's float32 scores, modified in place) picks a shortlist;
@@ -91,10 +94,7 @@ def cosine_similarities(queries: np.ndarray, base: np.ndarray) -> np.ndarray:
     q = as_matrix(queries, "queries")
     b = as_matrix(base, "base")
     if q.shape[1] != b.shape[1]:
-        raise ValueError(
-            f"query vectors have dimension {q.shape[1]} but base vectors have "
-            f"dimension {b.shape[1]}"
-        )
+        raise ValueError(f"query vectors have dimension {q.shape[1]} but base vectors have dimension {b.shape[1]}")
     return precise_scores(l2_normalize(q), l2_normalize(b))
 
 
@@ -128,6 +128,7 @@ def rank_indices(scores: np.ndarray, k: int | None = None) -> np.ndarray:
 # validation
 # --------------------------------------------------------------------------
 
+
 def as_matrix(vectors: Any, what: str) -> np.ndarray:
     """``vectors`` as a finite float32 matrix, or ValueError naming ``what``."""
     arr = np.asarray(vectors)
@@ -156,9 +157,7 @@ def as_query(vector: Any, dim: int | None) -> np.ndarray:
 def check_dim(got: int, dim: int | None, what: str) -> None:
     """ValueError naming both dimensions when ``got`` is not the index's ``dim``."""
     if dim is not None and got != dim:
-        raise ValueError(
-            f"{what} has dimension {got} but the index holds {dim}-dimensional vectors"
-        )
+        raise ValueError(f"{what} has dimension {got} but the index holds {dim}-dimensional vectors")
 
 
 def check_k(k: int) -> int:
@@ -242,6 +241,7 @@ class IdTable:
 # files
 # --------------------------------------------------------------------------
 
+
 def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """``np.savez`` to a temporary file in ``path``'s folder, then rename it into place."""
     path = Path(path)
@@ -275,8 +275,7 @@ def read_index_npz(path: Path) -> dict[str, np.ndarray]:
         raise ValueError(f"{path} is not an index file (missing {sorted(missing)})")
     version = int(data["format"])
     if version > FORMAT_VERSION:
-        raise ValueError(f"{path} uses index format {version}; this genrec reads up to "
-                         f"{FORMAT_VERSION}")
+        raise ValueError(f"{path} uses index format {version}; this genrec reads up to {FORMAT_VERSION}")
     ids = data["ids"]
     if ids.ndim != 1 or ids.dtype.kind != "U":
         raise ValueError(f"{path} is corrupt: ids are stored as {ids.dtype} {ids.shape}, not text")

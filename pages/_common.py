@@ -5,6 +5,7 @@ Modelling and table logic lives in :mod:`genrec.dashboard` and figures in
 draws them. TensorFlow is never imported here: a model is loaded (by
 :class:`genrec.recommend.Recommender`) only when outside audio is analysed.
 """
+
 from __future__ import annotations
 
 import html
@@ -40,9 +41,11 @@ def guard(doing: str = ""):
         st.error(str(exc), icon=":material/error:")
     except Exception as exc:  # anything unexpected: short message on the page, details in the log
         log.exception("unexpected error%s", f" while {doing}" if doing else "")
-        st.error(f"Something went wrong{f' while {doing}' if doing else ''} ({type(exc).__name__}). "
-                 f"Try again; if it keeps happening, check the terminal running Streamlit for details.",
-                 icon=":material/error:")
+        st.error(
+            f"Something went wrong{f' while {doing}' if doing else ''} ({type(exc).__name__}). "
+            f"Try again; if it keeps happening, check the terminal running Streamlit for details.",
+            icon=":material/error:",
+        )
 
 
 # --------------------------------------------------------------------------- runs and models
@@ -104,10 +107,14 @@ def recommendation_source(runs: list, key: str) -> str | None:
     if not names:
         return None
     labels = {n: f"catalogue {n} · {built[0][n].manifest['n_tracks']} tracks" for n in names}
-    choice = st.selectbox("Recommend from", [LIBRARY_SOURCE, *names], key=key,
-                          format_func=lambda n: "the run's library" if n == LIBRARY_SOURCE else labels[n],
-                          help="A catalogue is any music folder embedded with the run "
-                               "(`genrec catalogue build RUN FOLDER`); only its own files are played.")
+    choice = st.selectbox(
+        "Recommend from",
+        [LIBRARY_SOURCE, *names],
+        key=key,
+        format_func=lambda n: "the run's library" if n == LIBRARY_SOURCE else labels[n],
+        help="A catalogue is any music folder embedded with the run "
+        "(`genrec catalogue build RUN FOLDER`); only its own files are played.",
+    )
     if choice == LIBRARY_SOURCE:
         return None
     note = built[0][choice].index_note
@@ -133,9 +140,13 @@ def selected_runs() -> dict:
 
 # --------------------------------------------------------------------------- sidebar
 def synthetic_badge() -> None:
-    st.badge("synthetic demo library", icon=":material/science:", color="orange",
-             help="Trained on generated clips, not real music: figures show the pipeline works, "
-                  "not how well it classifies real songs.")
+    st.badge(
+        "synthetic demo library",
+        icon=":material/science:",
+        color="orange",
+        help="Trained on generated clips, not real music: figures show the pipeline works, "
+        "not how well it classifies real songs.",
+    )
 
 
 def library_caption(run) -> None:
@@ -169,16 +180,19 @@ def sidebar(runs: list, broken: list) -> None:
                 key = run_key(arch)
                 if st.session_state.get(key) not in options:
                     st.session_state[key] = options[0]
-                run_id = st.selectbox(f"{label} run", options, key=key,
-                                      format_func=lambda i: D.run_short_label(by_id[i]),
-                                      help="Newest first; the newest run is used by default.")
+                run_id = st.selectbox(
+                    f"{label} run",
+                    options,
+                    key=key,
+                    format_func=lambda i: D.run_short_label(by_id[i]),
+                    help="Newest first; the newest run is used by default.",
+                )
                 run = by_id[run_id]
                 st.caption(f"`{run.id}`  \n" + D.weights_caption(run))
                 library_caption(run)
                 predictor_caption(run)
         if broken:
-            st.warning(f"{len(broken)} run folder(s) could not be opened and are left out.",
-                       icon=":material/warning:")
+            st.warning(f"{len(broken)} run folder(s) could not be opened and are left out.", icon=":material/warning:")
             with st.expander("Why"):
                 for path, reason in broken:
                     st.caption(f"**{Path(path).name}**: {reason}")
@@ -246,8 +260,10 @@ def play_file(path: str) -> None:
 def genre_chip(genre: str) -> str:
     """Inline HTML label of a genre in its fixed colour."""
     colour = P.genre_colour(genre)
-    return (f'<span style="background:{colour};color:white;border-radius:0.6rem;padding:0.05rem 0.5rem;'
-            f'font-size:0.85em;font-weight:600;white-space:nowrap">{html.escape(genre)}</span>')
+    return (
+        f'<span style="background:{colour};color:white;border-radius:0.6rem;padding:0.05rem 0.5rem;'
+        f'font-size:0.85em;font-weight:600;white-space:nowrap">{html.escape(genre)}</span>'
+    )
 
 
 def show_clip(samples: np.ndarray | None, digest: str, path: str | None = None, key: str = "clip") -> None:
@@ -256,9 +272,12 @@ def show_clip(samples: np.ndarray | None, digest: str, path: str | None = None, 
         if path and Path(path).is_file() and not D.is_audio_file(path):
             st.image(path, caption="pre-rendered spectrogram (this library has no audio)")
         else:
-            st.warning("The audio of this clip is not available here (not on this machine, or outside the "
-                       "run's library folder). Predictions and recommendations below come from the run's "
-                       "saved embeddings.", icon=":material/volume_off:")
+            st.warning(
+                "The audio of this clip is not available here (not on this machine, or outside the "
+                "run's library folder). Predictions and recommendations below come from the run's "
+                "saved embeddings.",
+                icon=":material/volume_off:",
+            )
         return
     if path and Path(path).suffix.lower() in D.BROWSER_FORMATS and Path(path).is_file():
         play_file(path)  # the library file itself
@@ -268,14 +287,16 @@ def show_clip(samples: np.ndarray | None, digest: str, path: str | None = None, 
     with left:
         st.plotly_chart(P.waveform_figure(samples), key=f"{key}_wave", config={"displayModeBar": False})
     with right:
-        st.plotly_chart(P.spectrogram_figure(mel_of(digest, samples), band_hz()), key=f"{key}_mel",
-                        config={"displayModeBar": False})
-    st.caption("The 30-s window the models analyse: the middle of longer files; shorter ones are padded with "
-               "silence. The spectrogram uses the models' mel bands and dB range (−80 to +40 dB).")
+        st.plotly_chart(
+            P.spectrogram_figure(mel_of(digest, samples), band_hz()), key=f"{key}_mel", config={"displayModeBar": False}
+        )
+    st.caption(
+        "The 30-s window the models analyse: the middle of longer files; shorter ones are padded with "
+        "silence. The spectrogram uses the models' mel bands and dB range (−80 to +40 dB)."
+    )
 
 
-def recommendation_list(neighbours: pd.DataFrame, shared: set[str] = frozenset(),
-                        other: str = "") -> None:
+def recommendation_list(neighbours: pd.DataFrame, shared: set[str] = frozenset(), other: str = "") -> None:
     """The recommended clips: rank, id, genre, cosine similarity, thumbnail and player each."""
     for rank, row in enumerate(neighbours.itertuples(index=False), start=1):
         with st.container(border=True):
@@ -287,12 +308,14 @@ def recommendation_list(neighbours: pd.DataFrame, shared: set[str] = frozenset()
                 else:
                     st.caption("no spectrogram")
             with text:
-                also = (f" · :material/link: also by {other}" if row.track_id in shared and other else "")
+                also = f" · :material/link: also by {other}" if row.track_id in shared and other else ""
                 artist = f" · {html.escape(str(row.artist))}" if str(row.artist or "") else ""
-                st.markdown(f"**{rank}. {html.escape(str(row.track_id))}** {genre_chip(str(row.genre))}  \n"
-                            f"similarity **{row.similarity:.3f}** · {html.escape(str(row.split))} split"
-                            f"{artist}{also}",
-                            unsafe_allow_html=True)
+                st.markdown(
+                    f"**{rank}. {html.escape(str(row.track_id))}** {genre_chip(str(row.genre))}  \n"
+                    f"similarity **{row.similarity:.3f}** · {html.escape(str(row.split))} split"
+                    f"{artist}{also}",
+                    unsafe_allow_html=True,
+                )
                 play_file(str(row.path))
 
 

@@ -1,4 +1,5 @@
 """Build runs: the first-start choices (synthetic demo, real GTZAN) when runs already exist."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -9,12 +10,15 @@ from pages._common import all_runs, guard, page_header
 
 
 def main() -> None:
-    page_header(":material/build: Build runs",
-                "Train both architectures again: on the synthetic demo library, or on real GTZAN "
-                "from ImageNet weights.")
+    page_header(
+        ":material/build: Build runs",
+        "Train both architectures again: on the synthetic demo library, or on real GTZAN from ImageNet weights.",
+    )
     runs, _ = all_runs()
-    st.caption(f"{len(runs)} run(s) in `{runs_home()}`. New runs are added beside them; the sidebar "
-               "uses the newest run of each architecture by default.")
+    st.caption(
+        f"{len(runs)} run(s) in `{runs_home()}`. New runs are added beside them; the sidebar "
+        "uses the newest run of each architecture by default."
+    )
     build_panel()
 
 

@@ -1,4 +1,5 @@
 """Compare (home): one clip, both models' genre predictions and their top-5 recommendations."""
+
 from __future__ import annotations
 
 import html
@@ -26,13 +27,17 @@ from pages._common import (
 )
 
 K = 5
-SOURCES = {"library": ":material/library_music: Library clip", "upload": ":material/upload_file: Upload",
-           "record": ":material/mic: Record"}
+SOURCES = {
+    "library": ":material/library_music: Library clip",
+    "upload": ":material/upload_file: Upload",
+    "record": ":material/mic: Record",
+}
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def audio_answers(digest: str, run_paths: tuple[str, ...], _data: bytes, name: str,
-                  catalogue: str | None = None) -> tuple[list, int]:
+def audio_answers(
+    digest: str, run_paths: tuple[str, ...], _data: bytes, name: str, catalogue: str | None = None
+) -> tuple[list, int]:
     """Both runs' answers for outside audio, computed once per clip, run pair and source."""
     from genrec.recommend import compare
 
@@ -79,7 +84,7 @@ def decoded(data: bytes, name: str, kind: str) -> D.Query:
 
 def pick_library_clip(tracks, run) -> D.Query | None:
     """Genre filter, searchable clip list and a random pick; the chosen clip as a query."""
-    genres = [D.ALL_GENRES] + sorted(tracks["genre"].unique())
+    genres = [D.ALL_GENRES, *sorted(tracks["genre"].unique())]
     by_id = tracks.set_index("track_id", drop=False)
 
     def surprise() -> None:
@@ -92,44 +97,60 @@ def pick_library_clip(tracks, run) -> D.Query | None:
     options = D.clip_options(tracks, genre)
     if st.session_state.get("pick_track") not in options:
         st.session_state.pop("pick_track", None)
-    track_id = c.selectbox(f"Library clip ({len(options)}; type to search by id or artist)", options,
-                           index=None, placeholder="Choose a clip…", key="pick_track",
-                           format_func=lambda t: D.clip_label(by_id.loc[t]), filter_mode="contains")
+    track_id = c.selectbox(
+        f"Library clip ({len(options)}; type to search by id or artist)",
+        options,
+        index=None,
+        placeholder="Choose a clip…",
+        key="pick_track",
+        format_func=lambda t: D.clip_label(by_id.loc[t]),
+        filter_mode="contains",
+    )
     b.button("Random clip", icon=":material/casino:", on_click=surprise, width="stretch")
     if track_id is None:
-        st.info("Choose a library clip above (or switch to **Upload** / **Record**). Both models then "
-                "predict its genre and recommend the five most similar clips.", icon=":material/touch_app:")
+        st.info(
+            "Choose a library clip above (or switch to **Upload** / **Record**). Both models then "
+            "predict its genre and recommend the five most similar clips.",
+            icon=":material/touch_app:",
+        )
         return None
     return D.library_query(by_id.loc[track_id], run.media_path(track_id))
 
 
 def upload_clip() -> D.Query | None:
     exts = ", ".join(e.lstrip(".") for e in SUPPORTED_FORMATS)
-    file = st.file_uploader(f"Audio file ({exts}; up to {D.MAX_UPLOAD_MIB} MiB)", type=D.upload_types(),
-                            max_upload_size=D.upload_widget_limit_mb(), key="upload")
-    st.caption(f"At least 3 s of audio. Longer files are analysed over their whole length (up to "
-               f"{MAX_SONG_SECONDS / 60:g} minutes), window by window; MP3, OGG or FLAC keep a whole song under "
-               f"the size limit.")
+    file = st.file_uploader(
+        f"Audio file ({exts}; up to {D.MAX_UPLOAD_MIB} MiB)",
+        type=D.upload_types(),
+        max_upload_size=D.upload_widget_limit_mb(),
+        key="upload",
+    )
+    st.caption(
+        f"At least 3 s of audio. Longer files are analysed over their whole length (up to "
+        f"{MAX_SONG_SECONDS / 60:g} minutes), window by window; MP3, OGG or FLAC keep a whole song under "
+        f"the size limit."
+    )
     if file is None:
         return None
     return decoded(file.getvalue(), file.name, "upload")
 
 
 def record_clip() -> D.Query | None:
-    rec = st.audio_input("Record a clip with your microphone (at least 3 s; up to 30 s is used)",
-                         sample_rate=22050, key="record")
+    rec = st.audio_input(
+        "Record a clip with your microphone (at least 3 s; up to 30 s is used)", sample_rate=22050, key="record"
+    )
     if rec is None:
         return None
     return decoded(rec.getvalue(), "recording.wav", "recording")
 
 
-def model_column(arch: str, run, answer, query: D.Query, shared: set[str], other: str, x_max: float,
-                 extras: dict) -> None:
+def model_column(
+    arch: str, run, answer, query: D.Query, shared: set[str], other: str, x_max: float, extras: dict
+) -> None:
     label = P.arch_label(arch)
     st.subheader(label)
     if run is None:
-        st.info(f"No {label} run. Train one with `genrec train --arch {arch}` to compare.",
-                icon=":material/info:")
+        st.info(f"No {label} run. Train one with `genrec train --arch {arch}` to compare.", icon=":material/info:")
         return
     st.caption(f"run `{run.id}` · weights: {run.weights_label}")
     if answer is None:
@@ -139,16 +160,25 @@ def model_column(arch: str, run, answer, query: D.Query, shared: set[str], other
     b.metric("Confidence", f"{answer.confidence:.0%}")
     if query.true_genre:
         if answer.genre == query.true_genre:
-            st.markdown(f":green[:material/check_circle: correct] — true genre {genre_chip(query.true_genre)}",
-                        unsafe_allow_html=True)
+            st.markdown(
+                f":green[:material/check_circle: correct] — true genre {genre_chip(query.true_genre)}",
+                unsafe_allow_html=True,
+            )
         else:
-            st.markdown(f":red[:material/cancel: wrong] — true genre {genre_chip(query.true_genre)}",
-                        unsafe_allow_html=True)
-    st.plotly_chart(P.probability_figure(answer.probability_table(), true_genre=query.true_genre, x_max=x_max),
-                    key=f"probs_{arch}", config={"displayModeBar": False})
+            st.markdown(
+                f":red[:material/cancel: wrong] — true genre {genre_chip(query.true_genre)}", unsafe_allow_html=True
+            )
+    st.plotly_chart(
+        P.probability_figure(answer.probability_table(), true_genre=query.true_genre, x_max=x_max),
+        key=f"probs_{arch}",
+        config={"displayModeBar": False},
+    )
     if extras.get("timeline") is not None:
-        st.plotly_chart(AP.timeline_figure(extras["timeline"], extras.get("region")), key=f"timeline_{arch}",
-                        config={"displayModeBar": False})
+        st.plotly_chart(
+            AP.timeline_figure(extras["timeline"], extras.get("region")),
+            key=f"timeline_{arch}",
+            config={"displayModeBar": False},
+        )
     if extras.get("gradcam") is not None:
         st.plotly_chart(extras["gradcam"], key=f"gradcam_{arch}", config={"displayModeBar": False})
     elif extras.get("gradcam_note"):
@@ -171,11 +201,20 @@ def region_answers(archs: list[str], present: dict, seconds: float, note: str, t
     """The region slider, and each run's song-level answer over that region (timelines go into ``extras``)."""
     from genrec.song import song_answers
 
-    st.info(f"{note} Each model judges the song window by window; its prediction and recommendations below are "
-            f"the mean over the region chosen here.", icon=":material/timeline:")
-    start, end = st.slider("Region of the song (s)", 0.0, float(round(seconds, 1)), (0.0, float(round(seconds, 1))),
-                           step=1.0, key="song_region",
-                           help="Narrow the song-level prediction and the recommendations to part of the song.")
+    st.info(
+        f"{note} Each model judges the song window by window; its prediction and recommendations below are "
+        f"the mean over the region chosen here.",
+        icon=":material/timeline:",
+    )
+    start, end = st.slider(
+        "Region of the song (s)",
+        0.0,
+        float(round(seconds, 1)),
+        (0.0, float(round(seconds, 1))),
+        step=1.0,
+        key="song_region",
+        help="Narrow the song-level prediction and the recommendations to part of the song.",
+    )
     recs = [recommender(str(present[a].path)) for a in archs]
     for arch, timeline in zip(archs, timelines):
         extras[arch].update(timeline=timeline, region=(start, end))
@@ -192,15 +231,22 @@ def gradcam_section(query: D.Query, present: dict, answers: dict, extras: dict) 
         return
     library = query.kind == "library"
     left, right = st.columns([2, 3], vertical_alignment="bottom")
-    show = left.toggle("Show where each model looks (Grad-CAM)", value=not library,
-                       key="gradcam_library" if library else "gradcam_audio",
-                       help="Grad-CAM: how much each part of the spectrogram raised the chosen genre's score. "
-                            "For library clips this loads the models, which takes a moment the first time.")
+    show = left.toggle(
+        "Show where each model looks (Grad-CAM)",
+        value=not library,
+        key="gradcam_library" if library else "gradcam_audio",
+        help="Grad-CAM: how much each part of the spectrogram raised the chosen genre's score. "
+        "For library clips this loads the models, which takes a moment the first time.",
+    )
     if not show:
         return
     genres = list(next(iter(present.values())).genres)
-    genre = right.selectbox("Genre to explain", [PREDICTED] + genres, key="gradcam_genre",
-                            format_func=lambda g: "each model's predicted genre" if g == PREDICTED else g)
+    genre = right.selectbox(
+        "Genre to explain",
+        [PREDICTED, *genres],
+        key="gradcam_genre",
+        format_func=lambda g: "each model's predicted genre" if g == PREDICTED else g,
+    )
     if query.samples is None or (library and not query.path):
         st.info("Grad-CAM needs the clip's audio, which is not on this machine.", icon=":material/volume_off:")
         return
@@ -212,8 +258,13 @@ def gradcam_section(query: D.Query, present: dict, answers: dict, extras: dict) 
             try:
                 # the predicted genre is the one shown above (for a long song, its song-level prediction)
                 chosen = answers[arch].genre if genre == PREDICTED else genre
-                found[arch] = explanation(str(run.path), query.digest, chosen,
-                                          query.path if library else query.data, None if library else query.label)
+                found[arch] = explanation(
+                    str(run.path),
+                    query.digest,
+                    chosen,
+                    query.path if library else query.data,
+                    None if library else query.label,
+                )
             except GenrecError as exc:
                 extras[arch]["gradcam_note"] = str(exc)
     if not found:
@@ -222,16 +273,20 @@ def gradcam_section(query: D.Query, present: dict, answers: dict, extras: dict) 
     for arch, expl in found.items():
         title = f"Grad-CAM: where {P.arch_label(arch)} finds '{expl.genre}'"
         extras[arch]["gradcam"] = AP.gradcam_figure(expl, band_hz(), zmax, title=title)
-    st.caption("Grad-CAM over each model's analysis window (the middle of longer files, as in the spectrogram "
-               "above), one colour scale for both models: 1 is the map's "
-               "average weight, brighter means that part of the spectrogram raised the genre's score more. "
-               "Feature maps are coarse (7×7 cells at 224 px), so the map is blurred by design.")
+    st.caption(
+        "Grad-CAM over each model's analysis window (the middle of longer files, as in the spectrogram "
+        "above), one colour scale for both models: 1 is the map's "
+        "average weight, brighter means that part of the spectrogram raised the genre's score more. "
+        "Feature maps are coarse (7×7 cells at 224 px), so the map is blurred by design."
+    )
 
 
 def main() -> None:
-    page_header(":material/compare_arrows: Compare VGG16 and ResNet50",
-                "Pick, upload or record a clip. Each model predicts its genre and recommends the five library "
-                "clips whose embeddings are most similar to it (cosine similarity).")
+    page_header(
+        ":material/compare_arrows: Compare VGG16 and ResNet50",
+        "Pick, upload or record a clip. Each model predicts its genre and recommends the five library "
+        "clips whose embeddings are most similar to it (cosine similarity).",
+    )
     runs = selected_runs()
     present = {a: r for a, r in runs.items() if r is not None}
     if not present:
@@ -241,13 +296,17 @@ def main() -> None:
     library_caption(first)
     libraries = {r.library.fingerprint for r in present.values()}
     if len(libraries) > 1:
-        st.warning("The two runs were trained on different libraries; only clips in both can be picked, and "
-                   "each model recommends from its own library.", icon=":material/warning:")
+        st.warning(
+            "The two runs were trained on different libraries; only clips in both can be picked, and "
+            "each model recommends from its own library.",
+            icon=":material/warning:",
+        )
 
     catalogue = recommendation_source(list(present.values()), key="compare_source")
 
-    source = st.segmented_control("Query clip", list(SOURCES), format_func=SOURCES.get, default="library",
-                                  required=True, key="query_source")
+    source = st.segmented_control(
+        "Query clip", list(SOURCES), format_func=SOURCES.get, default="library", required=True, key="query_source"
+    )
     query = None
     with guard("reading the clip"):
         if source == "upload":
@@ -275,8 +334,9 @@ def main() -> None:
         long_song = query.kind != "library" and whole_song_length(query, present) is not None
         if long_song:
             archs = list(present)
-            seconds, note, timelines = song_timelines(query.digest, tuple(str(present[a].path) for a in archs),
-                                                      query.data, query.label)
+            seconds, note, timelines = song_timelines(
+                query.digest, tuple(str(present[a].path) for a in archs), query.data, query.label
+            )
             answers = region_answers(archs, present, seconds, note, timelines, extras)
         elif query.kind == "library":
             for arch, run in present.items():
@@ -285,8 +345,9 @@ def main() -> None:
         else:
             archs = list(present)
             with st.spinner("Running the models on the clip (the first time loads them, which takes a while)…"):
-                result, _ = audio_answers(query.digest, tuple(str(present[a].path) for a in archs),
-                                          query.data, query.label, catalogue)
+                result, _ = audio_answers(
+                    query.digest, tuple(str(present[a].path) for a in archs), query.data, query.label, catalogue
+                )
             answers = dict(zip(archs, result))
 
     st.divider()
@@ -299,10 +360,12 @@ def main() -> None:
         agree, text = D.agreement_text({a: ans.genre for a, ans in answers.items()})
         left, right = st.columns([3, 1], vertical_alignment="center")
         with left:
-            (st.success if agree else st.warning)(text, icon=":material/handshake:" if agree
-                                                  else ":material/call_split:")
-        right.metric("Shared recommendations", f"{both} of {K}",
-                     help="How many of the five recommended clips both models chose.")
+            (st.success if agree else st.warning)(
+                text, icon=":material/handshake:" if agree else ":material/call_split:"
+            )
+        right.metric(
+            "Shared recommendations", f"{both} of {K}", help="How many of the five recommended clips both models chose."
+        )
     gradcam_section(query, present, answers, extras)
     x_max = P.probability_axis_max([a.confidence for a in answers.values()])  # one scale for both charts
     columns = st.columns(len(ARCHITECTURES), gap="large", border=True)

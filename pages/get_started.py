@@ -1,4 +1,5 @@
 """First start: no runs yet, so offer to build the synthetic demo or the real GTZAN runs."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,18 +12,23 @@ from pages._common import all_runs, guard, page_header
 
 
 def main() -> None:
-    page_header(":material/rocket_launch: Welcome to genrec",
-                "Classify a clip's genre with VGG16 and ResNet50 and find similar clips. "
-                "There are no trained models yet.")
+    page_header(
+        ":material/rocket_launch: Welcome to genrec",
+        "Classify a clip's genre with VGG16 and ResNet50 and find similar clips. There are no trained models yet.",
+    )
     _, broken = all_runs()
     st.info(f"No complete training run was found in `{runs_home()}`.", icon=":material/folder_open:")
     if broken:
-        st.warning(f"{len(broken)} run folder(s) there are incomplete or damaged and were left out: "
-                   + "; ".join(f"**{Path(p).name}** ({reason})" for p, reason in broken),
-                   icon=":material/warning:")
+        st.warning(
+            f"{len(broken)} run folder(s) there are incomplete or damaged and were left out: "
+            + "; ".join(f"**{Path(p).name}** ({reason})" for p, reason in broken),
+            icon=":material/warning:",
+        )
     build_panel()
-    st.markdown("Prefer a terminal? `genrec demo` builds the demo; `genrec build --library gtzan` the real runs. "
-                "Reload this page afterwards.")
+    st.markdown(
+        "Prefer a terminal? `genrec demo` builds the demo; `genrec build --library gtzan` the real runs. "
+        "Reload this page afterwards."
+    )
 
 
 with guard("drawing the page"):

@@ -1,4 +1,5 @@
 """Library map: a run's clip embeddings in 2-D, coloured by genre; pick a clip to hear it and its neighbours."""
+
 from __future__ import annotations
 
 import html
@@ -43,22 +44,34 @@ def take_chart_selection() -> None:
 
 
 def main() -> None:
-    page_header(":material/scatter_plot: Library map",
-                "Every library clip placed by its embedding, projected to two dimensions: clips a model finds "
-                "similar lie close together. Click a point (or choose a clip) to hear it and see its "
-                "recommendations.")
+    page_header(
+        ":material/scatter_plot: Library map",
+        "Every library clip placed by its embedding, projected to two dimensions: clips a model finds "
+        "similar lie close together. Click a point (or choose a clip) to hear it and see its "
+        "recommendations.",
+    )
     runs, _ = all_runs()
     by_id = {r.id: r for r in runs}
     ids = [r.id for r in runs]
     chosen = selected_runs()
     default = next((r.id for r in chosen.values() if r is not None), ids[0])
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    run_id = left.selectbox("Embeddings of run", ids, index=ids.index(default), key="map_run",
-                            format_func=lambda i: f"{P.arch_label(by_id[i].arch)} · {D.run_option_label(by_id[i])}")
+    run_id = left.selectbox(
+        "Embeddings of run",
+        ids,
+        index=ids.index(default),
+        key="map_run",
+        format_func=lambda i: f"{P.arch_label(by_id[i].arch)} · {D.run_option_label(by_id[i])}",
+    )
     methods = D.projection_methods()
-    method = right.segmented_control("Projection", methods, default="PCA", required=True, key="map_method",
-                                     help="PCA keeps global distances; t-SNE keeps local neighbourhoods. "
-                                          "UMAP appears when umap-learn is installed.")
+    method = right.segmented_control(
+        "Projection",
+        methods,
+        default="PCA",
+        required=True,
+        key="map_method",
+        help="PCA keeps global distances; t-SNE keeps local neighbourhoods. UMAP appears when umap-learn is installed.",
+    )
     run = by_id[run_id]
     library_caption(run)
     catalogue = recommendation_source([run], key="map_source")
@@ -81,19 +94,34 @@ def main() -> None:
         # Catalogue tracks are not on this map; only library neighbours are ringed.
         neighbours = answer.neighbours["track_id"].tolist() if answer is not None and not catalogue else []
         fig = P.projection_figure(table, highlight=current, neighbours=neighbours)
-        st.plotly_chart(fig, key=CHART_KEY, on_select="rerun", selection_mode="points",
-                        config={"displayModeBar": False, "scrollZoom": True})
-        st.caption(f"{method} of the {P.arch_label(run.arch)} embeddings ({len(table)} clips). Hover for a clip's "
-                   "id; a star marks the chosen clip and rings its recommendations. Click legend entries to "
-                   "hide genres.")
+        st.plotly_chart(
+            fig,
+            key=CHART_KEY,
+            on_select="rerun",
+            selection_mode="points",
+            config={"displayModeBar": False, "scrollZoom": True},
+        )
+        st.caption(
+            f"{method} of the {P.arch_label(run.arch)} embeddings ({len(table)} clips). Hover for a clip's "
+            "id; a star marks the chosen clip and rings its recommendations. Click legend entries to "
+            "hide genres."
+        )
     with details:
         rows = table.set_index("track_id")
-        st.selectbox("Clip", track_ids, index=None, placeholder="Click a point, or choose a clip…", key=TRACK_KEY,
-                     format_func=lambda t: f"{t} · {rows.loc[t, 'genre']} · {rows.loc[t, 'split']}",
-                     filter_mode="contains")
+        st.selectbox(
+            "Clip",
+            track_ids,
+            index=None,
+            placeholder="Click a point, or choose a clip…",
+            key=TRACK_KEY,
+            format_func=lambda t: f"{t} · {rows.loc[t, 'genre']} · {rows.loc[t, 'split']}",
+            filter_mode="contains",
+        )
         if not current:
-            st.info("Click a point on the map to hear that clip and see its five nearest neighbours.",
-                    icon=":material/touch_app:")
+            st.info(
+                "Click a point on the map to hear that clip and see its five nearest neighbours.",
+                icon=":material/touch_app:",
+            )
             return
         track = run.tracks.set_index("track_id").loc[current]
         st.markdown(f"#### {html.escape(current)} {genre_chip(str(track['genre']))}", unsafe_allow_html=True)
@@ -104,8 +132,10 @@ def main() -> None:
             st.image(image, width="stretch", caption="mel spectrogram, low frequencies at the bottom")
         play_file(media)
         if answer is not None:
-            st.markdown(f"**Predicted** {genre_chip(answer.genre)} ({answer.confidence:.0%}) · "
-                        f"**top-{K} recommendations**", unsafe_allow_html=True)
+            st.markdown(
+                f"**Predicted** {genre_chip(answer.genre)} ({answer.confidence:.0%}) · **top-{K} recommendations**",
+                unsafe_allow_html=True,
+            )
             recommendation_list(answer.neighbours)
 
 

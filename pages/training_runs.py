@@ -1,4 +1,5 @@
 """Training runs: learning curves, the paper's per-genre table and confusion matrices, two runs side by side."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,7 +47,10 @@ def summary_section(runs: list, broken: list) -> None:
     st.subheader("All runs")
     table = D.summary_table(runs)
     st.dataframe(
-        table, hide_index=True, width="stretch", placeholder="—",
+        table,
+        hide_index=True,
+        width="stretch",
+        placeholder="—",
         column_order=[c for c in table.columns if c != "library"],
         column_config={
             "run": st.column_config.TextColumn(help="Run folder name; the library is part of it"),
@@ -55,16 +59,19 @@ def summary_section(runs: list, broken: list) -> None:
             "macro F1": st.column_config.NumberColumn(format="%.2f"),
             "precision@5": st.column_config.NumberColumn("P@5", format="%.2f", help="precision@5"),
             "mAP": st.column_config.NumberColumn(format="%.2f"),
-            "training time (s)": st.column_config.NumberColumn("train s", format="%.0f",
-                                                               help="training time in seconds"),
+            "training time (s)": st.column_config.NumberColumn(
+                "train s", format="%.0f", help="training time in seconds"
+            ),
             "epochs": st.column_config.NumberColumn(format="%d"),
             "last four trainable": st.column_config.CheckboxColumn("last 4 trainable"),
         },
     )
-    st.caption(f"Test-split figures of every saved run. The **{D.PAPER_LABEL}** rows are the test accuracies the "
-               "paper reports on GTZAN (VGG16 0.60, ResNet50 0.40); precision@5 and mAP measure how often the "
-               "five recommendations share the query's genre.")
-    for path, reason in broken:
+    st.caption(
+        f"Test-split figures of every saved run. The **{D.PAPER_LABEL}** rows are the test accuracies the "
+        "paper reports on GTZAN (VGG16 0.60, ResNet50 0.40); precision@5 and mAP measure how often the "
+        "five recommendations share the query's genre."
+    )
+    for _path, reason in broken:
         st.warning(f"Left out: {reason}", icon=":material/warning:")
 
 
@@ -79,18 +86,22 @@ def run_panel(run, split: str, normalized: bool, slot: str) -> None:
     m = run.metrics_summary
     retrieval = m.retrieval
     cols = st.columns(4)
-    cols[0].metric("Test accuracy", _fmt(m.test.accuracy),
-                   help=f"Paper: {D.PAPER_ACCURACY.get(run.arch, float('nan')):.2f}")
+    cols[0].metric(
+        "Test accuracy", _fmt(m.test.accuracy), help=f"Paper: {D.PAPER_ACCURACY.get(run.arch, float('nan')):.2f}"
+    )
     cols[1].metric("Macro F1", _fmt(m.test.macro_f1))
     if retrieval:
-        cols[2].metric(f"Precision@{retrieval.k}", _fmt(retrieval.precision_at_k),
-                       help=f"Chance level {_fmt(retrieval.chance)}")
+        cols[2].metric(
+            f"Precision@{retrieval.k}", _fmt(retrieval.precision_at_k), help=f"Chance level {_fmt(retrieval.chance)}"
+        )
         cols[3].metric("mAP", _fmt(retrieval.map))
     info = run.info
-    st.caption(f"{info.epochs_run} epochs (best {info.best_epoch or '?'}) · "
-               f"{run.config.input_size}-px images · last four layers "
-               f"{'trainable' if run.config.last_four_trainable else 'frozen'} · "
-               f"trained in {info.train_seconds:.0f} s")
+    st.caption(
+        f"{info.epochs_run} epochs (best {info.best_epoch or '?'}) · "
+        f"{run.config.input_size}-px images · last four layers "
+        f"{'trainable' if run.config.last_four_trainable else 'frozen'} · "
+        f"trained in {info.train_seconds:.0f} s"
+    )
 
     st.markdown("**Accuracy and loss per epoch**")
     st.plotly_chart(history_fig(str(run.path), run.id), key=f"hist_{slot}", config={"displayModeBar": False})
@@ -98,13 +109,19 @@ def run_panel(run, split: str, normalized: bool, slot: str) -> None:
     split_metrics = m.split(split)
     st.markdown(f"**Classification report** ({SPLITS[split]}, {split_metrics.n} clips)")
     report = D.report_table(split_metrics.raw)
-    st.dataframe(report, hide_index=True, width="stretch", height=TABLE_ROW_PX * (len(report) + 1) + 3,
-                 placeholder="", column_config={c: st.column_config.NumberColumn(format="%.2f")
-                                for c in ("precision", "recall", "f1-score")}
-                 | {"support": st.column_config.NumberColumn(format="%d")})
+    st.dataframe(
+        report,
+        hide_index=True,
+        width="stretch",
+        height=TABLE_ROW_PX * (len(report) + 1) + 3,
+        placeholder="",
+        column_config={c: st.column_config.NumberColumn(format="%.2f") for c in ("precision", "recall", "f1-score")}
+        | {"support": st.column_config.NumberColumn(format="%d")},
+    )
     st.markdown(f"**Confusion matrix** ({'share of each true genre' if normalized else 'clip counts'})")
-    st.plotly_chart(confusion_fig(str(run.path), run.id, split, normalized), key=f"cm_{slot}",
-                    config={"displayModeBar": False})
+    st.plotly_chart(
+        confusion_fig(str(run.path), run.id, split, normalized), key=f"cm_{slot}", config={"displayModeBar": False}
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -129,16 +146,27 @@ def retrieval_section(runs: list) -> None:
         r = retrieval_of(str(run.path), run.id)
         k = r["k"]
         rows[f"{P.arch_label(run.arch)} · {run.id}"] = {
-            f"precision@{k}": r["precision_at_k"], f"precision@{k}, own artist excluded": r["precision_other_artists"],
-            "mAP": r["map"], "chance": r["chance"], "k-occurrence skewness": r["skewness"],
-            "never recommended": r["never_recommended"], "most recommended clip: lists": r["max_k_occurrence"]}
-    st.dataframe(pd.DataFrame(rows), width="stretch", placeholder="—",
-                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in rows})
-    st.caption("Precision@5 and mAP: test clips as queries against the train split. *Own artist excluded* drops "
-               "neighbours by the query's artist (— where artists are not known), so an artist's other songs cannot "
-               "flatter the figure. Hubness: every library clip as a query against all others; a k-occurrence "
-               "skewness above ~1 means a few *hub* clips are recommended for everything, and *never recommended* "
-               "is the share of the library no query ever reaches.")
+            f"precision@{k}": r["precision_at_k"],
+            f"precision@{k}, own artist excluded": r["precision_other_artists"],
+            "mAP": r["map"],
+            "chance": r["chance"],
+            "k-occurrence skewness": r["skewness"],
+            "never recommended": r["never_recommended"],
+            "most recommended clip: lists": r["max_k_occurrence"],
+        }
+    st.dataframe(
+        pd.DataFrame(rows),
+        width="stretch",
+        placeholder="—",
+        column_config={c: st.column_config.NumberColumn(format="%.2f") for c in rows},
+    )
+    st.caption(
+        "Precision@5 and mAP: test clips as queries against the train split. *Own artist excluded* drops "
+        "neighbours by the query's artist (— where artists are not known), so an artist's other songs cannot "
+        "flatter the figure. Hubness: every library clip as a query against all others; a k-occurrence "
+        "skewness above ~1 means a few *hub* clips are recommended for everything, and *never recommended* "
+        "is the share of the library no query ever reaches."
+    )
 
 
 def head_to_head_section(run_a, run_b) -> None:
@@ -152,29 +180,44 @@ def head_to_head_section(run_a, run_b) -> None:
     (st.success if h.distinguishable else st.warning)(h.verdict(), icon=":material/balance:")
     cols = st.columns(3)
     cols[0].metric(f"Accuracy difference ({h.label_a} − {h.label_b})", f"{h.difference:+.2f}")
-    cols[1].metric("95 % interval (paired bootstrap)", f"{h.interval[0]:+.2f} to {h.interval[1]:+.2f}",
-                   help=f"{h.n_resamples} resamples of the {h.n} test clips, seed {h.seed}")
-    cols[2].metric("McNemar exact p", f"{h.p_value:.3g}",
-                   help=f"{h.only_a} clips only {h.label_a} gets right, {h.only_b} only {h.label_b}")
+    cols[1].metric(
+        "95 % interval (paired bootstrap)",
+        f"{h.interval[0]:+.2f} to {h.interval[1]:+.2f}",
+        help=f"{h.n_resamples} resamples of the {h.n} test clips, seed {h.seed}",
+    )
+    cols[2].metric(
+        "McNemar exact p",
+        f"{h.p_value:.3g}",
+        help=f"{h.only_a} clips only {h.label_a} gets right, {h.only_b} only {h.label_b}",
+    )
     left, right = st.columns(2)
-    left.plotly_chart(AP.f1_difference_figure(h.f1_difference, h.label_a, h.label_b), key="h2h_f1",
-                      config={"displayModeBar": False})
-    right.plotly_chart(AP.confusion_difference_figure(h.confusion_difference, h.label_a, h.label_b),
-                       key="h2h_cm", config={"displayModeBar": False})
+    left.plotly_chart(
+        AP.f1_difference_figure(h.f1_difference, h.label_a, h.label_b), key="h2h_f1", config={"displayModeBar": False}
+    )
+    right.plotly_chart(
+        AP.confusion_difference_figure(h.confusion_difference, h.label_a, h.label_b),
+        key="h2h_cm",
+        config={"displayModeBar": False},
+    )
     dis = h.disagreements
     with st.expander(f"{len(dis)} test clip(s) where the two runs disagree", expanded=len(dis) <= 10):
         for row in dis.itertuples(index=False):
             with st.container(border=True):
                 marks = {True: ":green[✓]", False: ":red[✗]"}
-                st.markdown(f"**{row.track_id}** — true {genre_chip(row.genre)} · {h.label_a}: **{row.predicted_a}** "
-                            f"{marks[bool(row.correct_a)]} · {h.label_b}: **{row.predicted_b}** "
-                            f"{marks[bool(row.correct_b)]}", unsafe_allow_html=True)
+                st.markdown(
+                    f"**{row.track_id}** — true {genre_chip(row.genre)} · {h.label_a}: **{row.predicted_a}** "
+                    f"{marks[bool(row.correct_a)]} · {h.label_b}: **{row.predicted_b}** "
+                    f"{marks[bool(row.correct_b)]}",
+                    unsafe_allow_html=True,
+                )
                 play_file(str(row.path))
 
 
 def main() -> None:
-    page_header(":material/monitoring: Training runs",
-                "How each saved run trained and how it scores on held-out clips, next to the paper's figures.")
+    page_header(
+        ":material/monitoring: Training runs",
+        "How each saved run trained and how it scores on held-out clips, next to the paper's figures.",
+    )
     runs, broken = all_runs()
     summary_section(runs, broken)
 
@@ -186,16 +229,28 @@ def main() -> None:
     defaults += [i for i in ids if i not in defaults]
     by_id = {r.id: r for r in runs}
     controls = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
-    left_id = controls[0].selectbox("Left run", ids, index=ids.index(defaults[0]), key="runs_left",
-                                    format_func=lambda i: D.run_option_label(by_id[i]))
+    left_id = controls[0].selectbox(
+        "Left run",
+        ids,
+        index=ids.index(defaults[0]),
+        key="runs_left",
+        format_func=lambda i: D.run_option_label(by_id[i]),
+    )
     right_id = None
     if len(ids) > 1:
-        right_id = controls[1].selectbox("Right run", ids, index=ids.index(defaults[1]), key="runs_right",
-                                         format_func=lambda i: D.run_option_label(by_id[i]))
-    split = controls[2].segmented_control("Split", list(SPLITS), default="test", required=True,
-                                          key="runs_split")
-    normalized = controls[3].toggle("Row-normalised", key="cm_normalized",
-                                    help="Divide each confusion-matrix row by the number of clips of that genre.")
+        right_id = controls[1].selectbox(
+            "Right run",
+            ids,
+            index=ids.index(defaults[1]),
+            key="runs_right",
+            format_func=lambda i: D.run_option_label(by_id[i]),
+        )
+    split = controls[2].segmented_control("Split", list(SPLITS), default="test", required=True, key="runs_split")
+    normalized = controls[3].toggle(
+        "Row-normalised",
+        key="cm_normalized",
+        help="Divide each confusion-matrix row by the number of clips of that genre.",
+    )
     columns = st.columns(2, gap="large", border=True)
     for slot, (col, run_id) in enumerate(zip(columns, (left_id, right_id))):
         with col, guard("drawing the run"):
@@ -209,8 +264,9 @@ def main() -> None:
             head_to_head_section(by_id[left_id], by_id[right_id])
         else:
             st.subheader("Head-to-head on the same test clips")
-            st.info("Choose two different runs above to see whether their accuracies really differ.",
-                    icon=":material/info:")
+            st.info(
+                "Choose two different runs above to see whether their accuracies really differ.", icon=":material/info:"
+            )
     st.divider()
     with guard("measuring retrieval"):
         retrieval_section([by_id[i] for i in dict.fromkeys((left_id, right_id)) if i is not None])

@@ -1,4 +1,5 @@
 """Shared fixtures: an isolated genrec home, generated audio, tiny libraries and trained runs."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,9 @@ GTZAN_SAMPLE = SHARED / "data" / "gtzan-sample"
 SPLITS = SHARED / "data" / "splits"
 
 
-def tone(seconds: float = 5.0, freq: float = 440.0, sr: int = SAMPLE_RATE, seed: int = 0,
-         noise: float = 0.05) -> np.ndarray:
+def tone(
+    seconds: float = 5.0, freq: float = 440.0, sr: int = SAMPLE_RATE, seed: int = 0, noise: float = 0.05
+) -> np.ndarray:
     """A decaying-note pattern with a little noise: music-like enough for every stage."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sr)) / sr
@@ -40,8 +42,9 @@ def genrec_home(tmp_path_factory, monkeypatch) -> Path:
     return home
 
 
-def make_gtzan_folder(root: Path, per_genre: int = 5, seconds: float = 4.0, ext: str = "wav",
-                      genres: tuple[str, ...] = GENRES) -> Path:
+def make_gtzan_folder(
+    root: Path, per_genre: int = 5, seconds: float = 4.0, ext: str = "wav", genres: tuple[str, ...] = GENRES
+) -> Path:
     """A GTZAN-like folder <root>/<genre>/<genre>.000NN.<ext> whose genres differ audibly (pitch, noise)."""
     for gi, genre in enumerate(genres):
         for n in range(per_genre):
@@ -68,9 +71,15 @@ def tiny_runs(tmp_path_factory, tiny_library_dir) -> dict[str, Path]:
     try:
         lib = load_gtzan(tiny_library_dir)
         out = home / "models"
-        runs = {arch: train(TrainConfig(arch=arch, library=str(tiny_library_dir), epochs=2, input_size=32,
-                                        batch_size=16, out=str(out)), library=lib)
-                for arch in ("vgg16", "resnet50")}
+        runs = {
+            arch: train(
+                TrainConfig(
+                    arch=arch, library=str(tiny_library_dir), epochs=2, input_size=32, batch_size=16, out=str(out)
+                ),
+                library=lib,
+            )
+            for arch in ("vgg16", "resnet50")
+        }
     finally:
         for k, v in old.items():
             if v is None:

@@ -3,6 +3,7 @@
 Every page is run in-process; the tests assert on what the page shows (metrics,
 tables, figure data, messages), not only that it did not crash.
 """
+
 from __future__ import annotations
 
 import base64
@@ -186,7 +187,13 @@ def test_upload_of_a_library_file_finds_itself(runs_dir, tiny_library_dir):
     at = start()
     at.segmented_control(key="query_source").set_value("upload").run()
     uploader = at.file_uploader(key="upload")
-    assert f"{D.MAX_UPLOAD_MIB} MiB" in uploader.label and set(uploader.allowed_type) >= {".wav", ".mp3", ".ogg", ".flac", ".au"}
+    assert f"{D.MAX_UPLOAD_MIB} MiB" in uploader.label and set(uploader.allowed_type) >= {
+        ".wav",
+        ".mp3",
+        ".ogg",
+        ".flac",
+        ".au",
+    }
     data = (tiny_library_dir / "blues" / "blues.00001.wav").read_bytes()
     uploader.set_value(("my-song.wav", data, "audio/wav")).run()
     no_traceback(at)
@@ -214,12 +221,16 @@ def test_recording_is_analysed(runs_dir):
 
 
 @slow
-@pytest.mark.parametrize("name, data, message", [
-    ("broken.wav", b"RIFF this is not really audio" * 50, "not a WAV file"),
-    ("short.wav", wav_bytes(tone(1.0)), "only 1.0 s of audio; at least 3 s is needed"),
-    ("silence.flac", None, "the audio is silent"),
-    ("empty.mp3", b"", "the file is empty"),
-], ids=["corrupt", "one-second", "silent", "empty"])
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("broken.wav", b"RIFF this is not really audio" * 50, "not a WAV file"),
+        ("short.wav", wav_bytes(tone(1.0)), "only 1.0 s of audio; at least 3 s is needed"),
+        ("silence.flac", None, "the audio is silent"),
+        ("empty.mp3", b"", "the file is empty"),
+    ],
+    ids=["corrupt", "one-second", "silent", "empty"],
+)
 def test_bad_uploads_show_what_to_do(runs_dir, name, data, message):
     if data is None:
         buf = io.BytesIO()
@@ -288,9 +299,13 @@ def test_damaged_run_file_is_an_error_message(own_runs_dir, tiny_runs):
 # (the first-start build itself: tests/test_app_build.py)
 def test_demo_progress_is_one_monotonic_bar():
     tracker = D.DemoProgress()
-    seen = [tracker.update("demo library", 50, 200)[0], tracker.update("demo library", 200, 200)[0],
-            tracker.update("vgg16 features", 1, 2)[0], tracker.update("vgg16 spectrograms", 10, 200)[0],
-            tracker.update("resnet50 epochs", 30, 30)[0]]
+    seen = [
+        tracker.update("demo library", 50, 200)[0],
+        tracker.update("demo library", 200, 200)[0],
+        tracker.update("vgg16 features", 1, 2)[0],
+        tracker.update("vgg16 spectrograms", 10, 200)[0],
+        tracker.update("resnet50 epochs", 30, 30)[0],
+    ]
     assert seen == sorted(seen) and 0 < seen[0] < seen[1] and seen[-1] == pytest.approx(1.0)
     assert tracker.update("vgg16 epochs", 3, 30)[1] == "VGG16 epochs: 3/30"
 
@@ -370,8 +385,14 @@ def test_library_map_page(runs_dir, tiny_runs):
 
 
 def test_plotly_selection_event_picks_the_track():
-    event = {"selection": {"points": [{"curve_number": 3, "point_index": 1, "customdata": ["disco.00004", "test", "—"]}],
-                           "point_indices": [1], "box": [], "lasso": []}}
+    event = {
+        "selection": {
+            "points": [{"curve_number": 3, "point_index": 1, "customdata": ["disco.00004", "test", "—"]}],
+            "point_indices": [1],
+            "box": [],
+            "lasso": [],
+        }
+    }
     assert D.selected_track(event) == "disco.00004"
     assert D.selected_track({"selection": {"points": [{"curve_number": 11}]}}) is None
     assert D.selected_track(None) is None
@@ -424,8 +445,15 @@ def test_app_never_imports_tensorflow(runs_dir, tiny_library_dir):
         print(json.dumps({{"picks": picks, "upload": {{"tf": "tensorflow" in sys.modules,
                                                        "keras": "keras" in sys.modules}}}}))
     """).replace("import sys", "import sys, json")
-    out = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=240,
-                         cwd=ROOT, env={**os.environ})
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+        env={**os.environ},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     no_tf = {"tf": False, "keras": False}
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"picks": no_tf, "upload": no_tf}

@@ -4,6 +4,7 @@ The build's child process is a stand-in that speaks `genrec build --progress-for
 for a gate file, so a test sees the build running; the download sources are a local HTTP server on
 127.0.0.1 (reachable) or a closed port (offline).
 """
+
 from __future__ import annotations
 
 import json
@@ -55,10 +56,17 @@ def running_text(root: Path, text: str):
     return lambda: (s := buildjob.status(root)).running and s.text == text and s
 
 
-def test_real_data_card_checks_the_sources_then_shows_progress(empty_runs, gated_build, local_server,  # noqa: F811
-                                                               monkeypatch):
-    monkeypatch.setattr(buildjob, "gtzan_source_urls",
-                        lambda: [f"{local_server}/missing/genres.tar.gz", f"{local_server}/genres.tar.gz"])
+def test_real_data_card_checks_the_sources_then_shows_progress(
+    empty_runs,
+    gated_build,
+    local_server,
+    monkeypatch,
+):
+    monkeypatch.setattr(
+        buildjob,
+        "gtzan_source_urls",
+        lambda: [f"{local_server}/missing/genres.tar.gz", f"{local_server}/genres.tar.gz"],
+    )
     monkeypatch.setattr(buildjob, "KERAS_WEIGHTS_URLS", (f"{local_server}/vgg16_notop.h5",))
     _, started = gated_build
     at = start()
@@ -79,8 +87,9 @@ def test_real_data_card_checks_the_sources_then_shows_progress(empty_runs, gated
     status = wait_for(running_text(empty_runs, "VGG16 spectrograms: 50/200"), "the child's progress")
     at.run()
     no_traceback(at)
-    assert progress_bars(at) == [(int(status.fraction * 100),
-                                  "**Real GTZAN with ImageNet weights** · VGG16 spectrograms: 50/200")]
+    assert progress_bars(at) == [
+        (int(status.fraction * 100), "**Real GTZAN with ImageNet weights** · VGG16 spectrograms: 50/200")
+    ]
     assert buttons_enabled(at) == {"build_demo": False, "build_gtzan": False}
 
 
@@ -91,9 +100,12 @@ def test_offline_machine_is_told_what_to_do_instead(empty_runs, gated_build, mon
     at = start()
     at.button(key="build_gtzan").click().run()
     no_traceback(at)
-    assert [e.value for e in at.error] == [(
-        "This machine is offline: none of the GTZAN download sources and not the Keras ImageNet weights "
-        "host could be reached.")]
+    assert [e.value for e in at.error] == [
+        (
+            "This machine is offline: none of the GTZAN download sources and not the Keras ImageNet weights "
+            "host could be reached."
+        )
+    ]
     advice = " ".join(i.value for i in at.info)
     assert "`genrec build --library gtzan`" in advice and "synthetic demo" in advice and str(empty_runs) in advice
     assert any(closed in c.value and "could not connect" in c.value for c in at.caption)
@@ -133,13 +145,24 @@ def test_second_session_and_reload_see_the_running_build(empty_runs, gated_build
 
 def test_stale_lock_is_reported_on_the_page(empty_runs):
     empty_runs.mkdir()
-    (empty_runs / buildjob.LOCK_NAME).write_text(json.dumps(
-        {"pid": 2 ** 22 + 12345, "started": time.mktime((2026, 1, 1, 0, 0, 0, 0, 0, -1)), "library": "gtzan", "weights": "imagenet"}))
+    (empty_runs / buildjob.LOCK_NAME).write_text(
+        json.dumps(
+            {
+                "pid": 2**22 + 12345,
+                "started": time.mktime((2026, 1, 1, 0, 0, 0, 0, 0, -1)),
+                "library": "gtzan",
+                "weights": "imagenet",
+            }
+        )
+    )
     at = start()
     no_traceback(at)
-    assert [e.value for e in at.error] == [(
-        "The Real GTZAN with ImageNet weights build started at 00:00 failed: it stopped without finishing: its "
-        f"process ({2 ** 22 + 12345}) is gone, so its lock was removed. Start the build again.")]
+    assert [e.value for e in at.error] == [
+        (
+            "The Real GTZAN with ImageNet weights build started at 00:00 failed: it stopped without finishing: its "
+            f"process ({2**22 + 12345}) is gone, so its lock was removed. Start the build again."
+        )
+    ]
     assert buttons_enabled(at) == {"build_demo": True, "build_gtzan": True}
 
 
@@ -151,8 +174,11 @@ def test_first_start_builds_and_opens_the_dashboard(tiny_runs, tmp_path, empty_r
     source = copy_runs(tiny_runs, tmp_path / "built")
     script = tmp_path / "fake_build.py"
     fake_command(tmp_path)  # writes the script
-    monkeypatch.setattr(buildjob, "build_command", lambda library, weights, out: [
-        sys.executable, str(script), str(gate), "ok", str(source), str(out)])
+    monkeypatch.setattr(
+        buildjob,
+        "build_command",
+        lambda library, weights, out: [sys.executable, str(script), str(gate), "ok", str(source), str(out)],
+    )
     at = start()
     assert "Welcome to genrec" in at.title[0].value and str(empty_runs) in at.info[0].value
     assert [r.value for r in at.radio] == ["none"]

@@ -1,4 +1,5 @@
 """The Compare page's Grad-CAM heatmaps and whole-song timelines, driven with AppTest on the tiny runs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -112,12 +113,12 @@ def test_two_minute_upload_shows_timelines(runs_dir):
             np.testing.assert_allclose(trace.y, column, atol=1e-6)
     # the song-level prediction is the mean over the windows; a region narrows it
     genres = timelines[0].genres
-    assert metric_values(at, "Predicted genre") == [genres[int(np.argmax(t.probabilities.mean(0)))]
-                                                    for t in timelines]
+    assert metric_values(at, "Predicted genre") == [genres[int(np.argmax(t.probabilities.mean(0)))] for t in timelines]
     at.slider(key="song_region").set_value((60.0, 120.0)).run()
     no_traceback(at)
-    assert metric_values(at, "Predicted genre") == [genres[int(np.argmax(t.probabilities[2:].mean(0)))]
-                                                    for t in timelines]
+    assert metric_values(at, "Predicted genre") == [
+        genres[int(np.argmax(t.probabilities[2:].mean(0)))] for t in timelines
+    ]
     assert metric_values(at, "Confidence") == [f"{t.probabilities[2:].mean(0).max():.0%}" for t in timelines]
 
 

@@ -1,4 +1,5 @@
 """genrec.audio: decoding every supported format into the fixed 30-s mono window, and every refusal."""
+
 from __future__ import annotations
 
 import io
@@ -58,12 +59,12 @@ def test_each_format_decodes_to_the_30s_window(tmp_path, ext, fmt, subtype):
     assert out.flags["C_CONTIGUOUS"]
     # The 5 s of music are there at the right level, and the same pitch...
     head = out[: 5 * SR]
-    assert np.sqrt(np.mean(head ** 2)) == pytest.approx(0.5 / np.sqrt(2), rel=0.05)
+    assert np.sqrt(np.mean(head**2)) == pytest.approx(0.5 / np.sqrt(2), rel=0.05)
     assert peak_frequency(head, SR) == pytest.approx(440.0, abs=1.0)
     # ...followed by zero padding (lossy decoders may ring for a few ms past the end).
-    assert np.all(out[5 * SR + SR // 10:] == 0.0)
+    assert np.all(out[5 * SR + SR // 10 :] == 0.0)
     if ext in ("wav", "flac", "au"):  # lossless: the samples themselves, to 16-bit precision
-        np.testing.assert_allclose(head, y, atol=2 / 2 ** 15)
+        np.testing.assert_allclose(head, y, atol=2 / 2**15)
 
 
 def test_stereo_is_averaged_to_mono(tmp_path):
@@ -86,7 +87,7 @@ def test_other_rates_are_resampled_to_22050_keeping_the_pitch(tmp_path, rate):
     assert out.shape == (WINDOW,)  # 30 s at 22050 Hz, whatever the file's rate
     assert peak_frequency(out, SR) == pytest.approx(440.0, abs=0.1)
     # A resampled sine keeps its amplitude (away from the filter's edge effects).
-    middle = out[SR: -SR]
+    middle = out[SR:-SR]
     assert np.abs(middle).max() == pytest.approx(0.5, rel=0.02)
 
 
@@ -94,8 +95,8 @@ def test_resampled_short_clip_keeps_its_duration_then_pads(tmp_path):
     path = write_audio(tmp_path / "short-44k.wav", sine(440.0, 5.0, sr=44100), sr=44100, subtype="FLOAT")
     out = load_audio(path)
     assert out.shape == (WINDOW,)
-    assert np.abs(out[int(4.9 * SR): 5 * SR]).max() > 0.3     # the sine lasts to 5 s at the new rate...
-    assert np.abs(out[int(5.05 * SR):]).max() < 1e-3          # ...and nothing after it
+    assert np.abs(out[int(4.9 * SR) : 5 * SR]).max() > 0.3  # the sine lasts to 5 s at the new rate...
+    assert np.abs(out[int(5.05 * SR) :]).max() < 1e-3  # ...and nothing after it
 
 
 def test_five_second_clip_is_zero_padded_to_30s(tmp_path):
@@ -104,7 +105,7 @@ def test_five_second_clip_is_zero_padded_to_30s(tmp_path):
     out = load_audio(path)
     assert out.shape == (WINDOW,)
     np.testing.assert_array_equal(out[: len(y)], y)
-    assert not out[len(y):].any()
+    assert not out[len(y) :].any()
 
 
 def test_sixty_second_file_gives_its_middle_30s(tmp_path):
@@ -116,8 +117,8 @@ def test_sixty_second_file_gives_its_middle_30s(tmp_path):
     out = load_audio(path)
 
     assert out.shape == (WINDOW,)
-    np.testing.assert_array_equal(out, y[15 * SR: 45 * SR])  # exactly the 15 s ... 45 s stretch
-    assert int(np.argmax(np.abs(out))) == 15 * SR             # the midpoint marker lands at 15 s
+    np.testing.assert_array_equal(out, y[15 * SR : 45 * SR])  # exactly the 15 s ... 45 s stretch
+    assert int(np.argmax(np.abs(out))) == 15 * SR  # the midpoint marker lands at 15 s
     assert peak_frequency(out, SR) == pytest.approx(1000.0, abs=0.1)
 
 
@@ -134,7 +135,7 @@ def test_middle_window_of_an_mp3(tmp_path):
     sf.write(path, y, SR, format="MP3")
     out = load_audio(path)
     assert out.shape == (WINDOW,)
-    inner = out[SR: -SR]  # away from the section boundaries and any codec delay
+    inner = out[SR:-SR]  # away from the section boundaries and any codec delay
     assert peak_frequency(inner, SR) == pytest.approx(1000.0, abs=0.5)
     spectrum = np.abs(np.fft.rfft(inner))
     freqs = np.fft.rfftfreq(len(inner), 1 / SR)
@@ -143,6 +144,7 @@ def test_middle_window_of_an_mp3(tmp_path):
 
 
 # ----------------------------------------------------------------- in-memory sources
+
 
 def _wav_bytes(y: np.ndarray, sr: int = SR) -> bytes:
     buf = io.BytesIO()
@@ -184,6 +186,7 @@ def test_name_argument_labels_bytes_and_is_checked_for_its_extension():
 
 
 # ----------------------------------------------------------------- refusals
+
 
 def _refusal(source, **kw) -> str:
     with pytest.raises(AudioError) as info:
@@ -291,12 +294,13 @@ def test_errors_are_genrec_errors():
 
 # ----------------------------------------------------------------- chunk_audio
 
+
 def test_chunk_audio_shapes_and_order():
     y = np.arange(10 * SR, dtype=np.float32)
     chunks = chunk_audio(y, 3.0)
-    assert chunks.shape == (3, 3 * SR)          # 10 s -> three 3-s chunks, the last 1 s dropped
+    assert chunks.shape == (3, 3 * SR)  # 10 s -> three 3-s chunks, the last 1 s dropped
     for i, c in enumerate(chunks):
-        np.testing.assert_array_equal(c, y[i * 3 * SR: (i + 1) * 3 * SR])
+        np.testing.assert_array_equal(c, y[i * 3 * SR : (i + 1) * 3 * SR])
 
 
 def test_chunk_audio_of_the_standard_window():

@@ -1,4 +1,5 @@
 """``genrec build``: GTZAN and ImageNet weights end to end against a local HTTP server; the time estimate."""
+
 from __future__ import annotations
 
 import io
@@ -43,8 +44,9 @@ def notop_weights_file(arch: str, path: Path, size: int) -> Path:
 
 
 @pytest.mark.slow
-def test_build_gtzan_end_to_end_with_imagenet_weights(server: Server, tmp_path: Path, genrec_home: Path,
-                                                      monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_build_gtzan_end_to_end_with_imagenet_weights(
+    server: Server, tmp_path: Path, genrec_home: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
     """Download GTZAN, reach the ImageNet weights through keras.applications, train, evaluate, record.
 
     What is replaced, and why: keras.applications.VGG16/ResNet50(weights="imagenet") call
@@ -69,9 +71,13 @@ def test_build_gtzan_end_to_end_with_imagenet_weights(server: Server, tmp_path: 
         path = notop_weights_file(arch, tmp_path / fname, 32)
         server.publish(f"keras-applications/{fname}", path.read_bytes())
         weights[fname], digests[fname] = path, sha256(path.read_bytes())
-    keras_origin = {IMAGENET_NOTOP_FILES["vgg16"]: (vgg16.WEIGHTS_PATH_NO_TOP, "6d6bbae143d832006294945121d1f1fc"),
-                    IMAGENET_NOTOP_FILES["resnet50"]: (resnet.BASE_WEIGHTS_PATH + IMAGENET_NOTOP_FILES["resnet50"],
-                                                       resnet.WEIGHTS_HASHES["resnet50"][1])}
+    keras_origin = {
+        IMAGENET_NOTOP_FILES["vgg16"]: (vgg16.WEIGHTS_PATH_NO_TOP, "6d6bbae143d832006294945121d1f1fc"),
+        IMAGENET_NOTOP_FILES["resnet50"]: (
+            resnet.BASE_WEIGHTS_PATH + IMAGENET_NOTOP_FILES["resnet50"],
+            resnet.WEIGHTS_HASHES["resnet50"][1],
+        ),
+    }
     real_get_file, asked = file_utils.get_file, []
 
     def get_file_from_local_server(fname=None, origin=None, file_hash=None, **kw):
@@ -90,7 +96,8 @@ def test_build_gtzan_end_to_end_with_imagenet_weights(server: Server, tmp_path: 
     fetched = [p for p, _ in server.state.requests]
     assert fetched.count("/mirror/genres.tar.gz") == 1
     assert sorted(p for p in fetched if p.startswith("/keras-")) == sorted(
-        f"/keras-applications/{f}" for f in IMAGENET_NOTOP_FILES.values())
+        f"/keras-applications/{f}" for f in IMAGENET_NOTOP_FILES.values()
+    )
     assert (genrec_home / "data" / "gtzan" / "genres").is_dir()
     assert "using mirror:" in out and "(sha256 checksum verified)" in out
 
@@ -113,10 +120,12 @@ def test_build_gtzan_end_to_end_with_imagenet_weights(server: Server, tmp_path: 
         with h5py.File(weights[fname], "r") as f:
             kernel = np.asarray(f[layer][f[layer].attrs["weight_names"][0]])
         np.testing.assert_array_equal(run.load_model().get_layer(layer).get_weights()[0], kernel)
-    table = out[out.index("both runs next to the paper"):]
+    table = out[out.index("both runs next to the paper") :]
     for arch, acc in PAPER_ACCURACY.items():
-        assert any(arch in line and f"{acc:.3f}" in line and "ImageNet" in line and "filtered" in line
-                   for line in table.splitlines())
+        assert any(
+            arch in line and f"{acc:.3f}" in line and "ImageNet" in line and "filtered" in line
+            for line in table.splitlines()
+        )
 
 
 def test_estimate_grows_with_clips_and_chunks() -> None:

@@ -1,4 +1,5 @@
 """The app's build job: lock, stale locks, status file, reachability checks (no Streamlit, no training)."""
+
 from __future__ import annotations
 
 import http.server
@@ -86,9 +87,20 @@ def test_build_runs_reports_progress_refuses_a_second_start_and_finishes(tmp_pat
     assert json.loads((root / buildjob.LOCK_NAME).read_text())["library"] == "demo"  # untouched
 
     # another process (a second app server on the same folder) sees the same running build
-    other = subprocess.run([sys.executable, "-c", ("import sys; from genrec import buildjob; "
-                            "s = buildjob.status(sys.argv[1]); print(s.state, s.library, s.text)"), str(root)],
-                           capture_output=True, text=True, check=True)
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; from genrec import buildjob; "
+                "s = buildjob.status(sys.argv[1]); print(s.state, s.library, s.text)"
+            ),
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert other.stdout.split("\n")[0] == "running demo VGG16 spectrograms: 50/200"
 
     gate.touch()
@@ -119,10 +131,12 @@ def test_stale_lock_is_removed_with_a_message_and_a_new_build_may_start(tmp_path
     root = tmp_path / "models"
     root.mkdir()
     pid = dead_pid()
-    (root / buildjob.LOCK_NAME).write_text(json.dumps({"pid": pid, "started": time.time() - 600,
-                                                       "library": "gtzan", "weights": "imagenet"}))
-    (root / buildjob.STATUS_NAME).write_text(json.dumps({"state": "running", "library": "gtzan",
-                                                         "started": 1.0, "fraction": 0.4, "text": "x"}))
+    (root / buildjob.LOCK_NAME).write_text(
+        json.dumps({"pid": pid, "started": time.time() - 600, "library": "gtzan", "weights": "imagenet"})
+    )
+    (root / buildjob.STATUS_NAME).write_text(
+        json.dumps({"state": "running", "library": "gtzan", "started": 1.0, "fraction": 0.4, "text": "x"})
+    )
     stale = buildjob.status(root)
     assert stale.state == "failed" and not stale.running
     assert f"its process ({pid}) is gone, so its lock was removed" in stale.error
@@ -146,8 +160,9 @@ def test_damaged_lock_is_removed_and_a_live_lock_is_kept(tmp_path):
     assert "unreadable lock file" in damaged.error and damaged.notice and not (root / buildjob.LOCK_NAME).exists()
     # a lock held by a live process (this one) is a running build, even before any status was written
     (root / buildjob.STATUS_NAME).unlink()
-    (root / buildjob.LOCK_NAME).write_text(json.dumps({"pid": __import__("os").getpid(), "started": 5.0,
-                                                       "library": "demo", "weights": "none"}))
+    (root / buildjob.LOCK_NAME).write_text(
+        json.dumps({"pid": __import__("os").getpid(), "started": 5.0, "library": "demo", "weights": "none"})
+    )
     live = buildjob.status(root)
     assert live == BuildStatus("running", "demo", "none", 5.0, text="Starting…")
     with pytest.raises(BuildBusy):
@@ -162,8 +177,11 @@ def test_lock_of_a_reused_pid_is_stale(tmp_path):
     mine = __import__("os").getpid()
     identity = buildjob.process_identity(mine)
     boot, ticks = identity.rsplit(":", 1)
-    (root / buildjob.LOCK_NAME).write_text(json.dumps({"pid": mine, "identity": f"{boot}:{int(ticks) - 1}",
-                                                       "started": 5.0, "library": "demo", "weights": "none"}))
+    (root / buildjob.LOCK_NAME).write_text(
+        json.dumps(
+            {"pid": mine, "identity": f"{boot}:{int(ticks) - 1}", "started": 5.0, "library": "demo", "weights": "none"}
+        )
+    )
     stale = buildjob.status(root)
     assert stale.state == "failed" and f"its process ({mine}) is gone" in stale.error
     assert not (root / buildjob.LOCK_NAME).exists()
@@ -224,11 +242,15 @@ def closed_port_url() -> str:
 
 def test_sources_reachable_on_a_local_server(local_server):
     closed = closed_port_url()
-    found = buildjob.check_sources([f"{local_server}/missing.tar.gz", closed, f"{local_server}/genres.tar.gz"],
-                                   [f"{local_server}/vgg16_notop.h5"])
+    found = buildjob.check_sources(
+        [f"{local_server}/missing.tar.gz", closed, f"{local_server}/genres.tar.gz"], [f"{local_server}/vgg16_notop.h5"]
+    )
     assert found.ok and not found.offline and found.problem == ""
     assert [(p.ok, p.answered, p.detail) for p in found.sources] == [
-        (False, True, "HTTP 404"), (False, False, "could not connect"), (True, True, "HTTP 200")]
+        (False, True, "HTTP 404"),
+        (False, False, "could not connect"),
+        (True, True, "HTTP 200"),
+    ]
 
 
 def test_offline_and_partly_reachable_are_told_apart(local_server):
@@ -244,5 +266,7 @@ def test_default_sources_are_the_download_modules_and_keras_hosts():
     from genrec.gtzan import gtzan_sources
 
     assert buildjob.gtzan_source_urls() == [source.url for source in gtzan_sources()]
-    assert all(u.startswith("https://storage.googleapis.com/tensorflow/keras-applications/")
-               and u.endswith("_notop.h5") for u in buildjob.KERAS_WEIGHTS_URLS)
+    assert all(
+        u.startswith("https://storage.googleapis.com/tensorflow/keras-applications/") and u.endswith("_notop.h5")
+        for u in buildjob.KERAS_WEIGHTS_URLS
+    )

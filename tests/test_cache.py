@@ -1,4 +1,5 @@
 """genrec.cache (content- and parameter-keyed image cache) and the `library` / `prepare` commands."""
+
 from __future__ import annotations
 
 import re
@@ -35,6 +36,7 @@ def clip(tmp_path) -> Path:
 
 
 # ----------------------------------------------------------------- cached_images
+
 
 def test_second_call_is_a_hit_with_identical_bytes(clip):
     first, hit1 = cached_images(clip)
@@ -92,8 +94,13 @@ def test_key_follows_parameters(clip):
     window, hit = cached_images(clip, clip_seconds=12.0, chunk_seconds=3.0)
     assert not hit and window.shape == (4, IMAGE_SIZE, IMAGE_SIZE, 3)  # a 12-s window in 3-s chunks
     assert len(cache_files()) == 5
-    for kw in ({}, {"size": 32}, {"chunk_seconds": 10.0}, {"chunk_seconds": 15.0},
-               {"clip_seconds": 12.0, "chunk_seconds": 3.0}):
+    for kw in (
+        {},
+        {"size": 32},
+        {"chunk_seconds": 10.0},
+        {"chunk_seconds": 15.0},
+        {"clip_seconds": 12.0, "chunk_seconds": 3.0},
+    ):
         assert cached_images(clip, **kw)[1], kw
 
 
@@ -102,8 +109,7 @@ def test_damaged_cache_file_is_recomputed(clip, damage):
     good, _ = cached_images(clip)
     [entry] = cache_files()
     data = entry.read_bytes()
-    entry.write_bytes({"garbage": b"not a numpy file" * 50, "truncated": data[: len(data) // 2],
-                       "empty": b""}[damage])
+    entry.write_bytes({"garbage": b"not a numpy file" * 50, "truncated": data[: len(data) // 2], "empty": b""}[damage])
     again, hit = cached_images(clip)
     assert not hit
     assert again.tobytes() == good.tobytes()
@@ -134,11 +140,13 @@ def test_image_library_files(tmp_path):
 
 # ----------------------------------------------------------------- library_images
 
+
 def test_library_images_owners_hits_and_progress(tmp_path):
     paths = [write_audio(tmp_path / f"c{i}.wav", tone(4.0, freq=200.0 * (i + 1), seed=i)) for i in range(3)]
     calls = []
-    images, owners, hits = library_images(paths, chunk_seconds=10.0, size=32,
-                                          progress=lambda d, t: calls.append((d, t)))
+    images, owners, hits = library_images(
+        paths, chunk_seconds=10.0, size=32, progress=lambda d, t: calls.append((d, t))
+    )
     assert images.shape == (9, 32, 32, 3) and images.dtype == np.uint8
     np.testing.assert_array_equal(owners, [0, 0, 0, 1, 1, 1, 2, 2, 2])
     assert hits == 0
@@ -162,6 +170,7 @@ def test_library_images_of_nothing():
 
 # ----------------------------------------------------------------- CLI: prepare
 
+
 @pytest.fixture
 def small_gtzan(tmp_path) -> Path:
     return make_gtzan_folder(tmp_path / "genres", per_genre=2, seconds=4.0, genres=("blues", "jazz", "rock"))
@@ -178,7 +187,7 @@ def test_prepare_twice_second_run_is_all_cached_and_decodes_nothing(small_gtzan,
 
     monkeypatch.setattr(cache, "compute_images", no_audio_work)
     monkeypatch.setattr("genrec.audio.load_audio", no_audio_work)
-    monkeypatch.setattr(cache, "load_audio", no_audio_work)     # cache's own reference to it
+    monkeypatch.setattr(cache, "load_audio", no_audio_work)  # cache's own reference to it
     assert main(["prepare", str(small_gtzan), "--input-size", "32"]) == 0
     assert "6 images for 6 clips; 6 of 6 clips were already cached" in capsys.readouterr().out
 
@@ -201,6 +210,7 @@ def test_prepare_missing_folder(tmp_path, capsys):
 
 # ----------------------------------------------------------------- CLI: library
 
+
 def test_library_command_prints_table_and_skipped_files(tmp_path, capsys):
     root = make_gtzan_folder(tmp_path / "genres", per_genre=6, seconds=0.5, genres=("blues", "jazz"))
     bad = root / "jazz" / "jazz.00054.wav"
@@ -213,8 +223,11 @@ def test_library_command_prints_table_and_skipped_files(tmp_path, capsys):
     assert "split: stratified 80/10/10 per genre, seed 0" in out
     header = next(line for line in lines if "train" in line and "valid" in line)
     assert header.split() == ["split", "train", "valid", "test", "total"]
-    rows = {line.split()[0]: [int(x) for x in line.split()[1:]] for line in lines
-            if re.match(r"^(blues|jazz|total)\s+\d", line)}
+    rows = {
+        line.split()[0]: [int(x) for x in line.split()[1:]]
+        for line in lines
+        if re.match(r"^(blues|jazz|total)\s+\d", line)
+    }
     assert rows == {"blues": [4, 1, 1, 6], "jazz": [4, 1, 1, 6], "total": [8, 2, 2, 12]}
     assert "skipped 1 file(s):" in out
     assert any(str(bad) in line and "cannot be decoded" in line for line in lines)
@@ -233,10 +246,13 @@ def test_library_command_with_split_dir(tmp_path, capsys):
     assert f"split files {splits.resolve()}" in out
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["library", "gtzan", "/missing/gtzan"], "/missing/gtzan: folder not found"),
-    (["library", "gtzan"], "needs the GTZAN folder"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["library", "gtzan", "/missing/gtzan"], "/missing/gtzan: folder not found"),
+        (["library", "gtzan"], "needs the GTZAN folder"),
+    ],
+)
 def test_library_command_errors_exit_2_without_traceback(argv, needle, capsys):
     assert main(argv) == 2
     captured = capsys.readouterr()

@@ -1,4 +1,5 @@
 """Catalogues: scanning a mixed folder, embedding as recommend does, resuming, engines, index choice, CLI."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from genrec.catalogue import Catalogue, build_catalogue, is_servable, list_catalogues, open_catalogue
-from genrec.catalogue import embed
+from genrec.catalogue import Catalogue, build_catalogue, embed, is_servable, list_catalogues, open_catalogue
 from genrec.catalogue.scan import genre_of, scan
 from genrec.catalogue.store import check_name
 from genrec.cli import main
@@ -24,10 +24,14 @@ from tests.conftest import tone, write_audio
 
 slow = pytest.mark.slow  # uses the tiny trained runs
 
-GOOD = ["Rock/live/one.wav", "jazz/two.flac", "misc/deep/nested/three.wav", "Hip-Hop/four.ogg",
-        "copies/one-again.wav"]
-BAD = {"bad/empty.wav": "empty", "bad/corrupt.mp3": "could not decode", "bad/short.wav": "only 1.0 s",
-       "bad/silent.wav": "silent", "cover.jpg": "not a supported audio type"}
+GOOD = ["Rock/live/one.wav", "jazz/two.flac", "misc/deep/nested/three.wav", "Hip-Hop/four.ogg", "copies/one-again.wav"]
+BAD = {
+    "bad/empty.wav": "empty",
+    "bad/corrupt.mp3": "could not decode",
+    "bad/short.wav": "only 1.0 s",
+    "bad/silent.wav": "silent",
+    "cover.jpg": "not a supported audio type",
+}
 
 
 def make_music(root: Path) -> Path:
@@ -84,8 +88,10 @@ def counting(monkeypatch):
         def loader(run_path):
             handed.append(CountingPredictor(real(run_path), fail_on))
             return handed[-1]
+
         monkeypatch.setattr(embed, "run_predictor", loader)
         return handed
+
     return install
 
 
@@ -194,8 +200,12 @@ def test_ray_engine_on_a_local_ray_matches_the_local_engine(run, music):
     ray = pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'genrec[ray]')")
     local = build_catalogue(run, music, "local").catalogue
     shutil.rmtree(run.path / "catalogues" / ".cache")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}})
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}},
+    )
     try:
         report = build_catalogue(run, music, "on-ray", engine="ray", workers=1, batch_size=2)
     finally:
@@ -218,6 +228,7 @@ def test_index_is_chosen_by_size_recorded_and_overridable(run, music, monkeypatc
     # Without hnswlib a big catalogue is searched exactly, with the same top answer, and says so.
     import genrec.catalogue.store as store
     import genrec.index as index_mod
+
     monkeypatch.setattr(store, "hnsw_available", lambda: False)
     monkeypatch.setattr(index_mod, "hnsw_available", lambda: False)
     reopened = Catalogue.open(big.path)
@@ -232,7 +243,7 @@ def test_index_is_chosen_by_size_recorded_and_overridable(run, music, monkeypatc
 def test_damaged_catalogue_files_are_named(run, music):
     cat = build_catalogue(run, music, "mine").catalogue
     (cat.path / "manifest.json").write_text("{not json")
-    with pytest.raises(CatalogueError, match="manifest.json"):
+    with pytest.raises(CatalogueError, match=r"manifest\.json"):
         open_catalogue(run.path, "mine")
     assert [p.name for p, _ in list_catalogues(run.path)[1]] == ["mine"]
     with pytest.raises(CatalogueError, match="no catalogue 'other'"):
@@ -247,8 +258,12 @@ def test_paths_outside_the_recorded_root_are_not_served(run, music, tmp_path):
     table.loc[0, "track_id"] = "../elsewhere.wav"  # a hostile copy pointing out of the root
     table.to_csv(cat.path / "tracks.csv", index=False)
     write_audio(tmp_path / "elsewhere.wav", tone(4.0), subtype="PCM_16")
-    np.savez(cat.path / "embeddings.npz", track_id=table["track_id"].to_numpy(dtype=str),
-             embeddings=arrays["embeddings"], probabilities=arrays["probabilities"])
+    np.savez(
+        cat.path / "embeddings.npz",
+        track_id=table["track_id"].to_numpy(dtype=str),
+        embeddings=arrays["embeddings"],
+        probabilities=arrays["probabilities"],
+    )
     tracks = Catalogue.open(cat.path).tracks
     assert tracks.loc[0, "path"] == "" and all(tracks["path"][1:] != "")
 
@@ -303,8 +318,10 @@ def test_app_recommends_from_a_catalogue_on_compare_and_map(app_runs, music):
     no_traceback(at)
     shown = recommendations(at)
     assert shown != library_recs and len(shown) == 10
-    expected = [Recommender(app_runs[a], catalogue=open_catalogue(app_runs[a].path, "mine"))
-                .for_track("jazz.00003", 5) for a in ("vgg16", "resnet50")]
+    expected = [
+        Recommender(app_runs[a], catalogue=open_catalogue(app_runs[a].path, "mine")).for_track("jazz.00003", 5)
+        for a in ("vgg16", "resnet50")
+    ]
     rows = [r for answer in expected for r in answer.neighbours.itertuples()]
     for text, row in zip(shown, rows):
         assert f"{row.track_id}**" in text and f"similarity **{row.similarity:.3f}**" in text
@@ -317,7 +334,8 @@ def test_app_recommends_from_a_catalogue_on_compare_and_map(app_runs, music):
     at.selectbox(key="map_source").set_value("mine").run()
     at.selectbox(key="map_track").set_value("rock.00002").run()
     no_traceback(at)
-    answer = Recommender(app_runs["vgg16"], catalogue=open_catalogue(app_runs["vgg16"].path, "mine")) \
-        .for_track("rock.00002", 5)
+    answer = Recommender(app_runs["vgg16"], catalogue=open_catalogue(app_runs["vgg16"].path, "mine")).for_track(
+        "rock.00002", 5
+    )
     shown = recommendations(at)
     assert [s.split("**")[1].split(". ", 1)[1] for s in shown] == answer.neighbours["track_id"].tolist()

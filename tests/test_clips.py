@@ -1,4 +1,5 @@
 """Per-image predictions to per-clip ones (genrec.clips), as training and evaluation both use them."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,7 +25,7 @@ def test_clip_embedding_is_the_renormalised_mean_of_unit_chunk_embeddings():
     owner = np.array([0, 0, 1])
     clip_probs, clip_embeddings = clip_predictions(probs, embeddings, owner, 2)
     np.testing.assert_allclose(clip_probs, [[0.6, 0.4], [0.1, 0.9]], atol=1e-6)
-    np.testing.assert_allclose(clip_embeddings, [[2 ** -0.5, 2 ** -0.5], [0.6, 0.8]], atol=1e-6)
+    np.testing.assert_allclose(clip_embeddings, [[2**-0.5, 2**-0.5], [0.6, 0.8]], atol=1e-6)
 
 
 def test_chunk_accuracy_counts_the_chunks_of_one_split():
@@ -32,9 +33,16 @@ def test_chunk_accuracy_counts_the_chunks_of_one_split():
     owner = np.array([0, 0, 0, 1, 2, 2])
     labels = np.array([0, 1, 1])
     split = np.array(["test", "train", "test"])
-    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3],     # clip 0: 2 of 3 right
-                      [0.9, 0.1],                            # clip 1 (train): wrong, not counted
-                      [0.4, 0.6], [0.6, 0.4]])               # clip 2: 1 of 2 right
+    probs = np.array(
+        [
+            [0.9, 0.1],
+            [0.2, 0.8],
+            [0.7, 0.3],  # clip 0: 2 of 3 right
+            [0.9, 0.1],  # clip 1 (train): wrong, not counted
+            [0.4, 0.6],
+            [0.6, 0.4],
+        ]
+    )  # clip 2: 1 of 2 right
     assert chunk_accuracy(probs, owner, labels, split) == pytest.approx(3 / 5)
     assert chunk_accuracy(probs, owner, labels, split, which="train") == 0.0
     assert chunk_accuracy(probs, owner, labels, split, which="valid") is None

@@ -1,4 +1,5 @@
 """Building the demo in a child process (what the app does): progress, finished runs, the child's errors."""
+
 from __future__ import annotations
 
 import io
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from genrec import build, demo
+from genrec import build
 from genrec.cli import main
 from genrec.errors import GenrecError
 from genrec.progress import JsonLinesProgress, follow
@@ -16,8 +17,9 @@ from genrec.progress import JsonLinesProgress, follow
 
 def _child(lines: list[str], stderr: str = "", code: int = 0) -> list[str]:
     """A stand-in for `genrec demo --progress-format lines` that prints the given output."""
-    script = (f"import sys\nfor line in {lines!r}: print(line, flush=True)\n"
-              f"sys.stderr.write({stderr!r})\nsys.exit({code})\n")
+    script = (
+        f"import sys\nfor line in {lines!r}: print(line, flush=True)\nsys.stderr.write({stderr!r})\nsys.exit({code})\n"
+    )
     return [sys.executable, "-c", script]
 
 
@@ -35,19 +37,19 @@ def test_progress_and_runs_are_followed(tmp_path):
     stream = io.StringIO()
     for stage, done in (("demo library", 0), ("demo library", 200), ("vgg16 epochs", 3)):
         JsonLinesProgress(stream)(stage, done, 200)
-    lines = [*stream.getvalue().splitlines(), "some chatter from a library", *(f"{demo.RUN_LINE}{r}" for r in runs)]
+    lines = [*stream.getvalue().splitlines(), "some chatter from a library", *(f"{build.RUN_LINE}{r}" for r in runs)]
     seen = []
-    got = demo.build_demo_in_subprocess(progress=lambda *a: seen.append(a), command=_child(lines))
+    got = build.build_demo_in_subprocess(progress=lambda *a: seen.append(a), command=_child(lines))
     assert got == runs
     assert seen == [("demo library", 0, 200), ("demo library", 200, 200), ("vgg16 epochs", 3, 200)]
 
 
 def test_child_error_message_reaches_the_caller():
     err = "WARNING: All log messages before absl::InitializeLog()\nerror: no network: use --weights none\n"
-    with pytest.raises(GenrecError, match="^no network: use --weights none$"):
-        demo.build_demo_in_subprocess(command=_child([], stderr=err, code=2))
+    with pytest.raises(GenrecError, match=r"^no network: use --weights none$"):
+        build.build_demo_in_subprocess(command=_child([], stderr=err, code=2))
     with pytest.raises(GenrecError, match=r"exit status 3.*Killed"):
-        demo.build_demo_in_subprocess(command=_child([], stderr="Killed\n", code=3))
+        build.build_demo_in_subprocess(command=_child([], stderr="Killed\n", code=3))
 
 
 @pytest.mark.parametrize("argv", [["demo"], ["build", "--library", "demo"]])
@@ -68,5 +70,5 @@ def test_cli_lines_format_reports_progress_then_runs(monkeypatch, capsys, tmp_pa
     assert "said on stderr" in err
     first, second = out.splitlines()
     assert json.loads(first) == {"stage": "demo library", "done": 200, "total": 200}
-    assert second == f"{demo.RUN_LINE}{tmp_path / 'vgg16-demo-x'}"
-    assert Path(second[len(demo.RUN_LINE):]).name == "vgg16-demo-x"
+    assert second == f"{build.RUN_LINE}{tmp_path / 'vgg16-demo-x'}"
+    assert Path(second[len(build.RUN_LINE) :]).name == "vgg16-demo-x"

@@ -1,4 +1,5 @@
 """Tests for genrec.download against a local HTTP server on 127.0.0.1 (no internet)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +20,8 @@ from genrec.download import (
     download_file,
     extract_archive,
 )
-from genrec.gtzan import GTZAN_SHA256
 from genrec.errors import DownloadError
+from genrec.gtzan import GTZAN_SHA256
 
 # --------------------------------------------------------------------------- local server
 
@@ -108,8 +109,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     handler = type("Handler", (RangeHandler,), {"state": state})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                              daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield Server(state, f"http://127.0.0.1:{httpd.server_address[1]}")
@@ -123,9 +123,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 GTZAN_LIKE = {
-    f"genres/{g}/{g}.{i:05d}.au": f"{g}-{i}-".encode() * 10
-    for g in ("blues", "classical", "rock")
-    for i in range(2)
+    f"genres/{g}/{g}.{i:05d}.au": f"{g}-{i}-".encode() * 10 for g in ("blues", "classical", "rock") for i in range(2)
 }
 
 
@@ -168,8 +166,7 @@ def sha256(data: bytes) -> str:
 
 def leftovers(folder: Path) -> list[str]:
     """Temporary extraction folders or .part files left in ``folder``."""
-    return [p.name for p in folder.iterdir()
-            if ".extracting-" in p.name or p.name.endswith(".part")]
+    return [p.name for p in folder.iterdir() if ".extracting-" in p.name or p.name.endswith(".part")]
 
 
 # --------------------------------------------------------------------------- download_file
@@ -210,8 +207,7 @@ def test_resume_after_interrupted_transfer(server: Server, tmp_path: Path) -> No
     assert part.read_bytes() == data[:kept]
 
     seen: list[tuple[int, int | None]] = []
-    download_file(url, dest, checksum=sha256(data), progress=lambda d, t: seen.append((d, t)),
-                  chunk_size=4096)
+    download_file(url, dest, checksum=sha256(data), progress=lambda d, t: seen.append((d, t)), chunk_size=4096)
 
     assert server.state.requests[-1] == ("/big.bin", f"bytes={kept}-")
     assert dest.read_bytes() == data
@@ -261,13 +257,11 @@ def test_md5_algorithm(server: Server, tmp_path: Path) -> None:
     data = b"md5 me"
     url = server.publish("m.bin", data)
     md5 = hashlib.md5(data).hexdigest()
-    out = download_file(url, tmp_path / "m.bin", checksum=md5.upper(), algorithm="md5",
-                        progress=False)
+    out = download_file(url, tmp_path / "m.bin", checksum=md5.upper(), algorithm="md5", progress=False)
     assert out.read_bytes() == data
 
 
-def test_checksum_of_wrong_length_is_refused_before_any_request(server: Server,
-                                                                tmp_path: Path) -> None:
+def test_checksum_of_wrong_length_is_refused_before_any_request(server: Server, tmp_path: Path) -> None:
     url = server.publish("x.bin", b"x")
     with pytest.raises(DownloadError, match="sha256"):
         download_file(url, tmp_path / "x.bin", checksum=GTZAN_SHA256[:32], progress=False)
@@ -307,8 +301,7 @@ def test_http_404_names_the_url(server: Server, tmp_path: Path) -> None:
     assert not (tmp_path / "missing.tar.gz").exists()
 
 
-def test_connection_refused_is_a_download_error(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_connection_refused_is_a_download_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -323,8 +316,7 @@ def test_progress_callback_counts_up_to_the_total(server: Server, tmp_path: Path
     url = server.publish("g.bin", data)
     seen: list[tuple[int, int | None]] = []
 
-    download_file(url, tmp_path / "g.bin", progress=lambda d, t: seen.append((d, t)),
-                  chunk_size=4096)
+    download_file(url, tmp_path / "g.bin", progress=lambda d, t: seen.append((d, t)), chunk_size=4096)
 
     done = [d for d, _ in seen]
     assert done[0] == 0 and done[-1] == len(data)
@@ -333,9 +325,9 @@ def test_progress_callback_counts_up_to_the_total(server: Server, tmp_path: Path
     assert len(seen) > 5
 
 
-def test_tqdm_progress_bar_counts_the_file_up_to_its_size(server: Server, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_tqdm_progress_bar_counts_the_file_up_to_its_size(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import tqdm.auto
 
     bars: list[tqdm.auto.tqdm] = []
@@ -369,12 +361,10 @@ def test_tqdm_progress_bar_counts_the_file_up_to_its_size(server: Server, tmp_pa
         ([tar_link("genres/hard", "../evil.txt", tarfile.LNKTYPE)], "hard link"),
         ([tar_link("dev", "", tarfile.CHRTYPE)], "device"),
         ([tar_link("fifo", "", tarfile.FIFOTYPE)], "device"),
-        ([tar_link("a/up", ".."), tar_link("a/up/up2", ".."), tar_file("a/up/up2/evil.txt")],
-         "beneath a symlink"),
+        ([tar_link("a/up", ".."), tar_link("a/up/up2", ".."), tar_file("a/up/up2/evil.txt")], "beneath a symlink"),
     ],
 )
-def test_unsafe_tar_members_are_refused(tmp_path: Path, members: list[tarfile.TarInfo],
-                                        why: str) -> None:
+def test_unsafe_tar_members_are_refused(tmp_path: Path, members: list[tarfile.TarInfo], why: str) -> None:
     work = tmp_path / "work"
     work.mkdir()
     archive = work / "bad.tar"
@@ -402,8 +392,7 @@ def test_absolute_tar_member_is_refused(tmp_path: Path) -> None:
     assert not target.exists() and not (tmp_path / "out").exists()
 
 
-def test_extraction_without_tarfile_data_filter(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_extraction_without_tarfile_data_filter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Python builds before 3.11.4 lack the 'data' filter; the own checks still apply."""
     monkeypatch.delattr(tarfile, "data_filter", raising=False)
     archive = tmp_path / "g.tar.gz"
@@ -424,8 +413,9 @@ def test_symlink_inside_archive_is_allowed(tmp_path: Path) -> None:
     assert (root / "genres" / "latest").read_bytes() == b"audio"
 
 
-@pytest.mark.parametrize("name, why", [("../evil.txt", "'..'"), ("/abs_evil.txt", "absolute"),
-                                      ("ok/..\\..\\evil.txt", "'..'")])
+@pytest.mark.parametrize(
+    "name, why", [("../evil.txt", "'..'"), ("/abs_evil.txt", "absolute"), ("ok/..\\..\\evil.txt", "'..'")]
+)
 def test_unsafe_zip_members_are_refused(tmp_path: Path, name: str, why: str) -> None:
     work = tmp_path / "work"
     work.mkdir()

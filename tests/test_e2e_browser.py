@@ -4,6 +4,7 @@ Needs Debian's ``chromium`` at /usr/bin/chromium (``.ci/install-browser.sh``) an
 ``playwright`` package (its own browser downloads are not used). Without them the
 test fails in CI (``CI`` set) and is skipped elsewhere, saying why.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,16 @@ from genrec.plots import arch_label
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TRACK = "jazz.00003"
 SIMILARITY = re.compile(r"similarity \d\.\d{3}")  # a recommendation's line
 
@@ -76,12 +85,25 @@ def _serve(runs: Path, tmp_path: Path, **env_extra: str):
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "streamlit.log"
     env = {**os.environ, "GENREC_RUNS": str(runs), "GENREC_HOME": str(tmp_path / "home"), **env_extra}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     with log.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_healthy(url, proc, log)
         yield url
@@ -117,8 +139,9 @@ def test_pick_a_library_clip_in_the_browser(server, playwright_api, tiny_runs):
     from genrec.recommend import Recommender, compare
     from genrec.runs import Run
 
-    (vgg, res), shared = compare([Recommender(Run.open(tiny_runs[a])) for a in ("vgg16", "resnet50")],
-                                 track_id=TRACK, k=5)
+    (vgg, res), shared = compare(
+        [Recommender(Run.open(tiny_runs[a])) for a in ("vgg16", "resnet50")], track_id=TRACK, k=5
+    )
     with playwright_api() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -143,8 +166,7 @@ def test_pick_a_library_clip_in_the_browser(server, playwright_api, tiny_runs):
             assert f"Query: {TRACK}" in text
             assert arch_label("vgg16") in text and arch_label("resnet50") in text
             values = page.locator("[data-testid=stMetricValue]").all_inner_texts()
-            assert values == [f"{shared} of 5", vgg.genre, f"{vgg.confidence:.0%}", res.genre,
-                              f"{res.confidence:.0%}"]
+            assert values == [f"{shared} of 5", vgg.genre, f"{vgg.confidence:.0%}", res.genre, f"{res.confidence:.0%}"]
             assert main.locator("p", has_text=SIMILARITY).count() == 10  # five per model
             for track_id in list(vgg.neighbours["track_id"]) + list(res.neighbours["track_id"]):
                 assert track_id in text
@@ -174,8 +196,11 @@ def crafted_server(tiny_runs, tmp_path):
 
 
 def _media_urls(page) -> set[str]:
-    return set(page.eval_on_selector_all(
-        "audio, video, img, source", "els => els.map(e => e.currentSrc || e.src).filter(s => s)"))
+    return set(
+        page.eval_on_selector_all(
+            "audio, video, img, source", "els => els.map(e => e.currentSrc || e.src).filter(s => s)"
+        )
+    )
 
 
 def test_media_urls_serve_no_file_outside_the_library(crafted_server, playwright_api, tmp_path):

@@ -1,4 +1,5 @@
 """Grad-CAM in numpy against tf.GradientTape, the LiteRT feature-map output, runs saved before Grad-CAM."""
+
 from __future__ import annotations
 
 import shutil
@@ -48,8 +49,14 @@ def test_numpy_gradcam_matches_gradient_tape(arch, feature_norm):
     if feature_norm:  # trained-looking statistics, so the folded scale and shift are not the identity
         norm = model.get_layer(NORM_LAYER)
         gamma, beta, mean, var = norm.get_weights()
-        norm.set_weights([rng.uniform(0.5, 2, gamma.shape), rng.normal(0, 0.3, beta.shape),
-                          rng.normal(0, 0.05, mean.shape), rng.uniform(0.001, 0.02, var.shape)])
+        norm.set_weights(
+            [
+                rng.uniform(0.5, 2, gamma.shape),
+                rng.normal(0, 0.3, beta.shape),
+                rng.normal(0, 0.05, mean.shape),
+                rng.uniform(0.001, 0.02, var.shape),
+            ]
+        )
     images = rng.uniform(0, 255, (3, 64, 64, 3)).astype(np.float32)
     head = Head(**{k: np.asarray(v, np.float64) for k, v in head_arrays(model).items()})
     probs, _, fmaps = KerasPredictor(model).explain_outputs(images)
@@ -129,5 +136,5 @@ def test_runs_saved_before_gradcam_say_to_export(tiny_runs, tmp_path):
     shutil.copy2(src / "head.npz", old / "head.npz")
     rec = Recommender(Run.open(old))
     assert rec.for_audio(_wav(tone(4.0))).genre in run.genres
-    with pytest.raises(RunError, match="no feature-map output.*genrec export"):
+    with pytest.raises(RunError, match=r"no feature-map output.*genrec export"):
         explain([rec], source=_wav(tone(4.0)))

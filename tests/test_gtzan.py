@@ -1,4 +1,5 @@
 """GTZAN sources tried in order, against a local HTTP server on 127.0.0.1 (no internet)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -47,8 +48,10 @@ def test_failing_sources_are_reported_and_the_next_one_is_used(server: Server, t
 
     root = download_gtzan(to, sources=sources, progress=False, report=said.append)
 
-    assert root == to / "genres" and (root / "rock" / "rock.00001.au").read_bytes() == GTZAN_LIKE[
-        "genres/rock/rock.00001.au"]
+    assert (
+        root == to / "genres"
+        and (root / "rock" / "rock.00001.au").read_bytes() == GTZAN_LIKE["genres/rock/rock.00001.au"]
+    )
     failed = [line for line in said if line.startswith("source ")]
     assert len(failed) == 2
     assert failed[0].startswith("source first failed:") and "404" in failed[0] and "/gone/genres.tar.gz" in failed[0]
@@ -70,8 +73,9 @@ def test_checksum_mismatch_moves_on_and_all_failing_says_what_to_do(server: Serv
     wrong = sha256(b"another archive")
     said: list[str] = []
     with pytest.raises(DownloadError) as err:
-        download_gtzan(tmp_path / "g", sources=[Source("bad", url, "sha256", wrong)], progress=False,
-                       report=said.append)
+        download_gtzan(
+            tmp_path / "g", sources=[Source("bad", url, "sha256", wrong)], progress=False, report=said.append
+        )
     assert said[1].startswith("source bad failed:") and wrong in said[1] and sha256(data) in said[1]
     msg = str(err.value)
     assert "any of 1 source" in msg and "Kaggle" in msg and "genrec build --library PATH" in msg
@@ -93,7 +97,9 @@ def test_partial_download_resumes_from_its_own_source_only(server: Server, tmp_p
 def test_known_sources_in_try_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(MIRROR_ENV, raising=False)
     assert [(s.url, s.known_hash) for s in gtzan_sources()] == [
-        (GTZAN_MIRROR_URL, f"sha256:{GTZAN_MIRROR_SHA256}"), (GTZAN_URL, f"md5:{GTZAN_MD5}")]
+        (GTZAN_MIRROR_URL, f"sha256:{GTZAN_MIRROR_SHA256}"),
+        (GTZAN_URL, f"md5:{GTZAN_MD5}"),
+    ]
     mine = custom_source("https://example.org/genres.tar.gz", "SHA256:" + "AB" * 32)
     assert mine.algorithm == "sha256" and mine.checksum == "ab" * 32
     monkeypatch.setenv(MIRROR_ENV, f"https://site.example/g.tgz md5:{'0' * 32}")
@@ -102,12 +108,13 @@ def test_known_sources_in_try_order(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("text", ["abc", "sha256:", ":abcd", "sha256:xyz", "sha256:abcd", "nope:abcd"])
 def test_bad_checksums_are_refused_with_the_expected_form(text: str) -> None:
-    with pytest.raises(DownloadError, match="ALGO:HEX|characters|Unknown checksum algorithm"):
+    with pytest.raises(DownloadError, match=r"ALGO:HEX|characters|Unknown checksum algorithm"):
         parse_checksum(text)
 
 
-def test_cli_lists_sources_and_downloads_from_a_custom_mirror(server: Server, tmp_path: Path, capsys,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_lists_sources_and_downloads_from_a_custom_mirror(
+    server: Server, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(MIRROR_ENV, raising=False)
     data = make_targz(GTZAN_LIKE)
     url = server.publish("m/genres.tar.gz", data)
@@ -118,8 +125,10 @@ def test_cli_lists_sources_and_downloads_from_a_custom_mirror(server: Server, tm
     assert main(["download", "gtzan", "--url", url, "--checksum", sha256(data)]) == 2
     assert "ALGO:HEX" in capsys.readouterr().err
 
-    assert main(["download", "gtzan", "--to", str(tmp_path / "g"), "--url", url,
-                 "--checksum", f"sha256:{sha256(data)}"]) == 0
+    assert (
+        main(["download", "gtzan", "--to", str(tmp_path / "g"), "--url", url, "--checksum", f"sha256:{sha256(data)}"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"using custom: {url} (sha256 checksum verified)" in out
     assert f"genrec build --library {tmp_path / 'g' / 'genres'}" in out

@@ -1,4 +1,5 @@
 """Head-to-head statistics on constructed pairs of runs whose answer is known, hubness, and `genrec compare`."""
+
 from __future__ import annotations
 
 import subprocess
@@ -22,22 +23,27 @@ def _pair(n: int, only_a: int, only_b: int, both_wrong: int = 0):
     """Test clips and two runs' predictions with the given discordant counts; everything else both get right."""
     genres = list(GENRES)
     truth = np.arange(n) % len(genres)
-    clips = pd.DataFrame({"track_id": [f"c{i:03d}" for i in range(n)], "genre": [genres[t] for t in truth],
-                          "path": [f"/music/c{i:03d}.wav" for i in range(n)]})
+    clips = pd.DataFrame(
+        {
+            "track_id": [f"c{i:03d}" for i in range(n)],
+            "genre": [genres[t] for t in truth],
+            "path": [f"/music/c{i:03d}.wav" for i in range(n)],
+        }
+    )
     wrong = (truth + 1) % len(genres)
     a, b = truth.copy(), truth.copy()
-    b[:only_a] = wrong[:only_a]                                   # A right, B wrong
-    a[only_a:only_a + only_b] = wrong[only_a:only_a + only_b]     # B right, A wrong
+    b[:only_a] = wrong[:only_a]  # A right, B wrong
+    a[only_a : only_a + only_b] = wrong[only_a : only_a + only_b]  # B right, A wrong
     end = only_a + only_b + both_wrong
-    a[only_a + only_b:end] = wrong[only_a + only_b:end]
-    b[only_a + only_b:end] = (truth[only_a + only_b:end] + 2) % len(genres)  # both wrong, differently
+    a[only_a + only_b : end] = wrong[only_a + only_b : end]
+    b[only_a + only_b : end] = (truth[only_a + only_b : end] + 2) % len(genres)  # both wrong, differently
     return clips, a, b, genres
 
 
 def _exact_mcnemar(x: int, y: int) -> float:
     """Two-sided exact McNemar p-value from the binomial distribution, written out."""
     n = x + y
-    tail = sum(comb(n, i) for i in range(min(x, y) + 1)) / 2 ** n
+    tail = sum(comb(n, i) for i in range(min(x, y) + 1)) / 2**n
     return min(1.0, 2 * tail)
 
 
@@ -46,7 +52,7 @@ def test_a_clearly_better_run_is_told_apart():
     h = compare_predictions(clips, a, b, genres, "VGG16", "ResNet50")
     assert (h.accuracy_a, h.accuracy_b) == (1.0, 0.7)
     assert (h.only_a, h.only_b) == (12, 0)
-    assert h.p_value == pytest.approx(_exact_mcnemar(12, 0)) and h.p_value == pytest.approx(2 / 2 ** 12)
+    assert h.p_value == pytest.approx(_exact_mcnemar(12, 0)) and h.p_value == pytest.approx(2 / 2**12)
     lo, hi = h.interval
     # the mean of 12 ones in 40 resampled: the normal approximation 0.3 ± 1.96·√(0.3·0.7/40) = [0.158, 0.442]
     assert lo == pytest.approx(0.158, abs=0.04) and hi == pytest.approx(0.442, abs=0.04)
@@ -82,7 +88,8 @@ def test_identical_runs_and_seeded_intervals():
     assert first.interval == again.interval
     # a paired bootstrap written out: resample clips, each keeping both runs' results
     d = (a == clips["genre"].map(genres.index).to_numpy()).astype(float) - (
-        b == clips["genre"].map(genres.index).to_numpy()).astype(float)
+        b == clips["genre"].map(genres.index).to_numpy()
+    ).astype(float)
     means = d[np.random.default_rng(9).integers(0, len(d), (20000, len(d)))].mean(axis=1)
     lo, hi = np.percentile(means, [2.5, 97.5])
     assert first.interval[0] == pytest.approx(lo, abs=1.01 / len(d))
@@ -125,8 +132,14 @@ def test_compare_two_runs_cli(tiny_runs, tmp_path):
     assert h.n == vgg.metrics["test"]["n"]
     assert h.accuracy_a == pytest.approx(vgg.metrics["test"]["accuracy"])
     assert h.accuracy_b == pytest.approx(res.metrics["test"]["accuracy"])
-    out = subprocess.run([sys.executable, "-m", "genrec", "compare", str(vgg.path), str(res.path)],
-                         check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "genrec", "compare", str(vgg.path), str(res.path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     assert f"accuracy A {h.accuracy_a:.3f}, B {h.accuracy_b:.3f}" in out.stdout
     assert f"McNemar exact test: p = {h.p_value:.4g}" in out.stdout
@@ -142,8 +155,14 @@ def test_compare_two_runs_cli(tiny_runs, tmp_path):
     tracks.to_csv(other / "tracks.csv", index=False)
     with pytest.raises(RunError, match="tested on different clips"):
         head_to_head(vgg, Run.open(other))
-    bad = subprocess.run([sys.executable, "-m", "genrec", "compare", str(vgg.path), str(other)],
-                         check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    bad = subprocess.run(
+        [sys.executable, "-m", "genrec", "compare", str(vgg.path), str(other)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert bad.returncode == 2 and "tested on different clips" in bad.stderr and "Traceback" not in bad.stderr
 
 

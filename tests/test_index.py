@@ -1,4 +1,5 @@
 """Behaviour of genrec.index, checked against scikit-learn's brute-force cosine."""
+
 from __future__ import annotations
 
 import sys
@@ -12,7 +13,7 @@ from sklearn.neighbors import NearestNeighbors
 # Lets plain `pytest` (not only `python -m pytest`) import the uninstalled package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genrec.index import (  # noqa: E402
+from genrec.index import (
     ExactIndex,
     HnswIndex,
     VectorIndex,
@@ -24,6 +25,7 @@ from genrec.index import (  # noqa: E402
 
 try:
     import hnswlib  # noqa: F401
+
     HAVE_HNSWLIB = True
 except ImportError:
     HAVE_HNSWLIB = False
@@ -41,6 +43,7 @@ def _random(n: int, dim: int, seed: int = 0) -> np.ndarray:
 
 # ----------------------------------------------------------------- l2_normalize
 
+
 def test_l2_normalize_unit_rows_and_zero_rows_stay_zero():
     x = np.array([[3.0, 4.0], [0.0, 0.0], [-1e-30, 0.0]], dtype=np.float64)
     with np.errstate(divide="raise", invalid="raise"):  # no 0/0 warnings either
@@ -53,6 +56,7 @@ def test_l2_normalize_unit_rows_and_zero_rows_stay_zero():
 
 def test_l2_normalize_matches_sklearn():
     from sklearn.preprocessing import normalize
+
     x = _random(50, 7)
     np.testing.assert_allclose(l2_normalize(x), normalize(x), rtol=1e-5, atol=1e-6)
 
@@ -63,11 +67,11 @@ def test_l2_normalize_1d():
 
 def test_cosine_similarities_match_sklearn():
     a, b = _random(20, 33, 1), _random(40, 33, 2)
-    np.testing.assert_allclose(cosine_similarities(a, b), cosine_similarity(a, b),
-                               atol=1e-5)
+    np.testing.assert_allclose(cosine_similarities(a, b), cosine_similarity(a, b), atol=1e-5)
 
 
 # ----------------------------------------------------------------- rank_indices
+
 
 @pytest.mark.parametrize("k", [1, 2, 3, 5, 9, 10, 11])
 def test_rank_indices_ties_at_the_cut_follow_position(k):
@@ -81,6 +85,7 @@ def test_rank_indices_ties_at_the_cut_follow_position(k):
 
 
 # ----------------------------------------------------------------- ExactIndex vs sklearn
+
 
 @pytest.mark.parametrize("dim", [2, 16, 128])
 @pytest.mark.parametrize("k", [1, 5, 17])
@@ -145,7 +150,7 @@ def test_exact_duplicates_come_back_in_insertion_order():
     index.add(["o0", "o1"], others[:2])
     for n, name in enumerate(order):
         index.add([name], v[None, :] * (n + 1))  # scale changes nothing for cosine
-        index.add([f"p{n}"], others[2 + n:3 + n])
+        index.add([f"p{n}"], others[2 + n : 3 + n])
     for k in (2, 3, 5):
         assert [i for i, _ in index.query(v, k=k)] == order[:k]
     assert [i for i, _ in index.query(v, k=4, exclude=["a"])] == ["z", "m", "b", "y"]
@@ -249,7 +254,7 @@ def test_incremental_adds_equal_one_build():
     one = ExactIndex.build(_ids(60), base)
     inc = ExactIndex()
     for start in range(0, 60, 7):
-        inc.add(_ids(60)[start:start + 7], base[start:start + 7])
+        inc.add(_ids(60)[start : start + 7], base[start : start + 7])
         inc.query(queries[0])  # interleaved queries must see everything added so far
     assert inc.query_many(queries, k=8) == one.query_many(queries, k=8)
     assert inc.ids == one.ids
@@ -257,6 +262,7 @@ def test_incremental_adds_equal_one_build():
 
 def test_query_many_blocks_agree_with_single_queries(monkeypatch):
     import genrec.index as mod
+
     monkeypatch.setattr(mod, "_MAX_BLOCK_SCORES", 50)  # forces several score blocks
     base, queries = _random(40, 6, 11), _random(9, 6, 12)
     index = ExactIndex.build(_ids(40), base)
@@ -271,9 +277,10 @@ def test_protocol_conformance():
 
 # ----------------------------------------------------------------- save / load (HNSW)
 
+
 @needs_hnswlib
 def test_save_load_round_trip_without_pickle(tmp_path):
-    ids = ["track-ü", "a/b c", ""] + _ids(20)  # non-ASCII, punctuation, empty id
+    ids = ["track-ü", "a/b c", "", *_ids(20)]  # non-ASCII, punctuation, empty id
     base = _random(23, 9, 13)
     index = HnswIndex.build(ids, base)
     path = tmp_path / "lib.index"  # no .npz suffix: the name must be kept as given
@@ -301,6 +308,7 @@ def test_save_overwrites_atomically_and_cleans_up_on_failure(tmp_path, monkeypat
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
+
     monkeypatch.setattr(np, "savez", boom)
     with pytest.raises(OSError, match="disk full"):
         HnswIndex.build(["d"], _random(1, 3)).save(path)
@@ -340,8 +348,10 @@ def test_load_rejects_foreign_and_damaged_files(tmp_path):
 
 # ----------------------------------------------------------------- choice of index
 
+
 def test_choose_kind_exact_up_to_the_limit_then_hnsw(monkeypatch):
     import genrec.index as mod
+
     assert choose_kind(1000, "auto", exact_limit=1000)[0] == "exact"
     assert choose_kind(1001, "exact", exact_limit=1000)[0] == "exact"  # an override wins
     monkeypatch.setattr(mod, "hnsw_available", lambda: True)
@@ -355,6 +365,7 @@ def test_choose_kind_exact_up_to_the_limit_then_hnsw(monkeypatch):
 
 # ----------------------------------------------------------------- HnswIndex
 
+
 @needs_hnswlib
 def test_hnsw_top5_recall_against_exact():
     base, queries = _random(5000, 64, 16), _random(200, 64, 17)
@@ -363,8 +374,7 @@ def test_hnsw_top5_recall_against_exact():
     ann = HnswIndex.build(ids, base, ef=100)
     truth = exact.query_many(queries, k=5)
     got = ann.query_many(queries, k=5)
-    recall = np.mean([len({i for i, _ in g} & {i for i, _ in t}) / 5
-                      for g, t in zip(got, truth)])
+    recall = np.mean([len({i for i, _ in g} & {i for i, _ in t}) / 5 for g, t in zip(got, truth)])
     assert recall >= 0.95, recall
     # Reported similarities are real cosines: each must match the exact score.
     exact_sims = cosine_similarities(queries, base)
@@ -391,7 +401,9 @@ def test_hnsw_exclusion_ties_bounds_and_small_k():
     assert all(-1.0 <= s <= 1.0 for _, s in hits)
     assert hits[0][1] == pytest.approx(1.0, abs=1e-5)
     assert index.query_many(np.vstack([v, v]), k=1, exclude=[["z"], []]) == [
-        [("a", pytest.approx(1.0, abs=1e-5))], [("z", pytest.approx(1.0, abs=1e-5))]]
+        [("a", pytest.approx(1.0, abs=1e-5))],
+        [("z", pytest.approx(1.0, abs=1e-5))],
+    ]
 
 
 @needs_hnswlib
@@ -414,7 +426,7 @@ def test_hnsw_duplicates_in_insertion_order_at_2048_dims():
 def test_hnsw_validation_and_growth():
     index = HnswIndex()
     for n in range(0, 300, 50):  # several adds: the graph has to grow
-        index.add(_ids(300)[n:n + 50], _random(50, 12, n))
+        index.add(_ids(300)[n : n + 50], _random(50, 12, n))
     assert len(index) == 300
     with pytest.raises(ValueError, match="duplicate"):
         index.add(["t0"], _random(1, 12))
@@ -442,12 +454,14 @@ def test_hnsw_save_load_round_trip(tmp_path):
 
 def test_missing_hnswlib_says_how_to_install(monkeypatch):
     import builtins
+
     real_import = builtins.__import__
 
     def fake_import(name, *args, **kwargs):
         if name == "hnswlib":
             raise ImportError("No module named 'hnswlib'")
         return real_import(name, *args, **kwargs)
+
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match="pip install hnswlib"):
         HnswIndex()

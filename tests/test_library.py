@@ -1,4 +1,5 @@
 """genrec.library: GTZAN layouts, unreadable files, the split protocol and its persistence."""
+
 from __future__ import annotations
 
 import json
@@ -52,6 +53,7 @@ def split_counts(lib: Library) -> dict[str, Counter]:
 
 # ----------------------------------------------------------------- layouts
 
+
 def test_original_layout_au(tmp_path, home):
     root = audio_folder(tmp_path / "gtzan" / "genres", ext="au")
     lib = load_gtzan(tmp_path / "gtzan")  # the folder above genres/ works too
@@ -79,7 +81,7 @@ def test_library_given_as_dot_is_named_after_its_folder(tmp_path, home, monkeypa
     monkeypatch.chdir(tmp_path / "genres")
     lib = load_gtzan(".")
     assert lib.name == "genres" and len(lib.tracks) == 3
-    assert [p.name for p in (home / "libraries").iterdir()][0].startswith("genres-")
+    assert next(p.name for p in (home / "libraries").iterdir()).startswith("genres-")
 
 
 def test_kaggle_image_layout(tmp_path, home):
@@ -104,10 +106,10 @@ def test_auto_detection_prefers_audio_when_both_exist(tmp_path, home):
 
 def test_names_that_are_not_gtzan_tracks_are_ignored(tmp_path, home):
     root = audio_folder(tmp_path / "genres", per_genre=3)
-    write_audio(root / "blues" / "blues.00099.flac", tone(0.25))   # not a GTZAN extension
-    write_audio(root / "rock" / "blues.00098.wav", tone(0.25))     # genre folder disagrees with the name
-    write_audio(root / "polka" / "polka.00001.wav", tone(0.25))    # not a GTZAN genre
-    write_audio(root / "blues" / "blues.1.wav", tone(0.25))        # not five digits
+    write_audio(root / "blues" / "blues.00099.flac", tone(0.25))  # not a GTZAN extension
+    write_audio(root / "rock" / "blues.00098.wav", tone(0.25))  # genre folder disagrees with the name
+    write_audio(root / "polka" / "polka.00001.wav", tone(0.25))  # not a GTZAN genre
+    write_audio(root / "blues" / "blues.1.wav", tone(0.25))  # not five digits
     (root / "blues" / "notes.txt").write_text("hello")
     lib = load_gtzan(root)
     assert len(lib.tracks) == 9 and lib.skipped == []
@@ -144,11 +146,14 @@ def test_a_track_present_twice_is_kept_once(tmp_path, home):
     audio_folder(tmp_path / "both" / "b", per_genre=3, genres=("pop",))
     lib = load_gtzan(tmp_path / "both")
     assert sorted(lib.tracks["track_id"]) == ["pop.00000", "pop.00001", "pop.00002"]
-    assert sorted(reason for _, reason in lib.skipped) == ["duplicate of track pop.00000",
-                                                           "duplicate of track pop.00001"]
+    assert sorted(reason for _, reason in lib.skipped) == [
+        "duplicate of track pop.00000",
+        "duplicate of track pop.00001",
+    ]
 
 
 # ----------------------------------------------------------------- refusals
+
 
 def test_missing_folder(tmp_path):
     with pytest.raises(LibraryError, match=r"nope: folder not found"):
@@ -192,13 +197,22 @@ def test_scan_refuses_an_image_kind_folder_with_only_audio(tmp_path):
 
 # ----------------------------------------------------------------- stratified_split
 
+
 def _genres(per_genre: int, genres=GENRES) -> pd.Series:
     return pd.Series([g for g in genres for _ in range(per_genre)])
 
 
-@pytest.mark.parametrize("per_genre,expected", [
-    (100, (80, 10, 10)), (6, (4, 1, 1)), (10, (8, 1, 1)), (3, (1, 1, 1)), (2, (2, 0, 0)), (1, (1, 0, 0)),
-])
+@pytest.mark.parametrize(
+    "per_genre,expected",
+    [
+        (100, (80, 10, 10)),
+        (6, (4, 1, 1)),
+        (10, (8, 1, 1)),
+        (3, (1, 1, 1)),
+        (2, (2, 0, 0)),
+        (1, (1, 0, 0)),
+    ],
+)
 def test_stratified_split_sizes_per_genre(per_genre, expected):
     genres = _genres(per_genre)
     splits = stratified_split(genres, seed=0)
@@ -210,7 +224,9 @@ def test_stratified_split_sizes_per_genre(per_genre, expected):
 
 
 def test_stratified_split_with_unequal_genres():
-    genres = pd.Series(["rock"] * 50 + ["jazz"] * 20 + ["pop"] * 5).sample(frac=1, random_state=3).reset_index(drop=True)
+    genres = (
+        pd.Series(["rock"] * 50 + ["jazz"] * 20 + ["pop"] * 5).sample(frac=1, random_state=3).reset_index(drop=True)
+    )
     splits = stratified_split(genres, seed=0)
     c = {g: Counter(splits[(genres == g).to_numpy()]) for g in ("rock", "jazz", "pop")}
     assert (c["rock"]["train"], c["rock"]["valid"], c["rock"]["test"]) == (40, 5, 5)
@@ -235,8 +251,11 @@ def test_stratified_split_has_no_overlap_and_shuffles_within_genre():
     splits = stratified_split(genres, seed=0)
     ids = np.arange(len(genres))
     parts = {s: set(ids[splits == s]) for s in ("train", "valid", "test")}
-    assert not (parts["train"] & parts["valid"]) and not (parts["train"] & parts["test"]) \
+    assert (
+        not (parts["train"] & parts["valid"])
+        and not (parts["train"] & parts["test"])
         and not (parts["valid"] & parts["test"])
+    )
     assert set().union(*parts.values()) == set(ids)
     # Not simply the last clips of each genre: the test set of blues (rows 0..99) is spread out.
     blues_test = sorted(i for i in parts["test"] if i < 100)
@@ -245,11 +264,13 @@ def test_stratified_split_has_no_overlap_and_shuffles_within_genre():
 
 # ----------------------------------------------------------------- saved split
 
+
 def test_split_is_saved_under_genrec_home_and_reused(tmp_path, home, monkeypatch):
     root = audio_folder(tmp_path / "genres")
     first = load_gtzan(root)
-    assert {g: (c["train"], c["valid"], c["test"]) for g, c in split_counts(first).items()} == \
-        {g: (4, 1, 1) for g in THREE}
+    assert {g: (c["train"], c["valid"], c["test"]) for g, c in split_counts(first).items()} == {
+        g: (4, 1, 1) for g in THREE
+    }
 
     saved = list((home / "libraries").glob("*/split.csv"))
     assert len(saved) == 1 and saved[0].parent.name.startswith("genres-")
@@ -290,6 +311,7 @@ def test_saved_split_is_recomputed_for_another_seed_or_another_track_list(tmp_pa
 
 # ----------------------------------------------------------------- split files
 
+
 def write_split_files(folder: Path, train, valid, test, suffix: str = "_filtered") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, items in (("train", train), ("valid", valid), ("test", test)):
@@ -298,22 +320,29 @@ def write_split_files(folder: Path, train, valid, test, suffix: str = "_filtered
 
 
 def test_read_split_files(tmp_path):
-    folder = write_split_files(tmp_path / "splits",
-                               ["blues/blues.00000.wav", "blues/blues.00001.au"],
-                               ["classical/classical.00003.wav"],
-                               ["country00004.png", "country/country.00005.wav"])
+    folder = write_split_files(
+        tmp_path / "splits",
+        ["blues/blues.00000.wav", "blues/blues.00001.au"],
+        ["classical/classical.00003.wav"],
+        ["country00004.png", "country/country.00005.wav"],
+    )
     assert read_split_files(folder) == {
-        "blues.00000": "train", "blues.00001": "train", "classical.00003": "valid",
-        "country.00004": "test", "country.00005": "test",
+        "blues.00000": "train",
+        "blues.00001": "train",
+        "classical.00003": "valid",
+        "country.00004": "test",
+        "country.00005": "test",
     }
 
 
 def test_load_gtzan_with_split_dir_marks_unlisted_tracks(tmp_path, home):
     root = audio_folder(tmp_path / "genres")
-    folder = write_split_files(tmp_path / "splits",
-                               [f"blues/blues.{n:05d}.wav" for n in range(4)] + ["rock/rock.00001.wav"],
-                               ["blues/blues.00004.wav", "classical/classical.00000.wav"],
-                               ["country/country.00005.wav"])
+    folder = write_split_files(
+        tmp_path / "splits",
+        [f"blues/blues.{n:05d}.wav" for n in range(4)] + ["rock/rock.00001.wav"],
+        ["blues/blues.00004.wav", "classical/classical.00000.wav"],
+        ["country/country.00005.wav"],
+    )
     lib = load_gtzan(root, split_dir=folder)
     split = dict(zip(lib.tracks["track_id"], lib.tracks["split"]))
     assert [split[f"blues.{n:05d}"] for n in range(6)] == ["train"] * 4 + ["valid", "unlisted"]
@@ -327,8 +356,9 @@ def test_load_gtzan_with_split_dir_marks_unlisted_tracks(tmp_path, home):
 
 def test_split_dir_and_stratified_have_different_fingerprints(tmp_path, home):
     root = audio_folder(tmp_path / "genres")
-    folder = write_split_files(tmp_path / "s", ["blues/blues.00000.wav"], ["blues/blues.00001.wav"],
-                               ["blues/blues.00002.wav"])
+    folder = write_split_files(
+        tmp_path / "s", ["blues/blues.00000.wav"], ["blues/blues.00001.wav"], ["blues/blues.00002.wav"]
+    )
     assert load_gtzan(root, split_dir=folder).fingerprint() != load_gtzan(root).fingerprint()
     assert load_gtzan(root, split_dir=folder).fingerprint() == load_gtzan(root, split_dir=folder).fingerprint()
 
@@ -353,6 +383,7 @@ def test_missing_split_folder_or_file(tmp_path):
 
 
 # ----------------------------------------------------------------- Library helpers
+
 
 def test_summary_counts(tmp_path, home):
     root = audio_folder(tmp_path / "genres", per_genre=6)
@@ -394,6 +425,7 @@ def test_track_lookup_error_suggests_ids(tmp_path, home):
 
 
 # ----------------------------------------------------------------- the real GTZAN sample
+
 
 def test_real_sample_is_found_whole(gtzan_sample, home):
     lib = load_gtzan(gtzan_sample)

@@ -1,4 +1,5 @@
 """Training's frozen pass in LiteRT gives Keras' features, is used only where it pays, and falls back to Keras."""
+
 from __future__ import annotations
 
 import logging
@@ -36,10 +37,10 @@ def test_litert_frozen_pass_gives_the_keras_features(arch, last_four, images):
 
 
 def test_conversion_only_where_the_library_repays_it():
-    assert not LF.worth_converting("vgg16", 200, 224)             # the demo library: Keras
+    assert not LF.worth_converting("vgg16", 200, 224)  # the demo library: Keras
     assert LF.worth_converting("vgg16", LF.MIN_IMAGES["vgg16"], 224)
-    assert LF.worth_converting("resnet50", 10_000, 224)           # full GTZAN in 3-s chunks
-    assert not LF.worth_converting("resnet50", 10_000, 32)        # tiny images: little to save per image
+    assert LF.worth_converting("resnet50", 10_000, 224)  # full GTZAN in 3-s chunks
+    assert not LF.worth_converting("resnet50", 10_000, 32)  # tiny images: little to save per image
     assert not LF.worth_converting("unknown-arch", 10**9, 224)
 
 

@@ -1,4 +1,5 @@
 """The Keras models: the paper's head, caffe preprocessing, the last-four switch, cutting, weights, loading."""
+
 from __future__ import annotations
 
 import keras
@@ -46,8 +47,12 @@ def test_last_four_weighted_layers_are_the_documented_ones():
     vgg = M.build_backbone("vgg16", M.WeightsSource("none"), SIZE)
     res = M.build_backbone("resnet50", M.WeightsSource("none"), SIZE)
     assert M.last_four_weighted(vgg) == ["block4_conv3", "block5_conv1", "block5_conv2", "block5_conv3"]
-    assert M.last_four_weighted(res) == ["conv5_block3_2_conv", "conv5_block3_2_bn",
-                                         "conv5_block3_3_conv", "conv5_block3_3_bn"]
+    assert M.last_four_weighted(res) == [
+        "conv5_block3_2_conv",
+        "conv5_block3_2_bn",
+        "conv5_block3_3_conv",
+        "conv5_block3_3_bn",
+    ]
 
 
 @pytest.mark.parametrize("last_four", [False, True])
@@ -64,8 +69,9 @@ def test_split_model_tail_of_frozen_equals_full_model(arch, last_four):
     m = M.build_model(arch, 10, input_size=SIZE, last_four_trainable=last_four)
     frozen, tail = M.split_model(m)
     x = np.random.default_rng(2).uniform(0, 255, (4, SIZE, SIZE, 3)).astype("float32")
-    np.testing.assert_allclose(tail.predict(frozen.predict(x, verbose=0), verbose=0),
-                               m.predict(x, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        tail.predict(frozen.predict(x, verbose=0), verbose=0), m.predict(x, verbose=0), atol=1e-6
+    )
     # Frozen backbone: the cache holds the pooled vector; last four: the input(s) of the first trainable layer.
     shapes = [tuple(t.shape[1:]) for t in M.frozen_boundary(m)]
     if not last_four:
@@ -107,8 +113,9 @@ def test_local_weights_file_is_loaded_and_recorded(tmp_path):
     assert source.kind == "file" and len(source.sha256) == 64 and "file" in source.label
     keras.utils.set_random_seed(6)  # a different random init, overwritten by the file
     m = M.build_model("vgg16", 10, weights=source, input_size=SIZE)
-    np.testing.assert_array_equal(m.get_layer("block1_conv1").kernel.numpy(),
-                                  donor.get_layer("block1_conv1").kernel.numpy())
+    np.testing.assert_array_equal(
+        m.get_layer("block1_conv1").kernel.numpy(), donor.get_layer("block1_conv1").kernel.numpy()
+    )
 
 
 def test_bad_weights_files(tmp_path):

@@ -1,4 +1,5 @@
 """8-bit LiteRT predictors: written with every run, agreement recorded, chosen only above the bar, no TensorFlow."""
+
 from __future__ import annotations
 
 import json
@@ -181,8 +182,9 @@ def test_app_answers_with_the_8bit_predictor_without_tensorflow_and_says_so(tiny
         "    'captions': [c.value for c in at.sidebar.caption if 'Uploads:' in c.value]}))\n"
     )
     env = {**os.environ, "GENREC_RUNS": str(runs), PREDICTOR_ENV: "int8"}
-    out = subprocess.run([sys.executable, "-c", script], check=False, cwd=ROOT, capture_output=True, text=True,
-                         timeout=300, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", script], check=False, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["tf"] is False and result["used"] == [QUANTIZED_FILE] * 2 and len(result["genres"]) == 2

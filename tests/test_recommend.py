@@ -1,4 +1,5 @@
 """Recommendations: top-k agrees with brute-force cosine, no self-matches, outside audio path, both models."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """genrec.retrieval.retrieval_report: hand-checked numbers and scikit-learn cross-checks."""
+
 from __future__ import annotations
 
 import sys
@@ -46,8 +47,13 @@ def test_hand_computed_tiny_case():
     #       without artist y (b1, b2): b3 b0 b4 -> 0 1 1 -> 2/3
     #   chance: 3 of 5 base items are A, 2 are B -> (3/5 + 2/5 + 3/5 + 3/5)/4 = 11/20
     rep = retrieval_report(
-        np.array([_unit(a) for a in QUERY_ANGLES]), QUERY_GENRES, QUERY_ARTISTS,
-        np.array([_unit(a) for a in BASE_ANGLES]), BASE_GENRES, BASE_ARTISTS, k=3,
+        np.array([_unit(a) for a in QUERY_ANGLES]),
+        QUERY_GENRES,
+        QUERY_ARTISTS,
+        np.array([_unit(a) for a in BASE_ANGLES]),
+        BASE_GENRES,
+        BASE_ARTISTS,
+        k=3,
     )
     assert rep["precision_at_k"] == pytest.approx((2 / 3 + 1 / 3 + 2 / 3 + 1 / 3) / 4)
     assert rep["map"] == pytest.approx((34 / 45 + 3 / 4 + 34 / 45 + 8 / 15) / 4)  # 503/720
@@ -59,8 +65,13 @@ def test_hand_computed_tiny_case():
 
 def test_tiny_case_without_artists():
     rep = retrieval_report(
-        np.array([_unit(a) for a in QUERY_ANGLES]), QUERY_GENRES, None,
-        np.array([_unit(a) for a in BASE_ANGLES]), BASE_GENRES, BASE_ARTISTS, k=3,
+        np.array([_unit(a) for a in QUERY_ANGLES]),
+        QUERY_GENRES,
+        None,
+        np.array([_unit(a) for a in BASE_ANGLES]),
+        BASE_GENRES,
+        BASE_ARTISTS,
+        k=3,
     )
     assert rep["precision_at_k_other_artists"] is None
     assert rep["precision_at_k"] == pytest.approx(0.5)
@@ -102,8 +113,7 @@ def test_ranking_is_exact_index_ranking():
     b_gen[100:110] = np.arange(10) % 4
     index = ExactIndex.build([str(i) for i in range(len(b))], b)
     k = 7
-    expected = np.mean([[b_gen[int(i)] == g for i, _ in row]
-                        for row, g in zip(index.query_many(q, k=k), q_gen)])
+    expected = np.mean([[b_gen[int(i)] == g for i, _ in row] for row, g in zip(index.query_many(q, k=k), q_gen)])
     rep = retrieval_report(q, q_gen, None, b, b_gen, None, k=k)
     assert rep["precision_at_k"] == pytest.approx(expected)
 
@@ -141,17 +151,24 @@ def test_artist_exclusion_removes_the_artist_effect():
     vecs = np.array(vecs, dtype=np.float32)
     genres, artists = np.array(genres), np.array(artists)
     is_query = np.arange(len(vecs)) % tracks == 0  # one track per artist queries
-    rep = retrieval_report(vecs[is_query], genres[is_query], artists[is_query],
-                           vecs[~is_query], genres[~is_query], artists[~is_query], k=5)
+    rep = retrieval_report(
+        vecs[is_query], genres[is_query], artists[is_query], vecs[~is_query], genres[~is_query], artists[~is_query], k=5
+    )
     assert rep["precision_at_k"] == pytest.approx(1.0)
     assert rep["precision_at_k_other_artists"] < 0.7
     assert rep["precision_at_k_other_artists"] > rep["chance"]
 
     # With every artist distinct nothing is removed, so the two figures agree.
     unique = [f"u{i}" for i in range(len(vecs))]
-    same = retrieval_report(vecs[is_query], genres[is_query], np.array(unique)[is_query],
-                            vecs[~is_query], genres[~is_query], np.array(unique)[~is_query],
-                            k=5)
+    same = retrieval_report(
+        vecs[is_query],
+        genres[is_query],
+        np.array(unique)[is_query],
+        vecs[~is_query],
+        genres[~is_query],
+        np.array(unique)[~is_query],
+        k=5,
+    )
     assert same["precision_at_k_other_artists"] == pytest.approx(same["precision_at_k"])
 
 
@@ -160,8 +177,7 @@ def test_unknown_artists_never_match():
     query = np.array([_unit(0)])
     # Unknown ("" / None) query artist: nothing is removed.
     for unknown in ("", None):
-        rep = retrieval_report(query, ["A"], [unknown], base, BASE_GENRES,
-                               [unknown] * 5, k=1)
+        rep = retrieval_report(query, ["A"], [unknown], base, BASE_GENRES, [unknown] * 5, k=1)
         assert rep["precision_at_k_other_artists"] == rep["precision_at_k"] == 1.0
     # A known artist owning the whole base leaves nothing to rank: None.
     rep = retrieval_report(query, ["A"], ["x"], base, BASE_GENRES, ["x"] * 5, k=1)
@@ -201,6 +217,7 @@ def test_validation():
 
 def test_blocks_do_not_change_results(monkeypatch):
     import genrec.retrieval as mod
+
     q, q_gen, b, b_gen = _random_split(37, 90, 8, 3, seed=7, signal=0.7)
     artists_q = [f"a{i % 5}" for i in range(37)]
     artists_b = [f"a{i % 7}" for i in range(90)]

@@ -3,8 +3,10 @@
 The run-folder cases copy the tiny trained runs and damage the copy the way a
 folder copied from elsewhere could be; every test asserts what the user is told.
 """
+
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -74,22 +76,35 @@ def _truncate(path: Path) -> None:
 
 #: Ten ways a copied run folder can be broken: (name, damage(run folder), file and words the reason must name).
 BROKEN_RUNS = [
-    ("created-number", lambda r: edit_json(r / "run.json", lambda d: _set(d, "created", 1700000000)),
-     ("run.json", "'created'", "timestamp")),
+    (
+        "created-number",
+        lambda r: edit_json(r / "run.json", lambda d: _set(d, "created", 1700000000)),
+        ("run.json", "'created'", "timestamp"),
+    ),
     ("runjson-list", lambda r: edit_json(r / "run.json", []), ("run.json", "JSON object")),
     ("metrics-empty", lambda r: edit_json(r / "metrics.json", {}), ("metrics.json", "'test'", "missing")),
     ("runjson-empty", lambda r: edit_json(r / "run.json", {}), ("run.json", "'arch'", "missing")),
     ("no-arch", lambda r: edit_json(r / "run.json", lambda d: _drop(d, "arch")), ("run.json", "'arch'")),
-    ("wrong-type", lambda r: edit_json(r / "run.json", lambda d: _set(d, "config.last_four_trainable", "yes")),
-     ("run.json", "'config.last_four_trainable'", "true or false")),
-    ("genres-short", lambda r: edit_json(r / "run.json", lambda d: _set(d, "genres", list(GENRES[:9]))),
-     ("tracks.csv", "genre outside the run's genres")),
-    ("tracks-no-path", lambda r: pd.read_csv(r / "tracks.csv").drop(columns="path").to_csv(r / "tracks.csv",
-                                                                                            index=False),
-     ("tracks.csv", "missing column", "path")),
-    ("size-64", lambda r: edit_json(r / "run.json", lambda d: _set(_set(d, "spectrogram.size", 64),
-                                                                   "config.input_size", 64)),
-     ("model.keras", "32×32-px", "spectrogram.size", "64")),
+    (
+        "wrong-type",
+        lambda r: edit_json(r / "run.json", lambda d: _set(d, "config.last_four_trainable", "yes")),
+        ("run.json", "'config.last_four_trainable'", "true or false"),
+    ),
+    (
+        "genres-short",
+        lambda r: edit_json(r / "run.json", lambda d: _set(d, "genres", list(GENRES[:9]))),
+        ("tracks.csv", "genre outside the run's genres"),
+    ),
+    (
+        "tracks-no-path",
+        lambda r: pd.read_csv(r / "tracks.csv").drop(columns="path").to_csv(r / "tracks.csv", index=False),
+        ("tracks.csv", "missing column", "path"),
+    ),
+    (
+        "size-64",
+        lambda r: edit_json(r / "run.json", lambda d: _set(_set(d, "spectrogram.size", 64), "config.input_size", 64)),
+        ("model.keras", "32×32-px", "spectrogram.size", "64"),
+    ),
     ("model-truncated", lambda r: _truncate(r / "model.keras"), ("model.keras", "damaged")),
 ]
 
@@ -158,7 +173,7 @@ def test_typed_attributes_of_a_good_run(tiny_runs):
     metrics = json.loads((run.path / "metrics.json").read_text())
     assert run.metrics_summary.test.accuracy == pytest.approx(metrics["test"]["accuracy"])
     assert run.metrics_summary.retrieval.k == 5
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         run.config.input_size = 64  # frozen
 
 
@@ -308,8 +323,12 @@ def _bad_clips(root: Path) -> dict[str, str]:
     nan = tone(5.0)
     nan[100] = np.nan
     write_audio(root / "jazz" / "jazz.00013.wav", nan, subtype="FLOAT")
-    return {"jazz.00010.wav": "silent", "jazz.00011.wav": "only 1.0 s", "jazz.00012.wav": "silent",
-            "jazz.00013.wav": "not finite"}
+    return {
+        "jazz.00010.wav": "silent",
+        "jazz.00011.wav": "only 1.0 s",
+        "jazz.00012.wav": "silent",
+        "jazz.00013.wav": "not finite",
+    }
 
 
 def test_library_scan_skips_what_training_would_refuse(tmp_path, capsys):
@@ -338,31 +357,46 @@ def test_library_scan_skips_what_training_would_refuse(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- 6: argument types
-@pytest.mark.parametrize("argv, words", [
-    (["train", "--arch", "vgg16", "--max-per-genre", "-1"], "argument --max-per-genre: -1 is too small"),
-    (["train", "--arch", "vgg16", "--max-per-genre", "0"], "argument --max-per-genre: 0 is too small"),
-    (["train", "--arch", "vgg16", "--batch-size", "0"], "argument --batch-size: 0 is too small"),
-    (["train", "--arch", "vgg16", "--learning-rate", "nan"], "argument --learning-rate: nan must be a finite"),
-    (["train", "--arch", "vgg16", "--learning-rate", "-1"], "argument --learning-rate: -1 must be a finite"),
-    (["train", "--arch", "vgg16", "--epochs", "0"], "argument --epochs: 0 is too small"),
-    (["train", "--arch", "vgg16", "--input-size", "8"], "argument --input-size: 8 is too small: use 32"),
-    (["train", "--arch", "vgg16", "--chunk-seconds", "inf"], "argument --chunk-seconds: inf must be"),
-    (["train", "--arch", "vgg16", "--seed", "-3"], "argument --seed: -3 is too small"),
-    (["recommend", "run", "q", "-k", "-1"], "argument -k: -1 is too small"),
-    (["recommend", "run", "q", "-k", "two"], "argument -k: 'two' is not a whole number"),
-    (["prepare", "demo", "--input-size", "16"], "argument --input-size: 16 is too small"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["train", "--arch", "vgg16", "--max-per-genre", "-1"], "argument --max-per-genre: -1 is too small"),
+        (["train", "--arch", "vgg16", "--max-per-genre", "0"], "argument --max-per-genre: 0 is too small"),
+        (["train", "--arch", "vgg16", "--batch-size", "0"], "argument --batch-size: 0 is too small"),
+        (["train", "--arch", "vgg16", "--learning-rate", "nan"], "argument --learning-rate: nan must be a finite"),
+        (["train", "--arch", "vgg16", "--learning-rate", "-1"], "argument --learning-rate: -1 must be a finite"),
+        (["train", "--arch", "vgg16", "--epochs", "0"], "argument --epochs: 0 is too small"),
+        (["train", "--arch", "vgg16", "--input-size", "8"], "argument --input-size: 8 is too small: use 32"),
+        (["train", "--arch", "vgg16", "--chunk-seconds", "inf"], "argument --chunk-seconds: inf must be"),
+        (["train", "--arch", "vgg16", "--seed", "-3"], "argument --seed: -3 is too small"),
+        (["recommend", "run", "q", "-k", "-1"], "argument -k: -1 is too small"),
+        (["recommend", "run", "q", "-k", "two"], "argument -k: 'two' is not a whole number"),
+        (["prepare", "demo", "--input-size", "16"], "argument --input-size: 16 is too small"),
+    ],
+)
 def test_cli_arguments_are_checked_with_clear_messages(argv, words):
-    proc = subprocess.run([sys.executable, "-m", "genrec", *argv], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "genrec", *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert words in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("epochs", 0, "--epochs 0"), ("batch_size", 0, "--batch-size 0"), ("input_size", 8, "--input-size 8"),
-    ("max_per_genre", 0, "--max-per-genre 0"), ("learning_rate", float("nan"), "--learning-rate nan"),
-])
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("epochs", 0, "--epochs 0"),
+        ("batch_size", 0, "--batch-size 0"),
+        ("input_size", 8, "--input-size 8"),
+        ("max_per_genre", 0, "--max-per-genre 0"),
+        ("learning_rate", float("nan"), "--learning-rate nan"),
+    ],
+)
 def test_train_config_refuses_the_same_settings(field, value, words):
     from genrec.train import TrainConfig
 
@@ -461,7 +495,7 @@ def test_scan_names_empty_files_folders_and_links(tmp_path):
         "pop.00010.wav": "is empty (0 bytes)",
         "pop.00011.wav": "is a folder, not a file",
         "pop.00012.wav": f"is a symlink to {outside.resolve()}, outside the library folder; copy the file "
-                         f"into the library",
+        f"into the library",
         "pop.00013.wav": f"is a broken symlink (to {tmp_path / 'gone.wav'})",
     }
 
@@ -487,8 +521,7 @@ def test_m4a_upload_gets_the_apps_ffmpeg_hint(tiny_runs, tmp_path, monkeypatch):
     monkeypatch.setenv("GENREC_RUNS", str(runs))
     at = start()
     at.segmented_control(key="query_source").set_value("upload").run()
-    at.file_uploader(key="upload").set_value(("song.m4a", b"\0\0\0\x20ftypM4A " + b"\0" * 100,
-                                              "audio/mp4")).run()
+    at.file_uploader(key="upload").set_value(("song.m4a", b"\0\0\0\x20ftypM4A " + b"\0" * 100, "audio/mp4")).run()
     no_traceback(at)
     assert len(at.error) == 1 and "song.m4a" in at.error[0].value and "ffmpeg -i" in at.error[0].value
     assert at.title and "Compare" in at.title[0].value  # the page is still there

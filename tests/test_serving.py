@@ -1,4 +1,5 @@
 """Answering outside clips: the LiteRT predictor agrees with Keras, needs no TensorFlow, and fails clearly."""
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,7 @@ def test_lite_predictor_shared_between_threads(tiny_runs, images):
     from concurrent.futures import ThreadPoolExecutor
 
     lite = load_predictor(Run.open(tiny_runs["resnet50"]))
-    batches = [images[i % 3: i % 3 + 1 + i % 2] for i in range(24)]  # batches of 1 and 2: resizes in between
+    batches = [images[i % 3 : i % 3 + 1 + i % 2] for i in range(24)]  # batches of 1 and 2: resizes in between
     expected = [lite(b)[0] for b in batches]
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda b: lite(b)[0], batches))

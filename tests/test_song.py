@@ -1,4 +1,5 @@
 """Whole-song analysis: windows, the length cap, and timelines that match answering each window on its own."""
+
 from __future__ import annotations
 
 import io
@@ -48,15 +49,15 @@ def test_timeline_matches_each_window_answered_alone(tiny_runs):
     from genrec.song import analyse_song, song_answers
 
     recs = [Recommender(Run.open(tiny_runs[a])) for a in ("vgg16", "resnet50")]
-    y = np.concatenate([tone(50.0, 220.0), tone(50.0, 880.0, seed=1)])   # 100 s: windows 0, 30, 60, 70
+    y = np.concatenate([tone(50.0, 220.0), tone(50.0, 880.0, seed=1)])  # 100 s: windows 0, 30, 60, 70
     song = decode_song(wav(y), name="song.wav")
     seen = []
     timelines = analyse_song(recs, song, progress=lambda stage, done, total: seen.append((done, total)))
-    assert seen[-1] == (4, 4)   # both runs share their windows: each image is built once
+    assert seen[-1] == (4, 4)  # both runs share their windows: each image is built once
     for rec, timeline in zip(recs, timelines):
         np.testing.assert_allclose(timeline.starts, [0, 30, 60, 70])
         for i, start in enumerate(timeline.starts):
-            alone = rec.for_audio(wav(song.samples[int(start * SAMPLE_RATE):int((start + 30) * SAMPLE_RATE)]))
+            alone = rec.for_audio(wav(song.samples[int(start * SAMPLE_RATE) : int((start + 30) * SAMPLE_RATE)]))
             np.testing.assert_allclose(timeline.probabilities[i], alone.probabilities, atol=1e-5)
             np.testing.assert_allclose(timeline.embeddings[i], alone.embedding, atol=1e-5)
         frame = timeline.frame()

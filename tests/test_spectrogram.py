@@ -1,4 +1,5 @@
 """genrec.spectrogram checked against an independent numpy STFT + Slaney mel filterbank."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,7 +52,7 @@ def reference_power(y, n_fft=N_FFT, hop=HOP_LENGTH, pad_mode="constant"):
     padded = np.pad(np.asarray(y, np.float64), n_fft // 2, mode=pad_mode)
     n_frames = 1 + (len(padded) - n_fft) // hop
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
-    frames = np.stack([padded[i * hop: i * hop + n_fft] * window for i in range(n_frames)])
+    frames = np.stack([padded[i * hop : i * hop + n_fft] * window for i in range(n_frames)])
     return (np.abs(np.fft.rfft(frames, axis=1)) ** 2).T
 
 
@@ -65,6 +66,7 @@ def sine(freq, seconds, amp=0.5):
 
 
 # ----------------------------------------------------------------- mel_db
+
 
 def test_reference_filterbank_is_librosas_slaney_filterbank():
     """Guards the reference itself: same triangles as librosa.filters.mel's default."""
@@ -119,6 +121,7 @@ def test_silence_sits_at_the_amin_floor():
 
 # ----------------------------------------------------------------- mel_frequencies
 
+
 def test_mel_frequencies_are_the_band_centres():
     centres = mel_frequencies()
     assert centres.shape == (N_MELS,)
@@ -144,6 +147,7 @@ def test_a_pure_tone_lands_in_the_band_centred_on_it(freq):
 
 # ----------------------------------------------------------------- db_to_image
 
+
 def test_db_to_image_shape_and_whole_values():
     img = db_to_image(mel_db(tone(30.0)))
     assert img.shape == (IMAGE_SIZE, IMAGE_SIZE, 3) and img.dtype == np.float32
@@ -154,12 +158,18 @@ def test_db_to_image_shape_and_whole_values():
     assert len(np.unique(img)) > 20  # a real picture, not a flat grey
 
 
-@pytest.mark.parametrize("level,grey", [
-    (DB_FLOOR, 0.0), (DB_FLOOR - 50, 0.0), (DB_CEIL, 255.0), (DB_CEIL + 30, 255.0),
-    (0.0, 170.0),           # (0 - -80) / 120 * 255 = 170
-    (-20.0, 128.0),         # 127.5, rounded half to even
-    (-50.0, 64.0),          # 63.75
-])
+@pytest.mark.parametrize(
+    "level,grey",
+    [
+        (DB_FLOOR, 0.0),
+        (DB_FLOOR - 50, 0.0),
+        (DB_CEIL, 255.0),
+        (DB_CEIL + 30, 255.0),
+        (0.0, 170.0),  # (0 - -80) / 120 * 255 = 170
+        (-20.0, 128.0),  # 127.5, rounded half to even
+        (-50.0, 64.0),  # 63.75
+    ],
+)
 def test_db_to_image_fixed_scale(level, grey):
     """The grey level is a fixed map of dB: -80 dB -> 0, +40 dB -> 255, linear between, clipped outside."""
     img = db_to_image(np.full((N_MELS, 300), level, np.float32))
@@ -170,11 +180,11 @@ def test_low_frequencies_are_at_the_bottom():
     img = db_to_image(mel_db(sine(100.0, 30.0)))[..., 0]
     rows = img.mean(axis=1)
     brightest = int(np.argmax(rows))
-    assert brightest > IMAGE_SIZE * 0.9                  # near the bottom edge
+    assert brightest > IMAGE_SIZE * 0.9  # near the bottom edge
     assert rows[: IMAGE_SIZE // 2].max() < rows[brightest] - 50
 
     high = db_to_image(mel_db(sine(8000.0, 30.0)))[..., 0].mean(axis=1)
-    assert int(np.argmax(high)) < IMAGE_SIZE // 4        # a high tone near the top
+    assert int(np.argmax(high)) < IMAGE_SIZE // 4  # a high tone near the top
 
 
 def test_bottom_row_is_the_lowest_band():
@@ -204,6 +214,7 @@ def test_db_to_image_size_is_configurable(size):
 
 # ----------------------------------------------------------------- audio_to_images
 
+
 def test_audio_to_images_whole_clip():
     y = tone(CLIP_SECONDS)
     images = audio_to_images(y)
@@ -218,7 +229,7 @@ def test_audio_to_images_chunks(chunk, n):
     assert images.shape == (n, 48, 48, 3)
     step = int(chunk * SR)
     for i in (0, n - 1):  # chunk i is the picture of seconds [i*chunk, (i+1)*chunk)
-        np.testing.assert_array_equal(images[i], audio_to_images(y[i * step: (i + 1) * step], size=48)[0])
+        np.testing.assert_array_equal(images[i], audio_to_images(y[i * step : (i + 1) * step], size=48)[0])
 
 
 def test_chunks_of_different_content_differ():

@@ -1,4 +1,5 @@
 """The artist-filtered GTZAN split shipped with genrec, ``--split`` and what runs record about it."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -40,8 +41,9 @@ def test_resolve_split_names_and_errors(tmp_path):
         resolve_split("filterd")
 
 
-def filtered_folder(root: Path, genres: tuple[str, ...] = ("reggae", "rock"), per_split: int = 1,
-                    seconds: float = 3.5) -> tuple[Path, dict[str, str], str]:
+def filtered_folder(
+    root: Path, genres: tuple[str, ...] = ("reggae", "rock"), per_split: int = 1, seconds: float = 3.5
+) -> tuple[Path, dict[str, str], str]:
     """A GTZAN folder of generated clips: ``per_split`` listed tracks per genre and split, and one unlisted track
     (reggae has unlisted ones: the filtered split leaves out 70 of GTZAN's 1000 clips).
 
@@ -80,19 +82,22 @@ def test_filtered_split_refuses_a_collection_it_does_not_describe(tmp_path):
 
 
 def test_library_command_takes_split_and_counts_unlisted(tmp_path, capsys):
-    root, expected, unlisted = filtered_folder(tmp_path / "genres")
+    root, _expected, _unlisted = filtered_folder(tmp_path / "genres")
     assert main(["library", "gtzan", str(root), "--split", "filtered"]) == 0
     out = capsys.readouterr().out
     assert "split: artist-filtered GTZAN split" in out
     assert "1 unlisted track(s)" in out and "left out of training" in out
 
 
-@pytest.mark.parametrize("library,expected", [
-    ({"split": "filtered", "split_method": "whatever"}, "filtered"),
-    ({"split_method": "stratified 80/10/10 per genre, seed 0"}, "paper"),
-    ({"split_method": "split files /x/splits"}, "files"),
-    ({"split_method": "artist-filtered GTZAN split (Kereliuk/Sturm lists shipped with genrec)"}, "filtered"),
-    ({}, "unknown"),
-])
+@pytest.mark.parametrize(
+    "library,expected",
+    [
+        ({"split": "filtered", "split_method": "whatever"}, "filtered"),
+        ({"split_method": "stratified 80/10/10 per genre, seed 0"}, "paper"),
+        ({"split_method": "split files /x/splits"}, "files"),
+        ({"split_method": "artist-filtered GTZAN split (Kereliuk/Sturm lists shipped with genrec)"}, "filtered"),
+        ({}, "unknown"),
+    ],
+)
 def test_split_name_of_new_and_older_runs(library, expected):
     assert split_name(library) == expected

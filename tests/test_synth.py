@@ -1,4 +1,5 @@
 """Tests for the synthetic demo library (genrec.synth)."""
+
 from __future__ import annotations
 
 import os
@@ -12,11 +13,12 @@ from genrec import synth
 from genrec.config import GENRES, SAMPLE_RATE
 from genrec.synth import STYLE_NOTES, STYLES, Song, artist_of, artist_palette, synthesize_clip, write_library
 
-SHORT = 4.0                     # seconds: enough for a few bars of every style
-PEAK = 10 ** (-1 / 20)          # -1 dBFS
+SHORT = 4.0  # seconds: enough for a few bars of every style
+PEAK = 10 ** (-1 / 20)  # -1 dBFS
 
 
 # ---------------------------------------------------------------------------- clips
+
 
 def test_same_arguments_give_identical_audio():
     a = synthesize_clip("jazz", 3, seed=7, seconds=SHORT)
@@ -26,9 +28,11 @@ def test_same_arguments_give_identical_audio():
 
 def test_index_seed_and_genre_change_the_audio():
     base = synthesize_clip("rock", 1, seed=0, seconds=SHORT)
-    for other in (synthesize_clip("rock", 2, seed=0, seconds=SHORT),
-                  synthesize_clip("rock", 1, seed=1, seconds=SHORT),
-                  synthesize_clip("metal", 1, seed=0, seconds=SHORT)):
+    for other in (
+        synthesize_clip("rock", 2, seed=0, seconds=SHORT),
+        synthesize_clip("rock", 1, seed=1, seconds=SHORT),
+        synthesize_clip("metal", 1, seed=0, seconds=SHORT),
+    ):
         assert other.shape == base.shape
         assert not np.allclose(other, base, atol=1e-3)
         # not merely a rescaled copy either
@@ -44,8 +48,8 @@ def test_every_genre_renders_a_normalised_nonsilent_clip(genre):
     assert abs(float(np.max(np.abs(y))) - PEAK) < 1e-3
     # never silent: a clear signal in every second, not just a spike somewhere
     frames = y[: SAMPLE_RATE * 4].reshape(4, SAMPLE_RATE)
-    assert np.all(np.sqrt(np.mean(frames ** 2, axis=1)) > 0.01)
-    assert abs(float(np.mean(y))) < 0.02           # no large DC offset
+    assert np.all(np.sqrt(np.mean(frames**2, axis=1)) > 0.01)
+    assert abs(float(np.mean(y))) < 0.02  # no large DC offset
     assert genre in STYLE_NOTES and "synthetic" in STYLE_NOTES[genre]
 
 
@@ -97,10 +101,17 @@ def test_same_artist_shares_a_palette():
 
 # ---------------------------------------------------------------------------- library
 
+
 def test_write_library_writes_readable_flac_matching_the_synth(tmp_path):
     calls = []
-    rows = write_library(tmp_path, clips_per_genre=2, seed=3, seconds=3.0, workers=2,
-                         progress=lambda done, total: calls.append((done, total)))
+    rows = write_library(
+        tmp_path,
+        clips_per_genre=2,
+        seed=3,
+        seconds=3.0,
+        workers=2,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert [r["track_id"] for r in rows] == [f"{g}.{i:05d}" for g in GENRES for i in range(2)]
     assert calls[-1] == (20, 20) and len(calls) == 20
     assert [c[0] for c in calls] == list(range(1, 21))
@@ -129,7 +140,7 @@ def test_write_library_skips_existing_files_and_redoes_stale_ones(tmp_path, monk
     def boom(*args, **kwargs):
         raise AssertionError("should not regenerate an up-to-date file")
 
-    monkeypatch.setattr(synth.writer, "synthesize_clip", boom)   # where write_library looks it up
+    monkeypatch.setattr(synth.writer, "synthesize_clip", boom)  # where write_library looks it up
     again = write_library(tmp_path, clips_per_genre=1, seed=0, seconds=1.0, workers=1)
     assert again == rows
     assert {r["path"]: os.stat(r["path"]).st_mtime_ns for r in again} == stamps
@@ -159,7 +170,7 @@ def _features(job: tuple[str, int]) -> np.ndarray:
     genre, index = job
     y = synthesize_clip(genre, index, seconds=FEATURE_SECONDS)
     mag = np.abs(librosa.stft(y, n_fft=2048, hop_length=512))
-    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=mag ** 2, sr=SAMPLE_RATE))
+    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=mag**2, sr=SAMPLE_RATE))
     mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=20)
     onset = librosa.onset.onset_strength(S=mel_db, sr=SAMPLE_RATE)
     tempo = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=onset, sr=SAMPLE_RATE))[0])
@@ -187,7 +198,7 @@ def test_styles_are_separable_but_not_trivially(feature_table):
     from sklearn.preprocessing import StandardScaler
 
     feats, labels, _ = feature_table
-    x = feats[:, :41]                                  # MFCC means/stds + onset tempo
+    x = feats[:, :41]  # MFCC means/stds + onset tempo
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
     pred = cross_val_predict(clf, x, labels, cv=StratifiedKFold(4, shuffle=True, random_state=0))
     acc = float(np.mean(pred == labels))

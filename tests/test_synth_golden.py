@@ -19,6 +19,7 @@ values are compared instead, to 1e-4 relative.  Any change to the music itself
 After a deliberate change to the sound: bump ``SYNTH_VERSION`` and rewrite the file
 with ``python -m tests.test_synth_golden``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,8 +57,10 @@ def fingerprint(clip: tuple[str, int, int, float, int]) -> dict:
     genre, index, seed, seconds, sr = clip
     audio = synthesize_clip(genre, index, seed=seed, seconds=seconds, sr=sr)
     frames = np.array_split(audio.astype(np.float64), FRAMES)
-    return {"sha256": hashlib.sha256(audio.tobytes()).hexdigest(),
-            "rms": [float(np.sqrt(np.mean(np.square(frame)))) for frame in frames]}
+    return {
+        "sha256": hashlib.sha256(audio.tobytes()).hexdigest(),
+        "rms": [float(np.sqrt(np.mean(np.square(frame)))) for frame in frames],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +78,7 @@ def test_clip_matches_the_recorded_audio(clip, golden):
     got = fingerprint(clip)
     if np.__version__ == golden["numpy"]:
         assert got["sha256"] == want["sha256"]
-    else:   # another numpy build: the same music up to rounding
+    else:  # another numpy build: the same music up to rounding
         np.testing.assert_allclose(got["rms"], want["rms"], rtol=1e-4)
 
 

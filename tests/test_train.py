@@ -1,4 +1,5 @@
 """Training runs: cached training equals naive training, run folders are complete and atomic, CLI."""
+
 from __future__ import annotations
 
 import json
@@ -50,14 +51,14 @@ def _naive_vs_cached(arch: str, last_four: bool, lib) -> tuple[np.ndarray, np.nd
     set_seed(0)
     naive = M.build_model(arch, 10, input_size=SIZE, last_four_trainable=last_four)
     compile_for_training(naive, cfg.learning_rate)
-    naive.fit(x, y, epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=False, verbose=0,
-              class_weight=class_weights(y))
+    naive.fit(
+        x, y, epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=False, verbose=0, class_weight=class_weights(y)
+    )
     return cached.predict(x, verbose=0), naive.predict(x, verbose=0), untrained
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("arch,last_four", [("vgg16", False), ("resnet50", False), ("vgg16", True),
-                                            ("resnet50", True)])
+@pytest.mark.parametrize("arch,last_four", [("vgg16", False), ("resnet50", False), ("vgg16", True), ("resnet50", True)])
 def test_cached_training_gives_the_same_model_as_naive_fit(tiny_library_dir, arch, last_four):
     a, b, untrained = _naive_vs_cached(arch, last_four, load_gtzan(tiny_library_dir))
     moved = np.abs(a - untrained).max()
@@ -100,9 +101,11 @@ def test_run_folder_is_complete_and_reloads(tiny_runs, arch):
     # The saved model reproduces the saved probabilities through the app's path (image → model).
     model = run.load_model()
     from genrec import cache
+
     images, _ = cache.cached_images(Path(tracks["path"][0]), "audio", None, SIZE)
-    np.testing.assert_allclose(model.predict(images.astype("float32"), verbose=0)[0],
-                               run.arrays["probabilities"][0], atol=1e-5)
+    np.testing.assert_allclose(
+        model.predict(images.astype("float32"), verbose=0)[0], run.arrays["probabilities"][0], atol=1e-5
+    )
 
 
 def test_evaluate_recomputes_the_saved_figures(tiny_runs, capsys):
@@ -120,8 +123,14 @@ def test_runs_lists_both(tiny_runs, capsys):
 
 def test_chunks_train_and_predict_per_clip(tiny_library_dir, tmp_path):
     lib = load_gtzan(tiny_library_dir)
-    run = Run.open(train(TrainConfig(arch="vgg16", epochs=1, input_size=SIZE, chunk_seconds=10.0, max_per_genre=1,
-                                     out=str(tmp_path)), library=lib))
+    run = Run.open(
+        train(
+            TrainConfig(
+                arch="vgg16", epochs=1, input_size=SIZE, chunk_seconds=10.0, max_per_genre=1, out=str(tmp_path)
+            ),
+            library=lib,
+        )
+    )
     # 4-s clips padded to 30 s → 3 chunks each; probabilities are per clip.
     assert run.record["images"]["total"] == 3 * len(run.tracks) == 3 * 30
     assert run.arrays["probabilities"].shape == (len(run.tracks), 10)
@@ -148,9 +157,14 @@ def test_same_seed_same_run(tiny_library_dir, tmp_path):
     pd.testing.assert_frame_equal(a.history.drop(columns="seconds"), b.history.drop(columns="seconds"))
 
 
-@pytest.mark.parametrize("window,match", [(dict(clip_seconds=2.0), "--clip-seconds 2 is below"),
-                                          (dict(clip_seconds=10.0, chunk_seconds=12.0), "at most the 10-s"),
-                                          (dict(chunk_seconds=0.0), "must be above 0")])
+@pytest.mark.parametrize(
+    "window,match",
+    [
+        (dict(clip_seconds=2.0), "--clip-seconds 2 is below"),
+        (dict(clip_seconds=10.0, chunk_seconds=12.0), "at most the 10-s"),
+        (dict(chunk_seconds=0.0), "must be above 0"),
+    ],
+)
 def test_impossible_windows_are_refused_before_any_work(window, match):
     with pytest.raises(AudioError, match=match):
         TrainConfig(arch="vgg16", **window)
@@ -160,8 +174,14 @@ def test_shorter_analysis_window_is_used_for_training_and_queries(tiny_library_d
     # 4-s clips analysed as their middle 3 s: an outside copy of a library file must be cut the
     # same way to find itself (padded to 30 s it would be a different picture).
     lib = load_gtzan(tiny_library_dir)
-    run = Run.open(train(TrainConfig(arch="resnet50", epochs=1, input_size=SIZE, max_per_genre=2, clip_seconds=3.0,
-                                     out=str(tmp_path)), library=lib))
+    run = Run.open(
+        train(
+            TrainConfig(
+                arch="resnet50", epochs=1, input_size=SIZE, max_per_genre=2, clip_seconds=3.0, out=str(tmp_path)
+            ),
+            library=lib,
+        )
+    )
     assert run.record["spectrogram"]["clip_seconds"] == 3.0 and run.record["config"]["clip_seconds"] == 3.0
     from genrec.recommend import Recommender
 
@@ -218,10 +238,24 @@ def test_cli_reports_missing_run_and_offline_imagenet(capsys, monkeypatch, tiny_
         raise OSError("no network")
 
     import keras
+
     monkeypatch.setattr(keras.utils, "get_file", offline)
     monkeypatch.setattr("keras.src.applications.vgg16.file_utils.get_file", offline, raising=False)
-    code = main(["train", "--arch", "vgg16", "--library", str(tiny_library_dir), "--input-size", "32",
-                 "--epochs", "1", "--weights", "imagenet"])
+    code = main(
+        [
+            "train",
+            "--arch",
+            "vgg16",
+            "--library",
+            str(tiny_library_dir),
+            "--input-size",
+            "32",
+            "--epochs",
+            "1",
+            "--weights",
+            "imagenet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "--weights none" in err and "Traceback" not in err
 

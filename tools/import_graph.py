@@ -18,6 +18,7 @@ those submodules import each other.  A submodule that imports its own package's
 ``__init__`` (``from genrec.synth import synthesize_clip`` inside ``genrec/synth/``)
 does count, and closes a cycle when the package imports it back.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,7 @@ class Edge:
     source: str
     target: str
     line: int
-    deferred: bool      # inside a function or method: runs on the first call, not at import time
+    deferred: bool  # inside a function or method: runs on the first call, not at import time
 
 
 def module_files(package_dir: Path) -> dict[str, Path]:
@@ -116,7 +117,7 @@ def find_cycles(edges: list[Edge]) -> list[list[Edge]]:
     on_stack: set[str] = set()
     groups: list[list[str]] = []
 
-    def connect(node: str) -> None:      # recursion depth is bounded by the number of modules
+    def connect(node: str) -> None:  # recursion depth is bounded by the number of modules
         index[node] = low[node] = len(index)
         stack.append(node)
         on_stack.add(node)
@@ -204,8 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         print(describe(cycle, args.package.resolve().parent), file=sys.stderr)
     modules = {edge.source for edge in edges} | {edge.target for edge in edges}
     deferred = sum(edge.deferred for edge in edges)
-    print(f"{len(modules)} modules, {len(edges)} imports ({deferred} inside functions): "
-          + (f"{len(cycles)} import cycle(s)" if cycles else "no import cycle"))
+    print(
+        f"{len(modules)} modules, {len(edges)} imports ({deferred} inside functions): "
+        + (f"{len(cycles)} import cycle(s)" if cycles else "no import cycle")
+    )
     return 1 if cycles else 0
 
 

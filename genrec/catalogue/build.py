@@ -4,6 +4,7 @@ Embeddings are keyed by file content within a run, so a build interrupted at
 any point resumes where it stopped, a rebuild after adding files embeds only
 the new ones, and identical files are embedded once.
 """
+
 from __future__ import annotations
 
 import time
@@ -44,10 +45,19 @@ class BuildReport:
     seconds: float
 
 
-def build_catalogue(run, folder: Path | str, name: str | None = None, *, workers: int = 1,
-                    engine: str = "local", address: str | None = None, index: str = "auto",
-                    batch_size: int = 8, exact_limit: int = EXACT_LIMIT,
-                    progress: ProgressFn = silent) -> BuildReport:
+def build_catalogue(
+    run,
+    folder: Path | str,
+    name: str | None = None,
+    *,
+    workers: int = 1,
+    engine: str = "local",
+    address: str | None = None,
+    index: str = "auto",
+    batch_size: int = 8,
+    exact_limit: int = EXACT_LIMIT,
+    progress: ProgressFn = silent,
+) -> BuildReport:
     """Embed every audio file under ``folder`` with ``run``'s predictor into catalogue ``name``."""
     started = time.perf_counter()
     folder = Path(folder).expanduser()
@@ -83,8 +93,9 @@ def build_catalogue(run, folder: Path | str, name: str | None = None, *, workers
             from genrec.catalogue.ray_engine import run_ray
 
             dims = (len(run.genres), int(run.arrays["embeddings"].shape[1]))
-            run_ray(jobs, str(run.path), analysis, sink, dims=dims, workers=workers,
-                    batch_size=batch_size, address=address)
+            run_ray(
+                jobs, str(run.path), analysis, sink, dims=dims, workers=workers, batch_size=batch_size, address=address
+            )
         else:
             run_local(jobs, str(run.path), analysis, sink, workers=workers, batch_size=batch_size)
     finally:
@@ -92,29 +103,43 @@ def build_catalogue(run, folder: Path | str, name: str | None = None, *, workers
     known = cache.load()
 
     good = [e for e in entries if e.digest in known]
-    skipped = skipped + [(e.track_id, failures.get(e.digest, "not embedded")) for e in entries
-                         if e.digest not in known]
+    skipped = skipped + [(e.track_id, failures.get(e.digest, "not embedded")) for e in entries if e.digest not in known]
     if not good:
-        raise CatalogueError(f"{folder}: no usable audio file was found ({len(skipped)} file(s) skipped"
-                             + (f", e.g. {skipped[0][0]}: {skipped[0][1]}" if skipped else "") + ").")
+        raise CatalogueError(
+            f"{folder}: no usable audio file was found ({len(skipped)} file(s) skipped"
+            + (f", e.g. {skipped[0][0]}: {skipped[0][1]}" if skipped else "")
+            + ")."
+        )
     probs = np.stack([known[e.digest][0] for e in good])
     embeddings = np.stack([known[e.digest][1] for e in good])
     genres = np.array(run.genres)
-    tracks = pd.DataFrame({
-        "track_id": [e.track_id for e in good], "title": [e.title for e in good],
-        "artist": [e.artist for e in good], "genre": [e.genre for e in good],
-        "predicted_genre": genres[probs.argmax(axis=1)], "confidence": probs.max(axis=1).round(4),
-        "digest": [e.digest for e in good],
-    })
+    tracks = pd.DataFrame(
+        {
+            "track_id": [e.track_id for e in good],
+            "title": [e.title for e in good],
+            "artist": [e.artist for e in good],
+            "genre": [e.genre for e in good],
+            "predicted_genre": genres[probs.argmax(axis=1)],
+            "confidence": probs.max(axis=1).round(4),
+            "digest": [e.digest for e in good],
+        }
+    )
     kind, reason = choose_kind(len(good), index, exact_limit)
     search = (HnswIndex if kind == "hnsw" else ExactIndex).build(tracks["track_id"].tolist(), embeddings)
     seconds = time.perf_counter() - started
     manifest = {
-        "name": name, "run_id": run.id, "root": str(folder.resolve()),
+        "name": name,
+        "run_id": run.id,
+        "root": str(folder.resolve()),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "analysis": {"clip_seconds": analysis.clip_seconds, "chunk_seconds": analysis.chunk_seconds,
-                     "size": analysis.size},
-        "n_tracks": len(good), "n_skipped": len(skipped), "n_embedded_now": len(jobs) - len(failures),
+        "analysis": {
+            "clip_seconds": analysis.clip_seconds,
+            "chunk_seconds": analysis.chunk_seconds,
+            "size": analysis.size,
+        },
+        "n_tracks": len(good),
+        "n_skipped": len(skipped),
+        "n_embedded_now": len(jobs) - len(failures),
         "index": {"kind": kind, "requested": index, "exact_limit": exact_limit, "reason": reason},
         "engine": {"name": engine, "workers": workers, "batch_size": batch_size, "address": address},
         "seconds": round(seconds, 2),

@@ -7,6 +7,7 @@ input images (:func:`genrec.audio.load_audio` with the run's window, then
 averaging each file's chunks as :func:`genrec.serving.clip_outputs` does for
 an uploaded clip.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,11 +32,10 @@ class Analysis:
     size: int
 
     @classmethod
-    def of_run(cls, run) -> "Analysis":
+    def of_run(cls, run) -> Analysis:
         """The settings recorded in ``run``'s ``run.json``."""
         spec = run.record["spectrogram"]
-        return cls(float(spec.get("clip_seconds", CLIP_SECONDS)), spec.get("chunk_seconds") or None,
-                   int(spec["size"]))
+        return cls(float(spec.get("clip_seconds", CLIP_SECONDS)), spec.get("chunk_seconds") or None, int(spec["size"]))
 
     @property
     def image_shape(self) -> tuple[int, int, int, int]:

@@ -5,11 +5,12 @@ whose processes each load the run's predictor once. Batches are handed out a
 few at a time, so an interrupted build has little in flight and results reach
 the writer (and the resumable cache) as they finish.
 """
+
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Callable
 
 from genrec.catalogue import embed
 from genrec.catalogue.embed import Analysis, Job, Result
@@ -28,10 +29,11 @@ def _work(jobs: list[Job], analysis: Analysis) -> list[Result]:
     return embed.embed_jobs(_worker_predictor, jobs, analysis)
 
 
-def run_local(jobs: list[Job], run_path: str, analysis: Analysis, sink: Sink, *,
-              workers: int = 1, batch_size: int = 8) -> None:
+def run_local(
+    jobs: list[Job], run_path: str, analysis: Analysis, sink: Sink, *, workers: int = 1, batch_size: int = 8
+) -> None:
     """Embed ``jobs`` with ``workers`` processes, passing each finished batch's results to ``sink``."""
-    batches = [jobs[i:i + batch_size] for i in range(0, len(jobs), batch_size)]
+    batches = [jobs[i : i + batch_size] for i in range(0, len(jobs), batch_size)]
     if workers <= 1:
         predictor = embed.run_predictor(run_path)
         for batch in batches:
@@ -39,8 +41,7 @@ def run_local(jobs: list[Job], run_path: str, analysis: Analysis, sink: Sink, *,
         return
     # spawn, not fork: a forked copy of a process with threads (LiteRT, tqdm) can deadlock.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(str(run_path),)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(str(run_path),)) as pool:
         pending: set[Future] = set()
         todo = iter(batches)
         try:

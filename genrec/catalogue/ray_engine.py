@@ -7,6 +7,7 @@ stores them. On a cluster (``--address ray://host:10001`` or ``auto``) every
 node needs genrec installed and must see the audio files and the run folder at
 the same paths (shared storage).
 """
+
 from __future__ import annotations
 
 import os
@@ -26,10 +27,12 @@ DECODE_MEMORY = 512 * 2**20
 def _ray() -> Any:
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError as exc:
-        raise CatalogueError("--engine ray needs Ray Data, which is not installed: "
-                             "pip install 'genrec[ray]' (or pip install 'ray[data]').") from exc
+        raise CatalogueError(
+            "--engine ray needs Ray Data, which is not installed: "
+            "pip install 'genrec[ray]' (or pip install 'ray[data]')."
+        ) from exc
     return ray
 
 
@@ -41,8 +44,11 @@ def decode_batch(batch: dict[str, np.ndarray], analysis: Analysis) -> dict[str, 
     for row, (imgs, _) in enumerate(decoded):
         if imgs is not None:
             images[row] = imgs
-    return {"digest": batch["digest"], "images": images,
-            "error": np.array([error for _, error in decoded], dtype=object)}
+    return {
+        "digest": batch["digest"],
+        "images": images,
+        "error": np.array([error for _, error in decoded], dtype=object),
+    }
 
 
 class PredictBatch:
@@ -55,8 +61,12 @@ class PredictBatch:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         ok = np.array([not e for e in batch["error"]], dtype=bool)
         digests = [str(d) for d in batch["digest"]]
-        results = {r.digest: r for r in embed.predict(
-            self.predictor, [d for d, good in zip(digests, ok) if good], list(batch["images"][ok]))}
+        results = {
+            r.digest: r
+            for r in embed.predict(
+                self.predictor, [d for d, good in zip(digests, ok) if good], list(batch["images"][ok])
+            )
+        }
         probs = np.zeros((len(digests), self.dims[0]), np.float32)
         embs = np.zeros((len(digests), self.dims[1]), np.float32)
         for row, digest in enumerate(digests):
@@ -65,16 +75,26 @@ class PredictBatch:
         return {"digest": batch["digest"], "error": batch["error"], "probabilities": probs, "embedding": embs}
 
 
-def run_ray(jobs: list[Job], run_path: str, analysis: Analysis, sink: Sink, *, dims: tuple[int, int],
-            workers: int = 1, batch_size: int = 8, address: str | None = None) -> None:
+def run_ray(
+    jobs: list[Job],
+    run_path: str,
+    analysis: Analysis,
+    sink: Sink,
+    *,
+    dims: tuple[int, int],
+    workers: int = 1,
+    batch_size: int = 8,
+    address: str | None = None,
+) -> None:
     """Embed ``jobs`` on Ray (a local Ray unless ``address`` names a cluster); results go to ``sink``."""
     ray = _ray()
     started = not ray.is_initialized()
     if started:
         # Workers import the same genrec as this process (an uninstalled checkout included).
         env = {"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}} if address is None else None
-        ray.init(address=address, runtime_env=env, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+        ray.init(
+            address=address, runtime_env=env, include_dashboard=False, log_to_driver=False, configure_logging=False
+        )
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the writer's progress bar is the one shown
@@ -82,15 +102,27 @@ def run_ray(jobs: list[Job], run_path: str, analysis: Analysis, sink: Sink, *, d
         # The memory reservation also keeps decoding in its own tasks: with the actors' remote args
         # Ray Data would fuse it into the predictor actors, and decoding would then scale with the
         # number of actors instead of the cluster's CPUs.
-        ds = ds.map_batches(decode_batch, fn_kwargs={"analysis": analysis}, batch_size=batch_size,
-                            batch_format="numpy", memory=DECODE_MEMORY)
-        ds = ds.map_batches(PredictBatch, fn_constructor_kwargs={"run_path": str(run_path), "dims": dims},
-                            batch_size=batch_size, batch_format="numpy",
-                            compute=ray.data.ActorPoolStrategy(size=max(1, workers)))
+        ds = ds.map_batches(
+            decode_batch,
+            fn_kwargs={"analysis": analysis},
+            batch_size=batch_size,
+            batch_format="numpy",
+            memory=DECODE_MEMORY,
+        )
+        ds = ds.map_batches(
+            PredictBatch,
+            fn_constructor_kwargs={"run_path": str(run_path), "dims": dims},
+            batch_size=batch_size,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=max(1, workers)),
+        )
         for batch in ds.iter_batches(batch_size=batch_size, batch_format="numpy"):
-            sink([Result(str(d), None, None, str(e)) if e else Result(str(d), p, v)
-                  for d, e, p, v in zip(batch["digest"], batch["error"], batch["probabilities"],
-                                        batch["embedding"])])
+            sink(
+                [
+                    Result(str(d), None, None, str(e)) if e else Result(str(d), p, v)
+                    for d, e, p, v in zip(batch["digest"], batch["error"], batch["probabilities"], batch["embedding"])
+                ]
+            )
     finally:
         if started:
             ray.shutdown()

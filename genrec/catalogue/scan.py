@@ -7,13 +7,14 @@ come from the file's tags where it has them: libsndfile (via soundfile) reads
 WAV INFO chunks, FLAC/Ogg Vorbis comments and MP3 ID3 tags, so no tag library
 is needed; files without a title get their file name.
 """
+
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from genrec.audio import SUPPORTED_FORMATS
 from genrec.cache import file_digest
@@ -26,12 +27,12 @@ UNKNOWN_GENRE = "unknown"
 class Entry:
     """One audio file found under a catalogue's root."""
 
-    path: Path          # absolute
-    track_id: str       # path relative to the root, with "/" separators
+    path: Path  # absolute
+    track_id: str  # path relative to the root, with "/" separators
     genre: str
     title: str
     artist: str
-    digest: str         # of the file's content: the key embeddings are reused by
+    digest: str  # of the file's content: the key embeddings are reused by
 
 
 def _squash(name: str) -> str:
@@ -68,8 +69,7 @@ def _walk(root: Path) -> Iterable[Path]:
                 yield Path(here) / name
 
 
-def scan(root: Path, genres: Iterable[str],
-         progress: ProgressFn = silent) -> tuple[list[Entry], list[tuple[str, str]]]:
+def scan(root: Path, genres: Iterable[str], progress: ProgressFn = silent) -> tuple[list[Entry], list[tuple[str, str]]]:
     """Audio files under ``root`` and the files left out with the reason (relative path, reason).
 
     Files of other types and links pointing outside ``root`` are left out; whether an
@@ -81,8 +81,13 @@ def scan(root: Path, genres: Iterable[str],
     for path in _walk(root):
         rel = path.relative_to(root).as_posix()
         if path.suffix.lower() not in SUPPORTED_FORMATS:
-            skipped.append((rel, f"not a supported audio type ({path.suffix or 'no extension'}); "
-                                 f"genrec reads {', '.join(SUPPORTED_FORMATS)}"))
+            skipped.append(
+                (
+                    rel,
+                    f"not a supported audio type ({path.suffix or 'no extension'}); "
+                    f"genrec reads {', '.join(SUPPORTED_FORMATS)}",
+                )
+            )
         elif path.is_symlink() and not path.resolve().is_relative_to(root):
             skipped.append((rel, "a link to a file outside the folder"))
         else:
@@ -95,7 +100,6 @@ def scan(root: Path, genres: Iterable[str],
             skipped.append((rel, f"cannot be read ({exc.strerror or exc})"))
             continue
         title, artist = read_tags(path)
-        entries.append(Entry(path, rel, genre_of(Path(rel), root.name, genres),
-                             title or path.stem, artist, digest))
+        entries.append(Entry(path, rel, genre_of(Path(rel), root.name, genres), title or path.stem, artist, digest))
         progress("reading files", done, len(candidates))
     return entries, skipped

@@ -15,6 +15,7 @@ interrupted build never leaves a half-written one. Embeddings computed so far
 live in ``RUN/catalogues/.cache/`` (shards keyed by file content), which is
 what makes a build resumable and a rebuild of a changed folder cheap.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,10 @@ def catalogues_dir(run_path: Path) -> Path:
 def check_name(name: str) -> str:
     """A catalogue name that is safe as a folder name, or CatalogueError saying what is allowed."""
     if not _NAME.match(name or ""):
-        raise CatalogueError(f"catalogue name {name!r} is not allowed: use 1-64 letters, digits, '.', '_' "
-                             f"or '-', starting with a letter or digit (e.g. --name my-music).")
+        raise CatalogueError(
+            f"catalogue name {name!r} is not allowed: use 1-64 letters, digits, '.', '_' "
+            f"or '-', starting with a letter or digit (e.g. --name my-music)."
+        )
     return name
 
 
@@ -100,24 +103,38 @@ class EmbeddingCache:
         """Write what was added since the last flush as one new shard."""
         if not self._pending:
             return
-        atomic_savez(self.folder / f"shard-{uuid.uuid4().hex}.npz", {
-            "digest": np.array([r.digest for r in self._pending], dtype=str),
-            "probabilities": np.stack([r.probabilities for r in self._pending]).astype(np.float32),
-            "embeddings": np.stack([r.embedding for r in self._pending]).astype(np.float32),
-        })
+        atomic_savez(
+            self.folder / f"shard-{uuid.uuid4().hex}.npz",
+            {
+                "digest": np.array([r.digest for r in self._pending], dtype=str),
+                "probabilities": np.stack([r.probabilities for r in self._pending]).astype(np.float32),
+                "embeddings": np.stack([r.embedding for r in self._pending]).astype(np.float32),
+            },
+        )
         self._pending = []
 
 
-def write_catalogue(target: Path, manifest: dict, tracks: pd.DataFrame, probabilities: np.ndarray,
-                    embeddings: np.ndarray, skipped: list[tuple[str, str]], index: VectorIndex) -> Path:
+def write_catalogue(
+    target: Path,
+    manifest: dict,
+    tracks: pd.DataFrame,
+    probabilities: np.ndarray,
+    embeddings: np.ndarray,
+    skipped: list[tuple[str, str]],
+    index: VectorIndex,
+) -> Path:
     """Write a catalogue into a temporary folder beside ``target`` and rename it into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
     old = target.parent / f".old-{target.name}-{uuid.uuid4().hex[:8]}"
     try:
         tracks[TRACK_COLUMNS].to_csv(tmp / "tracks.csv", index=False)
-        np.savez(tmp / "embeddings.npz", track_id=tracks["track_id"].to_numpy(dtype=str),
-                 embeddings=embeddings.astype(np.float32), probabilities=probabilities.astype(np.float32))
+        np.savez(
+            tmp / "embeddings.npz",
+            track_id=tracks["track_id"].to_numpy(dtype=str),
+            embeddings=embeddings.astype(np.float32),
+            probabilities=probabilities.astype(np.float32),
+        )
         pd.DataFrame(skipped, columns=["path", "reason"]).to_csv(tmp / "skipped.csv", index=False)
         if isinstance(index, HnswIndex):
             index.save(tmp / "index.npz")
@@ -142,15 +159,17 @@ class Catalogue:
     path: Path
 
     @classmethod
-    def open(cls, path: Path | str) -> "Catalogue":
+    def open(cls, path: Path | str) -> Catalogue:
         """Open a catalogue folder; CatalogueError naming what is missing or damaged."""
         path = Path(path)
         missing = [f for f in FILES if not (path / f).is_file()]
         if missing:
-            raise CatalogueError(f"{path}: incomplete catalogue, missing {', '.join(missing)}. Build it again "
-                                 f"with `genrec catalogue build`.")
+            raise CatalogueError(
+                f"{path}: incomplete catalogue, missing {', '.join(missing)}. Build it again "
+                f"with `genrec catalogue build`."
+            )
         cat = cls(path)
-        cat.manifest  # parse now so a damaged manifest fails here, with its name
+        _ = cat.manifest  # parse now so a damaged manifest fails here, with its name
         return cat
 
     def _damaged(self, name: str, exc: Exception) -> CatalogueError:
@@ -231,9 +250,11 @@ class Catalogue:
     def index_note(self) -> str:
         """Why this catalogue is searched the way it is (said to the user when it is not as built)."""
         if self.index_kind == "hnsw" and not hnsw_available():
-            return (f"catalogue {self.name} was built with an HNSW index, but hnswlib is not installed here: "
-                    f"searching its {self.manifest['n_tracks']} tracks exactly (slower, same or better answers). "
-                    f"pip install 'genrec[ann]' for the fast index.")
+            return (
+                f"catalogue {self.name} was built with an HNSW index, but hnswlib is not installed here: "
+                f"searching its {self.manifest['n_tracks']} tracks exactly (slower, same or better answers). "
+                f"pip install 'genrec[ann]' for the fast index."
+            )
         return str(self.manifest["index"].get("reason", ""))
 
 
@@ -257,7 +278,12 @@ def open_catalogue(run_path: Path, name: str) -> Catalogue:
     path = catalogues_dir(run_path) / name
     if not path.is_dir():
         names = [c.name for c in list_catalogues(run_path)[0]]
-        raise CatalogueError(f"run {Path(run_path).name} has no catalogue {name!r}"
-                             + (f"; it has {', '.join(names)}." if names else
-                                f". Build one with `genrec catalogue build {run_path} FOLDER --name {name}`."))
+        raise CatalogueError(
+            f"run {Path(run_path).name} has no catalogue {name!r}"
+            + (
+                f"; it has {', '.join(names)}."
+                if names
+                else f". Build one with `genrec catalogue build {run_path} FOLDER --name {name}`."
+            )
+        )
     return Catalogue.open(path)

@@ -4,6 +4,7 @@ Each module of this package registers one group of subcommands on the parser
 (``register(subparsers)``) and holds their handlers; :func:`main` runs one and
 turns a :class:`~genrec.errors.GenrecError` into a one-line message.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,9 +1,10 @@
 """Arguments and terminal formatting shared by several command groups."""
+
 from __future__ import annotations
 
 import argparse
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from genrec.config import CLIP_SECONDS, MIN_INPUT_SIZE
 
@@ -11,6 +12,7 @@ from genrec.config import CLIP_SECONDS, MIN_INPUT_SIZE
 # --------------------------------------------------------------------------- argument types
 def whole_number(minimum: int, why: str = "") -> Callable[[str], int]:
     """An argparse ``type=``: a whole number ≥ ``minimum``; argparse names the argument in its message."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -37,32 +39,45 @@ def positive_number(text: str) -> float:
 
 positive_int = whole_number(1)
 seed_int = whole_number(0, " (seeds are 0 or above)")
-input_size_int = whole_number(MIN_INPUT_SIZE, " (VGG16 and ResNet50 need images of at least "
-                                              f"{MIN_INPUT_SIZE} px; the paper uses 224)")
+input_size_int = whole_number(
+    MIN_INPUT_SIZE, f" (VGG16 and ResNet50 need images of at least {MIN_INPUT_SIZE} px; the paper uses 224)"
+)
 
 
 def strict_arg(parser: argparse.ArgumentParser) -> None:
     """``--strict``: refuse a library with unusable clips instead of skipping and listing them."""
-    parser.add_argument("--strict", action="store_true",
-                        help="refuse a library with unusable files (silent, too short, corrupt) instead of "
-                             "skipping and listing them")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a library with unusable files (silent, too short, corrupt) instead of skipping and listing them",
+    )
 
 
 def window_args(parser: argparse.ArgumentParser) -> None:
     """``--clip-seconds`` and ``--chunk-seconds``: the analysis window and its chunks."""
-    parser.add_argument("--clip-seconds", type=positive_number, default=CLIP_SECONDS,
-                        help=f"analysis window cut from the middle of each file; shorter files are padded "
-                             f"(default {CLIP_SECONDS:g})")
-    parser.add_argument("--chunk-seconds", type=positive_number, default=None,
-                        help="cut the window into chunks of this length (e.g. 3); clip predictions average the chunks")
+    parser.add_argument(
+        "--clip-seconds",
+        type=positive_number,
+        default=CLIP_SECONDS,
+        help=f"analysis window cut from the middle of each file; shorter files are padded (default {CLIP_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--chunk-seconds",
+        type=positive_number,
+        default=None,
+        help="cut the window into chunks of this length (e.g. 3); clip predictions average the chunks",
+    )
 
 
 def library_args(parser: argparse.ArgumentParser, default_split: str = "paper") -> None:
     """``--split``, ``--split-seed`` (and the older ``--split-dir``): how a GTZAN folder is split."""
-    parser.add_argument("--split", default=default_split,
-                        help="filtered: the artist-filtered GTZAN lists shipped with genrec (no artist in two splits); "
-                             "paper: the paper's stratified random 80/10/10 per genre; or a folder of "
-                             f"train*.txt / valid*.txt / test*.txt split files (default {default_split})")
+    parser.add_argument(
+        "--split",
+        default=default_split,
+        help="filtered: the artist-filtered GTZAN lists shipped with genrec (no artist in two splits); "
+        "paper: the paper's stratified random 80/10/10 per genre; or a folder of "
+        f"train*.txt / valid*.txt / test*.txt split files (default {default_split})",
+    )
     parser.add_argument("--split-dir", help=argparse.SUPPRESS)  # before --split existed; same as --split DIR
     parser.add_argument("--split-seed", type=seed_int, default=0, help="seed of the paper's random split (default 0)")
 
@@ -79,7 +94,9 @@ def print_skipped(lib) -> None:
     """The files a library scan left out, with the reason each (nothing when there are none)."""
     unlisted = int((lib.tracks["split"] == "unlisted").sum())
     if unlisted:
-        print(f"{unlisted} unlisted track(s): in no split file, so left out of training, evaluation and recommendations")
+        print(
+            f"{unlisted} unlisted track(s): in no split file, so left out of training, evaluation and recommendations"
+        )
     if lib.skipped:
         print(f"\nskipped {len(lib.skipped)} file(s) that cannot be used (--strict refuses them instead):")
         for path, reason in lib.skipped:
@@ -94,6 +111,8 @@ def print_run(run_dir) -> None:
     s = run.summary()
     print(f"saved run {run.path}")
     print(f"  {s['arch']} on {s['library']}, weights: {s['weights']}, epochs run: {s['epochs']}")
-    print(f"  test accuracy {s['test_accuracy']:.3f}, macro-F1 {s['macro_f1']:.3f}"
-          + (f", precision@5 {s['precision_at_5']:.3f}, mAP {s['map']:.3f}" if s["map"] is not None else ""))
+    print(
+        f"  test accuracy {s['test_accuracy']:.3f}, macro-F1 {s['macro_f1']:.3f}"
+        + (f", precision@5 {s['precision_at_5']:.3f}, mAP {s['map']:.3f}" if s["map"] is not None else "")
+    )
     print("  seconds per stage: " + ", ".join(f"{k} {v}" for k, v in run.info.timings.items()))

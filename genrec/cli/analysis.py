@@ -1,4 +1,5 @@
 """``genrec explain`` and ``genrec compare``: where a model looks, and whether one run really beats another."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +26,10 @@ def cmd_explain(a) -> None:
     if a.audio in set(rec.tracks["track_id"]):
         source = rec.run.media_path(a.audio)  # only audio under the run's library root is read
         if source is None:
-            raise GenrecError(f"{a.audio}: this track's audio is not available under the library root of run "
-                              f"{rec.run.id}; pass the audio file itself instead.")
+            raise GenrecError(
+                f"{a.audio}: this track's audio is not available under the library root of run "
+                f"{rec.run.id}; pass the audio file itself instead."
+            )
     else:
         source = Path(a.audio)
     check_extension(str(source))
@@ -43,8 +46,7 @@ def cmd_compare(a) -> None:
     from genrec.headtohead import format_head_to_head, head_to_head
     from genrec.runs import Run
 
-    print(format_head_to_head(head_to_head(Run.open(a.run_a), Run.open(a.run_b), seed=a.seed,
-                                           n_resamples=a.resamples)))
+    print(format_head_to_head(head_to_head(Run.open(a.run_a), Run.open(a.run_b), seed=a.seed, n_resamples=a.resamples)))
 
 
 def register(sub) -> None:
@@ -62,6 +64,10 @@ def register(sub) -> None:
     s.add_argument("run_a", help="run folder or run id (A)")
     s.add_argument("run_b", help="run folder or run id (B)")
     s.add_argument("--seed", type=int, default=BOOTSTRAP_SEED, help=f"bootstrap seed (default {BOOTSTRAP_SEED})")
-    s.add_argument("--resamples", type=int, default=BOOTSTRAP_RESAMPLES,
-                   help=f"bootstrap resamples (default {BOOTSTRAP_RESAMPLES})")
+    s.add_argument(
+        "--resamples",
+        type=int,
+        default=BOOTSTRAP_RESAMPLES,
+        help=f"bootstrap resamples (default {BOOTSTRAP_RESAMPLES})",
+    )
     s.set_defaults(func=cmd_compare)

@@ -1,4 +1,5 @@
 """``genrec catalogue build|list|info``: embed any music folder with a run, to recommend from it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,15 +15,25 @@ def cmd_build(a) -> None:
     from genrec.runs import Run
 
     try:
-        report = build_catalogue(Run.open(a.run), Path(a.folder), a.name, workers=a.workers, engine=a.engine,
-                                 address=a.address, index=a.index, batch_size=a.batch_size,
-                                 progress=TqdmProgress())
+        report = build_catalogue(
+            Run.open(a.run),
+            Path(a.folder),
+            a.name,
+            workers=a.workers,
+            engine=a.engine,
+            address=a.address,
+            index=a.index,
+            batch_size=a.batch_size,
+            progress=TqdmProgress(),
+        )
     except ImportError as exc:  # --index hnsw without hnswlib
         raise CatalogueError(str(exc)) from exc
     cat = report.catalogue
     print(f"catalogue {cat.name}: {cat.manifest['n_tracks']} tracks  ({cat.path})")
-    print(f"  embedded now {report.embedded}, reused {report.reused}, skipped {len(report.skipped)}, "
-          f"{report.seconds:.1f} s")
+    print(
+        f"  embedded now {report.embedded}, reused {report.reused}, skipped {len(report.skipped)}, "
+        f"{report.seconds:.1f} s"
+    )
     print(f"  index: {cat.index_kind} ({cat.manifest['index']['reason']})")
     _print_skipped(report.skipped)
 
@@ -51,8 +62,10 @@ def cmd_list(a) -> None:
         for cat in good:
             found = True
             m = cat.manifest
-            print(f"{run.id}  {cat.name:<20} {m['n_tracks']:>7} tracks  index {cat.index_kind:<5}  "
-                  f"{m.get('created', '')}  root {cat.root}")
+            print(
+                f"{run.id}  {cat.name:<20} {m['n_tracks']:>7} tracks  index {cat.index_kind:<5}  "
+                f"{m.get('created', '')}  root {cat.root}"
+            )
         for path, reason in bad:
             found = True
             print(f"{run.id}  {path.name:<20} BROKEN: {reason}")
@@ -66,11 +79,15 @@ def cmd_info(a) -> None:
     runs = _runs(a.run)
     matches = [r for r in runs if (r.path / "catalogues" / a.name).is_dir()]
     if not matches:
-        raise CatalogueError(f"no catalogue named {a.name!r}" + (f" for run {runs[0].id}" if a.run else "")
-                             + "; `genrec catalogue list` shows the ones there are.")
+        raise CatalogueError(
+            f"no catalogue named {a.name!r}"
+            + (f" for run {runs[0].id}" if a.run else "")
+            + "; `genrec catalogue list` shows the ones there are."
+        )
     if len(matches) > 1:
-        raise CatalogueError(f"several runs have a catalogue {a.name!r} ({', '.join(r.id for r in matches)}); "
-                             f"choose one with --run.")
+        raise CatalogueError(
+            f"several runs have a catalogue {a.name!r} ({', '.join(r.id for r in matches)}); choose one with --run."
+        )
     cat = open_catalogue(matches[0].path, a.name)
     m = cat.manifest
     print(f"catalogue {cat.name} of run {m['run_id']}  ({cat.path})")
@@ -93,12 +110,21 @@ def register(sub) -> None:
     b.add_argument("folder", help="folder of music, any layout; genre folders (e.g. jazz/) label the tracks")
     b.add_argument("--name", help="catalogue name (default: the folder's name)")
     b.add_argument("--workers", type=int, default=1, help="processes (local) or predictor actors (ray)")
-    b.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="local processes (default) or a Ray Data pipeline (pip install 'genrec[ray]')")
-    b.add_argument("--address", help="Ray cluster address for --engine ray (e.g. ray://head:10001 or auto); "
-                                     "default: a local Ray")
-    b.add_argument("--index", choices=INDEX_CHOICES, default="auto",
-                   help="search index: exact, hnsw (pip install 'genrec[ann]'), or auto by size (default)")
+    b.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local processes (default) or a Ray Data pipeline (pip install 'genrec[ray]')",
+    )
+    b.add_argument(
+        "--address", help="Ray cluster address for --engine ray (e.g. ray://head:10001 or auto); default: a local Ray"
+    )
+    b.add_argument(
+        "--index",
+        choices=INDEX_CHOICES,
+        default="auto",
+        help="search index: exact, hnsw (pip install 'genrec[ann]'), or auto by size (default)",
+    )
     b.add_argument("--batch-size", type=int, default=8, help="files per decoding/predictor batch (default 8)")
     b.set_defaults(func=cmd_build)
     ls = group.add_parser("list", help="the catalogues of one run, or of every run")

@@ -1,4 +1,5 @@
 """``genrec library``, ``genrec download`` and ``genrec prepare``: getting music and its spectrograms."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,14 @@ def cmd_library(a) -> None:
     else:
         if not a.path:
             raise GenrecError("`genrec library gtzan` needs the GTZAN folder: genrec library gtzan PATH")
-        lib = load_gtzan(a.path, seed=a.split_seed, split_dir=a.split_dir, split=a.split, strict=a.strict,
-                         progress=per_stage(TqdmProgress(), "checking clips"))
+        lib = load_gtzan(
+            a.path,
+            seed=a.split_seed,
+            split_dir=a.split_dir,
+            split=a.split,
+            strict=a.strict,
+            progress=per_stage(TqdmProgress(), "checking clips"),
+        )
     print_library(lib)
 
 
@@ -26,8 +33,10 @@ def cmd_download(a) -> None:
     from genrec import gtzan
 
     if bool(a.url) != bool(a.checksum):
-        raise GenrecError("--url and --checksum go together: a mirror's archive is only used once its checksum "
-                          "matches, e.g. --url https://host/genres.tar.gz --checksum sha256:HEX.")
+        raise GenrecError(
+            "--url and --checksum go together: a mirror's archive is only used once its checksum "
+            "matches, e.g. --url https://host/genres.tar.gz --checksum sha256:HEX."
+        )
     sources = gtzan.gtzan_sources(gtzan.custom_source(a.url, a.checksum) if a.url else None)
     if a.list_sources:
         print("\n".join(s.url for s in sources))
@@ -43,8 +52,14 @@ def cmd_prepare(a) -> None:
 
     check_window(a.clip_seconds, a.chunk_seconds)
     progress = TqdmProgress()
-    lib = load_library(a.library, seed=a.split_seed, split_dir=a.split_dir, split=a.split, strict=a.strict,
-                       progress=lambda d, t: progress("demo library" if a.library == "demo" else "checking clips", d, t))
+    lib = load_library(
+        a.library,
+        seed=a.split_seed,
+        split_dir=a.split_dir,
+        split=a.split,
+        strict=a.strict,
+        progress=lambda d, t: progress("demo library" if a.library == "demo" else "checking clips", d, t),
+    )
     print_skipped(lib)
     prepared = prepare_images(lib, select_tracks(lib), a.chunk_seconds, a.input_size, progress, a.clip_seconds)
     n = len(prepared.tracks)
@@ -62,8 +77,10 @@ def register(sub) -> None:
 
     s = sub.add_parser("download", help="download a dataset (resumable, checksum-verified)")
     s.add_argument("dataset", choices=["gtzan"])
-    s.add_argument("--to", help="destination folder (default: the data folder's gtzan/, where "
-                                "`genrec build --library gtzan` looks)")
+    s.add_argument(
+        "--to",
+        help="destination folder (default: the data folder's gtzan/, where `genrec build --library gtzan` looks)",
+    )
     s.add_argument("--url", help="a mirror of the GTZAN archive, tried before the known sources (needs --checksum)")
     s.add_argument("--checksum", help="the mirror's checksum as ALGO:HEX, e.g. sha256:24347e02...")
     s.add_argument("--list-sources", action="store_true", help="print the source URLs in the order they are tried")

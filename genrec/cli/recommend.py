@@ -1,4 +1,5 @@
 """``genrec recommend``: a clip's genre and the most similar tracks."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,8 +25,9 @@ def cmd_recommend(a) -> None:
     query = a.query
     ids = set(rec.tracks["track_id"])
     if not Path(query).exists() and query not in ids and Path(query).suffix.lower() not in SUPPORTED_FORMATS:
-        raise GenrecError(f"'{query}' is neither an audio file nor a track id of this run's library "
-                          f"(ids look like {sorted(ids)[0]}).")
+        raise GenrecError(
+            f"'{query}' is neither an audio file nor a track id of this run's library (ids look like {sorted(ids)[0]})."
+        )
     if query not in ids:
         from genrec.serving import choose_predictor
 
@@ -51,6 +53,8 @@ def register(sub) -> None:
     s.add_argument("run", help="run folder or run id")
     s.add_argument("query", help="an audio file, or a library track id such as blues.00003")
     s.add_argument("-k", type=positive_int, default=5, help="how many similar tracks to list (≥ 1, default 5)")
-    s.add_argument("--catalogue", help="recommend from this catalogue of the run (`genrec catalogue list`) "
-                                       "instead of the run's library")
+    s.add_argument(
+        "--catalogue",
+        help="recommend from this catalogue of the run (`genrec catalogue list`) instead of the run's library",
+    )
     s.set_defaults(func=cmd_recommend)

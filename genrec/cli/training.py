@@ -1,4 +1,5 @@
 """``genrec train``, ``runs``, ``evaluate`` and ``export``: making and inspecting runs."""
+
 from __future__ import annotations
 
 import sys
@@ -25,16 +26,34 @@ def cmd_train(a) -> None:
     from genrec.train import TrainConfig, train
 
     cfg = TrainConfig(
-        arch=a.arch, library=a.library, epochs=a.epochs, last_four_trainable=a.last_four_trainable,
-        weights=a.weights, seed=a.seed, chunk_seconds=a.chunk_seconds, batch_size=a.batch_size,
-        input_size=a.input_size, learning_rate=a.learning_rate, patience=a.patience,
-        split_seed=a.split_seed, split_dir=a.split_dir, split=a.split, max_per_genre=a.max_per_genre, out=a.out,
-        feature_norm=not a.paper_head, clip_seconds=a.clip_seconds,
+        arch=a.arch,
+        library=a.library,
+        epochs=a.epochs,
+        last_four_trainable=a.last_four_trainable,
+        weights=a.weights,
+        seed=a.seed,
+        chunk_seconds=a.chunk_seconds,
+        batch_size=a.batch_size,
+        input_size=a.input_size,
+        learning_rate=a.learning_rate,
+        patience=a.patience,
+        split_seed=a.split_seed,
+        split_dir=a.split_dir,
+        split=a.split,
+        max_per_genre=a.max_per_genre,
+        out=a.out,
+        feature_norm=not a.paper_head,
+        clip_seconds=a.clip_seconds,
     )
     progress = TqdmProgress()
     # The library is checked here, so unusable clips are listed once before training (or refused: --strict).
-    library = load_library(a.library, seed=a.split_seed, split_dir=a.split_dir, strict=a.strict,
-                           progress=per_stage(progress, "demo library" if a.library == "demo" else "checking clips"))
+    library = load_library(
+        a.library,
+        seed=a.split_seed,
+        split_dir=a.split_dir,
+        strict=a.strict,
+        progress=per_stage(progress, "demo library" if a.library == "demo" else "checking clips"),
+    )
     print_skipped(library)
     run_dir = train(cfg, library=library, progress=progress)
     print_run(run_dir)
@@ -64,8 +83,10 @@ def cmd_export(a) -> None:
         from genrec.serving import choose_predictor, quantized_agreement
 
         target = quantize_run(run, model, progress=TqdmProgress())
-        print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); 8-bit vs float: "
-              f"{quantized_agreement(run.path)}\nuploads are answered by the {choose_predictor(run)}")
+        print(
+            f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); 8-bit vs float: "
+            f"{quantized_agreement(run.path)}\nuploads are answered by the {choose_predictor(run)}"
+        )
 
 
 def cmd_runs(a) -> None:
@@ -82,7 +103,7 @@ def cmd_runs(a) -> None:
         table = runs_table(runs).drop(columns=["created"])
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    for path, reason in broken:
+    for _path, reason in broken:
         print(f"warning: {reason}", file=sys.stderr)
 
 
@@ -92,36 +113,56 @@ def register(sub) -> None:
     s.add_argument("--arch", required=True, choices=ARCHITECTURES)
     s.add_argument("--library", default="demo", help="'demo' (default) or a GTZAN folder")
     s.add_argument("--epochs", type=positive_int, default=20)
-    s.add_argument("--last-four-trainable", action="store_true",
-                   help="also fine-tune the backbone's last four weighted layers (the paper's switch)")
-    s.add_argument("--weights", default="imagenet",
-                   help="imagenet (downloaded by Keras), none (random init) or a local weights file")
+    s.add_argument(
+        "--last-four-trainable",
+        action="store_true",
+        help="also fine-tune the backbone's last four weighted layers (the paper's switch)",
+    )
+    s.add_argument(
+        "--weights",
+        default="imagenet",
+        help="imagenet (downloaded by Keras), none (random init) or a local weights file",
+    )
     s.add_argument("--seed", type=seed_int, default=0)
     window_args(s)
     s.add_argument("--batch-size", type=positive_int, default=64)
     s.add_argument("--input-size", type=input_size_int, default=IMAGE_SIZE)
     s.add_argument("--learning-rate", type=positive_number, default=1e-3)
     s.add_argument("--patience", type=whole_number(0), default=5, help="early-stopping patience in epochs")
-    s.add_argument("--paper-head", action="store_true",
-                   help="the paper's head exactly: no feature standardisation before the dense layer")
-    s.add_argument("--max-per-genre", type=positive_int, default=None,
-                   help="use at most N (≥ 1) clips per genre and split (default: all)")
+    s.add_argument(
+        "--paper-head",
+        action="store_true",
+        help="the paper's head exactly: no feature standardisation before the dense layer",
+    )
+    s.add_argument(
+        "--max-per-genre",
+        type=positive_int,
+        default=None,
+        help="use at most N (≥ 1) clips per genre and split (default: all)",
+    )
     s.add_argument("--out", default=str(runs_home()), help="where runs are saved (default models/)")
     library_args(s)
     strict_arg(s)
     s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("evaluate", help="recompute a run's classification report, confusion matrix and retrieval figures")
+    s = sub.add_parser(
+        "evaluate", help="recompute a run's classification report, confusion matrix and retrieval figures"
+    )
     s.add_argument("run", help="run folder or run id")
     s.add_argument("--saved", action="store_true", help="print the saved metrics without recomputing")
     s.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("export", help="(re)write a run's predictor.tflite and head.npz, used to answer and "
-                                         "explain clips without TensorFlow")
+    s = sub.add_parser(
+        "export",
+        help="(re)write a run's predictor.tflite and head.npz, used to answer and explain clips without TensorFlow",
+    )
     s.add_argument("run", help="run folder or run id")
-    s.add_argument("--quantize", action="store_true",
-                   help="also write the 8-bit predictor-int8.tflite and its agreement with the float model "
-                        "(needs the run's library audio, or its cached spectrograms)")
+    s.add_argument(
+        "--quantize",
+        action="store_true",
+        help="also write the 8-bit predictor-int8.tflite and its agreement with the float model "
+        "(needs the run's library audio, or its cached spectrograms)",
+    )
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("runs", help="list saved runs")

@@ -29,6 +29,7 @@ with a SHA-256 of ``(version, seed, genre, index)``; the same arguments give
 bit-identical audio on the same platform and numpy build
 (``tests/test_synth_golden.py`` checks it).
 """
+
 from __future__ import annotations
 
 from genrec.synth.artists import FLAVOURS, artist_palette
@@ -39,6 +40,15 @@ from genrec.synth.styles import STYLE_NOTES, STYLES
 from genrec.synth.writer import write_library
 
 __all__ = [
-    "ARTISTS_PER_GENRE", "FLAVOURS", "STYLES", "STYLE_NOTES", "SYNTH_VERSION", "Song",
-    "artist_of", "artist_palette", "synthesize_clip", "track_id", "write_library",
+    "ARTISTS_PER_GENRE",
+    "FLAVOURS",
+    "STYLES",
+    "STYLE_NOTES",
+    "SYNTH_VERSION",
+    "Song",
+    "artist_of",
+    "artist_palette",
+    "synthesize_clip",
+    "track_id",
+    "write_library",
 ]

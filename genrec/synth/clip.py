@@ -1,4 +1,5 @@
 """One synthetic clip, start to finish: a ``Song``, its style's arrangement, the mix."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,7 @@ from genrec.synth.song import Song
 from genrec.synth.styles import STYLES
 
 
-def synthesize_clip(genre: str, index: int, seed: int = 0, seconds: float = 30.0,
-                    sr: int = SAMPLE_RATE) -> np.ndarray:
+def synthesize_clip(genre: str, index: int, seed: int = 0, seconds: float = 30.0, sr: int = SAMPLE_RATE) -> np.ndarray:
     """Render synthetic clip ``index`` of style ``genre``: mono float32, ``round(seconds * sr)``
     samples, peak-normalised to -1 dBFS.  Deterministic in ``(genre, index, seed, seconds, sr)``.
 

@@ -1,6 +1,7 @@
 """Drum sounds: kicks (pitch-swept sine + beater click), snares (tone + band noise),
 hats/rides/crashes (band noise + inharmonic square partials), claps, rims, brushes,
 shakers; toms are short high kicks.  Each sound takes ``(sr, rng, **params)``."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -31,8 +32,9 @@ def _normalise(y: np.ndarray) -> np.ndarray:
     return (y / (np.max(np.abs(y)) + 1e-12)).astype(np.float32)
 
 
-def kick(sr: int, rng: np.random.Generator, f0=50.0, f1=150.0, sweep=0.035, decay=0.25, click=0.3,
-         drive=1.5) -> np.ndarray:
+def kick(
+    sr: int, rng: np.random.Generator, f0=50.0, f1=150.0, sweep=0.035, decay=0.25, click=0.3, drive=1.5
+) -> np.ndarray:
     """Bass drum: a sine swept from ``f1`` down to ``f0`` plus a beater click, soft-clipped (also toms)."""
     n = int(sr * min(2.5, 6 * decay + 0.05))
     t = np.arange(n) / sr
@@ -42,8 +44,9 @@ def kick(sr: int, rng: np.random.Generator, f0=50.0, f1=150.0, sweep=0.035, deca
     return _normalise(np.tanh(drive * y))
 
 
-def snare(sr: int, rng: np.random.Generator, tone=190.0, tone_decay=0.05, noise_decay=0.15, lo=1200.0,
-          hi=9000.0, snap=0.65) -> np.ndarray:
+def snare(
+    sr: int, rng: np.random.Generator, tone=190.0, tone_decay=0.05, noise_decay=0.15, lo=1200.0, hi=9000.0, snap=0.65
+) -> np.ndarray:
     """Snare: two-mode drum tone plus band-passed noise (the wires)."""
     n = int(sr * (5 * noise_decay + 0.03))
     t = np.arange(n) / sr
@@ -117,8 +120,9 @@ def shaker(sr: int, rng: np.random.Generator, decay=0.05) -> np.ndarray:
 
 
 @lru_cache(maxsize=128)
-def kit_sound(genre: str, artist: int, seed: int, sr: int, name: str, fn: Callable, variants: int,
-               kw: tuple) -> tuple[np.ndarray, ...]:
+def kit_sound(
+    genre: str, artist: int, seed: int, sr: int, name: str, fn: Callable, variants: int, kw: tuple
+) -> tuple[np.ndarray, ...]:
     """``variants`` read-only takes of drum ``name`` made by ``fn(sr, rng, **dict(kw))``; seeded
     per artist, so all of an artist's clips share (and cache) one kit."""
     # "_" + the function's name: the sounds were private ``_kick`` etc. when the seeds were fixed
@@ -127,4 +131,3 @@ def kit_sound(genre: str, artist: int, seed: int, sr: int, name: str, fn: Callab
     for a in out:
         a.setflags(write=False)
     return out
-

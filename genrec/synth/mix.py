@@ -5,6 +5,7 @@ soft limiter to -1 dBFS.
 All filtering is circular over a fast FFT length just above the clip: tails that run
 off the end wrap into the start, like the ringing of music before the excerpt.
 """
+
 from __future__ import annotations
 
 import math
@@ -75,9 +76,9 @@ def _room_response(genre: str, artist: int, seed: int, nfft: int, sr: int) -> np
     ir = rng.standard_normal(ir_len) * np.exp(-6.9 * t / room)
     pre = int(rng.uniform(0.008, 0.03) * sr)
     ir = np.concatenate([np.zeros(pre), ir])[:ir_len]
-    spec = np.fft.rfft(ir, nfft) / math.sqrt(float(np.sum(ir ** 2)) + 1e-12)
+    spec = np.fft.rfft(ir, nfft) / math.sqrt(float(np.sum(ir**2)) + 1e-12)
     freqs = np.fft.rfftfreq(nfft, 1.0 / sr)
-    spec /= np.sqrt(1.0 + np.square(freqs / palette["damp"]))           # highs die faster
+    spec /= np.sqrt(1.0 + np.square(freqs / palette["damp"]))  # highs die faster
     spec = spec.astype(np.complex64)
     spec.setflags(write=False)
     return spec
@@ -105,8 +106,9 @@ def _active_rms(x: np.ndarray) -> float:
     return math.sqrt(float(energy.sum(dtype=np.float64)) / active) if active else 1.0
 
 
-def _bus_spectrum(song: Song, name: str, duck_env: np.ndarray | None, freqs: np.ndarray,
-                  nfft: int) -> np.ndarray | None:
+def _bus_spectrum(
+    song: Song, name: str, duck_env: np.ndarray | None, freqs: np.ndarray, nfft: int
+) -> np.ndarray | None:
     """One bus driven, ducked, levelled and equalised: the first bins of its spectrum
     (a bus at sr/div gives the lowest nfft/div/2 + 1 bins), or None for a silent bus."""
     x, fx, div = song.buses[name], song.fx[name], song.div[name]
@@ -129,8 +131,9 @@ def _bus_spectrum(song: Song, name: str, duck_env: np.ndarray | None, freqs: np.
     return spec
 
 
-def _sum_buses(song: Song, freqs: np.ndarray, nfft: int
-               ) -> tuple[np.ndarray, np.ndarray | None, dict[tuple[float, float], np.ndarray]]:
+def _sum_buses(
+    song: Song, freqs: np.ndarray, nfft: int
+) -> tuple[np.ndarray, np.ndarray | None, dict[tuple[float, float], np.ndarray]]:
     """The dry sum of all buses, the reverb send (None if no bus sends) and one send per
     distinct echo (delay, feedback)."""
     nf = len(freqs)
@@ -157,9 +160,14 @@ def _sum_buses(song: Song, freqs: np.ndarray, nfft: int
     return dry, reverb_send, echo_sends
 
 
-def _add_reverb_and_echoes(song: Song, total: np.ndarray, reverb_send: np.ndarray | None,
-                           echo_sends: dict[tuple[float, float], np.ndarray], freqs: np.ndarray,
-                           nfft: int) -> None:
+def _add_reverb_and_echoes(
+    song: Song,
+    total: np.ndarray,
+    reverb_send: np.ndarray | None,
+    echo_sends: dict[tuple[float, float], np.ndarray],
+    freqs: np.ndarray,
+    nfft: int,
+) -> None:
     """Add the room (convolution) and the feedback echoes to ``total`` in place."""
     if reverb_send is not None:
         reverb_send *= _room_response(song.genre, song.flavour, song.seed, nfft, song.sr)
@@ -179,8 +187,12 @@ def _master_eq_and_hiss(song: Song, total: np.ndarray, freqs: np.ndarray, nfft: 
     Returns the music's power (Parseval estimate) before the hiss."""
     rng, palette = song.rng, song.palette
     lofi = palette["lofi"] and rng.random() < 0.8
-    total *= eq_response(freqs, rng.uniform(150, 300) if lofi else 25.0, rng.uniform(3500, 7000) if lofi else 0.0,
-                         palette["tilt"] + rng.normal(0.0, 0.35))
+    total *= eq_response(
+        freqs,
+        rng.uniform(150, 300) if lofi else 25.0,
+        rng.uniform(3500, 7000) if lofi else 0.0,
+        palette["tilt"] + rng.normal(0.0, 0.35),
+    )
     power = 2.0 * float(np.vdot(total, total).real) / (nfft * float(nfft))
     snr = palette["hiss"] - (12.0 if lofi else 0.0) + rng.normal(0.0, 3.0)
     shape = eq_response(freqs, 40.0, 9000.0 if lofi else 0.0, -3.0 if lofi else -1.5)
@@ -208,7 +220,7 @@ def _soft_limit(song: Song, y: np.ndarray) -> np.ndarray:
 def mix_song(song: Song) -> np.ndarray:
     """The finished clip: mono float32, ``song.n_samples`` long, peak -1 dBFS."""
     n, sr = song.n_samples, song.sr
-    nfft = 8 * fast_fft_len(-(-n // 8))        # divisible by every bus's rate divisor
+    nfft = 8 * fast_fft_len(-(-n // 8))  # divisible by every bus's rate divisor
     freqs = np.fft.rfftfreq(nfft, 1.0 / sr).astype(np.float32)
     total, reverb_send, echo_sends = _sum_buses(song, freqs, nfft)
     _add_reverb_and_echoes(song, total, reverb_send, echo_sends, freqs, nfft)

@@ -5,6 +5,7 @@ arpeggios, distorted-guitar riffs and vinyl crackle.
 Patterns are one-bar strings of steps: ``X`` accent, ``x`` hit, ``o`` ghost note,
 ``-`` hold the previous step, ``.`` rest (bass lines and riffs add their own letters).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -28,9 +29,20 @@ def _pattern_steps(pattern: str) -> Iterator[tuple[int, str, int]]:
         start = end
 
 
-def drum_pattern(song: Song, bus: str, kit: dict, inst: str, pat: str, gain: float = 1.0, drop: float = 0.0,
-                 ghost: float = 0.0, bars: range | None = None, swing: bool = True, every: int = 1,
-                 kick: bool = False) -> None:
+def drum_pattern(
+    song: Song,
+    bus: str,
+    kit: dict,
+    inst: str,
+    pat: str,
+    gain: float = 1.0,
+    drop: float = 0.0,
+    ghost: float = 0.0,
+    bars: range | None = None,
+    swing: bool = True,
+    every: int = 1,
+    kick: bool = False,
+) -> None:
     """Repeat a one-bar step pattern ('X' accent, 'x' hit, 'o' ghost, '.' rest)."""
     if inst not in kit:
         return
@@ -53,8 +65,16 @@ def drum_pattern(song: Song, bus: str, kit: dict, inst: str, pat: str, gain: flo
                 song.kicks.append(int(round(song.time(beat, swing) * song.sr)))
 
 
-def drum_fills(song: Song, bus: str, kit: dict, every: int = 4, gain: float = 0.9, crash: float = 0.8,
-               insts: tuple[str, ...] = ("snare", "tom_hi", "tom_lo"), beats: float = 1.0) -> None:
+def drum_fills(
+    song: Song,
+    bus: str,
+    kit: dict,
+    every: int = 4,
+    gain: float = 0.9,
+    crash: float = 0.8,
+    insts: tuple[str, ...] = ("snare", "tom_hi", "tom_lo"),
+    beats: float = 1.0,
+) -> None:
     """A 16th-note fill in the last beat(s) of every ``every`` bars, then a crash."""
     for bar in range(every - 1, song.nbars, every):
         if song.rng.random() < 0.25:
@@ -75,10 +95,25 @@ def _scale_pitch(song: Song, scale: tuple[int, ...], deg: int, lo: int) -> int:
     return base + 12 * o + scale[r]
 
 
-def melody(song: Song, bus: str, timbre: str | tuple[str, ...], scale: tuple[int, ...], lo: int, hi: int,
-           unit: float = 0.5, density: float = 0.55, motif_bars: int = 2, legato: float = 0.9,
-           gain: float = 1.0, rest: float = 0.25, snap: float = 0.7, leap: float = 0.15,
-           bars: range | None = None, mutate: float = 0.3, harmony: int = 0) -> None:
+def melody(
+    song: Song,
+    bus: str,
+    timbre: str | tuple[str, ...],
+    scale: tuple[int, ...],
+    lo: int,
+    hi: int,
+    unit: float = 0.5,
+    density: float = 0.55,
+    motif_bars: int = 2,
+    legato: float = 0.9,
+    gain: float = 1.0,
+    rest: float = 0.25,
+    snap: float = 0.7,
+    leap: float = 0.15,
+    bars: range | None = None,
+    mutate: float = 0.3,
+    harmony: int = 0,
+) -> None:
     """Motif-based melody: a random rhythm + scale-degree walk repeated with variations,
     strong beats snapped to chord tones.  ``timbre`` may be a tuple (alternatives per note)."""
     rng = song.rng
@@ -127,8 +162,9 @@ def melody(song: Song, bus: str, timbre: str | tuple[str, ...], scale: tuple[int
                 song.play(bus, tb, fold_octaves(hp, lo, hi + 7), beat, ln * unit * legato, vel * 0.7)
 
 
-def bassline(song: Song, bus: str, timbre: str, pat: str, lo: int = 28, gain: float = 1.0,
-             drop: float = 0.0, legato: float = 0.9) -> None:
+def bassline(
+    song: Song, bus: str, timbre: str, pat: str, lo: int = 28, gain: float = 1.0, drop: float = 0.0, legato: float = 0.9
+) -> None:
     """Per-bar bass pattern: 'r' root, 'o' octave, '5' fifth, '3' third, '7' seventh, '6' sixth,
     'a' chromatic approach to the next chord's root, '-' hold previous, '.' rest."""
     step = song.bpb / len(pat)
@@ -149,8 +185,9 @@ def bassline(song: Song, bus: str, timbre: str, pat: str, lo: int = 28, gain: fl
                 song.play(bus, timbre, p, beat, held * step * legato, gain * (0.85 + 0.3 * song.rng.random()))
 
 
-def walking_bass(song: Song, bus: str, timbre: str, lo: int = 28, hi: int = 50, gain: float = 1.0,
-                 feel: int = 1) -> None:
+def walking_bass(
+    song: Song, bus: str, timbre: str, lo: int = 28, hi: int = 50, gain: float = 1.0, feel: int = 1
+) -> None:
     """Walking bass in quarters (feel=1) or a two-feel (feel=2): roots on chord changes,
     chord/scale tones in between, chromatic approach into the next chord."""
     prev = None
@@ -174,9 +211,21 @@ def walking_bass(song: Song, bus: str, timbre: str, lo: int = 28, hi: int = 50, 
         prev = p
 
 
-def chord_hits(song: Song, bus: str, timbre: str, pat: str, center: int = 60, gain: float = 1.0,
-               rootless: bool = False, legato: float = 0.9, strum: float = 0.0, drop: float = 0.0,
-               ghost: float = 0.0, bars: range | None = None, top: int = 0) -> None:
+def chord_hits(
+    song: Song,
+    bus: str,
+    timbre: str,
+    pat: str,
+    center: int = 60,
+    gain: float = 1.0,
+    rootless: bool = False,
+    legato: float = 0.9,
+    strum: float = 0.0,
+    drop: float = 0.0,
+    ghost: float = 0.0,
+    bars: range | None = None,
+    top: int = 0,
+) -> None:
     """Chord hits on a per-bar step pattern ('X'/'x'/'o' hits, '-' hold, '.' rest)."""
     step = song.bpb / len(pat)
     for bar in bars if bars is not None else range(song.nbars):
@@ -193,12 +242,28 @@ def chord_hits(song: Song, bus: str, timbre: str, pat: str, center: int = 60, ga
                 jt = song.jitter_offset(None)
                 down = song.rng.random() < 0.6
                 for k, p in enumerate(notes if down else notes[::-1]):
-                    song.play(bus, timbre, p, beat, held * step * legato, gain * v / len(notes) ** 0.5,
-                              jitter=0.0, delay=jt + k * strum)
+                    song.play(
+                        bus,
+                        timbre,
+                        p,
+                        beat,
+                        held * step * legato,
+                        gain * v / len(notes) ** 0.5,
+                        jitter=0.0,
+                        delay=jt + k * strum,
+                    )
 
 
-def sustained_chords(song: Song, bus: str, timbre: str, center: int = 60, gain: float = 1.0, rootless: bool = False,
-                     bars: range | None = None, top: int = 0) -> None:
+def sustained_chords(
+    song: Song,
+    bus: str,
+    timbre: str,
+    center: int = 60,
+    gain: float = 1.0,
+    rootless: bool = False,
+    bars: range | None = None,
+    top: int = 0,
+) -> None:
     """Hold every chord for its full length."""
     first = bars.start * song.bpb if bars is not None else 0
     last = bars.stop * song.bpb if bars is not None else song.nbeats
@@ -212,8 +277,17 @@ def sustained_chords(song: Song, bus: str, timbre: str, center: int = 60, gain: 
             song.play(bus, timbre, p, start, length * 1.02, gain / len(notes) ** 0.5, jitter=0.0)
 
 
-def arpeggio(song: Song, bus: str, timbre: str, order: tuple[int, ...], unit: float = 0.5, center: int = 60,
-             gain: float = 1.0, legato: float = 1.5, bars: range | None = None) -> None:
+def arpeggio(
+    song: Song,
+    bus: str,
+    timbre: str,
+    order: tuple[int, ...],
+    unit: float = 0.5,
+    center: int = 60,
+    gain: float = 1.0,
+    legato: float = 1.5,
+    bars: range | None = None,
+) -> None:
     """Broken chords: ``order`` indexes the voicing extended by an octave."""
     steps = int(round(song.bpb / unit))
     for bar in bars if bars is not None else range(song.nbars):
@@ -226,8 +300,17 @@ def arpeggio(song: Song, bus: str, timbre: str, order: tuple[int, ...], unit: fl
             song.play(bus, timbre, p, beat, unit * legato, gain * (0.8 + 0.3 * song.rng.random()))
 
 
-def guitar_riff(song: Song, bus: str, pat: str, lo: int = 40, gain: float = 1.0, fifth: bool = True,
-                octave: bool = True, drop: float = 0.0, legato: float = 0.95) -> None:
+def guitar_riff(
+    song: Song,
+    bus: str,
+    pat: str,
+    lo: int = 40,
+    gain: float = 1.0,
+    fifth: bool = True,
+    octave: bool = True,
+    drop: float = 0.0,
+    legato: float = 0.95,
+) -> None:
     """Guitar riff for the distortion bus: 'P' power chord, 'p' quieter power chord,
     'm' palm-muted root, 'n' root note, '-' hold, '.' rest; root follows the progression
     (kept in ``lo``..``lo``+11, so low tunings stay low)."""

@@ -1,4 +1,5 @@
 """Seeding and naming of the synthetic clips: every random draw starts here."""
+
 from __future__ import annotations
 
 import hashlib

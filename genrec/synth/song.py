@@ -1,5 +1,6 @@
 """One clip in the making: its random streams, artist palette, tempo map, chord
 progression and the buses that parts write notes and drum hits onto."""
+
 from __future__ import annotations
 
 import bisect
@@ -49,8 +50,15 @@ class Song:
         lo, hi = self.palette["range"]
         return float(np.clip(self.rng.normal(self.palette["tempo"], 0.06 * (hi - lo) + 1.5), lo, hi))
 
-    def setup(self, bpm: float, swing: float = 0.5, pair: float = 1.0, rubato: float = 0.0,
-              bpb: int = 4, jitter: float = 0.005) -> None:
+    def setup(
+        self,
+        bpm: float,
+        swing: float = 0.5,
+        pair: float = 1.0,
+        rubato: float = 0.0,
+        bpb: int = 4,
+        jitter: float = 0.005,
+    ) -> None:
         """Tempo, swing ratio (0.5 straight, 0.67 triplet shuffle), swing pair length in
         beats (1.0: swung 8ths, 0.5: swung 16ths), rubato depth, beats per bar, timing jitter."""
         rng = self.rng
@@ -64,9 +72,11 @@ class Song:
             res = 8
             b = np.arange(self.nbeats * res + 1) / res
             ph = rng.uniform(0, 2 * np.pi, 3)
-            curve = 1.0 + rubato * (np.sin(2 * np.pi * b / (2 * bpb) + ph[0])
-                                    + 0.6 * np.sin(2 * np.pi * b / (4 * bpb) + ph[1])
-                                    - 0.8 * np.exp(-((b % (4 * bpb)) - 4 * bpb + 1) ** 2))
+            curve = 1.0 + rubato * (
+                np.sin(2 * np.pi * b / (2 * bpb) + ph[0])
+                + 0.6 * np.sin(2 * np.pi * b / (4 * bpb) + ph[1])
+                - 0.8 * np.exp(-(((b % (4 * bpb)) - 4 * bpb + 1) ** 2))
+            )
             dt = 60.0 / (bpm * np.clip(curve, 0.5, 1.5)) / res
             self._tb, self._tt = b, np.concatenate([[0.0], np.cumsum(dt[:-1])])
         else:
@@ -119,16 +129,33 @@ class Song:
         j = min(len(arr), i + len(buf))
         arr[i:j] += np.float32(gain) * buf[: j - i]
 
-    def hit(self, bus: str, samples: list[np.ndarray], beat: float, gain: float = 1.0,
-            swing: bool = True, jitter: float | None = None) -> None:
+    def hit(
+        self,
+        bus: str,
+        samples: list[np.ndarray],
+        beat: float,
+        gain: float = 1.0,
+        swing: bool = True,
+        jitter: float | None = None,
+    ) -> None:
         """Place one of a drum's takes ``samples`` at ``beat``, with a little velocity variation."""
         assert self.div[bus] == 1, "drum samples need a full-rate bus"
         buf = samples[int(self.rng.integers(len(samples)))] if len(samples) > 1 else samples[0]
         t = self.time(beat, swing) + self.jitter_offset(jitter)
         self.put(bus, buf, t, gain * (1.0 + 0.08 * self.rng.standard_normal()))
 
-    def play(self, bus: str, timbre: str, midi: int, beat: float, length: float, gain: float = 1.0,
-             swing: bool = True, jitter: float | None = None, delay: float = 0.0) -> None:
+    def play(
+        self,
+        bus: str,
+        timbre: str,
+        midi: int,
+        beat: float,
+        length: float,
+        gain: float = 1.0,
+        swing: bool = True,
+        jitter: float | None = None,
+        delay: float = 0.0,
+    ) -> None:
         """Render (or reuse) a note of ``timbre`` and place it at ``beat`` for ``length`` beats."""
         t0 = self.time(beat, swing)
         t = t0 + self.jitter_offset(jitter) + delay
@@ -167,5 +194,6 @@ class Song:
     def kit_add(self, kit: dict, name: str, fn, variants: int = 2, **kw) -> None:
         """Add ``variants`` takes of a drum sound.  A kit belongs to the artist (its parameters
         come from ``self.kit_rng``), so the sounds are cached across that artist's clips."""
-        kit[name] = list(kit_sound(self.genre, self.flavour, self.seed, self.sr, name, fn,
-                                   variants, tuple(sorted(kw.items()))))
+        kit[name] = list(
+            kit_sound(self.genre, self.flavour, self.seed, self.sr, name, fn, variants, tuple(sorted(kw.items())))
+        )

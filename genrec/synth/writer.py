@@ -1,5 +1,6 @@
 """Writing the demo library to disk: one 16-bit FLAC per clip, atomically, skipping
 files that this generator version already made with the same seed and length."""
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,7 @@ def _build_one(root: str, genre: str, index: int, seed: int, seconds: float) -> 
     audio = synthesize_clip(genre, index, seed, seconds, SAMPLE_RATE)
     tmp = folder / f".{tid}.{os.getpid()}.tmp"
     try:
-        with sf.SoundFile(str(tmp), "w", samplerate=SAMPLE_RATE, channels=1, format="FLAC",
-                          subtype="PCM_16") as fh:
+        with sf.SoundFile(str(tmp), "w", samplerate=SAMPLE_RATE, channels=1, format="FLAC", subtype="PCM_16") as fh:
             fh.comment = stamp
             fh.artist = row["artist"]
             fh.genre = f"{genre} (synthetic)"
@@ -56,8 +56,14 @@ def _build_one(root: str, genre: str, index: int, seed: int, seconds: float) -> 
     return row
 
 
-def write_library(root: Path, clips_per_genre: int = 20, seed: int = 0, seconds: float = 30.0,
-                  workers: int = 2, progress: Callable[[int, int], None] | None = None) -> list[dict]:
+def write_library(
+    root: Path,
+    clips_per_genre: int = 20,
+    seed: int = 0,
+    seconds: float = 30.0,
+    workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict]:
     """Write <root>/<genre>/<genre>.000NN.flac (16-bit FLAC via soundfile, atomic: write to a temp name
     then os.replace) and return rows {"track_id": "<genre>.000NN", "path": str, "genre": ..., "artist": ...}
     in genre/index order.  progress(done, total) is called after each clip.  Files already present with
@@ -85,7 +91,7 @@ def write_library(root: Path, clips_per_genre: int = 20, seed: int = 0, seconds:
                 for fut in as_completed(futs):
                     finished(futs[fut], fut.result())
         except (OSError, BrokenProcessPool):
-            pass            # no usable process pool here (sandbox, no /dev/shm): finish serially
+            pass  # no usable process pool here (sandbox, no /dev/shm): finish serially
     for g, i in jobs:
         if (g, i) not in rows:
             finished((g, i), _build_one(str(root), g, i, seed, seconds))

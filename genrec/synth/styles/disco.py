@@ -1,4 +1,5 @@
 """The synthetic "disco" style: four-on-the-floor, octave bass, strings and sidechain pumping, four artist flavours."""
+
 from __future__ import annotations
 
 from genrec.synth import drums
@@ -16,14 +17,18 @@ def arrange_disco(song: Song) -> None:
     tempo = song.pick_tempo()
     swing = song.swing_ratio(0.5, 0.56) if flavour == FUNK_DISCO else 0.5
     song.setup(tempo, swing=swing, pair=0.5, jitter=0.004)
-    progs = [[(0, "min7", 2), (5, "min7", 2)], [(0, "min7", 1), (5, "dom9", 1)],
-             [(0, "maj7", 1), (2, "min7", 1), (4, "min7", 1), (2, "min7", 1)],
-             [(0, "min9", 1), (10, "maj", 1), (8, "maj7", 1), (7, "min7", 1)]]
+    progs = [
+        [(0, "min7", 2), (5, "min7", 2)],
+        [(0, "min7", 1), (5, "dom9", 1)],
+        [(0, "maj7", 1), (2, "min7", 1), (4, "min7", 1), (2, "min7", 1)],
+        [(0, "min9", 1), (10, "maj", 1), (8, "maj7", 1), (7, "min7", 1)],
+    ]
     song.progression(progs[int(rng.integers(4))])
     drum_bus = song.bus("drums", level=song.bus_level("drums", -2), hp=35, lp=14000, rev=0.12)
     kit: dict = {}
-    song.kit_add(kit, "kick", drums.kick, f0=song.kit_rng.uniform(48, 58), decay=song.kit_rng.uniform(0.16, 0.26),
-                 click=0.3)
+    song.kit_add(
+        kit, "kick", drums.kick, f0=song.kit_rng.uniform(48, 58), decay=song.kit_rng.uniform(0.16, 0.26), click=0.3
+    )
     song.kit_add(kit, "snare", drums.snare, tone=song.kit_rng.uniform(180, 220), noise_decay=0.14)
     song.kit_add(kit, "clap", drums.clap)
     song.kit_add(kit, "hat", drums.hat, 3, decay=0.03)
@@ -53,18 +58,30 @@ def arrange_disco(song: Song) -> None:
     elif flavour == EURO_DISCO:
         arpeggio(song, keys_bus, "synth_pluck", (0, 2, 1, 3, 2, 4, 3, 1), unit=0.25, center=64, gain=0.6, legato=0.8)
     else:
-        chord_hits(song, keys_bus, "epiano" if rng.random() < 0.5 else "piano", "..x...x...x...x.", center=62,
-                   gain=0.6)
+        chord_hits(song, keys_bus, "epiano" if rng.random() < 0.5 else "piano", "..x...x...x...x.", center=62, gain=0.6)
     pad_bus = song.bus("pad", level=song.bus_level("pad", -5), rev=0.4, duck=0.45, lp=8000)
     if flavour in (CLASSIC_DISCO, ORCHESTRAL_DISCO):
         sustained_chords(song, pad_bus, "strings", center=67, gain=0.8)
     elif flavour == EURO_DISCO:
         sustained_chords(song, pad_bus, "pad", center=62, gain=0.8)
     lead = palette["lead"]
-    lead_bus = song.bus("lead", level=song.bus_level("lead", -2), rev=0.3, hp=150,
-                        echo=(0.75 * 60 / song.bpm, 0.25, 0.2))
+    lead_bus = song.bus(
+        "lead", level=song.bus_level("lead", -2), rev=0.3, hp=150, echo=(0.75 * 60 / song.bpm, 0.25, 0.2)
+    )
     if lead == "brass":
-        chord_hits(song, lead_bus, "brass", "X-.x....X-.x..x.", center=70, gain=0.9, bars=range(0, song.nbars, 2),
-                   top=3)
-    melody(song, lead_bus, lead if lead != "brass" else "vocal", SCALES["dorian"], 62, 84, unit=0.5,
-           density=palette["density"], motif_bars=2, rest=0.4, legato=0.9)
+        chord_hits(
+            song, lead_bus, "brass", "X-.x....X-.x..x.", center=70, gain=0.9, bars=range(0, song.nbars, 2), top=3
+        )
+    melody(
+        song,
+        lead_bus,
+        lead if lead != "brass" else "vocal",
+        SCALES["dorian"],
+        62,
+        84,
+        unit=0.5,
+        density=palette["density"],
+        motif_bars=2,
+        rest=0.4,
+        legato=0.9,
+    )

@@ -1,4 +1,5 @@
 """The synthetic "pop" style: I-V-vi-IV progressions, bright synths, clap backbeat, four artist flavours."""
+
 from __future__ import annotations
 
 from genrec.synth import drums
@@ -14,16 +15,25 @@ def arrange_pop(song: Song) -> None:
     """Four-on-the-floor or backbeat drums, synth or electric bass, piano/pluck/guitar chords, a vocal-like lead."""
     flavour, rng, palette = song.flavour, song.rng, song.palette
     song.setup(song.pick_tempo(), jitter=0.003)
-    progs = [[(0, "maj", 1), (7, "maj", 1), (9, "min", 1), (5, "maj", 1)],
-             [(9, "min", 1), (5, "maj", 1), (0, "maj", 1), (7, "maj", 1)],
-             [(0, "maj", 1), (9, "min", 1), (5, "maj", 1), (7, "maj", 1)],
-             [(5, "maj", 1), (0, "maj", 1), (7, "maj", 1), (9, "min", 1)],
-             [(0, "add9", 1), (7, "sus4", 1), (9, "min7", 1), (5, "maj7", 1)]]
+    progs = [
+        [(0, "maj", 1), (7, "maj", 1), (9, "min", 1), (5, "maj", 1)],
+        [(9, "min", 1), (5, "maj", 1), (0, "maj", 1), (7, "maj", 1)],
+        [(0, "maj", 1), (9, "min", 1), (5, "maj", 1), (7, "maj", 1)],
+        [(5, "maj", 1), (0, "maj", 1), (7, "maj", 1), (9, "min", 1)],
+        [(0, "add9", 1), (7, "sus4", 1), (9, "min7", 1), (5, "maj7", 1)],
+    ]
     song.progression(progs[int(rng.integers(5))])
     drum_bus = song.bus("drums", level=song.bus_level("drums", -2), hp=35, lp=15000, rev=0.15)
     kit: dict = {}
-    song.kit_add(kit, "kick", drums.kick, f0=song.kit_rng.uniform(45, 58), decay=song.kit_rng.uniform(0.15, 0.3),
-                 click=0.35, drive=2.0)
+    song.kit_add(
+        kit,
+        "kick",
+        drums.kick,
+        f0=song.kit_rng.uniform(45, 58),
+        decay=song.kit_rng.uniform(0.15, 0.3),
+        click=0.35,
+        drive=2.0,
+    )
     song.kit_add(kit, "snare", drums.snare, tone=song.kit_rng.uniform(180, 230), noise_decay=0.15)
     song.kit_add(kit, "clap", drums.clap, decay=0.1)
     song.kit_add(kit, "hat", drums.hat, 3, decay=0.03)
@@ -55,8 +65,9 @@ def arrange_pop(song: Song) -> None:
     else:
         bass_pattern = "r-----r-r-----5-" if flavour == PIANO_BALLAD else "r.r.r.r.r.r.r.r."
         bassline(song, bass_bus, "bass", bass_pattern, lo=28, legato=0.9)
-    keys_bus = song.bus("keys", level=song.bus_level("keys", -5), rev=0.25,
-                        duck=0.3 if flavour != PIANO_BALLAD else 0.0)
+    keys_bus = song.bus(
+        "keys", level=song.bus_level("keys", -5), rev=0.25, duck=0.3 if flavour != PIANO_BALLAD else 0.0
+    )
     if flavour == PIANO_BALLAD:
         piano_pattern = "x---x---x---x---" if rng.random() < 0.5 else "x.x.x.x.x.x.x.x."
         chord_hits(song, keys_bus, "piano", piano_pattern, center=60, gain=0.8)
@@ -75,8 +86,19 @@ def arrange_pop(song: Song) -> None:
         pad_bus = song.bus("pad", level=song.bus_level("pad", -8), rev=0.4, duck=0.6)
         sustained_chords(song, pad_bus, "pad", center=62, gain=0.8)
     lead = palette["lead"]
-    lead_bus = song.bus("lead", level=song.bus_level("lead", 0), rev=0.3, hp=160,
-                        echo=(0.75 * 60 / song.bpm, 0.3, 0.2))
-    melody(song, lead_bus, lead, SCALES["majpent"] if rng.random() < 0.5 else SCALES["major"], 62, 82,
-           unit=0.5, density=palette["density"], motif_bars=1 if rng.random() < 0.5 else 2, rest=0.2,
-           legato=0.95, mutate=0.15, snap=0.85)
+    lead_bus = song.bus("lead", level=song.bus_level("lead", 0), rev=0.3, hp=160, echo=(0.75 * 60 / song.bpm, 0.3, 0.2))
+    melody(
+        song,
+        lead_bus,
+        lead,
+        SCALES["majpent"] if rng.random() < 0.5 else SCALES["major"],
+        62,
+        82,
+        unit=0.5,
+        density=palette["density"],
+        motif_bars=1 if rng.random() < 0.5 else 2,
+        rest=0.2,
+        legato=0.95,
+        mutate=0.15,
+        snap=0.85,
+    )

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from plotly.colors import sequential
 
 from genrec.config import GENRES, HOP_LENGTH, SAMPLE_RATE
+from genrec.fileio import atomic_write
 from genrec.plots import (
     DB_RANGE,
     _hz_label,
@@ -197,8 +198,6 @@ def write_overlay_png(
     explanations: list, band_hz: np.ndarray, zmax: float, target: Path, width: int = 900, band_px: int = 2
 ) -> Path:
     """The Grad-CAM overlays of several runs stacked in one PNG with a shared colour bar, written atomically."""
-    import os
-    import tempfile
 
     from PIL import Image, ImageDraw
 
@@ -213,14 +212,4 @@ def write_overlay_png(
     canvas.paste(Image.fromarray(ramp), (64, y + 6))
     draw = ImageDraw.Draw(canvas)
     draw.text((64, y + 20), f"0 … {zmax:.1f}  Grad-CAM {WEIGHT_TITLE}, one scale for all panels", fill="black")
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".png")
-    os.close(fd)
-    try:
-        canvas.save(tmp, format="PNG")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(Path(target), lambda out: canvas.save(out, format="PNG"))

@@ -32,6 +32,7 @@ from genrec.build import REAL_SETTINGS, RUN_LINE, estimate_seconds
 from genrec.config import runs_home
 from genrec.dashboard import DemoProgress
 from genrec.errors import GenrecError
+from genrec.fileio import atomic_write
 from genrec.gtzan import gtzan_sources
 from genrec.progress import follow
 
@@ -185,15 +186,8 @@ def check_sources(
 
 # --------------------------------------------------------------------------- lock and status files
 def _write_json(path: Path, data: dict) -> None:
-    """Write ``data`` to ``path`` atomically: a temp file in the same folder, then a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as out:
-            json.dump(data, out)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` to ``path`` atomically (:func:`genrec.fileio.atomic_write`)."""
+    atomic_write(path, json.dumps(data))
 
 
 def _read_json(path: Path) -> dict | None:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from genrec import spectrogram
+from genrec import fileio, spectrogram
 from genrec.audio import load_audio
 from genrec.config import CLIP_SECONDS, HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE, data_home
 from genrec.errors import LibraryError
@@ -30,15 +28,11 @@ def cache_home() -> Path:
 
 
 def file_digest(path: Path) -> str:
-    """SHA-1 of a file's bytes, memoised per (path, size, mtime) within the process."""
+    """SHA-256 of a file's bytes (:func:`genrec.fileio.file_digest`), memoised per (path, size, mtime)."""
     st = path.stat()
     memo = (str(path), st.st_size, st.st_mtime_ns)
     if memo not in _content_hashes:
-        h = hashlib.sha1()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        _content_hashes[memo] = h.hexdigest()
+        _content_hashes[memo] = fileio.file_digest(path)
     return _content_hashes[memo]
 
 
@@ -102,11 +96,7 @@ def cached_images(
         except (ValueError, OSError, EOFError):  # EOFError: a 0-byte entry
             target.unlink(missing_ok=True)  # a damaged cache entry is recomputed, not trusted
     images = compute_images(path, kind, chunk_seconds, size, clip_seconds).astype(np.uint8)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".npy")
-    with os.fdopen(fd, "wb") as f:
-        np.save(f, images, allow_pickle=False)
-    os.replace(tmp, target)
+    fileio.atomic_write(target, lambda out: np.save(out, images, allow_pickle=False))
     return images, False
 
 

@@ -24,6 +24,7 @@ from typing import TypeVar
 
 import requests
 
+from genrec import fileio
 from genrec.errors import DownloadError
 from genrec.leftovers import remove_stale
 
@@ -49,15 +50,10 @@ _TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".tx
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    """Hex digest of a file's content with the named hashlib algorithm.
-
-    pooch's ``file_hash`` (librosa's fetcher) does the hashing: it asks hashlib for
-    ``usedforsecurity=False``, so the classic source's MD5 also verifies on FIPS-mode systems.
-    """
-    import pooch
-
-    _new_hash(algorithm)  # our error message for an unknown algorithm
-    return pooch.file_hash(str(path), alg=algorithm)
+    """Hex digest of a file's content (:func:`genrec.fileio.file_digest`), with our message for an unknown
+    algorithm."""
+    _new_hash(algorithm)
+    return fileio.file_digest(path, algorithm)
 
 
 def _new_hash(algorithm: str) -> hashlib._Hash:

@@ -14,14 +14,13 @@ weights are saved with the run as ``head.npz`` (by training and by
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from genrec.errors import RunError
+from genrec.fileio import atomic_write
 
 HEAD_FILE = "head.npz"
 _KEYS = ("norm_scale", "norm_shift", "embedding_kernel", "embedding_bias", "genre_kernel", "genre_bias")
@@ -100,14 +99,6 @@ def gradcam(feature_maps: np.ndarray, head: Head, genre: int) -> np.ndarray:
 
 def write_head(arrays: dict[str, np.ndarray], target: Path) -> Path:
     """Save head arrays (see :func:`genrec.model.head_arrays`) to ``target`` atomically."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{k: np.asarray(arrays[k], dtype=np.float32) for k in _KEYS})
-        os.chmod(tmp, 0o644)  # readable by a server running as another user, like the run's other files
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(
+        target, lambda out: np.savez(out, **{k: np.asarray(arrays[k], dtype=np.float32) for k in _KEYS})
+    )

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ import pandas as pd
 
 from genrec.config import GENRES, data_home
 from genrec.errors import AudioError, LibraryError
+from genrec.fileio import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class _CheckMemo:
     def save(self) -> None:
         if self.seen != self.saved:
             try:
-                _atomic_write_text(self.file, json.dumps(self.seen))
+                atomic_write(self.file, json.dumps(self.seen))
             except OSError:  # a read-only home only costs the next scan its speed
                 log.debug("could not save %s", self.file)
 
@@ -274,14 +274,6 @@ def read_split_files(split_dir: Path | str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- persistence
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def _state_dir(root: Path) -> Path:
     """Where a GTZAN folder's split is saved (the folder itself may be read-only)."""
     digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
@@ -332,8 +324,8 @@ def _with_split(
         tracks.insert(3, "split", tracks["track_id"].map(mapping).fillna("unlisted"))
     else:
         tracks.insert(3, "split", stratified_split(tracks["genre"], seed))
-    _atomic_write_text(table_path, tracks[["track_id", "split"]].to_csv(index=False))
-    _atomic_write_text(meta_path, json.dumps({"method": method}))
+    atomic_write(table_path, tracks[["track_id", "split"]].to_csv(index=False))
+    atomic_write(meta_path, json.dumps({"method": method}))
     return tracks, method
 
 
@@ -396,7 +388,7 @@ def load_demo(*, clips_per_genre: int = DEMO_CLIPS_PER_GENRE, progress: Progress
     tracks = pd.DataFrame(rows)
     tracks["split"] = stratified_split(tracks["genre"], DEMO_SEED)
     tracks = tracks[COLUMNS]
-    _atomic_write_text(table, tracks.to_csv(index=False))
+    atomic_write(table, tracks.to_csv(index=False))
     return Library(
         "demo",
         root,

@@ -32,9 +32,10 @@ import numpy as np
 from genrec import cache
 from genrec.config import CLIP_SECONDS
 from genrec.errors import RunError
+from genrec.fileio import atomic_write
 from genrec.index import ExactIndex, l2_normalize
 from genrec.progress import ProgressFn, silent
-from genrec.serving import AGREEMENT_FILE, QUANTIZED_FILE, LitePredictor, to_litert, write_atomic
+from genrec.serving import AGREEMENT_FILE, QUANTIZED_FILE, LitePredictor, to_litert
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ def quantize_run(run, model=None, progress: ProgressFn = silent) -> Path:
     calibration = calibration_sample(images, is_train) if SHIPPED_VARIANT == "int8" else None
     progress("8-bit: quantize", 0, 1)
     data = convert(model, SHIPPED_VARIANT, calibration)
-    target = write_atomic(run.path / QUANTIZED_FILE, data)
+    target = atomic_write(run.path / QUANTIZED_FILE, data)
     progress("8-bit: quantize", 1, 1)
     times["convert"] = time.perf_counter() - t
 
@@ -218,7 +219,7 @@ def quantize_run(run, model=None, progress: ProgressFn = silent) -> Path:
         "versions": _versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    write_atomic(run.path / AGREEMENT_FILE, json.dumps(record, indent=2).encode())
+    atomic_write(run.path / AGREEMENT_FILE, json.dumps(record, indent=2).encode())
     return target
 
 

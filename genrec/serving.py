@@ -32,6 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from genrec.errors import GenrecError, RunError
+from genrec.fileio import atomic_write
 from genrec.gradcam import needs_export
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ def convert(model, target: Path, **converter_options) -> Path:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     data = to_litert(model, workdir=target.parent, **converter_options)
-    write_atomic(target, data)
+    atomic_write(target, data)
     del data
     release_memory()
     return target
@@ -210,21 +211,6 @@ def release_memory() -> None:
     libc = ctypes.util.find_library("c")
     with contextlib.suppress(OSError, AttributeError, TypeError):  # not glibc (macOS, musl): nothing to trim
         ctypes.CDLL(libc).malloc_trim(0)
-
-
-def write_atomic(target: Path, data: bytes) -> Path:
-    """Write ``data`` to ``target`` through a temp file in the same folder, then rename; return ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from a server running as another user
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ insertion-ordered id table, exact top-k selection and ``.npz`` persistence.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from genrec.fileio import atomic_write
 
 FORMAT_VERSION = 2
 # BLAS gives the *same* pair slightly different float32 scores depending on
@@ -243,21 +243,9 @@ class IdTable:
 
 
 def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """``np.savez`` to a temporary file in ``path``'s folder, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder, so os.replace is a rename on one filesystem, never a copy.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            # A file object, not a name: np.savez would append ".npz" to a name.
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``np.savez`` to ``path`` atomically (:func:`genrec.fileio.atomic_write`)."""
+    # A file object, not a name: np.savez would append ".npz" to a name.
+    atomic_write(Path(path), lambda out: np.savez(out, **arrays))
 
 
 def read_index_npz(path: Path) -> dict[str, np.ndarray]:

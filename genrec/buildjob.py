@@ -22,18 +22,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-
-import requests
 
 from genrec.build import REAL_SETTINGS, RUN_LINE, estimate_seconds
 from genrec.config import runs_home
 from genrec.dashboard import DemoProgress
 from genrec.errors import GenrecError
 from genrec.fileio import atomic_write
-from genrec.gtzan import gtzan_sources
 from genrec.progress import follow
 
 LOCK_NAME = ".build.lock"
@@ -45,27 +41,12 @@ LOG_NAME = ".build.log"
 LIBRARIES: dict[str, str] = {"demo": "Synthetic demo", "gtzan": "Real GTZAN with ImageNet weights"}
 WEIGHTS = ("none", "imagenet")
 
-#: Keras' own download URLs of the two 'notop' ImageNet weight files (keras/src/applications/vgg16.py
-#: WEIGHTS_PATH_NO_TOP and resnet.py BASE_WEIGHTS_PATH + file name). Copied, not imported: importing
-#: keras.applications would load TensorFlow into the app.
-KERAS_WEIGHTS_URLS: tuple[str, ...] = (
-    (
-        "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
-        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-    ),
-    (
-        "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
-        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
-    ),
-)
 #: Download sizes shown on the real-data card: GTZAN's genres.tar.gz is 1.2 GB; the two notop weight
 #: files are 58.9 MB (VGG16) and 94.7 MB (ResNet50).
 GTZAN_DOWNLOAD_GB = 1.2
 WEIGHTS_DOWNLOAD_MB = 150
 #: Full GTZAN: 100 clips in each of 10 genres.
 GTZAN_CLIPS = 1000
-#: Seconds one reachability check may take per URL (the checks run side by side).
-PROBE_TIMEOUT_S = 3.0
 #: Status file writes while a build runs are at least this far apart (stage changes and the end always write).
 STATUS_EVERY_S = 0.5
 
@@ -75,11 +56,6 @@ class BuildBusy(GenrecError):
 
 
 # --------------------------------------------------------------------------- what to run
-def gtzan_source_urls() -> list[str]:
-    """The GTZAN download sources the real build tries, in order (the URLs the card checks)."""
-    return [source.url for source in gtzan_sources()]
-
-
 def build_command(library: str, weights: str, out: Path) -> list[str]:
     """The child's command line: ``genrec build`` with progress lines, runs written to ``out``."""
     return [
@@ -101,87 +77,6 @@ def build_command(library: str, weights: str, out: Path) -> list[str]:
 def real_build_estimate_seconds() -> float:
     """The estimate shown on the real-data card: full GTZAN with ``genrec build``'s defaults."""
     return estimate_seconds(GTZAN_CLIPS, REAL_SETTINGS.get("chunk_seconds"))
-
-
-# --------------------------------------------------------------------------- can the sources be reached?
-@dataclass(frozen=True)
-class Probe:
-    """The answer of one URL to a short HEAD request."""
-
-    url: str
-    ok: bool  # answered with a status below 400
-    answered: bool  # the host answered at all (False: no connection, DNS failure, time-out)
-    detail: str  # "HTTP 200", "HTTP 404", "could not connect", "no answer within 3 s"
-
-
-def probe(url: str, timeout: float = PROBE_TIMEOUT_S) -> Probe:
-    """HEAD ``url`` (following redirects) and say whether it can be downloaded from."""
-    try:
-        with requests.head(url, timeout=timeout, allow_redirects=True) as reply:
-            code = reply.status_code
-        if code in (403, 405):  # some hosts refuse HEAD but serve GET
-            with requests.get(url, timeout=timeout, stream=True) as reply:
-                code = reply.status_code
-    except requests.Timeout:
-        return Probe(url, False, False, f"no answer within {timeout:g} s")
-    except requests.ConnectionError:
-        return Probe(url, False, False, "could not connect")
-    except requests.RequestException as exc:
-        return Probe(url, False, False, type(exc).__name__)
-    return Probe(url, code < 400, True, f"HTTP {code}")
-
-
-@dataclass(frozen=True)
-class Reachability:
-    """Whether the real build's downloads can start here: some GTZAN source and every weights file."""
-
-    sources: tuple[Probe, ...]
-    weights: tuple[Probe, ...]
-
-    @property
-    def ok(self) -> bool:
-        return any(p.ok for p in self.sources) and all(p.ok for p in self.weights)
-
-    @property
-    def offline(self) -> bool:
-        """No host answered at all: this machine has no internet (or a firewall blocks all of them)."""
-        return not any(p.answered for p in (*self.sources, *self.weights))
-
-    @property
-    def problem(self) -> str:
-        """What is wrong, in a sentence ("" when the build can start)."""
-        if self.ok:
-            return ""
-        if self.offline:
-            return (
-                "This machine is offline: none of the GTZAN download sources and not the Keras "
-                "ImageNet weights host could be reached."
-            )
-        missing = []
-        if not any(p.ok for p in self.sources):
-            missing.append(
-                "no GTZAN download source answered (" + "; ".join(f"{p.url}: {p.detail}" for p in self.sources) + ")"
-            )
-        missing += [f"the ImageNet weights at {p.url} cannot be fetched ({p.detail})" for p in self.weights if not p.ok]
-        return "The real build cannot download what it needs: " + "; ".join(missing) + "."
-
-
-#: What to do instead when the real build cannot download here.
-OFFLINE_ADVICE = (
-    "Build the runs on a machine with internet (`genrec build --library gtzan`) and copy the "
-    "run folders into this app's runs folder, or build the synthetic demo here instead."
-)
-
-
-def check_sources(
-    source_urls: Sequence[str] | None = None, weight_urls: Sequence[str] | None = None, timeout: float = PROBE_TIMEOUT_S
-) -> Reachability:
-    """Probe every GTZAN source and the Keras weights files side by side (a few seconds at most)."""
-    sources = list(gtzan_source_urls() if source_urls is None else source_urls)
-    weights = list(KERAS_WEIGHTS_URLS if weight_urls is None else weight_urls)
-    with ThreadPoolExecutor(max_workers=max(1, len(sources) + len(weights))) as pool:
-        answers = list(pool.map(lambda u: probe(u, timeout), sources + weights))
-    return Reachability(tuple(answers[: len(sources)]), tuple(answers[len(sources) :]))
 
 
 # --------------------------------------------------------------------------- lock and status files

@@ -13,7 +13,7 @@ import time
 
 import streamlit as st
 
-from genrec import buildjob
+from genrec import buildjob, reachability
 from genrec import dashboard as D
 from genrec.config import runs_home
 from pages._common import forget_runs, guard
@@ -140,13 +140,15 @@ def _real_card(busy: bool) -> None:
             disabled=busy,
         ):
             with st.spinner("Checking that the download sources can be reached…"):
-                st.session_state[REACH_KEY] = reach = buildjob.check_sources()
+                st.session_state[REACH_KEY] = reach = reachability.check_sources()
             if reach.ok:
                 _start("gtzan", "imagenet")
         reach = st.session_state.get(REACH_KEY)
         if reach is not None and not reach.ok:
             st.error(reach.problem, icon=":material/cloud_off:")
-            st.info(f"{buildjob.OFFLINE_ADVICE} This app reads runs from `{runs_home()}`.", icon=":material/lightbulb:")
+            st.info(
+                f"{reachability.OFFLINE_ADVICE} This app reads runs from `{runs_home()}`.", icon=":material/lightbulb:"
+            )
             with st.expander("What was checked"):
                 for probe in (*reach.sources, *reach.weights):
                     st.caption(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from genrec import buildjob
+from genrec import buildjob, reachability
 from genrec.buildjob import BuildBusy, BuildStatus
 
 #: A stand-in for `genrec build --progress-format lines`: progress lines, then it waits for a gate file
@@ -242,7 +242,7 @@ def closed_port_url() -> str:
 
 def test_sources_reachable_on_a_local_server(local_server):
     closed = closed_port_url()
-    found = buildjob.check_sources(
+    found = reachability.check_sources(
         [f"{local_server}/missing.tar.gz", closed, f"{local_server}/genres.tar.gz"], [f"{local_server}/vgg16_notop.h5"]
     )
     assert found.ok and not found.offline and found.problem == ""
@@ -255,9 +255,9 @@ def test_sources_reachable_on_a_local_server(local_server):
 
 def test_offline_and_partly_reachable_are_told_apart(local_server):
     closed = closed_port_url()
-    offline = buildjob.check_sources([closed], [closed])
+    offline = reachability.check_sources([closed], [closed])
     assert not offline.ok and offline.offline and "This machine is offline" in offline.problem
-    no_weights = buildjob.check_sources([f"{local_server}/genres.tar.gz"], [f"{local_server}/missing.h5"])
+    no_weights = reachability.check_sources([f"{local_server}/genres.tar.gz"], [f"{local_server}/missing.h5"])
     assert not no_weights.ok and not no_weights.offline
     assert "ImageNet weights" in no_weights.problem and "HTTP 404" in no_weights.problem
 
@@ -265,8 +265,8 @@ def test_offline_and_partly_reachable_are_told_apart(local_server):
 def test_default_sources_are_the_download_modules_and_keras_hosts():
     from genrec.gtzan import gtzan_sources
 
-    assert buildjob.gtzan_source_urls() == [source.url for source in gtzan_sources()]
+    assert reachability.gtzan_source_urls() == [source.url for source in gtzan_sources()]
     assert all(
         u.startswith("https://storage.googleapis.com/tensorflow/keras-applications/") and u.endswith("_notop.h5")
-        for u in buildjob.KERAS_WEIGHTS_URLS
+        for u in reachability.KERAS_WEIGHTS_URLS
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import logging
-import runpy
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -336,23 +335,14 @@ def app_frame():
 def ensure_app_navigation() -> None:
     """Make sure a page runs inside ``app.py`` (sidebar, run choice, first-start check).
 
-    Until ``app.py`` has called ``st.navigation`` once in a process, Streamlit runs
-    apps that have a ``pages/`` folder in its older mode, where a URL named after a
-    page file (``/library_map`` as the first request to a fresh server) runs that
-    file on its own. Then run ``app.py`` here instead, which draws this page
-    through the navigation, and stop the direct run. Leaving that mode also spares
-    later runs the detour.
+    Until ``app.py`` has called ``st.navigation`` once in a server process, Streamlit runs apps
+    that have a ``pages/`` folder in its older multipage mode, where a URL named after a page file
+    (``/library_map`` as the first request to a fresh server) runs that file on its own. Such a run
+    hands over to ``app.py`` with the public ``st.switch_page``: ``app.py`` then calls
+    ``st.navigation``, which ends the older mode for the process, and draws its default page.
     """
-    if _IN_APP.get():
-        return
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-
-        PagesManager.uses_pages_directory = False
-    except (ImportError, AttributeError):  # a Streamlit without the older mode
-        pass
-    runpy.run_path(str(APP_SCRIPT), run_name="__main__")
-    st.stop()
+    if not _IN_APP.get():
+        st.switch_page(APP_SCRIPT.name)
 
 
 def page_header(title: str, caption: str) -> None:

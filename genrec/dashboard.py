@@ -35,6 +35,7 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "run": "run",
     "architecture": "architecture",
     "library": "library",
+    "split": "split",
     "weights": "weights from",
     "epochs": "epochs",
     "last_four_trainable": "last four trainable",
@@ -110,6 +111,7 @@ def summary_table(runs: Sequence, reference: bool = True) -> pd.DataFrame:
             "run": rows.get("run", pd.Series(dtype=str)),
             "architecture": rows.get("arch", pd.Series(dtype=str)).map(arch_label),
             "library": rows.get("library", pd.Series(dtype=str)),
+            "split": rows.get("split", pd.Series(dtype=str)),
             "weights": rows.get("weights", pd.Series(dtype=str)),
             "epochs": rows.get("epochs", pd.Series(dtype=float)),
             "last_four_trainable": rows.get("last_four_trainable", pd.Series(dtype=object)),
@@ -127,6 +129,7 @@ def summary_table(runs: Sequence, reference: bool = True) -> pd.DataFrame:
                     "run": PAPER_LABEL,
                     "architecture": arch_label(a),
                     "library": "GTZAN",
+                    "split": "paper",
                     "weights": "ImageNet",
                     "test_accuracy": acc,
                 }

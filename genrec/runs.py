@@ -276,6 +276,11 @@ class Run:
     def split_method(self) -> str:
         return self.info.split_method
 
+    @property
+    def split(self) -> str:
+        """The split's short name: ``filtered``, ``paper``, ``files`` (older runs: from its description)."""
+        return split_name(self.record["library"])
+
     @cached_property
     def _media_roots(self) -> list[Path]:
         return library_roots(self.library.root)
@@ -297,7 +302,7 @@ class Run:
             "arch": self.arch,
             "library": info.library.label,
             "weights": self.weights_label,
-            "split": split_name(self.record["library"]),
+            "split": self.split,
             "last_four_trainable": info.config.last_four_trainable,
             "chunk_s": info.config.chunk_seconds,
             "epochs": info.epochs_run,

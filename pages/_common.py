@@ -149,7 +149,7 @@ def synthetic_badge() -> None:
 
 
 def library_caption(run) -> None:
-    st.caption(f"Library: {run.library.label} · {len(run.tracks)} clips")
+    st.caption(f"Library: {run.library.label} · {len(run.tracks)} clips · split: {run.split}", help=run.split_method)
     if D.is_synthetic(run):
         synthetic_badge()
 
@@ -318,7 +318,6 @@ def recommendation_list(neighbours: pd.DataFrame, shared: set[str] = frozenset()
                 play_file(str(row.path))
 
 
-APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
 _IN_APP: ContextVar[bool] = ContextVar("genrec_in_app", default=False)
 
 
@@ -332,17 +331,46 @@ def app_frame():
         _IN_APP.reset(token)
 
 
-def ensure_app_navigation() -> None:
-    """Make sure a page runs inside ``app.py`` (sidebar, run choice, first-start check).
+def run_app() -> None:
+    """The whole app: page list, navigation, sidebar and the chosen page (all of ``app.py``)."""
+    st.set_page_config(page_title="genrec · genre & recommendations", page_icon=":material/graphic_eq:", layout="wide")
+    runs, broken = [], []
+    with guard("reading the saved runs"):
+        runs, broken = all_runs()
+    if runs:
+        pages = [
+            st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", default=True),
+            st.Page("pages/training_runs.py", title="Training runs", icon=":material/monitoring:"),
+            st.Page("pages/library_map.py", title="Library map", icon=":material/scatter_plot:"),
+            st.Page("pages/build_runs.py", title="Build runs", icon=":material/build:"),
+        ]
+    else:
+        pages = [st.Page("pages/get_started.py", title="Get started", icon=":material/rocket_launch:", default=True)]
+    page = st.navigation(pages)
+    with st.sidebar:
+        st.markdown("### :material/graphic_eq: genrec")
+        st.caption(
+            "Music genre from mel-spectrograms with transfer-learned VGG16 and ResNet50, "
+            "and “more like this” from their embeddings."
+        )
+    with guard("drawing the sidebar"):
+        sidebar(runs, broken)
+    with app_frame():
+        page.run()
 
-    Until ``app.py`` has called ``st.navigation`` once in a server process, Streamlit runs apps
-    that have a ``pages/`` folder in its older multipage mode, where a URL named after a page file
+
+def ensure_app_navigation() -> None:
+    """Make sure a page runs inside the app (sidebar, run choice, first-start check).
+
+    Until ``st.navigation`` has run once in a server process, Streamlit runs apps that have a
+    ``pages/`` folder in its older multipage mode, where a URL named after a page file
     (``/library_map`` as the first request to a fresh server) runs that file on its own. Such a run
-    hands over to ``app.py`` with the public ``st.switch_page``: ``app.py`` then calls
-    ``st.navigation``, which ends the older mode for the process, and draws its default page.
+    draws the whole app instead (:func:`run_app`); its ``st.navigation`` call, public API, picks
+    this page from the URL and ends the older mode for the process.
     """
     if not _IN_APP.get():
-        st.switch_page(APP_SCRIPT.name)
+        run_app()
+        st.stop()
 
 
 def page_header(title: str, caption: str) -> None:

@@ -21,9 +21,10 @@ from genrec.progress import ProgressFn, silent
 
 log = logging.getLogger(__name__)
 
-#: Fewest images for which converting the frozen part pays for itself, per architecture, measured with
-#: benchmarks/lite_features.py (conversion seconds / seconds saved per image, rounded up).
-MIN_IMAGES = {"vgg16": 400, "resnet50": 600}
+#: Fewest 224-px images for which converting the frozen part pays for itself, per architecture: the break-even
+#: measured with benchmarks/lite_features.py (conversion s / s saved per image: VGG16 174, ResNet50 492), rounded
+#: up because the conversion also raises the peak memory. The demo library (200 images) stays with Keras.
+MIN_IMAGES = {"vgg16": 250, "resnet50": 500}
 _BATCH = 8
 
 

@@ -42,6 +42,13 @@ def genrec_home(tmp_path_factory, monkeypatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def float_predictor(monkeypatch) -> None:
+    """Uploads are answered by the float predictor, whose outputs equal Keras' (tests of exact answers rely on
+    it); tests/test_quantize.py sets GENREC_PREDICTOR itself to test the 8-bit predictor and the auto choice."""
+    monkeypatch.setenv("GENREC_PREDICTOR", "float")
+
+
 def make_gtzan_folder(
     root: Path, per_genre: int = 5, seconds: float = 4.0, ext: str = "wav", genres: tuple[str, ...] = GENRES
 ) -> Path:

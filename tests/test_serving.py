@@ -15,15 +15,9 @@ from genrec.cli import main
 from genrec.errors import RunError
 from genrec.recommend import Recommender
 from genrec.runs import Run
-from genrec.serving import PREDICTOR_ENV, PREDICTOR_FILE, KerasPredictor, LitePredictor, load_predictor
+from genrec.serving import PREDICTOR_FILE, KerasPredictor, LitePredictor, load_predictor
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def float_predictor(monkeypatch) -> None:
-    """These tests are about the float predictor; tests/test_quantize.py covers the 8-bit one and the choice."""
-    monkeypatch.setenv(PREDICTOR_ENV, "float")
 
 
 @pytest.fixture

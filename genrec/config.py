@@ -26,11 +26,18 @@ CLIP_SECONDS = 30.0  # the analysis window of one clip
 MIN_SECONDS = 3.0  # shorter audio is refused rather than padded
 MAX_SONG_SECONDS = 600.0  # whole-song analysis covers at most this much (the middle of longer files)
 N_MELS = 128
+#: Power in dB (against a fixed reference of 1.0) mapped to grey 0 and 255: the range the models see and the
+#: app's spectrograms show.
+DB_FLOOR, DB_CEIL = -80.0, 40.0
+#: Recommendations per query: the paper's 5 most cosine-similar clips (also precision@k, hubness, agreement).
+TOP_K = 5
 N_FFT = 2048
 HOP_LENGTH = 512
 IMAGE_SIZE = 224  # the paper's input: 224 x 224 x 3
 
 ARCHITECTURES: tuple[str, ...] = ("vgg16", "resnet50")
+#: How the architectures are named on screen.
+ARCH_LABELS: dict[str, str] = {"vgg16": "VGG16", "resnet50": "ResNet50"}
 #: Test accuracy the paper reports (ImageNet weights, full GTZAN), per architecture: the reference rows.
 PAPER_ACCURACY: dict[str, float] = {"vgg16": 0.60, "resnet50": 0.40}
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from genrec.audio import SUPPORTED_FORMATS, check_extension, load_audio
-from genrec.config import ARCHITECTURES, GENRES, PAPER_ACCURACY
+from genrec.config import ARCH_LABELS, ARCHITECTURES, GENRES, PAPER_ACCURACY
 from genrec.errors import AudioError
 from genrec.plots import arch_label
 
@@ -366,7 +366,9 @@ class DemoProgress:
                 self.fraction = max(self.fraction, min(1.0, start + share * part))
                 break
             start += share
-        what = stage.replace("vgg16", "VGG16").replace("resnet50", "ResNet50")
+        what = stage
+        for arch, label in ARCH_LABELS.items():
+            what = what.replace(arch, label)
         return self.fraction, f"{what}: {done}/{total}"
 
 

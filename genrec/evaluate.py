@@ -9,14 +9,14 @@ import pandas as pd
 
 from genrec import cache
 from genrec.clips import EXTRACT_BATCH, chunk_accuracy, clip_predictions
-from genrec.config import GENRE_INDEX, GENRES
+from genrec.config import GENRE_INDEX, GENRES, TOP_K
 from genrec.errors import RunError
 from genrec.hubness import hubness_report
 from genrec.metrics import classification_metrics, confusion_frame, format_report
 from genrec.retrieval import retrieval_report
 from genrec.runs import Run
 
-RETRIEVAL_K = 5
+RETRIEVAL_K = TOP_K
 
 
 def run_metrics(

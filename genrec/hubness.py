@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from genrec.config import TOP_K
 from genrec.index import cosine_similarities, rank_indices
 
 # Query rows ranked per block, so the (block x library) arrays stay around 2**22 elements.
 _BLOCK_ELEMENTS = 1 << 22
 
 
-def k_occurrence(embeddings: np.ndarray, k: int = 5) -> np.ndarray:
+def k_occurrence(embeddings: np.ndarray, k: int = TOP_K) -> np.ndarray:
     """N_k of every row of ``embeddings`` (n, d): in how many other rows' top-k lists it appears."""
     vectors = np.asarray(embeddings)
     n = len(vectors)
@@ -38,7 +39,7 @@ def k_occurrence(embeddings: np.ndarray, k: int = 5) -> np.ndarray:
     return counts
 
 
-def hubness_report(embeddings: np.ndarray, k: int = 5) -> dict:
+def hubness_report(embeddings: np.ndarray, k: int = TOP_K) -> dict:
     """Skewness of N_k, share of the library never recommended, largest N_k, k and library size."""
     from scipy.stats import skew
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from genrec.config import TOP_K
 from genrec.vectors import (
     IdTable,
     as_matrix,
@@ -121,7 +122,7 @@ class VectorIndex:
             self._add_unit(new, l2_normalize(mat))
             self._ids.extend(new)
 
-    def query(self, vector: np.ndarray, k: int = 5, exclude: Iterable[str] = ()) -> list[Hit]:
+    def query(self, vector: np.ndarray, k: int = TOP_K, exclude: Iterable[str] = ()) -> list[Hit]:
         """The ``k`` most similar ``(id, cosine)`` pairs, best first.
 
         Ids in ``exclude`` are never returned (a bare string counts as one id);
@@ -133,7 +134,7 @@ class VectorIndex:
         return self._search(l2_normalize(as_query(vector, self.dim)), k, [exclude])[0]
 
     def query_many(
-        self, vectors: np.ndarray, k: int = 5, exclude: Sequence[Iterable[str]] | None = None
+        self, vectors: np.ndarray, k: int = TOP_K, exclude: Sequence[Iterable[str]] | None = None
     ) -> list[list[Hit]]:
         """:meth:`query` for every row of ``vectors``; ``exclude[i]`` applies to row i."""
         k = check_k(k)

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from plotly.colors import hex_to_rgb, sequential
 from plotly.subplots import make_subplots
 
-from genrec.config import GENRES, HOP_LENGTH, SAMPLE_RATE
+from genrec.config import ARCH_LABELS, DB_CEIL, DB_FLOOR, GENRES, HOP_LENGTH, SAMPLE_RATE
 
 #: One fixed colour per genre (D3's category-10 palette, chosen to suit the genre names).
 GENRE_COLOURS: dict[str, str] = {
@@ -37,10 +37,9 @@ OTHER_COLOUR = "#444444"
 SPECTROGRAM_SCALE = [
     [i / (len(sequential.Magma) - 1), "rgb({},{},{})".format(*hex_to_rgb(c))] for i, c in enumerate(sequential.Magma)
 ]
-#: dB range shown: the range the models see (genrec.spectrogram.DB_FLOOR / DB_CEIL).
-DB_RANGE = (-80.0, 40.0)
+#: dB range shown: the range the models see.
+DB_RANGE = (DB_FLOOR, DB_CEIL)
 
-ARCH_LABELS = {"vgg16": "VGG16", "resnet50": "ResNet50"}
 
 _MARGIN = dict(l=10, r=10, t=40, b=10)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from genrec import cache
-from genrec.config import CLIP_SECONDS
+from genrec.config import CLIP_SECONDS, TOP_K
 from genrec.errors import RunError
 from genrec.fileio import atomic_write
 from genrec.index import ExactIndex, l2_normalize
@@ -54,7 +54,7 @@ CALIBRATION_IMAGES = 64
 CALIBRATION_SEED = 0
 #: At most this many library tracks (seeded sample) answer the agreement check; the demo library has 200.
 AGREEMENT_TRACKS = 400
-AGREEMENT_K = 5
+AGREEMENT_K = TOP_K
 _BATCH = 8
 
 

@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 
 from genrec.audio import AudioSource, load_audio
+from genrec.config import TOP_K
 from genrec.errors import LibraryError
 from genrec.index import ExactIndex, VectorIndex
 from genrec.runs import Run
 from genrec.serving import Predictor, clip_outputs, load_predictor
 from genrec.spectrogram import audio_to_images
 
-DEFAULT_K = 5
+DEFAULT_K = TOP_K
 
 
 @dataclass

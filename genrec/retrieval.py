@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from genrec.config import TOP_K
 from genrec.index import cosine_similarities, rank_indices
 
 __all__ = ["retrieval_report"]
@@ -58,7 +59,7 @@ def retrieval_report(
     base_vecs: np.ndarray,
     base_genres: Sequence[Any] | np.ndarray,
     base_artists: Sequence[Any] | np.ndarray | None,
-    k: int = 5,
+    k: int = TOP_K,
 ) -> dict[str, Any]:
     """Genre-retrieval quality of cosine nearest neighbours.
 

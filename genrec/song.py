@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from genrec.audio import AudioSource, load_audio
-from genrec.config import MAX_SONG_SECONDS, SAMPLE_RATE
+from genrec.config import MAX_SONG_SECONDS, SAMPLE_RATE, TOP_K
 from genrec.index import l2_normalize
 from genrec.progress import ProgressFn, silent
 from genrec.spectrogram import audio_to_images
@@ -178,7 +178,7 @@ def analyse_song(recommenders: list, song: Song, progress: ProgressFn = silent) 
 
 
 def song_answers(
-    recommenders: list, timelines: list[Timeline], start: float | None = None, end: float | None = None, k: int = 5
+    recommenders: list, timelines: list[Timeline], start: float | None = None, end: float | None = None, k: int = TOP_K
 ) -> list:
     """Each run's answer for the song (or the region [start, end] s): mean probabilities and embedding."""
     return [

@@ -9,13 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from genrec.audio import chunk_audio
-from genrec.config import HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE
+from genrec.config import DB_CEIL, DB_FLOOR, HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE
 
 #: Fixed dB reference and display range: a constant reference (not the clip's
 #: own maximum) keeps loud and quiet clips comparable.
 REF_POWER = 1.0
-DB_FLOOR = -80.0
-DB_CEIL = 40.0
 
 
 def mel_db(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:

@@ -11,7 +11,7 @@ from genrec import analysis_plots as AP
 from genrec import dashboard as D
 from genrec import plots as P
 from genrec.audio import SUPPORTED_FORMATS
-from genrec.config import ARCHITECTURES, MAX_SONG_SECONDS
+from genrec.config import ARCHITECTURES, MAX_SONG_SECONDS, SAMPLE_RATE, TOP_K
 from genrec.errors import GenrecError
 from pages._common import (
     band_hz,
@@ -26,7 +26,7 @@ from pages._common import (
     show_clip,
 )
 
-K = 5
+K = TOP_K
 SOURCES = {
     "library": ":material/library_music: Library clip",
     "upload": ":material/upload_file: Upload",
@@ -137,7 +137,7 @@ def upload_clip() -> D.Query | None:
 
 def record_clip() -> D.Query | None:
     rec = st.audio_input(
-        "Record a clip with your microphone (at least 3 s; up to 30 s is used)", sample_rate=22050, key="record"
+        "Record a clip with your microphone (at least 3 s; up to 30 s is used)", sample_rate=SAMPLE_RATE, key="record"
     )
     if rec is None:
         return None

@@ -8,6 +8,7 @@ import streamlit as st
 
 from genrec import dashboard as D
 from genrec import plots as P
+from genrec.config import TOP_K
 from pages._common import (
     all_runs,
     genre_chip,
@@ -23,7 +24,7 @@ from pages._common import (
     thumbnail,
 )
 
-K = 5
+K = TOP_K
 CHART_KEY = "map_chart"
 TRACK_KEY = "map_track"
 LAST_PICK = "map_last_pick"

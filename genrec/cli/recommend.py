@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from genrec.cli._shared import positive_int
+from genrec.config import TOP_K
 from genrec.errors import GenrecError
 
 
@@ -52,7 +53,9 @@ def register(sub) -> None:
     s = sub.add_parser("recommend", help="predict the genre of a clip and list the most similar tracks")
     s.add_argument("run", help="run folder or run id")
     s.add_argument("query", help="an audio file, or a library track id such as blues.00003")
-    s.add_argument("-k", type=positive_int, default=5, help="how many similar tracks to list (≥ 1, default 5)")
+    s.add_argument(
+        "-k", type=positive_int, default=TOP_K, help=f"how many similar tracks to list (≥ 1, default {TOP_K})"
+    )
     s.add_argument(
         "--catalogue",
         help="recommend from this catalogue of the run (`genrec catalogue list`) instead of the run's library",

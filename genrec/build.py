@@ -16,10 +16,10 @@ import subprocess
 import sys
 import tempfile
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from genrec.config import ARCHITECTURES, CLIP_SECONDS, PAPER_ACCURACY
+from genrec.config import ARCH_LABELS, ARCHITECTURES, CLIP_SECONDS, PAPER_ACCURACY
 from genrec.errors import GenrecError
 from genrec.library import Library, load_demo, load_gtzan
 from genrec.progress import ProgressFn, follow, per_stage, silent
@@ -253,3 +253,35 @@ def build_demo_in_subprocess(
     """:func:`build_demo` in a child process (``genrec build --library demo``), following its progress."""
     args = ["--library", "demo", "--weights", weights, *(["--out", out] if out else [])]
     return build_in_subprocess(args, progress=progress, command=command)
+
+
+#: Rough share of the demo build each stage takes (for one overall progress bar).
+_DEMO_STAGES = [("demo library", 0.25)] + [
+    (f"{arch} {stage}", share)
+    for arch in ARCHITECTURES
+    for stage, share in (("spectrograms", 0.08), ("features", 0.20), ("epochs", 0.095))
+]
+
+
+class DemoProgress:
+    """Turns ``build_demo``'s per-stage reports into one overall fraction and a status line."""
+
+    def __init__(self, architectures: Sequence[str] = ARCHITECTURES) -> None:
+        self.stages = [(s, w) for s, w in _DEMO_STAGES if s == "demo library" or s.split()[0] in architectures]
+        total = sum(w for _, w in self.stages)
+        self.stages = [(s, w / total) for s, w in self.stages]
+        self.fraction = 0.0
+
+    def update(self, stage: str, done: int, total: int) -> tuple[float, str]:
+        """Record a report; return (overall fraction 0–1, never going back, and a status line)."""
+        start = 0.0
+        for name, share in self.stages:
+            if name == stage:
+                part = min(1.0, done / total) if total else 1.0
+                self.fraction = max(self.fraction, min(1.0, start + share * part))
+                break
+            start += share
+        what = stage
+        for arch, label in ARCH_LABELS.items():
+            what = what.replace(arch, label)
+        return self.fraction, f"{what}: {done}/{total}"

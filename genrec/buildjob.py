@@ -25,9 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from genrec.build import REAL_SETTINGS, RUN_LINE, estimate_seconds
+from genrec.build import REAL_SETTINGS, RUN_LINE, DemoProgress, estimate_seconds
 from genrec.config import runs_home
-from genrec.dashboard import DemoProgress
 from genrec.errors import GenrecError
 from genrec.fileio import atomic_write
 from genrec.progress import follow

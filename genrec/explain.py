@@ -78,7 +78,7 @@ def explain_window(recommender, samples: np.ndarray, genre: str | None = None) -
     """Grad-CAM of one run on its own analysis window ``samples`` (decoded as the run was trained)."""
     head = Head.load(recommender.run.path)
     images = audio_to_images(samples, chunk_seconds=recommender.chunk_seconds, size=recommender.input_size)
-    probs, _, fmaps = recommender.predictor.explain_outputs(images)
+    probs, _, fmaps = recommender.explainer.explain_outputs(images)
     mean_probs = np.asarray(probs).mean(axis=0)
     genres = recommender.run.genres
     target = genre_index(genres, genre, mean_probs)

@@ -18,7 +18,7 @@ from genrec.config import TOP_K
 from genrec.errors import LibraryError
 from genrec.index import ExactIndex, VectorIndex
 from genrec.runs import Run
-from genrec.serving import Predictor, clip_outputs, load_predictor
+from genrec.serving import PREDICTOR_FILE, LitePredictor, Predictor, clip_outputs, load_predictor
 from genrec.spectrogram import audio_to_images
 
 DEFAULT_K = TOP_K
@@ -78,6 +78,15 @@ class Recommender:
     def _predictor(self) -> Predictor:
         """Image → (probabilities, embedding), LiteRT or Keras; loaded on first use of an outside clip."""
         return load_predictor(self.run)
+
+    @cached_property
+    def explainer(self) -> Predictor:
+        """A predictor with ``explain_outputs`` (Grad-CAM): the answering one unless that is 8-bit."""
+        if getattr(self._predictor, "path", None) != self.run.path / PREDICTOR_FILE and isinstance(
+            self._predictor, LitePredictor
+        ):
+            return load_predictor(self.run, explain=True)
+        return self._predictor
 
     @property
     def predictor(self) -> Predictor:

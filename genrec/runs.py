@@ -371,3 +371,18 @@ def runs_table(runs: list[Run]) -> pd.DataFrame:
 def newest(runs: list[Run], arch: str) -> Run | None:
     """The most recent run of an architecture, if any."""
     return next((r for r in runs if r.arch == arch), None)
+
+
+def runs_signature(root: Path) -> tuple[tuple[str, float], ...]:
+    """A cheap fingerprint of the runs folder (names and modification times) to key caches on."""
+    if not root.is_dir():
+        return ()
+    out = []
+    for path in sorted(root.iterdir()):
+        if path.is_dir() and not path.name.startswith("."):
+            try:
+                stamp = max((f.stat().st_mtime for f in path.iterdir()), default=path.stat().st_mtime)
+            except OSError:
+                stamp = 0.0
+            out.append((path.name, stamp))
+    return tuple(out)

@@ -304,9 +304,14 @@ def choose_predictor(run) -> PredictorChoice:
     return PredictorChoice("int8", quantized, f"top-1 agreement with float {agreement.top1_agreement:.3f}", agreement)
 
 
-def load_predictor(run) -> Predictor:
-    """The predictor :func:`choose_predictor` picks for ``run``: 8-bit or float LiteRT, else Keras."""
+def load_predictor(run, *, explain: bool = False) -> Predictor:
+    """The predictor :func:`choose_predictor` picks for ``run``: 8-bit or float LiteRT, else Keras.
+
+    ``explain``: a predictor with the feature-map output Grad-CAM needs, which only the float file has.
+    """
     choice = choose_predictor(run)
+    if explain and choice.kind == "int8":
+        choice = PredictorChoice("float", run.path / PREDICTOR_FILE, "Grad-CAM needs the float feature map")
     if choice.kind != "keras":
         try:
             return LitePredictor(choice.path)

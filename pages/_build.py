@@ -13,8 +13,7 @@ import time
 
 import streamlit as st
 
-from genrec import buildjob, reachability
-from genrec import dashboard as D
+from genrec import buildjob, dashboard, reachability
 from genrec.config import runs_home
 from pages._common import forget_runs, guard
 
@@ -96,7 +95,7 @@ def _start(library: str, weights: str) -> None:
 def _demo_card(busy: bool) -> None:
     with st.container(border=True):
         st.subheader(":material/science: Synthetic demo")
-        st.markdown("One click " + D.demo_description())
+        st.markdown("One click " + dashboard.demo_description())
         st.badge("synthetic demo library", icon=":material/science:", color="orange")
         st.caption(
             "The demo clips are generated, not real music, so it runs anywhere without downloads. "

@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genrec import dashboard as D
-from genrec import plots as P
+from genrec import dashboard, plots, queries, runs
 from genrec.config import ARCHITECTURES, SAMPLE_RATE, runs_home
 from genrec.errors import GenrecError
 
@@ -58,7 +57,7 @@ def _runs_in(root: str, signature: tuple) -> tuple[list, list]:
 def all_runs() -> tuple[list, list]:
     """(complete runs newest first, broken (path, reason)); re-read only when the runs folder changes."""
     root = runs_home()
-    return _runs_in(str(root), D.runs_signature(root))
+    return _runs_in(str(root), runs.runs_signature(root))
 
 
 def forget_runs() -> None:
@@ -129,7 +128,7 @@ def run_key(arch: str) -> str:
 def selected_runs() -> dict:
     """The run chosen in the sidebar for each architecture (None where there is none)."""
     runs, _ = all_runs()
-    defaults = D.default_runs(runs)
+    defaults = dashboard.default_runs(runs)
     chosen = {}
     for arch in ARCHITECTURES:
         run = run_by_id(st.session_state.get(run_key(arch)))
@@ -150,7 +149,7 @@ def synthetic_badge() -> None:
 
 def library_caption(run) -> None:
     st.caption(f"Library: {run.library.label} · {len(run.tracks)} clips · split: {run.split}", help=run.split_method)
-    if D.is_synthetic(run):
+    if dashboard.is_synthetic(run):
         synthetic_badge()
 
 
@@ -171,7 +170,7 @@ def sidebar(runs: list, broken: list) -> None:
             by_id = {r.id: r for r in runs}
             for arch in ARCHITECTURES:
                 options = [r.id for r in runs if r.arch == arch]
-                label = P.arch_label(arch)
+                label = plots.arch_label(arch)
                 if not options:
                     st.markdown(f"**{label}**")
                     st.caption(f"No {label} run yet. Train one with `genrec train --arch {arch}`.")
@@ -183,11 +182,11 @@ def sidebar(runs: list, broken: list) -> None:
                     f"{label} run",
                     options,
                     key=key,
-                    format_func=lambda i: D.run_short_label(by_id[i]),
+                    format_func=lambda i: dashboard.run_short_label(by_id[i]),
                     help="Newest first; the newest run is used by default.",
                 )
                 run = by_id[run_id]
-                st.caption(f"`{run.id}`  \n" + D.weights_caption(run))
+                st.caption(f"`{run.id}`  \n" + dashboard.weights_caption(run))
                 library_caption(run)
                 predictor_caption(run)
         if broken:
@@ -230,14 +229,14 @@ def thumbnail(path: str, width: int = 192, height: int = 72) -> np.ndarray | Non
     if not path:
         return None
     try:
-        if D.is_audio_file(path):
+        if queries.is_audio_file(path):
             from genrec.spectrogram import mel_db
 
-            return P.spectrogram_thumbnail(mel_db(clip_samples(path)), width, height)
+            return plots.spectrogram_thumbnail(mel_db(clip_samples(path)), width, height)
         from PIL import Image
 
         with Image.open(path) as img:
-            return P.grey_thumbnail(np.asarray(img.convert("L")), width, height)
+            return plots.grey_thumbnail(np.asarray(img.convert("L")), width, height)
     except Exception:  # a missing or damaged file just has no thumbnail
         log.warning("no thumbnail for %s", path, exc_info=True)
         return None
@@ -248,9 +247,9 @@ def play_file(path: str) -> None:
     suffix = Path(path).suffix.lower()
     if not path or not Path(path).is_file():
         st.caption(":material/volume_off: audio not available")
-    elif suffix in D.BROWSER_FORMATS:
-        st.audio(path, format=D.BROWSER_FORMATS[suffix])
-    elif D.is_audio_file(path):
+    elif suffix in queries.BROWSER_FORMATS:
+        st.audio(path, format=queries.BROWSER_FORMATS[suffix])
+    elif queries.is_audio_file(path):
         st.audio(clip_samples(path), sample_rate=SAMPLE_RATE)
     else:
         st.caption(":material/image: spectrogram image only (no audio)")
@@ -258,7 +257,7 @@ def play_file(path: str) -> None:
 
 def genre_chip(genre: str) -> str:
     """Inline HTML label of a genre in its fixed colour."""
-    colour = P.genre_colour(genre)
+    colour = plots.genre_colour(genre)
     return (
         f'<span style="background:{colour};color:white;border-radius:0.6rem;padding:0.05rem 0.5rem;'
         f'font-size:0.85em;font-weight:600;white-space:nowrap">{html.escape(genre)}</span>'
@@ -268,7 +267,7 @@ def genre_chip(genre: str) -> str:
 def show_clip(samples: np.ndarray | None, digest: str, path: str | None = None, key: str = "clip") -> None:
     """Audio player, waveform and mel spectrogram of a clip (or its picture for image-only libraries)."""
     if samples is None:
-        if path and Path(path).is_file() and not D.is_audio_file(path):
+        if path and Path(path).is_file() and not queries.is_audio_file(path):
             st.image(path, caption="pre-rendered spectrogram (this library has no audio)")
         else:
             st.warning(
@@ -278,16 +277,18 @@ def show_clip(samples: np.ndarray | None, digest: str, path: str | None = None, 
                 icon=":material/volume_off:",
             )
         return
-    if path and Path(path).suffix.lower() in D.BROWSER_FORMATS and Path(path).is_file():
+    if path and Path(path).suffix.lower() in queries.BROWSER_FORMATS and Path(path).is_file():
         play_file(path)  # the library file itself
     else:
         st.audio(samples, sample_rate=SAMPLE_RATE)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(P.waveform_figure(samples), key=f"{key}_wave", config={"displayModeBar": False})
+        st.plotly_chart(plots.waveform_figure(samples), key=f"{key}_wave", config={"displayModeBar": False})
     with right:
         st.plotly_chart(
-            P.spectrogram_figure(mel_of(digest, samples), band_hz()), key=f"{key}_mel", config={"displayModeBar": False}
+            plots.spectrogram_figure(mel_of(digest, samples), band_hz()),
+            key=f"{key}_mel",
+            config={"displayModeBar": False},
         )
     st.caption(
         "The 30-s window the models analyse: the middle of longer files; shorter ones are padded with "

@@ -8,8 +8,7 @@ import random
 import streamlit as st
 
 from genrec import analysis_plots as AP
-from genrec import dashboard as D
-from genrec import plots as P
+from genrec import dashboard, plots, queries
 from genrec.audio import SUPPORTED_FORMATS
 from genrec.config import ARCHITECTURES, MAX_SONG_SECONDS, SAMPLE_RATE, TOP_K
 from genrec.errors import GenrecError
@@ -77,24 +76,24 @@ def song_timelines(digest: str, run_paths: tuple[str, ...], data: bytes, name: s
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def decoded(data: bytes, name: str, kind: str) -> D.Query:
+def decoded(data: bytes, name: str, kind: str) -> queries.Query:
     """An upload or recording checked and decoded once, not on every rerun (errors are not cached)."""
-    return D.read_upload(data, name, kind=kind)
+    return queries.read_upload(data, name, kind=kind)
 
 
-def pick_library_clip(tracks, run) -> D.Query | None:
+def pick_library_clip(tracks, run) -> queries.Query | None:
     """Genre filter, searchable clip list and a random pick; the chosen clip as a query."""
-    genres = [D.ALL_GENRES, *sorted(tracks["genre"].unique())]
+    genres = [dashboard.ALL_GENRES, *sorted(tracks["genre"].unique())]
     by_id = tracks.set_index("track_id", drop=False)
 
     def surprise() -> None:
-        options = D.clip_options(tracks, st.session_state.get("pick_genre", D.ALL_GENRES))
+        options = dashboard.clip_options(tracks, st.session_state.get("pick_genre", dashboard.ALL_GENRES))
         if options:
             st.session_state["pick_track"] = random.choice(options)
 
     g, c, b = st.columns([1, 3, 1], vertical_alignment="bottom")
     genre = g.selectbox("Genre", genres, key="pick_genre")
-    options = D.clip_options(tracks, genre)
+    options = dashboard.clip_options(tracks, genre)
     if st.session_state.get("pick_track") not in options:
         st.session_state.pop("pick_track", None)
     track_id = c.selectbox(
@@ -103,7 +102,7 @@ def pick_library_clip(tracks, run) -> D.Query | None:
         index=None,
         placeholder="Choose a clip…",
         key="pick_track",
-        format_func=lambda t: D.clip_label(by_id.loc[t]),
+        format_func=lambda t: dashboard.clip_label(by_id.loc[t]),
         filter_mode="contains",
     )
     b.button("Random clip", icon=":material/casino:", on_click=surprise, width="stretch")
@@ -114,15 +113,15 @@ def pick_library_clip(tracks, run) -> D.Query | None:
             icon=":material/touch_app:",
         )
         return None
-    return D.library_query(by_id.loc[track_id], run.media_path(track_id))
+    return queries.library_query(by_id.loc[track_id], run.media_path(track_id))
 
 
-def upload_clip() -> D.Query | None:
+def upload_clip() -> queries.Query | None:
     exts = ", ".join(e.lstrip(".") for e in SUPPORTED_FORMATS)
     file = st.file_uploader(
-        f"Audio file ({exts}; up to {D.MAX_UPLOAD_MIB} MiB)",
-        type=D.upload_types(),
-        max_upload_size=D.upload_widget_limit_mb(),
+        f"Audio file ({exts}; up to {queries.MAX_UPLOAD_MIB} MiB)",
+        type=queries.upload_types(),
+        max_upload_size=queries.upload_widget_limit_mb(),
         key="upload",
     )
     st.caption(
@@ -135,7 +134,7 @@ def upload_clip() -> D.Query | None:
     return decoded(file.getvalue(), file.name, "upload")
 
 
-def record_clip() -> D.Query | None:
+def record_clip() -> queries.Query | None:
     rec = st.audio_input(
         "Record a clip with your microphone (at least 3 s; up to 30 s is used)", sample_rate=SAMPLE_RATE, key="record"
     )
@@ -145,9 +144,9 @@ def record_clip() -> D.Query | None:
 
 
 def model_column(
-    arch: str, run, answer, query: D.Query, shared: set[str], other: str, x_max: float, extras: dict
+    arch: str, run, answer, query: queries.Query, shared: set[str], other: str, x_max: float, extras: dict
 ) -> None:
-    label = P.arch_label(arch)
+    label = plots.arch_label(arch)
     st.subheader(label)
     if run is None:
         st.info(f"No {label} run. Train one with `genrec train --arch {arch}` to compare.", icon=":material/info:")
@@ -169,7 +168,7 @@ def model_column(
                 f":red[:material/cancel: wrong] — true genre {genre_chip(query.true_genre)}", unsafe_allow_html=True
             )
     st.plotly_chart(
-        P.probability_figure(answer.probability_table(), true_genre=query.true_genre, x_max=x_max),
+        plots.probability_figure(answer.probability_table(), true_genre=query.true_genre, x_max=x_max),
         key=f"probs_{arch}",
         config={"displayModeBar": False},
     )
@@ -187,7 +186,7 @@ def model_column(
     recommendation_list(answer.neighbours, shared=shared, other=other)
 
 
-def whole_song_length(query: D.Query, present: dict) -> float | None:
+def whole_song_length(query: queries.Query, present: dict) -> float | None:
     """The upload's length when it is longer than the runs' windows (then it is analysed whole), else None."""
     from genrec.song import file_seconds, is_longer_than_windows
 
@@ -221,7 +220,7 @@ def region_answers(archs: list[str], present: dict, seconds: float, note: str, t
     return dict(zip(archs, song_answers(recs, timelines, start, end, K)))
 
 
-def gradcam_section(query: D.Query, present: dict, answers: dict, extras: dict) -> None:
+def gradcam_section(query: queries.Query, present: dict, answers: dict, extras: dict) -> None:
     """Toggle and genre choice; each run's Grad-CAM figure (one colour scale for both) into ``extras``."""
     import numpy as np
 
@@ -271,7 +270,7 @@ def gradcam_section(query: D.Query, present: dict, answers: dict, extras: dict) 
         return
     zmax = shared_scale(list(found.values()), np.linspace(0, max(e.seconds for e in found.values()), 700))
     for arch, expl in found.items():
-        title = f"Grad-CAM: where {P.arch_label(arch)} finds '{expl.genre}'"
+        title = f"Grad-CAM: where {plots.arch_label(arch)} finds '{expl.genre}'"
         extras[arch]["gradcam"] = AP.gradcam_figure(expl, band_hz(), zmax, title=title)
     st.caption(
         "Grad-CAM over each model's analysis window (the middle of longer files, as in the spectrogram "
@@ -314,7 +313,7 @@ def main() -> None:
         elif source == "record":
             query = record_clip()
         else:
-            query = pick_library_clip(D.shared_tracks({a: r.tracks for a, r in present.items()}), first)
+            query = pick_library_clip(dashboard.shared_tracks({a: r.tracks for a, r in present.items()}), first)
     if query is None:
         return
 
@@ -340,7 +339,7 @@ def main() -> None:
             answers = region_answers(archs, present, seconds, note, timelines, extras)
         elif query.kind == "library":
             for arch, run in present.items():
-                with guard(f"asking {P.arch_label(arch)}"):
+                with guard(f"asking {plots.arch_label(arch)}"):
                     answers[arch] = recommender(str(run.path), catalogue).for_track(query.track_id, K)
         else:
             archs = list(present)
@@ -357,7 +356,7 @@ def main() -> None:
         from genrec.recommend import shared_count
 
         both = shared_count(*answers.values())
-        agree, text = D.agreement_text({a: ans.genre for a, ans in answers.items()})
+        agree, text = dashboard.agreement_text({a: ans.genre for a, ans in answers.items()})
         left, right = st.columns([3, 1], vertical_alignment="center")
         with left:
             (st.success if agree else st.warning)(
@@ -367,11 +366,11 @@ def main() -> None:
             "Shared recommendations", f"{both} of {K}", help="How many of the five recommended clips both models chose."
         )
     gradcam_section(query, present, answers, extras)
-    x_max = P.probability_axis_max([a.confidence for a in answers.values()])  # one scale for both charts
+    x_max = plots.probability_axis_max([a.confidence for a in answers.values()])  # one scale for both charts
     columns = st.columns(len(ARCHITECTURES), gap="large", border=True)
     for col, arch in zip(columns, ARCHITECTURES):
-        other = next((P.arch_label(a) for a in ARCHITECTURES if a != arch), "")
-        with col, guard(f"showing {P.arch_label(arch)}"):
+        other = next((plots.arch_label(a) for a in ARCHITECTURES if a != arch), "")
+        with col, guard(f"showing {plots.arch_label(arch)}"):
             model_column(arch, runs.get(arch), answers.get(arch), query, shared, other, x_max, extras[arch])
 
 

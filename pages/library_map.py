@@ -6,8 +6,7 @@ import html
 
 import streamlit as st
 
-from genrec import dashboard as D
-from genrec import plots as P
+from genrec import dashboard, plots, projection
 from genrec.config import TOP_K
 from pages._common import (
     all_runs,
@@ -31,14 +30,14 @@ LAST_PICK = "map_last_pick"
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def projection(run_path: str, run_id: str, method: str):
+def map_points(run_path: str, run_id: str, method: str):
     run = run_by_id(run_id)
-    return D.projection_table(run.tracks, run.arrays["embeddings"], method)
+    return projection.projection_table(run.tracks, run.arrays["embeddings"], method)
 
 
 def take_chart_selection() -> None:
     """A newly clicked point becomes the chosen track (read before the widgets are drawn)."""
-    picked = D.selected_track(st.session_state.get(CHART_KEY))
+    picked = dashboard.selected_track(st.session_state.get(CHART_KEY))
     if picked and picked != st.session_state.get(LAST_PICK):
         st.session_state[LAST_PICK] = picked
         st.session_state[TRACK_KEY] = picked
@@ -62,9 +61,9 @@ def main() -> None:
         ids,
         index=ids.index(default),
         key="map_run",
-        format_func=lambda i: f"{P.arch_label(by_id[i].arch)} · {D.run_option_label(by_id[i])}",
+        format_func=lambda i: f"{plots.arch_label(by_id[i].arch)} · {dashboard.run_option_label(by_id[i])}",
     )
-    methods = D.projection_methods()
+    methods = projection.projection_methods()
     method = right.segmented_control(
         "Projection",
         methods,
@@ -78,7 +77,7 @@ def main() -> None:
     catalogue = recommendation_source([run], key="map_source")
 
     with st.spinner(f"Projecting {len(run.tracks)} embeddings with {method}…"):
-        table = projection(str(run.path), run.id, method)
+        table = map_points(str(run.path), run.id, method)
     track_ids = table["track_id"].tolist()
     take_chart_selection()
     if st.session_state.get(TRACK_KEY) not in track_ids:
@@ -94,7 +93,7 @@ def main() -> None:
     with chart:
         # Catalogue tracks are not on this map; only library neighbours are ringed.
         neighbours = answer.neighbours["track_id"].tolist() if answer is not None and not catalogue else []
-        fig = P.projection_figure(table, highlight=current, neighbours=neighbours)
+        fig = plots.projection_figure(table, highlight=current, neighbours=neighbours)
         st.plotly_chart(
             fig,
             key=CHART_KEY,
@@ -103,7 +102,7 @@ def main() -> None:
             config={"displayModeBar": False, "scrollZoom": True},
         )
         st.caption(
-            f"{method} of the {P.arch_label(run.arch)} embeddings ({len(table)} clips). Hover for a clip's "
+            f"{method} of the {plots.arch_label(run.arch)} embeddings ({len(table)} clips). Hover for a clip's "
             "id; a star marks the chosen clip and rings its recommendations. Click legend entries to "
             "hide genres."
         )

@@ -7,8 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from genrec import analysis_plots as AP
-from genrec import dashboard as D
-from genrec import plots as P
+from genrec import dashboard, plots
 from genrec.config import ARCHITECTURES
 from genrec.errors import GenrecError
 from pages._common import (
@@ -28,7 +27,7 @@ TABLE_ROW_PX = 35  # st.dataframe's row height: tall enough to show every row wi
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def history_fig(run_path: str, run_id: str):
-    return P.history_figure(run_by_id(run_id).history)
+    return plots.history_figure(run_by_id(run_id).history)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -36,7 +35,9 @@ def confusion_fig(run_path: str, run_id: str, split: str, normalized: bool):
     from genrec.metrics import confusion_frame
 
     run = run_by_id(run_id)
-    return P.confusion_figure(confusion_frame(run.metrics_summary.split(split).raw, normalize=normalized), normalized)
+    return plots.confusion_figure(
+        confusion_frame(run.metrics_summary.split(split).raw, normalize=normalized), normalized
+    )
 
 
 def _fmt(value, pattern: str = "{:.2f}") -> str:
@@ -45,7 +46,7 @@ def _fmt(value, pattern: str = "{:.2f}") -> str:
 
 def summary_section(runs: list, broken: list) -> None:
     st.subheader("All runs")
-    table = D.summary_table(runs)
+    table = dashboard.summary_table(runs)
     st.dataframe(
         table,
         hide_index=True,
@@ -67,7 +68,7 @@ def summary_section(runs: list, broken: list) -> None:
         },
     )
     st.caption(
-        f"Test-split figures of every saved run. The **{D.PAPER_LABEL}** rows are the test accuracies the "
+        f"Test-split figures of every saved run. The **{dashboard.PAPER_LABEL}** rows are the test accuracies the "
         "paper reports on GTZAN (VGG16 0.60, ResNet50 0.40); precision@5 and mAP measure how often the "
         "five recommendations share the query's genre."
     )
@@ -76,18 +77,20 @@ def summary_section(runs: list, broken: list) -> None:
 
 
 def run_panel(run, split: str, normalized: bool, slot: str) -> None:
-    label = P.arch_label(run.arch)
+    label = plots.arch_label(run.arch)
     st.subheader(f"{label}")
     st.caption(f"`{run.id}`")
-    st.markdown(D.weights_caption(run))
+    st.markdown(dashboard.weights_caption(run))
     st.caption(f"Library {run.library.label} ({run.split_method})")
-    if D.is_synthetic(run):
+    if dashboard.is_synthetic(run):
         synthetic_badge()
     m = run.metrics_summary
     retrieval = m.retrieval
     cols = st.columns(4)
     cols[0].metric(
-        "Test accuracy", _fmt(m.test.accuracy), help=f"Paper: {D.PAPER_ACCURACY.get(run.arch, float('nan')):.2f}"
+        "Test accuracy",
+        _fmt(m.test.accuracy),
+        help=f"Paper: {dashboard.PAPER_ACCURACY.get(run.arch, float('nan')):.2f}",
     )
     cols[1].metric("Macro F1", _fmt(m.test.macro_f1))
     if retrieval:
@@ -108,7 +111,7 @@ def run_panel(run, split: str, normalized: bool, slot: str) -> None:
 
     split_metrics = m.split(split)
     st.markdown(f"**Classification report** ({SPLITS[split]}, {split_metrics.n} clips)")
-    report = D.report_table(split_metrics.raw)
+    report = dashboard.report_table(split_metrics.raw)
     st.dataframe(
         report,
         hide_index=True,
@@ -145,7 +148,7 @@ def retrieval_section(runs: list) -> None:
     for run in runs:
         r = retrieval_of(str(run.path), run.id)
         k = r["k"]
-        rows[f"{P.arch_label(run.arch)} · {run.id}"] = {
+        rows[f"{plots.arch_label(run.arch)} · {run.id}"] = {
             f"precision@{k}": r["precision_at_k"],
             f"precision@{k}, own artist excluded": r["precision_other_artists"],
             "mAP": r["map"],
@@ -234,7 +237,7 @@ def main() -> None:
         ids,
         index=ids.index(defaults[0]),
         key="runs_left",
-        format_func=lambda i: D.run_option_label(by_id[i]),
+        format_func=lambda i: dashboard.run_option_label(by_id[i]),
     )
     right_id = None
     if len(ids) > 1:
@@ -243,7 +246,7 @@ def main() -> None:
             ids,
             index=ids.index(defaults[1]),
             key="runs_right",
-            format_func=lambda i: D.run_option_label(by_id[i]),
+            format_func=lambda i: dashboard.run_option_label(by_id[i]),
         )
     split = controls[2].segmented_control("Split", list(SPLITS), default="test", required=True, key="runs_split")
     normalized = controls[3].toggle(

@@ -22,8 +22,7 @@ import plotly.graph_objects as go
 import pytest
 import soundfile as sf
 
-from genrec import dashboard as D
-from genrec import plots as P
+from genrec import build, dashboard, plots, projection, queries
 from genrec.config import GENRES, SAMPLE_RATE
 from genrec.errors import AudioError
 from tests.conftest import tone
@@ -175,10 +174,10 @@ def test_pick_library_clip_shows_both_models(runs_dir, tiny_runs):
     for fig, answer in zip(probs, (vgg, res)):
         assert [y.replace(" ✓", "") for y in fig.data[0].y] == list(GENRES)
         np.testing.assert_allclose(fig.data[0].x, answer.probabilities, rtol=1e-5)
-        assert list(fig.data[0].marker.color) == [P.GENRE_COLOURS[g] for g in GENRES]
+        assert list(fig.data[0].marker.color) == [plots.GENRE_COLOURS[g] for g in GENRES]
     assert len(at.get("audio")) >= 1 + 10
     # the agreement line matches the predictions
-    agree, text = D.agreement_text({"vgg16": vgg.genre, "resnet50": res.genre})
+    agree, text = dashboard.agreement_text({"vgg16": vgg.genre, "resnet50": res.genre})
     assert text in [m.value for m in (at.success if agree else at.warning)]
 
 
@@ -187,7 +186,7 @@ def test_upload_of_a_library_file_finds_itself(runs_dir, tiny_library_dir):
     at = start()
     at.segmented_control(key="query_source").set_value("upload").run()
     uploader = at.file_uploader(key="upload")
-    assert f"{D.MAX_UPLOAD_MIB} MiB" in uploader.label and set(uploader.allowed_type) >= {
+    assert f"{queries.MAX_UPLOAD_MIB} MiB" in uploader.label and set(uploader.allowed_type) >= {
         ".wav",
         ".mp3",
         ".ogg",
@@ -247,10 +246,10 @@ def test_bad_uploads_show_what_to_do(runs_dir, name, data, message):
 
 def test_read_upload_refuses_unsupported_and_oversized():
     with pytest.raises(AudioError, match=r"unsupported file type '\.m4a'.*\.wav"):
-        D.read_upload(b"x" * 100, "song.m4a")
+        queries.read_upload(b"x" * 100, "song.m4a")
     with pytest.raises(AudioError, match="over the 1 MiB limit"):
-        D.read_upload(b"x" * (2 * 1024 * 1024), "big.wav", max_mib=1)
-    q = D.read_upload(wav_bytes(tone(4.0)), "ok.wav")
+        queries.read_upload(b"x" * (2 * 1024 * 1024), "big.wav", max_mib=1)
+    q = queries.read_upload(wav_bytes(tone(4.0)), "ok.wav")
     assert q.samples.shape == (30 * SAMPLE_RATE,) and q.kind == "upload" and len(q.digest) == 40
 
 
@@ -298,7 +297,7 @@ def test_damaged_run_file_is_an_error_message(own_runs_dir, tiny_runs):
 # --------------------------------------------------------------------------- first start
 # (the first-start build itself: tests/test_app_build.py)
 def test_demo_progress_is_one_monotonic_bar():
-    tracker = D.DemoProgress()
+    tracker = build.DemoProgress()
     seen = [
         tracker.update("demo library", 50, 200)[0],
         tracker.update("demo library", 200, 200)[0],
@@ -321,11 +320,11 @@ def test_training_runs_page(runs_dir, tiny_runs):
     no_traceback(at)
     assert "Training runs" in at.title[0].value
     summary = at.dataframe[0].value
-    assert list(summary.columns) == list(D.SUMMARY_COLUMNS.values())
-    ref = summary[summary["run"] == D.PAPER_LABEL].set_index("architecture")["test accuracy"]
+    assert list(summary.columns) == list(dashboard.SUMMARY_COLUMNS.values())
+    ref = summary[summary["run"] == dashboard.PAPER_LABEL].set_index("architecture")["test accuracy"]
     assert ref.to_dict() == {"VGG16": 0.60, "ResNet50": 0.40}
     vgg, res = Run.open(tiny_runs["vgg16"]), Run.open(tiny_runs["resnet50"])
-    mine = summary[summary["run"] != D.PAPER_LABEL].set_index("run")
+    mine = summary[summary["run"] != dashboard.PAPER_LABEL].set_index("run")
     assert set(mine.index) == {vgg.id, res.id}
     assert mine.loc[vgg.id, "test accuracy"] == pytest.approx(vgg.metrics["test"]["accuracy"])
     assert mine.loc[res.id, "macro F1"] == pytest.approx(res.metrics["test"]["macro avg"]["f1-score"])
@@ -364,7 +363,7 @@ def test_library_map_page(runs_dir, tiny_runs):
     (fig,) = figures(at)
     assert [t.name for t in fig.data] == list(GENRES)
     assert sum(len(t.x) for t in fig.data) == len(run.tracks)
-    assert [t.marker.color for t in fig.data] == [P.GENRE_COLOURS[g] for g in GENRES]
+    assert [t.marker.color for t in fig.data] == [plots.GENRE_COLOURS[g] for g in GENRES]
     assert all(str(t.customdata[0][0]).startswith(t.name + ".") for t in fig.data)  # track id per point
     assert "PCA" in at.segmented_control(key="map_method").options
     assert at.info  # prompt to click a point
@@ -393,35 +392,35 @@ def test_plotly_selection_event_picks_the_track():
             "lasso": [],
         }
     }
-    assert D.selected_track(event) == "disco.00004"
-    assert D.selected_track({"selection": {"points": [{"curve_number": 11}]}}) is None
-    assert D.selected_track(None) is None
+    assert dashboard.selected_track(event) == "disco.00004"
+    assert dashboard.selected_track({"selection": {"points": [{"curve_number": 11}]}}) is None
+    assert dashboard.selected_track(None) is None
 
 
 # --------------------------------------------------------------------------- helpers without Streamlit
 def test_projection_methods_and_shapes():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((40, 16))
-    assert D.projection_methods()[:2] == ["PCA", "t-SNE"]
+    assert projection.projection_methods()[:2] == ["PCA", "t-SNE"]
     for method in ("PCA", "t-SNE"):
-        xy = D.project(x, method)
+        xy = projection.project(x, method)
         assert xy.shape == (40, 2) and np.isfinite(xy).all()
-        np.testing.assert_allclose(xy, D.project(x, method))  # deterministic
+        np.testing.assert_allclose(xy, projection.project(x, method))  # deterministic
     with pytest.raises(ValueError, match="unknown projection"):
-        D.project(x, "MDS")
+        projection.project(x, "MDS")
 
 
 def test_summary_table_has_paper_rows_without_runs():
-    table = D.summary_table([])
-    assert table["run"].tolist() == [D.PAPER_LABEL] * 2
+    table = dashboard.summary_table([])
+    assert table["run"].tolist() == [dashboard.PAPER_LABEL] * 2
     assert table["test accuracy"].tolist() == [0.60, 0.40]
 
 
 def test_spectrogram_colours_survive_streamlit_theme():
     """Streamlit's plotly theme swaps #000001–#000010 for theme colours; spectrograms must not use them."""
-    fig = P.spectrogram_figure(np.full((128, 50), -20.0), np.linspace(0, 11025, 128))
+    fig = plots.spectrogram_figure(np.full((128, 50), -20.0), np.linspace(0, 11025, 128))
     assert all(not c.startswith("#00000") for _, c in fig.data[0].colorscale)
-    thumb = P.spectrogram_thumbnail(np.full((128, 50), -80.0))
+    thumb = plots.spectrogram_thumbnail(np.full((128, 50), -80.0))
     assert thumb.shape == (72, 192, 3) and thumb.dtype == np.uint8
 
 

@@ -138,3 +138,23 @@ def test_runs_saved_before_gradcam_say_to_export(tiny_runs, tmp_path):
     assert rec.for_audio(_wav(tone(4.0))).genre in run.genres
     with pytest.raises(RunError, match=r"no feature-map output.*genrec export"):
         explain([rec], source=_wav(tone(4.0)))
+
+
+@slow
+def test_gradcam_uses_the_float_file_when_uploads_are_answered_in_8_bit(tiny_runs, monkeypatch):
+    """The 8-bit predictor has no feature-map output; Grad-CAM must still work (from predictor.tflite)."""
+    from genrec.explain import explain
+    from genrec.recommend import Recommender
+    from genrec.runs import Run
+    from genrec.serving import PREDICTOR_FILE, QUANTIZED_FILE
+
+    monkeypatch.setenv("GENREC_PREDICTOR", "int8")
+    rec = Recommender(Run.open(tiny_runs["resnet50"]))
+    assert rec.predictor.path.name == QUANTIZED_FILE
+    (expl,) = explain([rec], source=_wav(tone(4.0)))
+    assert rec.explainer.path.name == PREDICTOR_FILE
+    assert expl.cells.shape[0] > 0 and np.isfinite(expl.cells).all()
+    float_rec = Recommender(Run.open(tiny_runs["resnet50"]))
+    monkeypatch.setenv("GENREC_PREDICTOR", "float")
+    (reference,) = explain([float_rec], source=_wav(tone(4.0)))
+    np.testing.assert_allclose(expl.cells, reference.cells, rtol=1e-5, atol=1e-6)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrec import dashboard as D
+from genrec import queries
 from genrec.audio import load_audio
 from genrec.cli import main
 from genrec.config import GENRES, SAMPLE_RATE, STALE_WORK_SECONDS
@@ -444,7 +444,7 @@ def test_upload_decode_error_names_the_upload_not_a_python_object():
     data[40:] = np.random.default_rng(1).bytes(len(data) - 40)  # a WAV header, then garbage
     data[20:22] = b"\x34\x12"  # a sample format libsndfile does not know
     with pytest.raises(AudioError) as err:
-        D.read_upload(bytes(data), "take-7.wav")
+        queries.read_upload(bytes(data), "take-7.wav")
     assert str(err.value).startswith("take-7.wav: ") and "BytesIO" not in str(err.value)
 
 
@@ -502,14 +502,14 @@ def test_scan_names_empty_files_folders_and_links(tmp_path):
 
 # --------------------------------------------------------------------------- 9: upload limits
 def test_upload_limit_is_one_mib_constant_for_widget_and_app():
-    limit = D.MAX_UPLOAD_MIB * 2**20
-    assert D.upload_widget_limit_mb() * 10**6 >= limit  # the widget (decimal MB) lets every allowed file in
+    limit = queries.MAX_UPLOAD_MIB * 2**20
+    assert queries.upload_widget_limit_mb() * 10**6 >= limit  # the widget (decimal MB) lets every allowed file in
     just_under = D_wav(np.tile(tone(10.0), int((limit - 2**20) / (SAMPLE_RATE * 2 * 10)) + 1))
     assert limit - 2**20 < len(just_under) < limit
-    assert D.read_upload(just_under, "long.wav").samples.shape == (30 * SAMPLE_RATE,)
-    with pytest.raises(AudioError, match=rf"over the {D.MAX_UPLOAD_MIB} MiB limit"):
-        D.read_upload(b"RIFF" + b"\0" * limit, "huge.wav")
-    assert "m4a" in D.upload_types() and "wav" in D.upload_types()
+    assert queries.read_upload(just_under, "long.wav").samples.shape == (30 * SAMPLE_RATE,)
+    with pytest.raises(AudioError, match=rf"over the {queries.MAX_UPLOAD_MIB} MiB limit"):
+        queries.read_upload(b"RIFF" + b"\0" * limit, "huge.wav")
+    assert "m4a" in queries.upload_types() and "wav" in queries.upload_types()
 
 
 @slow

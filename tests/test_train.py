@@ -224,10 +224,10 @@ def test_broken_runs_are_reported_not_loaded(tiny_runs, tmp_path):
     data = (truncated / "model.keras").read_bytes()
     (truncated / "model.keras").write_bytes(data[:1000])
     with pytest.raises(RunError, match="damaged or incomplete"):
-        Run.open(truncated).load_model()
+        Run.open(truncated)  # the model's input size and outputs are checked when the run is opened
     runs, bad = list_runs(tmp_path)
-    assert [r.id for r in runs] == ["truncated"]  # opens (files present); the model fails only when loaded
-    assert sorted(p.name for p, _ in bad) == ["damaged", "no-history.csv", "no-model.keras"]
+    assert runs == []
+    assert sorted(p.name for p, _ in bad) == ["damaged", "no-history.csv", "no-model.keras", "truncated"]
 
 
 def test_cli_reports_missing_run_and_offline_imagenet(capsys, monkeypatch, tiny_library_dir):

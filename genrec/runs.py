@@ -59,6 +59,7 @@ from genrec.record import (
     read_json,
 )
 from genrec.serving import PREDICTOR_FILE, export_predictor
+from genrec.vectors import TrackArraysError, load_track_arrays
 
 log = logging.getLogger(__name__)
 
@@ -223,13 +224,9 @@ class Run:
     def arrays(self) -> dict[str, np.ndarray]:
         """``track_id``, ``embeddings`` (L2-normalised) and ``probabilities``, aligned with :attr:`tracks`."""
         try:
-            with np.load(self.path / "embeddings.npz", allow_pickle=False) as data:
-                arrays = {k: data[k] for k in ("track_id", "embeddings", "probabilities")}
-        except Exception as exc:
-            raise RunError(f"{self.path / 'embeddings.npz'}: unreadable ({exc}). Retrain the run.") from exc
-        if list(arrays["track_id"]) != self.tracks["track_id"].tolist():
-            raise RunError(f"{self.path}: embeddings.npz and tracks.csv disagree; retrain the run.")
-        return arrays
+            return load_track_arrays(self.path / "embeddings.npz", self.tracks["track_id"].tolist())
+        except TrackArraysError as exc:
+            raise RunError(f"{exc}. Retrain the run.") from exc
 
     def load_model(self):
         from genrec.model import load_model

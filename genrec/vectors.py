@@ -285,3 +285,22 @@ def loaded_dim(data: dict[str, np.ndarray]) -> int | None:
     """The dimension recorded by :func:`index_arrays` (None for an index never added to)."""
     dim = int(data["dim"])
     return None if dim < 0 else dim
+
+
+class TrackArraysError(ValueError):
+    """An ``embeddings.npz`` that cannot be read, or whose ids disagree with its ``tracks.csv``."""
+
+
+def load_track_arrays(path: Path, track_ids: list[str]) -> dict[str, np.ndarray]:
+    """``track_id``, ``embeddings`` and ``probabilities`` of a run's or catalogue's ``embeddings.npz``.
+
+    TrackArraysError when the file is unreadable or its ids are not ``track_ids`` in order (no pickle is read).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in ("track_id", "embeddings", "probabilities")}
+    except Exception as exc:  # zip, npy-header and missing-key errors all mean the file is unusable
+        raise TrackArraysError(f"{path}: unreadable ({exc})") from exc
+    if arrays["track_id"].tolist() != list(track_ids):
+        raise TrackArraysError(f"{path.parent}: embeddings.npz and tracks.csv disagree")
+    return arrays

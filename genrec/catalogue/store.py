@@ -35,7 +35,7 @@ from genrec.catalogue.embed import Result
 from genrec.errors import CatalogueError
 from genrec.index import ExactIndex, HnswIndex, VectorIndex, hnsw_available
 from genrec.media import vetted_path
-from genrec.vectors import atomic_savez
+from genrec.vectors import TrackArraysError, atomic_savez, load_track_arrays
 
 log = logging.getLogger(__name__)
 
@@ -224,13 +224,9 @@ class Catalogue:
     def arrays(self) -> dict[str, np.ndarray]:
         """``track_id``, ``embeddings`` and ``probabilities``, aligned with :attr:`tracks`."""
         try:
-            with np.load(self.path / "embeddings.npz", allow_pickle=False) as data:
-                arrays = {k: data[k] for k in ("track_id", "embeddings", "probabilities")}
-        except Exception as exc:
-            raise self._damaged("embeddings.npz", exc) from exc
-        if arrays["track_id"].tolist() != self.tracks["track_id"].tolist():
-            raise CatalogueError(f"{self.path}: embeddings.npz and tracks.csv disagree; build it again.")
-        return arrays
+            return load_track_arrays(self.path / "embeddings.npz", self.tracks["track_id"].tolist())
+        except TrackArraysError as exc:
+            raise CatalogueError(f"{exc}. Build it again with `genrec catalogue build`.") from exc
 
     @cached_property
     def index(self) -> VectorIndex:

@@ -174,6 +174,11 @@ def test_pick_a_library_clip_in_the_browser(server, playwright_api, tiny_runs):
             assert main.locator("[data-testid=stException]").count() == 0
             assert main.locator("[data-testid=stAlertContentError]").count() == 0
             assert main.locator("audio").count() >= 11
+            # Grad-CAM for a library clip is one toggle away: both models' heatmaps, then the screenshot
+            main.get_by_text("Show where each model looks (Grad-CAM)").click()
+            for arch in ("vgg16", "resnet50"):
+                main.get_by_text(f"Grad-CAM: where {arch_label(arch)} finds").first.wait_for(timeout=120_000)
+            assert main.locator("[data-testid=stException]").count() == 0
             _screenshot_whole_page(page, ARTIFACTS / "e2e-compare.png")
         finally:
             browser.close()

@@ -70,7 +70,6 @@ def run_by_id(run_id: str | None):
     return next((r for r in runs if r.id == run_id), None)
 
 
-@st.cache_resource(show_spinner=False, max_entries=3)
 def recommender(run_path: str, catalogue: str | None = None):
     """One Recommender per run (and catalogue answers come from) and process; its model is loaded
     only on the first outside clip.
@@ -79,6 +78,12 @@ def recommender(run_path: str, catalogue: str | None = None):
     loaded models: the two 224-px LiteRT predictors add about 0.65 GB once they have answered
     (benchmarks/RESULTS.md).
     """
+    # Always both arguments: Streamlit keys `f(p)` and `f(p, None)` apart, which loaded each model twice.
+    return _recommender(run_path, catalogue)
+
+
+@st.cache_resource(show_spinner=False, max_entries=3)
+def _recommender(run_path: str, catalogue: str | None):
     from genrec.recommend import Recommender
     from genrec.runs import Run
 

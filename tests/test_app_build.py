@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from genrec import buildjob
+from genrec import buildjob, reachability
 from tests.test_app import copy_runs, markdown, no_traceback, start
 from tests.test_buildjob import closed_port_url, fake_command, local_server, wait_for  # noqa: F401 (fixture)
 
@@ -63,11 +63,11 @@ def test_real_data_card_checks_the_sources_then_shows_progress(
     monkeypatch,
 ):
     monkeypatch.setattr(
-        buildjob,
+        reachability,
         "gtzan_source_urls",
         lambda: [f"{local_server}/missing/genres.tar.gz", f"{local_server}/genres.tar.gz"],
     )
-    monkeypatch.setattr(buildjob, "KERAS_WEIGHTS_URLS", (f"{local_server}/vgg16_notop.h5",))
+    monkeypatch.setattr(reachability, "KERAS_WEIGHTS_URLS", (f"{local_server}/vgg16_notop.h5",))
     _, started = gated_build
     at = start()
     card = " ".join(markdown(at))
@@ -95,8 +95,8 @@ def test_real_data_card_checks_the_sources_then_shows_progress(
 
 def test_offline_machine_is_told_what_to_do_instead(empty_runs, gated_build, monkeypatch):
     closed = closed_port_url()
-    monkeypatch.setattr(buildjob, "gtzan_source_urls", lambda: [closed, closed.replace("genres", "mirror")])
-    monkeypatch.setattr(buildjob, "KERAS_WEIGHTS_URLS", (closed.replace("genres.tar.gz", "vgg16.h5"),))
+    monkeypatch.setattr(reachability, "gtzan_source_urls", lambda: [closed, closed.replace("genres", "mirror")])
+    monkeypatch.setattr(reachability, "KERAS_WEIGHTS_URLS", (closed.replace("genres.tar.gz", "vgg16.h5"),))
     at = start()
     at.button(key="build_gtzan").click().run()
     no_traceback(at)

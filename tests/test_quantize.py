@@ -166,18 +166,18 @@ def test_app_answers_with_the_8bit_predictor_without_tensorflow_and_says_so(tiny
         "from pathlib import Path\n"
         "from streamlit.testing.v1 import AppTest\n"
         "import genrec.recommend as REC\n"
-        "used = []\n"
+        "used, explained = [], []\n"
         "original = REC.load_predictor\n"
-        "def counting(run):\n"
-        "    predictor = original(run)\n"
-        "    used.append(predictor.path.name)\n"
+        "def counting(run, explain=False):\n"
+        "    predictor = original(run, explain=explain)\n"
+        "    (explained if explain else used).append(predictor.path.name)\n"
         "    return predictor\n"
         "REC.load_predictor = counting\n"
         f"at = AppTest.from_file({str(ROOT / 'app.py')!r}, default_timeout=120).run()\n"
         "at.segmented_control(key='query_source').set_value('upload').run()\n"
         f"at.file_uploader(key='upload').set_value(('song.wav', Path({clip!r}).read_bytes(), 'audio/wav')).run()\n"
         "assert not at.exception and not at.error, [e.value for e in at.exception]\n"
-        "print(json.dumps({'tf': 'tensorflow' in sys.modules, 'used': sorted(used),\n"
+        "print(json.dumps({'tf': 'tensorflow' in sys.modules, 'used': sorted(used), 'explained': sorted(explained),\n"
         "    'genres': [m.value for m in at.metric if m.label == 'Predicted genre'],\n"
         "    'captions': [c.value for c in at.sidebar.caption if 'Uploads:' in c.value]}))\n"
     )
@@ -188,6 +188,8 @@ def test_app_answers_with_the_8bit_predictor_without_tensorflow_and_says_so(tiny
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["tf"] is False and result["used"] == [QUANTIZED_FILE] * 2 and len(result["genres"]) == 2
+    # Grad-CAM (on by default for uploads) needs the float file's feature map: it loads that one too
+    assert result["explained"] == [PREDICTOR_FILE] * 2
     assert len(result["captions"]) == 2
     for caption in result["captions"]:
         assert "**8-bit LiteRT** predictor" in caption and "top-1 agreement" in caption

@@ -330,3 +330,15 @@ def run_script(main) -> None:
     if "--_child" not in sys.argv:
         footer()
     sys.exit(code)
+
+
+def streamlit_command(
+    app: str | Path, port: int, python: str | Path = sys.executable, watcher: str | None = "none"
+) -> list:
+    """The command line of a headless Streamlit server for ``app`` on 127.0.0.1:``port``.
+
+    ``watcher``: Streamlit's file watcher setting; None leaves it to ``.streamlit/config.toml``.
+    """
+    cmd = [str(python), "-m", "streamlit", "run", str(app), "--server.headless", "true", "--server.port", str(port)]
+    cmd += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    return cmd + (["--server.fileWatcherType", watcher] if watcher else [])

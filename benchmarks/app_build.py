@@ -136,23 +136,7 @@ def time_app(python: Path, watcher: str, name: str) -> dict:
     log = WORK / f"{name}.log"
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [
-        str(python),
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    if watcher != "config":
-        cmd += ["--server.fileWatcherType", watcher]
+    cmd = C.streamlit_command("app.py", port, python=python, watcher=None if watcher == "config" else watcher)
     with log.open("w") as out:
         server = subprocess.Popen(
             cmd, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

@@ -288,23 +288,7 @@ def measure_server(app: str, env: dict, timeout: int) -> dict:
     import requests
 
     port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        app,
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    cmd = C.streamlit_command(app, port)
     log = Path(env["GENREC_HOME"]) / "streamlit-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     out: dict = {"cmd": " ".join(["streamlit", *cmd[3:]]), "log": str(log)}
@@ -359,23 +343,7 @@ def measure_sessions(app: str, env: dict, clip: str, sessions: int, timeout: int
     if not chromium.exists():
         return {"error": f"{chromium} not found (Debian package 'chromium', .ci/install-browser.sh)"}
     port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        app,
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    cmd = C.streamlit_command(app, port)
     log = Path(env["GENREC_HOME"]) / "streamlit-sessions.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     out: dict = {}

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sequential
 
-from genrec.config import GENRES, HOP_LENGTH, SAMPLE_RATE
+from genrec.config import HOP_LENGTH, SAMPLE_RATE
 from genrec.fileio import atomic_write
 from genrec.plots import (
     DB_RANGE,
@@ -21,6 +21,7 @@ from genrec.plots import (
     _lut,
     arch_label,
     genre_colour,
+    genre_order,
     spectrogram_figure,
 )
 
@@ -68,7 +69,7 @@ def timeline_figure(timeline, region: tuple[float, float] | None = None, title: 
     """Genre probabilities of each window over the song (one line per genre), the chosen region shaded."""
     frame = timeline.frame()
     fig = go.Figure()
-    for genre in [g for g in GENRES if g in set(frame["genre"])] + sorted(set(frame["genre"]) - set(GENRES)):
+    for genre in genre_order(frame["genre"]):
         part = frame[frame["genre"] == genre]
         fig.add_trace(
             go.Scatter(

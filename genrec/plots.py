@@ -44,6 +44,12 @@ DB_RANGE = (DB_FLOOR, DB_CEIL)
 _MARGIN = dict(l=10, r=10, t=40, b=10)
 
 
+def genre_order(genres) -> list[str]:
+    """The distinct genres of ``genres``: GTZAN's in their label order, then any others sorted."""
+    present = set(genres)
+    return [g for g in GENRES if g in present] + sorted(present - set(GENRES))
+
+
 def genre_colour(genre: str) -> str:
     """The fixed colour of a genre (a neutral grey for anything else)."""
     return GENRE_COLOURS.get(genre, OTHER_COLOUR)
@@ -323,7 +329,7 @@ def projection_figure(
     """
     fig = go.Figure()
     artist = points["artist"].replace("", "—") if "artist" in points else pd.Series("—", index=points.index)
-    for genre in [g for g in GENRES if g in set(points["genre"])] + sorted(set(points["genre"]) - set(GENRES)):
+    for genre in genre_order(points["genre"]):
         part = points[points["genre"] == genre]
         fig.add_trace(
             go.Scatter(

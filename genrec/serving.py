@@ -94,7 +94,6 @@ class LitePredictor:
 
         self.path = Path(path)
         self._lock = threading.Lock()
-        self.path = path
         try:
             interpreter = Interpreter(model_path=str(path), num_threads=threads or os.cpu_count() or 1)
             self._run = interpreter.get_signature_runner()

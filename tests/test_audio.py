@@ -74,6 +74,12 @@ def test_stereo_is_averaged_to_mono(tmp_path):
     np.testing.assert_allclose(out, (left + right) / 2, atol=1e-7)
 
 
+def test_every_channel_of_a_multichannel_file_counts_equally(tmp_path):
+    channels = [sine(f, 4.0, amp=a) for f, a in ((220.0, 0.5), (330.0, 0.2), (440.0, 0.4), (550.0, 0.1))]
+    path = write_audio(tmp_path / "quad.wav", np.stack(channels, axis=1), subtype="FLOAT")
+    np.testing.assert_allclose(load_audio(path, seconds=None), np.mean(channels, axis=0), atol=1e-7)
+
+
 def test_stereo_with_one_silent_channel_halves_the_level(tmp_path):
     y = sine(220.0, 4.0)
     path = write_audio(tmp_path / "left-only.wav", np.stack([y, np.zeros_like(y)], axis=1), subtype="FLOAT")

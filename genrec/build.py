@@ -12,6 +12,7 @@ its stdout: one :class:`~genrec.progress.JsonLinesProgress` line per report and 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,10 +20,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from genrec.config import ARCH_LABELS, ARCHITECTURES, CLIP_SECONDS, PAPER_ACCURACY
+from genrec.config import ARCH_LABELS, ARCHITECTURES, CLIP_SECONDS, PAPER_ACCURACY, runs_home
 from genrec.errors import GenrecError
+from genrec.isolated import run_isolated
 from genrec.library import Library, load_demo, load_gtzan
 from genrec.progress import ProgressFn, follow, per_stage, silent
+from genrec.runs import TMP_PREFIX, export_run, publish_run
 
 #: Printed by ``genrec build --progress-format lines`` before the path of each finished run.
 RUN_LINE = "run: "
@@ -141,7 +144,7 @@ def build(
     Defaults: ImageNet weights and the artist-filtered split for a real library; random weights
     (offline) and the demo's own split for ``demo``.
     """
-    from genrec.train import TrainConfig, train
+    from genrec.train import TrainConfig
 
     if library == "demo" and split not in (None, "paper"):
         raise GenrecError("--split applies to real libraries; the synthetic demo library has its own seeded split.")
@@ -151,30 +154,59 @@ def build(
     settings = default_settings(library)
     settings.update({k: v for k, v in (("epochs", epochs), ("input_size", input_size)) if v is not None})
     settings["library"] = "demo" if library == "demo" else str(lib.root)
+    out_dir = Path(out) if out else runs_home()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Runs are built in a hidden folder beside the finished ones and moved in when complete, so the
+    # app never lists a run whose predictors are still being converted.
+    staging = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}build-", dir=out_dir))
     runs = []
-    for arch in architectures:
-        cfg = TrainConfig(
-            arch=arch,
-            weights=weights,
-            split=split,
-            chunk_seconds=chunk_seconds,
-            max_per_genre=max_per_genre,
-            **settings,
-            **({"out": out} if out else {}),
-        )
-        runs.append(train(cfg, library=lib, progress=lambda s, d, t, a=arch: progress(f"{a} {s}", d, t)))
-        _forget_models()
+    try:
+        for arch in architectures:
+            cfg = TrainConfig(
+                arch=arch,
+                weights=weights,
+                split=split,
+                chunk_seconds=chunk_seconds,
+                max_per_genre=max_per_genre,
+                out=str(staging),
+                **settings,
+            )
+            arch_progress = per_arch(progress, arch)
+            # each step in a fresh process: the build peaks at its largest step, not at their sum
+            staged = run_isolated(train_step, cfg, lib, progress=arch_progress)
+            run_isolated(export_step, staged, progress=arch_progress)
+            run_isolated(quantize_step, staged, progress=arch_progress)
+            runs.append(publish_run(staged, out_dir))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return runs
 
 
-def _forget_models() -> None:
-    """Drop Keras' global state of the finished run and return its memory before the next architecture."""
-    import keras
+def per_arch(progress: ProgressFn, arch: str) -> ProgressFn:
+    """``progress`` with each stage named after the architecture (``vgg16 epochs``)."""
+    return lambda stage, done, total: progress(f"{arch} {stage}", done, total)
 
-    from genrec.serving import release_memory
 
-    keras.backend.clear_session()
-    release_memory()
+def train_step(cfg, library: Library, progress: ProgressFn = silent) -> Path:
+    """Train and save one run without its LiteRT predictors (a child process of :func:`build`)."""
+    from genrec.train import train
+
+    return train(cfg, library=library, progress=progress, export=False)
+
+
+def export_step(run_path: Path, progress: ProgressFn = silent) -> None:
+    """Write a staged run's float LiteRT predictor and Grad-CAM head (a child process of :func:`build`)."""
+    progress("saving", 0, 1)
+    export_run(run_path, strict=False)
+    progress("saving", 1, 1)
+
+
+def quantize_step(run_path: Path, progress: ProgressFn = silent) -> None:
+    """Add a staged run's 8-bit predictor and its agreement figures (a child process of :func:`build`)."""
+    from genrec.quantize import quantize_or_none
+    from genrec.runs import Run
+
+    quantize_or_none(Run.open(run_path), None, progress)
 
 
 def build_demo(

@@ -41,6 +41,7 @@ import pandas as pd
 
 from genrec.config import runs_home
 from genrec.errors import RunError
+from genrec.fileio import atomic_write
 from genrec.gradcam import HEAD_FILE, write_head
 from genrec.leftovers import remove_stale
 from genrec.media import library_roots, vetted_path
@@ -83,22 +84,23 @@ def write_run(
     embeddings: np.ndarray,
     metrics: dict,
     timings: dict,
+    *,
+    export: bool = True,
 ) -> Path:
-    """Write all run files into a temporary directory, then rename it into ``out``."""
+    """Write all run files into a temporary directory, then rename it into ``out``.
+
+    ``export=False`` leaves the LiteRT conversion to :func:`export_run` in another process (``genrec build``).
+    """
     # Deferred: only training writes runs (TensorFlow is loaded then); the app imports this module without it.
     from genrec.model import head_arrays
 
     out.mkdir(parents=True, exist_ok=True)
-    run_id = _run_id(record)
-    final, n = out / run_id, 1
-    while final.exists():
-        n += 1
-        final = out / f"{run_id}-{n}"
+    final = _free_name(out, _run_id(record))
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name}-", dir=out))
     try:
         model.save(tmp / "model.keras")
         t = time.perf_counter()
-        record = {**record, "predictor": _export_or_none(model, tmp / PREDICTOR_FILE)}
+        record = {**record, "predictor": _export_or_none(model, tmp / PREDICTOR_FILE) if export else None}
         write_head(head_arrays(model), tmp / HEAD_FILE)
         timings = {**timings, "export": time.perf_counter() - t}
         history.to_csv(tmp / "history.csv", index=False)
@@ -118,6 +120,53 @@ def write_run(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return final
+
+
+def _free_name(out: Path, run_id: str) -> Path:
+    """``out/run_id``, or ``out/run_id-2``, ``-3``… when a run of that name is already there."""
+    final, n = out / run_id, 1
+    while final.exists():
+        n += 1
+        final = out / f"{run_id}-{n}"
+    return final
+
+
+def _rewrite_record(path: Path, **changes) -> None:
+    """Update top-level keys of a run's run.json in place (atomically)."""
+    record = json.loads((path / "run.json").read_text())
+    atomic_write(path / "run.json", json.dumps({**record, **changes}, indent=2))
+
+
+def export_run(path: Path, *, strict: bool = True) -> Path | None:
+    """Convert the run's model.keras for LiteRT and write its Grad-CAM head; record both in run.json.
+
+    ``strict=False`` (a build) logs a converter failure and returns None: the run then answers with
+    model.keras. Needs TensorFlow.
+    """
+    from genrec.model import head_arrays
+
+    path = Path(path)
+    model = Run.open(path).load_model()
+    t = time.perf_counter()
+    if strict:
+        predictor = export_predictor(model, path / PREDICTOR_FILE).name
+    else:
+        predictor = _export_or_none(model, path / PREDICTOR_FILE)
+    write_head(head_arrays(model), path / HEAD_FILE)
+    record = json.loads((path / "run.json").read_text())
+    timings = {**record.get("timings_seconds", {}), "export": round(time.perf_counter() - t, 2)}
+    _rewrite_record(path, predictor=predictor, timings_seconds=timings)
+    return path / predictor if predictor else None
+
+
+def publish_run(staged: Path, out: Path) -> Path:
+    """Move a complete run folder (built in a hidden folder inside ``out``) into ``out`` in one rename."""
+    final = _free_name(out, staged.name)
+    record = json.loads((staged / "run.json").read_text())
+    # the run records where it was written (its config's ``out``), not the hidden folder it was built in
+    _rewrite_record(staged, run_id=final.name, config={**record.get("config", {}), "out": str(out)})
+    os.rename(staged, final)
     return final
 
 

@@ -261,8 +261,14 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn = silent) -> Path:
-    """Train ``cfg.arch`` on the library and save a complete run directory; return its path."""
+def train(
+    cfg: TrainConfig, library: Library | None = None, progress: ProgressFn = silent, *, export: bool = True
+) -> Path:
+    """Train ``cfg.arch`` on the library and save a complete run directory; return its path.
+
+    ``export=False`` skips the LiteRT conversions (float and 8-bit): ``genrec build`` runs them in fresh
+    processes (:func:`genrec.runs.export_run`, :func:`genrec.quantize.quantize_or_none`) to keep its peak low.
+    """
     from genrec import model as M  # imports Keras/TensorFlow: not at `genrec prepare`'s import
 
     timings: dict[str, float] = {}
@@ -363,7 +369,10 @@ def train(cfg: TrainConfig, library: Library | None = None, progress: ProgressFn
     metrics = run_metrics(prepared.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
     progress("saving", 0, 1)  # the model, and its LiteRT conversion: several seconds at 224 px
     del frozen, features
-    run_dir = write_run(Path(cfg.out), record, model, history, prepared.tracks, probs, embeddings, metrics, timings)
+    run_dir = write_run(
+        Path(cfg.out), record, model, history, prepared.tracks, probs, embeddings, metrics, timings, export=export
+    )
     progress("saving", 1, 1)
-    quantize_or_none(Run.open(run_dir), model, progress)  # optional file beside the complete run; written atomically
+    if export:  # optional file beside the complete run; written atomically
+        quantize_or_none(Run.open(run_dir), model, progress)
     return run_dir

@@ -12,7 +12,7 @@ import pytest
 from test_download import Server, server, sha256  # noqa: F401 (fixture)
 from test_splits import filtered_folder
 
-from genrec import build
+from genrec import build, isolated
 from genrec.cli import main
 from genrec.config import PAPER_ACCURACY
 from genrec.gtzan import MIRROR_ENV
@@ -85,6 +85,9 @@ def test_build_gtzan_end_to_end_with_imagenet_weights(
         return real_get_file(fname, origin=server.url(f"keras-applications/{fname}"), file_hash=digests[fname], **kw)
 
     monkeypatch.setattr(file_utils, "get_file", get_file_from_local_server)
+    # The build's steps run here, not in fresh processes, which would not see the patch above;
+    # tests/test_isolated.py builds through real child processes.
+    monkeypatch.setattr(isolated, "IN_PROCESS", True)
     (tmp_path / "keras-home").mkdir()  # get_file falls back to /tmp/.keras when the home is not writable
     monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path / "keras-home"))
 

@@ -1,0 +1,110 @@
+"""Run one heavy step in a fresh child process, so that its memory is the operating system's again when it ends.
+
+TensorFlow does not give back what a trained model, its features or a TFLite conversion took: freed
+heap stays in the process. ``genrec build`` therefore trains, converts and quantizes each architecture
+in consecutive children (:func:`run_isolated`), and its own process never imports TensorFlow. The
+build's peak is then the largest single step's, not the sum of everything the steps left behind.
+
+The child is started with ``spawn`` (a fork would copy the parent's state and its threads' locks). It
+reports progress and its result, or its exception, through a queue; a ``GenrecError`` raised in the
+child is raised again in the parent with its own message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import queue
+import signal
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from genrec.errors import GenrecError
+from genrec.progress import ProgressFn, silent
+
+#: How often (s) the parent looks whether a silent child is still alive.
+_POLL_SECONDS = 0.2
+
+#: Run steps in this process instead. For tests that patch a library in-process (a spawned child would
+#: not see the patch), e.g. Keras' weights download pointed at a local server.
+IN_PROCESS = False
+
+
+def _child_main(step: Callable[..., Any], args: tuple, kwargs: dict, messages) -> None:
+    """The child: run ``step(*args, progress=..., **kwargs)`` and send back what came of it."""
+
+    def progress(stage: str, done: int, total: int) -> None:
+        messages.put(("progress", stage, done, total))
+
+    try:
+        messages.put(("result", step(*args, progress=progress, **kwargs)))
+    except GenrecError as exc:
+        messages.put(("error", exc))
+    except BaseException:
+        messages.put(("crash", traceback.format_exc()))
+        raise
+
+
+def run_isolated(step: Callable[..., Any], *args: Any, progress: ProgressFn = silent, **kwargs: Any) -> Any:
+    """``step(*args, progress=progress, **kwargs)`` in a fresh child process; its return value.
+
+    ``step`` must be a module-level function, and its arguments and result picklable. A
+    ``GenrecError`` in the child is raised here as it was raised there; any other failure, or a
+    child that dies without a word (killed for memory, say), raises ``GenrecError`` naming the step.
+    Interrupting the parent (Ctrl-C, SIGTERM) stops the child as well.
+    """
+    if IN_PROCESS:
+        return step(*args, progress=progress, **kwargs)
+    context = multiprocessing.get_context("spawn")
+    messages = context.Queue()
+    # not a daemon: a step may start workers of its own; the finally below stops it with the parent
+    child = context.Process(target=_child_main, args=(step, args, kwargs, messages))
+    name = getattr(step, "__name__", "step")
+    previous = signal.getsignal(signal.SIGTERM)
+    on_main_thread = _install_sigterm()
+    child.start()
+    outcome: tuple | None = None
+    try:
+        while outcome is None:
+            try:
+                message = messages.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if not child.is_alive():
+                    break
+                continue
+            if message[0] == "progress":
+                progress(*message[1:])
+            else:
+                outcome = message
+        child.join()
+    finally:
+        if child.is_alive():
+            child.terminate()
+            child.join(10)
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        messages.close()
+    if outcome is None:
+        raise GenrecError(
+            f"the {name} step stopped without finishing (exit status {child.exitcode}); if the machine ran out "
+            f"of memory, close other programs or use a machine with more memory, then run the command again."
+        )
+    if outcome[0] == "error":
+        raise outcome[1]
+    if outcome[0] == "crash":
+        last = outcome[1].strip().splitlines()[-1]
+        raise GenrecError(f"the {name} step failed ({last}); the child's traceback is above, in its error output.")
+    return outcome[1]
+
+
+def _install_sigterm() -> bool:
+    """Turn SIGTERM into SystemExit, so the ``finally`` above stops the child; False off the main thread."""
+
+    def stop(signum, frame) -> None:
+        raise SystemExit(128 + signum)
+
+    with contextlib.suppress(ValueError):  # signal handlers can only be set on the main thread
+        signal.signal(signal.SIGTERM, stop)
+        return True
+    return False

@@ -1,0 +1,95 @@
+"""Steps in fresh child processes (genrec.isolated), and ``genrec build`` through them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from genrec.errors import GenrecError, LibraryError
+from genrec.isolated import run_isolated
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def square_with_progress(x: int, progress) -> tuple[int, int]:
+    for done in range(3):
+        progress("squaring", done, 2)
+    return x * x, os.getpid()
+
+
+def refuse(progress) -> None:
+    raise LibraryError("tracks.csv: no 'path' column. Rebuild the run with `genrec build`.")
+
+
+def crash(progress) -> None:
+    progress("halfway", 1, 2)
+    {}["missing key"]  # a bug in a step, as the parent sees it
+
+
+def killed(progress) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
+
+
+def test_a_step_runs_in_another_process_and_reports_its_progress() -> None:
+    seen = []
+    (value, pid) = run_isolated(square_with_progress, 7, progress=lambda *a: seen.append(a))
+    assert value == 49 and pid != os.getpid()
+    assert seen == [("squaring", 0, 2), ("squaring", 1, 2), ("squaring", 2, 2)]
+
+
+def test_a_genrec_error_in_the_step_is_raised_again_with_its_own_message() -> None:
+    with pytest.raises(LibraryError, match=r"tracks.csv: no 'path' column\. Rebuild"):
+        run_isolated(refuse)
+
+
+def test_a_bug_in_the_step_names_the_step_and_the_error() -> None:
+    with pytest.raises(GenrecError, match=r"the crash step failed \(KeyError: 'missing key'\)"):
+        run_isolated(crash)
+
+
+def test_a_step_killed_from_outside_says_it_stopped_and_what_to_try() -> None:
+    with pytest.raises(GenrecError, match=r"killed step stopped without finishing \(exit status -9\).*memory"):
+        run_isolated(killed)
+
+
+@pytest.mark.slow
+def test_build_trains_and_converts_in_children_and_the_parent_never_loads_tensorflow(
+    tiny_library_dir: Path, tmp_path: Path
+) -> None:
+    """A real build (one architecture, tiny settings) from a fresh interpreter: complete runs, light parent."""
+    out = tmp_path / "models"
+    script = (
+        "import json, sys\n"
+        "from genrec.build import build\n"
+        f"runs = build({str(tiny_library_dir)!r}, weights='none', split='paper', input_size=32, epochs=2,"
+        f" architectures=('vgg16',), out={str(out)!r})\n"
+        "print(json.dumps({'runs': [str(r) for r in runs], 'tf': 'tensorflow' in sys.modules}))\n"
+    )
+    env = {**os.environ, "GENREC_HOME": str(tmp_path / "home"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["tf"] is False  # the parent stayed light: every TensorFlow step ran in a child
+
+    (run_dir,) = map(Path, result["runs"])
+    assert run_dir.parent == out
+    assert sorted(p.name for p in out.iterdir()) == [run_dir.name]  # the hidden build folder is gone
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"model.keras", "predictor.tflite", "head.npz", "predictor-int8.tflite", "predictor-int8.json"} <= names
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["run_id"] == run_dir.name
+    assert record["predictor"] == "predictor.tflite" and record["timings_seconds"]["export"] > 0
+    assert record["config"]["out"] == str(out)  # where the run lives, not the folder it was built in
+
+    from genrec.recommend import Recommender
+    from genrec.runs import Run
+
+    run = Run.open(run_dir)
+    answer = Recommender(run).for_track(run.tracks["track_id"].iloc[0], 5)
+    assert len(answer.neighbours) == 5

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from genrec.config import ARCH_LABELS, ARCHITECTURES, CLIP_SECONDS, PAPER_ACCURACY
+from genrec.config import ARCH_LABELS, ARCHITECTURES, CLIP_SECONDS, DEFAULT_WEIGHTS, DEMO_WEIGHTS, PAPER_ACCURACY
 from genrec.errors import GenrecError
 from genrec.library import Library, load_demo, load_gtzan
 from genrec.progress import ProgressFn, follow, per_stage, silent
@@ -145,7 +145,7 @@ def build(
 
     if library == "demo" and split not in (None, "paper"):
         raise GenrecError("--split applies to real libraries; the synthetic demo library has its own seeded split.")
-    weights = weights or ("none" if library == "demo" else "imagenet")
+    weights = weights or (DEMO_WEIGHTS if library == "demo" else DEFAULT_WEIGHTS)
     split = split or ("paper" if library == "demo" else "filtered")
     lib = get_library(library, split=split, progress=progress, report=report)
     settings = default_settings(library)

@@ -94,7 +94,9 @@ def main(argv=None) -> int:
     train_mask = prepared.image_mask("train")
     for arch in ("vgg16", "resnet50"):
         set_seed(0)
-        cfg = TrainConfig(arch=arch, epochs=a.epochs, patience=a.epochs, batch_size=32, input_size=a.input_size)
+        cfg = TrainConfig(
+            arch=arch, epochs=a.epochs, patience=a.epochs, batch_size=32, input_size=a.input_size, weights="none"
+        )
         with Clock() as c:
             model = M.build_model(arch, len(GENRES), weights="none", input_size=a.input_size)
             frozen, tail = M.split_model(model)

@@ -44,14 +44,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--vgg16", help="a saved VGG16 run folder (default: train one)")
-    p.add_argument("--resnet50", help="a saved ResNet50 run folder (default: train one)")
-    p.add_argument(
-        "--library",
-        help="library to train on when no runs are given (default ../shared/data/gtzan-sample, else generated clips)",
-    )
-    p.add_argument("--train-epochs", type=int, default=3, help="epochs of the runs trained here (default 3)")
-    p.add_argument("--input-size", type=int, default=224, help="input size of the runs trained here (default 224)")
+    workspace.add_run_args(p, train_epochs=3)
     p.add_argument("--clip", help="the 30-s query clip (default: the first clip of the library)")
     p.add_argument("--repeats", type=int, default=20, help="warm queries (default 20)")
     p.add_argument("-k", type=int, default=5)
@@ -340,7 +333,7 @@ def main(argv=None) -> int:
     workspace.setup_home(a.keep)
     report.header("genrec benchmark: query latency of one 30-s clip, end to end, both models")
     workspace.quiet_tensorflow()
-    vgg, resnet, how = workspace.runs_from_args(a.vgg16, a.resnet50, a.library, a.train_epochs, a.input_size)
+    vgg, resnet, how = workspace.runs_from_args(a)
 
     from genrec.audio import load_audio  # noqa: F401
     from genrec.recommend import Recommender, compare

@@ -47,11 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--vgg16", help="a saved VGG16 run folder (default: train one)")
-    p.add_argument("--resnet50", help="a saved ResNet50 run folder (default: train one)")
-    p.add_argument("--library", help="library to train on when no runs are given (default: the GTZAN sample)")
-    p.add_argument("--train-epochs", type=int, default=2)
-    p.add_argument("--input-size", type=int, default=224)
+    workspace.add_run_args(p, train_epochs=2)
     p.add_argument("--clip", help="the query clip (default: the first clip of the runs' library)")
     p.add_argument("--app", default=str(workspace.PROJECT / "app.py"), help="the Streamlit app (default app.py)")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: models, apptest, server, sessions")
@@ -408,7 +404,7 @@ def main(argv=None) -> int:
     report.header("genrec benchmark: peak memory of both models, bare and in the Streamlit app")
     workspace.quiet_tensorflow()
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}
-    vgg, resnet, how = workspace.runs_from_args(a.vgg16, a.resnet50, a.library, a.train_epochs, a.input_size)
+    vgg, resnet, how = workspace.runs_from_args(a)
     clip = Path(a.clip).resolve() if a.clip else workspace.first_clip(vgg)
     # The app reads every run under GENREC_RUNS: give it a folder holding exactly these two.
     runs_dir = home / "app-runs"

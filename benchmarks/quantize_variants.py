@@ -31,11 +31,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--vgg16", help="a saved VGG16 run folder (default: train one)")
-    p.add_argument("--resnet50", help="a saved ResNet50 run folder (default: train one)")
-    p.add_argument("--library", help="library to train on when no runs are given")
-    p.add_argument("--train-epochs", type=int, default=3)
-    p.add_argument("--input-size", type=int, default=224)
+    workspace.add_run_args(p, train_epochs=3)
     p.add_argument("--variants", default="float,int8,dynamic,float16", help="comma-separated")
     p.add_argument("--archs", default="vgg16,resnet50", help="which of the two runs to measure (default both)")
     p.add_argument("--repeats", type=int, default=10, help="timed forward passes per variant (default 10)")
@@ -140,7 +136,7 @@ def main(argv=None) -> int:
     workspace.setup_home(a.keep)
     report.header("genrec benchmark: LiteRT quantization variants (size, XNNPACK forward time, agreement)")
     workspace.quiet_tensorflow()
-    vgg, resnet, how = workspace.runs_from_args(a.vgg16, a.resnet50, a.library, a.train_epochs, a.input_size)
+    vgg, resnet, how = workspace.runs_from_args(a)
     print(f"runs:     {vgg.name} / {resnet.name} ({how})\n", flush=True)
     variants = [v.strip() for v in a.variants.split(",") if v.strip()]
     rows = []

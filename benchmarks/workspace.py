@@ -6,6 +6,7 @@ project's ``models/`` or ``data/``).
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import os
 import shutil
@@ -110,15 +111,27 @@ def train_two_runs(library: str | None, epochs: int, input_size: int) -> tuple[P
     return runs[0], runs[1], how
 
 
-def runs_from_args(
-    vgg16: str | None, resnet50: str | None, library: str | None, epochs: int, input_size: int
-) -> tuple[Path, Path, str]:
-    """The two runs given on the command line, or two trained here when neither is given."""
-    if vgg16 and resnet50:
-        return Path(vgg16).resolve(), Path(resnet50).resolve(), "given on the command line"
-    if vgg16 or resnet50:
+def add_run_args(parser: argparse.ArgumentParser, train_epochs: int) -> None:
+    """The options naming the two runs to measure, or how to train them here (``runs_from_args`` reads them)."""
+    parser.add_argument("--vgg16", help="a saved VGG16 run folder (default: train one)")
+    parser.add_argument("--resnet50", help="a saved ResNet50 run folder (default: train one)")
+    parser.add_argument(
+        "--library",
+        help=f"library to train on when no runs are given (default {SHARED_SAMPLE.name}, else generated clips)",
+    )
+    parser.add_argument(
+        "--train-epochs", type=int, default=train_epochs, help=f"epochs of the runs trained here ({train_epochs})"
+    )
+    parser.add_argument("--input-size", type=int, default=224, help="input size of the runs trained here (224)")
+
+
+def runs_from_args(args: argparse.Namespace) -> tuple[Path, Path, str]:
+    """The two runs given on the command line (``add_run_args``), or two trained here when neither is given."""
+    if args.vgg16 and args.resnet50:
+        return Path(args.vgg16).resolve(), Path(args.resnet50).resolve(), "given on the command line"
+    if args.vgg16 or args.resnet50:
         sys.exit("give both --vgg16 and --resnet50, or neither (then two runs are trained here)")
-    return train_two_runs(library, epochs, input_size)
+    return train_two_runs(args.library, args.train_epochs, args.input_size)
 
 
 def first_clip(run_dir: Path) -> Path:

@@ -112,8 +112,8 @@ def get_library(
         root = find_genre_root(default_gtzan_home())
         if root is None:
 
-            def on_bytes(done: int, total: int | None) -> None:
-                progress("gtzan download", done, total or 0)
+            def on_bytes(_file: str, done: int, total: int) -> None:
+                progress("gtzan download", done, total)
                 if total and done >= total:
                     progress("gtzan extract", 0, 1)
 

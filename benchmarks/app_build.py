@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import site
 import subprocess
 import sys
@@ -30,21 +29,12 @@ import sysconfig
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
+from benchmarks import measure, report, workspace
+from tools import app_server
+from tools.app_server import CHROMIUM, CHROMIUM_ARGS
 
-PROJECT = C.PROJECT
+PROJECT = workspace.PROJECT
 WORK = PROJECT / "data" / "bench-app-build"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 OVERFLOW = "Inotify queue overflowed"
 LIMIT_S = 1200
 
@@ -113,36 +103,14 @@ def time_cli(python: Path, name: str) -> dict:
     return {"side": "cli", "seconds": seconds, "overflows": None, "server_cpu_s": None}
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"streamlit exited with {proc.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"streamlit did not start; see {log}")
-
-
 def time_app(python: Path, watcher: str, name: str) -> dict:
     from playwright.sync_api import sync_playwright
 
     env = fresh_env(name)
     log = WORK / f"{name}.log"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = C.streamlit_command("app.py", port, python=python, watcher=None if watcher == "config" else watcher)
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            cmd, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        _wait_healthy(url, server, log)
+    setting = None if watcher == "config" else watcher
+    server_of_app = app_server.serve("app.py", env=env, log=log, cwd=PROJECT, python=python, watcher=setting)
+    with server_of_app as (url, server):
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:
@@ -157,25 +125,9 @@ def time_app(python: Path, watcher: str, name: str) -> dict:
             finally:
                 browser.close()
         cpu = _cpu_seconds(server.pid)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
     overflows = log.read_text(errors="replace").count(OVERFLOW)
     shutil.rmtree(WORK / name, ignore_errors=True)
     return {"side": f"app-{watcher}", "seconds": seconds, "overflows": overflows, "server_cpu_s": cpu}
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -189,7 +141,8 @@ def _cpu_seconds(pid: int) -> float | None:
 
 def main() -> int:
     args = parse_args()
-    C.header("App build (click to Compare page) vs `genrec demo` in a terminal")
+    workspace.quiet_tensorflow()  # the environment variables quieten the servers and CLI builds it starts
+    report.header("App build (click to Compare page) vs `genrec demo` in a terminal")
     if not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} is needed (Debian package 'chromium')")
     python = venv_python() if args.venv_in_project else Path(sys.executable)
@@ -214,11 +167,11 @@ def main() -> int:
                 flush=True,
             )
     print()
-    cli = C.median([x["seconds"] for x in rows if x["side"] == "cli"])
+    cli = measure.median([x["seconds"] for x in rows if x["side"] == "cli"])
     summary = []
     for side in sides:
         mine = [x for x in rows if x["side"] == side]
-        med = C.median([x["seconds"] for x in mine])
+        med = measure.median([x["seconds"] for x in mine])
         summary.append(
             {
                 "side": side,
@@ -228,11 +181,11 @@ def main() -> int:
                 "runs": str(len(mine)),
             }
         )
-    print(C.table(summary))
-    C.dump_json(args.json, {"rows": rows, "summary": summary})
+    print(report.table(summary))
+    report.dump_json(args.json, {"rows": rows, "summary": summary})
     shutil.rmtree(WORK, ignore_errors=True)
     return 0
 
 
 if __name__ == "__main__":
-    C.run_script(main)
+    report.run_script(main)

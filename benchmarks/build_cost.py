@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import os
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
+from benchmarks import report, workspace
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -49,18 +48,18 @@ class Clock:
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    C.header("genrec build: per-unit costs and the estimated GTZAN build time", argv)
-    C.setup_home()
-    C.quiet_tf()
+    report.header("genrec build: per-unit costs and the estimated GTZAN build time", argv)
+    workspace.setup_home()
+    workspace.quiet_tensorflow()
 
     from genrec import build
-    from genrec import model as M
     from genrec.config import GENRES
     from genrec.library import load_gtzan
+    from genrec.model import build_model, split_model
     from genrec.serving import PREDICTOR_FILE, export_predictor
     from genrec.train import EXTRACT_BATCH, TrainConfig, extract, fit_tail, prepare_images, select_tracks, set_seed
 
-    root, what = (Path(a.library), a.library) if a.library else C.default_library()
+    root, what = (Path(a.library), a.library) if a.library else workspace.default_library()
     print(f"library: {what}\n", flush=True)
     lib = load_gtzan(root, split="paper")
     tracks = select_tracks(lib)
@@ -94,10 +93,12 @@ def main(argv=None) -> int:
     train_mask = prepared.image_mask("train")
     for arch in ("vgg16", "resnet50"):
         set_seed(0)
-        cfg = TrainConfig(arch=arch, epochs=a.epochs, patience=a.epochs, batch_size=32, input_size=a.input_size)
+        cfg = TrainConfig(
+            arch=arch, epochs=a.epochs, patience=a.epochs, batch_size=32, input_size=a.input_size, weights="none"
+        )
         with Clock() as c:
-            model = M.build_model(arch, len(GENRES), weights="none", input_size=a.input_size)
-            frozen, tail = M.split_model(model)
+            model = build_model(arch, len(GENRES), weights="none", input_size=a.input_size)
+            frozen, tail = split_model(model)
         record(f"build {arch}", c, 1, "model")
         with Clock() as c:
             features = extract(frozen, images, EXTRACT_BATCH)
@@ -112,7 +113,7 @@ def main(argv=None) -> int:
                 cfg,
             )
         record(f"epoch_image {arch}", c, len(history) * int(train_mask.sum()), "image-epochs")
-        out = Path(C.os.environ["GENREC_HOME"]) / f"{arch}.keras"
+        out = Path(os.environ["GENREC_HOME"]) / f"{arch}.keras"
         with Clock() as c:
             model.save(out)
             export_predictor(model, out.with_name(f"{arch}-{PREDICTOR_FILE}"))
@@ -131,7 +132,9 @@ def main(argv=None) -> int:
     }
     print(
         "\n"
-        + C.table(rows, ["stage", "units", "wall_s", "cpu_s", "wall_per_unit", "cpu_per_unit", "cpu/wall"], "{:.4f}")
+        + report.table(
+            rows, ["stage", "units", "wall_s", "cpu_s", "wall_per_unit", "cpu_per_unit", "cpu/wall"], "{:.4f}"
+        )
     )
     print("\nper-unit costs for an idle 2-core machine (CPU seconds; TensorFlow stages / 2 cores):")
     print(json.dumps(costs, indent=1))
@@ -142,9 +145,9 @@ def main(argv=None) -> int:
         whole, chunks = build.estimate_seconds(1000), build.estimate_seconds(1000, 3.0)
         print(f"  {label:<34} whole clips {whole / 60:5.1f} min   3-s chunks {chunks / 60:5.1f} min")
     build.MEASURED_COSTS = saved
-    C.dump_json(a.json, {"costs": costs, "rows": rows, "clips": n})
+    report.dump_json(a.json, {"costs": costs, "rows": rows, "clips": n})
     return 0
 
 
 if __name__ == "__main__":
-    C.run_script(main)
+    report.run_script(main)

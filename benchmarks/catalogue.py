@@ -1,8 +1,8 @@
 """Catalogue building speed per engine, and exact vs HNSW search at catalogue scale.
 
-    python benchmarks/catalogue.py                          # 200 files, 100k and 1M vectors
-    python benchmarks/catalogue.py --run RUN --files 200    # embed with an existing run
-    python benchmarks/catalogue.py --skip-ann               # engines only
+    python -m benchmarks.catalogue                          # 200 files, 100k and 1M vectors
+    python -m benchmarks.catalogue --run RUN --files 200    # embed with an existing run
+    python -m benchmarks.catalogue --skip-ann               # engines only
 
 Engines: the same files are embedded with the local engine (1 and 2 worker
 processes) and with Ray Data on a local Ray, each starting from an empty
@@ -20,16 +20,14 @@ import argparse
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
-from retrieval_bench import LATENT_DIM, make_vectors, recall_at_k
+from benchmarks import report, workspace
+from benchmarks.retrieval_bench import LATENT_DIM, make_vectors, recall_at_k
 
 DIM = 256  # the `embedding` layer's width
 
@@ -78,7 +76,7 @@ def bench_engines(run_path: Path, folder: Path, n_files: int, ray_workers: int) 
             extra["startup_s"] = time.perf_counter() - t
         t = time.perf_counter()
         try:
-            report = build_catalogue(run, folder, f"bench-{engine}-{workers}", engine=engine, workers=workers)
+            built = build_catalogue(run, folder, f"bench-{engine}-{workers}", engine=engine, workers=workers)
         finally:
             if engine == "ray":
                 ray.shutdown()
@@ -87,13 +85,13 @@ def bench_engines(run_path: Path, folder: Path, n_files: int, ray_workers: int) 
             {
                 "engine": engine,
                 "workers": workers,
-                "files": report.embedded,
+                "files": built.embedded,
                 "seconds": secs,
-                "files_per_s": report.embedded / secs,
+                "files_per_s": built.embedded / secs,
                 **extra,
             }
         )
-        print(f"  {engine} x{workers}: {report.embedded} files in {secs:.1f} s", flush=True)
+        print(f"  {engine} x{workers}: {built.embedded} files in {secs:.1f} s", flush=True)
     base = rows[0]["files_per_s"]
     for r in rows:
         r["vs_local_1"] = r["files_per_s"] / base
@@ -167,19 +165,19 @@ def main() -> int:
     p.add_argument("--skip-ann", action="store_true")
     p.add_argument("--json", help="write the raw figures here")
     args = p.parse_args()
-    C.header("Catalogue engines (files/s) and search at catalogue scale (recall@5, latency, memory)")
-    C.quiet_tf()
-    C.setup_home()
+    report.header("Catalogue engines (files/s) and search at catalogue scale (recall@5, latency, memory)")
+    workspace.quiet_tensorflow()
+    workspace.setup_home()
     out: dict = {"args": vars(args)}
     if not args.skip_engines:
         per_genre = max(1, args.files // 10)
-        folder = C.generated_library(per_genre, 30.0)
+        folder = workspace.generated_library(per_genre, 30.0)
         print(f"{per_genre * 10} files: {folder} (genrec's synthetic 30-s clips)", flush=True)
         run = Path(args.run) if args.run else train_run(folder, args.input_size)
         out["engines"] = bench_engines(run, folder, per_genre * 10, args.ray_workers)
         print(
             "\n"
-            + C.table(
+            + report.table(
                 out["engines"],
                 ["engine", "workers", "files", "seconds", "files_per_s", "vs_local_1", "startup_s"],
                 floatfmt="{:.2f}",
@@ -197,7 +195,7 @@ def main() -> int:
         ]
         print(
             "\n"
-            + C.table(
+            + report.table(
                 out["search"],
                 ["n", "recall_at_5", "exact_ms", "hnsw_ms", "speedup", "hnsw_build_s", "exact_mb", "hnsw_mb"],
                 floatfmt="{:.3f}",
@@ -207,9 +205,9 @@ def main() -> int:
             "exact_ms / hnsw_ms: median single-query latency; exact_mb: the exact index's float32 matrix; "
             "hnsw_mb: hnswlib's graph with its vectors."
         )
-    C.dump_json(args.json, out)
+    report.dump_json(args.json, out)
     return 0
 
 
 if __name__ == "__main__":
-    C.run_script(main)
+    report.run_script(main)

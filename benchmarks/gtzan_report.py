@@ -18,8 +18,8 @@ folder (the 60-clip sample has 10 test clips per split) gives one clip = 0.10 of
 split says little; pooled over splits, every clip of the folder gets tested more than once.
 
 Examples:
-    python benchmarks/gtzan_report.py ~/data/gtzan                       # ImageNet weights (download)
-    python benchmarks/gtzan_report.py ../shared/data/gtzan-sample --weights none --compare-chunks \
+    python -m benchmarks.gtzan_report ~/data/gtzan                       # ImageNet weights (download)
+    python -m benchmarks.gtzan_report ../shared/data/gtzan-sample --weights none --compare-chunks \
         --split-seeds 0,1,2,3,4
 """
 
@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
+from benchmarks import report, workspace
+from genrec.config import PAPER_ACCURACY
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -157,7 +156,7 @@ def summarise(results: list[dict]) -> list[dict]:
                 "P@5": mean("p_at_5"),
                 "mAP": mean("map"),
                 "train_s": mean("train_s"),
-                "paper_acc": C.PAPER.get(key[0]),
+                "paper_acc": PAPER_ACCURACY.get(key[0]),
             }
         )
     return rows
@@ -165,9 +164,9 @@ def summarise(results: list[dict]) -> list[dict]:
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    C.setup_home(a.keep)
-    C.header("genrec benchmark: the paper's GTZAN protocol, both architectures")
-    C.quiet_tf()
+    workspace.setup_home(a.keep)
+    report.header("genrec benchmark: the paper's GTZAN protocol, both architectures")
+    workspace.quiet_tensorflow()
     import os
 
     from genrec.errors import GenrecError
@@ -266,11 +265,11 @@ def main(argv=None) -> int:
                 "valid_acc": f["valid_acc"],
                 "epochs": f"{f['epochs_run']} (best {f['best_epoch']})",
                 "train_s": f["train_s"],
-                "paper_acc": C.PAPER.get(f["arch"]),
+                "paper_acc": PAPER_ACCURACY.get(f["arch"]),
             }
         )
     print(
-        C.table(
+        report.table(
             rows,
             [
                 "split",
@@ -298,7 +297,7 @@ def main(argv=None) -> int:
             "(Wilson 95% CI), mean and standard deviation of the per-split figures"
         )
         print(
-            C.table(
+            report.table(
                 summarise(results),
                 [
                     "arch",
@@ -335,9 +334,9 @@ def main(argv=None) -> int:
             f"\nnoise: {n} test clips, so one clip moves accuracy by {1 / n:.2f}; an observed 0.50 has a Wilson "
             f"95% interval of {lo:.2f}-{hi:.2f}. Differences smaller than that between rows are not evidence."
         )
-    C.dump_json(a.json, {"settings": vars(a), "library": str(lib.root), "results": results})
+    report.dump_json(a.json, {"settings": vars(a), "library": str(lib.root), "results": results})
     return 0
 
 
 if __name__ == "__main__":
-    C.run_script(main)
+    report.run_script(main)

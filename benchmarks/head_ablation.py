@@ -9,19 +9,16 @@ architecture, test accuracy, macro-F1, precision@5, mAP, the epochs run and the 
 Default: the demo runs' settings (``genrec.build.DEMO_SETTINGS``) on the built-in synthetic library.
 
 Examples:
-    python benchmarks/head_ablation.py
-    python benchmarks/head_ablation.py --library ../shared/data/gtzan-sample --chunk-seconds 3 --epochs 20
+    python -m benchmarks.head_ablation
+    python -m benchmarks.head_ablation --library ../shared/data/gtzan-sample --chunk-seconds 3 --epochs 20
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
+from benchmarks import report, workspace
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -46,9 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    C.setup_home(a.keep)
-    C.header("genrec benchmark: the paper's head vs genrec's head (+ feature_norm), everything else equal")
-    C.quiet_tf()
+    workspace.setup_home(a.keep)
+    report.header("genrec benchmark: the paper's head vs genrec's head (+ feature_norm), everything else equal")
+    workspace.quiet_tensorflow()
     import os
 
     from genrec.errors import GenrecError
@@ -111,7 +108,7 @@ def main(argv=None) -> int:
 
     print(f"\nRESULTS (test set: {results[0]['test_n']} clips; one clip = {1 / results[0]['test_n']:.2f} of accuracy)")
     print(
-        C.table(
+        report.table(
             results,
             ["arch", "head", "test_acc", "macro_F1", "valid_acc", "P@5", "mAP", "epochs", "fit_s", "wall_s"],
             "{:.2f}",
@@ -123,9 +120,9 @@ def main(argv=None) -> int:
             f"{arch}: test accuracy paper head {paper['test_acc']:.2f} -> with feature_norm {ours['test_acc']:.2f} "
             f"(difference {ours['test_acc'] - paper['test_acc']:+.2f})"
         )
-    C.dump_json(a.json, {"settings": vars(a), "results": results})
+    report.dump_json(a.json, {"settings": vars(a), "results": results})
     return 0
 
 
 if __name__ == "__main__":
-    C.run_script(main)
+    report.run_script(main)

@@ -32,10 +32,10 @@ import sys
 import time
 from pathlib import Path
 
-T_PROCESS_START = time.time()
+T_PROCESS_START = time.time()  # before anything else is imported: the cold child's clock starts here
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
+from benchmarks import report, workspace  # noqa: E402
+from benchmarks.measure import iqr, median, peak_rss_mb  # noqa: E402
 
 PREDICTOR_ENV = "GENREC_PREDICTOR"  # genrec.serving.PREDICTOR_ENV, not imported so the cold child imports genrec itself
 
@@ -44,14 +44,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--vgg16", help="a saved VGG16 run folder (default: train one)")
-    p.add_argument("--resnet50", help="a saved ResNet50 run folder (default: train one)")
-    p.add_argument(
-        "--library",
-        help="library to train on when no runs are given (default ../shared/data/gtzan-sample, else generated clips)",
-    )
-    p.add_argument("--train-epochs", type=int, default=3, help="epochs of the runs trained here (default 3)")
-    p.add_argument("--input-size", type=int, default=224, help="input size of the runs trained here (default 224)")
+    workspace.add_run_args(p, train_epochs=3)
     p.add_argument("--clip", help="the 30-s query clip (default: the first clip of the library)")
     p.add_argument("--repeats", type=int, default=20, help="warm queries (default 20)")
     p.add_argument("-k", type=int, default=5)
@@ -100,7 +93,7 @@ def cold_child(vgg: str, resnet: str, clip: str, k: int, spawned: float) -> None
     compare(recs, source=Path(clip), k=k)
     out["second_query_s"] = time.perf_counter() - t
     out["spawn_to_first_answer_s"] = time.time() - spawned - out["second_query_s"]
-    out["peak_rss_mb"] = C.peak_rss_mb()
+    out["peak_rss_mb"] = peak_rss_mb()
     print("COLD " + json.dumps(out), flush=True)
 
 
@@ -109,7 +102,8 @@ def run_cold(vgg: Path, resnet: Path, clip: Path, k: int, predictor: str = "auto
     proc = subprocess.run(
         [
             sys.executable,
-            __file__,
+            "-m",
+            "benchmarks.latency",  # this script again, in a fresh process (cwd: the project)
             "--_child",
             str(vgg),
             str(resnet),
@@ -122,7 +116,7 @@ def run_cold(vgg: Path, resnet: Path, clip: Path, k: int, predictor: str = "auto
         capture_output=True,
         text=True,
         env={**os.environ, PREDICTOR_ENV: predictor},
-        cwd=str(C.PROJECT),
+        cwd=str(workspace.PROJECT),
     )
     wall = time.time() - spawned
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("COLD ")), None)
@@ -209,16 +203,16 @@ def compare_runtimes(recs, images: dict, repeats: int) -> list[dict]:
             {
                 "arch": r.run.arch,
                 "images": len(x),
-                "litert_ms": 1000 * C.median(times["LiteRT"]),
-                "keras_ms": 1000 * C.median(times["Keras"]),
-                "keras/litert": f"{C.median(times['Keras']) / C.median(times['LiteRT']):.2f}x",
+                "litert_ms": 1000 * median(times["LiteRT"]),
+                "keras_ms": 1000 * median(times["Keras"]),
+                "keras/litert": f"{median(times['Keras']) / median(times['LiteRT']):.2f}x",
                 "max|dprob|": f"{np.abs(outs['LiteRT'][0] - outs['Keras'][0]).max():.1e}",
-                "int8_ms": 1000 * C.median(times["LiteRT int8"]) if int8 else None,
-                "litert/int8": f"{C.median(times['LiteRT']) / C.median(times['LiteRT int8']):.2f}x" if int8 else "",
+                "int8_ms": 1000 * median(times["LiteRT int8"]) if int8 else None,
+                "litert/int8": f"{median(times['LiteRT']) / median(times['LiteRT int8']):.2f}x" if int8 else "",
                 "int8 max|dprob|": f"{np.abs(outs['LiteRT int8'][0] - outs['LiteRT'][0]).max():.1e}" if int8 else "",
-                "litert_cpu_ms": 1000 * C.median(cpu["LiteRT"]),
-                "int8_cpu_ms": 1000 * C.median(cpu["LiteRT int8"]) if int8 else None,
-                "litert/int8 cpu": f"{C.median(cpu['LiteRT']) / C.median(cpu['LiteRT int8']):.2f}x" if int8 else "",
+                "litert_cpu_ms": 1000 * median(cpu["LiteRT"]),
+                "int8_cpu_ms": 1000 * median(cpu["LiteRT int8"]) if int8 else None,
+                "litert/int8 cpu": f"{median(cpu['LiteRT']) / median(cpu['LiteRT int8']):.2f}x" if int8 else "",
             }
         )
     if rows:
@@ -227,7 +221,7 @@ def compare_runtimes(recs, images: dict, repeats: int) -> list[dict]:
             "rotating order)"
         )
         print(
-            C.table(
+            report.table(
                 rows,
                 [
                     "arch",
@@ -308,23 +302,23 @@ def song_latency(recs, song_path: Path, clip: Path, repeats: int, k: int) -> dic
                 clips.append(time.perf_counter() - s)
     extra = ("windows per run", "cpu")
     totals = [sum(v for n, v in t.items() if n not in extra) for t in songs]
-    rows = [{"stage": n, "median_ms": 1000 * C.median([t[n] for t in songs])} for n in songs[0] if n not in extra]
+    rows = [{"stage": n, "median_ms": 1000 * median([t[n] for t in songs])} for n in songs[0] if n not in extra]
     rows += [
-        {"stage": "WHOLE SONG, both models", "median_ms": 1000 * C.median(totals)},
-        {"stage": "one 30-s clip, both models (compare())", "median_ms": 1000 * C.median(clips)},
+        {"stage": "WHOLE SONG, both models", "median_ms": 1000 * median(totals)},
+        {"stage": "one 30-s clip, both models (compare())", "median_ms": 1000 * median(clips)},
     ]
     print(
-        f"\nWHOLE SONG  ({song_path.name}: {C.median([t['windows per run'] for t in songs]):.0f} windows per run; "
+        f"\nWHOLE SONG  ({song_path.name}: {median([t['windows per run'] for t in songs]):.0f} windows per run; "
         f"median of {repeats} warm runs, alternating with a 30-s query)"
     )
-    print(C.table(rows, ["stage", "median_ms"], "{:.0f}"))
-    lo, hi = C.iqr(totals)
+    print(report.table(rows, ["stage", "median_ms"], "{:.0f}"))
+    lo, hi = iqr(totals)
     print(
-        f"whole song / one 30-s clip = {C.median(totals) / C.median(clips):.1f}x;  whole song "
-        f"{C.median(totals):.2f} s (IQR {lo:.2f}-{hi:.2f} s), target <= 2 s warm"
+        f"whole song / one 30-s clip = {median(totals) / median(clips):.1f}x;  whole song "
+        f"{median(totals):.2f} s (IQR {lo:.2f}-{hi:.2f} s), target <= 2 s warm"
     )
     print(
-        f"CPU time of the whole song (all threads of this process): median {C.median([t['cpu'] for t in songs]):.2f} s "
+        f"CPU time of the whole song (all threads of this process): median {median([t['cpu'] for t in songs]):.2f} s "
         f"(the wall time on an idle machine with 2 cores is at most this, less where LiteRT uses both)"
     )
     return {"song_s": totals, "song_stages": songs, "clip_s": clips}
@@ -333,19 +327,19 @@ def song_latency(recs, song_path: Path, clip: Path, repeats: int, k: int) -> dic
 def main(argv=None) -> int:
     a = parse_args(argv)
     if a._child:
-        C.quiet_tf()
+        workspace.quiet_tensorflow()
         cold_child(*a._child, k=a.k, spawned=a._spawned)
         return 0
-    C.setup_home(a.keep)
-    C.header("genrec benchmark: query latency of one 30-s clip, end to end, both models")
-    C.quiet_tf()
-    vgg, resnet, how = C.runs_from_args(a.vgg16, a.resnet50, a.library, a.train_epochs, a.input_size)
+    workspace.setup_home(a.keep)
+    report.header("genrec benchmark: query latency of one 30-s clip, end to end, both models")
+    workspace.quiet_tensorflow()
+    vgg, resnet, how = workspace.runs_from_args(a)
 
     from genrec.audio import load_audio  # noqa: F401
     from genrec.recommend import Recommender, compare
     from genrec.runs import Run
 
-    clip = Path(a.clip) if a.clip else C.first_clip(vgg)
+    clip = Path(a.clip) if a.clip else workspace.first_clip(vgg)
     import soundfile as sf
 
     info = sf.info(str(clip))
@@ -389,14 +383,14 @@ def main(argv=None) -> int:
                     stages[predictor].append(staged_query(recs[predictor], clip, a.k))
     floors = {p_: report_warm(p_, e2e[p_], stages[p_], a.repeats, sizes) for p_ in predictors}
     for predictor, cold in colds.items():
-        report_cold(predictor, cold, C.median(e2e[predictor]), a.k)
+        report_cold(predictor, cold, median(e2e[predictor]), a.k)
     if "float" in predictors and len(predictors) > 1:
         print("\nSIDE BY SIDE  (float / other, same run of this script; > 1 means the other is faster)")
         rows = []
         for other in (p_ for p_ in predictors if p_ != "float"):
             for stage in [n for n in stages["float"][0] if n.endswith("forward")]:
-                float_ms = 1000 * C.median([x[stage] for x in stages["float"]])
-                other_ms = 1000 * C.median([x[stage] for x in stages[other]])
+                float_ms = 1000 * median([x[stage] for x in stages["float"]])
+                other_ms = 1000 * median([x[stage] for x in stages[other]])
                 rows.append(
                     {
                         "what": f"{stage} (median ms)",
@@ -412,9 +406,9 @@ def main(argv=None) -> int:
                 rows.append(
                     {
                         "what": label,
-                        "float": 1000 * C.median(f_),
-                        other: 1000 * C.median(o_),
-                        "float/other": f"{C.median(f_) / C.median(o_):.2f}x",
+                        "float": 1000 * median(f_),
+                        other: 1000 * median(o_),
+                        "float/other": f"{median(f_) / median(o_):.2f}x",
                     }
                 )
             if "float" in colds and other in colds:
@@ -427,13 +421,13 @@ def main(argv=None) -> int:
                         "float/other": f"{f_ / o_:.2f}x",
                     }
                 )
-            print(C.table(rows, ["what", "float", other, "float/other"], "{:.2f}"))
+            print(report.table(rows, ["what", "float", other, "float/other"], "{:.2f}"))
 
     runtimes = compare_runtimes(first, images_for(first, clip), a.repeats)
     song = None
     if a.song_repeats > 0:
         song = song_latency(first, make_song(vgg, a.song_seconds), clip, a.song_repeats, a.k)
-    C.dump_json(
+    report.dump_json(
         a.json,
         {
             "runs": [str(vgg), str(resnet)],
@@ -461,24 +455,24 @@ def report_warm(predictor: str, e2e: list, stages: list, repeats: int, sizes: li
         ("floor: both forwards", floor),
         ("END TO END compare()", e2e),
     ]:
-        lo, hi = C.iqr(xs)
+        lo, hi = iqr(xs)
         rows.append(
             {
                 "stage": label,
-                "median_ms": 1000 * C.median(xs),
+                "median_ms": 1000 * median(xs),
                 "p25_ms": 1000 * lo,
                 "p75_ms": 1000 * hi,
-                "share_of_e2e": f"{100 * C.median(xs) / C.median(e2e):.1f}%",
+                "share_of_e2e": f"{100 * median(xs) / median(e2e):.1f}%",
             }
         )
     print(
         f"\nWARM, GENREC_PREDICTOR={predictor}  (median of {repeats} in-process queries after warm-up; "
         f"input {'/'.join(map(str, sizes))}px)"
     )
-    print(C.table(rows, ["stage", "median_ms", "p25_ms", "p75_ms", "share_of_e2e"], "{:.1f}"))
+    print(report.table(rows, ["stage", "median_ms", "p25_ms", "p75_ms", "share_of_e2e"], "{:.1f}"))
     print(
-        f"end-to-end / floor (two forward passes alone) = {C.median(e2e) * 1000:.0f} ms / "
-        f"{C.median(floor) * 1000:.0f} ms = {C.median(e2e) / C.median(floor):.2f}x"
+        f"end-to-end / floor (two forward passes alone) = {median(e2e) * 1000:.0f} ms / "
+        f"{median(floor) * 1000:.0f} ms = {median(e2e) / median(floor):.2f}x"
     )
     return floor
 
@@ -494,7 +488,7 @@ def report_cold(predictor: str, cold: dict, warm_median: float, k: int) -> None:
     ]
     print(f"\nCOLD, GENREC_PREDICTOR={predictor}  (one fresh process: interpreter, import, load, first query)")
     print(
-        C.table(
+        report.table(
             [{"stage": k_.removesuffix("_s").replace("_", " "), "seconds": cold[k_]} for k_ in keys]
             + [{"stage": "spawn -> first answer", "seconds": cold["spawn_to_first_answer_s"]}],
             ["stage", "seconds"],
@@ -510,4 +504,4 @@ def report_cold(predictor: str, cold: dict, warm_median: float, k: int) -> None:
 
 
 if __name__ == "__main__":
-    C.run_script(main)
+    report.run_script(main)

@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import argparse
 import gc
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
+from benchmarks import measure, report, workspace
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -47,7 +44,7 @@ def library_images(n: int, size: int):
     from genrec.library import load_gtzan
     from genrec.train import prepare_images, select_tracks
 
-    root, desc = C.default_library()
+    root, desc = workspace.default_library()
     lib = load_gtzan(root)
     per_genre = max(1, -(-n // (10 * 10)))  # ten chunks per clip
     prepared = prepare_images(lib, select_tracks(lib, per_genre), 3.0, size)
@@ -56,23 +53,23 @@ def library_images(n: int, size: int):
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    C.setup_home()
-    C.header("genrec benchmark: frozen-feature pass, Keras vs LiteRT")
-    C.quiet_tf()
+    workspace.setup_home()
+    report.header("genrec benchmark: frozen-feature pass, Keras vs LiteRT")
+    workspace.quiet_tensorflow()
     import numpy as np
 
-    from genrec import model as M
     from genrec.lite_features import MIN_IMAGES, convert_frozen, lite_extract
+    from genrec.model import build_model, split_model
     from genrec.train import EXTRACT_BATCH, extract
 
     images, desc = library_images(a.images, a.input_size)
     print(f"images:   {desc}\n", flush=True)
     rows = []
     for arch in [s.strip() for s in a.archs.split(",") if s.strip()]:
-        model = M.build_model(
+        model = build_model(
             arch, 10, weights="none", input_size=a.input_size, last_four_trainable=a.last_four_trainable
         )
-        frozen, _ = M.split_model(model)
+        frozen, _ = split_model(model)
         extract(frozen, images[:EXTRACT_BATCH], EXTRACT_BATCH)  # warm-up: tracing out of the timings
         t = time.perf_counter()
         data = convert_frozen(frozen)
@@ -91,7 +88,7 @@ def main(argv=None) -> int:
             float(np.abs(k - lite).max() / max(1e-12, np.abs(k).max()))
             for k, lite in zip(outs["keras"], outs["litert"])
         )
-        keras_s, lite_s = C.median(times["keras"]), C.median(times["litert"])
+        keras_s, lite_s = measure.median(times["keras"]), measure.median(times["litert"])
         saved_per_image = (keras_s - lite_s) / len(images)
         rows.append(
             {
@@ -118,7 +115,7 @@ def main(argv=None) -> int:
         f"{'last four trainable' if a.last_four_trainable else 'frozen backbone'})"
     )
     print(
-        C.table(
+        report.table(
             rows,
             [
                 "arch",
@@ -134,9 +131,9 @@ def main(argv=None) -> int:
             "{:.1f}",
         )
     )
-    C.dump_json(a.json, {"rows": rows, "images": desc})
+    report.dump_json(a.json, {"rows": rows, "images": desc})
     return 0
 
 
 if __name__ == "__main__":
-    C.run_script(main)
+    report.run_script(main)

@@ -27,18 +27,18 @@ Everything is compared with the ~1 GB memory budget of a Streamlit Community Clo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import contextlib
-
-import _common as C
+from benchmarks import measure, report, workspace
+from tools import app_server
+from tools.app_server import CHROMIUM, CHROMIUM_ARGS
 
 BUDGET_MB = 1024
 
@@ -47,13 +47,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--vgg16", help="a saved VGG16 run folder (default: train one)")
-    p.add_argument("--resnet50", help="a saved ResNet50 run folder (default: train one)")
-    p.add_argument("--library", help="library to train on when no runs are given (default: the GTZAN sample)")
-    p.add_argument("--train-epochs", type=int, default=2)
-    p.add_argument("--input-size", type=int, default=224)
+    workspace.add_run_args(p, train_epochs=2)
     p.add_argument("--clip", help="the query clip (default: the first clip of the runs' library)")
-    p.add_argument("--app", default=str(C.PROJECT / "app.py"), help="the Streamlit app (default app.py)")
+    p.add_argument("--app", default=str(workspace.PROJECT / "app.py"), help="the Streamlit app (default app.py)")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: models, apptest, server, sessions")
     p.add_argument("--predictors", default="float,int8", help="GENREC_PREDICTOR values to compare (default float,int8)")
     p.add_argument("--sessions", type=int, default=6, help="concurrent browser sessions in part 4 (default 6)")
@@ -83,7 +79,7 @@ def _mark(stages: list, name: str) -> None:
     import gc
 
     gc.collect()
-    stages.append({"step": name, "rss_mb": C.rss_mb(), "peak_mb": C.peak_rss_mb(), **_rss_split()})
+    stages.append({"step": name, "rss_mb": measure.rss_mb(), "peak_mb": measure.peak_rss_mb(), **_rss_split()})
 
 
 def _rss_split() -> dict:
@@ -216,12 +212,6 @@ def _problems(at) -> list[str]:
 
 
 # --------------------------------------------------------------------------- real server
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _tree_rss_mb(pid: int) -> float:
     import psutil
 
@@ -285,49 +275,31 @@ def _websocket_page_load(port: int, timeout: int) -> dict:
 
 
 def measure_server(app: str, env: dict, timeout: int) -> dict:
+    """RSS of a real server: started, after an HTTP GET of the page, after one script run over the websocket."""
     import requests
 
-    port = _free_port()
-    cmd = C.streamlit_command(app, port)
     log = Path(env["GENREC_HOME"]) / "streamlit-server.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    out: dict = {"cmd": " ".join(["streamlit", *cmd[3:]]), "log": str(log)}
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=str(Path(app).parent), env=env, stdout=fh, stderr=subprocess.STDOUT)
+    out: dict = {"log": str(log)}
+    t = time.perf_counter()
     try:
-        t = time.perf_counter()
-        while time.perf_counter() - t < 120:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}; see {log}")
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("server not healthy after 120 s")
-        out["startup_s"] = time.perf_counter() - t
-        time.sleep(1)
-        out["rss_started_mb"] = _tree_rss_mb(proc.pid)
-        page = requests.get(f"http://127.0.0.1:{port}/", timeout=30)
-        out["page_status"] = page.status_code
-        time.sleep(1)
-        out["rss_after_http_get_mb"] = _tree_rss_mb(proc.pid)
-        t = time.perf_counter()
-        out["websocket"] = _websocket_page_load(port, timeout)
-        out["script_run_s"] = time.perf_counter() - t
-        time.sleep(1)
-        out["rss_after_page_load_mb"] = _tree_rss_mb(proc.pid)
-        out["peak_mb"] = _server_peak_mb(proc.pid)
+        with app_server.serve(app, env=env, log=log, cwd=Path(app).parent) as (url, proc):
+            port = urlsplit(url).port
+            out["cmd"] = " ".join(["streamlit", *app_server.streamlit_command(app, port)[3:]])
+            out["startup_s"] = time.perf_counter() - t
+            time.sleep(1)
+            out["rss_started_mb"] = _tree_rss_mb(proc.pid)
+            page = requests.get(f"{url}/", timeout=30)
+            out["page_status"] = page.status_code
+            time.sleep(1)
+            out["rss_after_http_get_mb"] = _tree_rss_mb(proc.pid)
+            t = time.perf_counter()
+            out["websocket"] = _websocket_page_load(port, timeout)
+            out["script_run_s"] = time.perf_counter() - t
+            time.sleep(1)
+            out["rss_after_page_load_mb"] = _tree_rss_mb(proc.pid)
+            out["peak_mb"] = _server_peak_mb(proc.pid)
     except Exception as exc:
         out["error"] = f"{type(exc).__name__}: {exc}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     with contextlib.suppress(OSError):
         out["log_tail"] = log.read_text(errors="replace")[-1500:]
     return out
@@ -335,82 +307,54 @@ def measure_server(app: str, env: dict, timeout: int) -> dict:
 
 def measure_sessions(app: str, env: dict, clip: str, sessions: int, timeout: int) -> dict:
     """Peak RSS of a real server while ``sessions`` headless-Chromium pages each upload ``clip`` at once."""
-    chromium = Path("/usr/bin/chromium")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         return {"error": "the 'playwright' package is not installed (requirements-dev.txt)"}
-    if not chromium.exists():
-        return {"error": f"{chromium} not found (Debian package 'chromium', .ci/install-browser.sh)"}
-    port = _free_port()
-    cmd = C.streamlit_command(app, port)
+    if not CHROMIUM.exists():
+        return {"error": f"{CHROMIUM} not found (Debian package 'chromium', .ci/install-browser.sh)"}
     log = Path(env["GENREC_HOME"]) / "streamlit-sessions.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
     out: dict = {}
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=str(Path(app).parent), env=env, stdout=fh, stderr=subprocess.STDOUT)
     try:
-        import requests
-
-        t = time.perf_counter()
-        while not _healthy(requests, port):
-            if proc.poll() is not None or time.perf_counter() - t > 120:
-                raise RuntimeError(f"server not healthy (rc {proc.poll()}); see {log}")
-            time.sleep(0.5)
-        url = f"http://127.0.0.1:{port}/"
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(chromium), args=["--headless", "--no-sandbox", "--disable-gpu"]
-            )
-            pages = [browser.new_context().new_page() for _ in range(sessions)]
-            for page in pages:
-                page.goto(url, wait_until="domcontentloaded")
-            for page in pages:
-                page.get_by_role("button", name="Upload").wait_for(timeout=timeout * 1000)
-                page.get_by_role("button", name="Upload").click()
-            for page in pages:
-                page.locator("input[type=file]").wait_for(state="attached", timeout=timeout * 1000)
-            out["rss_before_mb"] = _tree_rss_mb(proc.pid)
-            t = time.perf_counter()
-            for page in pages:  # all uploads first, so the sessions' script runs overlap on the server
-                page.locator("input[type=file]").set_input_files(clip)
-            answered = 0
-            for page in pages:
-                page.get_by_text("Top-5 recommendations").nth(1).wait_for(timeout=timeout * 1000)
-                answered += 1
-            out["sessions_s"] = time.perf_counter() - t
-            out["answered"] = answered
-            browser.close()
-        time.sleep(1)
-        out["rss_after_mb"] = _tree_rss_mb(proc.pid)
-        out["peak_mb"] = _server_peak_mb(proc.pid)
+        with app_server.serve(app, env=env, log=log, cwd=Path(app).parent) as (url, proc):
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                pages = [browser.new_context().new_page() for _ in range(sessions)]
+                for page in pages:
+                    page.goto(f"{url}/", wait_until="domcontentloaded")
+                for page in pages:
+                    page.get_by_role("button", name="Upload").wait_for(timeout=timeout * 1000)
+                    page.get_by_role("button", name="Upload").click()
+                for page in pages:
+                    page.locator("input[type=file]").wait_for(state="attached", timeout=timeout * 1000)
+                out["rss_before_mb"] = _tree_rss_mb(proc.pid)
+                t = time.perf_counter()
+                for page in pages:  # all uploads first, so the sessions' script runs overlap on the server
+                    page.locator("input[type=file]").set_input_files(clip)
+                answered = 0
+                for page in pages:
+                    page.get_by_text("Top-5 recommendations").nth(1).wait_for(timeout=timeout * 1000)
+                    answered += 1
+                out["sessions_s"] = time.perf_counter() - t
+                out["answered"] = answered
+                browser.close()
+            time.sleep(1)
+            out["rss_after_mb"] = _tree_rss_mb(proc.pid)
+            out["peak_mb"] = _server_peak_mb(proc.pid)
     except Exception as exc:
         out["error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
         out["log_tail"] = log.read_text(errors="replace")[-1500:] if log.exists() else ""
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     return out
-
-
-def _healthy(requests, port: int) -> bool:
-    try:
-        return requests.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).ok
-    except requests.RequestException:
-        return False
 
 
 # --------------------------------------------------------------------------- parent
 def spawn_child(kind: str, payload: dict, env: dict, timeout: int) -> dict:
     proc = subprocess.run(
-        [sys.executable, __file__, "--_child", kind, "--_args", json.dumps(payload)],
+        [sys.executable, "-m", "benchmarks.memory", "--_child", kind, "--_args", json.dumps(payload)],
         capture_output=True,
         text=True,
         env=env,
-        cwd=str(C.PROJECT),
+        cwd=str(workspace.PROJECT),
         timeout=timeout,
     )
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
@@ -431,7 +375,7 @@ def print_stages(stages: list) -> None:
         }
         for s in stages
     ]
-    print(C.table(rows, ["step", "rss_MB", "anon_MB", "file_MB", "peak_rss_MB", "peak_vs_1GB"], "{:.0f}"))
+    print(report.table(rows, ["step", "rss_MB", "anon_MB", "file_MB", "peak_rss_MB", "peak_vs_1GB"], "{:.0f}"))
     print(
         "   (rss = anon + file: anon is private memory -- weights, tensors, Python objects; file is mapped "
         "library code, e.g. TensorFlow's .so files, shareable and reclaimable)"
@@ -442,26 +386,26 @@ def main(argv=None) -> int:
     a = parse_args(argv)
     if a._child:
         payload = json.loads(a._args)
-        C.quiet_tf()
+        workspace.quiet_tensorflow()
         result = child_models(**payload) if a._child == "models" else child_apptest(**payload)
         print("RESULT " + json.dumps(result, default=str), flush=True)
         return 0
 
-    home = C.setup_home(a.keep)
+    home = workspace.setup_home(a.keep)
     if a.data_home:  # the runs' own library (the synthetic demo) is read, not generated again
         os.environ["GENREC_HOME"] = str(Path(a.data_home).resolve())
     if a.build:
-        import _build_memory
+        from benchmarks import _build_memory
 
-        C.header("genrec benchmark: peak memory of a whole `genrec build` child, per stage")
+        report.header("genrec benchmark: peak memory of a whole `genrec build` child, per stage")
         results = _build_memory.main(a.build, a.build_args.split(), a.routes.split(","))
-        C.dump_json(a.json, {"build": results})
+        report.dump_json(a.json, {"build": results})
         return 0 if all(r["exit"] == 0 for r in results) else 1
-    C.header("genrec benchmark: peak memory of both models, bare and in the Streamlit app")
-    C.quiet_tf()
+    report.header("genrec benchmark: peak memory of both models, bare and in the Streamlit app")
+    workspace.quiet_tensorflow()
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}
-    vgg, resnet, how = C.runs_from_args(a.vgg16, a.resnet50, a.library, a.train_epochs, a.input_size)
-    clip = Path(a.clip).resolve() if a.clip else C.first_clip(vgg)
+    vgg, resnet, how = workspace.runs_from_args(a)
+    clip = Path(a.clip).resolve() if a.clip else workspace.first_clip(vgg)
     # The app reads every run under GENREC_RUNS: give it a folder holding exactly these two.
     runs_dir = home / "app-runs"
     runs_dir.mkdir(exist_ok=True)
@@ -565,7 +509,7 @@ def main(argv=None) -> int:
             if res.get(v) is not None
         ]
         if rows:
-            print(C.table(rows, ["state", "rss_MB"], "{:.0f}"))
+            print(report.table(rows, ["state", "rss_MB"], "{:.0f}"))
         ws = res.get("websocket") or {}
         print(
             f"   start-up {res.get('startup_s', float('nan')):.1f} s; page-load script run "
@@ -603,9 +547,9 @@ def main(argv=None) -> int:
             f"server RSS before {res['rss_before_mb']:.0f} MB, after {res['rss_after_mb']:.0f} MB; "
             f"PEAK RSS (VmHWM) {res['peak_mb']:.0f} MB = {100 * res['peak_mb'] / BUDGET_MB:.0f}% of 1 GB\n"
         )
-    C.dump_json(a.json, raw)
+    report.dump_json(a.json, raw)
     return 0
 
 
 if __name__ == "__main__":
-    C.run_script(main)
+    report.run_script(main)

@@ -20,24 +20,18 @@ The shipped variant (``genrec.quantize.SHIPPED_VARIANT``) is the one this table 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
+from benchmarks import measure, report, workspace
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--vgg16", help="a saved VGG16 run folder (default: train one)")
-    p.add_argument("--resnet50", help="a saved ResNet50 run folder (default: train one)")
-    p.add_argument("--library", help="library to train on when no runs are given")
-    p.add_argument("--train-epochs", type=int, default=3)
-    p.add_argument("--input-size", type=int, default=224)
+    workspace.add_run_args(p, train_epochs=3)
     p.add_argument("--variants", default="float,int8,dynamic,float16", help="comma-separated")
     p.add_argument("--archs", default="vgg16,resnet50", help="which of the two runs to measure (default both)")
     p.add_argument("--repeats", type=int, default=10, help="timed forward passes per variant (default 10)")
@@ -108,15 +102,15 @@ def measure_run(
             ways[k](query)
             times[k].append(time.perf_counter() - s)
             cpu[k].append(time.process_time() - c)
-    base = C.median(cpu[("float", False)]) if ("float", False) in cpu else None
+    base = measure.median(cpu[("float", False)]) if ("float", False) in cpu else None
     mask = np.isin(owner, checked)
     local = np.searchsorted(checked, owner[mask])
     out = []
     for v in variants:
         probs, embs = Q.clip_outputs(ways[(v, False)], images[mask], local, len(checked))
         agree = Q.agreement(run, probs, embs, checked)
-        ms, ms_latest = 1000 * C.median(times[(v, False)]), 1000 * C.median(times[(v, True)])
-        cpu_ms = 1000 * min(C.median(cpu[(v, False)]), C.median(cpu[(v, True)]))
+        ms, ms_latest = 1000 * measure.median(times[(v, False)]), 1000 * measure.median(times[(v, True)])
+        cpu_ms = 1000 * min(measure.median(cpu[(v, False)]), measure.median(cpu[(v, True)]))
         out.append(
             {
                 "arch": run.arch,
@@ -139,10 +133,10 @@ def measure_run(
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    C.setup_home(a.keep)
-    C.header("genrec benchmark: LiteRT quantization variants (size, XNNPACK forward time, agreement)")
-    C.quiet_tf()
-    vgg, resnet, how = C.runs_from_args(a.vgg16, a.resnet50, a.library, a.train_epochs, a.input_size)
+    workspace.setup_home(a.keep)
+    report.header("genrec benchmark: LiteRT quantization variants (size, XNNPACK forward time, agreement)")
+    workspace.quiet_tensorflow()
+    vgg, resnet, how = workspace.runs_from_args(a)
     print(f"runs:     {vgg.name} / {resnet.name} ({how})\n", flush=True)
     variants = [v.strip() for v in a.variants.split(",") if v.strip()]
     rows = []
@@ -163,16 +157,16 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="genrec-variants-") as work:
         for run_dir in [r for r, arch in ((vgg, "vgg16"), (resnet, "resnet50")) if arch in a.archs.split(",")]:
             rows += measure_run(run_dir, variants, a.repeats, Path(work), a.threads, a.agreement_tracks)
-            print(C.table(rows, columns, "{:.3f}"), flush=True)
+            print(report.table(rows, columns, "{:.3f}"), flush=True)
     print(
         f"\nVARIANTS  (forward pass of one query on {a.threads} thread(s), median of {a.repeats}; ms: wall, "
         "ms_latest: wall with XNNPACK latest features on; cpu_ms: CPU time, the better of the two; "
         "float/this cpu: float's CPU time over this variant's)"
     )
-    print(C.table(rows, columns, "{:.3f}"))
-    C.dump_json(a.json, {"runs": [str(vgg), str(resnet)], "rows": rows})
+    print(report.table(rows, columns, "{:.3f}"))
+    report.dump_json(a.json, {"runs": [str(vgg), str(resnet)], "rows": rows})
     return 0
 
 
 if __name__ == "__main__":
-    C.run_script(main)
+    report.run_script(main)

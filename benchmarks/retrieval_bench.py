@@ -1,8 +1,8 @@
 """Query speed of ExactIndex vs HnswIndex on synthetic embeddings.
 
-    python benchmarks/retrieval_bench.py                 # 1k/10k/100k x 512/2048
-    python benchmarks/retrieval_bench.py --quick         # a few seconds
-    python benchmarks/retrieval_bench.py --sizes 1000000 --dims 512 --hnsw-max-build 0
+    python -m benchmarks.retrieval_bench                 # 1k/10k/100k x 512/2048
+    python -m benchmarks.retrieval_bench --quick         # a few seconds
+    python -m benchmarks.retrieval_bench --sizes 1000000 --dims 512 --hnsw-max-build 0
 
 Both indexes are built and queried in the same run on the same vectors, so
 the speed ratio and recall@k compare like with like.  Recall is measured
@@ -23,12 +23,8 @@ import platform
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-
-# Runnable as `python benchmarks/retrieval_bench.py` from an uninstalled checkout.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from genrec.index import ExactIndex, HnswIndex, l2_normalize
 

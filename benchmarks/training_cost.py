@@ -13,23 +13,21 @@ Naive cost counted = converting the images to float32 + ``fit`` on them. Spectro
 computed once beforehand and shared (same cost either way, reported separately).
 
 Examples:
-    python benchmarks/training_cost.py                       # frozen backbone, both archs, 224 px
-    python benchmarks/training_cost.py --last-four-trainable # the paper's "last four layers trainable"
-    python benchmarks/training_cost.py --input-size 112 --epochs 5 --archs resnet50
+    python -m benchmarks.training_cost                       # frozen backbone, both archs, 224 px
+    python -m benchmarks.training_cost --last-four-trainable # the paper's "last four layers trainable"
+    python -m benchmarks.training_cost --input-size 112 --epochs 5 --archs resnet50
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C
+from benchmarks import measure, report, workspace
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -81,13 +79,13 @@ def _clear() -> None:
     gc.collect()
 
 
-def run_cached(arch, cfg, images, y, tr, va):
-    from genrec import model as M
-    from genrec.clips import EXTRACT_BATCH
-    from genrec.train import extract, fit_tail, set_seed
+def _seeded_model(arch: str, cfg):
+    """The model genrec.train builds for ``cfg`` (random init), after seeding as genrec.train does."""
+    from genrec.model import build_model
+    from genrec.train import set_seed
 
     set_seed(cfg.seed)
-    model = M.build_model(
+    return build_model(
         arch,
         10,
         weights="none",
@@ -96,13 +94,22 @@ def run_cached(arch, cfg, images, y, tr, va):
         dropout=cfg.dropout,
         embedding_units=cfg.embedding_units,
     )
-    frozen, tail = M.split_model(model)
+
+
+def run_cached(arch, cfg, images, y, tr, va):
+    """genrec's way: the frozen part's outputs computed once, then only the tail trained on them."""
+    from genrec.clips import EXTRACT_BATCH
+    from genrec.model import split_model
+    from genrec.train import extract, fit_tail
+
+    model = _seeded_model(arch, cfg)
+    frozen, tail = split_model(model)
     t: dict = {}
     used = tr | va
-    with C.timed(t, "extract"):
+    with measure.timed(t, "extract"):
         feats = extract(frozen, images[used], min(cfg.batch_size, EXTRACT_BATCH))  # as genrec.train does
     sub_tr, sub_va = tr[used], va[used]
-    with C.timed(t, "fit"):
+    with measure.timed(t, "fit"):
         hist = fit_tail(tail, [f[sub_tr] for f in feats], y[tr], [f[sub_va] for f in feats], y[va], cfg)
     boundary = [tuple(f.shape[1:]) for f in feats]
     weights = model.get_layer("genre").get_weights()[0].copy()
@@ -113,21 +120,12 @@ def run_cached(arch, cfg, images, y, tr, va):
 
 
 def run_naive(arch, cfg, images, y, tr, va):
-    from genrec import model as M
-    from genrec.train import fit_tail, set_seed
+    """The naive way: a plain fit of the whole model on the images, every epoch."""
+    from genrec.train import fit_tail
 
-    set_seed(cfg.seed)
-    model = M.build_model(
-        arch,
-        10,
-        weights="none",
-        input_size=cfg.input_size,
-        last_four_trainable=cfg.last_four_trainable,
-        dropout=cfg.dropout,
-        embedding_units=cfg.embedding_units,
-    )
+    model = _seeded_model(arch, cfg)
     t: dict = {}
-    with C.timed(t, "fit"):
+    with measure.timed(t, "fit"):
         x_tr = images[tr].astype(np.float32)
         x_va = images[va].astype(np.float32)
         hist = fit_tail(model, x_tr, y[tr], x_va, y[va], cfg)  # the whole model, fed images
@@ -139,15 +137,15 @@ def run_naive(arch, cfg, images, y, tr, va):
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    C.setup_home(a.keep)
-    C.header("genrec benchmark: cached-feature training vs naive model.fit on images")
+    workspace.setup_home(a.keep)
+    report.header("genrec benchmark: cached-feature training vs naive model.fit on images")
 
     from genrec.library import load_gtzan
 
-    C.quiet_tf()
+    workspace.quiet_tensorflow()
     from genrec.train import TrainConfig, prepare_images, select_tracks
 
-    root, desc = (Path(a.library), str(a.library)) if a.library else C.default_library()
+    root, desc = (Path(a.library), str(a.library)) if a.library else workspace.default_library()
     archs = [s.strip() for s in a.archs.split(",") if s.strip()]
     mode = "last four backbone layers trainable" if a.last_four_trainable else "frozen backbone (head only)"
     patience = a.patience if a.patience is not None else a.epochs
@@ -216,7 +214,7 @@ def main(argv=None) -> int:
                     "fit_s": ct["fit"][0] if way == "cached" else n_wall,
                     "total_s": wall,
                     "cpu_s": cpu,
-                    "s/epoch": C.median(hist["seconds"]),
+                    "s/epoch": measure.median(hist["seconds"]),
                     "final_val_acc": float(hist["val_accuracy"].iloc[-1]),
                     "best_val_acc": float(hist["val_accuracy"].max()),
                     "final_val_loss": float(hist["val_loss"].iloc[-1]),
@@ -243,7 +241,7 @@ def main(argv=None) -> int:
 
     print("\nRESULTS  (" + mode + f", {a.epochs} epochs, {a.input_size}px, {len(tracks)} clips)")
     print(
-        C.table(
+        report.table(
             rows,
             [
                 "arch",
@@ -273,9 +271,9 @@ def main(argv=None) -> int:
         "training curves end up (float rounding only, if the cached way trains the same model)."
     )
     raw["rows"] = rows
-    C.dump_json(a.json, raw)
+    report.dump_json(a.json, raw)
     return 0
 
 
 if __name__ == "__main__":
-    C.run_script(main)
+    report.run_script(main)

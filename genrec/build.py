@@ -20,7 +20,15 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from genrec.config import ARCH_LABELS, ARCHITECTURES, CLIP_SECONDS, PAPER_ACCURACY, runs_home
+from genrec.config import (
+    ARCH_LABELS,
+    ARCHITECTURES,
+    CLIP_SECONDS,
+    DEFAULT_WEIGHTS,
+    DEMO_WEIGHTS,
+    PAPER_ACCURACY,
+    runs_home,
+)
 from genrec.errors import GenrecError
 from genrec.isolated import run_isolated
 from genrec.library import Library, load_demo, load_gtzan
@@ -115,8 +123,8 @@ def get_library(
         root = find_genre_root(default_gtzan_home())
         if root is None:
 
-            def on_bytes(done: int, total: int | None) -> None:
-                progress("gtzan download", done, total or 0)
+            def on_bytes(_file: str, done: int, total: int) -> None:
+                progress("gtzan download", done, total)
                 if total and done >= total:
                     progress("gtzan extract", 0, 1)
 
@@ -148,7 +156,7 @@ def build(
 
     if library == "demo" and split not in (None, "paper"):
         raise GenrecError("--split applies to real libraries; the synthetic demo library has its own seeded split.")
-    weights = weights or ("none" if library == "demo" else "imagenet")
+    weights = weights or (DEMO_WEIGHTS if library == "demo" else DEFAULT_WEIGHTS)
     split = split or ("paper" if library == "demo" else "filtered")
     lib = get_library(library, split=split, progress=progress, report=report)
     settings = default_settings(library)

@@ -40,6 +40,11 @@ ARCHITECTURES: tuple[str, ...] = ("vgg16", "resnet50")
 ARCH_LABELS: dict[str, str] = {"vgg16": "VGG16", "resnet50": "ResNet50"}
 #: Test accuracy the paper reports (ImageNet weights, full GTZAN), per architecture: the reference rows.
 PAPER_ACCURACY: dict[str, float] = {"vgg16": 0.60, "resnet50": 0.40}
+#: Backbone weights of a training run unless told otherwise: ImageNet, the paper's transfer learning
+#: (Keras downloads them once). ``TrainConfig`` and ``genrec train --weights`` both default to it.
+DEFAULT_WEIGHTS = "imagenet"
+#: Weights of the synthetic demo build: random init, so that it works offline.
+DEMO_WEIGHTS = "none"
 
 
 def project_root() -> Path:

@@ -1,4 +1,4 @@
-"""What the Streamlit dashboard needs besides drawing: tables, projections, uploads, progress.
+"""What the Streamlit dashboard needs besides drawing: run labels, tables, clip lists and captions.
 
 No Streamlit here: the pages call these functions and only lay out their
 results, so everything below can be tested without a browser or AppTest.

@@ -27,8 +27,8 @@ import requests
 from genrec import fileio
 from genrec.errors import DownloadError
 from genrec.leftovers import remove_stale
+from genrec.progress import ProgressFn
 
-ProgressCallback = Callable[[int, "int | None"], None]
 T = TypeVar("T")
 
 #: The classic GTZAN location (the University of Victoria server; often down).
@@ -82,10 +82,10 @@ def _check_checksum_shape(checksum: str | None, algorithm: str) -> None:
 
 
 class _Progress:
-    """Reports bytes done to a tqdm bar, a callback, or nowhere."""
+    """Reports bytes done to a tqdm bar, a progress function (stage ``desc``; total 0 when unknown), or nowhere."""
 
-    def __init__(self, progress: bool | ProgressCallback, total: int | None, done: int, desc: str):
-        self.done, self.total = done, total
+    def __init__(self, progress: bool | ProgressFn, total: int | None, done: int, desc: str):
+        self.done, self.total, self.desc = done, total, desc
         self._callback = progress if callable(progress) else None
         self._bar = None
         if progress is True:
@@ -95,14 +95,14 @@ class _Progress:
                 total=total, initial=done, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, leave=False
             )
         if self._callback is not None:
-            self._callback(done, total)
+            self._callback(desc, done, total or 0)
 
     def update(self, n: int) -> None:
         self.done += n
         if self._bar is not None:
             self._bar.update(n)
         if self._callback is not None:
-            self._callback(self.done, self.total)
+            self._callback(self.desc, self.done, self.total or 0)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -154,9 +154,7 @@ def _range_start(resp: requests.Response) -> int | None:
     return int(start) if unit == "bytes" and start.isdigit() else None
 
 
-def _stream_to_part(
-    url: str, part: Path, *, progress: bool | ProgressCallback, timeout: float, chunk_size: int
-) -> None:
+def _stream_to_part(url: str, part: Path, *, progress: bool | ProgressFn, timeout: float, chunk_size: int) -> None:
     """Fetch ``url`` into ``part``, resuming from its current size when possible."""
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Accept-Encoding": "identity"}
@@ -191,7 +189,7 @@ def _write_body(
     part: Path,
     offset: int,
     total: int | None,
-    progress: bool | ProgressCallback,
+    progress: bool | ProgressFn,
     chunk_size: int,
 ) -> None:
     """Append (offset > 0) or write the response body to ``part``."""
@@ -216,7 +214,7 @@ def download_file(
     *,
     checksum: str | None = None,
     algorithm: str = "sha256",
-    progress: bool | ProgressCallback = True,
+    progress: bool | ProgressFn = True,
     timeout: float = 30.0,
     chunk_size: int = 1 << 20,
 ) -> Path:
@@ -227,7 +225,9 @@ def download_file(
     ``algorithm``) before it is renamed to ``dest``.  An existing ``dest`` that
     matches (or any existing ``dest`` when no checksum is given) is returned
     without touching the network.  ``progress`` is a tqdm bar (True), a
-    ``callback(done_bytes, total_or_None)``, or nothing (False).
+    ``progress(stage, done_bytes, total_bytes)`` function (genrec.progress's
+    one convention; the stage is the file's name, total 0 when the server
+    does not say), or nothing (False).
     """
     dest = Path(dest)
     checksum = checksum.strip().lower() if checksum else None

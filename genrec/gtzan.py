@@ -17,8 +17,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from genrec.config import GENRES, data_home
-from genrec.download import ProgressCallback, _check_checksum_shape, download_file, extract_archive
+from genrec.download import _check_checksum_shape, download_file, extract_archive
 from genrec.errors import DownloadError
+from genrec.progress import ProgressFn
 
 #: The classic GTZAN location (the University of Victoria server; unreachable since 2022).
 GTZAN_URL = "http://opihi.cs.uvic.ca/sound/genres.tar.gz"
@@ -125,7 +126,7 @@ def find_genre_root(to: Path) -> Path | None:
     return next((c for c in candidates if _has_genre_dirs(c)), None)
 
 
-def _fetch_first(sources: list[Source], to: Path, progress: bool | ProgressCallback, report: Report) -> Path:
+def _fetch_first(sources: list[Source], to: Path, progress: bool | ProgressFn, report: Report) -> Path:
     """Download the first source that works; report each failure with its reason."""
     failures = []
     for source in sources:
@@ -153,14 +154,15 @@ def download_gtzan(
     to: Path | None = None,
     *,
     sources: list[Source] | None = None,
-    progress: bool | ProgressCallback = True,
+    progress: bool | ProgressFn = True,
     report: Report = lambda message: None,
 ) -> Path:
     """Download and extract GTZAN into ``to`` (default :func:`default_gtzan_home`); return the genres folder.
 
     Nothing is fetched when ``to`` already holds the genre folders. Sources default to
     :func:`gtzan_sources`; ``report`` receives one line per attempt, failure and the source used.
-    ``progress``: tqdm bars (True), nothing (False) or a ``callback(done_bytes, total)`` for the download.
+    ``progress``: tqdm bars (True), nothing (False) or a ``progress(stage, done_bytes, total_bytes)``
+    function for the download.
     The archive stays in ``to`` for resuming and reuse.
     """
     to = Path(to) if to is not None else default_gtzan_home()

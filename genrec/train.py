@@ -21,7 +21,15 @@ import pandas as pd
 
 from genrec import cache
 from genrec.clips import EXTRACT_BATCH, chunk_accuracy, clip_predictions
-from genrec.config import CLIP_SECONDS, GENRE_INDEX, GENRES, MIN_INPUT_SIZE, MIN_SECONDS, runs_home
+from genrec.config import (
+    CLIP_SECONDS,
+    DEFAULT_WEIGHTS,
+    GENRE_INDEX,
+    GENRES,
+    MIN_INPUT_SIZE,
+    MIN_SECONDS,
+    runs_home,
+)
 from genrec.errors import AudioError, GenrecError, LibraryError
 from genrec.evaluate import run_metrics
 from genrec.library import Library, load_library
@@ -38,7 +46,7 @@ class TrainConfig:
     library: str = "demo"
     epochs: int = 20
     last_four_trainable: bool = False
-    weights: str = "none"
+    weights: str = DEFAULT_WEIGHTS  # tests, the demo and the benchmarks pass "none" (offline)
     seed: int = 0
     chunk_seconds: float | None = None
     clip_seconds: float = CLIP_SECONDS  # the analysis window cut from the middle of each file
@@ -269,7 +277,16 @@ def train(
     ``export=False`` skips the LiteRT conversions (float and 8-bit): ``genrec build`` runs them in fresh
     processes (:func:`genrec.runs.export_run`, :func:`genrec.quantize.quantize_or_none`) to keep its peak low.
     """
-    from genrec import model as M  # imports Keras/TensorFlow: not at `genrec prepare`'s import
+    # imports Keras/TensorFlow: not at `genrec prepare`'s import
+    from genrec.model import (
+        build_model,
+        frozen_boundary,
+        imagenet_source,
+        split_model,
+        tail_with_embedding,
+        trainable_backbone_layers,
+        weights_source,
+    )
 
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -295,8 +312,8 @@ def train(
 
     t = time.perf_counter()
     set_seed(cfg.seed)
-    source = M.weights_source(cfg.weights)
-    model = M.build_model(
+    source = weights_source(cfg.weights)
+    model = build_model(
         cfg.arch,
         len(GENRES),
         weights=source,
@@ -307,8 +324,8 @@ def train(
         feature_norm=cfg.feature_norm,
     )
     if source.kind == "imagenet":  # record the file Keras downloaded (or reused) and its SHA-256
-        source = M.imagenet_source(cfg.arch)
-    frozen, tail = M.split_model(model)
+        source = imagenet_source(cfg.arch)
+    frozen, tail = split_model(model)
     timings["build"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -332,7 +349,7 @@ def train(
     timings["fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    probs_img, emb_img = M.tail_with_embedding(model).predict(features, batch_size=256, verbose=0)
+    probs_img, emb_img = tail_with_embedding(model).predict(features, batch_size=256, verbose=0)
     n = len(prepared.tracks)
     probs, embeddings = clip_predictions(probs_img, emb_img, prepared.owner, n)
     timings["embed"] = time.perf_counter() - t
@@ -355,8 +372,8 @@ def train(
             "unlisted_excluded": int((library.tracks["split"] == "unlisted").sum()),
         },
         "spectrogram": cache.params_key(library.kind, cfg.chunk_seconds, cfg.input_size, cfg.clip_seconds),
-        "trainable_backbone_layers": M.trainable_backbone_layers(model),
-        "frozen_boundary": [list(b.shape[1:]) for b in M.frozen_boundary(model)],
+        "trainable_backbone_layers": trainable_backbone_layers(model),
+        "frozen_boundary": [list(b.shape[1:]) for b in frozen_boundary(model)],
         "images": {"total": int(len(prepared.images)), "cache_hits": int(prepared.cache_hits)},
         "epochs_run": int(len(history)),
         "best_epoch": int(history["val_loss"].idxmin() + 1) if "val_loss" in history else int(len(history)),

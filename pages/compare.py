@@ -7,8 +7,7 @@ import random
 
 import streamlit as st
 
-from genrec import analysis_plots as AP
-from genrec import dashboard, plots, queries
+from genrec import analysis_plots, dashboard, plots, queries
 from genrec.audio import SUPPORTED_FORMATS
 from genrec.config import ARCHITECTURES, MAX_SONG_SECONDS, SAMPLE_RATE, TOP_K
 from genrec.errors import GenrecError
@@ -174,7 +173,7 @@ def model_column(
     )
     if extras.get("timeline") is not None:
         st.plotly_chart(
-            AP.timeline_figure(extras["timeline"], extras.get("region")),
+            analysis_plots.timeline_figure(extras["timeline"], extras.get("region")),
             key=f"timeline_{arch}",
             config={"displayModeBar": False},
         )
@@ -271,7 +270,7 @@ def gradcam_section(query: queries.Query, present: dict, answers: dict, extras: 
     zmax = shared_scale(list(found.values()), np.linspace(0, max(e.seconds for e in found.values()), 700))
     for arch, expl in found.items():
         title = f"Grad-CAM: where {plots.arch_label(arch)} finds '{expl.genre}'"
-        extras[arch]["gradcam"] = AP.gradcam_figure(expl, band_hz(), zmax, title=title)
+        extras[arch]["gradcam"] = analysis_plots.gradcam_figure(expl, band_hz(), zmax, title=title)
     st.caption(
         "Grad-CAM over each model's analysis window (the middle of longer files, as in the spectrogram "
         "above), one colour scale for both models: 1 is the map's "

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genrec import analysis_plots as AP
-from genrec import dashboard, plots
+from genrec import analysis_plots, dashboard, plots
 from genrec.config import ARCHITECTURES
 from genrec.errors import GenrecError
 from pages._common import (
@@ -195,10 +194,12 @@ def head_to_head_section(run_a, run_b) -> None:
     )
     left, right = st.columns(2)
     left.plotly_chart(
-        AP.f1_difference_figure(h.f1_difference, h.label_a, h.label_b), key="h2h_f1", config={"displayModeBar": False}
+        analysis_plots.f1_difference_figure(h.f1_difference, h.label_a, h.label_b),
+        key="h2h_f1",
+        config={"displayModeBar": False},
     )
     right.plotly_chart(
-        AP.confusion_difference_figure(h.confusion_difference, h.label_a, h.label_b),
+        analysis_plots.confusion_difference_figure(h.confusion_difference, h.label_a, h.label_b),
         key="h2h_cm",
         config={"displayModeBar": False},
     )

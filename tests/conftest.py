@@ -81,7 +81,13 @@ def tiny_runs(tmp_path_factory, tiny_library_dir) -> dict[str, Path]:
         runs = {
             arch: train(
                 TrainConfig(
-                    arch=arch, library=str(tiny_library_dir), epochs=2, input_size=32, batch_size=16, out=str(out)
+                    arch=arch,
+                    library=str(tiny_library_dir),
+                    epochs=2,
+                    input_size=32,
+                    batch_size=16,
+                    weights="none",
+                    out=str(out),
                 ),
                 library=lib,
             )

@@ -207,7 +207,7 @@ def test_resume_after_interrupted_transfer(server: Server, tmp_path: Path) -> No
     assert part.read_bytes() == data[:kept]
 
     seen: list[tuple[int, int | None]] = []
-    download_file(url, dest, checksum=sha256(data), progress=lambda d, t: seen.append((d, t)), chunk_size=4096)
+    download_file(url, dest, checksum=sha256(data), progress=lambda stage, d, t: seen.append((d, t)), chunk_size=4096)
 
     assert server.state.requests[-1] == ("/big.bin", f"bytes={kept}-")
     assert dest.read_bytes() == data
@@ -316,7 +316,7 @@ def test_progress_callback_counts_up_to_the_total(server: Server, tmp_path: Path
     url = server.publish("g.bin", data)
     seen: list[tuple[int, int | None]] = []
 
-    download_file(url, tmp_path / "g.bin", progress=lambda d, t: seen.append((d, t)), chunk_size=4096)
+    download_file(url, tmp_path / "g.bin", progress=lambda stage, d, t: seen.append((d, t)), chunk_size=4096)
 
     done = [d for d, _ in seen]
     assert done[0] == 0 and done[-1] == len(data)

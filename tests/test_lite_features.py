@@ -53,7 +53,7 @@ def test_training_falls_back_to_keras_when_conversion_fails(images, monkeypatch,
         raise RuntimeError("converter exploded")
 
     monkeypatch.setattr(LF, "convert_frozen", broken)
-    cfg = TrainConfig(arch="vgg16", input_size=SIZE)
+    cfg = TrainConfig(arch="vgg16", input_size=SIZE, weights="none")
     with caplog.at_level(logging.WARNING, logger="genrec.lite_features"):
         got = frozen_features(cfg, frozen, images)
     assert "converter exploded" in caplog.text

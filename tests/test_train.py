@@ -39,7 +39,7 @@ def _naive_vs_cached(arch: str, last_four: bool, lib) -> tuple[np.ndarray, np.nd
     prepared = prepare_images(lib, select_tracks(lib, 1), None, SIZE)
     x = prepared.images.astype("float32")
     y = prepared.labels[prepared.owner]
-    cfg = TrainConfig(arch=arch, epochs=2, batch_size=8, input_size=SIZE, last_four_trainable=last_four)
+    cfg = TrainConfig(arch=arch, epochs=2, batch_size=8, input_size=SIZE, last_four_trainable=last_four, weights="none")
 
     set_seed(0)
     cached = M.build_model(arch, 10, input_size=SIZE, last_four_trainable=last_four)
@@ -126,7 +126,13 @@ def test_chunks_train_and_predict_per_clip(tiny_library_dir, tmp_path):
     run = Run.open(
         train(
             TrainConfig(
-                arch="vgg16", epochs=1, input_size=SIZE, chunk_seconds=10.0, max_per_genre=1, out=str(tmp_path)
+                arch="vgg16",
+                epochs=1,
+                input_size=SIZE,
+                chunk_seconds=10.0,
+                max_per_genre=1,
+                weights="none",
+                out=str(tmp_path),
             ),
             library=lib,
         )
@@ -150,7 +156,7 @@ def test_class_weights_only_when_unbalanced():
 
 def test_same_seed_same_run(tiny_library_dir, tmp_path):
     lib = load_gtzan(tiny_library_dir)
-    cfg = dict(arch="vgg16", epochs=2, input_size=SIZE, max_per_genre=2)
+    cfg = dict(arch="vgg16", epochs=2, input_size=SIZE, max_per_genre=2, weights="none")
     a = Run.open(train(TrainConfig(**cfg, out=str(tmp_path / "a")), library=lib))
     b = Run.open(train(TrainConfig(**cfg, out=str(tmp_path / "b")), library=lib))
     np.testing.assert_allclose(a.arrays["probabilities"], b.arrays["probabilities"], atol=1e-6)
@@ -177,7 +183,13 @@ def test_shorter_analysis_window_is_used_for_training_and_queries(tiny_library_d
     run = Run.open(
         train(
             TrainConfig(
-                arch="resnet50", epochs=1, input_size=SIZE, max_per_genre=2, clip_seconds=3.0, out=str(tmp_path)
+                arch="resnet50",
+                epochs=1,
+                input_size=SIZE,
+                max_per_genre=2,
+                clip_seconds=3.0,
+                weights="none",
+                out=str(tmp_path),
             ),
             library=lib,
         )
@@ -203,7 +215,8 @@ def test_interrupted_training_leaves_no_run(tiny_library_dir, tmp_path, monkeypa
 
     monkeypatch.setattr("genrec.runs.np.savez", interrupt)
     with pytest.raises(KeyboardInterrupt):
-        train(TrainConfig(arch="vgg16", epochs=1, input_size=SIZE, max_per_genre=1, out=str(tmp_path)), library=lib)
+        cfg = TrainConfig(arch="vgg16", epochs=1, input_size=SIZE, max_per_genre=1, weights="none", out=str(tmp_path))
+        train(cfg, library=lib)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from genrec.cli._shared import print_run
+from genrec.config import DEMO_WEIGHTS
 
 
 def run_build(
@@ -117,7 +118,7 @@ def register(sub) -> None:
     s.set_defaults(func=cmd_build)
 
     s = sub.add_parser("demo", help="same as `genrec build --library demo --weights none`")
-    s.add_argument("--weights", default="none", help="none (default: works offline), imagenet, or a file")
+    s.add_argument("--weights", default=DEMO_WEIGHTS, help="none (default: works offline), imagenet, or a file")
     s.add_argument("--out", default=None, help="where runs are saved (default models/)")
     _progress_format(s)
     s.set_defaults(func=cmd_demo)

@@ -17,7 +17,7 @@ from genrec.cli._shared import (
     whole_number,
     window_args,
 )
-from genrec.config import ARCHITECTURES, IMAGE_SIZE, runs_home
+from genrec.config import ARCHITECTURES, DEFAULT_WEIGHTS, IMAGE_SIZE, runs_home
 
 
 def cmd_train(a) -> None:
@@ -120,8 +120,8 @@ def register(sub) -> None:
     )
     s.add_argument(
         "--weights",
-        default="imagenet",
-        help="imagenet (downloaded by Keras), none (random init) or a local weights file",
+        default=DEFAULT_WEIGHTS,
+        help="imagenet (default; downloaded by Keras), none (random init) or a local weights file",
     )
     s.add_argument("--seed", type=seed_int, default=0)
     window_args(s)

@@ -64,11 +64,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--build",
         metavar="LIBRARY",
-        help="instead: peak RSS of a whole `genrec build --library LIBRARY --weights none` child, per "
-        "stage, converting with genrec's SavedModel route and with the older from_keras_model one",
+        help="instead: peak RSS of a whole `genrec build --library LIBRARY --weights none` (the build and "
+        "every process it starts), per stage",
     )
     p.add_argument("--build-args", default="", help="extra `genrec build` arguments for --build (one string)")
-    p.add_argument("--routes", default="savedmodel,keras", help="conversion routes for --build")
     p.add_argument("--_child", choices=["models", "apptest"], help=argparse.SUPPRESS)
     p.add_argument("--_args", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -397,10 +396,10 @@ def main(argv=None) -> int:
     if a.build:
         from benchmarks import _build_memory
 
-        report.header("genrec benchmark: peak memory of a whole `genrec build` child, per stage")
-        results = _build_memory.main(a.build, a.build_args.split(), a.routes.split(","))
-        report.dump_json(a.json, {"build": results})
-        return 0 if all(r["exit"] == 0 for r in results) else 1
+        report.header("genrec benchmark: peak memory of a whole `genrec build`, per stage")
+        result = _build_memory.main(a.build, a.build_args.split())
+        report.dump_json(a.json, {"build": result})
+        return 0 if result["exit"] == 0 else 1
     report.header("genrec benchmark: peak memory of both models, bare and in the Streamlit app")
     workspace.quiet_tensorflow()
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}

@@ -19,9 +19,9 @@ from genrec.plots import (
     DB_RANGE,
     _hz_label,
     _lut,
+    add_genre_traces,
     arch_label,
     genre_colour,
-    genre_order,
     spectrogram_figure,
 )
 
@@ -69,20 +69,19 @@ def timeline_figure(timeline, region: tuple[float, float] | None = None, title: 
     """Genre probabilities of each window over the song (one line per genre), the chosen region shaded."""
     frame = timeline.frame()
     fig = go.Figure()
-    for genre in genre_order(frame["genre"]):
-        part = frame[frame["genre"] == genre]
-        fig.add_trace(
-            go.Scatter(
-                x=part["middle"],
-                y=part["probability"],
-                mode="lines+markers",
-                name=genre,
-                line=dict(color=genre_colour(genre), width=2),
-                marker=dict(size=5),
-                customdata=np.stack([part["start"], part["end"]], axis=1),
-                hovertemplate=genre + " %{y:.0%}<br>%{customdata[0]:.0f}–%{customdata[1]:.0f} s<extra></extra>",
-            )
-        )
+    add_genre_traces(
+        fig,
+        frame,
+        lambda genre, part: dict(
+            x=part["middle"],
+            y=part["probability"],
+            mode="lines+markers",
+            line=dict(color=genre_colour(genre), width=2),
+            marker=dict(size=5),
+            customdata=np.stack([part["start"], part["end"]], axis=1),
+            hovertemplate=genre + " %{y:.0%}<br>%{customdata[0]:.0f}–%{customdata[1]:.0f} s<extra></extra>",
+        ),
+    )
     if region is not None:
         fig.add_vrect(x0=region[0], x1=region[1], fillcolor="#888", opacity=0.15, line_width=0)
     fig.update_layout(

@@ -7,7 +7,7 @@ chart and label, so a genre is recognisable at a glance across pages.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -74,30 +74,11 @@ def waveform_figure(
     hi = np.maximum.reduceat(y, edges[:-1]) if n else np.zeros(1)
     t = edges[:-1] / sr
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=t,
-            y=hi,
-            mode="lines",
-            line=dict(width=0.6, color="#4c78a8"),
-            name="max",
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=t,
-            y=lo,
-            mode="lines",
-            line=dict(width=0.6, color="#4c78a8"),
-            fill="tonexty",
-            fillcolor="rgba(76,120,168,0.55)",
-            name="min",
-            hovertemplate="%{x:.2f} s<extra></extra>",
-            showlegend=False,
-        )
-    )
+    edge = dict(x=t, mode="lines", line=dict(width=0.6, color="#4c78a8"), showlegend=False)
+    fig.add_trace(go.Scatter(y=hi, name="max", hoverinfo="skip", **edge))
+    # the band between the two edges is the waveform's envelope
+    fill = dict(fill="tonexty", fillcolor="rgba(76,120,168,0.55)", hovertemplate="%{x:.2f} s<extra></extra>")
+    fig.add_trace(go.Scatter(y=lo, name="min", **fill, **edge))
     peak = float(max(np.abs(lo).max(initial=0), np.abs(hi).max(initial=0), 1e-3))
     fig.update_layout(title=title, height=200, margin=_MARGIN, hovermode="x")
     fig.update_xaxes(title_text="time (s)", range=[0, n / sr if n else 1])
@@ -318,6 +299,15 @@ def confusion_figure(frame: pd.DataFrame, normalized: bool = False, title: str |
     return fig
 
 
+def add_genre_traces(fig: go.Figure, frame: pd.DataFrame, trace: Callable[[str, pd.DataFrame], dict]) -> None:
+    """One Scatter per genre in ``frame`` (its ``genre`` column), in :func:`genre_order`, named by genre.
+
+    ``trace(genre, rows)`` gives the Scatter's other arguments for that genre's rows.
+    """
+    for genre in genre_order(frame["genre"]):
+        fig.add_trace(go.Scatter(name=genre, **trace(genre, frame[frame["genre"] == genre])))
+
+
 # --------------------------------------------------------------------------- library map
 def projection_figure(
     points: pd.DataFrame, highlight: str | None = None, title: str | None = None, neighbours: Sequence[str] = ()
@@ -329,21 +319,19 @@ def projection_figure(
     """
     fig = go.Figure()
     artist = points["artist"].replace("", "—") if "artist" in points else pd.Series("—", index=points.index)
-    for genre in genre_order(points["genre"]):
-        part = points[points["genre"] == genre]
-        fig.add_trace(
-            go.Scatter(
-                x=part["x"],
-                y=part["y"],
-                mode="markers",
-                name=genre,
-                marker=dict(color=genre_colour(genre), size=9, opacity=0.85, line=dict(width=0.5, color="white")),
-                customdata=np.stack([part["track_id"], part["split"], artist.loc[part.index]], axis=1),
-                hovertemplate="<b>%{customdata[0]}</b><br>"
-                + genre
-                + " · %{customdata[1]} split<br>artist: %{customdata[2]}<extra></extra>",
-            )
-        )
+    add_genre_traces(
+        fig,
+        points,
+        lambda genre, part: dict(
+            x=part["x"],
+            y=part["y"],
+            mode="markers",
+            marker=dict(color=genre_colour(genre), size=9, opacity=0.85, line=dict(width=0.5, color="white")),
+            customdata=np.stack([part["track_id"], part["split"], artist.loc[part.index]], axis=1),
+            hovertemplate=f"<b>%{{customdata[0]}}</b><br>{genre} · %{{customdata[1]}} split<br>"
+            "artist: %{customdata[2]}<extra></extra>",
+        ),
+    )
     ring = points[points["track_id"].isin(list(neighbours))]
     if len(ring):
         fig.add_trace(

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -60,9 +61,10 @@ from genrec.record import (
     read_json,
 )
 from genrec.serving import PREDICTOR_FILE, export_predictor
-from genrec.vectors import TrackArraysError, load_track_arrays
+from genrec.vectors import load_track_arrays
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RUN_FILES = ("run.json", "model.keras", "history.csv", "metrics.json", "tracks.csv", "embeddings.npz")
 TMP_PREFIX = ".tmp-"
@@ -189,6 +191,19 @@ def _export_or_none(model, target: Path) -> str | None:
     return target.name
 
 
+class _FromRecord(Generic[T]):
+    """A read-only attribute of a run that is the same-named attribute of its record: ``run.arch`` is
+    ``run.info.arch``."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, run, owner: type | None = None) -> T:
+        if run is None:
+            return self  # type: ignore[return-value]  # the descriptor itself, for introspection
+        return getattr(run.info, self.name)
+
+
 @dataclass
 class Run:
     """A saved run, checked when opened (see :mod:`genrec.record`); arrays are loaded lazily.
@@ -272,55 +287,29 @@ class Run:
     @cached_property
     def arrays(self) -> dict[str, np.ndarray]:
         """``track_id``, ``embeddings`` (L2-normalised) and ``probabilities``, aligned with :attr:`tracks`."""
-        try:
-            return load_track_arrays(self.path / "embeddings.npz", self.tracks["track_id"].tolist())
-        except TrackArraysError as exc:
-            raise RunError(f"{exc}. Retrain the run.") from exc
+        return load_track_arrays(self.path, self.tracks, RunError, "Retrain the run.")
 
     def load_model(self):
         from genrec.model import load_model
 
         return load_model(self.path / "model.keras")
 
-    @property
-    def arch(self) -> str:
-        return self.info.arch
+    arch = _FromRecord[str]()
+    weights = _FromRecord[WeightsInfo]()
+    library = _FromRecord[LibraryInfo]()
+    spectrogram = _FromRecord[SpectrogramParams]()
+    config = _FromRecord[RunConfig]()
+    created = _FromRecord[str]()
+    created_at = _FromRecord[datetime]()
+    split_method = _FromRecord[str]()
 
     @property
     def genres(self) -> list[str]:
         return list(self.info.genres)
 
     @property
-    def weights(self) -> WeightsInfo:
-        return self.info.weights
-
-    @property
     def weights_label(self) -> str:
         return self.info.weights.label
-
-    @property
-    def library(self) -> LibraryInfo:
-        return self.info.library
-
-    @property
-    def spectrogram(self) -> SpectrogramParams:
-        return self.info.spectrogram
-
-    @property
-    def config(self) -> RunConfig:
-        return self.info.config
-
-    @property
-    def created(self) -> str:
-        return self.info.created
-
-    @property
-    def created_at(self) -> datetime:
-        return self.info.created_at
-
-    @property
-    def split_method(self) -> str:
-        return self.info.split_method
 
     @property
     def split(self) -> str:

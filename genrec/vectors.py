@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from genrec.errors import GenrecError
 from genrec.fileio import atomic_write
 
 FORMAT_VERSION = 2
@@ -287,20 +289,18 @@ def loaded_dim(data: dict[str, np.ndarray]) -> int | None:
     return None if dim < 0 else dim
 
 
-class TrackArraysError(ValueError):
-    """An ``embeddings.npz`` that cannot be read, or whose ids disagree with its ``tracks.csv``."""
-
-
-def load_track_arrays(path: Path, track_ids: list[str]) -> dict[str, np.ndarray]:
+def load_track_arrays(folder: Path, tracks: pd.DataFrame, error: type[GenrecError], fix: str) -> dict[str, np.ndarray]:
     """``track_id``, ``embeddings`` and ``probabilities`` of a run's or catalogue's ``embeddings.npz``.
 
-    TrackArraysError when the file is unreadable or its ids are not ``track_ids`` in order (no pickle is read).
+    ``error`` (with ``fix``, what to do, at the end of its message) when the file is unreadable or its ids
+    are not ``tracks``' ``track_id`` column in order. No pickle is read.
     """
+    path = folder / "embeddings.npz"
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in ("track_id", "embeddings", "probabilities")}
     except Exception as exc:  # zip, npy-header and missing-key errors all mean the file is unusable
-        raise TrackArraysError(f"{path}: unreadable ({exc})") from exc
-    if arrays["track_id"].tolist() != list(track_ids):
-        raise TrackArraysError(f"{path.parent}: embeddings.npz and tracks.csv disagree")
+        raise error(f"{path}: unreadable ({exc}). {fix}") from exc
+    if arrays["track_id"].tolist() != tracks["track_id"].tolist():
+        raise error(f"{folder}: embeddings.npz and tracks.csv disagree. {fix}")
     return arrays

@@ -247,6 +247,12 @@ def thumbnail(path: str, width: int = 192, height: int = 72) -> np.ndarray | Non
         return None
 
 
+def clip_line(text: str, path: str) -> None:
+    """One clip in a list: its line (markdown with genre chips; the caller escapes names) and its player."""
+    st.markdown(text, unsafe_allow_html=True)
+    play_file(path)
+
+
 def play_file(path: str) -> None:
     """An audio player for a vetted library file (see :func:`thumbnail`); others are decoded to WAV first."""
     suffix = Path(path).suffix.lower()
@@ -315,13 +321,11 @@ def recommendation_list(neighbours: pd.DataFrame, shared: set[str] = frozenset()
             with text:
                 also = f" · :material/link: also by {other}" if row.track_id in shared and other else ""
                 artist = f" · {html.escape(str(row.artist))}" if str(row.artist or "") else ""
-                st.markdown(
+                clip_line(
                     f"**{rank}. {html.escape(str(row.track_id))}** {genre_chip(str(row.genre))}  \n"
-                    f"similarity **{row.similarity:.3f}** · {html.escape(str(row.split))} split"
-                    f"{artist}{also}",
-                    unsafe_allow_html=True,
+                    f"similarity **{row.similarity:.3f}** · {html.escape(str(row.split))} split{artist}{also}",
+                    str(row.path),
                 )
-                play_file(str(row.path))
 
 
 _IN_APP: ContextVar[bool] = ContextVar("genrec_in_app", default=False)

@@ -11,10 +11,10 @@ from genrec.config import ARCHITECTURES
 from genrec.errors import GenrecError
 from pages._common import (
     all_runs,
+    clip_line,
     genre_chip,
     guard,
     page_header,
-    play_file,
     run_by_id,
     selected_runs,
     synthetic_badge,
@@ -208,13 +208,11 @@ def head_to_head_section(run_a, run_b) -> None:
         for row in dis.itertuples(index=False):
             with st.container(border=True):
                 marks = {True: ":green[✓]", False: ":red[✗]"}
-                st.markdown(
+                clip_line(
                     f"**{row.track_id}** — true {genre_chip(row.genre)} · {h.label_a}: **{row.predicted_a}** "
-                    f"{marks[bool(row.correct_a)]} · {h.label_b}: **{row.predicted_b}** "
-                    f"{marks[bool(row.correct_b)]}",
-                    unsafe_allow_html=True,
+                    f"{marks[bool(row.correct_a)]} · {h.label_b}: **{row.predicted_b}** {marks[bool(row.correct_b)]}",
+                    str(row.path),
                 )
-                play_file(str(row.path))
 
 
 def main() -> None:
@@ -233,22 +231,17 @@ def main() -> None:
     defaults += [i for i in ids if i not in defaults]
     by_id = {r.id: r for r in runs}
     controls = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
-    left_id = controls[0].selectbox(
-        "Left run",
-        ids,
-        index=ids.index(defaults[0]),
-        key="runs_left",
-        format_func=lambda i: dashboard.run_option_label(by_id[i]),
-    )
-    right_id = None
-    if len(ids) > 1:
-        right_id = controls[1].selectbox(
-            "Right run",
+    picked = [
+        controls[slot].selectbox(
+            f"{side} run",
             ids,
-            index=ids.index(defaults[1]),
-            key="runs_right",
+            index=ids.index(defaults[slot]),
+            key=f"runs_{side.lower()}",
             format_func=lambda i: dashboard.run_option_label(by_id[i]),
         )
+        for slot, side in enumerate(("Left", "Right")[: min(2, len(ids))])
+    ]
+    left_id, right_id = picked[0], (picked[1] if len(picked) > 1 else None)
     split = controls[2].segmented_control("Split", list(SPLITS), default="test", required=True, key="runs_split")
     normalized = controls[3].toggle(
         "Row-normalised",

@@ -9,7 +9,7 @@ import pytest
 from conftest import SPLITS, make_gtzan_folder
 
 from genrec.cli import main
-from genrec.errors import LibraryError
+from genrec.errors import GenrecError, LibraryError
 from genrec.library import FILTERED_SPLIT_DIR, load_gtzan, read_split_files, resolve_split
 from genrec.runs import split_name
 from genrec.train import select_tracks
@@ -87,6 +87,26 @@ def test_library_command_takes_split_and_counts_unlisted(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "split: artist-filtered GTZAN split" in out
     assert "1 unlisted track(s)" in out and "left out of training" in out
+
+
+@pytest.mark.parametrize("command", [["train", "--arch", "vgg16", "--weights", "none", "--library"], ["prepare"]])
+def test_train_and_prepare_load_the_library_with_the_split_they_are_given(tmp_path, monkeypatch, command):
+    """`genrec train --split filtered` once loaded the folder with the random split, so the run trained
+    on unlisted clips while its config said "filtered"."""
+    import genrec.train
+
+    root, listed, unlisted = filtered_folder(tmp_path / "genres", per_split=2)
+    seen = {}
+
+    def stop(library, *args, **kwargs):
+        seen.update(split=library.split_name, tracks=dict(zip(library.tracks["track_id"], library.tracks["split"])))
+        raise GenrecError("stopped by the test")
+
+    target = "train" if command[0] == "train" else "select_tracks"
+    monkeypatch.setattr(genrec.train, target, lambda *a, **kw: stop(kw.get("library", a[-1] if a else None)))
+    assert main([*command, str(root), "--split", "filtered"]) == 2
+    assert seen["split"] == "filtered"
+    assert seen["tracks"][unlisted] == "unlisted" and {k: v for k, v in seen["tracks"].items() if k != unlisted} == listed
 
 
 @pytest.mark.parametrize(

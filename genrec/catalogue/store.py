@@ -35,7 +35,7 @@ from genrec.catalogue.embed import Result
 from genrec.errors import CatalogueError
 from genrec.index import ExactIndex, HnswIndex, VectorIndex, hnsw_available
 from genrec.media import vetted_path
-from genrec.vectors import TrackArraysError, atomic_savez, load_track_arrays
+from genrec.vectors import atomic_savez, load_track_arrays
 
 log = logging.getLogger(__name__)
 
@@ -223,10 +223,8 @@ class Catalogue:
     @cached_property
     def arrays(self) -> dict[str, np.ndarray]:
         """``track_id``, ``embeddings`` and ``probabilities``, aligned with :attr:`tracks`."""
-        try:
-            return load_track_arrays(self.path / "embeddings.npz", self.tracks["track_id"].tolist())
-        except TrackArraysError as exc:
-            raise CatalogueError(f"{exc}. Build it again with `genrec catalogue build`.") from exc
+        fix = "Build it again with `genrec catalogue build`."
+        return load_track_arrays(self.path, self.tracks, CatalogueError, fix)
 
     @cached_property
     def index(self) -> VectorIndex:

@@ -44,6 +44,25 @@ input_size_int = whole_number(
 )
 
 
+def library_from_args(spec: str, a: argparse.Namespace, progress: Callable[[str, int, int], None]):
+    """The library ``spec`` (``demo`` or a folder) with the split and strictness a command's options name.
+
+    The demo's generation or the folder's check reports to ``progress``.
+    """
+    from genrec.library import load_library
+    from genrec.progress import per_stage
+
+    stage = "demo library" if spec == "demo" else "checking clips"
+    return load_library(
+        spec,
+        seed=a.split_seed,
+        split_dir=a.split_dir,
+        split=a.split,
+        strict=a.strict,
+        progress=per_stage(progress, stage),
+    )
+
+
 def strict_arg(parser: argparse.ArgumentParser) -> None:
     """``--strict``: refuse a library with unusable clips instead of skipping and listing them."""
     parser.add_argument(

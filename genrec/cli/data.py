@@ -4,28 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genrec.cli._shared import input_size_int, library_args, print_library, print_skipped, strict_arg, window_args
+from genrec.cli._shared import (
+    input_size_int,
+    library_args,
+    library_from_args,
+    print_library,
+    print_skipped,
+    strict_arg,
+    window_args,
+)
 from genrec.config import IMAGE_SIZE
 from genrec.errors import GenrecError
 
 
 def cmd_library(a) -> None:
-    from genrec.library import load_demo, load_gtzan
-    from genrec.progress import TqdmProgress, per_stage
+    from genrec.progress import TqdmProgress
 
-    if a.source == "demo":
-        lib = load_demo(progress=per_stage(TqdmProgress(), "generating demo library"))
-    else:
-        if not a.path:
-            raise GenrecError("`genrec library gtzan` needs the GTZAN folder: genrec library gtzan PATH")
-        lib = load_gtzan(
-            a.path,
-            seed=a.split_seed,
-            split_dir=a.split_dir,
-            split=a.split,
-            strict=a.strict,
-            progress=per_stage(TqdmProgress(), "checking clips"),
-        )
+    if a.source == "gtzan" and not a.path:
+        raise GenrecError("`genrec library gtzan` needs the GTZAN folder: genrec library gtzan PATH")
+    lib = library_from_args("demo" if a.source == "demo" else a.path, a, TqdmProgress())
     print_library(lib)
 
 
@@ -46,20 +43,12 @@ def cmd_download(a) -> None:
 
 
 def cmd_prepare(a) -> None:
-    from genrec.library import load_library
     from genrec.progress import TqdmProgress
     from genrec.train import check_window, prepare_images, select_tracks
 
     check_window(a.clip_seconds, a.chunk_seconds)
     progress = TqdmProgress()
-    lib = load_library(
-        a.library,
-        seed=a.split_seed,
-        split_dir=a.split_dir,
-        split=a.split,
-        strict=a.strict,
-        progress=lambda d, t: progress("demo library" if a.library == "demo" else "checking clips", d, t),
-    )
+    lib = library_from_args(a.library, a, progress)
     print_skipped(lib)
     prepared = prepare_images(lib, select_tracks(lib), a.chunk_seconds, a.input_size, progress, a.clip_seconds)
     n = len(prepared.tracks)

@@ -8,6 +8,7 @@ from pathlib import Path
 from genrec.cli._shared import (
     input_size_int,
     library_args,
+    library_from_args,
     positive_int,
     positive_number,
     print_run,
@@ -21,8 +22,7 @@ from genrec.config import ARCHITECTURES, DEFAULT_WEIGHTS, IMAGE_SIZE, runs_home
 
 
 def cmd_train(a) -> None:
-    from genrec.library import load_library
-    from genrec.progress import TqdmProgress, per_stage
+    from genrec.progress import TqdmProgress
     from genrec.train import TrainConfig, train
 
     cfg = TrainConfig(
@@ -47,13 +47,7 @@ def cmd_train(a) -> None:
     )
     progress = TqdmProgress()
     # The library is checked here, so unusable clips are listed once before training (or refused: --strict).
-    library = load_library(
-        a.library,
-        seed=a.split_seed,
-        split_dir=a.split_dir,
-        strict=a.strict,
-        progress=per_stage(progress, "demo library" if a.library == "demo" else "checking clips"),
-    )
+    library = library_from_args(a.library, a, progress)
     print_skipped(library)
     run_dir = train(cfg, library=library, progress=progress)
     print_run(run_dir)

@@ -72,9 +72,9 @@ def timeline_figure(timeline, region: tuple[float, float] | None = None, title: 
     add_genre_traces(
         fig,
         frame,
+        "middle",
+        "probability",
         lambda genre, part: dict(
-            x=part["middle"],
-            y=part["probability"],
             mode="lines+markers",
             line=dict(color=genre_colour(genre), width=2),
             marker=dict(size=5),

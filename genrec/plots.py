@@ -299,13 +299,22 @@ def confusion_figure(frame: pd.DataFrame, normalized: bool = False, title: str |
     return fig
 
 
-def add_genre_traces(fig: go.Figure, frame: pd.DataFrame, trace: Callable[[str, pd.DataFrame], dict]) -> None:
-    """One Scatter per genre in ``frame`` (its ``genre`` column), in :func:`genre_order`, named by genre.
+def add_genre_traces(
+    fig: go.Figure, frame: pd.DataFrame, x: str, y: str, trace: Callable[[str, pd.DataFrame], dict]
+) -> None:
+    """One Scatter of columns ``x`` and ``y`` per genre in ``frame``, in :func:`genre_order`, named by genre.
 
     ``trace(genre, rows)`` gives the Scatter's other arguments for that genre's rows.
     """
     for genre in genre_order(frame["genre"]):
-        fig.add_trace(go.Scatter(name=genre, **trace(genre, frame[frame["genre"] == genre])))
+        rows = frame[frame["genre"] == genre]
+        fig.add_trace(go.Scatter(x=rows[x], y=rows[y], name=genre, **trace(genre, rows)))
+
+
+def _add_markers(fig: go.Figure, rows: pd.DataFrame, name: str, marker: dict) -> None:
+    """Markers drawn over a map at ``rows``' x and y (no hover of their own), when there are any."""
+    if len(rows):
+        fig.add_trace(go.Scatter(x=rows["x"], y=rows["y"], mode="markers", name=name, hoverinfo="skip", marker=marker))
 
 
 # --------------------------------------------------------------------------- library map
@@ -322,9 +331,9 @@ def projection_figure(
     add_genre_traces(
         fig,
         points,
+        "x",
+        "y",
         lambda genre, part: dict(
-            x=part["x"],
-            y=part["y"],
             mode="markers",
             marker=dict(color=genre_colour(genre), size=9, opacity=0.85, line=dict(width=0.5, color="white")),
             customdata=np.stack([part["track_id"], part["split"], artist.loc[part.index]], axis=1),
@@ -332,35 +341,13 @@ def projection_figure(
             "artist: %{customdata[2]}<extra></extra>",
         ),
     )
-    ring = points[points["track_id"].isin(list(neighbours))]
-    if len(ring):
-        fig.add_trace(
-            go.Scatter(
-                x=ring["x"],
-                y=ring["y"],
-                mode="markers",
-                name="recommended",
-                hoverinfo="skip",
-                marker=dict(size=16, color="rgba(0,0,0,0)", line=dict(width=2, color="#222")),
-            )
-        )
+    ring = dict(size=16, color="rgba(0,0,0,0)", line=dict(width=2, color="#222"))
+    _add_markers(fig, points[points["track_id"].isin(list(neighbours))], "recommended", ring)
     chosen = points[points["track_id"] == highlight] if highlight else points.iloc[0:0]
     if len(chosen):
-        fig.add_trace(
-            go.Scatter(
-                x=chosen["x"],
-                y=chosen["y"],
-                mode="markers",
-                name="selected",
-                hoverinfo="skip",
-                marker=dict(
-                    symbol="star",
-                    size=20,
-                    color=genre_colour(chosen["genre"].iloc[0]),
-                    line=dict(width=2, color="#111"),
-                ),
-            )
-        )
+        colour = genre_colour(chosen["genre"].iloc[0])
+        star = dict(symbol="star", size=20, color=colour, line=dict(width=2, color="#111"))
+        _add_markers(fig, chosen, "selected", star)
     fig.update_layout(
         title=title,
         height=560,

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import queue
 import signal
 import traceback
 from collections.abc import Callable
 from typing import Any
 
+from genrec.config import CHILD_MALLOC_ENV
 from genrec.errors import GenrecError
 from genrec.progress import ProgressFn, silent
 
@@ -63,7 +65,8 @@ def run_isolated(step: Callable[..., Any], *args: Any, progress: ProgressFn = si
     name = getattr(step, "__name__", "step")
     previous = signal.getsignal(signal.SIGTERM)
     on_main_thread = _install_sigterm()
-    child.start()
+    with _child_environment(CHILD_MALLOC_ENV):  # a spawned child starts with the parent's environment
+        child.start()
     outcome: tuple | None = None
     try:
         while outcome is None:
@@ -96,6 +99,18 @@ def run_isolated(step: Callable[..., Any], *args: Any, progress: ProgressFn = si
         last = outcome[1].strip().splitlines()[-1]
         raise GenrecError(f"the {name} step failed ({last}); the child's traceback is above, in its error output.")
     return outcome[1]
+
+
+@contextlib.contextmanager
+def _child_environment(defaults: dict[str, str]):
+    """Set ``defaults`` in ``os.environ`` where unset while a child starts, then restore the environment."""
+    added = [name for name in defaults if name not in os.environ]
+    os.environ.update({name: defaults[name] for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def _install_sigterm() -> bool:

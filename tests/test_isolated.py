@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from genrec.config import CHILD_MALLOC_ENV
 from genrec.errors import GenrecError, LibraryError
 from genrec.isolated import run_isolated
 
@@ -41,6 +42,19 @@ def test_a_step_runs_in_another_process_and_reports_its_progress() -> None:
     (value, pid) = run_isolated(square_with_progress, 7, progress=lambda *a: seen.append(a))
     assert value == 49 and pid != os.getpid()
     assert seen == [("squaring", 0, 2), ("squaring", 1, 2), ("squaring", 2, 2)]
+
+
+def malloc_settings(progress) -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in CHILD_MALLOC_ENV}
+
+
+def test_the_child_gets_the_lean_malloc_settings_unless_the_user_chose_their_own(monkeypatch) -> None:
+    for name in CHILD_MALLOC_ENV:
+        monkeypatch.delenv(name, raising=False)
+    assert run_isolated(malloc_settings) == CHILD_MALLOC_ENV
+    assert not any(name in os.environ for name in CHILD_MALLOC_ENV)  # the parent's own environment is unchanged
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert run_isolated(malloc_settings)["MALLOC_ARENA_MAX"] == "4"
 
 
 def test_a_genrec_error_in_the_step_is_raised_again_with_its_own_message() -> None:

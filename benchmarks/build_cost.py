@@ -48,9 +48,7 @@ class Clock:
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    report.header("genrec build: per-unit costs and the estimated GTZAN build time", argv)
-    workspace.setup_home()
-    workspace.quiet_tensorflow()
+    report.start("genrec build: per-unit costs and the estimated GTZAN build time", argv=argv)
 
     from genrec import build
     from genrec.config import GENRES

@@ -165,9 +165,7 @@ def main() -> int:
     p.add_argument("--skip-ann", action="store_true")
     p.add_argument("--json", help="write the raw figures here")
     args = p.parse_args()
-    report.header("Catalogue engines (files/s) and search at catalogue scale (recall@5, latency, memory)")
-    workspace.quiet_tensorflow()
-    workspace.setup_home()
+    report.start("Catalogue engines (files/s) and search at catalogue scale (recall@5, latency, memory)")
     out: dict = {"args": vars(args)}
     if not args.skip_engines:
         per_genre = max(1, args.files // 10)

@@ -30,7 +30,7 @@ import math
 import time
 from pathlib import Path
 
-from benchmarks import report, workspace
+from benchmarks import report
 from genrec.config import PAPER_ACCURACY
 
 
@@ -164,9 +164,7 @@ def summarise(results: list[dict]) -> list[dict]:
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    workspace.setup_home(a.keep)
-    report.header("genrec benchmark: the paper's GTZAN protocol, both architectures")
-    workspace.quiet_tensorflow()
+    report.start("genrec benchmark: the paper's GTZAN protocol, both architectures", a.keep)
     import os
 
     from genrec.errors import GenrecError

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from benchmarks import report, workspace
+from benchmarks import report
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,9 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    workspace.setup_home(a.keep)
-    report.header("genrec benchmark: the paper's head vs genrec's head (+ feature_norm), everything else equal")
-    workspace.quiet_tensorflow()
+    report.start("genrec benchmark: the paper's head vs genrec's head (+ feature_norm), everything else equal", a.keep)
     import os
 
     from genrec.errors import GenrecError

@@ -330,9 +330,7 @@ def main(argv=None) -> int:
         workspace.quiet_tensorflow()
         cold_child(*a._child, k=a.k, spawned=a._spawned)
         return 0
-    workspace.setup_home(a.keep)
-    report.header("genrec benchmark: query latency of one 30-s clip, end to end, both models")
-    workspace.quiet_tensorflow()
+    report.start("genrec benchmark: query latency of one 30-s clip, end to end, both models", a.keep)
     vgg, resnet, how = workspace.runs_from_args(a)
 
     from genrec.audio import load_audio  # noqa: F401

@@ -53,9 +53,7 @@ def library_images(n: int, size: int):
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    workspace.setup_home()
-    report.header("genrec benchmark: frozen-feature pass, Keras vs LiteRT")
-    workspace.quiet_tensorflow()
+    report.start("genrec benchmark: frozen-feature pass, Keras vs LiteRT")
     import numpy as np
 
     from genrec.lite_features import MIN_IMAGES, convert_frozen, lite_extract

@@ -133,9 +133,7 @@ def measure_run(
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    workspace.setup_home(a.keep)
-    report.header("genrec benchmark: LiteRT quantization variants (size, XNNPACK forward time, agreement)")
-    workspace.quiet_tensorflow()
+    report.start("genrec benchmark: LiteRT quantization variants (size, XNNPACK forward time, agreement)", a.keep)
     vgg, resnet, how = workspace.runs_from_args(a)
     print(f"runs:     {vgg.name} / {resnet.name} ({how})\n", flush=True)
     variants = [v.strip() for v in a.variants.split(",") if v.strip()]

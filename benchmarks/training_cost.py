@@ -137,12 +137,8 @@ def run_naive(arch, cfg, images, y, tr, va):
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    workspace.setup_home(a.keep)
-    report.header("genrec benchmark: cached-feature training vs naive model.fit on images")
-
+    report.start("genrec benchmark: cached-feature training vs naive model.fit on images", a.keep)
     from genrec.library import load_gtzan
-
-    workspace.quiet_tensorflow()
     from genrec.train import TrainConfig, prepare_images, select_tracks
 
     root, desc = (Path(a.library), str(a.library)) if a.library else workspace.default_library()

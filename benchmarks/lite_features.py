@@ -30,12 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--images", type=int, default=96, help="images per timed pass (default 96)")
     p.add_argument("--rounds", type=int, default=2, help="timed passes per engine (default 2)")
     p.add_argument("--input-size", type=int, default=224)
-    p.add_argument(
-        "--last-four-trainable",
-        action="store_true",
-        help="cut where the last four backbone layers start (ResNet50: two boundary tensors)",
-    )
-    p.add_argument("--json", help="also write the raw figures to this JSON file")
+    p.add_argument("--last-four-trainable", action="store_true", help="cut where the last four backbone layers start")
+    workspace.add_json_arg(p)
     return p.parse_args(argv)
 
 

@@ -42,8 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help="check agreement on a seeded sample of this many library tracks (default all)",
     )
-    p.add_argument("--keep", action="store_true")
-    p.add_argument("--json", help="also write the raw figures to this JSON file")
+    workspace.add_keep_arg(p)
+    workspace.add_json_arg(p)
     return p.parse_args(argv)
 
 

@@ -53,7 +53,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="store_true",
         help="run with PROJECT/.venv/bin/python (created as a hard-linked copy when missing)",
     )
-    p.add_argument("--json", help="write the raw figures to this file")
+    workspace.add_json_arg(p)
     return p.parse_args(argv)
 
 

@@ -30,8 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--library", help="GTZAN folder (default: the shared real sample)")
     p.add_argument("--epochs", type=int, default=10, help="epochs per run (all run: patience = epochs)")
-    p.add_argument("--input-size", type=int, default=224)
-    p.add_argument("--json", help="also write the raw figures to this JSON file")
+    workspace.add_train_args(p, input_size=224)
+    workspace.add_json_arg(p)
     return p.parse_args(argv)
 
 
@@ -48,16 +48,14 @@ class Clock:
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    report.header("genrec build: per-unit costs and the estimated GTZAN build time", argv)
-    workspace.setup_home()
-    workspace.quiet_tensorflow()
+    report.start("genrec build: per-unit costs and the estimated GTZAN build time", argv=argv)
 
     from genrec import build
     from genrec.config import GENRES
     from genrec.library import load_gtzan
     from genrec.model import build_model, split_model
     from genrec.serving import PREDICTOR_FILE, export_predictor
-    from genrec.train import EXTRACT_BATCH, TrainConfig, extract, fit_tail, prepare_images, select_tracks, set_seed
+    from genrec.train import EXTRACT_BATCH, extract, fit_tail, prepare_images, select_tracks, set_seed
 
     root, what = (Path(a.library), a.library) if a.library else workspace.default_library()
     print(f"library: {what}\n", flush=True)
@@ -93,9 +91,7 @@ def main(argv=None) -> int:
     train_mask = prepared.image_mask("train")
     for arch in ("vgg16", "resnet50"):
         set_seed(0)
-        cfg = TrainConfig(
-            arch=arch, epochs=a.epochs, patience=a.epochs, batch_size=32, input_size=a.input_size, weights="none"
-        )
+        cfg = workspace.train_config(a, arch, patience=a.epochs, batch_size=32, weights="none")
         with Clock() as c:
             model = build_model(arch, len(GENRES), weights="none", input_size=a.input_size)
             frozen, tail = split_model(model)

@@ -150,12 +150,7 @@ def main() -> int:
     p.add_argument("--run", help="run folder to embed with (default: train a 1-epoch VGG16 run here)")
     p.add_argument("--input-size", type=int, default=224, help="image size of the run trained here (224)")
     p.add_argument("--files", type=int, default=200, help="files to embed, 30-s synthetic clips (200)")
-    p.add_argument(
-        "--ray-workers",
-        type=int,
-        default=1,
-        help="predictor actors on Ray; each holds a CPU, the rest decode (default 1 on 2 cores)",
-    )
+    p.add_argument("--ray-workers", type=int, default=1, help="Ray predictor actors, one CPU each (default 1)")
     p.add_argument("--ann-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--ef-construction", type=int, default=100)
@@ -163,11 +158,9 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-engines", action="store_true")
     p.add_argument("--skip-ann", action="store_true")
-    p.add_argument("--json", help="write the raw figures here")
+    workspace.add_json_arg(p)
     args = p.parse_args()
-    report.header("Catalogue engines (files/s) and search at catalogue scale (recall@5, latency, memory)")
-    workspace.quiet_tensorflow()
-    workspace.setup_home()
+    report.start("Catalogue engines (files/s) and search at catalogue scale (recall@5, latency, memory)")
     out: dict = {"args": vars(args)}
     if not args.skip_engines:
         per_genre = max(1, args.files // 10)

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from benchmarks import report, workspace
-from genrec.config import PAPER_ACCURACY
+from genrec.config import DEFAULT_WEIGHTS, PAPER_ACCURACY
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -39,28 +39,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("dir", help="GTZAN folder (any layout genrec reads: genres/<g>/<g>.000NN.au|wav, Kaggle's ...)")
-    p.add_argument(
-        "--weights",
-        default="imagenet",
-        help="imagenet (the paper's; downloaded by Keras on first use), none (random init), or a "
-        "local 'notop' weights file",
+    workspace.add_train_args(
+        p, weights=DEFAULT_WEIGHTS, epochs=20, patience=5, chunk_seconds=None, last_four_trainable=False
     )
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--patience", type=int, default=5, help="early-stopping patience (default 5)")
-    p.add_argument(
-        "--chunk-seconds",
-        type=float,
-        default=None,
-        help="cut each clip into chunks of this many seconds (default: whole 30-s clip)",
-    )
-    p.add_argument(
-        "--compare-chunks",
-        action="store_true",
-        help="train whole-clip AND --chunk-seconds 3 for every architecture and print both",
-    )
-    p.add_argument(
-        "--last-four-trainable", action="store_true", help="also train the backbone's last four weighted layers"
-    )
+    p.add_argument("--compare-chunks", action="store_true", help="train whole clips AND 3-s chunks; print both")
     p.add_argument(
         "--split-dir", help="folder with train*.txt / valid*.txt / test*.txt (default: stratified 80/10/10 per genre)"
     )
@@ -69,13 +51,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--split-seeds",
         help="comma-separated split seeds: repeat on each and summarise (overrides --split-seed; not with --split-dir)",
     )
-    p.add_argument("--seed", type=int, default=0, help="training seed")
     p.add_argument("--archs", default="vgg16,resnet50")
-    p.add_argument("--input-size", type=int, default=224, help="image side (default 224, the paper's)")
-    p.add_argument("--batch-size", type=int, default=64)
+    workspace.add_train_args(p, seed=0, input_size=224, batch_size=64)
     p.add_argument("--out", help="save the runs here (default: a temporary folder, deleted at exit)")
-    p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME (runs, caches)")
-    p.add_argument("--json", help="also write the raw figures to this JSON file")
+    workspace.add_keep_arg(p)
+    workspace.add_json_arg(p)
     return p.parse_args(argv)
 
 
@@ -164,15 +144,13 @@ def summarise(results: list[dict]) -> list[dict]:
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    workspace.setup_home(a.keep)
-    report.header("genrec benchmark: the paper's GTZAN protocol, both architectures")
-    workspace.quiet_tensorflow()
+    report.start("genrec benchmark: the paper's GTZAN protocol, both architectures", a.keep)
     import os
 
     from genrec.errors import GenrecError
     from genrec.library import load_gtzan
     from genrec.model import weights_source
-    from genrec.train import TrainConfig, train
+    from genrec.train import train
 
     out = a.out or os.environ["GENREC_RUNS"]
     archs = [s.strip() for s in a.archs.split(",") if s.strip()]
@@ -210,20 +188,8 @@ def main(argv=None) -> int:
             for arch in archs:
                 label = f"{arch} {'whole clip' if not chunk else f'{chunk:g}-s chunks'}"
                 print(f"training {label}" + (f" (split seed {seed})" if len(seeds) > 1 else "") + " ...", flush=True)
-                cfg = TrainConfig(
-                    arch=arch,
-                    library=str(lib.root),
-                    epochs=a.epochs,
-                    patience=a.patience,
-                    last_four_trainable=a.last_four_trainable,
-                    weights=a.weights,
-                    seed=a.seed,
-                    chunk_seconds=chunk,
-                    batch_size=a.batch_size,
-                    input_size=a.input_size,
-                    split_seed=seed,
-                    split_dir=a.split_dir,
-                    out=out,
+                cfg = workspace.train_config(
+                    a, arch, library=str(lib.root), chunk_seconds=chunk, split_seed=seed, split_dir=a.split_dir, out=out
                 )
                 t = time.perf_counter()
                 try:

@@ -23,35 +23,27 @@ from benchmarks import report, workspace
 
 def parse_args(argv=None) -> argparse.Namespace:
     from genrec.build import DEMO_SETTINGS
+    from genrec.config import DEMO_WEIGHTS
 
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--library", default="demo", help="'demo' (default) or a GTZAN folder")
     p.add_argument("--archs", default="vgg16,resnet50")
-    p.add_argument("--epochs", type=int, default=DEMO_SETTINGS["epochs"])
-    p.add_argument("--patience", type=int, default=DEMO_SETTINGS["patience"])
-    p.add_argument("--batch-size", type=int, default=DEMO_SETTINGS["batch_size"])
-    p.add_argument("--input-size", type=int, default=DEMO_SETTINGS["input_size"])
-    p.add_argument("--chunk-seconds", type=float, default=None)
-    p.add_argument("--weights", default="none", help="none (default: random init), imagenet or a weights file")
-    p.add_argument("--seed", type=int, default=DEMO_SETTINGS["seed"])
-    p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME")
-    p.add_argument("--json", help="also write the raw figures to this JSON file")
+    demo = {name: DEMO_SETTINGS[name] for name in ("epochs", "patience", "batch_size", "input_size", "seed")}
+    workspace.add_train_args(p, **demo, chunk_seconds=None, weights=DEMO_WEIGHTS)
+    workspace.add_keep_arg(p)
+    workspace.add_json_arg(p)
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    workspace.setup_home(a.keep)
-    report.header("genrec benchmark: the paper's head vs genrec's head (+ feature_norm), everything else equal")
-    workspace.quiet_tensorflow()
-    import os
-
+    report.start("genrec benchmark: the paper's head vs genrec's head (+ feature_norm), everything else equal", a.keep)
     from genrec.errors import GenrecError
     from genrec.library import load_library
     from genrec.runs import Run
-    from genrec.train import TrainConfig, train
+    from genrec.train import train
 
     try:
         lib = load_library(a.library)
@@ -70,19 +62,7 @@ def main(argv=None) -> int:
         for norm in (False, True):
             head = "genrec (+feature_norm)" if norm else "paper"
             print(f"training {arch} with the {head} head ...", flush=True)
-            cfg = TrainConfig(
-                arch=arch,
-                library=a.library,
-                epochs=a.epochs,
-                patience=a.patience,
-                batch_size=a.batch_size,
-                input_size=a.input_size,
-                chunk_seconds=a.chunk_seconds,
-                weights=a.weights,
-                seed=a.seed,
-                feature_norm=norm,
-                out=os.environ["GENREC_RUNS"],
-            )
+            cfg = workspace.train_config(a, arch, library=a.library, feature_norm=norm)
             t = time.perf_counter()
             try:
                 run = Run.open(train(cfg, library=lib))

@@ -51,13 +51,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-cold", action="store_true", help="skip the cold-start subprocess")
     p.add_argument("--song-seconds", type=float, default=240.0, help="length of the whole-song query (default 240)")
     p.add_argument("--song-repeats", type=int, default=5, help="warm whole-song queries (default 5; 0 skips them)")
-    p.add_argument(
-        "--predictors",
-        default="float,int8",
-        help="GENREC_PREDICTOR settings measured side by side (default float,int8)",
-    )
-    p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME (and trained runs)")
-    p.add_argument("--json", help="also write the raw figures to this JSON file")
+    p.add_argument("--predictors", default="float,int8", help="GENREC_PREDICTOR values to compare (default float,int8)")
+    workspace.add_keep_arg(p)
+    workspace.add_json_arg(p)
     p.add_argument("--_child", nargs=3, metavar=("VGG", "RESNET", "CLIP"), help=argparse.SUPPRESS)
     p.add_argument("--_spawned", type=float, help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -330,9 +326,7 @@ def main(argv=None) -> int:
         workspace.quiet_tensorflow()
         cold_child(*a._child, k=a.k, spawned=a._spawned)
         return 0
-    workspace.setup_home(a.keep)
-    report.header("genrec benchmark: query latency of one 30-s clip, end to end, both models")
-    workspace.quiet_tensorflow()
+    report.start("genrec benchmark: query latency of one 30-s clip, end to end, both models", a.keep)
     vgg, resnet, how = workspace.runs_from_args(a)
 
     from genrec.audio import load_audio  # noqa: F401

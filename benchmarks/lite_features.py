@@ -30,12 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--images", type=int, default=96, help="images per timed pass (default 96)")
     p.add_argument("--rounds", type=int, default=2, help="timed passes per engine (default 2)")
     p.add_argument("--input-size", type=int, default=224)
-    p.add_argument(
-        "--last-four-trainable",
-        action="store_true",
-        help="cut where the last four backbone layers start (ResNet50: two boundary tensors)",
-    )
-    p.add_argument("--json", help="also write the raw figures to this JSON file")
+    p.add_argument("--last-four-trainable", action="store_true", help="cut where the last four backbone layers start")
+    workspace.add_json_arg(p)
     return p.parse_args(argv)
 
 
@@ -53,9 +49,7 @@ def library_images(n: int, size: int):
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    workspace.setup_home()
-    report.header("genrec benchmark: frozen-feature pass, Keras vs LiteRT")
-    workspace.quiet_tensorflow()
+    report.start("genrec benchmark: frozen-feature pass, Keras vs LiteRT")
     import numpy as np
 
     from genrec.lite_features import MIN_IMAGES, convert_frozen, lite_extract

@@ -54,13 +54,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--predictors", default="float,int8", help="GENREC_PREDICTOR values to compare (default float,int8)")
     p.add_argument("--sessions", type=int, default=6, help="concurrent browser sessions in part 4 (default 6)")
     p.add_argument("--timeout", type=int, default=600, help="seconds allowed for each app step (default 600)")
-    p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME")
-    p.add_argument(
-        "--data-home",
-        help="use this GENREC_HOME (its libraries and caches) instead of a fresh one, "
-        "e.g. the one the given runs were trained with",
-    )
-    p.add_argument("--json", help="also write the raw figures to this JSON file")
+    workspace.add_keep_arg(p)
+    p.add_argument("--data-home", help="use this GENREC_HOME (e.g. the given runs' one) instead of a fresh one")
+    workspace.add_json_arg(p)
     p.add_argument(
         "--build",
         metavar="LIBRARY",

@@ -42,8 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help="check agreement on a seeded sample of this many library tracks (default all)",
     )
-    p.add_argument("--keep", action="store_true")
-    p.add_argument("--json", help="also write the raw figures to this JSON file")
+    workspace.add_keep_arg(p)
+    workspace.add_json_arg(p)
     return p.parse_args(argv)
 
 
@@ -133,9 +133,7 @@ def measure_run(
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    workspace.setup_home(a.keep)
-    report.header("genrec benchmark: LiteRT quantization variants (size, XNNPACK forward time, agreement)")
-    workspace.quiet_tensorflow()
+    report.start("genrec benchmark: LiteRT quantization variants (size, XNNPACK forward time, agreement)", a.keep)
     vgg, resnet, how = workspace.runs_from_args(a)
     print(f"runs:     {vgg.name} / {resnet.name} ({how})\n", flush=True)
     variants = [v.strip() for v in a.variants.split(",") if v.strip()]

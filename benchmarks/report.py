@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from benchmarks import workspace
 from benchmarks.measure import cpu_seconds
 from benchmarks.workspace import PROJECT
 
@@ -110,6 +111,17 @@ def header(title: str, argv: list[str] | None = None) -> None:
     for line in machine_lines():
         print(line)
     print(flush=True)
+
+
+def start(title: str, keep: bool = False, argv: list[str] | None = None) -> Path:
+    """A benchmark's first steps: quieten TensorFlow, point GENREC_HOME at a throwaway folder, print the header.
+
+    ``keep`` keeps that folder at exit; returns it (``workspace.setup_home``).
+    """
+    workspace.quiet_tensorflow()  # first: its environment variables count only before TensorFlow is imported
+    root = workspace.setup_home(keep)
+    header(title, argv)
+    return root
 
 
 def table(rows: list[dict], columns: list[str] | None = None, floatfmt: str = "{:.3f}") -> str:

@@ -39,26 +39,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="GTZAN-layout folder (default: ../shared/data/gtzan-sample if present, "
         "else a generated folder of 6 synthetic 30-s clips per genre)",
     )
-    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--archs", default="vgg16,resnet50", help="comma-separated (default vgg16,resnet50)")
-    p.add_argument("--input-size", type=int, default=224, help="image side in pixels (default 224, the paper's)")
-    p.add_argument(
-        "--last-four-trainable",
-        action="store_true",
-        help="also train the backbone's last four weighted layers (the paper's switch)",
-    )
-    p.add_argument("--batch-size", type=int, default=64, help="as genrec's TrainConfig (default 64)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--patience",
-        type=int,
-        default=None,
-        help="early-stopping patience for both ways (default: = epochs, so both run every epoch)",
-    )
+    workspace.add_train_args(p, epochs=10, input_size=224, last_four_trainable=False, batch_size=64, seed=0)
+    p.add_argument("--patience", type=int, default=None, help="early-stopping patience (default: = epochs)")
     p.add_argument("--max-per-genre", type=int, default=None, help="at most N clips per genre and split")
     p.add_argument("--order", choices=["cached-first", "naive-first"], default="cached-first")
-    p.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME")
-    p.add_argument("--json", help="also write the raw figures to this JSON file")
+    workspace.add_keep_arg(p)
+    workspace.add_json_arg(p)
     return p.parse_args(argv)
 
 
@@ -137,13 +124,9 @@ def run_naive(arch, cfg, images, y, tr, va):
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    workspace.setup_home(a.keep)
-    report.header("genrec benchmark: cached-feature training vs naive model.fit on images")
-
+    report.start("genrec benchmark: cached-feature training vs naive model.fit on images", a.keep)
     from genrec.library import load_gtzan
-
-    workspace.quiet_tensorflow()
-    from genrec.train import TrainConfig, prepare_images, select_tracks
+    from genrec.train import prepare_images, select_tracks
 
     root, desc = (Path(a.library), str(a.library)) if a.library else workspace.default_library()
     archs = [s.strip() for s in a.archs.split(",") if s.strip()]
@@ -177,17 +160,7 @@ def main(argv=None) -> int:
 
     rows, raw = [], {"settings": vars(a), "library": desc, "archs": {}}
     for arch in archs:
-        cfg = TrainConfig(
-            arch=arch,
-            library=str(root),
-            epochs=a.epochs,
-            last_four_trainable=a.last_four_trainable,
-            weights="none",
-            seed=a.seed,
-            batch_size=a.batch_size,
-            input_size=a.input_size,
-            patience=patience,
-        )
+        cfg = workspace.train_config(a, arch, library=str(root), weights="none", patience=patience)
         warm_up(arch, a.input_size)
         results = {}
         order = ["cached", "naive"] if a.order == "cached-first" else ["naive", "cached"]

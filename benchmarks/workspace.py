@@ -111,6 +111,52 @@ def train_two_runs(library: str | None, epochs: int, input_size: int) -> tuple[P
     return runs[0], runs[1], how
 
 
+#: Benchmark options that are TrainConfig fields of the same name: (type, help with the default's place).
+#: ``bool`` marks a flag.
+TRAIN_OPTIONS: dict[str, tuple[type, str]] = {
+    "epochs": (int, "at most this many epochs (default {})"),
+    "patience": (int, "early-stopping patience in epochs (default {})"),
+    "batch_size": (int, "images per training batch (default {})"),
+    "input_size": (int, "image side in pixels (default {})"),
+    "seed": (int, "training seed (default {})"),
+    "weights": (str, "imagenet (the paper's; Keras downloads it), none (random init) or a weights file (default {})"),
+    "chunk_seconds": (float, "cut each clip into chunks of this many seconds (default: the whole 30-s clip)"),
+    "last_four_trainable": (bool, "also train the backbone's last four weighted layers (the paper's switch)"),
+}
+
+
+def add_train_args(parser: argparse.ArgumentParser, **defaults: object) -> None:
+    """Add ``--NAME`` for each keyword (a TRAIN_OPTIONS name) with that default; ``train_config`` reads them.
+
+    A flag's keyword (``last_four_trainable=False``) is its default too: off.
+    """
+    for name, default in defaults.items():
+        kind, text = TRAIN_OPTIONS[name]
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            parser.add_argument(flag, action="store_true", help=text)
+        else:
+            parser.add_argument(flag, type=kind, default=default, help=text.format(default))
+
+
+def train_config(args: argparse.Namespace, arch: str, **overrides: object):
+    """A TrainConfig from the TRAIN_OPTIONS ``args`` has, then ``overrides``; runs go to GENREC_RUNS by default."""
+    from genrec.train import TrainConfig
+
+    given = {name: getattr(args, name) for name in TRAIN_OPTIONS if hasattr(args, name)}
+    return TrainConfig(arch=arch, **{"out": os.environ["GENREC_RUNS"], **given, **overrides})
+
+
+def add_keep_arg(parser: argparse.ArgumentParser) -> None:
+    """``--keep``: keep the throwaway GENREC_HOME (``setup_home``) instead of removing it at exit."""
+    parser.add_argument("--keep", action="store_true", help="keep the temporary GENREC_HOME (runs, caches)")
+
+
+def add_json_arg(parser: argparse.ArgumentParser) -> None:
+    """``--json``: where ``report.dump_json`` writes the raw figures."""
+    parser.add_argument("--json", help="also write the raw figures to this JSON file")
+
+
 def add_run_args(parser: argparse.ArgumentParser, train_epochs: int) -> None:
     """The options naming the two runs to measure, or how to train them here (``runs_from_args`` reads them)."""
     parser.add_argument("--vgg16", help="a saved VGG16 run folder (default: train one)")

@@ -161,7 +161,13 @@ def build(
     lib = get_library(library, split=split, progress=progress, report=report)
     settings = default_settings(library)
     settings.update({k: v for k, v in (("epochs", epochs), ("input_size", input_size)) if v is not None})
-    settings["library"] = "demo" if library == "demo" else str(lib.root)
+    settings.update(
+        library="demo" if library == "demo" else str(lib.root),
+        weights=weights,
+        split=split,
+        chunk_seconds=chunk_seconds,
+        max_per_genre=max_per_genre,
+    )
     out_dir = Path(out) if out else runs_home()
     out_dir.mkdir(parents=True, exist_ok=True)
     # Runs are built in a hidden folder beside the finished ones and moved in when complete, so the
@@ -170,15 +176,7 @@ def build(
     runs = []
     try:
         for arch in architectures:
-            cfg = TrainConfig(
-                arch=arch,
-                weights=weights,
-                split=split,
-                chunk_seconds=chunk_seconds,
-                max_per_genre=max_per_genre,
-                out=str(staging),
-                **settings,
-            )
+            cfg = TrainConfig(arch=arch, out=str(staging), **settings)
             arch_progress = per_arch(progress, arch)
             # each step in a fresh process: the build peaks at its largest step, not at their sum
             staged = run_isolated(train_step, cfg, lib, progress=arch_progress)

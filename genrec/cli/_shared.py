@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from genrec.config import CLIP_SECONDS, MIN_INPUT_SIZE
 
@@ -42,6 +42,11 @@ seed_int = whole_number(0, " (seeds are 0 or above)")
 input_size_int = whole_number(
     MIN_INPUT_SIZE, f" (VGG16 and ResNet50 need images of at least {MIN_INPUT_SIZE} px; the paper uses 224)"
 )
+
+
+def option_values(a: argparse.Namespace, names: Iterable[str]) -> dict:
+    """The named options' values, as keywords for the function whose parameters they are named after."""
+    return {name: getattr(a, name) for name in names}
 
 
 def library_from_args(spec: str, a: argparse.Namespace, progress: Callable[[str, int, int], None]):
@@ -99,6 +104,21 @@ def library_args(parser: argparse.ArgumentParser, default_split: str = "paper") 
     )
     parser.add_argument("--split-dir", help=argparse.SUPPRESS)  # before --split existed; same as --split DIR
     parser.add_argument("--split-seed", type=seed_int, default=0, help="seed of the paper's random split (default 0)")
+
+
+def weights_arg(parser: argparse.ArgumentParser, default: str | None, default_note: str | None = None) -> None:
+    """``--weights``: the backbone's starting weights; ``default_note`` says what a None default stands for."""
+    parser.add_argument(
+        "--weights",
+        default=default,
+        help="imagenet (Keras downloads ~150 MB once), none (random init, works offline) or a local weights file "
+        f"(default {default_note or default})",
+    )
+
+
+def out_arg(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """``--out``: the folder new runs are saved in (None: ``runs_home()``)."""
+    parser.add_argument("--out", default=default, help="where runs are saved (default models/)")
 
 
 def print_library(lib) -> None:

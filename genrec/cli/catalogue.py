@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from genrec.cli._shared import option_values
 from genrec.errors import CatalogueError
 
 INDEX_CHOICES = ("auto", "exact", "hnsw")
+#: The ``catalogue build`` options that ``build_catalogue`` takes as keywords of the same names.
+BUILD_OPTIONS = ("workers", "engine", "address", "index", "batch_size")
 
 
 def cmd_build(a) -> None:
@@ -15,17 +18,8 @@ def cmd_build(a) -> None:
     from genrec.runs import Run
 
     try:
-        report = build_catalogue(
-            Run.open(a.run),
-            Path(a.folder),
-            a.name,
-            workers=a.workers,
-            engine=a.engine,
-            address=a.address,
-            index=a.index,
-            batch_size=a.batch_size,
-            progress=TqdmProgress(),
-        )
+        options = option_values(a, BUILD_OPTIONS)
+        report = build_catalogue(Run.open(a.run), Path(a.folder), a.name, progress=TqdmProgress(), **options)
     except ImportError as exc:  # --index hnsw without hnswlib
         raise CatalogueError(str(exc)) from exc
     cat = report.catalogue

@@ -9,12 +9,14 @@ from genrec.cli._shared import (
     input_size_int,
     library_args,
     library_from_args,
+    out_arg,
     positive_int,
     positive_number,
     print_run,
     print_skipped,
     seed_int,
     strict_arg,
+    weights_arg,
     whole_number,
     window_args,
 )
@@ -112,11 +114,7 @@ def register(sub) -> None:
         action="store_true",
         help="also fine-tune the backbone's last four weighted layers (the paper's switch)",
     )
-    s.add_argument(
-        "--weights",
-        default=DEFAULT_WEIGHTS,
-        help="imagenet (default; downloaded by Keras), none (random init) or a local weights file",
-    )
+    weights_arg(s, DEFAULT_WEIGHTS)
     s.add_argument("--seed", type=seed_int, default=0)
     window_args(s)
     s.add_argument("--batch-size", type=positive_int, default=64)
@@ -134,7 +132,7 @@ def register(sub) -> None:
         default=None,
         help="use at most N (≥ 1) clips per genre and split (default: all)",
     )
-    s.add_argument("--out", default=str(runs_home()), help="where runs are saved (default models/)")
+    out_arg(s, str(runs_home()))
     library_args(s)
     strict_arg(s)
     s.set_defaults(func=cmd_train)

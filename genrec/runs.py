@@ -140,16 +140,16 @@ def _rewrite_record(path: Path, **changes) -> None:
     atomic_write(path / "run.json", json.dumps({**record, **changes}, indent=2))
 
 
-def export_run(path: Path, *, strict: bool = True) -> Path | None:
+def export_run(path: Path, *, strict: bool = True, model=None) -> Path | None:
     """Convert the run's model.keras for LiteRT and write its Grad-CAM head; record both in run.json.
 
-    ``strict=False`` (a build) logs a converter failure and returns None: the run then answers with
-    model.keras. Needs TensorFlow.
+    ``model`` is the run's Keras model where the caller holds it already. ``strict=False`` (a build)
+    logs a converter failure and returns None: the run then answers with model.keras. Needs TensorFlow.
     """
     from genrec.model import head_arrays
 
     path = Path(path)
-    model = Run.open(path).load_model()
+    model = model if model is not None else Run.open(path).load_model()
     t = time.perf_counter()
     if strict:
         predictor = export_predictor(model, path / PREDICTOR_FILE).name

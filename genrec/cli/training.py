@@ -62,17 +62,14 @@ def cmd_evaluate(a) -> None:
 
 
 def cmd_export(a) -> None:
-    from genrec.gradcam import HEAD_FILE, write_head
-    from genrec.model import head_arrays
-    from genrec.runs import Run
-    from genrec.serving import PREDICTOR_FILE, export_predictor
+    from genrec.gradcam import HEAD_FILE
+    from genrec.runs import Run, export_run
 
     run = Run.open(a.run)
     model = run.load_model()
-    target = export_predictor(model, run.path / PREDICTOR_FILE)
-    head = write_head(head_arrays(model), run.path / HEAD_FILE)
+    target = export_run(run.path, model=model)
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); outside clips are now answered with LiteRT")
-    print(f"wrote {head}; Grad-CAM (`genrec explain`, the app's heatmaps) works for this run")
+    print(f"wrote {run.path / HEAD_FILE}; Grad-CAM (`genrec explain`, the app's heatmaps) works for this run")
     if a.quantize:
         from genrec.progress import TqdmProgress
         from genrec.quantize import quantize_run

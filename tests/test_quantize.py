@@ -134,12 +134,17 @@ def test_export_quantize_adds_it_to_an_existing_run(tiny_runs, tmp_path, capsys)
     run = copy_run(tiny_runs["vgg16"], tmp_path / "old-run")
     for name in (QUANTIZED_FILE, AGREEMENT_FILE):
         (run.path / name).unlink()
-    record = (run.path / "run.json").read_bytes()
+    record = json.loads((run.path / "run.json").read_text())
     assert main(["export", str(run.path), "--quantize"]) == 0
     out = capsys.readouterr().out
     assert QUANTIZED_FILE in out and "top-1 agreement" in out
     assert quantized_agreement(run.path) is not None
-    assert (run.path / "run.json").read_bytes() == record
+    # the record keeps everything it had; only the float predictor's name and its export time are rewritten
+    after = json.loads((run.path / "run.json").read_text())
+    assert after["predictor"] == "predictor.tflite" and after["timings_seconds"]["export"] > 0
+    for key in ("predictor", "timings_seconds"):
+        after.pop(key), record.pop(key)
+    assert after == record
     assert not list(run.path.glob(".tmp-*"))
 
 

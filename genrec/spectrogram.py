@@ -6,6 +6,8 @@ app, so they cannot disagree about what a clip looks like.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from genrec.audio import chunk_audio
@@ -17,20 +19,75 @@ REF_POWER = 1.0
 
 
 def mel_db(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Mel power spectrogram in dB re ``REF_POWER``: shape (N_MELS, frames), float32."""
-    import librosa
+    """Mel power spectrogram in dB re ``REF_POWER``: shape (N_MELS, frames), float32.
 
-    power = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS, power=2.0)
-    return librosa.power_to_db(power, ref=REF_POWER, amin=1e-10, top_db=None).astype(np.float32)
+    The same numbers as ``librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr, n_fft=N_FFT,
+    hop_length=HOP_LENGTH, n_mels=N_MELS), ref=REF_POWER, amin=1e-10, top_db=None)``, bit for bit
+    (tests/test_spectrogram.py checks it against librosa), computed the way librosa computes them. Not
+    librosa itself: importing ``librosa.feature`` takes about 2.8 s (scipy.signal, scipy.stats, numba),
+    twice the whole cold-start budget of a first answer (benchmarks/RESULTS.md section 11).
+    """
+    import scipy.fft
+
+    # centred frames, zero-padded at both ends (librosa's center=True, pad_mode="constant")
+    padded = np.pad(y, N_FFT // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH].T
+    # window (float64) times frames, then rfft: librosa's order of operations and FFT library
+    spectrum = scipy.fft.rfft(_hann_window(N_FFT)[:, None] * frames, axis=-2).astype(np.complex64)
+    power = np.abs(spectrum) ** 2.0
+    mel = np.einsum("...ft,mf->...mt", power, _mel_filterbank(sr), optimize=True)
+    return (10.0 * np.log10(np.maximum(1e-10, mel)) - 10.0 * np.log10(REF_POWER)).astype(np.float32)
 
 
 def mel_frequencies() -> np.ndarray:
     """Centre frequency in Hz of each mel band, low to high (for plot axes)."""
-    import librosa
-
     # The filterbank's n_mels triangles sit between n_mels + 2 equally mel-spaced points;
     # band i peaks at point i + 1 (the two end points are edges, not centres).
-    return librosa.mel_frequencies(n_mels=N_MELS + 2, fmin=0.0, fmax=SAMPLE_RATE / 2)[1:-1]
+    return _mel_points(N_MELS + 2, SAMPLE_RATE / 2)[1:-1]
+
+
+# Slaney's mel scale (librosa's default, htk=False): linear below 1 kHz, logarithmic above.
+_MEL_LINEAR_HZ = 200.0 / 3
+_MEL_LOG_HZ = 1000.0
+_MEL_LOG_STEP = np.log(6.4) / 27.0
+
+
+def _hz_to_mel(hz: float) -> float:
+    mel = hz / _MEL_LINEAR_HZ
+    if hz >= _MEL_LOG_HZ:
+        mel = _MEL_LOG_HZ / _MEL_LINEAR_HZ + np.log(hz / _MEL_LOG_HZ) / _MEL_LOG_STEP
+    return mel
+
+
+def _mel_points(n: int, fmax: float) -> np.ndarray:
+    """``n`` frequencies (Hz) equally spaced on the mel scale from 0 Hz to ``fmax``."""
+    mels = np.linspace(_hz_to_mel(0.0), _hz_to_mel(fmax), n)
+    hz = _MEL_LINEAR_HZ * mels
+    log_part = mels >= _MEL_LOG_HZ / _MEL_LINEAR_HZ
+    hz[log_part] = _MEL_LOG_HZ * np.exp(_MEL_LOG_STEP * (mels[log_part] - _MEL_LOG_HZ / _MEL_LINEAR_HZ))
+    return hz
+
+
+@functools.lru_cache(maxsize=4)
+def _mel_filterbank(sr: int) -> np.ndarray:
+    """(N_MELS, 1 + N_FFT // 2) triangular filters with Slaney's area normalisation, float32."""
+    fft_hz = np.fft.rfftfreq(n=N_FFT, d=1.0 / sr)
+    edges = _mel_points(N_MELS + 2, sr / 2)
+    widths = np.diff(edges)
+    ramps = np.subtract.outer(edges, fft_hz)
+    weights = np.zeros((N_MELS, len(fft_hz)), dtype=np.float32)
+    for band in range(N_MELS):
+        rising, falling = -ramps[band] / widths[band], ramps[band + 2] / widths[band + 1]
+        weights[band] = np.maximum(0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, np.newaxis]
+    return weights
+
+
+@functools.lru_cache(maxsize=1)
+def _hann_window(n: int) -> np.ndarray:
+    """The periodic Hann window as scipy.signal.get_window("hann", n) computes it (float64)."""
+    angles = np.linspace(-np.pi, np.pi, n + 1)
+    return (0.5 * np.cos(0 * angles) + 0.5 * np.cos(angles))[:-1]
 
 
 def db_to_image(db: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:

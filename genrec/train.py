@@ -261,7 +261,7 @@ def package_versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for name in ("genrec", "tensorflow", "tensorflow-cpu", "keras", "librosa", "numpy", "scikit-learn"):
+    for name in ("genrec", "tensorflow", "tensorflow-cpu", "keras", "numpy", "scipy", "soxr", "scikit-learn"):
         try:
             out[name] = md.version(name)
         except md.PackageNotFoundError:

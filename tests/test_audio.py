@@ -86,6 +86,20 @@ def test_stereo_with_one_silent_channel_halves_the_level(tmp_path):
     np.testing.assert_allclose(load_audio(path, seconds=None), y / 2, atol=1e-7)
 
 
+@pytest.mark.parametrize("rate", [44100, 48000, 16000, 8000, 22051])
+def test_resampling_is_librosas_soxr_hq(rate):
+    """genrec calls soxr itself (importing librosa costs a second of a cold start): same samples, same length."""
+    import librosa
+
+    from genrec.audio import resample
+
+    y = np.random.default_rng(rate).standard_normal(rate * 3 + 17).astype(np.float32) * 0.2
+    theirs = librosa.resample(y, orig_sr=rate, target_sr=SR, res_type="soxr_hq")
+    ours = resample(y, rate, SR)
+    assert ours.dtype == np.float32
+    np.testing.assert_array_equal(ours, theirs)
+
+
 @pytest.mark.parametrize("rate", [44100, 48000, 16000])
 def test_other_rates_are_resampled_to_22050_keeping_the_pitch(tmp_path, rate):
     path = write_audio(tmp_path / f"sine-{rate}.wav", sine(440.0, 30.0, sr=rate), sr=rate, subtype="FLOAT")

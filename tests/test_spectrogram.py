@@ -93,6 +93,44 @@ def test_mel_db_matches_independent_stft(signal):
     np.testing.assert_allclose(got[above_floor], want[above_floor], atol=0.05)
 
 
+@pytest.mark.parametrize("samples", [2048, 2049, 3 * SR + 7, int(CLIP_SECONDS * SR), int(CLIP_SECONDS * SR) + 511])
+@pytest.mark.parametrize("level", [1e-4, 0.3])
+def test_mel_db_is_librosas_bit_for_bit(samples, level):
+    """genrec computes the spectrogram without importing librosa (a cold-start cost), but every value
+    must be librosa's own, so that images, caches and runs made either way are the same."""
+    import librosa
+
+    y = (level * np.random.default_rng(samples).standard_normal(samples)).astype(np.float32)
+    theirs = librosa.power_to_db(
+        librosa.feature.melspectrogram(y=y, sr=SR, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS, power=2.0),
+        ref=1.0,
+        amin=1e-10,
+        top_db=None,
+    ).astype(np.float32)
+    ours = mel_db(y)
+    assert ours.dtype == np.float32
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_real_gtzan_clips_give_librosas_images(gtzan_sample):
+    import librosa
+
+    from genrec.audio import load_audio
+
+    for path in sorted(gtzan_sample.rglob("*.*"))[::10]:
+        y = load_audio(path)
+        power = librosa.feature.melspectrogram(y=y, sr=SR, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS)
+        theirs = librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None).astype(np.float32)
+        np.testing.assert_array_equal(mel_db(y), theirs, err_msg=str(path))
+        np.testing.assert_array_equal(audio_to_images(y)[0], db_to_image(theirs))
+
+
+def test_mel_frequencies_are_librosas():
+    import librosa
+
+    np.testing.assert_array_equal(mel_frequencies(), librosa.mel_frequencies(n_mels=N_MELS + 2, fmax=SR / 2)[1:-1])
+
+
 def test_mel_db_uses_zero_padding_at_the_edges():
     """The first and last frames are where padding conventions differ; librosa 0.11 pads with zeros."""
     y = sine(440.0, 2.0) + 0.3

@@ -180,7 +180,6 @@ def _features(job: tuple[str, int]) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def feature_table():
-    pytest.importorskip("librosa")
     jobs = [(g, i) for g in GENRES for i in range(N_PER_GENRE)]
     with ProcessPoolExecutor(max_workers=2) as pool:
         feats = np.array(list(pool.map(_features, jobs)))

@@ -318,8 +318,10 @@ def measure_sessions(app: str, env: dict, clip: str, sessions: int, timeout: int
                 for page in pages:
                     page.goto(f"{url}/", wait_until="domcontentloaded")
                 for page in pages:
-                    page.get_by_role("button", name="Upload").wait_for(timeout=timeout * 1000)
-                    page.get_by_role("button", name="Upload").click()
+                    # the query-source control's button (its text is an icon ligature, then "Upload")
+                    upload = page.locator("button", has_text="Upload").first
+                    upload.wait_for(timeout=timeout * 1000)
+                    upload.click()
                 for page in pages:
                     page.locator("input[type=file]").wait_for(state="attached", timeout=timeout * 1000)
                 out["rss_before_mb"] = _tree_rss_mb(proc.pid)

@@ -68,6 +68,11 @@ def runs_home() -> Path:
 #: Age after which a hidden work folder (a run being written, an archive being extracted) is surely abandoned:
 #: far longer than writing a run or extracting GTZAN takes, so only leftovers of killed processes are removed.
 STALE_WORK_SECONDS = 6 * 3600
+#: How often (s) the app's build panel re-reads the build's status: while one runs, and otherwise (to notice
+#: one started by another visitor). Each poll reruns a fragment in the server and redraws the bar in the
+#: browser, on the cores the build needs: every 2 s, not every second (benchmarks/RESULTS.md section 10).
+BUILD_POLL_RUNNING_S = 2.0
+BUILD_POLL_IDLE_S = 5.0
 #: glibc malloc settings for the build's TensorFlow steps (genrec.isolated), unless the user set them: two
 #: arenas instead of eight per core, and large blocks mmap'ed (so freed ones go back at once). They cut the
 #: ResNet50 LiteRT conversion's peak from 1.63 to 1.34 GB (benchmarks/RESULTS.md section 9).

@@ -14,13 +14,8 @@ import time
 import streamlit as st
 
 from genrec import buildjob, dashboard, reachability
-from genrec.config import runs_home
+from genrec.config import BUILD_POLL_IDLE_S, BUILD_POLL_RUNNING_S, runs_home
 from pages._common import forget_runs, guard
-
-#: How often the panel re-reads the build's status: quickly while one runs, slowly to notice one
-#: started by another visitor.
-POLL_RUNNING_S = 1.0
-POLL_IDLE_S = 5.0
 
 DEMO_WEIGHTS = {
     "none": "Random initialisation (works offline)",
@@ -47,7 +42,7 @@ def build_panel() -> None:
     running = buildjob.status().running
     # Only the progress is redrawn on each poll; the cards change when a build starts or ends,
     # and then the whole app reruns.
-    st.fragment(_live, run_every=POLL_RUNNING_S if running else POLL_IDLE_S)(running)
+    st.fragment(_live, run_every=BUILD_POLL_RUNNING_S if running else BUILD_POLL_IDLE_S)(running)
     left, right = st.columns(2)
     with left:
         _demo_card(running)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from genrec.audio import AudioSource, load_audio
-from genrec.config import MAX_SONG_SECONDS, SAMPLE_RATE, TOP_K
+from genrec.config import MAX_SONG_SECONDS, SAMPLE_RATE, SONG_SLACK_SECONDS, TOP_K
 from genrec.index import l2_normalize
 from genrec.progress import ProgressFn, silent
 from genrec.spectrogram import audio_to_images
@@ -188,5 +188,7 @@ def song_answers(
 
 
 def is_longer_than_windows(seconds: float, recommenders: list) -> bool:
-    """Whether a file is longer than every run's analysis window (then its whole length is worth analysing)."""
-    return any(seconds > r.clip_seconds + 1e-6 for r in recommenders)
+    """Whether a file is longer than a run's analysis window by more than SONG_SLACK_SECONDS (then its whole
+    length is worth analysing). A GTZAN clip of 30.01 s against a 30-s window is one clip, not a song of two
+    nearly identical windows."""
+    return any(seconds > r.clip_seconds + SONG_SLACK_SECONDS for r in recommenders)

@@ -28,6 +28,18 @@ def test_windows_cover_the_whole_song():
     np.testing.assert_allclose(window_starts(9.0, 3.0), [0, 3, 6])
 
 
+def test_a_clip_barely_longer_than_the_window_is_one_clip_not_a_song():
+    from types import SimpleNamespace
+
+    from genrec.song import is_longer_than_windows
+
+    runs = [SimpleNamespace(clip_seconds=30.0), SimpleNamespace(clip_seconds=30.0)]
+    assert not is_longer_than_windows(30.37, runs)  # the longest clip of ../shared's GTZAN sample
+    assert not is_longer_than_windows(31.0, runs)
+    assert is_longer_than_windows(31.5, runs)
+    assert is_longer_than_windows(8.0, [SimpleNamespace(clip_seconds=3.0)])  # a run with a 3-s window
+
+
 def test_long_files_are_capped_with_a_message(monkeypatch):
     import genrec.song
 

@@ -31,6 +31,11 @@ from genrec.train import (
 SIZE = 32
 
 
+def quick_config(arch: str, out, **settings) -> TrainConfig:
+    """One epoch on SIZE-px images from random weights (offline), written into ``out``."""
+    return TrainConfig(arch=arch, epochs=1, input_size=SIZE, weights="none", out=str(out), **settings)
+
+
 def _naive_vs_cached(arch: str, last_four: bool, lib) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train the same model twice from the same seed: on cached frozen outputs, and with a plain fit on images.
 
@@ -125,15 +130,7 @@ def test_chunks_train_and_predict_per_clip(tiny_library_dir, tmp_path):
     lib = load_gtzan(tiny_library_dir)
     run = Run.open(
         train(
-            TrainConfig(
-                arch="vgg16",
-                epochs=1,
-                input_size=SIZE,
-                chunk_seconds=10.0,
-                max_per_genre=1,
-                weights="none",
-                out=str(tmp_path),
-            ),
+            quick_config("vgg16", tmp_path, chunk_seconds=10.0, max_per_genre=1),
             library=lib,
         )
     )
@@ -182,15 +179,7 @@ def test_shorter_analysis_window_is_used_for_training_and_queries(tiny_library_d
     lib = load_gtzan(tiny_library_dir)
     run = Run.open(
         train(
-            TrainConfig(
-                arch="resnet50",
-                epochs=1,
-                input_size=SIZE,
-                max_per_genre=2,
-                clip_seconds=3.0,
-                weights="none",
-                out=str(tmp_path),
-            ),
+            quick_config("resnet50", tmp_path, max_per_genre=2, clip_seconds=3.0),
             library=lib,
         )
     )
@@ -215,7 +204,7 @@ def test_interrupted_training_leaves_no_run(tiny_library_dir, tmp_path, monkeypa
 
     monkeypatch.setattr("genrec.runs.np.savez", interrupt)
     with pytest.raises(KeyboardInterrupt):
-        cfg = TrainConfig(arch="vgg16", epochs=1, input_size=SIZE, max_per_genre=1, weights="none", out=str(tmp_path))
+        cfg = quick_config("vgg16", tmp_path, max_per_genre=1)
         train(cfg, library=lib)
     assert list(tmp_path.iterdir()) == []
 

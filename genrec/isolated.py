@@ -73,9 +73,14 @@ def run_isolated(step: Callable[..., Any], *args: Any, progress: ProgressFn = si
             try:
                 message = messages.get(timeout=_POLL_SECONDS)
             except queue.Empty:
-                if not child.is_alive():
+                if child.is_alive():
+                    continue
+                # Gone: what it sent before exiting is in the pipe by now, but may have landed just
+                # after the wait above timed out, so look once more before calling it lost.
+                try:
+                    message = messages.get(timeout=_POLL_SECONDS)
+                except queue.Empty:
                     break
-                continue
             if message[0] == "progress":
                 progress(*message[1:])
             else:

@@ -32,7 +32,7 @@ from genrec.config import (
 from genrec.errors import GenrecError
 from genrec.isolated import run_isolated
 from genrec.library import Library, load_demo, load_gtzan
-from genrec.progress import ProgressFn, follow, per_stage, silent
+from genrec.progress import ProgressFn, follow, per_stage, prefixed, silent
 from genrec.runs import TMP_PREFIX, export_run, publish_run
 
 #: Printed by ``genrec build --progress-format lines`` before the path of each finished run.
@@ -177,7 +177,7 @@ def build(
     try:
         for arch in architectures:
             cfg = TrainConfig(arch=arch, out=str(staging), **settings)
-            arch_progress = per_arch(progress, arch)
+            arch_progress = prefixed(progress, arch)
             # each step in a fresh process: the build peaks at its largest step, not at their sum
             staged = run_isolated(train_step, cfg, lib, progress=arch_progress)
             run_isolated(export_step, staged, progress=arch_progress)
@@ -186,11 +186,6 @@ def build(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return runs
-
-
-def per_arch(progress: ProgressFn, arch: str) -> ProgressFn:
-    """``progress`` with each stage named after the architecture (``vgg16 epochs``)."""
-    return lambda stage, done, total: progress(f"{arch} {stage}", done, total)
 
 
 def train_step(cfg, library: Library, progress: ProgressFn = silent) -> Path:

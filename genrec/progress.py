@@ -65,3 +65,8 @@ def follow(line: str, progress: ProgressFn) -> bool:
 def per_stage(progress: ProgressFn, stage: str) -> Callable[[int, int], None]:
     """Adapt a stage-aware progress function to a ``(done, total)`` callback."""
     return lambda done, total: progress(stage, done, total)
+
+
+def prefixed(progress: ProgressFn, prefix: str) -> ProgressFn:
+    """``progress`` with every stage named after ``prefix`` first (``vgg16 epochs``)."""
+    return lambda stage, done, total: progress(f"{prefix} {stage}", done, total)

@@ -31,6 +31,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -134,10 +135,10 @@ def _free_name(out: Path, run_id: str) -> Path:
     return final
 
 
-def _rewrite_record(path: Path, **changes) -> None:
-    """Update top-level keys of a run's run.json in place (atomically)."""
+def _rewrite_record(path: Path, change: Callable[[dict], dict]) -> None:
+    """Replace a run's run.json by ``change(record)``, atomically."""
     record = json.loads((path / "run.json").read_text())
-    atomic_write(path / "run.json", json.dumps({**record, **changes}, indent=2))
+    atomic_write(path / "run.json", json.dumps(change(record), indent=2))
 
 
 def export_run(path: Path, *, strict: bool = True, model=None) -> Path | None:
@@ -156,18 +157,25 @@ def export_run(path: Path, *, strict: bool = True, model=None) -> Path | None:
     else:
         predictor = _export_or_none(model, path / PREDICTOR_FILE)
     write_head(head_arrays(model), path / HEAD_FILE)
-    record = json.loads((path / "run.json").read_text())
-    timings = {**record.get("timings_seconds", {}), "export": round(time.perf_counter() - t, 2)}
-    _rewrite_record(path, predictor=predictor, timings_seconds=timings)
+    export_s = round(time.perf_counter() - t, 2)
+    _rewrite_record(
+        path,
+        lambda record: {
+            **record,
+            "predictor": predictor,
+            "timings_seconds": {**record.get("timings_seconds", {}), "export": export_s},
+        },
+    )
     return path / predictor if predictor else None
 
 
 def publish_run(staged: Path, out: Path) -> Path:
     """Move a complete run folder (built in a hidden folder inside ``out``) into ``out`` in one rename."""
     final = _free_name(out, staged.name)
-    record = json.loads((staged / "run.json").read_text())
     # the run records where it was written (its config's ``out``), not the hidden folder it was built in
-    _rewrite_record(staged, run_id=final.name, config={**record.get("config", {}), "out": str(out)})
+    _rewrite_record(
+        staged, lambda record: {**record, "run_id": final.name, "config": {**record.get("config", {}), "out": str(out)}}
+    )
     os.rename(staged, final)
     return final
 

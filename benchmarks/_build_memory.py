@@ -20,16 +20,7 @@ import tempfile
 import threading
 import time
 
-
-def _tree_rss_mb(proc) -> tuple[float, float]:
-    """(sum, largest) RSS in MB of ``proc`` and all its descendants."""
-    import psutil
-
-    sizes = []
-    for p in [proc, *proc.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            sizes.append(p.memory_info().rss / 2**20)
-    return sum(sizes), max(sizes, default=0.0)
+from benchmarks.measure import tree_rss_mb
 
 
 def measure(library: str, extra: list[str]) -> dict:
@@ -53,11 +44,14 @@ def measure(library: str, extra: list[str]) -> dict:
     stage = ["start"]
     tree: dict[str, float] = {}
     single: dict[str, float] = {}
-    proc = psutil.Process(child.pid)
 
     def sample() -> None:
         while child.poll() is None:
-            total, largest = _tree_rss_mb(proc)
+            try:
+                sizes = tree_rss_mb(child.pid)
+            except psutil.Error:  # the build has just exited
+                break
+            total, largest = sum(sizes), max(sizes, default=0.0)
             tree[stage[0]] = max(tree.get(stage[0], 0.0), total)
             single[stage[0]] = max(single.get(stage[0], 0.0), largest)
             time.sleep(0.1)

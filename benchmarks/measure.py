@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import statistics
@@ -64,3 +65,15 @@ def rss_mb(pid: int | None = None) -> float | None:
     except ImportError:
         return None
     return psutil.Process(pid or os.getpid()).memory_info().rss / 1024 / 1024
+
+
+def tree_rss_mb(pid: int) -> list[float]:
+    """RSS in MB of process ``pid`` and each of its descendants (those that vanish meanwhile are left out)."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    sizes = []
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            sizes.append(p.memory_info().rss / 2**20)
+    return sizes

@@ -207,18 +207,6 @@ def _problems(at) -> list[str]:
 
 
 # --------------------------------------------------------------------------- real server
-def _tree_rss_mb(pid: int) -> float:
-    import psutil
-
-    proc = psutil.Process(pid)
-    procs = [proc, *proc.children(recursive=True)]
-    total = 0
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += p.memory_info().rss
-    return total / 1024 / 1024
-
-
 def _server_peak_mb(pid: int) -> float | None:
     """VmHWM (peak RSS) of the server process from /proc."""
     try:
@@ -282,16 +270,16 @@ def measure_server(app: str, env: dict, timeout: int) -> dict:
             out["cmd"] = " ".join(["streamlit", *app_server.streamlit_command(app, port)[3:]])
             out["startup_s"] = time.perf_counter() - t
             time.sleep(1)
-            out["rss_started_mb"] = _tree_rss_mb(proc.pid)
+            out["rss_started_mb"] = sum(measure.tree_rss_mb(proc.pid))
             page = requests.get(f"{url}/", timeout=30)
             out["page_status"] = page.status_code
             time.sleep(1)
-            out["rss_after_http_get_mb"] = _tree_rss_mb(proc.pid)
+            out["rss_after_http_get_mb"] = sum(measure.tree_rss_mb(proc.pid))
             t = time.perf_counter()
             out["websocket"] = _websocket_page_load(port, timeout)
             out["script_run_s"] = time.perf_counter() - t
             time.sleep(1)
-            out["rss_after_page_load_mb"] = _tree_rss_mb(proc.pid)
+            out["rss_after_page_load_mb"] = sum(measure.tree_rss_mb(proc.pid))
             out["peak_mb"] = _server_peak_mb(proc.pid)
     except Exception as exc:
         out["error"] = f"{type(exc).__name__}: {exc}"
@@ -324,7 +312,7 @@ def measure_sessions(app: str, env: dict, clip: str, sessions: int, timeout: int
                     upload.click()
                 for page in pages:
                     page.locator("input[type=file]").wait_for(state="attached", timeout=timeout * 1000)
-                out["rss_before_mb"] = _tree_rss_mb(proc.pid)
+                out["rss_before_mb"] = sum(measure.tree_rss_mb(proc.pid))
                 t = time.perf_counter()
                 for page in pages:  # all uploads first, so the sessions' script runs overlap on the server
                     page.locator("input[type=file]").set_input_files(clip)
@@ -336,7 +324,7 @@ def measure_sessions(app: str, env: dict, clip: str, sessions: int, timeout: int
                 out["answered"] = answered
                 browser.close()
             time.sleep(1)
-            out["rss_after_mb"] = _tree_rss_mb(proc.pid)
+            out["rss_after_mb"] = sum(measure.tree_rss_mb(proc.pid))
             out["peak_mb"] = _server_peak_mb(proc.pid)
     except Exception as exc:
         out["error"] = f"{type(exc).__name__}: {str(exc)[:500]}"

@@ -13,7 +13,9 @@ call for an outside clip. Measured
 * song: a whole song (``--song-seconds``, default 240 s, written as 44.1 kHz stereo WAV so decoding
   includes resampling) answered by both models window by window (genrec.song: decode once, one image
   per window, song-level mean and top-5), median of ``--song-repeats`` warm runs, with its stages and
-  the ratio to one 30-s query measured in the same run.
+  the ratio to one 30-s query measured in the same run. It runs in a fresh process that never imports
+  TensorFlow, as the app's server does: in this process the Keras comparison has loaded TensorFlow, whose
+  thread pools and allocator made the same song 0.4 s slower (2.67 against 2.25 s on 2026-11-26).
 
 The floor is the two forward passes alone; the ratio end-to-end / floor says how much of a query is
 spent outside the networks.
@@ -56,6 +58,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     workspace.add_json_arg(p)
     p.add_argument("--_child", nargs=3, metavar=("VGG", "RESNET", "CLIP"), help=argparse.SUPPRESS)
     p.add_argument("--_spawned", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--_song", nargs=4, metavar=("VGG", "RESNET", "SONG", "CLIP"), help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -93,33 +96,26 @@ def cold_child(vgg: str, resnet: str, clip: str, k: int, spawned: float) -> None
     print("COLD " + json.dumps(out), flush=True)
 
 
-def run_cold(vgg: Path, resnet: Path, clip: Path, k: int, predictor: str = "auto") -> dict:
-    spawned = time.time()
+def run_child(args: list[str], tag: str, predictor: str) -> dict:
+    """Run this script again in a fresh process with ``args``; return the JSON it printed after ``tag``."""
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.latency",  # this script again, in a fresh process (cwd: the project)
-            "--_child",
-            str(vgg),
-            str(resnet),
-            str(clip),
-            "-k",
-            str(k),
-            "--_spawned",
-            repr(spawned),
-        ],
+        [sys.executable, "-m", "benchmarks.latency", *args],  # cwd: the project
         capture_output=True,
         text=True,
         env={**os.environ, PREDICTOR_ENV: predictor},
         cwd=str(workspace.PROJECT),
     )
-    wall = time.time() - spawned
-    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("COLD ")), None)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(tag + " ")), None)
     if proc.returncode or not line:
-        raise RuntimeError(f"cold-start subprocess failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
-    out = json.loads(line[5:])
-    out["subprocess_wall_s"] = wall
+        raise RuntimeError(f"{tag.lower()} subprocess failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(line[len(tag) + 1 :])
+
+
+def run_cold(vgg: Path, resnet: Path, clip: Path, k: int, predictor: str = "auto") -> dict:
+    spawned = time.time()
+    args = ["--_child", str(vgg), str(resnet), str(clip), "-k", str(k), "--_spawned", repr(spawned)]
+    out = run_child(args, "COLD", predictor)
+    out["subprocess_wall_s"] = time.time() - spawned
     return out
 
 
@@ -264,16 +260,22 @@ def make_song(run_dir: Path, seconds: float) -> Path:
     return target
 
 
-def song_latency(recs, song_path: Path, clip: Path, repeats: int, k: int) -> dict:
-    """Whole-song answers of both runs vs one 30-s query, warm, alternating order; stage times of the song."""
-    from genrec.recommend import compare
+def song_child(vgg: str, resnet: str, song_path: str, clip: str, repeats: int, k: int) -> None:
+    """Runs in a fresh interpreter that, like the app's server, never imports TensorFlow; prints one JSON
+    line: whole-song answers of both runs vs one 30-s query, warm, alternating order, with the song's stages."""
+    from genrec.recommend import Recommender, compare
+    from genrec.runs import Run
     from genrec.song import analyse_song, decode_song, song_answers
+
+    recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
+    for r in recs:
+        r.warm_up()
 
     def whole() -> dict:
         t = {}
         cpu = time.process_time()
         s = time.perf_counter()
-        song = decode_song(song_path)
+        song = decode_song(Path(song_path))
         t["decode + resample"] = time.perf_counter() - s
         s = time.perf_counter()
         timelines = analyse_song(recs, song)
@@ -286,7 +288,7 @@ def song_latency(recs, song_path: Path, clip: Path, repeats: int, k: int) -> dic
         return t
 
     whole()
-    compare(recs, source=clip, k=k)  # warm-up
+    compare(recs, source=Path(clip), k=k)  # warm-up
     songs, clips = [], []
     for i in range(repeats):
         for what in ("song", "clip") if i % 2 == 0 else ("clip", "song"):
@@ -294,8 +296,22 @@ def song_latency(recs, song_path: Path, clip: Path, repeats: int, k: int) -> dic
                 songs.append(whole())
             else:
                 s = time.perf_counter()
-                compare(recs, source=clip, k=k)
+                compare(recs, source=Path(clip), k=k)
                 clips.append(time.perf_counter() - s)
+    out = {
+        "song_stages": songs,
+        "clip_s": clips,
+        "predictors": [r.predictor.path.name for r in recs],
+        "tensorflow_imported": "tensorflow" in sys.modules,
+    }
+    print("SONG " + json.dumps(out), flush=True)
+
+
+def song_latency(vgg: Path, resnet: Path, song_path: Path, clip: Path, repeats: int, k: int, predictor: str) -> dict:
+    """Measure the whole song in a TensorFlow-free child (:func:`song_child`) and print its table."""
+    args = ["--_song", str(vgg), str(resnet), str(song_path), str(clip), "--song-repeats", str(repeats), "-k", str(k)]
+    result = run_child(args, "SONG", predictor)
+    songs, clips = result["song_stages"], result["clip_s"]
     extra = ("windows per run", "cpu")
     totals = [sum(v for n, v in t.items() if n not in extra) for t in songs]
     rows = [{"stage": n, "median_ms": 1000 * median([t[n] for t in songs])} for n in songs[0] if n not in extra]
@@ -305,7 +321,8 @@ def song_latency(recs, song_path: Path, clip: Path, repeats: int, k: int) -> dic
     ]
     print(
         f"\nWHOLE SONG  ({song_path.name}: {median([t['windows per run'] for t in songs]):.0f} windows per run; "
-        f"median of {repeats} warm runs, alternating with a 30-s query)"
+        f"median of {repeats} warm runs, alternating with a 30-s query, in a fresh process without TensorFlow "
+        f"(imported: {result['tensorflow_imported']}); predictors {result['predictors']})"
     )
     print(report.table(rows, ["stage", "median_ms"], "{:.0f}"))
     lo, hi = iqr(totals)
@@ -314,10 +331,10 @@ def song_latency(recs, song_path: Path, clip: Path, repeats: int, k: int) -> dic
         f"{median(totals):.2f} s (IQR {lo:.2f}-{hi:.2f} s), target <= 2 s warm"
     )
     print(
-        f"CPU time of the whole song (all threads of this process): median {median([t['cpu'] for t in songs]):.2f} s "
+        f"CPU time of the whole song (all threads of the child): median {median([t['cpu'] for t in songs]):.2f} s "
         f"(the wall time on an idle machine with 2 cores is at most this, less where LiteRT uses both)"
     )
-    return {"song_s": totals, "song_stages": songs, "clip_s": clips}
+    return {"song_s": totals, **result}
 
 
 def main(argv=None) -> int:
@@ -325,6 +342,9 @@ def main(argv=None) -> int:
     if a._child:
         workspace.quiet_tensorflow()
         cold_child(*a._child, k=a.k, spawned=a._spawned)
+        return 0
+    if a._song:
+        song_child(*a._song, repeats=a.song_repeats, k=a.k)
         return 0
     report.start("genrec benchmark: query latency of one 30-s clip, end to end, both models", a.keep)
     vgg, resnet, how = workspace.runs_from_args(a)
@@ -420,7 +440,8 @@ def main(argv=None) -> int:
     runtimes = compare_runtimes(first, images_for(first, clip), a.repeats)
     song = None
     if a.song_repeats > 0:
-        song = song_latency(first, make_song(vgg, a.song_seconds), clip, a.song_repeats, a.k)
+        song_path = make_song(vgg, a.song_seconds)
+        song = song_latency(vgg, resnet, song_path, clip, a.song_repeats, a.k, predictors[0])
     report.dump_json(
         a.json,
         {

@@ -50,6 +50,15 @@ DEFAULT_WEIGHTS = "imagenet"
 DEMO_WEIGHTS = "none"
 
 
+def cpu_threads() -> int:
+    """Cores this process may use: its CPU affinity where the system has one (containers narrow it), else
+    the machine's count. LiteRT's interpreters and the spectrogram images use this many threads."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
 def project_root() -> Path:
     """The folder holding ``app.py`` (the package's parent)."""
     return Path(__file__).resolve().parent.parent

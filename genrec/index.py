@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from genrec.config import TOP_K
+from genrec.config import TOP_K, cpu_threads
 from genrec.vectors import (
     IdTable,
     as_matrix,
@@ -274,7 +274,7 @@ class HnswIndex(VectorIndex):
         )
 
     def _threads(self) -> int:
-        return self.num_threads if self.num_threads > 0 else os.cpu_count() or 1
+        return self.num_threads if self.num_threads > 0 else cpu_threads()
 
     def _add_unit(self, new: list[str], unit: np.ndarray) -> None:
         start, needed = len(self), len(self) + len(new)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 import tempfile
 
 import numpy as np
 
+from genrec.config import cpu_threads
 from genrec.progress import ProgressFn, silent
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def lite_extract(
     """Run a converted frozen part over ``images`` in batches; one array per output, in the Keras output order."""
     from ai_edge_litert.interpreter import Interpreter
 
-    runner = Interpreter(model_content=data, num_threads=os.cpu_count() or 1).get_signature_runner()
+    runner = Interpreter(model_content=data, num_threads=cpu_threads()).get_signature_runner()
     outs: list[dict] = []
     n = len(images)
     progress("features", 0, n)

@@ -31,6 +31,7 @@ from typing import Protocol
 
 import numpy as np
 
+from genrec.config import cpu_threads
 from genrec.errors import GenrecError, RunError
 from genrec.fileio import atomic_write
 from genrec.gradcam import needs_export
@@ -95,7 +96,7 @@ class LitePredictor:
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
-            interpreter = Interpreter(model_path=str(path), num_threads=threads or os.cpu_count() or 1)
+            interpreter = Interpreter(model_path=str(path), num_threads=threads or cpu_threads())
             self._run = interpreter.get_signature_runner()
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError for unreadable flatbuffers
             raise RunError(

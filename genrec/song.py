@@ -19,7 +19,7 @@ from genrec.audio import AudioSource, load_audio
 from genrec.config import MAX_SONG_SECONDS, SAMPLE_RATE, SONG_SLACK_SECONDS, TOP_K
 from genrec.index import l2_normalize
 from genrec.progress import ProgressFn, silent
-from genrec.spectrogram import audio_to_images
+from genrec.spectrogram import images_of
 from genrec.train import EXTRACT_BATCH
 
 
@@ -156,7 +156,7 @@ def analyse_song(recommenders: list, song: Song, progress: ProgressFn = silent) 
         for first in range(0, len(starts), EXTRACT_BATCH):
             batch = starts[first : first + EXTRACT_BATCH]
             pieces = [song.samples[round(s * SAMPLE_RATE) :][:width] for s in batch]
-            images = np.concatenate([audio_to_images(np.pad(p, (0, width - len(p))), size=size) for p in pieces])
+            images = images_of([np.pad(p, (0, width - len(p))) for p in pieces], size=size)
             for r in groups[(window, size)]:
                 probs, emb = r.predictor(images)
                 results[id(r)][0].append(np.asarray(probs))

@@ -6,12 +6,16 @@ app, so they cannot disagree about what a clip looks like.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from genrec.audio import chunk_audio
-from genrec.config import DB_CEIL, DB_FLOOR, HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE
+from genrec.config import DB_CEIL, DB_FLOOR, HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE, cpu_threads
 
 #: Fixed dB reference and display range: a constant reference (not the clip's
 #: own maximum) keeps loud and quiet clips comparable.
@@ -22,8 +26,9 @@ def mel_db(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     """Mel power spectrogram in dB re ``REF_POWER``: shape (N_MELS, frames), float32.
 
     The same numbers as ``librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr, n_fft=N_FFT,
-    hop_length=HOP_LENGTH, n_mels=N_MELS), ref=REF_POWER, amin=1e-10, top_db=None)``, bit for bit
-    (tests/test_spectrogram.py checks it against librosa), computed the way librosa computes them. Not
+    hop_length=HOP_LENGTH, n_mels=N_MELS), ref=REF_POWER, amin=1e-10, top_db=None)`` with BLAS on one
+    thread, bit for bit (tests/test_spectrogram.py checks it against librosa), computed the way librosa
+    computes them, and the same on any machine (see :func:`_one_blas_thread`). Not
     librosa itself: importing ``librosa.feature`` takes about 2.8 s (scipy.signal, scipy.stats, numba),
     twice the whole cold-start budget of a first answer (benchmarks/RESULTS.md section 11).
     """
@@ -35,8 +40,33 @@ def mel_db(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     # window (float64) times frames, then rfft: librosa's order of operations and FFT library
     spectrum = scipy.fft.rfft(_hann_window(N_FFT)[:, None] * frames, axis=-2).astype(np.complex64)
     power = np.abs(spectrum) ** 2.0
-    mel = np.einsum("...ft,mf->...mt", power, _mel_filterbank(sr), optimize=True)
+    with _one_blas_thread():
+        mel = np.einsum("...ft,mf->...mt", power, _mel_filterbank(sr), optimize=True)
     return (10.0 * np.log10(np.maximum(1e-10, mel)) - 10.0 * np.log10(REF_POWER)).astype(np.float32)
+
+
+_BLAS_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Run the enclosed BLAS call (the mel projection) on one thread.
+
+    OpenBLAS splits this small product over every core, and where it splits changes the last bits of
+    the result: the same clip gave a different spectrogram on 1 and 2 threads. One thread makes the
+    images the same on any machine. It is also faster: OpenBLAS's helper threads spin after each call on
+    the cores that the other images (:func:`images_of`) and LiteRT need. The thread count is
+    process-wide, so the limit is taken under a lock.
+    """
+    with _BLAS_LOCK, _blas_controller().limit(limits=1, user_api="blas"):
+        yield
 
 
 def mel_frequencies() -> np.ndarray:
@@ -119,4 +149,18 @@ def audio_to_images(
     (see :func:`genrec.audio.chunk_audio`), giving (n_chunks, size, size, 3).
     """
     pieces = [y] if not chunk_seconds else list(chunk_audio(y, chunk_seconds, sr))
-    return np.stack([db_to_image(mel_db(p, sr), size) for p in pieces])
+    return images_of(pieces, size=size, sr=sr)
+
+
+def images_of(pieces: Sequence[np.ndarray], *, size: int = IMAGE_SIZE, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """One image per piece of audio (a clip's chunks, a song's windows): (len(pieces), size, size, 3).
+
+    Pieces are independent, and numpy, scipy.fft and PIL release the GIL while they work, so several
+    pieces are built at once on :func:`genrec.config.cpu_threads` threads (a song's 8 windows in about
+    two thirds of the time on 2 cores; benchmarks/RESULTS.md section 5).
+    """
+    threads = min(cpu_threads(), len(pieces))
+    if threads <= 1:
+        return np.stack([db_to_image(mel_db(p, sr), size) for p in pieces])
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="genrec-images") as pool:
+        return np.stack(list(pool.map(lambda p: db_to_image(mel_db(p, sr), size), pieces)))

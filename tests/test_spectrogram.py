@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from genrec.config import CLIP_SECONDS, HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE
-from genrec.spectrogram import DB_CEIL, DB_FLOOR, audio_to_images, db_to_image, mel_db, mel_frequencies
+from genrec.spectrogram import DB_CEIL, DB_FLOOR, audio_to_images, db_to_image, images_of, mel_db, mel_frequencies
 from tests.conftest import tone
 
 SR = SAMPLE_RATE
@@ -93,9 +93,19 @@ def test_mel_db_matches_independent_stft(signal):
     np.testing.assert_allclose(got[above_floor], want[above_floor], atol=0.05)
 
 
+@pytest.fixture
+def one_blas_thread():
+    """librosa's mel projection is a BLAS product whose last bits depend on how many threads OpenBLAS
+    splits it over; genrec's runs on one (genrec.spectrogram._one_blas_thread), so librosa's does too."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @pytest.mark.parametrize("samples", [2048, 2049, 3 * SR + 7, int(CLIP_SECONDS * SR), int(CLIP_SECONDS * SR) + 511])
 @pytest.mark.parametrize("level", [1e-4, 0.3])
-def test_mel_db_is_librosas_bit_for_bit(samples, level):
+def test_mel_db_is_librosas_bit_for_bit(samples, level, one_blas_thread):
     """genrec computes the spectrogram without importing librosa (a cold-start cost), but every value
     must be librosa's own, so that images, caches and runs made either way are the same."""
     import librosa
@@ -112,7 +122,7 @@ def test_mel_db_is_librosas_bit_for_bit(samples, level):
     np.testing.assert_array_equal(ours, theirs)
 
 
-def test_real_gtzan_clips_give_librosas_images(gtzan_sample):
+def test_real_gtzan_clips_give_librosas_images(gtzan_sample, one_blas_thread):
     import librosa
 
     from genrec.audio import load_audio
@@ -123,6 +133,35 @@ def test_real_gtzan_clips_give_librosas_images(gtzan_sample):
         theirs = librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None).astype(np.float32)
         np.testing.assert_array_equal(mel_db(y), theirs, err_msg=str(path))
         np.testing.assert_array_equal(audio_to_images(y)[0], db_to_image(theirs))
+
+
+@pytest.mark.parametrize("samples", [3 * SR + 7, int(CLIP_SECONDS * SR)])
+def test_mel_db_is_the_same_whatever_blas_threads_the_caller_set(samples):
+    """A multi-threaded BLAS product gave other last bits than a single-threaded one (librosa's own
+    spectrogram of 66157 samples differs between 1 and 2 OpenBLAS threads), so mel_db fixes its own."""
+    from threadpoolctl import threadpool_limits
+
+    from genrec.config import cpu_threads
+
+    y = (0.3 * np.random.default_rng(samples).standard_normal(samples)).astype(np.float32)
+    results = []
+    for threads in sorted({1, cpu_threads()}):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            results.append(mel_db(y))
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
+
+
+def test_images_of_many_pieces_built_at_once_equal_one_at_a_time():
+    """images_of builds pieces on several threads; each image must be the one built alone."""
+    rng = np.random.default_rng(3)
+    pieces = [(0.2 * rng.standard_normal(int(3.0 * SR))).astype(np.float32) for _ in range(5)]
+    pieces[2] = tone(3.0, freq=440.0)
+    together = images_of(pieces, size=64)
+    assert together.shape == (5, 64, 64, 3)
+    for piece, image in zip(pieces, together, strict=True):
+        np.testing.assert_array_equal(image, db_to_image(mel_db(piece), 64))
+    np.testing.assert_array_equal(audio_to_images(np.concatenate(pieces), chunk_seconds=3.0, size=64), together)
 
 
 def test_mel_frequencies_are_librosas():

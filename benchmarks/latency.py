@@ -263,9 +263,12 @@ def make_song(run_dir: Path, seconds: float) -> Path:
 def song_child(vgg: str, resnet: str, song_path: str, clip: str, repeats: int, k: int) -> None:
     """Runs in a fresh interpreter that, like the app's server, never imports TensorFlow; prints one JSON
     line: whole-song answers of both runs vs one 30-s query, warm, alternating order, with the song's stages."""
+    import numpy as np
+
+    from genrec.config import SAMPLE_RATE
     from genrec.recommend import Recommender, compare
     from genrec.runs import Run
-    from genrec.song import analyse_song, decode_song, song_answers
+    from genrec.song import analyse_song, decode_song, song_answers, window_of
 
     recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
     for r in recs:
@@ -298,9 +301,31 @@ def song_child(vgg: str, resnet: str, song_path: str, clip: str, repeats: int, k
                 s = time.perf_counter()
                 compare(recs, source=Path(clip), k=k)
                 clips.append(time.perf_counter() - s)
+    # The song's window images built all at once (genrec.spectrogram.images_of, on every core) and one at a
+    # time on one thread, alternating: the images' share of the song, side by side in this process.
+    from genrec.song import window_starts
+    from genrec.spectrogram import images_of
+
+    samples = decode_song(Path(song_path)).samples
+    width = round(window_of(recs[0]) * SAMPLE_RATE)
+    starts = window_starts(len(samples) / SAMPLE_RATE, width / SAMPLE_RATE)
+    pieces = [samples[round(s * SAMPLE_RATE) :][:width] for s in starts]
+    pieces = [np.pad(p, (0, width - len(p))) for p in pieces]
+    ways = {
+        "all cores": lambda: images_of(pieces, size=recs[0].input_size),
+        "one at a time": lambda: [images_of([p], size=recs[0].input_size) for p in pieces],
+    }
+    image_s: dict[str, list[float]] = {name: [] for name in ways}
+    for i in range(max(repeats, 5)):
+        for name in list(ways) if i % 2 == 0 else list(ways)[::-1]:
+            s = time.perf_counter()
+            ways[name]()
+            image_s[name].append(time.perf_counter() - s)
     out = {
         "song_stages": songs,
         "clip_s": clips,
+        "images_s": image_s,
+        "image_count": len(pieces),
         "predictors": [r.predictor.path.name for r in recs],
         "tensorflow_imported": "tensorflow" in sys.modules,
     }
@@ -329,6 +354,12 @@ def song_latency(vgg: Path, resnet: Path, song_path: Path, clip: Path, repeats: 
     print(
         f"whole song / one 30-s clip = {median(totals) / median(clips):.1f}x;  whole song "
         f"{median(totals):.2f} s (IQR {lo:.2f}-{hi:.2f} s), target <= 2 s warm"
+    )
+    images = {name: median(xs) for name, xs in result["images_s"].items()}
+    print(
+        f"the song's {result['image_count']} window images: all at once on every core "
+        f"{1000 * images['all cores']:.0f} ms, one at a time {1000 * images['one at a time']:.0f} ms "
+        f"({images['one at a time'] / images['all cores']:.2f}x; median, alternating, same process)"
     )
     print(
         f"CPU time of the whole song (all threads of the child): median {median([t['cpu'] for t in songs]):.2f} s "

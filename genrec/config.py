@@ -26,7 +26,8 @@ CLIP_SECONDS = 30.0  # the analysis window of one clip
 MIN_SECONDS = 3.0  # shorter audio is refused rather than padded
 MAX_SONG_SECONDS = 600.0  # whole-song analysis covers at most this much (the middle of longer files)
 #: How much longer than a run's window an upload may be and still count as one clip (its middle window),
-#: not a song: GTZAN's "30-s" clips last up to about 30.6 s.
+#: not a song: GTZAN's "30-s" clips last up to about 30.6 s. A song's rest after its last whole window is
+#: given a window of its own only when longer than this (genrec.song.window_starts).
 SONG_SLACK_SECONDS = 1.0
 N_MELS = 128
 #: Power in dB (against a fixed reference of 1.0) mapped to grey 0 and 255: the range the models see and the

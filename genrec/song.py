@@ -83,12 +83,15 @@ def decode_song(source: AudioSource, name: str | None = None) -> Song:
 def window_starts(seconds: float, window: float) -> np.ndarray:
     """Start times of consecutive windows covering ``seconds``; the last one ends at the song's end.
 
-    A song no longer than one window gets one window (padded, as a short clip is).
+    A song no longer than one window gets one window (padded, as a short clip is). A rest shorter than a
+    window gets a last window ending at the song's end (overlapping the one before), unless the rest is
+    under SONG_SLACK_SECONDS: four GTZAN clips one after another last 120.05 s, and their last 0.05 s are
+    not worth a fifth window that repeats the fourth.
     """
     if seconds <= window:
         return np.zeros(1)
     starts = np.arange(0.0, seconds - window + 1e-9, window)
-    if seconds - (starts[-1] + window) > 1e-6:  # the rest is shorter than a window: end-aligned, overlapping
+    if seconds - (starts[-1] + window) > SONG_SLACK_SECONDS:
         starts = np.append(starts, seconds - window)
     return starts
 

@@ -26,6 +26,9 @@ def test_windows_cover_the_whole_song():
     np.testing.assert_allclose(window_starts(100.0, 30.0), [0, 30, 60, 70])
     np.testing.assert_allclose(window_starts(20.0, 30.0), [0])
     np.testing.assert_allclose(window_starts(9.0, 3.0), [0, 3, 6])
+    # ... but a rest under SONG_SLACK_SECONDS is not worth a window repeating the one before
+    np.testing.assert_allclose(window_starts(4 * 30.0113, 30.0), [0, 30, 60, 90])  # four GTZAN clips in a row
+    np.testing.assert_allclose(window_starts(121.5, 30.0), [0, 30, 60, 90, 91.5])
 
 
 def test_a_clip_barely_longer_than_the_window_is_one_clip_not_a_song():
@@ -82,3 +85,47 @@ def test_timeline_matches_each_window_answered_alone(tiny_runs):
     late = song_answers(recs, timelines, start=60.0, end=100.0, k=5)
     for answer, timeline in zip(late, timelines):
         np.testing.assert_allclose(answer.probabilities, timeline.probabilities[2:].mean(axis=0))
+
+
+def test_cli_recommend_analyses_a_whole_song_and_narrows_it(tiny_runs, tmp_path, capsys):
+    """`genrec recommend` on a file longer than the window prints the timeline and answers with the mean
+    of the windows (or of a region's), as the Compare page does; a --region it cannot use is refused."""
+    from genrec.cli import main
+    from genrec.recommend import Recommender
+    from genrec.runs import Run
+    from genrec.song import analyse_song, song_answers
+
+    run = str(tiny_runs["resnet50"])
+    song_file = tmp_path / "song.wav"
+    song_file.write_bytes(wav(np.concatenate([tone(50.0, 220.0), tone(50.0, 880.0, seed=1)])))  # 100 s
+    rec = Recommender(Run.open(run))
+    (timeline,) = analyse_song([rec], decode_song(song_file))
+    whole, late = song_answers([rec], [timeline], k=5)[0], song_answers([rec], [timeline], 60.0, 100.0, k=5)[0]
+
+    assert main(["recommend", run, str(song_file)]) == 0
+    out = capsys.readouterr().out
+    assert "whole 100 s are analysed" in out and "4 windows of 30 s" in out
+    assert [line.split()[0] for line in out.splitlines() if line.startswith("  ") and "–" in line] == [
+        "0:00–0:30",
+        "0:30–1:00",
+        "1:00–1:30",
+        "1:10–1:40",
+    ]
+    assert f"song-level genre (mean of 4 windows): {whole.genre} ({whole.confidence:.1%})" in out
+    assert out.split("similar tracks")[1].splitlines()[1].split()[1] == whole.neighbours["track_id"].iloc[0]
+
+    assert main(["recommend", run, str(song_file), "--region", "60", "100"]) == 0
+    out = capsys.readouterr().out
+    assert f"(mean of 2 windows in 60–100 s): {late.genre} ({late.confidence:.1%})" in out
+
+    clip = Run.open(run).tracks["path"][0]
+    for args, message in [
+        ([str(song_file), "--region", "80", "20"], "the start must come before the end"),
+        ([str(song_file), "--region", "150", "160"], "starts after the analysed song, which is 100 s long"),
+        ([clip, "--region", "0", "10"], "is answered as one clip. Drop --region"),
+    ]:
+        assert main(["recommend", run, *args]) == 2
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["recommend", run, str(song_file), "--region", "-1", "10"])
+    assert "must be a finite number of 0 or more" in capsys.readouterr().err

@@ -86,12 +86,13 @@ def timeline_figure(timeline, region: tuple[float, float] | None = None, title: 
         fig.add_vrect(x0=region[0], x1=region[1], fillcolor="#888", opacity=0.15, line_width=0)
     fig.update_layout(
         title=title or f"{arch_label(timeline.arch)}: genre probability over the song",
-        height=300,
+        height=340,
         margin=dict(l=10, r=10, t=40, b=10),
         hovermode="x unified",
-        legend=dict(orientation="h", yanchor="top", y=-0.25),
+        # below the axis title, not over it (the legend wraps to three rows in a half-width column)
+        legend=dict(orientation="h", yanchor="top", y=-0.32),
     )
-    fig.update_xaxes(title_text="time (s)", range=[0, float(timeline.starts[-1] + timeline.window)])
+    fig.update_xaxes(title_text="time (s)", title_standoff=6, range=[0, float(timeline.starts[-1] + timeline.window)])
     fig.update_yaxes(title_text="probability", range=[0, 1.02], tickformat=".0%")
     return fig
 

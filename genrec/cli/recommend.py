@@ -40,7 +40,7 @@ def cmd_recommend(a) -> None:
         if song_seconds is None:
             answer = rec.for_audio(Path(query), k=a.k)
         else:
-            answer, what = _song_answer(rec, Path(query), song_seconds, a.region, a.k)
+            answer, what = _song_answer(rec, Path(query), a.region, a.k)
     else:
         answer = rec.for_track(query, k=a.k)
         print(f"query: library track {query} (true genre: {rec.tracks.set_index('track_id').loc[query, 'genre']})")
@@ -84,7 +84,7 @@ def _check_region(region: list[float], query: str, song_seconds: float | None, w
         )
 
 
-def _song_answer(rec, path: Path, seconds: float, region: list[float] | None, k: int):
+def _song_answer(rec, path: Path, region: list[float] | None, k: int):
     """A whole song, window by window (as the app's Compare page does): the timeline is printed, and the
     answer is the mean over the song or over ``region``; returns (answer, what the prediction is)."""
     from genrec.progress import TqdmProgress

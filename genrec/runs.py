@@ -92,20 +92,14 @@ def write_run(
 ) -> Path:
     """Write all run files into a temporary directory, then rename it into ``out``.
 
-    ``export=False`` leaves the LiteRT conversion to :func:`export_run` in another process (``genrec build``).
+    ``export=False`` leaves the LiteRT predictor and the Grad-CAM head to :func:`export_run` in another
+    process (``genrec build``).
     """
-    # Deferred: only training writes runs (TensorFlow is loaded then); the app imports this module without it.
-    from genrec.model import head_arrays
-
     out.mkdir(parents=True, exist_ok=True)
     final = _free_name(out, _run_id(record))
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name}-", dir=out))
     try:
         model.save(tmp / "model.keras")
-        t = time.perf_counter()
-        record = {**record, "predictor": _export_or_none(model, tmp / PREDICTOR_FILE) if export else None}
-        write_head(head_arrays(model), tmp / HEAD_FILE)
-        timings = {**timings, "export": time.perf_counter() - t}
         history.to_csv(tmp / "history.csv", index=False)
         tracks.to_csv(tmp / "tracks.csv", index=False)
         np.savez(
@@ -115,8 +109,11 @@ def write_run(
             probabilities=probs.astype(np.float32),
         )
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        record = {**record, "run_id": final.name, "timings_seconds": {k: round(v, 2) for k, v in timings.items()}}
+        timings_seconds = {k: round(v, 2) for k, v in timings.items()}
+        record = {**record, "predictor": None, "run_id": final.name, "timings_seconds": timings_seconds}
         (tmp / "run.json").write_text(json.dumps(record, indent=2))
+        if export:  # a converter failure costs speed and memory when serving, not the run
+            export_run(tmp, strict=False, model=model)
         # mkdtemp's 0700 would hide the run from a server running as another user (like predictor.tflite's 0644)
         os.chmod(tmp, 0o755 & ~_umask())
         os.rename(tmp, final)

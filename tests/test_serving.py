@@ -66,6 +66,28 @@ def test_run_without_lite_file_answers_with_keras_the_same(tiny_runs, tmp_path):
     np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-5)
 
 
+def test_a_failed_conversion_still_saves_a_run_that_answers_with_keras(tiny_library_dir, tmp_path, monkeypatch):
+    """The TFLite converter fails in many ways; training must still save a complete run (without
+    predictor.tflite, recorded as such) that answers with model.keras and can be explained."""
+    import genrec.runs
+    from genrec.gradcam import HEAD_FILE
+    from genrec.train import TrainConfig, train
+
+    def broken(model, target):
+        raise RuntimeError("converter exploded")
+
+    monkeypatch.setattr(genrec.runs, "export_predictor", broken)
+    monkeypatch.setenv("GENREC_HOME", str(tmp_path / "home"))
+    cfg = TrainConfig(
+        arch="vgg16", library=str(tiny_library_dir), epochs=1, input_size=32, weights="none", out=str(tmp_path / "m")
+    )
+    run = Run.open(train(cfg))
+    assert not (run.path / PREDICTOR_FILE).exists() and (run.path / HEAD_FILE).is_file()
+    assert run.record["predictor"] is None and "export" in run.record["timings_seconds"]
+    assert isinstance(load_predictor(run), KerasPredictor)
+    assert len(Recommender(run).for_audio(run.tracks["path"].iloc[0]).neighbours) == 5
+
+
 def test_damaged_lite_file_says_what_to_do_and_export_repairs_it(tiny_runs, tmp_path, capsys):
     copy = Path(shutil.copytree(tiny_runs["vgg16"], tmp_path / "run"))
     data = (copy / PREDICTOR_FILE).read_bytes()

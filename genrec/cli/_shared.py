@@ -26,26 +26,25 @@ def whole_number(minimum: int, why: str = "") -> Callable[[str], int]:
     return parse
 
 
-def positive_number(text: str) -> float:
-    """An argparse ``type=``: a finite number above 0 (refuses 0, negatives, nan and inf)."""
+def _finite_number(text: str, accept: Callable[[float], bool], wanted: str) -> float:
+    """``text`` as a finite float that ``accept`` takes; otherwise an ArgumentTypeError saying ``wanted``."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be a finite number above 0")
+    if not math.isfinite(value) or not accept(value):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number {wanted}")
     return value
+
+
+def positive_number(text: str) -> float:
+    """An argparse ``type=``: a finite number above 0 (refuses 0, negatives, nan and inf)."""
+    return _finite_number(text, lambda value: value > 0, "above 0")
 
 
 def non_negative_number(text: str) -> float:
     """An argparse ``type=``: a finite number of 0 or more (a time in seconds)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be a finite number of 0 or more")
-    return value
+    return _finite_number(text, lambda value: value >= 0, "of 0 or more")
 
 
 positive_int = whole_number(1)

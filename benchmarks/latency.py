@@ -263,12 +263,10 @@ def make_song(run_dir: Path, seconds: float) -> Path:
 def song_child(vgg: str, resnet: str, song_path: str, clip: str, repeats: int, k: int) -> None:
     """Runs in a fresh interpreter that, like the app's server, never imports TensorFlow; prints one JSON
     line: whole-song answers of both runs vs one 30-s query, warm, alternating order, with the song's stages."""
-    import numpy as np
-
-    from genrec.config import SAMPLE_RATE
     from genrec.recommend import Recommender, compare
     from genrec.runs import Run
-    from genrec.song import analyse_song, decode_song, song_answers, window_of
+    from genrec.song import analyse_song, decode_song, song_answers, window_of, window_samples, window_starts
+    from genrec.spectrogram import images_of
 
     recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
     for r in recs:
@@ -303,14 +301,9 @@ def song_child(vgg: str, resnet: str, song_path: str, clip: str, repeats: int, k
                 clips.append(time.perf_counter() - s)
     # The song's window images built all at once (genrec.spectrogram.images_of, on every core) and one at a
     # time on one thread, alternating: the images' share of the song, side by side in this process.
-    from genrec.song import window_starts
-    from genrec.spectrogram import images_of
-
-    samples = decode_song(Path(song_path)).samples
-    width = round(window_of(recs[0]) * SAMPLE_RATE)
-    starts = window_starts(len(samples) / SAMPLE_RATE, width / SAMPLE_RATE)
-    pieces = [samples[round(s * SAMPLE_RATE) :][:width] for s in starts]
-    pieces = [np.pad(p, (0, width - len(p))) for p in pieces]
+    song = decode_song(Path(song_path))
+    window = window_of(recs[0])
+    pieces = window_samples(song.samples, window_starts(song.seconds, window), window)
     ways = {
         "all cores": lambda: images_of(pieces, size=recs[0].input_size),
         "one at a time": lambda: [images_of([p], size=recs[0].input_size) for p in pieces],

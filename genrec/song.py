@@ -96,6 +96,13 @@ def window_starts(seconds: float, window: float) -> np.ndarray:
     return starts
 
 
+def window_samples(samples: np.ndarray, starts: np.ndarray, window: float) -> list[np.ndarray]:
+    """The samples of each window starting at ``starts`` (s), zero-padded to the window's length."""
+    width = round(window * SAMPLE_RATE)
+    pieces = [samples[round(s * SAMPLE_RATE) :][:width] for s in starts]
+    return [np.pad(p, (0, width - len(p))) for p in pieces]
+
+
 @dataclass
 class Timeline:
     """One run's windows over a song: start times, probabilities and L2-normalised embeddings."""
@@ -155,11 +162,9 @@ def analyse_song(recommenders: list, song: Song, progress: ProgressFn = silent) 
     plan = [(key, window_starts(song.seconds, key[0])) for key in groups]
     total, done = sum(len(s) for _, s in plan), 0
     for (window, size), starts in plan:
-        width = round(window * SAMPLE_RATE)
         for first in range(0, len(starts), EXTRACT_BATCH):
             batch = starts[first : first + EXTRACT_BATCH]
-            pieces = [song.samples[round(s * SAMPLE_RATE) :][:width] for s in batch]
-            images = images_of([np.pad(p, (0, width - len(p))) for p in pieces], size=size)
+            images = images_of(window_samples(song.samples, batch, window), size=size)
             for r in groups[(window, size)]:
                 probs, emb = r.predictor(images)
                 results[id(r)][0].append(np.asarray(probs))

@@ -159,8 +159,12 @@ def images_of(pieces: Sequence[np.ndarray], *, size: int = IMAGE_SIZE, sr: int =
     pieces are built at once on :func:`genrec.config.cpu_threads` threads (a song's 8 windows in about
     two thirds of the time on 2 cores; benchmarks/RESULTS.md section 5).
     """
+
+    def image(piece: np.ndarray) -> np.ndarray:
+        return db_to_image(mel_db(piece, sr), size)
+
     threads = min(cpu_threads(), len(pieces))
     if threads <= 1:
-        return np.stack([db_to_image(mel_db(p, sr), size) for p in pieces])
+        return np.stack([image(p) for p in pieces])
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="genrec-images") as pool:
-        return np.stack(list(pool.map(lambda p: db_to_image(mel_db(p, sr), size), pieces)))
+        return np.stack(list(pool.map(image, pieces)))

@@ -11,9 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
-import tempfile
-import threading
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,6 +18,7 @@ import numpy as np
 
 from genrec.config import CLIP_SECONDS, MIN_SECONDS, SAMPLE_RATE
 from genrec.errors import AudioError
+from genrec.fileio import stderr_to_log
 
 log = logging.getLogger(__name__)
 
@@ -120,26 +118,6 @@ def check_header(source: AudioSource, label: str) -> str:
     return found
 
 
-_STDERR_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _stderr_to_log():
-    """Catch what C decoders print on file descriptor 2 (libmpg123's resync notes) and log it instead."""
-    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
-        saved = os.dup(2)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            text = sink.read().decode(errors="replace").strip()
-            if text:
-                log.debug("decoder messages: %s", text)
-
-
 def _check_path(path: Path, label: str) -> None:
     """Refuse a path that is missing, a folder or empty, before looking at its extension."""
     if not path.exists():
@@ -157,7 +135,7 @@ def _read_window(source: AudioSource, seconds: float | None, label: str) -> tupl
     found = check_header(source, label)
     if isinstance(source, bytes):
         source = io.BytesIO(source)
-    quiet = _stderr_to_log() if found == ".mp3" else contextlib.nullcontext()
+    quiet = stderr_to_log(log, "decoder") if found == ".mp3" else contextlib.nullcontext()  # libmpg123's resync notes
     try:
         # A path is opened here: libsndfile's own open calls any unreadable MP3 "not a regular file (a pipe?)".
         opened = open(source, "rb") if isinstance(source, (str, Path)) else contextlib.nullcontext(source)  # noqa: SIM115 (entered on the next line)

@@ -1,15 +1,19 @@
-"""Plumbing every stage shares: the one atomic write and the one file digest.
+"""Plumbing every stage shares: the one atomic write, the one file digest, and quieting native libraries.
 
 Anything genrec saves goes through :func:`atomic_write`, so a crash or a full disk
 never leaves a half-written file under its final name; content is identified by
-:func:`file_digest`.
+:func:`file_digest`. C libraries that print on file descriptor 2 (libmpg123, LiteRT)
+are caught by :func:`stderr_to_log`, so their notes do not land in the CLI's output.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -52,3 +56,27 @@ def file_digest(path: Path | str, algorithm: str = "sha256") -> str:
     import pooch
 
     return pooch.file_hash(str(path), alg=algorithm)
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def stderr_to_log(logger: logging.Logger, what: str) -> Iterator[None]:
+    """Catch what C code prints on file descriptor 2 meanwhile and send it to ``logger`` at debug level.
+
+    ``what`` names the source in the log line. Python's ``sys.stderr`` redirection cannot see these writes,
+    so descriptor 2 itself is swapped; the swap is process-wide, hence the lock.
+    """
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode(errors="replace").strip()
+            if text:
+                logger.debug("%s messages: %s", what, text)

@@ -16,7 +16,6 @@ import tempfile
 
 import numpy as np
 
-from genrec.config import cpu_threads
 from genrec.progress import ProgressFn, silent
 
 log = logging.getLogger(__name__)
@@ -50,9 +49,9 @@ def lite_extract(
     data: bytes, images: np.ndarray, progress: ProgressFn = silent, batch_size: int = _BATCH
 ) -> list[np.ndarray]:
     """Run a converted frozen part over ``images`` in batches; one array per output, in the Keras output order."""
-    from ai_edge_litert.interpreter import Interpreter
+    from genrec.serving import signature_runner
 
-    runner = Interpreter(model_content=data, num_threads=cpu_threads()).get_signature_runner()
+    runner = signature_runner(data)
     outs: list[dict] = []
     n = len(images)
     progress("features", 0, n)

@@ -33,7 +33,7 @@ import numpy as np
 
 from genrec.config import cpu_threads
 from genrec.errors import GenrecError, RunError
-from genrec.fileio import atomic_write
+from genrec.fileio import atomic_write, stderr_to_log
 from genrec.gradcam import needs_export
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,38 @@ class KerasPredictor:
         return tuple(np.asarray(o) for o in self._explain.predict_on_batch(np.asarray(images, dtype=np.float32)))
 
 
+class QuietRunner:
+    """A LiteRT signature runner whose first call keeps LiteRT's notes out of the terminal.
+
+    LiteRT applies XNNPACK on the first call and prints "INFO: Created TensorFlow Lite XNNPACK delegate
+    for CPU." on file descriptor 2, in the middle of a CLI's answer; that call's output goes to the log.
+    """
+
+    def __init__(self, runner) -> None:
+        self._run = runner
+        self._first = True
+
+    def __call__(self, **inputs: np.ndarray) -> dict[str, np.ndarray]:
+        if not self._first:
+            return self._run(**inputs)
+        with stderr_to_log(log, "LiteRT"):
+            out = self._run(**inputs)
+        self._first = False
+        return out
+
+    def get_input_details(self) -> dict:
+        return self._run.get_input_details()
+
+
+def signature_runner(model: Path | bytes, threads: int | None = None) -> QuietRunner:
+    """The default signature of a LiteRT flatbuffer (a file, or its bytes) on ``threads`` (default: every
+    core this process may use)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    source = {"model_content": model} if isinstance(model, bytes) else {"model_path": str(model)}
+    return QuietRunner(Interpreter(**source, num_threads=threads or cpu_threads()).get_signature_runner())
+
+
 class LitePredictor:
     """The run's ``predictor.tflite`` in LiteRT's interpreter (no TensorFlow import).
 
@@ -91,13 +123,10 @@ class LitePredictor:
     """
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
-            interpreter = Interpreter(model_path=str(path), num_threads=threads or cpu_threads())
-            self._run = interpreter.get_signature_runner()
+            self._run = signature_runner(path, threads)
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError for unreadable flatbuffers
             raise RunError(
                 f"{path}: the LiteRT predictor is damaged or incomplete ({type(exc).__name__}). Delete it to "

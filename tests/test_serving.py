@@ -117,3 +117,20 @@ def test_outside_clip_is_answered_without_importing_tensorflow(tiny_runs, tmp_pa
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"tf": False, "keras": False, "top": [Path(clip).stem] * 2}
+
+
+def test_cli_answer_has_no_litert_notes_in_it(tiny_runs):
+    # LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on descriptor 2 at its first call
+    # in a process; it landed between the CLI's "query:" line and its answer. A fresh process shows it.
+    clip = Run.open(tiny_runs["resnet50"]).tracks["path"].iloc[0]
+    out = subprocess.run(
+        [sys.executable, "-m", "genrec", "recommend", str(tiny_runs["resnet50"]), str(clip)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "predicted genre:" in out.stdout
+    assert "XNNPACK" not in out.stdout + out.stderr
+    assert out.stderr == ""

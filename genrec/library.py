@@ -8,11 +8,13 @@ on it sees the same one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +57,7 @@ class Library:
     split_method: str = ""
     split_name: str = ""  # "paper", "filtered" or "files" (a folder of split files)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    load_seconds: float = 0.0  # how long loading (or generating) it took; runs record it
 
     @property
     def label(self) -> str:
@@ -330,6 +333,24 @@ def _with_split(
 
 
 # --------------------------------------------------------------------------- loading
+def _timed(loader: Callable[..., Library]) -> Callable[..., Library]:
+    """``loader`` with its wall time stored in the returned library's ``load_seconds``.
+
+    The build loads the library once in its parent and hands it to each training child, so a run's
+    ``timings_seconds.library`` must come from the library, not from a clock started in the child.
+    """
+
+    @functools.wraps(loader)
+    def timed(*args, **kwargs) -> Library:
+        start = time.perf_counter()
+        library = loader(*args, **kwargs)
+        library.load_seconds = time.perf_counter() - start
+        return library
+
+    return timed
+
+
+@_timed
 def load_gtzan(
     root: Path | str,
     *,
@@ -366,6 +387,7 @@ def demo_root() -> Path:
     return data_home() / f"demo-v{DEMO_VERSION}"
 
 
+@_timed
 def load_demo(*, clips_per_genre: int = DEMO_CLIPS_PER_GENRE, progress: Progress | None = None) -> Library:
     """The built-in synthetic library, generated (seeded, deterministic) on first use and cached."""
     from genrec import synth

@@ -208,8 +208,12 @@ def test_ray_engine_on_a_local_ray_matches_the_local_engine(run, music):
     )
     try:
         report = build_catalogue(run, music, "on-ray", engine="ray", workers=1, batch_size=2)
+        # Two actors would hold both CPUs and leave none to decode: the build waited forever before.
+        with pytest.raises(CatalogueError, match=r"--workers 2: .* 2 CPUs.*Use --workers 1 or fewer"):
+            build_catalogue(run, music, "no-room", engine="ray", workers=2, batch_size=2)
     finally:
         ray.shutdown()
+    assert not (run.path / "catalogues" / "no-room").exists()
     assert report.embedded == 4 and set(dict(report.skipped)) == set(BAD)
     assert report.catalogue.tracks["track_id"].tolist() == local.tracks["track_id"].tolist()
     np.testing.assert_allclose(report.catalogue.arrays["embeddings"], local.arrays["embeddings"], atol=1e-5)

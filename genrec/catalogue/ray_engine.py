@@ -36,6 +36,20 @@ def _ray() -> Any:
     return ray
 
 
+def _check_room(workers: int, cpus: float) -> None:
+    """Refuse more predictor actors than leave a CPU for decoding: each actor holds one CPU for the whole
+    build, so with none left the decoding tasks never start and the build waits forever."""
+    if workers >= cpus:
+        raise CatalogueError(
+            f"--workers {workers}: each predictor actor holds one of the Ray cluster's {cpus:g} CPUs, so none "
+            f"would be left to decode the audio and the build would never finish. Use --workers "
+            f"{max(1, int(cpus) - 1)} or fewer, or a cluster with more CPUs."
+            if cpus > 1
+            else f"the Ray cluster has {cpus:g} CPU: the predictor actor and the decoding need at least 2. "
+            f"Use --engine local on this machine."
+        )
+
+
 def decode_batch(batch: dict[str, np.ndarray], analysis: Analysis) -> dict[str, np.ndarray]:
     """Ray task: decode a batch of files into uint8 images (zeros and a reason for bad files)."""
     decoded = [embed.decode_error(path, analysis) for path in batch["path"]]
@@ -96,6 +110,7 @@ def run_ray(
             address=address, runtime_env=env, include_dashboard=False, log_to_driver=False, configure_logging=False
         )
     try:
+        _check_room(workers, ray.cluster_resources().get("CPU", 0))
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the writer's progress bar is the one shown
         ds = ray.data.from_items([{"path": j.path, "digest": j.digest} for j in jobs])

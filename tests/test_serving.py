@@ -119,6 +119,7 @@ def test_outside_clip_is_answered_without_importing_tensorflow(tiny_runs, tmp_pa
     assert result == {"tf": False, "keras": False, "top": [Path(clip).stem] * 2}
 
 
+@pytest.mark.slow
 def test_cli_answer_has_no_litert_notes_in_it(tiny_runs):
     # LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on descriptor 2 at its first call
     # in a process; it landed between the CLI's "query:" line and its answer. A fresh process shows it.

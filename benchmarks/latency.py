@@ -16,6 +16,9 @@ call for an outside clip. Measured
   the ratio to one 30-s query measured in the same run. It runs in a fresh process that never imports
   TensorFlow, as the app's server does: in this process the Keras comparison has loaded TensorFlow, whose
   thread pools and allocator made the same song 0.4 s slower (2.67 against 2.25 s on 2026-11-26).
+  After the song, the same process times the networks alone over its window images: each run's
+  answering predictor on every core, and each predictor file on one thread, whose sum over the runs
+  divided by the cores bounds any schedule from below.
 
 The floor is the two forward passes alone; the ratio end-to-end / floor says how much of a query is
 spent outside the networks.
@@ -263,6 +266,7 @@ def make_song(run_dir: Path, seconds: float) -> Path:
 def song_child(vgg: str, resnet: str, song_path: str, clip: str, repeats: int, k: int) -> None:
     """Runs in a fresh interpreter that, like the app's server, never imports TensorFlow; prints one JSON
     line: whole-song answers of both runs vs one 30-s query, warm, alternating order, with the song's stages."""
+    from genrec.config import cpu_threads
     from genrec.recommend import Recommender, compare
     from genrec.runs import Run
     from genrec.song import analyse_song, decode_song, song_answers, window_of, window_samples, window_starts
@@ -319,10 +323,43 @@ def song_child(vgg: str, resnet: str, song_path: str, clip: str, repeats: int, k
         "clip_s": clips,
         "images_s": image_s,
         "image_count": len(pieces),
+        "network_s": network_passes(recs, song, repeats=3),
+        "cores": cpu_threads(),
         "predictors": [r.predictor.path.name for r in recs],
+        "answering": {r.run.arch: r.predictor.path.name for r in recs},
         "tensorflow_imported": "tensorflow" in sys.modules,
     }
     print("SONG " + json.dumps(out), flush=True)
+
+
+def network_passes(recs, song, repeats: int) -> dict[str, list[float]]:
+    """The networks alone over the song's window images, alternating, keyed "arch file threads": each run's
+    answering predictor on every core as the song uses it, and each predictor file it has on one thread
+    (the arithmetic in core-seconds, no thread waiting for another: on c cores no schedule answers the song
+    faster than the runs' sum divided by c)."""
+    from genrec.config import cpu_threads
+    from genrec.serving import PREDICTOR_FILE, QUANTIZED_FILE, LitePredictor
+    from genrec.song import window_of, window_samples, window_starts
+    from genrec.spectrogram import images_of
+
+    passes = {}
+    for r in recs:
+        window = window_of(r)
+        images = images_of(window_samples(song.samples, window_starts(song.seconds, window), window), size=r.input_size)
+        passes[f"{r.run.arch} {r.predictor.path.name} {cpu_threads()}"] = (r.predictor, images)
+        for name in (PREDICTOR_FILE, QUANTIZED_FILE):
+            if (r.run.path / name).is_file():
+                predictor = LitePredictor(r.run.path / name, threads=1)
+                predictor(images[:1])  # XNNPACK packs the weights on the first call
+                passes[f"{r.run.arch} {name} 1"] = (predictor, images)
+    times: dict[str, list[float]] = {label: [] for label in passes}
+    for i in range(repeats):
+        for label in list(passes) if i % 2 == 0 else list(passes)[::-1]:
+            predictor, images = passes[label]
+            s = time.perf_counter()
+            predictor(images)
+            times[label].append(time.perf_counter() - s)
+    return times
 
 
 def song_latency(vgg: Path, resnet: Path, song_path: Path, clip: Path, repeats: int, k: int, predictor: str) -> dict:
@@ -358,6 +395,21 @@ def song_latency(vgg: Path, resnet: Path, song_path: Path, clip: Path, repeats: 
         f"CPU time of the whole song (all threads of the child): median {median([t['cpu'] for t in songs]):.2f} s "
         f"(the wall time on an idle machine with 2 cores is at most this, less where LiteRT uses both)"
     )
+    nets = {tuple(label.split(" ")): median(xs) for label, xs in result["network_s"].items()}
+    cores = result["cores"]
+    every = {arch: v for (arch, _, threads), v in nets.items() if threads != "1"}
+    print(
+        f"\nThe networks alone over the song's windows (median of 3, alternating, same process): on {cores} cores, "
+        + " + ".join(f"{arch} {v:.2f} s" for arch, v in every.items())
+        + f" = {sum(every.values()):.2f} s of the whole song's {median(totals):.2f} s"
+    )
+    one = {(arch, name): v for (arch, name, threads), v in nets.items() if threads == "1"}
+    print("  on one thread (core-seconds): " + ";  ".join(f"{a} {n} {v:.2f} s" for (a, n), v in one.items()))
+    answering = sum(v for (arch, name), v in one.items() if result["answering"][arch] == name)
+    fastest = sum(min(v for (a, _), v in one.items() if a == arch) for arch in result["answering"])
+    for what, total in (("the answering predictors", answering), ("each run's fastest file", fastest)):
+        floor = total / cores
+        print(f"  bound with {what}: {total:.2f} core-s / {cores} cores = {floor:.2f} s before decoding and images")
     return {"song_s": totals, **result}
 
 

@@ -209,7 +209,7 @@ def test_ray_engine_on_a_local_ray_matches_the_local_engine(run, music):
     try:
         report = build_catalogue(run, music, "on-ray", engine="ray", workers=1, batch_size=2)
         # Two actors would hold both CPUs and leave none to decode: the build waited forever before.
-        with pytest.raises(CatalogueError, match=r"--workers 2: .* 2 CPUs.*Use --workers 1 or fewer"):
+        with pytest.raises(CatalogueError, match=r"--workers 2: .* 2 CPUs.*Use --workers 1, or a cluster"):
             build_catalogue(run, music, "no-room", engine="ray", workers=2, batch_size=2)
     finally:
         ray.shutdown()

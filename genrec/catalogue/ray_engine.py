@@ -39,15 +39,17 @@ def _ray() -> Any:
 def _check_room(workers: int, cpus: float) -> None:
     """Refuse more predictor actors than leave a CPU for decoding: each actor holds one CPU for the whole
     build, so with none left the decoding tasks never start and the build waits forever."""
+    if cpus <= 1:
+        raise CatalogueError(
+            f"the Ray cluster has {cpus:g} CPU: the predictor actor and the decoding need at least 2. "
+            f"Use --engine local on this machine."
+        )
     if workers >= cpus:
-        fit = max(1, int(cpus) - 1)
+        fit = max(1, int(cpus) - 1)  # a fractional 1.5 CPUs still fits one actor
         raise CatalogueError(
             f"--workers {workers}: each predictor actor holds one of the Ray cluster's {cpus:g} CPUs, so none "
             f"would be left to decode the audio and the build would never finish. Use --workers {fit}"
             f"{' or fewer' if fit > 1 else ''}, or a cluster with more CPUs."
-            if cpus > 1
-            else f"the Ray cluster has {cpus:g} CPU: the predictor actor and the decoding need at least 2. "
-            f"Use --engine local on this machine."
         )
 
 

@@ -7,16 +7,21 @@ build's peak is then the largest single step's, not the sum of everything the st
 
 The child is started with ``spawn`` (a fork would copy the parent's state and its threads' locks). It
 reports progress and its result, or its exception, through a queue; a ``GenrecError`` raised in the
-child is raised again in the parent with its own message.
+child is raised again in the parent with its own message. A child ends with its parent, even when the
+parent was killed (SIGKILL) and had no chance to stop it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import queue
 import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -28,13 +33,17 @@ from genrec.progress import ProgressFn, silent
 #: How often (s) the parent looks whether a silent child is still alive.
 _POLL_SECONDS = 0.2
 
+#: prctl's request to be sent a signal when the parent ends (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
+
 #: Run steps in this process instead. For tests that patch a library in-process (a spawned child would
 #: not see the patch), e.g. Keras' weights download pointed at a local server.
 IN_PROCESS = False
 
 
-def _child_main(step: Callable[..., Any], args: tuple, kwargs: dict, messages) -> None:
+def _child_main(step: Callable[..., Any], args: tuple, kwargs: dict, messages, parent: int) -> None:
     """The child: run ``step(*args, progress=..., **kwargs)`` and send back what came of it."""
+    _die_with(parent)
 
     def progress(stage: str, done: int, total: int) -> None:
         messages.put(("progress", stage, done, total))
@@ -61,7 +70,7 @@ def run_isolated(step: Callable[..., Any], *args: Any, progress: ProgressFn = si
     context = multiprocessing.get_context("spawn")
     messages = context.Queue()
     # not a daemon: a step may start workers of its own; the finally below stops it with the parent
-    child = context.Process(target=_child_main, args=(step, args, kwargs, messages))
+    child = context.Process(target=_child_main, args=(step, args, kwargs, messages, os.getpid()))
     name = getattr(step, "__name__", "step")
     previous = signal.getsignal(signal.SIGTERM)
     on_main_thread = _install_sigterm()
@@ -104,6 +113,29 @@ def run_isolated(step: Callable[..., Any], *args: Any, progress: ProgressFn = si
         last = outcome[1].strip().splitlines()[-1]
         raise GenrecError(f"the {name} step failed ({last}); the child's traceback is above, in its error output.")
     return outcome[1]
+
+
+def _die_with(parent: int) -> None:
+    """End this process as soon as ``parent`` does, even when it was killed (SIGKILL) and could not stop us.
+
+    Otherwise a step whose parent was killed trains on for minutes as an orphan, writing into a build
+    folder nobody will keep. Linux tells us at once (PR_SET_PDEATHSIG); elsewhere a thread watches.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # it died before the request took effect
+                    os._exit(1)
+                return
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="genrec-parent-watch").start()
+
+
+def _watch_parent(parent: int) -> None:
+    """End this process once it has been handed to another parent (its own has ended)."""
+    while os.getppid() == parent:
+        time.sleep(_POLL_SECONDS)
+    os._exit(1)
 
 
 @contextlib.contextmanager

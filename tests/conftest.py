@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import soundfile as sf
 
@@ -31,6 +33,25 @@ def write_audio(path: Path, y: np.ndarray, sr: int = SAMPLE_RATE, **kw) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, y, sr, **kw)
     return path
+
+
+def wait_for(check, what: str, timeout: float = 30.0):
+    """Poll until ``check()`` is truthy (a deadline against hanging, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def process_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not exited (a zombie nobody has reaped yet has exited)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 @pytest.fixture(autouse=True)

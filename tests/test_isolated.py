@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,8 +16,34 @@ import pytest
 from genrec.config import CHILD_MALLOC_ENV
 from genrec.errors import GenrecError, LibraryError
 from genrec.isolated import run_isolated
+from tests.conftest import process_running, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: A parent whose step (in a child, as genrec.isolated runs it) sleeps; the test kills the parent.
+SLEEPING_STEP = textwrap.dedent("""
+    import os, sys, time
+    from pathlib import Path
+    from genrec.isolated import run_isolated
+
+    def sleep(pid_file, progress):
+        Path(pid_file).write_text(str(os.getpid()))
+        time.sleep(600)
+
+    if __name__ == "__main__":
+        run_isolated(sleep, sys.argv[1])
+""")
+
+#: A parent with a child that asks genrec.isolated to end it with its parent, on the given platform's way.
+WATCHING_CHILD = textwrap.dedent("""
+    import subprocess, sys, time
+    child = (
+        "import os, sys, time; from pathlib import Path; from genrec import isolated; sys.platform = sys.argv[1]; "
+        "isolated._die_with(os.getppid()); Path(sys.argv[2]).write_text(str(os.getpid())); time.sleep(600)"
+    )
+    subprocess.Popen([sys.executable, "-c", child, *sys.argv[1:]])
+    time.sleep(600)
+""")
 
 
 def square_with_progress(x: int, progress) -> tuple[int, int]:
@@ -70,6 +98,37 @@ def test_a_bug_in_the_step_names_the_step_and_the_error() -> None:
 def test_a_step_killed_from_outside_says_it_stopped_and_what_to_try() -> None:
     with pytest.raises(GenrecError, match=r"killed step stopped without finishing \(exit status -9\).*memory"):
         run_isolated(killed)
+
+
+def _ends_with_its_parent(parent_argv: list[str], pid_file: Path) -> None:
+    """Start ``parent_argv``, whose child writes its pid to ``pid_file``; SIGKILL the parent; the child must end."""
+    parent = subprocess.Popen(parent_argv)
+    child = 0
+    try:
+        child = int(wait_for(lambda: pid_file.exists() and pid_file.read_text(), "the child", timeout=30))
+        assert process_running(child)
+        parent.kill()  # no chance to stop its child itself
+        parent.wait()
+        wait_for(lambda: not process_running(child), "the orphaned child to end", timeout=5)
+    finally:
+        parent.kill()
+        parent.wait()
+        if child:  # never leave it sleeping, whatever failed above (and never signal pid 0: our own group)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+
+
+def test_a_step_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
+    script, pid_file = tmp_path / "parent.py", tmp_path / "step.pid"
+    script.write_text(SLEEPING_STEP)
+    _ends_with_its_parent([sys.executable, str(script), str(pid_file)], pid_file)
+
+
+@pytest.mark.parametrize("platform", ["linux", "darwin"])
+def test_both_ways_of_ending_with_the_parent_work(platform: str, tmp_path: Path) -> None:
+    """Linux's parent-death signal, and the watching thread of systems without one (macOS)."""
+    pid_file = tmp_path / "child.pid"
+    _ends_with_its_parent([sys.executable, "-c", WATCHING_CHILD, platform, str(pid_file)], pid_file)
 
 
 @pytest.mark.slow

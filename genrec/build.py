@@ -12,6 +12,7 @@ its stdout: one :class:`~genrec.progress.JsonLinesProgress` line per report and 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -172,7 +173,7 @@ def build(
     out_dir.mkdir(parents=True, exist_ok=True)
     # Runs are built in a hidden folder beside the finished ones and moved in when complete, so the
     # app never lists a run whose predictors are still being converted.
-    staging = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}build-", dir=out_dir))
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(os.getpid()), dir=out_dir))
     runs = []
     try:
         for arch in architectures:
@@ -186,6 +187,14 @@ def build(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return runs
+
+
+def staging_prefix(pid: int) -> str:
+    """How the hidden folder that build process ``pid`` stages its runs in is named (then random letters).
+
+    The pid lets whoever follows a build that was killed remove exactly its folder (:mod:`genrec.buildjob`).
+    """
+    return f"{TMP_PREFIX}build-{pid}-"
 
 
 def train_step(cfg, library: Library, progress: ProgressFn = silent) -> Path:

@@ -9,12 +9,21 @@ lock file beside it holds the child's pid, the start time and the requested
 build; while it names a live process nobody can start a second build, and a
 lock whose process is gone is removed with a message. Pages only draw what
 :func:`status` returns.
+
+The child leads a process group of its own, which holds everything the build
+started (the steps it runs in grandchildren, :mod:`genrec.isolated`). When the
+child ends, however it ends, the whole group is killed, so a killed build
+leaves no orphan training on; its hidden staging folder is removed with it.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from genrec.build import REAL_SETTINGS, RUN_LINE, DemoProgress, estimate_seconds
+from genrec.build import REAL_SETTINGS, RUN_LINE, DemoProgress, estimate_seconds, staging_prefix
 from genrec.config import runs_home
 from genrec.errors import GenrecError
 from genrec.fileio import atomic_write
@@ -48,6 +57,8 @@ WEIGHTS_DOWNLOAD_MB = 150
 GTZAN_CLIPS = 1000
 #: Status file writes while a build runs are at least this far apart (stage changes and the end always write).
 STATUS_EVERY_S = 0.5
+#: How long to wait for the processes of a killed build to be gone before going on without them.
+STOP_WAIT_S = 10.0
 
 
 class BuildBusy(GenrecError):
@@ -104,6 +115,7 @@ class BuildLock:
     library: str
     weights: str
     identity: str = ""  # the process's boot and start time (Linux), so a reused pid is not taken for it
+    group: int = 0  # the process group the child leads (0: none recorded)
 
     @classmethod
     def parse(cls, data: dict) -> BuildLock | None:
@@ -115,20 +127,29 @@ class BuildLock:
                 str(data["library"]),
                 str(data["weights"]),
                 str(data.get("identity") or ""),
+                int(data.get("group") or 0),
             )
         except (KeyError, TypeError, ValueError):
             return None
         return lock if lock.pid > 0 else None
 
 
+def _boot_id() -> str:
+    """This boot of this machine ("" where /proc cannot tell)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
 def process_identity(pid: int) -> str:
     """Boot id and start time of a process ("" where /proc cannot tell): tells a reused pid apart."""
+    boot = _boot_id()
     try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
         start_ticks = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError):
         return ""
-    return f"{boot}:{start_ticks}"
+    return f"{boot}:{start_ticks}" if boot else ""
 
 
 def pid_alive(pid: int, identity: str = "") -> bool:
@@ -158,6 +179,56 @@ def _acquire(lock_path: Path, data: dict) -> None:
         raise BuildBusy(f"A build is already running (lock file {lock_path}).") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- ending what is left of a build
+def _pid_unused(pid: int) -> bool:
+    """Whether no process at all has this pid (then the group it led can only hold the build's own leftovers)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):
+        return False
+    return False
+
+
+def _live_members(group: int) -> list[int]:
+    """Pids of the processes of ``group`` that have not exited yet; [] where /proc cannot tell (not Linux)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):  # gone meanwhile
+            continue
+        if pgrp == str(group) and state not in ("Z", "X"):  # a zombie runs no more code
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _stop_group(group: int, wait_s: float = STOP_WAIT_S) -> None:
+    """SIGKILL every process in the build's process ``group`` and wait until none runs any more.
+
+    Only call it while the group's leader is unreaped, or when no process has its pid: then the
+    group number cannot have been handed to anybody else. The build is broken or over by then, so
+    there is nothing a gentler signal would let it save.
+    """
+    if group <= 0 or not hasattr(os, "killpg") or group == os.getpgrp():
+        return  # never this server's own group
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:  # no such group left (or not ours)
+        return
+    deadline = time.monotonic() + wait_s
+    while _live_members(group) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _remove_staging(root: Path, pid: int) -> None:
+    """Delete the hidden folder in which the build process ``pid`` staged runs it never finished."""
+    for folder in root.glob(f"{staging_prefix(pid)}*"):
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- status
@@ -267,6 +338,12 @@ def status(root: Path | None = None) -> BuildStatus:
     }
     if _read_json(lock_path) != raw:  # another session cleaned it up already (and maybe started anew)
         return status(root)
+    if lock is not None and _pid_unused(lock.pid):
+        # nobody followed the build to its end (the server was killed): end what is left of it here; but
+        # a group number from another boot or machine (a copied runs folder) is somebody else's
+        if lock.identity.split(":")[0] == _boot_id() != "":
+            _stop_group(lock.group)
+        _remove_staging(root, lock.pid)
     _write_json(status_path, failed)
     lock_path.unlink(missing_ok=True)
     return BuildStatus(**{**failed, "runs": tuple(failed["runs"]), "notice": f"{what}: {error}"})
@@ -290,11 +367,13 @@ class _StatusWriter:
         }
         self.tracker = DemoProgress()
         self._stage = ""
+        self.stage = ""  # the last stage reported, as shown ("VGG16 features")
         self._written = 0.0
         self.write(force=True)
 
     def report(self, stage: str, done: int, total: int) -> None:
         self.data["fraction"], self.data["text"] = self.tracker.update(stage, done, total)
+        self.stage = self.data["text"].rpartition(": ")[0]
         self.write(force=stage != self._stage or done >= total)
         self._stage = stage
 
@@ -358,16 +437,28 @@ def start_build(
     log = open(root / LOG_NAME, "w")  # noqa: SIM115 (closed by the follower thread when the child ends)
     try:
         child = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True, bufsize=1
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # a group of its own: killing it ends everything the build started
         )
     except OSError as exc:
         log.close()
         lock_path.unlink(missing_ok=True)
         raise GenrecError(f"could not start the build ({argv[0]}: {exc.strerror or exc})") from exc
-    _write_json(lock_path, {**record, "pid": child.pid, "identity": process_identity(child.pid)})
+    _write_json(lock_path, {**record, "pid": child.pid, "identity": process_identity(child.pid), "group": child.pid})
+    # in a group of its own the build no longer gets the terminal's Ctrl-C: it ends when this server does
+    stop_at_exit = functools.partial(_stop_group, child.pid)
+    atexit.register(stop_at_exit)
     writer = _StatusWriter(root / STATUS_NAME, library, weights, started)
     threading.Thread(
-        target=_follow, args=(child, writer, lock_path, log), daemon=True, name=f"genrec-build-{child.pid}"
+        target=_follow,
+        args=(child, writer, lock_path, log, stop_at_exit),
+        daemon=True,
+        name=f"genrec-build-{child.pid}",
     ).start()
     return status(root)
 
@@ -387,9 +478,22 @@ def _exit_code_unreaped(child) -> int:
     return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
 
 
-def _follow(child, writer: _StatusWriter, lock_path: Path, log) -> None:
-    """Copy the child's progress into the status file; at the end write the outcome and release the lock."""
-    error = "following the build failed; see the server log"
+def _end_with(child) -> None:
+    """Once the child has ended, kill what it started: a grandchild holding its output open keeps no build alive."""
+    _exit_code_unreaped(child)
+    _stop_group(child.pid)
+
+
+def _follow(child, writer: _StatusWriter, lock_path: Path, log, stop_at_exit) -> None:
+    """Copy the child's progress into the status file; at the end write the outcome and release the lock.
+
+    Whatever of the build still runs when the child ends is killed, and after a failure its staging
+    folder is removed, before the outcome is written and the lock goes (the child is reaped last, so
+    its pid, and with it the group's number, stay the build's until then).
+    """
+    ender = threading.Thread(target=_end_with, args=(child,), daemon=True, name=f"genrec-build-end-{child.pid}")
+    ender.start()
+    code = None
     try:
         for line in child.stdout:
             line = line.strip()
@@ -398,20 +502,43 @@ def _follow(child, writer: _StatusWriter, lock_path: Path, log) -> None:
             else:
                 follow(line, writer.report)
         code = _exit_code_unreaped(child)
-        log.flush()
-        error = "" if code == 0 else _child_error(Path(log.name), code)
     finally:
         try:
+            _stop_group(child.pid)  # at once when following failed; the ender has done it otherwise
+            ender.join(STOP_WAIT_S)
+            error = ""
+            if code != 0:
+                _remove_staging(lock_path.parent, child.pid)
+                log.flush()
+                error = (
+                    "following the build failed; see the server log"
+                    if code is None
+                    else _child_error(Path(log.name), code, writer.stage)
+                )
             writer.finish(error)
         finally:
             lock_path.unlink(missing_ok=True)
+            atexit.unregister(stop_at_exit)
             child.wait()
             child.stdout.close()
             log.close()
 
 
-def _child_error(log_path: Path, code: int) -> str:
-    """The child's own ``error: …`` line, or its last words with the exit status."""
+def _child_error(log_path: Path, code: int, stage: str = "") -> str:
+    """Why the build ended with exit status ``code``: stopped by a signal, its own ``error: …`` line, or the status.
+
+    Anything else it wrote (TensorFlow's log lines, warnings) stays in the log: such lines say nothing
+    about why the build ended.
+    """
+    during = f" during {stage}" if stage else " while starting"
+    # 128 + N: a signal turned into an exit (SIGTERM in genrec.isolated, Ctrl-C in the CLI)
+    signum = -code if code < 0 else code - 128
+    if signum in signal.valid_signals():
+        name = next((f", {s.name}" for s in signal.Signals if s == signum), "")  # real-time signals have none
+        return (
+            f"the build was stopped (killed by signal {signum}{name}){during}; "
+            f"nothing half-written was kept — start it again"
+        )
     try:
         with open(log_path, errors="replace") as lines:
             tail = [ln.strip() for ln in deque(lines, maxlen=20)]
@@ -421,7 +548,6 @@ def _child_error(log_path: Path, code: int) -> str:
     if said:
         return said[-1]
     return (
-        f"the build stopped (exit status {code})"
-        + (": " + " ".join(ln for ln in tail[-3:] if ln) if any(tail) else "")
-        + f". Details are in {log_path}."
+        f"the build stopped (exit status {code}){during}; nothing half-written was kept. "
+        f"Details are in {log_path}; start it again."
     )

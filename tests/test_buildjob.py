@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -12,10 +15,13 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from genrec import buildjob, reachability
+from genrec.build import staging_prefix
 from genrec.buildjob import BuildBusy, BuildStatus
+from tests.conftest import process_running, wait_for
 
 #: A stand-in for `genrec build --progress-format lines`: progress lines, then it waits for a gate file
 #: (so a test decides when it ends), then its run lines (runs copied from a folder into the output folder
@@ -45,22 +51,41 @@ FAKE_BUILD = textwrap.dedent("""
 """)
 
 
+#: A stand-in for a build that is killed while a step trains in a grandchild (genrec.isolated), as `genrec build`
+#: runs them: it reports a stage, logs a TensorFlow line, and the step writes into its staging folder until killed.
+KILLABLE_BUILD = textwrap.dedent("""
+    import json, os, sys, tempfile, time
+    from pathlib import Path
+    from genrec.build import staging_prefix
+    from genrec.isolated import run_isolated
+
+    def train(staging, pid_file, progress):
+        Path(pid_file).write_text(str(os.getpid()))
+        while True:
+            (Path(staging) / "weights.part").write_text(str(time.time()))
+            time.sleep(0.05)
+
+    if __name__ == "__main__":
+        out, pid_file = Path(sys.argv[1]), sys.argv[2]
+        print(json.dumps({"stage": "vgg16 features", "done": 10, "total": 200}), flush=True)
+        print("E0000 00:00:1.0 1 NodeDef mentions attribute use_unbounded_threadpool", file=sys.stderr, flush=True)
+        run_isolated(train, tempfile.mkdtemp(prefix=staging_prefix(os.getpid()), dir=out), pid_file)
+""")
+
+#: The build's process with a worker of its own; the test kills the build's process and leaves the worker.
+LEFTOVER_WORKER = textwrap.dedent("""
+    import subprocess, sys, time
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    print(worker.pid, flush=True)
+    time.sleep(600)
+""")
+
+
 def fake_command(tmp_path: Path, outcome: str = "ok", gate: str = "gate") -> tuple[list[str], Path]:
     script = tmp_path / "fake_build.py"
     script.write_text(FAKE_BUILD)
     gate = tmp_path / gate
     return [sys.executable, str(script), str(gate), outcome], gate
-
-
-def wait_for(check, what: str, timeout: float = 30.0):
-    """Poll until ``check()`` is truthy (a deadline against hanging, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def dead_pid() -> int:
@@ -185,6 +210,80 @@ def test_lock_of_a_reused_pid_is_stale(tmp_path):
     stale = buildjob.status(root)
     assert stale.state == "failed" and f"its process ({mine}) is gone" in stale.error
     assert not (root / buildjob.LOCK_NAME).exists()
+
+
+def test_killing_the_build_ends_its_process_tree_frees_the_lock_and_says_it_was_stopped(tmp_path):
+    """`kill -9` of the build's process while a step trains in a grandchild (issue 23, defect 3)."""
+    root = tmp_path / "models"
+    root.mkdir()
+    script, pid_file = tmp_path / "killable_build.py", tmp_path / "step.pid"
+    script.write_text(KILLABLE_BUILD)
+    buildjob.start_build("demo", "none", root=root, command=[sys.executable, str(script), str(root), str(pid_file)])
+    child = psutil.Process(json.loads((root / buildjob.LOCK_NAME).read_text())["pid"])
+    step = int(wait_for(lambda: pid_file.exists() and pid_file.read_text(), "the step's grandchild", timeout=60))
+    tree = [child, *child.children(recursive=True)]
+    try:
+        assert step in [p.pid for p in tree] and wait_for(lambda: list(root.glob(".tmp-*/weights.part")), "staging")
+        assert buildjob.status(root).text == "VGG16 features: 10/200"
+
+        child.kill()
+        wait_for(lambda: not (root / buildjob.LOCK_NAME).exists(), "the lock to go", timeout=10)
+        assert [p.pid for p in tree if process_running(p.pid)] == []  # the step died with the build
+        stopped = buildjob.status(root)
+        assert stopped.state == "failed" and not stopped.running
+        assert stopped.error == (
+            "the build was stopped (killed by signal 9, SIGKILL) during VGG16 features; "
+            "nothing half-written was kept — start it again"
+        )  # not the TensorFlow line it logged last
+        assert sorted(p.name for p in root.iterdir()) == sorted([buildjob.LOG_NAME, buildjob.STATUS_NAME])
+    finally:
+        for process in tree:  # never leave them running, whatever failed above
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+
+
+def test_a_stale_lock_ends_what_is_left_of_its_build(tmp_path):
+    """The server that followed the build died with it: the next look at the lock ends the rest of the build."""
+    root = tmp_path / "models"
+    root.mkdir()
+    leader = subprocess.Popen(
+        [sys.executable, "-c", LEFTOVER_WORKER], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    worker = int(leader.stdout.readline())
+    try:
+        identity = buildjob.process_identity(leader.pid)
+        leader.kill()
+        leader.wait()  # the build's own process is gone; its worker still runs in its process group
+        lock = {"pid": leader.pid, "group": leader.pid, "started": time.time(), "library": "demo", "weights": "none"}
+        # the same lock from another machine (a copied runs folder): that group number is not its build's here
+        foreign = {**lock, "identity": "0a1b2c3d-another-boot:" + identity.rsplit(":", 1)[1]}
+        (root / buildjob.LOCK_NAME).write_text(json.dumps(foreign))
+        assert buildjob.status(root).state == "failed" and process_running(worker)
+
+        staging = root / f"{staging_prefix(leader.pid)}x1y2"
+        staging.mkdir()
+        (staging / "weights.part").write_text("half")
+        (root / buildjob.LOCK_NAME).write_text(json.dumps({**lock, "identity": identity}))
+        stale = buildjob.status(root)
+        assert stale.state == "failed" and f"its process ({leader.pid}) is gone" in stale.error
+        assert not process_running(worker)
+        assert not staging.exists() and not (root / buildjob.LOCK_NAME).exists()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker, signal.SIGKILL)
+        leader.stdout.close()
+
+
+def test_a_build_that_fails_without_a_message_does_not_show_its_log_lines(tmp_path):
+    root = tmp_path / "models"
+    crash = "import sys; print('E0000 NodeDef mentions attribute', file=sys.stderr); sys.exit(1)"
+    buildjob.start_build("demo", "none", root=root, command=[sys.executable, "-c", crash])
+    failed = wait_for(lambda: (s := buildjob.status(root)).state != "running" and s, "the failure")
+    assert failed.error == (
+        "the build stopped (exit status 1) while starting; nothing half-written was kept. "
+        f"Details are in {root / buildjob.LOG_NAME}; start it again."
+    )
+    assert "E0000" in (root / buildjob.LOG_NAME).read_text()  # kept for whoever looks into it
 
 
 def test_lock_is_exclusive(tmp_path):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genrec.cli._shared import non_negative_number, positive_int
-from genrec.config import TOP_K
+from genrec.cli._shared import song_seconds_number, top_k_int
+from genrec.config import MAX_TOP_K, TOP_K
 from genrec.errors import GenrecError
 
 
@@ -115,7 +115,7 @@ def register(sub) -> None:
     s.add_argument("run", help="run folder or run id")
     s.add_argument("query", help="an audio file, or a library track id such as blues.00003")
     s.add_argument(
-        "-k", type=positive_int, default=TOP_K, help=f"how many similar tracks to list (≥ 1, default {TOP_K})"
+        "-k", type=top_k_int, default=TOP_K, help=f"how many similar tracks to list (1..{MAX_TOP_K}, default {TOP_K})"
     )
     s.add_argument(
         "--catalogue",
@@ -124,7 +124,7 @@ def register(sub) -> None:
     s.add_argument(
         "--region",
         nargs=2,
-        type=non_negative_number,
+        type=song_seconds_number,
         metavar=("START", "END"),
         help="for a file longer than the run's window (a song, analysed window by window): base the prediction "
         "and recommendations on the windows whose middle lies between START and END seconds",

@@ -119,6 +119,30 @@ def existing_folder(text: str) -> str:
     return text
 
 
+def split_choice(text: str) -> str:
+    """An argparse ``type=``: paper, filtered or a folder of split files (genrec.library.resolve_split's rule),
+    so a mistyped split is refused before a library is downloaded or scanned."""
+    if text not in ("paper", "filtered"):
+        from genrec.errors import LibraryError
+        from genrec.library import resolve_split
+
+        try:
+            resolve_split(text)
+        except LibraryError:
+            raise argparse.ArgumentTypeError(
+                f"{_cut(text)!r} is not paper, filtered or a folder of train*.txt / valid*.txt / test*.txt files"
+            ) from None
+    return text
+
+
+def weights_choice(text: str) -> str:
+    """An argparse ``type=``: imagenet, none or a weights file that exists (genrec.model.weights_source reads it
+    when training starts, after the library and its spectrograms: too late to notice a typo)."""
+    if text not in ("imagenet", "none") and not Path(text).expanduser().is_file():
+        raise argparse.ArgumentTypeError(f"{_cut(text)!r} is not imagenet, none or a weights file that exists")
+    return text
+
+
 output_folder = OutputPath(folder=True)
 output_file = OutputPath(folder=False)
 epochs_int = WholeNumber(1, MAX_EPOCHS)
@@ -210,12 +234,15 @@ def library_args(parser: argparse.ArgumentParser, default_split: str = "paper") 
     """``--split``, ``--split-seed`` (and the older ``--split-dir``): how a GTZAN folder is split."""
     parser.add_argument(
         "--split",
+        type=split_choice,
         default=default_split,
         help="filtered: the artist-filtered GTZAN lists shipped with genrec (no artist in two splits); "
         "paper: the paper's stratified random 80/10/10 per genre; or a folder of "
         f"train*.txt / valid*.txt / test*.txt split files (default {default_split})",
     )
-    parser.add_argument("--split-dir", help=argparse.SUPPRESS)  # before --split existed; same as --split DIR
+    parser.add_argument(
+        "--split-dir", type=existing_folder, help=argparse.SUPPRESS
+    )  # before --split existed; same as --split DIR
     parser.add_argument("--split-seed", type=seed_int, default=0, help="seed of the paper's random split (default 0)")
 
 
@@ -223,6 +250,7 @@ def weights_arg(parser: argparse.ArgumentParser, default: str | None, default_no
     """``--weights``: the backbone's starting weights; ``default_note`` says what a None default stands for."""
     parser.add_argument(
         "--weights",
+        type=weights_choice,
         default=default,
         help="imagenet (Keras downloads ~150 MB once), none (random init, works offline) or a local weights file "
         f"(default {default_note or default})",

@@ -13,6 +13,7 @@ from genrec.cli._shared import (
     option_values,
     out_arg,
     print_run,
+    split_choice,
     weights_arg,
 )
 from genrec.config import CLIP_SECONDS, DEMO_WEIGHTS, MIN_CHUNK_SECONDS
@@ -83,6 +84,7 @@ def register(sub) -> None:
     weights_arg(s, None, "imagenet for real libraries, none for demo")
     s.add_argument(
         "--split",
+        type=split_choice,
         default=None,
         help="filtered (default for real libraries: the artist-filtered GTZAN lists), paper (stratified "
         "random 80/10/10) or a folder of train*.txt / valid*.txt / test*.txt split files",

@@ -36,10 +36,19 @@ from genrec.fileio import output_problem
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line, ``error: <message> (...--help...)``, with exit status 2.
+    """An ArgumentParser whose errors are one line, ``error: <message> (...--help...)``, with exit status 2, and
+    whose help shows each bounded option's range.
 
-    ``add_subparsers`` gives subcommands the parser's own class, so every subcommand's errors are one line too.
+    ``add_subparsers`` gives subcommands the parser's own class, so every subcommand does the same.
     """
+
+    def add_argument(self, *args, **kwargs) -> argparse.Action:
+        """As ArgumentParser's, and the help of a bounded option ends with its allowed range."""
+        action = super().add_argument(*args, **kwargs)
+        allowed = getattr(action.type, "allowed", None)
+        if allowed and action.help != argparse.SUPPRESS:
+            action.help = f"{action.help} [{allowed}]" if action.help else f"[{allowed}]"
+        return action
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {' '.join(message.split())} (`{self.prog} --help` lists the options)\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from genrec.cli._shared import song_seconds_number, top_k_int
-from genrec.config import MAX_TOP_K, TOP_K
+from genrec.config import TOP_K
 from genrec.errors import GenrecError
 
 
@@ -114,9 +114,7 @@ def register(sub) -> None:
     s = sub.add_parser("recommend", help="predict the genre of a clip and list the most similar tracks")
     s.add_argument("run", help="run folder or run id")
     s.add_argument("query", help="an audio file, or a library track id such as blues.00003")
-    s.add_argument(
-        "-k", type=top_k_int, default=TOP_K, help=f"how many similar tracks to list (1..{MAX_TOP_K}, default {TOP_K})"
-    )
+    s.add_argument("-k", type=top_k_int, default=TOP_K, help=f"how many similar tracks to list (default {TOP_K})")
     s.add_argument(
         "--catalogue",
         help="recommend from this catalogue of the run (`genrec catalogue list`) instead of the run's library",

@@ -134,7 +134,7 @@ def register(sub) -> None:
         "--max-per-genre",
         type=max_per_genre_int,
         default=None,
-        help="use at most N (≥ 1) clips per genre and split (default: all)",
+        help="use at most N clips per genre and split (default: all)",
     )
     out_arg(s)
     library_args(s)

@@ -124,7 +124,7 @@ def existing_folder(text: str) -> str:
     """An argparse ``type=``: a folder that exists (a folder genrec reads)."""
     path = Path(text).expanduser()
     if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is {'not a folder' if path.exists() else 'no such folder'}")
+        raise argparse.ArgumentTypeError(f"{text} is not a folder" if path.exists() else f"{text}: no such folder")
     return text
 
 

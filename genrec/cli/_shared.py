@@ -31,7 +31,7 @@ from genrec.config import (
     data_home,
     runs_home,
 )
-from genrec.errors import GenrecError, RunError
+from genrec.errors import GenrecError, LibraryError, RunError
 from genrec.fileio import output_problem
 
 
@@ -132,8 +132,7 @@ def split_choice(text: str) -> str:
     """An argparse ``type=``: paper, filtered or a folder of split files (genrec.library.resolve_split's rule),
     so a mistyped split is refused before a library is downloaded or scanned."""
     if text not in ("paper", "filtered"):
-        from genrec.errors import LibraryError
-        from genrec.library import resolve_split
+        from genrec.library import resolve_split  # pandas: imported only for a folder
 
         try:
             resolve_split(text)

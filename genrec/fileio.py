@@ -1,7 +1,9 @@
-"""Plumbing every stage shares: the one atomic write, the one file digest, and quieting native libraries.
+"""Plumbing every stage shares: the one atomic write, the one output-path check, the one file digest, and
+quieting native libraries.
 
 Anything genrec saves goes through :func:`atomic_write`, so a crash or a full disk
-never leaves a half-written file under its final name; content is identified by
+never leaves a half-written file under its final name; :func:`output_problem` says
+before any work whether a path can be written at all; content is identified by
 :func:`file_digest`. C libraries that print on file descriptor 2 (libmpg123, LiteRT)
 are caught by :func:`stderr_to_log`, so their notes do not land in the CLI's output.
 """
@@ -45,6 +47,32 @@ def atomic_write(target: Path | str, content: bytes | str | Callable[[BinaryIO],
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def output_problem(path: Path | str, *, folder: bool) -> str | None:
+    """Why ``path`` cannot be written as a folder (``folder``) or a file, or None when it can; leaves nothing.
+
+    Checked before any work, so a command does not train for a minute and then fail to save. Missing parents
+    are fine (they are created); the nearest existing one must be a folder genrec may create files in, which is
+    tried for real (an unnamed temp file), since permission bits do not tell for root or a read-only mount.
+    """
+    path = Path(path).expanduser()
+    if os.path.lexists(path):
+        if folder and not path.is_dir():
+            return f"{path} is a file, not a folder" if path.is_file() else f"{path} is not a folder"
+        if not folder and path.is_dir():
+            return f"{path} is a folder, not a file"
+    existing = path if folder and path.is_dir() else path.parent
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a folder, so {path} cannot be created"
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        return f"cannot create files in {existing} ({exc.strerror or exc}); choose a folder you can write to"
+    return None
 
 
 def file_digest(path: Path | str, algorithm: str = "sha256") -> str:

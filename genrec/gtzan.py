@@ -82,10 +82,27 @@ def parse_checksum(text: str, what: str = "--checksum") -> tuple[str, str]:
     return algorithm, digest
 
 
-def custom_source(url: str, checksum: str, name: str = "custom") -> Source:
-    """A mirror given by the user (``--url URL --checksum ALGO:HEX``)."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise DownloadError(f"--url {url!r} is not an http(s) URL.")
+def check_url(url: str, what: str = "--url") -> None:
+    """Refuse what is not an http(s) URL with a host: a DownloadError naming ``what``, also where urlsplit
+    itself raises ValueError (an unclosed ``[``, a port out of range)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- reading the port is what raises for a bad one
+    except ValueError as exc:
+        why = str(exc)
+    else:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            why = "not http(s) with a host"
+        elif any(c.isspace() for c in url):
+            why = "it contains spaces"
+        else:
+            return
+    raise DownloadError(f"{what} {url!r} is not a valid URL ({why}); give one such as https://host/genres.tar.gz.")
+
+
+def custom_source(url: str, checksum: str, name: str = "custom", what: str = "--url") -> Source:
+    """A mirror given by the user (``--url URL --checksum ALGO:HEX``; ``what`` names where it came from)."""
+    check_url(url, what)
     algorithm, digest = parse_checksum(checksum)
     return Source(name, url, algorithm, digest)
 
@@ -97,7 +114,7 @@ def _env_source() -> Source | None:
     url, _, checksum = value.partition(" ")
     if not checksum.strip():
         raise DownloadError(f"{MIRROR_ENV} must be 'URL ALGO:HEX' (a URL, a space, its checksum); got {value!r}.")
-    return custom_source(url, checksum.strip(), name="mirror")
+    return custom_source(url, checksum.strip(), name="mirror", what=MIRROR_ENV)
 
 
 def gtzan_sources(extra: Source | None = None) -> list[Source]:

@@ -9,7 +9,6 @@ tail shares its layers with the full model, this trains the full model itself
 from __future__ import annotations
 
 import contextlib
-import math
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,8 +25,18 @@ from genrec.config import (
     DEFAULT_WEIGHTS,
     GENRE_INDEX,
     GENRES,
+    MAX_BATCH_SIZE,
+    MAX_CHUNKS_PER_CLIP,
+    MAX_CLIP_SECONDS,
+    MAX_EPOCHS,
+    MAX_INPUT_SIZE,
+    MAX_LEARNING_RATE,
+    MAX_PER_GENRE,
+    MAX_SEED,
+    MIN_CHUNK_SECONDS,
+    MIN_CLIP_SECONDS,
     MIN_INPUT_SIZE,
-    MIN_SECONDS,
+    MIN_LEARNING_RATE,
     runs_home,
 )
 from genrec.errors import AudioError, GenrecError, LibraryError
@@ -69,37 +78,61 @@ class TrainConfig:
 
 
 def check_settings(cfg: TrainConfig) -> None:
-    """Refuse settings that would crash training or save a meaningless run (GenrecError naming the option).
+    """Refuse settings that would crash training, save a meaningless run or outgrow the machine (GenrecError
+    naming the option and its allowed range, genrec.config's bounds).
 
     The CLI's argument types give the same limits at parse time; this guards the Python API.
     """
-    whole = {"epochs": 1, "batch_size": 1, "input_size": MIN_INPUT_SIZE, "patience": 0, "seed": 0, "split_seed": 0}
-    for name, minimum in whole.items():
+    whole = {
+        "epochs": (1, MAX_EPOCHS),
+        "batch_size": (1, MAX_BATCH_SIZE),
+        "input_size": (MIN_INPUT_SIZE, MAX_INPUT_SIZE),
+        "patience": (0, MAX_EPOCHS),
+        "seed": (0, MAX_SEED),
+        "split_seed": (0, MAX_SEED),
+    }
+    if cfg.max_per_genre is not None:  # None: every clip
+        whole["max_per_genre"] = (1, MAX_PER_GENRE)
+    for name, (low, high) in whole.items():
         value = getattr(cfg, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise GenrecError(f"--{name.replace('_', '-')} {value!r}: use a whole number of at least {minimum}.")
-    if cfg.max_per_genre is not None and (not isinstance(cfg.max_per_genre, int) or cfg.max_per_genre < 1):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise GenrecError(f"--{name.replace('_', '-')} {value!r}: use a whole number in {low}..{high}.")
+    rate = cfg.learning_rate
+    if not (isinstance(rate, (int, float)) and MIN_LEARNING_RATE <= rate <= MAX_LEARNING_RATE):  # also refuses nan
         raise GenrecError(
-            f"--max-per-genre {cfg.max_per_genre!r}: use a whole number of at least 1 (leave it out to use every clip)."
+            f"--learning-rate {rate!r}: use a number in {MIN_LEARNING_RATE:g}..{MAX_LEARNING_RATE:g}, e.g. 0.001."
         )
-    if not (isinstance(cfg.learning_rate, (int, float)) and math.isfinite(cfg.learning_rate) and cfg.learning_rate > 0):
-        raise GenrecError(f"--learning-rate {cfg.learning_rate!r}: use a finite number above 0, e.g. 0.001.")
 
 
 def check_window(clip_seconds: float, chunk_seconds: float | None) -> None:
-    """Refuse an analysis window or chunk length no file could satisfy (AudioError saying what to use).
+    """Refuse an analysis window or chunk length no file could satisfy, or that would cut a window into more
+    chunks than the images' memory allows (AudioError saying what to use).
 
     Checked before any audio work, rather than failing once per file minutes later.
     """
-    if clip_seconds < MIN_SECONDS:
+    if not clip_seconds >= MIN_CLIP_SECONDS:  # also refuses nan
         raise AudioError(
-            f"--clip-seconds {clip_seconds:g} is below the {MIN_SECONDS:g}-s minimum clip length; "
-            f"use at least {MIN_SECONDS:g}."
+            f"--clip-seconds {clip_seconds:g} is below the {MIN_CLIP_SECONDS:g}-s minimum clip length; "
+            f"use {MIN_CLIP_SECONDS:g}..{MAX_CLIP_SECONDS:g}."
         )
-    if chunk_seconds is not None and not 0 < chunk_seconds <= clip_seconds:
+    if clip_seconds > MAX_CLIP_SECONDS:
         raise AudioError(
-            f"--chunk-seconds {chunk_seconds:g} must be above 0 and at most the {clip_seconds:g}-s "
-            f"analysis window (--clip-seconds)."
+            f"--clip-seconds {clip_seconds:g} is above the {MAX_CLIP_SECONDS:g} s that whole-song analysis covers; "
+            f"use {MIN_CLIP_SECONDS:g}..{MAX_CLIP_SECONDS:g}."
+        )
+    if chunk_seconds is None:
+        return
+    if not MIN_CHUNK_SECONDS <= chunk_seconds <= clip_seconds:
+        raise AudioError(
+            f"--chunk-seconds {chunk_seconds:g} must be at least {MIN_CHUNK_SECONDS:g} and at most the "
+            f"{clip_seconds:g}-s analysis window (--clip-seconds)."
+        )
+    chunks = int(clip_seconds // chunk_seconds)
+    if chunks > MAX_CHUNKS_PER_CLIP:
+        raise AudioError(
+            f"--chunk-seconds {chunk_seconds:g} cuts the {clip_seconds:g}-s window into {chunks} chunks, more "
+            f"than the {MAX_CHUNKS_PER_CLIP} whose images fit in memory; use "
+            f"{clip_seconds / MAX_CHUNKS_PER_CLIP:g}..{clip_seconds:g}."
         )
 
 

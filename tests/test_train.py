@@ -167,7 +167,8 @@ def test_same_seed_same_run(tiny_library_dir, tmp_path):
     [
         (dict(clip_seconds=2.0), "--clip-seconds 2 is below"),
         (dict(clip_seconds=10.0, chunk_seconds=12.0), "at most the 10-s"),
-        (dict(chunk_seconds=0.0), "must be above 0"),
+        (dict(chunk_seconds=0.0), "must be at least 1 and at most the 30-s"),
+        (dict(clip_seconds=600.0, chunk_seconds=10.0), "into 60 chunks, more than the 30"),
     ],
 )
 def test_impossible_windows_are_refused_before_any_work(window, match):
@@ -195,7 +196,7 @@ def test_shorter_analysis_window_is_used_for_training_and_queries(tiny_library_d
     assert answer.neighbours.iloc[0]["similarity"] == pytest.approx(1.0, abs=1e-4)
     np.testing.assert_allclose(answer.probabilities, run.arrays["probabilities"][0], atol=1e-5)
     assert main(["prepare", str(tiny_library_dir), "--clip-seconds", "1"]) == 2
-    assert "--clip-seconds 1 is below" in capsys.readouterr().err
+    assert "argument --clip-seconds: 1 is outside 3..600 s" in capsys.readouterr().err
 
 
 def test_interrupted_training_leaves_no_run(tiny_library_dir, tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from genrec.cli._shared import output_file, resamples_int, seed_int
 from genrec.errors import GenrecError
 
 
@@ -57,16 +58,16 @@ def register(sub) -> None:
     s.add_argument("run", help="run folder or run id")
     s.add_argument("audio", help="an audio file, or a library track id such as blues.00003")
     s.add_argument("--genre", help="the genre to explain (default: the predicted one)")
-    s.add_argument("--out", required=True, help="the PNG to write")
+    s.add_argument("--out", type=output_file, required=True, help="the PNG to write")
     s.set_defaults(func=cmd_explain)
 
     s = sub.add_parser("compare", help="head-to-head of two runs on their shared test clips (bootstrap, McNemar)")
     s.add_argument("run_a", help="run folder or run id (A)")
     s.add_argument("run_b", help="run folder or run id (B)")
-    s.add_argument("--seed", type=int, default=BOOTSTRAP_SEED, help=f"bootstrap seed (default {BOOTSTRAP_SEED})")
+    s.add_argument("--seed", type=seed_int, default=BOOTSTRAP_SEED, help=f"bootstrap seed (default {BOOTSTRAP_SEED})")
     s.add_argument(
         "--resamples",
-        type=int,
+        type=resamples_int,
         default=BOOTSTRAP_RESAMPLES,
         help=f"bootstrap resamples (default {BOOTSTRAP_RESAMPLES})",
     )

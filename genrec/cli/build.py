@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from genrec.cli._shared import option_values, out_arg, print_run, weights_arg
-from genrec.config import DEMO_WEIGHTS
+from genrec.cli._shared import (
+    Number,
+    check_data_home,
+    epochs_int,
+    input_size_int,
+    max_per_genre_int,
+    option_values,
+    out_arg,
+    print_run,
+    split_choice,
+    weights_arg,
+)
+from genrec.config import CLIP_SECONDS, DEMO_WEIGHTS, MIN_CHUNK_SECONDS
 
 #: The ``genrec build`` options that ``genrec.build.build`` takes as keywords of the same names.
 BUILD_OPTIONS = ("weights", "split", "chunk_seconds", "out", "epochs", "input_size", "max_per_genre")
@@ -18,6 +29,8 @@ def run_build(library: str, progress_format: str, **options: object) -> None:
     """
     from genrec.build import RUN_LINE, build, closing_table
     from genrec.progress import JsonLinesProgress, TqdmProgress
+
+    check_data_home()
 
     lines = progress_format == "lines"  # for a parent process (the app) following the build
     if lines:
@@ -71,14 +84,26 @@ def register(sub) -> None:
     weights_arg(s, None, "imagenet for real libraries, none for demo")
     s.add_argument(
         "--split",
+        type=split_choice,
         default=None,
         help="filtered (default for real libraries: the artist-filtered GTZAN lists), paper (stratified "
         "random 80/10/10) or a folder of train*.txt / valid*.txt / test*.txt split files",
     )
-    s.add_argument("--chunk-seconds", type=float, default=None, help="train on chunks this long (3: ten times slower)")
-    s.add_argument("--epochs", type=int, default=None, help="at most this many epochs (default 50; early stopping)")
-    s.add_argument("--input-size", type=int, default=None, help="image size in pixels (default 224, the paper's)")
-    s.add_argument("--max-per-genre", type=int, default=None, help="use at most N clips per genre and split")
+    s.add_argument(
+        "--chunk-seconds",
+        type=Number(MIN_CHUNK_SECONDS, CLIP_SECONDS, " s"),  # the build's window is the default one
+        default=None,
+        help="train on chunks this long (3: ten times slower)",
+    )
+    s.add_argument(
+        "--epochs", type=epochs_int, default=None, help="at most this many epochs (default 50; early stopping)"
+    )
+    s.add_argument(
+        "--input-size", type=input_size_int, default=None, help="image size in pixels (default 224, the paper's)"
+    )
+    s.add_argument(
+        "--max-per-genre", type=max_per_genre_int, default=None, help="use at most N clips per genre and split"
+    )
     out_arg(s)
     _progress_format(s)
     s.set_defaults(func=cmd_build)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from genrec.cli._shared import option_values
+from genrec.cli._shared import catalogue_batch_int, option_values, workers_int, writable_run
+from genrec.config import cpu_threads
 from genrec.errors import CatalogueError
 
 INDEX_CHOICES = ("auto", "exact", "hnsw")
@@ -12,14 +15,38 @@ INDEX_CHOICES = ("auto", "exact", "hnsw")
 BUILD_OPTIONS = ("workers", "engine", "address", "index", "batch_size")
 
 
+def ray_address(text: str) -> str:
+    """An argparse ``type=``: auto, local, HOST:PORT (a cluster's head) or ray://HOST[:PORT] (Ray Client)."""
+    if text in ("auto", "local"):
+        return text
+    try:
+        parts = urlsplit(text if "://" in text else f"ray://{text}")
+        port = parts.port
+    except ValueError as exc:  # an unclosed [, a port out of range
+        why = str(exc)
+    else:
+        if parts.scheme == "ray" and parts.hostname and (port or "://" in text) and not parts.path.strip("/"):
+            return text
+        why = "not ray://HOST or HOST:PORT"
+    raise argparse.ArgumentTypeError(f"{text!r} is not a Ray address ({why}); use auto, HOST:PORT or ray://HOST:PORT")
+
+
 def cmd_build(a) -> None:
     from genrec.catalogue import build_catalogue
     from genrec.progress import TqdmProgress
-    from genrec.runs import Run
 
+    if a.address and a.engine != "ray":
+        raise CatalogueError(f"--address {a.address} names a Ray cluster; add --engine ray (or drop --address).")
+    cores = cpu_threads()
+    if a.engine == "local" and a.workers > cores:
+        # one local worker already keeps every core busy (LiteRT's threads); more only add predictors in memory
+        raise CatalogueError(
+            f"--workers {a.workers} is outside 1..{cores} for --engine local: one process per core of this "
+            f"machine at most. Use --workers {cores} or fewer, or --engine ray on a cluster."
+        )
     try:
         options = option_values(a, BUILD_OPTIONS)
-        report = build_catalogue(Run.open(a.run), Path(a.folder), a.name, progress=TqdmProgress(), **options)
+        report = build_catalogue(writable_run(a.run), Path(a.folder), a.name, progress=TqdmProgress(), **options)
     except ImportError as exc:  # --index hnsw without hnswlib
         raise CatalogueError(str(exc)) from exc
     cat = report.catalogue
@@ -103,7 +130,12 @@ def register(sub) -> None:
     b.add_argument("run", help="run folder or run id")
     b.add_argument("folder", help="folder of music, any layout; genre folders (e.g. jazz/) label the tracks")
     b.add_argument("--name", help="catalogue name (default: the folder's name)")
-    b.add_argument("--workers", type=int, default=1, help="processes (local) or predictor actors (ray)")
+    b.add_argument(
+        "--workers",
+        type=workers_int,
+        default=1,
+        help="processes (local, at most one per core) or predictor actors (ray) (default 1)",
+    )
     b.add_argument(
         "--engine",
         choices=("local", "ray"),
@@ -111,7 +143,9 @@ def register(sub) -> None:
         help="local processes (default) or a Ray Data pipeline (pip install 'genrec[ray]')",
     )
     b.add_argument(
-        "--address", help="Ray cluster address for --engine ray (e.g. ray://head:10001 or auto); default: a local Ray"
+        "--address",
+        type=ray_address,
+        help="Ray cluster address for --engine ray (e.g. ray://head:10001 or auto); default: a local Ray",
     )
     b.add_argument(
         "--index",
@@ -119,7 +153,9 @@ def register(sub) -> None:
         default="auto",
         help="search index: exact, hnsw (pip install 'genrec[ann]'), or auto by size (default)",
     )
-    b.add_argument("--batch-size", type=int, default=8, help="files per decoding/predictor batch (default 8)")
+    b.add_argument(
+        "--batch-size", type=catalogue_batch_int, default=8, help="files per decoding/predictor batch (default 8)"
+    )
     b.set_defaults(func=cmd_build)
     ls = group.add_parser("list", help="the catalogues of one run, or of every run")
     ls.add_argument("run", nargs="?", help="run folder or run id (default: every run)")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from genrec.cli._shared import (
+    check_data_home,
     input_size_int,
     library_args,
     library_from_args,
+    output_folder,
     print_library,
     print_skipped,
     strict_arg,
@@ -38,6 +40,8 @@ def cmd_download(a) -> None:
     if a.list_sources:
         print("\n".join(s.url for s in sources))
         return
+    if not a.to:
+        check_data_home()
     root = gtzan.download_gtzan(Path(a.to) if a.to else None, sources=sources, report=print)
     print(f"GTZAN is in {root}\nnext: genrec build --library {root}   (or: genrec library gtzan {root})")
 
@@ -68,6 +72,7 @@ def register(sub) -> None:
     s.add_argument("dataset", choices=["gtzan"])
     s.add_argument(
         "--to",
+        type=output_folder,
         help="destination folder (default: the data folder's gtzan/, where `genrec build --library gtzan` looks)",
     )
     s.add_argument("--url", help="a mirror of the GTZAN archive, tried before the known sources (needs --checksum)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genrec.cli._shared import non_negative_number, positive_int
+from genrec.cli._shared import song_seconds_number, top_k_int
 from genrec.config import TOP_K
 from genrec.errors import GenrecError
 
@@ -114,9 +114,7 @@ def register(sub) -> None:
     s = sub.add_parser("recommend", help="predict the genre of a clip and list the most similar tracks")
     s.add_argument("run", help="run folder or run id")
     s.add_argument("query", help="an audio file, or a library track id such as blues.00003")
-    s.add_argument(
-        "-k", type=positive_int, default=TOP_K, help=f"how many similar tracks to list (≥ 1, default {TOP_K})"
-    )
+    s.add_argument("-k", type=top_k_int, default=TOP_K, help=f"how many similar tracks to list (default {TOP_K})")
     s.add_argument(
         "--catalogue",
         help="recommend from this catalogue of the run (`genrec catalogue list`) instead of the run's library",
@@ -124,7 +122,7 @@ def register(sub) -> None:
     s.add_argument(
         "--region",
         nargs=2,
-        type=non_negative_number,
+        type=song_seconds_number,
         metavar=("START", "END"),
         help="for a file longer than the run's window (a song, analysed window by window): base the prediction "
         "and recommendations on the windows whose middle lies between START and END seconds",

@@ -6,19 +6,24 @@ import sys
 from pathlib import Path
 
 from genrec.cli._shared import (
+    batch_size_int,
+    check_data_home,
+    epochs_int,
+    existing_folder,
     input_size_int,
+    learning_rate_number,
     library_args,
     library_from_args,
+    max_per_genre_int,
     out_arg,
-    positive_int,
-    positive_number,
+    patience_int,
     print_run,
     print_skipped,
     seed_int,
     strict_arg,
     weights_arg,
-    whole_number,
     window_args,
+    writable_run,
 )
 from genrec.config import ARCHITECTURES, DEFAULT_WEIGHTS, IMAGE_SIZE, runs_home
 
@@ -58,14 +63,16 @@ def cmd_train(a) -> None:
 def cmd_evaluate(a) -> None:
     from genrec.evaluate import evaluate_run, format_evaluation
 
+    if not a.saved:  # recomputing caches the spectrograms
+        check_data_home()
     print(format_evaluation(evaluate_run(a.run, recompute=not a.saved)))
 
 
 def cmd_export(a) -> None:
     from genrec.gradcam import HEAD_FILE
-    from genrec.runs import Run, export_run
+    from genrec.runs import export_run
 
-    run = Run.open(a.run)
+    run = writable_run(a.run)  # before the model is loaded
     model = run.load_model()
     target = export_run(run.path, model=model)
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); outside clips are now answered with LiteRT")
@@ -105,7 +112,7 @@ def register(sub) -> None:
     s = sub.add_parser("train", help="train one architecture and save a run")
     s.add_argument("--arch", required=True, choices=ARCHITECTURES)
     s.add_argument("--library", default="demo", help="'demo' (default) or a GTZAN folder")
-    s.add_argument("--epochs", type=positive_int, default=20)
+    s.add_argument("--epochs", type=epochs_int, default=20)
     s.add_argument(
         "--last-four-trainable",
         action="store_true",
@@ -114,10 +121,10 @@ def register(sub) -> None:
     weights_arg(s, DEFAULT_WEIGHTS)
     s.add_argument("--seed", type=seed_int, default=0)
     window_args(s)
-    s.add_argument("--batch-size", type=positive_int, default=64)
+    s.add_argument("--batch-size", type=batch_size_int, default=64)
     s.add_argument("--input-size", type=input_size_int, default=IMAGE_SIZE)
-    s.add_argument("--learning-rate", type=positive_number, default=1e-3)
-    s.add_argument("--patience", type=whole_number(0), default=5, help="early-stopping patience in epochs")
+    s.add_argument("--learning-rate", type=learning_rate_number, default=1e-3)
+    s.add_argument("--patience", type=patience_int, default=5, help="early-stopping patience in epochs")
     s.add_argument(
         "--paper-head",
         action="store_true",
@@ -125,11 +132,11 @@ def register(sub) -> None:
     )
     s.add_argument(
         "--max-per-genre",
-        type=positive_int,
+        type=max_per_genre_int,
         default=None,
-        help="use at most N (≥ 1) clips per genre and split (default: all)",
+        help="use at most N clips per genre and split (default: all)",
     )
-    out_arg(s, str(runs_home()))
+    out_arg(s)
     library_args(s)
     strict_arg(s)
     s.set_defaults(func=cmd_train)
@@ -155,5 +162,5 @@ def register(sub) -> None:
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("runs", help="list saved runs")
-    s.add_argument("--dir", help="runs folder (default models/)")
+    s.add_argument("--dir", type=existing_folder, help="runs folder (default models/)")
     s.set_defaults(func=cmd_runs)

@@ -11,6 +11,7 @@ are caught by :func:`stderr_to_log`, so their notes do not land in the CLI's out
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import tempfile
@@ -75,12 +76,15 @@ def output_problem(path: Path | str, *, folder: bool) -> str | None:
     return None
 
 
-def file_digest(path: Path | str, algorithm: str = "sha256") -> str:
-    """Hex digest of a file's content (streamed) with a hashlib algorithm name.
+def file_digest(path: Path | str | bytes, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's content (streamed), or of a file's bytes held in memory (an upload).
 
-    pooch's ``file_hash`` (librosa's fetcher) does the hashing: it asks hashlib for
-    ``usedforsecurity=False``, so an MD5 checksum also verifies on FIPS-mode systems.
+    Both give the same digest for the same content, so an upload can be recognised as a saved file.
+    pooch's ``file_hash`` (librosa's fetcher) hashes files: it asks hashlib for ``usedforsecurity=False``,
+    so an MD5 checksum also verifies on FIPS-mode systems; bytes are hashed the same way.
     """
+    if isinstance(path, bytes):
+        return hashlib.new(algorithm, path, usedforsecurity=False).hexdigest()
     import pooch
 
     return pooch.file_hash(str(path), alg=algorithm)

@@ -6,7 +6,6 @@ decode get a message with the command that converts them, and only vetted librar
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ import pandas as pd
 
 from genrec.audio import SUPPORTED_FORMATS, check_extension, load_audio
 from genrec.errors import AudioError
+from genrec.fileio import file_digest
 
 #: Largest upload the app accepts, in MiB (2**20 bytes): about 2.5 min of CD-quality WAV; a 4-minute song fits
 #: as MP3, not as WAV.
@@ -41,7 +41,7 @@ class Query:
     kind: str  # "library", "upload" or "recording"
     label: str  # what to call it on the page
     samples: np.ndarray | None  # mono window at SAMPLE_RATE (None for image-only library entries)
-    digest: str = ""  # identifies the audio, to cache answers on
+    digest: str = ""  # identifies the audio, to cache answers on (an upload's: the SHA-256 of its bytes)
     data: bytes | None = None  # the uploaded or recorded file (each run cuts its own window from it)
     track_id: str | None = None
     true_genre: str | None = None
@@ -76,8 +76,7 @@ def read_upload(data: bytes, name: str, kind: str = "upload", max_mib: float = M
         )
     check_extension(name)
     y = load_audio(data, name=name)
-    digest = hashlib.sha1(data).hexdigest()
-    return Query(kind=kind, label=name, samples=y, digest=digest, data=data)
+    return Query(kind=kind, label=name, samples=y, digest=file_digest(data), data=data)
 
 
 def library_query(track: pd.Series, media: Path | None) -> Query:

@@ -29,6 +29,9 @@ from genrec.errors import RunError
 #: Split names a track may carry ("unlisted": absent from the split files it was trained with).
 TRACK_SPLITS = ("train", "valid", "test", "unlisted")
 TRACK_COLUMNS = ("track_id", "path", "genre", "split")
+#: A track's ``digest`` in tracks.csv (runs since it was recorded): the SHA-256 of its file as
+#: :func:`genrec.fileio.file_digest` gives it, or empty where unknown.
+DIGEST_PATTERN = r"[0-9a-f]{64}|"
 LIBRARY_KINDS = ("audio", "image")
 _FIX = "Retrain the run, or copy the whole run folder again."
 
@@ -380,7 +383,8 @@ def parse_metrics(file: Path, data: Any, genres: tuple[str, ...]) -> RunMetrics:
 
 
 def check_tracks(file: Path, tracks: pd.DataFrame, record: RunRecord) -> pd.DataFrame:
-    """Check ``tracks.csv``: its columns, unique ids, known genres and splits; ``artist`` added when absent."""
+    """Check ``tracks.csv``: its columns, unique ids, known genres and splits, content digests where recorded;
+    ``artist`` added when absent."""
     missing = [c for c in TRACK_COLUMNS if c not in tracks.columns]
     if missing:
         raise RunError(f"{file}: missing column(s) {', '.join(missing)} (it needs {', '.join(TRACK_COLUMNS)}). {_FIX}")
@@ -392,6 +396,8 @@ def check_tracks(file: Path, tracks: pd.DataFrame, record: RunRecord) -> pd.Data
         (f"a genre outside the run's genres ({', '.join(record.genres)})", ~tracks["genre"].isin(record.genres)),
         (f"a split other than {', '.join(TRACK_SPLITS)}", ~tracks["split"].isin(TRACK_SPLITS)),
     ]
+    if "digest" in tracks.columns:  # older runs have none; a copied run may carry anything
+        problems.append(("a digest that is not a SHA-256 hex digest", ~tracks["digest"].str.fullmatch(DIGEST_PATTERN)))
     for what, bad in problems:
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])

@@ -9,7 +9,9 @@ A run holds everything needed to reload, evaluate and explain it:
 ``history.csv``    per epoch: loss, accuracy, val_loss, val_accuracy, seconds
 ``metrics.json``   test (and valid) classification report, confusion matrix,
                    retrieval figures
-``tracks.csv``     the library tracks used, with genre, split and artist
+``tracks.csv``     the library tracks used, with genre, split, artist and the
+                   SHA-256 digest of each file (runs before it was recorded
+                   have none)
 ``embeddings.npz`` per track: L2-normalised clip embedding and probabilities
 ``predictor.tflite`` the model's image → (probabilities, embedding, last
                    feature map) for LiteRT, used to answer outside clips
@@ -41,6 +43,7 @@ from typing import Generic, TypeVar
 import numpy as np
 import pandas as pd
 
+from genrec import cache
 from genrec.config import runs_home
 from genrec.errors import RunError
 from genrec.fileio import atomic_write
@@ -333,6 +336,53 @@ class Run:
     def media_paths(self, paths) -> list[Path | None]:
         """:meth:`media_path` for many ``tracks.csv`` paths at once."""
         return [vetted_path(p, self._media_roots, self.library.kind) for p in paths]
+
+    @cached_property
+    def _tracks_by_digest(self) -> dict[str, str] | None:
+        """Recorded digest → the first track with that content; None for a run that recorded no digests."""
+        if "digest" not in self.tracks.columns:
+            return None
+        found: dict[str, str] = {}
+        for track_id, digest in zip(self.tracks["track_id"], self.tracks["digest"]):
+            if digest:
+                found.setdefault(digest, track_id)
+        return found
+
+    def track_digest(self, track_id: str) -> str | None:
+        """The SHA-256 of a track's file: as recorded, else (older runs) of its vetted file; None when unknown."""
+        rows = self.tracks.loc[self.tracks["track_id"] == track_id]
+        if not len(rows):
+            return None
+        if self._tracks_by_digest is not None:
+            return rows["digest"].iloc[0] or None
+        path = self.media_path(track_id)
+        try:
+            return cache.file_digest(path) if path is not None else None
+        except OSError:
+            return None
+
+    def track_with_content(self, digest: str, size: int) -> str | None:
+        """The library track whose file is exactly this content (SHA-256 ``digest`` of ``size`` bytes), else None.
+
+        Only identical bytes count: a near-identical answer from the model is never taken for the track.
+        Runs that recorded no digests hash their vetted library files of that size (memoised per file);
+        where those files are not on this machine, nothing is recognised.
+        """
+        if self._tracks_by_digest is not None:
+            return self._tracks_by_digest.get(digest)
+        for track_id, path in self._vetted_files:
+            try:
+                if path.stat().st_size == size and cache.file_digest(path) == digest:
+                    return track_id
+            except OSError:  # a file that vanished or cannot be read is not this one
+                continue
+        return None
+
+    @cached_property
+    def _vetted_files(self) -> list[tuple[str, Path]]:
+        """(track id, file) of the library files that may be read (vetted once: each check opens the file)."""
+        paths = self.media_paths(self.tracks["path"])
+        return [(t, p) for t, p in zip(self.tracks["track_id"], paths) if p is not None]
 
     def summary(self) -> dict:
         """One row for `genrec runs` and the dashboard's summary table."""

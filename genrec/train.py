@@ -418,8 +418,11 @@ def train(
     metrics = run_metrics(prepared.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
     progress("saving", 0, 1)  # the model, and its LiteRT conversion: several seconds at 224 px
     del frozen, features
+    # each file's content digest (memoised when its images were made), so an upload of a library file is
+    # recognised as that track (genrec.runs.Run.track_with_content)
+    tracks = prepared.tracks.assign(digest=[cache.file_digest(Path(p)) for p in prepared.tracks["path"]])
     run_dir = write_run(
-        Path(cfg.out), record, model, history, prepared.tracks, probs, embeddings, metrics, timings, export=export
+        Path(cfg.out), record, model, history, tracks, probs, embeddings, metrics, timings, export=export
     )
     progress("saving", 1, 1)
     if export:  # optional file beside the complete run; written atomically

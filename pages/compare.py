@@ -279,6 +279,20 @@ def gradcam_section(query: queries.Query, present: dict, answers: dict, extras: 
     )
 
 
+def copy_text(same_as: dict[str, str], catalogue: str | None, n_models: int) -> str:
+    """What the page says when the clip is an exact copy of a track the ``n_models`` answering runs could
+    recommend (``same_as``: by architecture, for the runs that have it)."""
+    pool = f"catalogue {catalogue}" if catalogue else "library"
+    names = {a: "`" + t.replace("`", "'") + "`" for a, t in same_as.items()}
+    if len(set(names.values())) == 1 and len(names) == n_models:
+        return (
+            f"This clip is {pool} track {next(iter(names.values()))} (an exact copy of its file), so it is left "
+            f"out of the recommendations."
+        )
+    each = "; ".join(f"{plots.arch_label(a)}'s {pool} track {t}" for a, t in names.items())
+    return f"This clip is an exact copy of {each}, each left out of its model's recommendations."
+
+
 def main() -> None:
     page_header(
         ":material/compare_arrows: Compare VGG16 and ResNet50",
@@ -349,6 +363,9 @@ def main() -> None:
             answers = dict(zip(archs, result))
 
     st.divider()
+    copies = {a: ans.same_as for a, ans in answers.items() if ans.same_as}
+    if copies:
+        st.info(copy_text(copies, catalogue, len(answers)), icon=":material/content_copy:")
     ids = {a: set(ans.neighbours["track_id"]) for a, ans in answers.items()}
     shared = set.intersection(*ids.values()) if len(ids) == 2 else set()  # marked "also by" in the lists
     if len(answers) == 2:

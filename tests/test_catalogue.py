@@ -272,6 +272,21 @@ def test_paths_outside_the_recorded_root_are_not_served(run, music, tmp_path):
     assert tracks.loc[0, "path"] == "" and all(tracks["path"][1:] != "")
 
 
+@slow
+def test_a_catalogue_copy_of_the_query_is_named_and_left_out(run, music):
+    """A catalogue holding a library file: picking that library track, or uploading the file, is answered
+    without the catalogue's copy of it (which the model finds at ≈ 1), and the answer names the copy."""
+    track = run.tracks.iloc[0]
+    shutil.copy(track["path"], music / "from-library.wav")
+    rec = Recommender(run, catalogue=build_catalogue(run, music, "mine").catalogue)
+    pick = rec.for_track(track["track_id"], k=5)
+    upload = rec.for_audio(Path(track["path"]).read_bytes(), name="upload.wav", k=5)
+    for answer in (pick, upload):
+        assert answer.same_as == "from-library.wav"
+        assert len(answer.neighbours) == 5 and "from-library.wav" not in set(answer.neighbours["track_id"])
+    assert rec.for_audio(music / "jazz" / "two.flac").same_as == "jazz/two.flac"  # a file query, by path
+
+
 # --------------------------------------------------------------------------- CLI
 @slow
 def test_cli_build_list_info_and_recommend_from_a_catalogue(run, music, capsys):
@@ -285,9 +300,10 @@ def test_cli_build_list_info_and_recommend_from_a_catalogue(run, music, capsys):
     assert "tracks: 5" in out and "index: exact" in out and "jazz" in out
     assert main(["recommend", str(run.path), str(music / "jazz" / "two.flac"), "--catalogue", "mine"]) == 0
     out = capsys.readouterr().out
+    # the file is a catalogue track: named, and left out of its own recommendations (4 others remain)
+    assert "(an exact copy of catalogue mine track jazz/two.flac; answered by the" in out
     listed = out.split("from catalogue mine")[1].splitlines()[1:]
-    assert listed[0].split()[1] == "jazz/two.flac"  # the file finds itself in the catalogue
-    assert len(listed) == 5 and all(line.split()[1] in GOOD for line in listed)
+    assert len(listed) == 4 and {line.split()[1] for line in listed} == set(GOOD) - {"jazz/two.flac"}
     library_track = run.tracks["track_id"][0]
     assert main(["recommend", str(run.path), library_track, "--catalogue", "mine", "-k", "2"]) == 0
     assert "from catalogue mine" in capsys.readouterr().out

@@ -33,17 +33,23 @@ def cmd_recommend(a) -> None:
     if a.region:
         _check_region(a.region, query, song_seconds, rec.clip_seconds)
     what = "predicted genre"
+    pool = f"catalogue {a.catalogue}" if a.catalogue else "library"
     if query not in ids:
         from genrec.serving import choose_predictor
 
-        print(f"query: {query} (outside the library; answered by the {choose_predictor(rec.run)})")
+        answered = f"answered by the {choose_predictor(rec.run)}"
         if song_seconds is None:
             answer = rec.for_audio(Path(query), k=a.k)
+            where = f"an exact copy of {pool} track {answer.same_as}" if answer.same_as else "outside the library"
+            print(f"query: {query} ({where}; {answered})")
         else:
+            print(f"query: {query} (outside the library; {answered})")
             answer, what = _song_answer(rec, Path(query), a.region, a.k)
     else:
         answer = rec.for_track(query, k=a.k)
         print(f"query: library track {query} (true genre: {rec.tracks.set_index('track_id').loc[query, 'genre']})")
+        if answer.same_as:
+            print(f"  its file is also {pool} track {answer.same_as}, left out of the recommendations")
     print(f"run: {rec.run.id}  ({answer.arch}, weights: {answer.weights})")
     print(f"{what}: {answer.genre} ({answer.confidence:.1%})")
     probs = answer.probability_table().sort_values("probability", ascending=False)

@@ -101,15 +101,23 @@ LIBRARY_SOURCE = "library"
 def recommendation_source(runs: list, key: str) -> str | None:
     """Where recommendations come from: the run's library (None) or a catalogue built for every one of ``runs``.
 
-    Drawn only when such a catalogue exists (``genrec catalogue build``).
+    Drawn only when such a catalogue exists (``genrec catalogue build``). Catalogues that fail their checks
+    are named, with the reason, and left out; the others keep working.
     """
     from genrec.catalogue import list_catalogues
 
-    built = [{c.name: c for c in list_catalogues(r.path)[0]} for r in runs]
+    listed = [list_catalogues(r.path) for r in runs]
+    broken = [(run, path, reason) for run, (_, bad) in zip(runs, listed) for path, reason in bad]
+    if broken:
+        st.warning(f"{len(broken)} catalogue(s) could not be opened and are left out.", icon=":material/warning:")
+        with st.expander("Why"):
+            for run, path, reason in broken:
+                st.caption(f"**{Path(path).name}** of run {run.id}: {reason}")
+    built = [{c.name: c for c in good} for good, _ in listed]
     names = sorted(set.intersection(*(set(b) for b in built))) if built else []
     if not names:
         return None
-    labels = {n: f"catalogue {n} · {built[0][n].manifest['n_tracks']} tracks" for n in names}
+    labels = {n: f"catalogue {n} · {built[0][n].info.n_tracks} tracks" for n in names}
     choice = st.selectbox(
         "Recommend from",
         [LIBRARY_SOURCE, *names],

@@ -511,6 +511,68 @@ def test_cli_build_list_info_and_recommend_from_a_catalogue(run, music, capsys):
     assert "no such folder" in capsys.readouterr().err
 
 
+def copy_catalogue(src: Path, name: str) -> Path:
+    """A copy of a catalogue beside it, named ``name`` (in its manifest too, as a build would)."""
+    target = shutil.copytree(src, src.parent / name)
+    manifest = json.loads((target / "manifest.json").read_text())
+    (target / "manifest.json").write_text(json.dumps({**manifest, "name": name}))
+    return target
+
+
+def break_catalogues(built: Path) -> None:
+    """Damaged copies of a built catalogue: NaN vectors, too narrow ones, a repeated id, a wrong-typed manifest."""
+    for name in ("nan", "narrow", "repeated"):
+        rewrite_vectors(copy_catalogue(built, name), DAMAGED_VECTORS[name][0])
+    typed = copy_catalogue(built, "typed")
+    manifest = json.loads((typed / "manifest.json").read_text())
+    (typed / "manifest.json").write_text(json.dumps({**manifest, "name": ["x"], "n_tracks": "lots"}))
+
+
+@slow
+def test_cli_names_broken_catalogues_and_the_others_keep_working(run, music, capsys):
+    """Issue 23, cases 4 and 5: damaged vectors and a wrong-typed manifest gave tracebacks, or were "healthy"."""
+    break_catalogues(build_catalogue(run, music, "mine").catalogue.path)
+    assert main(["catalogue", "list", str(run.path)]) == 0
+    lines = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()}
+    assert "5 tracks" in lines["mine"] and "BROKEN" not in lines["mine"]
+    expected = {
+        "nan": "'embeddings' holds NaN",
+        "narrow": f"embeddings are {DIM // 2} wide, but the run's model gives",
+        "repeated": "row 3 has a repeated track_id",
+        "typed": "'name' must be a catalogue name",
+    }
+    for name, words in expected.items():
+        assert "BROKEN" in lines[name] and words in lines[name], lines[name]
+    query = str(music / "jazz" / "two.flac")
+    for name, words in expected.items():
+        assert main(["recommend", str(run.path), query, "--catalogue", name]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and words in err and "Traceback" not in err, err
+    assert main(["catalogue", "info", "typed", "--run", str(run.path)]) == 2
+    assert "'name' must be a catalogue name" in capsys.readouterr().err
+    assert main(["recommend", str(run.path), query, "--catalogue", "mine"]) == 0
+    assert "from catalogue mine" in capsys.readouterr().out
+
+
+@slow
+@pytest.mark.timeout(120, func_only=True)
+def test_cli_build_lists_every_file_it_finds_a_fifo_and_a_deep_one_too(run, tmp_path, capsys):
+    """Issue 23, cases 2 and 8: a FIFO hung the build at "reading files 1/2"; a file past the path limit was in
+    neither the catalogue nor the skipped list."""
+    folder = tmp_path / "m"
+    write_audio(folder / "a.wav", tone(4.0), subtype="PCM_16")
+    os.mkfifo(folder / "b.wav")
+    deep = deep_file(folder)
+    assert main(["catalogue", "build", str(run.path), str(folder), "--name", "m"]) == 0
+    out = capsys.readouterr().out
+    assert "catalogue m: 1 tracks" in out and "skipped 2 file(s)" in out
+    assert "b.wav: is not a regular file (a device or a pipe)" in out
+    cat = open_catalogue(run.path, "m")
+    assert cat.tracks["track_id"].tolist() == ["a.wav"]
+    reasons = dict(cat.skipped.itertuples(index=False, name=None))
+    assert set(reasons) == {"b.wav", deep} and "characters long" in reasons[deep]
+
+
 # --------------------------------------------------------------------------- app
 @pytest.fixture
 def app_runs(tiny_runs, music, tmp_path, monkeypatch) -> dict[str, Run]:
@@ -526,9 +588,14 @@ def app_runs(tiny_runs, music, tmp_path, monkeypatch) -> dict[str, Run]:
 def test_app_recommends_from_a_catalogue_on_compare_and_map(app_runs, music):
     from tests.test_app import no_traceback, recommendations, start
 
+    for run in app_runs.values():  # broken catalogues beside 'mine' are named, not offered (issue 23)
+        break_catalogues(run.path / "catalogues" / "mine")
     at = start()
     source = at.selectbox(key="compare_source")
     assert source.options == ["the run's library", "catalogue mine · 5 tracks"]
+    assert any("8 catalogue(s) could not be opened" in w.value for w in at.warning)
+    reasons = [c.value for c in at.caption if " of run " in c.value]
+    assert len(reasons) == 8 and sum("**typed**" in r and "'name' must be" in r for r in reasons) == 2
     assert source.value == "library"  # the library stays the default
     at.selectbox(key="pick_track").set_value("jazz.00003").run()
     library_recs = recommendations(at)

@@ -80,8 +80,8 @@ def default_name(folder: Path) -> str:
 
 
 def is_servable(path: str | Path, root: str | Path) -> bool:
-    """Whether ``path`` may be played: the rule for every served file (:mod:`genrec.media`), with ``root``
-    taken as a run's library root is (never ``/``; ``GENREC_AUDIO_ROOTS`` also allowed)."""
+    """Whether ``path`` may be played: the rule for every served file (:mod:`genrec.media`), ``root`` counting
+    as a run's library root does (never ``/``; folders in ``GENREC_AUDIO_ROOTS`` also allowed)."""
     return vetted_path(path, library_roots(str(root))) is not None
 
 

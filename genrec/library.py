@@ -100,8 +100,12 @@ def _find_tracks(root: Path, kind: str) -> list[tuple[str, str, Path]]:
     return found
 
 
-def _not_a_file(path: Path, root: Path) -> str | None:
-    """Why a found name is not a file to decode (a folder, a link leaving the library, ...), or None."""
+def not_a_file(path: Path, root: Path) -> str | None:
+    """Why a found name is not a file to decode (a folder, a link leaving ``root``, a pipe, ...), or None.
+
+    Library and catalogue scans both ask this before opening anything, so a FIFO is never opened (which
+    would wait forever). OSError when the name cannot even be looked at (e.g. a path too long for the system).
+    """
     if path.is_symlink():
         target = Path(os.path.realpath(path))
         if not target.exists():
@@ -119,7 +123,7 @@ def _not_a_file(path: Path, root: Path) -> str | None:
 
 def _readable(path: Path, kind: str, root: Path | None = None) -> str | None:
     """None if the file is usable as audio (as training will read it) or as an image, else the reason."""
-    reason = _not_a_file(path, root or path.parent)
+    reason = not_a_file(path, root or path.parent)
     if reason:
         return reason
     try:

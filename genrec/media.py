@@ -1,12 +1,13 @@
-"""Which library files may be read and shown: the one gate between a run's ``tracks.csv`` and the page.
+"""Which files may be read and shown: the one gate between a run's or a catalogue's ``tracks.csv`` and the page.
 
-A run folder can come from anywhere, and its ``tracks.csv`` names arbitrary paths.
-The app serves what it plays and shows (``st.audio``/``st.image`` put the file
-under ``/media``), so a path is used only when, with every symlink resolved, it
-is a regular file under the library root the run records (or a root listed in
-``GENREC_AUDIO_ROOTS``), has an audio (or, for spectrogram-picture libraries, an
-image) extension, and starts with that format's header. Anything else is
-"not available" and is never opened for the page.
+Run folders and catalogues can come from anywhere, and their ``tracks.csv`` name
+arbitrary paths. The app serves what it plays and shows (``st.audio``/``st.image``
+put the file under ``/media``), so a path is used only when, with every symlink
+resolved, it is a regular file under the root the run or catalogue records (never
+``/``; see :func:`library_roots`) or a root listed in ``GENREC_AUDIO_ROOTS``, has
+an audio (or, for spectrogram-picture libraries, an image) extension, and starts
+with that format's header. Anything else is "not available" and is never opened
+for the page.
 """
 
 from __future__ import annotations
@@ -34,13 +35,20 @@ def configured_roots() -> list[Path]:
 
 
 def library_roots(recorded: str | None) -> list[Path]:
-    """The run's recorded library root (when absolute and not the filesystem root) plus the configured roots."""
+    """The root a run or catalogue records (when absolute and not the filesystem root) plus the configured roots.
+
+    This is the rule for both: a catalogue's ``root`` passes through here exactly as a run's library root.
+    """
     roots = configured_roots()
-    if recorded:
-        root = Path(recorded)
-        # A run saying its library is "/" would open the whole disk; such a run needs GENREC_AUDIO_ROOTS.
-        if root.is_absolute() and root.resolve() != Path(root.anchor):
-            roots.insert(0, root.resolve())
+    if recorded and Path(recorded).is_absolute():
+        try:
+            root = Path(recorded).resolve()
+        except (OSError, ValueError):  # a loop of links, or a name with a NUL byte
+            return roots
+        # A folder saying its files lie under "/" (or "//", "/tmp/..") would open the whole disk; such a one
+        # needs GENREC_AUDIO_ROOTS. The filesystem root is the one folder that is its own parent.
+        if root.parent != root:
+            roots.insert(0, root)
     return roots
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from genrec.config import ARCHITECTURES
-from genrec.errors import RunError
+from genrec.errors import GenrecError, RunError
 
 #: Split names a track may carry ("unlisted": absent from the split files it was trained with).
 TRACK_SPLITS = ("train", "valid", "test", "unlisted")
@@ -36,18 +36,23 @@ LIBRARY_KINDS = ("audio", "image")
 _FIX = "Retrain the run, or copy the whole run folder again."
 
 
-class _Fields:
-    """Typed access to one JSON object of a run file; errors name the file and the key path."""
+class Fields:
+    """Typed access to one JSON object of a run (or catalogue) file; errors name the file and the key path.
 
-    def __init__(self, file: Path, data: Any, where: str = "") -> None:
+    ``error`` and ``fix`` (what to do, ending each message) default to a run's; a catalogue passes its own.
+    """
+
+    def __init__(
+        self, file: Path, data: Any, where: str = "", *, error: type[GenrecError] = RunError, fix: str = _FIX
+    ) -> None:
         if not isinstance(data, dict):
-            raise RunError(f"{file}: {where or 'the file'} must be a JSON object, not {_kind(data)}. {_FIX}")
-        self.file, self.data, self.where = file, data, where
+            raise error(f"{file}: {where or 'the file'} must be a JSON object, not {_kind(data)}. {fix}")
+        self.file, self.data, self.where, self.error, self.fix = file, data, where, error, fix
 
-    def _fail(self, key: str, expected: str, value: Any = None, missing: bool = False) -> RunError:
+    def _fail(self, key: str, expected: str, value: Any = None, missing: bool = False) -> GenrecError:
         name = f"{self.where}.{key}" if self.where else key
         got = "it is missing" if missing else f"got {_kind(value)} {_short(value)}"
-        return RunError(f"{self.file}: '{name}' must be {expected}; {got}. {_FIX}")
+        return self.error(f"{self.file}: '{name}' must be {expected}; {got}. {self.fix}")
 
     def get(self, key: str, expected: str, check, *, optional: bool = False, default: Any = None) -> Any:
         if key not in self.data or (optional and self.data[key] is None):
@@ -81,11 +86,11 @@ class _Fields:
         value = self.get(key, "a positive number" if positive else "a number", ok, **kw)
         return None if value is None else float(value)
 
-    def child(self, key: str, optional: bool = False) -> _Fields | None:
+    def child(self, key: str, optional: bool = False) -> Fields | None:
         if optional and self.data.get(key) is None:
             return None
         value = self.get(key, "a JSON object", lambda v: isinstance(v, dict))
-        return _Fields(self.file, value, f"{self.where}.{key}" if self.where else key)
+        return Fields(self.file, value, f"{self.where}.{key}" if self.where else key, error=self.error, fix=self.fix)
 
 
 def _is_number(v: Any) -> bool:
@@ -246,7 +251,7 @@ def _timestamp(file: Path, value: Any) -> datetime:
 
 def parse_record(file: Path, data: Any) -> RunRecord:
     """Check ``run.json``'s content; RunError naming the field at fault."""
-    top = _Fields(file, data)
+    top = Fields(file, data)
     arch = top.get("arch", f"one of {', '.join(ARCHITECTURES)}", lambda v: v in ARCHITECTURES)
     genres = top.get(
         "genres",
@@ -328,7 +333,7 @@ def parse_record(file: Path, data: Any) -> RunRecord:
     )
 
 
-def _split_metrics(m: _Fields, genres: tuple[str, ...]) -> SplitMetrics:
+def _split_metrics(m: Fields, genres: tuple[str, ...]) -> SplitMetrics:
     n = m.integer("n")
     labels = m.get("labels", f"the run's genres ({len(genres)})", lambda v: tuple(v or ()) == genres)
     m.get(
@@ -358,7 +363,7 @@ def _split_metrics(m: _Fields, genres: tuple[str, ...]) -> SplitMetrics:
 
 def parse_metrics(file: Path, data: Any, genres: tuple[str, ...]) -> RunMetrics:
     """Check ``metrics.json`` against the run's genres."""
-    top = _Fields(file, data)
+    top = Fields(file, data)
     valid = top.child("valid", optional=True)
     r = top.child("retrieval", optional=True)
     retrieval = (
@@ -382,6 +387,29 @@ def parse_metrics(file: Path, data: Any, genres: tuple[str, ...]) -> RunMetrics:
     )
 
 
+def id_problems(tracks: pd.DataFrame) -> list[tuple[str, pd.Series]]:
+    """The track-id faults any ``tracks.csv`` must be free of: (what, rows having it)."""
+    return [
+        ("an empty track_id", tracks["track_id"].str.strip() == ""),
+        ("a repeated track_id", tracks["track_id"].duplicated()),
+    ]
+
+
+def refuse_bad_rows(
+    file: Path,
+    tracks: pd.DataFrame,
+    problems: list[tuple[str, pd.Series]],
+    *,
+    error: type[GenrecError] = RunError,
+    fix: str = _FIX,
+) -> None:
+    """``error`` naming the first row (as numbered in the CSV) of the first of ``problems`` that any row has."""
+    for what, bad in problems:
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise error(f"{file}: row {row + 2} has {what} ({_short(tracks.iloc[row]['track_id'])}). {fix}")
+
+
 def check_tracks(file: Path, tracks: pd.DataFrame, record: RunRecord) -> pd.DataFrame:
     """Check ``tracks.csv``: its columns, unique ids, known genres and splits, content digests where recorded;
     ``artist`` added when absent."""
@@ -391,17 +419,13 @@ def check_tracks(file: Path, tracks: pd.DataFrame, record: RunRecord) -> pd.Data
     if tracks.empty:
         raise RunError(f"{file}: lists no tracks. {_FIX}")
     problems = [
-        ("an empty track_id", tracks["track_id"].str.strip() == ""),
-        ("a repeated track_id", tracks["track_id"].duplicated()),
+        *id_problems(tracks),
         (f"a genre outside the run's genres ({', '.join(record.genres)})", ~tracks["genre"].isin(record.genres)),
         (f"a split other than {', '.join(TRACK_SPLITS)}", ~tracks["split"].isin(TRACK_SPLITS)),
     ]
     if "digest" in tracks.columns:  # older runs have none; a copied run may carry anything
         problems.append(("a digest that is not a SHA-256 hex digest", ~tracks["digest"].str.fullmatch(DIGEST_PATTERN)))
-    for what, bad in problems:
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise RunError(f"{file}: row {row + 2} has {what} ({_short(tracks.iloc[row]['track_id'])}). {_FIX}")
+    refuse_bad_rows(file, tracks, problems)
     n = record.library.n_tracks
     if n is not None and n != len(tracks):
         raise RunError(f"{file}: {len(tracks)} tracks, but run.json's library.n_tracks says {n}. {_FIX}")
@@ -418,22 +442,42 @@ def _npy_shape(archive: zipfile.ZipFile, name: str) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def check_embeddings(file: Path, n_tracks: int, n_genres: int) -> tuple[int, ...]:
-    """Check the array shapes in ``embeddings.npz`` without loading them; return the embeddings' shape."""
+def embedding_shapes(file: Path, *, error: type[GenrecError] = RunError, fix: str = _FIX) -> dict[str, tuple[int, ...]]:
+    """The shapes of ``track_id``, ``embeddings`` and ``probabilities`` in an ``embeddings.npz``, read
+    without loading the arrays; ``error`` when the file is unreadable or lacks one of them."""
     try:
         with zipfile.ZipFile(file) as archive:
-            shapes = {k: _npy_shape(archive, k) for k in ("track_id", "embeddings", "probabilities")}
+            return {k: _npy_shape(archive, k) for k in ("track_id", "embeddings", "probabilities")}
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise RunError(f"{file}: unreadable or incomplete ({exc}). {_FIX}") from exc
+        raise error(f"{file}: unreadable or incomplete ({exc}). {fix}") from exc
+
+
+def check_embeddings(
+    file: Path,
+    n_tracks: int,
+    n_genres: int,
+    dim: int | None = None,
+    *,
+    error: type[GenrecError] = RunError,
+    fix: str = _FIX,
+) -> tuple[int, ...]:
+    """Check the array shapes in ``embeddings.npz`` without loading them; return the embeddings' shape.
+
+    ``dim``, when given, is the width the embeddings must have (a catalogue's: its run's).
+    """
+    shapes = embedding_shapes(file, error=error, fix=fix)
     expected = {"track_id": (n_tracks,), "probabilities": (n_tracks, n_genres)}
     for key, shape in expected.items():
         if shapes[key] != shape:
-            raise RunError(
-                f"{file}: '{key}' has shape {shapes[key]}, but tracks.csv and the run's genres need {shape}. {_FIX}"
+            raise error(
+                f"{file}: '{key}' has shape {shapes[key]}, but tracks.csv and the run's genres need {shape}. {fix}"
             )
-    if len(shapes["embeddings"]) != 2 or shapes["embeddings"][0] != n_tracks or shapes["embeddings"][1] < 1:
-        raise RunError(f"{file}: 'embeddings' has shape {shapes['embeddings']}, not ({n_tracks}, units). {_FIX}")
-    return shapes["embeddings"]
+    emb = shapes["embeddings"]
+    if len(emb) != 2 or emb[0] != n_tracks or emb[1] < 1:
+        raise error(f"{file}: 'embeddings' has shape {emb}, not ({n_tracks}, units). {fix}")
+    if dim is not None and emb[1] != dim:
+        raise error(f"{file}: embeddings are {emb[1]} wide, but the run's model gives {dim}-wide ones. {fix}")
+    return emb
 
 
 def check_model(file: Path, record: RunRecord) -> None:

@@ -292,8 +292,9 @@ def loaded_dim(data: dict[str, np.ndarray]) -> int | None:
 def load_track_arrays(folder: Path, tracks: pd.DataFrame, error: type[GenrecError], fix: str) -> dict[str, np.ndarray]:
     """``track_id``, ``embeddings`` and ``probabilities`` of a run's or catalogue's ``embeddings.npz``.
 
-    ``error`` (with ``fix``, what to do, at the end of its message) when the file is unreadable or its ids
-    are not ``tracks``' ``track_id`` column in order. No pickle is read.
+    ``error`` (with ``fix``, what to do, at the end of its message) when the file is unreadable, its ids
+    are not ``tracks``' ``track_id`` column in order, or a vector holds anything but finite numbers (which
+    every search would refuse). No pickle is read.
     """
     path = folder / "embeddings.npz"
     try:
@@ -303,4 +304,7 @@ def load_track_arrays(folder: Path, tracks: pd.DataFrame, error: type[GenrecErro
         raise error(f"{path}: unreadable ({exc}). {fix}") from exc
     if arrays["track_id"].tolist() != tracks["track_id"].tolist():
         raise error(f"{folder}: embeddings.npz and tracks.csv disagree. {fix}")
+    for key in ("embeddings", "probabilities"):
+        if arrays[key].dtype.kind not in "biuf" or not np.isfinite(arrays[key]).all():
+            raise error(f"{path}: '{key}' holds NaN, infinite or non-numeric values. {fix}")
     return arrays

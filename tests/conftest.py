@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -131,3 +132,14 @@ def gtzan_sample() -> Path:
             pytest.fail(f"{GTZAN_SAMPLE} is missing in CI, where ../shared must be present")
         pytest.skip(f"{GTZAN_SAMPLE} not present (it is provided beside the project in CI, not in a user's clone)")
     return GTZAN_SAMPLE
+
+
+def own_run(src: Path, dest: Path):
+    """A private copy of a tiny run (catalogues are written into the run folder), opened as a Run."""
+    from genrec.runs import Run
+
+    dest.mkdir(parents=True)
+    for f in src.iterdir():
+        if f.is_file():
+            (os.symlink if f.name == "model.keras" else shutil.copy2)(f, dest / f.name)
+    return Run.open(dest)

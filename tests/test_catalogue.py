@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -14,13 +15,14 @@ import soundfile as sf
 
 from genrec.catalogue import Catalogue, build_catalogue, embed, is_servable, list_catalogues, open_catalogue
 from genrec.catalogue.scan import genre_of, scan
-from genrec.catalogue.store import check_name
+from genrec.catalogue.store import catalogues_dir, check_name, write_catalogue
 from genrec.cli import main
 from genrec.config import GENRES, SAMPLE_RATE
 from genrec.errors import CatalogueError
+from genrec.index import ExactIndex
 from genrec.recommend import Recommender
 from genrec.runs import Run
-from tests.conftest import tone, write_audio
+from tests.conftest import own_run, tone, write_audio
 
 slow = pytest.mark.slow  # uses the tiny trained runs
 
@@ -32,6 +34,9 @@ BAD = {
     "bad/silent.wav": "silent",
     "cover.jpg": "not a supported audio type",
 }
+
+
+BAD_TYPE = "not a supported audio type (.jpg); genrec reads .wav, .flac, .ogg, .mp3, .au"
 
 
 def make_music(root: Path) -> Path:
@@ -53,15 +58,6 @@ def make_music(root: Path) -> Path:
     (root / "cover.jpg").write_bytes(b"\xff\xd8 not audio")
     (root / ".hidden.wav").write_bytes(b"ignored")
     return root
-
-
-def own_run(src: Path, dest: Path) -> Run:
-    """A private copy of a tiny run (catalogues are written into the run folder)."""
-    dest.mkdir(parents=True)
-    for f in src.iterdir():
-        if f.is_file():
-            (os.symlink if f.name == "model.keras" else shutil.copy2)(f, dest / f.name)
-    return Run.open(dest)
 
 
 class CountingPredictor:
@@ -109,14 +105,14 @@ def run(tiny_runs, tmp_path) -> Run:
 def test_scan_finds_nested_audio_genres_and_tags(music):
     entries, skipped = scan(music, GENRES)
     by_id = {e.track_id: e for e in entries}
-    assert sorted(by_id) == sorted(GOOD + [b for b in BAD if b.endswith((".wav", ".mp3"))])
+    assert sorted(by_id) == sorted(GOOD + [b for b in BAD if b.endswith((".wav", ".mp3")) and b != "bad/empty.wav"])
     assert by_id["Rock/live/one.wav"].genre == "rock"  # nearest matching folder, case ignored
     assert by_id["Hip-Hop/four.ogg"].genre == "hiphop"  # punctuation ignored
     assert by_id["misc/deep/nested/three.wav"].genre == "unknown"
     assert (by_id["Rock/live/one.wav"].title, by_id["Rock/live/one.wav"].artist) == ("Live One", "The Band")
     assert by_id["jazz/two.flac"].title == "two"  # no tags: the file name
     assert by_id["copies/one-again.wav"].digest == by_id["Rock/live/one.wav"].digest
-    assert [p for p, _ in skipped] == ["cover.jpg"]
+    assert skipped == [("cover.jpg", BAD_TYPE), ("bad/empty.wav", "is empty (0 bytes)")]  # neither is opened
     assert genre_of(Path("a/b.wav"), "Jazz", GENRES) == "jazz"  # the scanned folder's own name counts
 
 
@@ -135,6 +131,224 @@ def test_is_servable_only_audio_inside_the_root(tmp_path, music):
 def test_unsafe_catalogue_names_are_refused(name):
     with pytest.raises(CatalogueError, match="not allowed"):
         check_name(name)
+
+
+# --------------------------------------------------------------------------- hostile catalogues (issue 23)
+DIM = 8  # embedding width of the stand-in run
+
+
+def fake_catalogue(run_dir: Path, music: Path, name: str = "fake", n: int = 3) -> Path:
+    """A catalogue as a build writes it, beside a stand-in run (its embeddings.npz only): no model needed."""
+    files = [write_audio(music / "jazz" / f"t{i}.wav", tone(4.0, seed=i), subtype="PCM_16") for i in range(n)]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        run_dir / "embeddings.npz",
+        track_id=np.array(["blues.00000", "jazz.00000"]),
+        embeddings=np.ones((2, DIM), np.float32),
+        probabilities=np.full((2, len(GENRES)), 0.1, np.float32),
+    )
+    rng = np.random.default_rng(0)
+    embeddings = rng.standard_normal((n, DIM)).astype(np.float32)
+    probs = rng.dirichlet(np.ones(len(GENRES)), n).astype(np.float32)
+    ids = [f.relative_to(music).as_posix() for f in files]
+    tracks = pd.DataFrame(
+        {
+            "track_id": ids,
+            "title": [f.stem for f in files],
+            "artist": "",
+            "genre": "jazz",
+            "predicted_genre": np.array(GENRES)[probs.argmax(axis=1)],
+            "confidence": probs.max(axis=1).round(4),
+            "digest": [f"digest-{i}" for i in range(n)],
+        }
+    )
+    manifest = {
+        "name": name,
+        "run_id": run_dir.name,
+        "root": str(music.resolve()),
+        "created": "2024-05-01T12:00:00+00:00",
+        "n_tracks": n,
+        "n_skipped": 0,
+        "index": {"kind": "exact", "requested": "auto", "exact_limit": 10_000, "reason": "small: exact search"},
+        "engine": {"name": "local", "workers": 1, "batch_size": 8, "address": None},
+        "seconds": 1.5,
+    }
+    target = catalogues_dir(run_dir) / name
+    return write_catalogue(target, manifest, tracks, probs, embeddings, [], ExactIndex.build(ids, embeddings))
+
+
+def rewrite_vectors(cat: Path, change) -> None:
+    """Apply ``change(tracks, arrays)`` to a catalogue's tracks.csv and embeddings.npz (both written back)."""
+    tracks = pd.read_csv(cat / "tracks.csv", dtype=str, keep_default_na=False)
+    with np.load(cat / "embeddings.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    change(tracks, arrays)
+    tracks.to_csv(cat / "tracks.csv", index=False)
+    arrays["track_id"] = tracks["track_id"].to_numpy(dtype=str)
+    np.savez(cat / "embeddings.npz", **arrays)
+
+
+def _nan(tracks, arrays):
+    arrays["embeddings"][:] = np.nan
+
+
+def _narrow(tracks, arrays):
+    arrays["embeddings"] = arrays["embeddings"][:, : DIM // 2].copy()  # as 128-wide vectors for a 256-wide run
+
+
+def _repeated(tracks, arrays):
+    tracks.loc[1, "track_id"] = tracks.loc[0, "track_id"]
+
+
+def _infinite(tracks, arrays):
+    arrays["probabilities"][0, 0] = np.inf
+
+
+def _genres(tracks, arrays):
+    arrays["probabilities"] = arrays["probabilities"][:, :3].copy()
+
+
+#: Damaged vectors (issue 23, case 4): each used to open as healthy and fail inside a search.
+DAMAGED_VECTORS = {
+    "nan": (_nan, ["embeddings.npz", "'embeddings'", "NaN"]),
+    "narrow": (_narrow, ["embeddings.npz", f"{DIM // 2} wide", f"{DIM}-wide"]),
+    "repeated": (_repeated, ["tracks.csv", "row 3", "repeated track_id"]),
+    "infinite": (_infinite, ["embeddings.npz", "'probabilities'", "infinite"]),
+    "genres": (_genres, ["embeddings.npz", "'probabilities'", "(3, 10)"]),
+}
+
+#: Wrong-typed manifests (issue 23, case 5): (change to manifest.json, words the reason must hold).
+WRONG_MANIFESTS = {
+    "name-list": (lambda m: m.update(name=["x"]), ["manifest.json", "'name'", "a list"]),
+    "n-tracks-text": (lambda m: m.update(n_tracks="lots"), ["manifest.json", "'n_tracks'", "whole number"]),
+    "n-tracks-wrong": (lambda m: m.update(n_tracks=7), ["tracks.csv", "3 tracks", "n_tracks says 7"]),
+    "root-number": (lambda m: m.update(root=5), ["manifest.json", "'root'", "non-empty text"]),
+    "index-kind": (lambda m: m["index"].update(kind=["hnsw"]), ["manifest.json", "'index.kind'", "exact, hnsw"]),
+    "engine-list": (lambda m: m.update(engine=["local"]), ["manifest.json", "'engine'", "JSON object"]),
+    "other-name": (lambda m: m.update(name="x"), ["manifest.json", "'x'", "folder is 'fake'"]),
+}
+
+
+def test_a_catalogue_manifest_is_read_into_a_typed_record(tmp_path):
+    cat = Catalogue.open(fake_catalogue(tmp_path / "models" / "run", tmp_path / "music"))
+    info = cat.info
+    assert (info.name, info.run_id, info.n_tracks, info.n_skipped, info.seconds) == ("fake", "run", 3, 0, 1.5)
+    assert (info.index.kind, info.index.requested, info.engine.name) == ("exact", "auto", "local")
+    assert cat.root == (tmp_path / "music").resolve() and cat.index_note == "small: exact search"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        info.n_tracks = 4
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_MANIFESTS))
+def test_a_wrong_typed_manifest_is_refused_naming_the_field(tmp_path, case):
+    change, words = WRONG_MANIFESTS[case]
+    run_dir = tmp_path / "models" / "run"
+    fake_catalogue(run_dir, tmp_path / "music", "good")
+    bad = fake_catalogue(run_dir, tmp_path / "music")
+    manifest = json.loads((bad / "manifest.json").read_text())
+    change(manifest)
+    (bad / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CatalogueError) as err:
+        Catalogue.open(bad)
+    for word in words:
+        assert word in str(err.value), (word, str(err.value))
+    assert "build it again" in str(err.value).lower()
+    good, broken = list_catalogues(run_dir)
+    assert [c.name for c in good] == ["good"] and [(p.name, r) for p, r in broken] == [("fake", str(err.value))]
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED_VECTORS))
+def test_damaged_vectors_are_refused_when_the_catalogue_is_opened(tmp_path, case):
+    damage, words = DAMAGED_VECTORS[case]
+    run_dir = tmp_path / "models" / "run"
+    fake_catalogue(run_dir, tmp_path / "music", "good")
+    rewrite_vectors(fake_catalogue(run_dir, tmp_path / "music"), damage)
+    with pytest.raises(CatalogueError) as err:
+        open_catalogue(run_dir, "fake")
+    for word in [*words, "Build it again"]:
+        assert word in str(err.value), (word, str(err.value))
+    good, broken = list_catalogues(run_dir)
+    assert [c.name for c in good] == ["good"] and [p.name for p, _ in broken] == ["fake"]
+    query = good[0].arrays["embeddings"][0]
+    assert good[0].index.query(query, 1)[0][0] == good[0].tracks["track_id"][0]  # the good one still answers
+
+
+def set_root(cat: Path, root: str) -> None:
+    manifest = json.loads((cat / "manifest.json").read_text())
+    (cat / "manifest.json").write_text(json.dumps({**manifest, "root": root}))
+
+
+def set_ids(cat: Path, ids: dict[int, str]) -> None:
+    """Give rows of a catalogue new track ids, in tracks.csv and embeddings.npz alike."""
+
+    def change(tracks, arrays):
+        for row, track_id in ids.items():
+            tracks.loc[row, "track_id"] = track_id
+
+    rewrite_vectors(cat, change)
+
+
+def test_catalogue_files_are_served_under_the_run_media_rule(tmp_path, monkeypatch):
+    """Issue 23, case 1: a catalogue whose root is "/" and whose track id is a path from there serves nothing;
+    nor do track ids that are absolute or climb out with "..", whatever the root."""
+    run_dir = tmp_path / "models" / "run"
+    private = write_audio(tmp_path / "private" / "private.wav", tone(4.0, freq=999.0), subtype="PCM_16")
+    for root in ("/", "//", str(tmp_path) + "/.." * 40):  # every spelling of the filesystem root
+        cat = fake_catalogue(run_dir, tmp_path / "music")
+        set_root(cat, root)
+        set_ids(cat, {0: str(private)[1:]})  # the absolute path without its leading slash
+        assert list(Catalogue.open(cat).tracks["path"]) == ["", "", ""], root
+        assert not is_servable(private, root)
+    cat = fake_catalogue(run_dir, tmp_path / "music")
+    set_ids(cat, {0: str(private), 1: "jazz/../../private/private.wav", 2: "../private/private.wav"})
+    assert list(Catalogue.open(cat).tracks["path"]) == ["", "", ""]
+    # The folders the user lists in GENREC_AUDIO_ROOTS are served, for catalogues as for runs.
+    monkeypatch.setenv("GENREC_AUDIO_ROOTS", str(private.parent))
+    set_root(cat, str(private.parent))
+    set_ids(cat, {0: "private.wav", 1: "t1.wav", 2: "missing.wav"})
+    assert list(Catalogue.open(cat).tracks["path"]) == [str(private.resolve()), "", ""]
+
+
+@pytest.mark.timeout(30)
+def test_scan_lists_a_fifo_without_opening_it(tmp_path):
+    """Issue 23, case 2: opening a FIFO waits for a writer forever; the scan must not open it."""
+    root = tmp_path / "m"
+    write_audio(root / "a.wav", tone(4.0), subtype="PCM_16")
+    os.mkfifo(root / "b.wav")
+    entries, skipped = scan(root, GENRES)
+    assert [e.track_id for e in entries] == ["a.wav"]
+    assert skipped == [("b.wav", "is not a regular file (a device or a pipe)")]
+
+
+def deep_file(root: Path, depth: int = 17) -> str:
+    """A WAV nested ``depth`` folders of 242 characters deep (past the 4096-character path limit); its
+    path relative to ``root``. Made through folder handles: no path that long can be opened by name."""
+    fd = os.open(root, os.O_RDONLY)
+    parts = []
+    try:
+        for i in range(depth):
+            parts.append(f"{i:02d}" + "d" * 240)
+            os.mkdir(parts[-1], dir_fd=fd)
+            sub = os.open(parts[-1], os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = sub
+        with open(os.open("deep.wav", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "wb") as f:
+            sf.write(f, tone(4.0), SAMPLE_RATE, format="WAV", subtype="PCM_16")
+    finally:
+        os.close(fd)
+    return "/".join([*parts, "deep.wav"])
+
+
+def test_scan_lists_a_file_past_the_path_length_limit(tmp_path):
+    """Issue 23, case 8: a file whose path is over 4096 characters long was in neither list."""
+    root = tmp_path / "m"
+    write_audio(root / "a.wav", tone(4.0), subtype="PCM_16")
+    deep = deep_file(root)
+    assert len(str(root / deep)) > 4096
+    entries, skipped = scan(root, GENRES)
+    assert [e.track_id for e in entries] == ["a.wav"]
+    assert [p for p, _ in skipped] == [deep]
+    assert "characters long, more than this system can open; move it to a shorter path" in skipped[0][1]
 
 
 # --------------------------------------------------------------------------- building
@@ -313,6 +527,68 @@ def test_cli_build_list_info_and_recommend_from_a_catalogue(run, music, capsys):
     assert "no such folder" in capsys.readouterr().err
 
 
+def copy_catalogue(src: Path, name: str) -> Path:
+    """A copy of a catalogue beside it, named ``name`` (in its manifest too, as a build would)."""
+    target = shutil.copytree(src, src.parent / name)
+    manifest = json.loads((target / "manifest.json").read_text())
+    (target / "manifest.json").write_text(json.dumps({**manifest, "name": name}))
+    return target
+
+
+def break_catalogues(built: Path) -> None:
+    """Damaged copies of a built catalogue: NaN vectors, too narrow ones, a repeated id, a wrong-typed manifest."""
+    for name in ("nan", "narrow", "repeated"):
+        rewrite_vectors(copy_catalogue(built, name), DAMAGED_VECTORS[name][0])
+    typed = copy_catalogue(built, "typed")
+    manifest = json.loads((typed / "manifest.json").read_text())
+    (typed / "manifest.json").write_text(json.dumps({**manifest, "name": ["x"], "n_tracks": "lots"}))
+
+
+@slow
+def test_cli_names_broken_catalogues_and_the_others_keep_working(run, music, capsys):
+    """Issue 23, cases 4 and 5: damaged vectors and a wrong-typed manifest gave tracebacks, or were "healthy"."""
+    break_catalogues(build_catalogue(run, music, "mine").catalogue.path)
+    assert main(["catalogue", "list", str(run.path)]) == 0
+    lines = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()}
+    assert "5 tracks" in lines["mine"] and "BROKEN" not in lines["mine"]
+    expected = {
+        "nan": "'embeddings' holds NaN",
+        "narrow": f"embeddings are {DIM // 2} wide, but the run's model gives",
+        "repeated": "row 3 has a repeated track_id",
+        "typed": "'name' must be a catalogue name",
+    }
+    for name, words in expected.items():
+        assert "BROKEN" in lines[name] and words in lines[name], lines[name]
+    query = str(music / "jazz" / "two.flac")
+    for name, words in expected.items():
+        assert main(["recommend", str(run.path), query, "--catalogue", name]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and words in err and "Traceback" not in err, err
+    assert main(["catalogue", "info", "typed", "--run", str(run.path)]) == 2
+    assert "'name' must be a catalogue name" in capsys.readouterr().err
+    assert main(["recommend", str(run.path), query, "--catalogue", "mine"]) == 0
+    assert "from catalogue mine" in capsys.readouterr().out
+
+
+@slow
+@pytest.mark.timeout(120, func_only=True)
+def test_cli_build_lists_every_file_it_finds_a_fifo_and_a_deep_one_too(run, tmp_path, capsys):
+    """Issue 23, cases 2 and 8: a FIFO hung the build at "reading files 1/2"; a file past the path limit was in
+    neither the catalogue nor the skipped list."""
+    folder = tmp_path / "m"
+    write_audio(folder / "a.wav", tone(4.0), subtype="PCM_16")
+    os.mkfifo(folder / "b.wav")
+    deep = deep_file(folder)
+    assert main(["catalogue", "build", str(run.path), str(folder), "--name", "m"]) == 0
+    out = capsys.readouterr().out
+    assert "catalogue m: 1 tracks" in out and "skipped 2 file(s)" in out
+    assert "b.wav: is not a regular file (a device or a pipe)" in out
+    cat = open_catalogue(run.path, "m")
+    assert cat.tracks["track_id"].tolist() == ["a.wav"]
+    reasons = dict(cat.skipped.itertuples(index=False, name=None))
+    assert set(reasons) == {"b.wav", deep} and "characters long" in reasons[deep]
+
+
 # --------------------------------------------------------------------------- app
 @pytest.fixture
 def app_runs(tiny_runs, music, tmp_path, monkeypatch) -> dict[str, Run]:
@@ -328,9 +604,14 @@ def app_runs(tiny_runs, music, tmp_path, monkeypatch) -> dict[str, Run]:
 def test_app_recommends_from_a_catalogue_on_compare_and_map(app_runs, music):
     from tests.test_app import no_traceback, recommendations, start
 
+    for run in app_runs.values():  # broken catalogues beside 'mine' are named, not offered (issue 23)
+        break_catalogues(run.path / "catalogues" / "mine")
     at = start()
     source = at.selectbox(key="compare_source")
     assert source.options == ["the run's library", "catalogue mine · 5 tracks"]
+    assert any("8 catalogue(s) could not be opened" in w.value for w in at.warning)
+    reasons = [c.value for c in at.caption if " of run " in c.value]
+    assert len(reasons) == 8 and sum("**typed**" in r and "'name' must be" in r for r in reasons) == 2
     assert source.value == "library"  # the library stays the default
     at.selectbox(key="pick_track").set_value("jazz.00003").run()
     library_recs = recommendations(at)

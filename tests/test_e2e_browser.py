@@ -7,15 +7,18 @@ test fails in CI (``CI`` set) and is skipped elsewhere, saying why.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from genrec.plots import arch_label
+from tests.conftest import own_run, tone, write_audio
 from tools.app_server import CHROMIUM, CHROMIUM_ARGS, serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,3 +186,95 @@ def test_media_urls_serve_no_file_outside_the_library(crafted_server, playwright
         for marker in forbidden:
             assert marker not in body, (address, marker[:20])
     assert any(body.startswith(b"RIFF") for body in bodies.values())  # the good library clips are still served
+
+
+@pytest.fixture
+def evil_catalogue_server(tiny_runs, tmp_path):
+    """The app with both runs given a catalogue 'evil' whose manifest says its root is "/" and whose first
+    track id is the absolute path, without its leading slash, of a WAV outside every library (issue 23, case 1)."""
+    import numpy as np
+    import pandas as pd
+
+    from genrec.catalogue import build_catalogue
+
+    music = tmp_path / "music"
+    for i in range(3):
+        write_audio(music / "jazz" / f"t{i}.wav", tone(4.0, freq=300.0 + 150 * i, seed=i), subtype="PCM_16")
+    private = write_audio(tmp_path / "private" / "private.wav", tone(4.0, freq=1717.0, seed=7), subtype="PCM_16")
+    runs = tmp_path / "models"
+    for src in tiny_runs.values():
+        cat = build_catalogue(own_run(src, runs / src.name), music, "evil").catalogue.path
+        manifest = json.loads((cat / "manifest.json").read_text())
+        (cat / "manifest.json").write_text(json.dumps({**manifest, "root": "/"}))
+        tracks = pd.read_csv(cat / "tracks.csv", dtype=str, keep_default_na=False)
+        tracks.loc[0, "track_id"] = str(private)[1:]
+        tracks.to_csv(cat / "tracks.csv", index=False)
+        with np.load(cat / "embeddings.npz") as z:
+            arrays = {k: z[k] for k in z.files}
+        np.savez(cat / "embeddings.npz", **{**arrays, "track_id": tracks["track_id"].to_numpy(dtype=str)})
+    for url in _serve(runs, tmp_path):
+        yield url, runs, private
+
+
+def _is_media(address: str) -> bool:
+    """Whether a URL is one of Streamlit's media files (what st.audio and st.image serve; not its own fonts)."""
+    return urllib.parse.urlparse(address).path.startswith("/media/")
+
+
+def _library_files(runs: Path) -> dict[bytes, Path]:
+    """Content -> file of the runs' library files that the app may serve. A catalogue rooted at "/" adds none."""
+    from genrec.runs import list_runs
+
+    files = []
+    for run in list_runs(runs)[0]:
+        files += [p for p in run.media_paths(run.tracks["path"]) if p is not None]
+    return {p.read_bytes(): p for p in files}
+
+
+def test_a_catalogue_claiming_the_whole_disk_serves_nothing_outside(evil_catalogue_server, playwright_api):
+    """Every /media URL the page requests, with recommendations from the crafted catalogue: each is the
+    content of a file the app may serve, and the private file is none of them."""
+    from playwright.sync_api import expect
+
+    url, runs, private = evil_catalogue_server
+    crafted_id = str(private)[1:]
+    allowed = _library_files(runs)
+    assert allowed and private.read_bytes() not in allowed
+    requested: set[str] = set()
+    bodies: dict[str, bytes] = {}
+    with playwright_api() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("request", lambda r: requested.add(r.url) if _is_media(r.url) else None)
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("heading", name="Compare VGG16 and ResNet50").wait_for(timeout=90_000)
+            source = page.locator("[data-testid=stSelectbox]").filter(has_text="Recommend from").locator("input")
+            source.click()
+            page.keyboard.type("catalogue evil")
+            page.keyboard.press("Enter")
+            page.locator("input[aria-label^='Library clip']").click()
+            page.keyboard.type(TRACK)
+            page.keyboard.press("Enter")
+            main = page.locator("[data-testid=stMain]")
+            main.get_by_text(f"Query: {TRACK}").wait_for(timeout=120_000)
+            expect(main.locator("p", has_text=SIMILARITY)).to_have_count(6, timeout=120_000)  # 3 tracks per model
+            page.locator("[data-testid=stStatusWidget]").wait_for(state="hidden", timeout=60_000)
+            page.wait_for_timeout(1500)
+            text = main.inner_text()
+            exceptions = main.locator("[data-testid=stException]").count()
+            # fetched at once: Streamlit drops a page's media files when the next run replaces them
+            for address in requested | _media_urls(page):
+                if _is_media(address):
+                    try:
+                        with urllib.request.urlopen(address, timeout=10) as r:
+                            bodies[address] = r.read()
+                    except urllib.error.HTTPError as exc:
+                        assert exc.code == 404, address  # already replaced: nothing served
+        finally:
+            browser.close()
+    assert bodies, "the page used no /media URL that could be fetched"
+    for address, body in bodies.items():
+        assert body in allowed, (address, body[:16])  # the query clip's library file, nothing else
+    assert text.count(crafted_id) == 2 and text.count("catalogue split") == 6  # recommended by both models
+    assert text.count("audio not available") == 6 and exceptions == 0  # a catalogue rooted at "/" plays nothing

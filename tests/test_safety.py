@@ -213,6 +213,16 @@ def test_media_gate(tmp_path, monkeypatch):
     assert Path("/") not in library_roots("/")  # a run claiming the whole disk as its library gets nothing
 
 
+@pytest.mark.parametrize("spelling", ["//", "//tmp/..", "//./"])
+def test_other_spellings_of_the_filesystem_root_are_no_media_root(spelling, tmp_path):
+    """A run's or catalogue's root of "//" resolves to "/" as well: it must not open the whole disk either."""
+    from genrec.media import library_roots
+
+    anywhere = write_audio(tmp_path / "anywhere.wav", tone(3.0))
+    assert library_roots(spelling) == []
+    assert vetted_path(anywhere, library_roots(spelling)) is None
+
+
 @slow
 def test_crafted_tracks_are_never_handed_to_the_page(tiny_runs, tmp_path, monkeypatch):
     """tracks.csv paths outside the library: the recommender and the pages see "not available"."""

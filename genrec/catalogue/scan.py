@@ -10,14 +10,16 @@ is needed; files without a title get their file name.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from genrec.audio import SUPPORTED_FORMATS
 from genrec.cache import file_digest
+from genrec.library import not_a_file
 from genrec.progress import ProgressFn, silent
 
 UNKNOWN_GENRE = "unknown"
@@ -60,25 +62,67 @@ def read_tags(path: Path) -> tuple[str, str]:
     return str(tags.get("title", "")).strip(), str(tags.get("artist", "")).strip()
 
 
-def _walk(root: Path) -> Iterable[Path]:
-    """Every non-hidden file under ``root`` in a stable order; links are not followed into folders."""
-    for here, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield Path(here) / name
+def _walk(root: Path, skipped: list[tuple[str, str]]) -> Iterator[Path]:
+    """Every non-hidden file under ``root``, a folder's files before its subfolders, each sorted by name.
+
+    Folders are opened relative to their parent's handle, so files nested deeper than the system's path
+    limit are found too (and then skipped with that reason) instead of vanishing. A folder that cannot be
+    listed and a link to a folder (never followed) go into ``skipped`` with the reason.
+    """
+
+    def visit(fd: int, here: Path) -> Iterator[Path]:
+        with os.scandir(fd) as it:
+            entries = sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+        folders = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.name)
+            elif entry.is_symlink() and entry.is_dir():
+                skipped.append(((here / entry.name).relative_to(root).as_posix(), "a link to a folder (not followed)"))
+            else:
+                yield here / entry.name
+        for name in folders:
+            try:
+                sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            except OSError as exc:
+                skipped.append(((here / name).relative_to(root).as_posix() + "/", _cannot_read(here / name, exc)))
+                continue
+            try:
+                yield from visit(sub, here / name)
+            except OSError as exc:  # opened but not listable
+                skipped.append(((here / name).relative_to(root).as_posix() + "/", _cannot_read(here / name, exc)))
+            finally:
+                os.close(sub)
+
+    top = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield from visit(top, root)
+    finally:
+        os.close(top)
+
+
+def _cannot_read(path: Path, exc: OSError) -> str:
+    """The skip reason for a file or folder the system refused to open."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return (
+            f"its path is {len(str(path))} characters long, more than this system can open; move it to a shorter path"
+        )
+    return f"cannot be read ({exc.strerror or exc})"
 
 
 def scan(root: Path, genres: Iterable[str], progress: ProgressFn = silent) -> tuple[list[Entry], list[tuple[str, str]]]:
     """Audio files under ``root`` and the files left out with the reason (relative path, reason).
 
-    Files of other types and links pointing outside ``root`` are left out; whether an
+    Every file found is one or the other. Files of other types, links pointing outside ``root``, and
+    anything that is not a regular file (a FIFO, which would block the scan forever, a device) are left
+    out without being opened (:func:`genrec.library.not_a_file`, the rule library scans use); whether an
     audio file decodes is found out when it is embedded.
     """
     root = root.resolve()
     genres = list(genres)
-    candidates, skipped = [], []
-    for path in _walk(root):
+    candidates: list[tuple[Path, str]] = []
+    skipped: list[tuple[str, str]] = []
+    for path in _walk(root, skipped):
         rel = path.relative_to(root).as_posix()
         if path.suffix.lower() not in SUPPORTED_FORMATS:
             skipped.append(
@@ -88,8 +132,14 @@ def scan(root: Path, genres: Iterable[str], progress: ProgressFn = silent) -> tu
                     f"genrec reads {', '.join(SUPPORTED_FORMATS)}",
                 )
             )
-        elif path.is_symlink() and not path.resolve().is_relative_to(root):
-            skipped.append((rel, "a link to a file outside the folder"))
+            continue
+        try:
+            os.lstat(path)  # a path the system cannot open is named as such, not as "not a regular file"
+            reason = not_a_file(path, root)
+        except OSError as exc:
+            reason = _cannot_read(path, exc)
+        if reason:
+            skipped.append((rel, reason))
         else:
             candidates.append((path, rel))
     entries = []
@@ -97,7 +147,7 @@ def scan(root: Path, genres: Iterable[str], progress: ProgressFn = silent) -> tu
         try:
             digest = file_digest(path)
         except OSError as exc:
-            skipped.append((rel, f"cannot be read ({exc.strerror or exc})"))
+            skipped.append((rel, _cannot_read(path, exc)))
             continue
         title, artist = read_tags(path)
         entries.append(Entry(path, rel, genre_of(Path(rel), root.name, genres), title or path.stem, artist, digest))

@@ -2,7 +2,7 @@
 
 =================  ==========================================================
 ``manifest.json``  name, run, root folder, analysis settings, counts, the index
-                   kind and why it was chosen, engine, timings
+                   kind and why it was chosen, engine, timings (read as :class:`Manifest`)
 ``tracks.csv``     per track: track_id (path under the root), title, artist,
                    genre (from folder names), predicted genre, confidence, digest
 ``embeddings.npz`` per track: unit embedding and class probabilities
@@ -11,7 +11,11 @@
 =================  ==========================================================
 
 A catalogue is written into a temporary folder and renamed into place, so an
-interrupted build never leaves a half-written one. Embeddings computed so far
+interrupted build never leaves a half-written one. Catalogues are copied around
+like run folders, so they are checked like them when opened: the manifest's
+types, tracks.csv's ids, and the vectors' shapes (against the run's) and values;
+a catalogue failing a check is listed as broken, with the file and the reason.
+Its files are served under the same rule as a run's (:mod:`genrec.media`). Embeddings computed so far
 live in ``RUN/catalogues/.cache/`` (shards keyed by file content), which is
 what makes a build resumable and a rebuild of a changed folder cheap.
 """
@@ -26,7 +30,8 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +39,8 @@ import pandas as pd
 from genrec.catalogue.embed import Result
 from genrec.errors import CatalogueError
 from genrec.index import ExactIndex, HnswIndex, VectorIndex, hnsw_available
-from genrec.media import vetted_path
+from genrec.media import library_roots, vetted_path
+from genrec.record import Fields, check_embeddings, embedding_shapes, id_problems, refuse_bad_rows
 from genrec.vectors import atomic_savez, load_track_arrays
 
 log = logging.getLogger(__name__)
@@ -46,6 +52,9 @@ FILES = (MANIFEST, "tracks.csv", "embeddings.npz", "skipped.csv")
 TRACK_COLUMNS = ["track_id", "title", "artist", "genre", "predicted_genre", "confidence", "digest"]
 #: Split label of catalogue tracks in answers (library tracks have train/valid/test).
 CATALOGUE_SPLIT = "catalogue"
+INDEX_KINDS = ("exact", "hnsw")
+#: What to do about a damaged catalogue, ending every message about one.
+FIX = "Build it again with `genrec catalogue build`."
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -71,8 +80,80 @@ def default_name(folder: Path) -> str:
 
 
 def is_servable(path: str | Path, root: str | Path) -> bool:
-    """Whether ``path`` may be played: library media rules (:mod:`genrec.media`) with ``root`` as the root."""
-    return vetted_path(path, [Path(root).resolve()]) is not None
+    """Whether ``path`` may be played: the rule for every served file (:mod:`genrec.media`), ``root`` counting
+    as a run's library root does (never ``/``; folders in ``GENREC_AUDIO_ROOTS`` also allowed)."""
+    return vetted_path(path, library_roots(str(root))) is not None
+
+
+def track_file(root: str | Path, track_id: str) -> Path | None:
+    """``root / track_id`` when ``track_id`` is a plain relative path (not absolute, no ``..``), else None.
+
+    A catalogue's track ids are paths under its root; one leading anywhere else is never looked at.
+    """
+    rel = PurePosixPath(track_id)
+    if not track_id or "\x00" in track_id or rel.is_absolute() or ".." in rel.parts:
+        return None
+    return Path(root) / rel
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """The search index a catalogue was built with, and why."""
+
+    kind: str  # one of INDEX_KINDS
+    reason: str
+    requested: str  # the --index asked for ("auto", "exact" or "hnsw")
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What embedded a catalogue."""
+
+    name: str
+    workers: int | None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """``manifest.json`` checked and typed."""
+
+    name: str
+    run_id: str
+    root: str  # the folder the catalogue was built from; its files are served only from there
+    n_tracks: int
+    index: IndexInfo
+    engine: EngineInfo | None
+    created: str  # ISO 8601 timestamp as saved, or "" when absent
+    n_skipped: int | None
+    seconds: float | None
+
+
+def parse_manifest(file: Path, data: Any) -> Manifest:
+    """Check ``manifest.json``'s content; CatalogueError naming the field at fault."""
+    top = Fields(file, data, error=CatalogueError, fix=FIX)
+    index = top.child("index")
+    engine = top.child("engine", optional=True)
+    return Manifest(
+        name=top.get(
+            "name",
+            "a catalogue name (1-64 letters, digits, '.', '_' or '-')",
+            lambda v: isinstance(v, str) and _NAME.match(v) is not None,
+        ),
+        run_id=top.name("run_id"),
+        root=top.name("root"),
+        n_tracks=top.integer("n_tracks", minimum=1),
+        index=IndexInfo(
+            kind=index.get(
+                "kind", f"one of {', '.join(INDEX_KINDS)}", lambda v: isinstance(v, str) and v in INDEX_KINDS
+            ),
+            reason=index.text("reason", optional=True, default=""),
+            requested=index.text("requested", optional=True, default="auto"),
+        ),
+        engine=None if engine is None else EngineInfo(engine.name("name"), engine.integer("workers", 1, optional=True)),
+        created=top.text("created", optional=True, default=""),
+        n_skipped=top.integer("n_skipped", optional=True),
+        seconds=top.number("seconds", optional=True),
+    )
 
 
 class EmbeddingCache:
@@ -154,7 +235,7 @@ def write_catalogue(
 
 @dataclass
 class Catalogue:
-    """A built catalogue; files are read lazily and checked on open."""
+    """A built catalogue, checked when opened (:meth:`check`); ``info`` is its typed manifest."""
 
     path: Path
 
@@ -164,52 +245,98 @@ class Catalogue:
         path = Path(path)
         missing = [f for f in FILES if not (path / f).is_file()]
         if missing:
-            raise CatalogueError(
-                f"{path}: incomplete catalogue, missing {', '.join(missing)}. Build it again "
-                f"with `genrec catalogue build`."
-            )
+            raise CatalogueError(f"{path}: incomplete catalogue, missing {', '.join(missing)}. {FIX}")
         cat = cls(path)
-        _ = cat.manifest  # parse now so a damaged manifest fails here, with its name
+        cat.check()
         return cat
 
+    def check(self) -> None:
+        """Parse and cross-check the manifest, tracks.csv and the vectors once, so a damaged catalogue fails
+        here, with its name, rather than in a search (as :meth:`genrec.runs.Run.check` does for runs)."""
+        info, table = self.info, self._table
+        if info.name != self.path.name:
+            raise CatalogueError(
+                f"{self.path / MANIFEST}: 'name' is {info.name!r}, but the folder is {self.path.name!r} (a catalogue "
+                f"is chosen by its folder's name). Rename the folder back to {info.name}, or build it again."
+            )
+        n_genres, dim = self._run_widths()
+        check_embeddings(self.path / "embeddings.npz", len(table), n_genres, dim, error=CatalogueError, fix=FIX)
+        _ = self.arrays  # the values: finite numbers, ids as in tracks.csv
+
+    def _run_widths(self) -> tuple[int, int]:
+        """(genres, embedding width) of the run this catalogue lies in: its vectors must have the same."""
+        file = self.path.parent.parent / "embeddings.npz"
+        fix = "A catalogue must lie in the catalogues folder of a complete run (RUN/catalogues/NAME)."
+        shapes = embedding_shapes(file, error=CatalogueError, fix=fix)
+        if len(shapes["probabilities"]) != 2 or len(shapes["embeddings"]) != 2:
+            raise CatalogueError(f"{file}: not the arrays of a run. {fix}")
+        return shapes["probabilities"][1], shapes["embeddings"][1]
+
     def _damaged(self, name: str, exc: Exception) -> CatalogueError:
-        return CatalogueError(f"{self.path / name}: unreadable ({exc}). Build the catalogue again.")
+        return CatalogueError(f"{self.path / name}: unreadable ({exc}). {FIX}")
 
     @cached_property
     def manifest(self) -> dict:
+        """``manifest.json`` as saved (a JSON object); prefer the typed :attr:`info`."""
         try:
             data = json.loads((self.path / MANIFEST).read_text())
-            for key in ("name", "run_id", "root", "n_tracks", "index"):
-                data[key]
-            str(data["index"]["kind"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError) as exc:
             raise self._damaged(MANIFEST, exc) from exc
+        Fields(self.path / MANIFEST, data, error=CatalogueError, fix=FIX)  # a JSON object, or a clear error
         return data
+
+    @cached_property
+    def info(self) -> Manifest:
+        """``manifest.json`` checked and typed."""
+        return parse_manifest(self.path / MANIFEST, self.manifest)
 
     @property
     def name(self) -> str:
-        return str(self.manifest["name"])
+        return self.info.name
 
     @property
     def root(self) -> Path:
         """The folder the catalogue was built from; only files under it are served."""
-        return Path(str(self.manifest["root"]))
+        return Path(self.info.root)
 
     @property
     def index_kind(self) -> str:
-        return str(self.manifest["index"]["kind"])
+        return self.info.index.kind
+
+    @cached_property
+    def _table(self) -> pd.DataFrame:
+        """``tracks.csv`` checked: the columns, at least one track, distinct non-empty ids, numeric confidence."""
+        file = self.path / "tracks.csv"
+        try:
+            table = pd.read_csv(file, dtype=str, keep_default_na=False)
+        except Exception as exc:  # pandas raises several types for damaged CSV
+            raise self._damaged("tracks.csv", exc) from exc
+        missing = [c for c in TRACK_COLUMNS if c not in table.columns]
+        if missing:
+            raise CatalogueError(f"{file}: missing column(s) {', '.join(missing)}. {FIX}")
+        if table.empty:
+            raise CatalogueError(f"{file}: lists no tracks. {FIX}")
+        table = table[TRACK_COLUMNS].copy()
+        table["confidence"] = pd.to_numeric(table["confidence"], errors="coerce")
+        problems = [*id_problems(table), ("a confidence that is not a number", ~np.isfinite(table["confidence"]))]
+        refuse_bad_rows(file, table, problems, error=CatalogueError, fix=FIX)
+        if len(table) != self.info.n_tracks:
+            raise CatalogueError(
+                f"{file}: {len(table)} tracks, but manifest.json's n_tracks says {self.info.n_tracks}. {FIX}"
+            )
+        return table
+
+    @cached_property
+    def _media_roots(self) -> list[Path]:
+        return library_roots(self.info.root)
 
     @cached_property
     def tracks(self) -> pd.DataFrame:
         """Tracks with ``path`` (empty where the file may not be served), ``split`` = ``catalogue``."""
-        try:
-            table = pd.read_csv(self.path / "tracks.csv", dtype=str, keep_default_na=False)
-            table = table[TRACK_COLUMNS].copy()
-            table["confidence"] = table["confidence"].astype(float)
-        except Exception as exc:  # pandas raises several types for damaged CSV
-            raise self._damaged("tracks.csv", exc) from exc
-        paths = [self.root / t for t in table["track_id"]]
-        table["path"] = [str(p) if is_servable(p, self.root) else "" for p in paths]
+        table = self._table.copy()
+        files = [track_file(self.root, t) for t in table["track_id"]]
+        vetted = [None if f is None else vetted_path(f, self._media_roots) for f in files]  # the one media rule
+        table["path"] = [str(v) if v is not None else "" for v in vetted]
         table["split"] = CATALOGUE_SPLIT
         return table
 
@@ -223,8 +350,7 @@ class Catalogue:
     @cached_property
     def arrays(self) -> dict[str, np.ndarray]:
         """``track_id``, ``embeddings`` and ``probabilities``, aligned with :attr:`tracks`."""
-        fix = "Build it again with `genrec catalogue build`."
-        return load_track_arrays(self.path, self.tracks, CatalogueError, fix)
+        return load_track_arrays(self.path, self._table, CatalogueError, FIX)
 
     @cached_property
     def index(self) -> VectorIndex:
@@ -246,10 +372,10 @@ class Catalogue:
         if self.index_kind == "hnsw" and not hnsw_available():
             return (
                 f"catalogue {self.name} was built with an HNSW index, but hnswlib is not installed here: "
-                f"searching its {self.manifest['n_tracks']} tracks exactly (slower, same or better answers). "
+                f"searching its {self.info.n_tracks} tracks exactly (slower, same or better answers). "
                 f"pip install 'genrec[ann]' for the fast index."
             )
-        return str(self.manifest["index"].get("reason", ""))
+        return self.info.index.reason
 
 
 def list_catalogues(run_path: Path) -> tuple[list[Catalogue], list[tuple[Path, str]]]:
@@ -263,6 +389,9 @@ def list_catalogues(run_path: Path) -> tuple[list[Catalogue], list[tuple[Path, s
                     good.append(Catalogue.open(path))
                 except CatalogueError as exc:
                     bad.append((path, str(exc)))
+                except Exception as exc:  # a check not foreseen must not hide the good catalogues beside it
+                    log.exception("could not open catalogue %s", path)
+                    bad.append((path, f"{path}: could not be read ({type(exc).__name__}: {exc}). {FIX}"))
     return good, bad
 
 

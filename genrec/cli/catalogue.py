@@ -50,12 +50,12 @@ def cmd_build(a) -> None:
     except ImportError as exc:  # --index hnsw without hnswlib
         raise CatalogueError(str(exc)) from exc
     cat = report.catalogue
-    print(f"catalogue {cat.name}: {cat.manifest['n_tracks']} tracks  ({cat.path})")
+    print(f"catalogue {cat.name}: {cat.info.n_tracks} tracks  ({cat.path})")
     print(
         f"  embedded now {report.embedded}, reused {report.reused}, skipped {len(report.skipped)}, "
         f"{report.seconds:.1f} s"
     )
-    print(f"  index: {cat.index_kind} ({cat.manifest['index']['reason']})")
+    print(f"  index: {cat.index_kind} ({cat.info.index.reason})")
     _print_skipped(report.skipped)
 
 
@@ -82,10 +82,9 @@ def cmd_list(a) -> None:
         good, bad = list_catalogues(run.path)
         for cat in good:
             found = True
-            m = cat.manifest
             print(
-                f"{run.id}  {cat.name:<20} {m['n_tracks']:>7} tracks  index {cat.index_kind:<5}  "
-                f"{m.get('created', '')}  root {cat.root}"
+                f"{run.id}  {cat.name:<20} {cat.info.n_tracks:>7} tracks  index {cat.index_kind:<5}  "
+                f"{cat.info.created}  root {cat.root}"
             )
         for path, reason in bad:
             found = True
@@ -110,16 +109,20 @@ def cmd_info(a) -> None:
             f"several runs have a catalogue {a.name!r} ({', '.join(r.id for r in matches)}); choose one with --run."
         )
     cat = open_catalogue(matches[0].path, a.name)
-    m = cat.manifest
-    print(f"catalogue {cat.name} of run {m['run_id']}  ({cat.path})")
-    print(f"root: {cat.root}   created: {m.get('created', '?')}   built in {m.get('seconds', '?')} s")
-    print(f"tracks: {m['n_tracks']}   skipped: {m.get('n_skipped', len(cat.skipped))}")
+    m = cat.info
+    print(f"catalogue {cat.name} of run {m.run_id}  ({cat.path})")
+    print(f"root: {cat.root}   created: {m.created or '?'}   built in {_or_unknown(m.seconds)} s")
+    print(f"tracks: {m.n_tracks}   skipped: {len(cat.skipped) if m.n_skipped is None else m.n_skipped}")
     print(f"index: {cat.index_kind} ({cat.index_note})")
-    engine = m.get("engine", {})
-    print(f"engine: {engine.get('name', '?')} with {engine.get('workers', '?')} worker(s)")
+    if m.engine:
+        print(f"engine: {m.engine.name} with {_or_unknown(m.engine.workers)} worker(s)")
     print("tracks per genre (from folder names):")
     print(cat.tracks["genre"].value_counts().to_string())
     _print_skipped(list(cat.skipped.itertuples(index=False, name=None)))
+
+
+def _or_unknown(value) -> str:
+    return "?" if value is None else str(value)
 
 
 def register(sub) -> None:

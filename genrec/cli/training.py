@@ -20,6 +20,7 @@ from genrec.cli._shared import (
     whole_number,
     window_args,
 )
+from genrec.cli.bundle import register_runs
 from genrec.config import ARCHITECTURES, DEFAULT_WEIGHTS, IMAGE_SIZE, runs_home
 
 
@@ -154,6 +155,7 @@ def register(sub) -> None:
     )
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("runs", help="list saved runs")
+    s = sub.add_parser("runs", help="list saved runs; `runs pack` / `runs pull` carry them to another host")
     s.add_argument("--dir", help="runs folder (default models/)")
     s.set_defaults(func=cmd_runs)
+    register_runs(s)

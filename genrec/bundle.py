@@ -483,11 +483,37 @@ def _check_run(path: Path, label: str) -> None:
         run = Run.open(path)
         choice = choose_predictor(run, setting="auto")
         if choice.kind != "keras" and lite_runtime_available():
-            LitePredictor(choice.path)
+            _check_predictor(run, LitePredictor(choice.path))
     except GenrecError as exc:
         # the hidden staging folder means nothing to the reader: name the file inside the bundle
         why = str(exc).replace(str(path), path.name)
         raise BundleError(f"{label}: run {path.name} fails validation: {why}") from exc
+
+
+def _check_predictor(run, predictor) -> None:
+    """The predictor takes the run's image size and gives its genres and embedding width (what check_model
+    checks of model.keras, which a bundle usually leaves out)."""
+    import numpy as np
+
+    from genrec.errors import RunError
+
+    size = run.spectrogram.size
+    try:
+        shape = predictor.image_shape()
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise RunError(f"{predictor.path.name}: has no image input ({exc}).") from exc
+    if shape != (size, size, 3):
+        raise RunError(
+            f"{predictor.path.name}: does not take the {size}×{size}-px images run.json's spectrogram.size gives "
+            f"(it takes {shape})."
+        )
+    probs, emb = predictor(np.zeros((1, size, size, 3), np.float32))
+    width = run.arrays["embeddings"].shape[1]
+    if probs.shape != (1, len(run.genres)) or emb.shape != (1, width):
+        raise RunError(
+            f"{predictor.path.name}: gives {probs.shape[-1]} genres and {emb.shape[-1]}-wide embeddings, but the "
+            f"run has {len(run.genres)} genres and {width}-wide embeddings."
+        )
 
 
 def _same_files(run_path: Path, files: dict) -> bool:

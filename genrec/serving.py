@@ -133,6 +133,10 @@ class LitePredictor:
                 f"answer with model.keras instead, or rewrite it with `genrec export {path.parent}`."
             ) from exc
 
+    def image_shape(self) -> tuple[int, ...]:
+        """The (height, width, channels) of the images the file takes."""
+        return tuple(int(v) for v in self._run.get_input_details()["image"]["shape_signature"][1:])
+
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
             out = self._run(image=np.ascontiguousarray(images, dtype=np.float32))

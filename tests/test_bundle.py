@@ -144,6 +144,10 @@ def _hostile(packed: Path, tmp_path: Path, case: str) -> Path:
         record = json.loads(files[f"{run_id}/run.json"])
         record["genres"] = record["genres"][:3]
         files = with_manifest({**files, f"{run_id}/run.json": json.dumps(record).encode()})
+    elif case == "size":  # consistent records, but the predictor takes other images than run.json says
+        record = json.loads(files[f"{run_id}/run.json"])
+        record["spectrogram"]["size"] = record["config"]["input_size"] = 64
+        files = with_manifest({**files, f"{run_id}/run.json": json.dumps(record).encode()})
     elif case == "newer":
         manifest = json.loads(files[MANIFEST])
         manifest["format"] = bundle.FORMAT_VERSION + 1
@@ -159,6 +163,7 @@ def _hostile(packed: Path, tmp_path: Path, case: str) -> Path:
         ("extra", r"extra\.tar\.gz: .*/notes\.txt is not listed in genrec-bundle\.json"),
         ("missing", r"missing\.tar\.gz: .*/embeddings\.npz is listed in genrec-bundle\.json but missing"),
         ("invalid", r"invalid\.tar\.gz: run (\S+) fails validation: \1/tracks\.csv: row \d+ has a genre outside"),
+        ("size", r"size\.tar\.gz: run \S+ fails validation: predictor\S*\.tflite: does not take the 64×64-px images"),
         ("newer", r"newer\.tar\.gz: made by a newer genrec .*Upgrade genrec"),
     ],
 )

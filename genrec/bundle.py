@@ -272,6 +272,26 @@ def pull(
         return [_pull_local(src, root)]
 
 
+def pulled_before(source: Source, root: Path | None = None) -> bool:
+    """Whether ``source`` was pulled into ``root`` and its runs are all still there (nothing to do)."""
+    root = Path(root) if root is not None else runs_home()
+    if source.is_url:
+        return _already_pulled(root, source.location, source.checksum) is not None
+    path = Path(source.location).expanduser()
+    if not path.is_file():
+        return False
+    st = path.resolve().stat()
+    return _already_pulled(root, str(path.resolve()), source.checksum, [st.st_size, st.st_mtime_ns]) is not None
+
+
+def install_archive(archive: Path, label: str, root: Path | None = None) -> PullResult:
+    """Pull one local archive (an upload) with every check of :func:`pull`, without remembering it as a
+    source; ``label`` names it in messages."""
+    root = Path(root) if root is not None else runs_home()
+    with pull_lock(root):
+        return _install(Path(archive), label, None, root)
+
+
 def _pulled(root: Path) -> dict:
     try:
         data = json.loads((root / PULLED_FILE).read_text())

@@ -191,8 +191,8 @@ class Server:
         return len(self.state.requests)
 
 
-@pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def _serve_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A Range-capable HTTP server on 127.0.0.1 serving ``tmp_path/srv``, stopped afterwards."""
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
@@ -210,3 +210,15 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The local file server (see :class:`Server`)."""
+    yield from _serve_files(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def http_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The same, for modules whose own ``server`` fixture is the app's server."""
+    yield from _serve_files(tmp_path, monkeypatch)

@@ -285,6 +285,7 @@ def train(
         split_model,
         tail_with_embedding,
         trainable_backbone_layers,
+        training_device,
         weights_source,
     )
 
@@ -354,6 +355,7 @@ def train(
     timings["embed"] = time.perf_counter() - t
 
     record = {
+        "device": training_device(),
         "config": asdict(cfg),
         "arch": cfg.arch,
         "weights": source.as_dict(),

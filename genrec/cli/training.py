@@ -48,6 +48,9 @@ def cmd_train(a) -> None:
         feature_norm=not a.paper_head,
         clip_seconds=a.clip_seconds,
     )
+    from genrec.model import training_device
+
+    print(f"training on {training_device()}")
     progress = TqdmProgress()
     # The library is checked here, so unusable clips are listed once before training (or refused: --strict).
     library = library_from_args(a.library, a, progress)

@@ -29,6 +29,7 @@ def test_build_prints_the_device_each_run_was_trained_on(monkeypatch, capsys, tm
     (run / "run.json").write_text(json.dumps({"device": "GPU (GPU:0)"}))
     monkeypatch.setattr(build, "build", lambda library, *, progress, report, **kw: [run])
     monkeypatch.setattr("genrec.cli.build.print_run", lambda run_dir: None)
+    monkeypatch.setattr(build, "closing_table", lambda runs: "")
     assert main(["build", "--library", "demo"]) == 0
     assert "vgg16-demo-x: trained on GPU (GPU:0)" in capsys.readouterr().out
     assert main(["demo", "--progress-format", "lines"]) == 0

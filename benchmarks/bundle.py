@@ -112,7 +112,6 @@ def first_answer(archive: Path, clip: Path, work: Path) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    started = time.perf_counter()
     home = report.start("Trained runs that travel: bundle size and the first answer after a pull", args.keep, argv)
     vgg, resnet, how = workspace.runs_from_args(args)
     print(f"runs: {vgg.name}, {resnet.name} ({how})\n")
@@ -128,7 +127,6 @@ def main(argv=None) -> int:
         print(report.table([timing], floatfmt="{:.2f}"))
         payload["app"] = timing
     report.dump_json(args.json, payload)
-    report.footer(started)
     return 0
 
 

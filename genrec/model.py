@@ -305,3 +305,12 @@ def load_model(path: Path | str) -> keras.Model:
             f"{path}: the model file is damaged or incomplete ({type(exc).__name__}: {str(exc)[:200]}). "
             f"Retrain the run or restore the file."
         ) from exc
+
+
+def training_device() -> str:
+    """What TensorFlow trains on here, in words: the GPUs it sees, or the CPU with the hint to get a GPU build."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        names = ", ".join(g.name.removeprefix("/physical_device:") for g in gpus)
+        return f"GPU ({names})"
+    return "CPU (TensorFlow sees no GPU; requirements-gpu.txt installs the GPU build)"

@@ -5,7 +5,8 @@ A run holds everything needed to reload, evaluate and explain it:
 =================  ==========================================================
 ``run.json``       every parameter, library fingerprint and split method,
                    weights source, package versions, wall time per stage
-``model.keras``    the trained model (loaded with ``safe_mode``)
+``model.keras``    the trained model (loaded with ``safe_mode``; a run pulled from a
+                   bundle may lack it and answer with its LiteRT predictor)
 ``history.csv``    per epoch: loss, accuracy, val_loss, val_accuracy, seconds
 ``metrics.json``   test (and valid) classification report, confusion matrix,
                    retrieval figures
@@ -64,7 +65,7 @@ from genrec.record import (
     parse_record,
     read_json,
 )
-from genrec.serving import PREDICTOR_FILE, export_predictor
+from genrec.serving import PREDICTOR_FILE, QUANTIZED_FILE, export_predictor
 from genrec.vectors import load_track_arrays
 
 log = logging.getLogger(__name__)
@@ -233,6 +234,8 @@ class Run:
         if not path.is_dir():
             raise RunError(f"{path}: no such run directory. `genrec runs` lists the saved runs.")
         missing = [f for f in RUN_FILES if not (path / f).is_file()]
+        if "model.keras" in missing and any((path / f).is_file() for f in (PREDICTOR_FILE, QUANTIZED_FILE)):
+            missing.remove("model.keras")  # a pulled run (genrec.bundle) answers with its LiteRT predictor
         if missing:
             raise RunError(
                 f"{path}: incomplete run, missing {', '.join(missing)}. Retrain it, or copy the whole run folder again."
@@ -246,7 +249,8 @@ class Run:
         info, tracks = self.info, self.tracks
         _ = self.metrics_summary
         check_embeddings(self.path / "embeddings.npz", len(tracks), len(info.genres))
-        check_model(self.path / "model.keras", info)
+        if (self.path / "model.keras").is_file():
+            check_model(self.path / "model.keras", info)
 
     @property
     def id(self) -> str:
@@ -324,18 +328,41 @@ class Run:
         """The split's short name: ``filtered``, ``paper``, ``files`` (older runs: from its description)."""
         return split_name(self.record["library"])
 
+    @property
+    def trained_on_demo(self) -> bool:
+        """Whether the run's library is the synthetic demo library, which any host regenerates from its seed."""
+        return self.library.synthetic and self.library.name == "demo"
+
+    @cached_property
+    def _demo_here(self) -> Path | None:
+        """This host's demo library folder, for a demo run trained on another host (or under another home)."""
+        from genrec.library import demo_root
+
+        here = demo_root()
+        return here if self.trained_on_demo and Path(self.library.root) != here else None
+
     @cached_property
     def _media_roots(self) -> list[Path]:
-        return library_roots(self.library.root)
+        roots = library_roots(self.library.root)
+        return [*roots, self._demo_here.resolve()] if self._demo_here is not None else roots
+
+    def _local(self, path: str) -> str:
+        """A ``tracks.csv`` path, moved onto this host's demo library where the recorded file is not here."""
+        if self._demo_here is None or not path or os.path.exists(path):
+            return path
+        try:
+            return str(self._demo_here / Path(path).relative_to(self.library.root))
+        except ValueError:  # not under the recorded root: left to vetted_path to refuse
+            return path
 
     def media_path(self, track_id: str) -> Path | None:
         """The library file of a track when it may be read and shown (see :mod:`genrec.media`), else None."""
         rows = self.tracks.loc[self.tracks["track_id"] == track_id, "path"]
-        return vetted_path(rows.iloc[0], self._media_roots, self.library.kind) if len(rows) else None
+        return self.media_paths(rows.iloc[:1])[0] if len(rows) else None
 
     def media_paths(self, paths) -> list[Path | None]:
         """:meth:`media_path` for many ``tracks.csv`` paths at once."""
-        return [vetted_path(p, self._media_roots, self.library.kind) for p in paths]
+        return [vetted_path(self._local(p), self._media_roots, self.library.kind) for p in paths]
 
     @cached_property
     def _tracks_by_digest(self) -> dict[str, str] | None:

@@ -133,6 +133,10 @@ class LitePredictor:
                 f"answer with model.keras instead, or rewrite it with `genrec export {path.parent}`."
             ) from exc
 
+    def image_shape(self) -> tuple[int, ...]:
+        """The (height, width, channels) of the images the file takes."""
+        return tuple(int(v) for v in self._run.get_input_details()["image"]["shape_signature"][1:])
+
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
             out = self._run(image=np.ascontiguousarray(images, dtype=np.float32))
@@ -303,13 +307,17 @@ def predictor_setting() -> str:
     return value
 
 
-def choose_predictor(run) -> PredictorChoice:
-    """The predictor :func:`load_predictor` uses for ``run`` under the current setting (nothing is loaded)."""
-    setting = predictor_setting()
+def choose_predictor(run, setting: str | None = None) -> PredictorChoice:
+    """The predictor :func:`load_predictor` uses for ``run`` under ``setting`` (default: the current
+    ``GENREC_PREDICTOR``); nothing is loaded."""
+    setting = setting or predictor_setting()
     path, quantized = run.path / PREDICTOR_FILE, run.path / QUANTIZED_FILE
     agreement = quantized_agreement(run.path) if quantized.is_file() else None
 
     def floating(reason: str) -> PredictorChoice:
+        if not path.is_file() and quantized.is_file() and not (run.path / "model.keras").is_file():
+            # a pulled run may carry only the 8-bit file (genrec.bundle): it is the one that can answer
+            return PredictorChoice("int8", quantized, "the only predictor this run carries", agreement)
         if not path.is_file():
             return PredictorChoice(
                 "keras", run.path / "model.keras", f"no {PREDICTOR_FILE}; `genrec export {run.id}` writes it"
@@ -340,6 +348,11 @@ def load_predictor(run, *, explain: bool = False) -> Predictor:
     """
     choice = choose_predictor(run)
     if explain and choice.kind == "int8":
+        if not (run.path / PREDICTOR_FILE).is_file():
+            raise RunError(
+                f"{run.path}: Grad-CAM needs {PREDICTOR_FILE}, which this run does not carry; pack it with "
+                "`genrec runs pack --all-predictors` (or `genrec export` where its model.keras is)."
+            )
         choice = PredictorChoice("float", run.path / PREDICTOR_FILE, "Grad-CAM needs the float feature map")
     if choice.kind != "keras":
         try:

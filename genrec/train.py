@@ -318,6 +318,7 @@ def train(
         split_model,
         tail_with_embedding,
         trainable_backbone_layers,
+        training_device,
         weights_source,
     )
 
@@ -387,6 +388,7 @@ def train(
     timings["embed"] = time.perf_counter() - t
 
     record = {
+        "device": training_device(),
         "config": asdict(cfg),
         "arch": cfg.arch,
         "weights": source.as_dict(),

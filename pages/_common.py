@@ -177,6 +177,11 @@ def library_caption(run) -> None:
     st.caption(f"Library: {run.library.label} · {len(run.tracks)} clips · split: {run.split}", help=run.split_method)
     if dashboard.is_synthetic(run):
         synthetic_badge()
+    from genrec.bundle import missing_audio_note
+
+    note = missing_audio_note(run)  # a run pulled from a bundle: its library's audio may be elsewhere
+    if note:
+        st.caption(note.split(": ", 1)[1])
 
 
 def predictor_caption(run) -> None:
@@ -365,6 +370,10 @@ def app_frame():
 def run_app() -> None:
     """The whole app: page list, navigation, sidebar and the chosen page (all of ``app.py``)."""
     st.set_page_config(page_title="genrec · genre & recommendations", page_icon=":material/graphic_eq:", layout="wide")
+    from pages._pull import startup_pull  # it draws with this module's helpers
+
+    with guard("loading the trained runs"):
+        startup_pull()
     runs, broken = [], []
     with guard("reading the saved runs"):
         runs, broken = all_runs()

@@ -7,6 +7,7 @@ import streamlit as st
 from genrec.config import runs_home
 from pages._build import build_panel
 from pages._common import all_runs, guard, page_header
+from pages._pull import load_panel
 
 
 def main() -> None:
@@ -20,6 +21,7 @@ def main() -> None:
         "uses the newest run of each architecture by default."
     )
     build_panel()
+    load_panel()
 
 
 with guard("drawing the page"):

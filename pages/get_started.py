@@ -9,6 +9,7 @@ import streamlit as st
 from genrec.config import runs_home
 from pages._build import build_panel
 from pages._common import all_runs, guard, page_header
+from pages._pull import load_panel
 
 
 def main() -> None:
@@ -25,6 +26,7 @@ def main() -> None:
             icon=":material/warning:",
         )
     build_panel()
+    load_panel()
     st.markdown(
         "Prefer a terminal? `genrec demo` builds the demo; `genrec build --library gtzan` the real runs. "
         "Reload this page afterwards."

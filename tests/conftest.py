@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import threading
 import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -143,3 +147,111 @@ def own_run(src: Path, dest: Path):
         if f.is_file():
             (os.symlink if f.name == "model.keras" else shutil.copy2)(f, dest / f.name)
     return Run.open(dest)
+
+
+# --------------------------------------------------------------------------- local HTTP server (Range requests)
+
+
+@dataclass
+class ServerState:
+    root: Path
+    requests: list[tuple[str, str | None]] = field(default_factory=list)
+    drop_after: dict[str, int] = field(default_factory=dict)  # path -> bytes, first request only
+    ignore_range: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class RangeHandler(BaseHTTPRequestHandler):
+    """Serves files from ``state.root`` with Range support and scripted failures."""
+
+    state: ServerState  # set on a per-fixture subclass
+
+    def log_message(self, *args: object) -> None:  # keep pytest output quiet
+        pass
+
+    def do_GET(self) -> None:
+        st = self.state
+        rng = self.headers.get("Range")
+        with st.lock:
+            st.requests.append((self.path, rng))
+            drop = st.drop_after.pop(self.path, None)
+        file = st.root / self.path.lstrip("/")
+        if not file.is_file():
+            self.send_error(404, "Not Found")
+            return
+        data = file.read_bytes()
+        start = 0
+        if rng and not st.ignore_range:
+            start = int(rng.removeprefix("bytes=").split("-")[0])
+            if start >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if drop is not None:  # simulate a connection lost mid-transfer
+            self.wfile.write(body[:drop])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.wfile.write(body)
+
+
+@dataclass
+class Server:
+    state: ServerState
+    base: str
+
+    def url(self, name: str) -> str:
+        return f"{self.base}/{name}"
+
+    def publish(self, name: str, data: bytes) -> str:
+        path = self.state.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return self.url(name)
+
+    def count(self) -> int:
+        return len(self.state.requests)
+
+
+def _serve_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A Range-capable HTTP server on 127.0.0.1 serving ``tmp_path/srv``, stopped afterwards."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    root = tmp_path / "srv"
+    root.mkdir()
+    state = ServerState(root=root)
+    handler = type("Handler", (RangeHandler,), {"state": state})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield Server(state, f"http://127.0.0.1:{httpd.server_address[1]}")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The local file server (see :class:`Server`)."""
+    yield from _serve_files(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def http_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The same, for modules whose own ``server`` fixture is the app's server."""
+    yield from _serve_files(tmp_path, monkeypatch)

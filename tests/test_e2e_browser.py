@@ -278,3 +278,53 @@ def test_a_catalogue_claiming_the_whole_disk_serves_nothing_outside(evil_catalog
         assert body in allowed, (address, body[:16])  # the query clip's library file, nothing else
     assert text.count(crafted_id) == 2 and text.count("catalogue split") == 6  # recommended by both models
     assert text.count("audio not available") == 6 and exceptions == 0  # a catalogue rooted at "/" plays nothing
+
+
+@pytest.fixture
+def pulled_server(tiny_runs, tmp_path, http_server):
+    """The app with an empty runs folder and GENREC_RUNS_URL naming the tiny runs' bundle on a local server."""
+    from genrec.bundle import pack
+
+    archive = pack(list(tiny_runs.values()), tmp_path / "runs.tar.gz").path
+    url = http_server.publish("runs.tar.gz", archive.read_bytes())
+    for app_url in _serve(tmp_path / "models", tmp_path, GENREC_RUNS_URL=url, GENREC_PREDICTOR="auto"):
+        yield app_url, tmp_path / "models"
+
+
+def test_runs_pulled_at_start_up_answer_an_upload(
+    pulled_server, playwright_api, tiny_runs, tiny_library_dir, monkeypatch
+):
+    from playwright.sync_api import expect
+
+    from genrec.recommend import Recommender, compare
+    from genrec.runs import Run
+
+    url, runs = pulled_server
+    clip = tiny_library_dir / "jazz" / "jazz.00003.wav"
+    monkeypatch.setenv("GENREC_PREDICTOR", "auto")  # as the server answers: with the predictor the bundle carries
+    with playwright_api() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("heading", name="Compare VGG16 and ResNet50").wait_for(timeout=120_000)
+            pulled = {a: Run.open(runs / tiny_runs[a].name) for a in ("vgg16", "resnet50")}
+            assert all(not (r.path / "model.keras").exists() for r in pulled.values())  # answered without Keras
+            (vgg, res), shared = compare(
+                [Recommender(pulled[a]) for a in ("vgg16", "resnet50")], source=clip.read_bytes(), name=clip.name, k=5
+            )
+            main = page.locator("[data-testid=stMain]")
+            main.get_by_role("radio", name="Upload").click()
+            page.locator("input[type=file]").set_input_files(str(clip))
+            main.get_by_text(f"Query: {clip.name}").wait_for(timeout=120_000)
+            expect(page.locator("[data-testid=stMetricValue]")).to_have_text(
+                [f"{shared} of 5", vgg.genre, f"{vgg.confidence:.0%}", res.genre, f"{res.confidence:.0%}"],
+                timeout=120_000,
+            )
+            expect(main.locator("p", has_text=SIMILARITY)).to_have_count(10, timeout=60_000)
+            text = main.inner_text()
+            for track_id in list(vgg.neighbours["track_id"]) + list(res.neighbours["track_id"]):
+                assert track_id in text
+            assert main.locator("[data-testid=stException]").count() == 0
+        finally:
+            browser.close()

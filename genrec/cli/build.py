@@ -42,14 +42,28 @@ def run_build(library: str, progress_format: str, **options: object) -> None:
             **options,
         )
         for run_dir in runs:
+            print(trained_on(run_dir), file=sys.stderr, flush=True)
             print(f"{RUN_LINE}{run_dir}", flush=True)
         return
     runs = build(library, progress=TqdmProgress(), report=print, **options)
     for run_dir in runs:
         print_run(run_dir)
+        print(trained_on(run_dir))
     print("\nboth runs next to the paper (ImageNet weights, full GTZAN, random 80/10/10 split):")
     print(closing_table(runs))
     print("\nnext: genrec runs   |   streamlit run app.py")
+
+
+def trained_on(run_dir) -> str:
+    """The device a built run was trained on (recorded in its run.json by the training child process)."""
+    import json
+    from pathlib import Path
+
+    try:
+        device = json.loads((Path(run_dir) / "run.json").read_text()).get("device") or "not recorded"
+    except (OSError, ValueError, AttributeError):
+        device = "not recorded"
+    return f"{Path(run_dir).name}: trained on {device}"
 
 
 def cmd_build(a) -> None:

@@ -25,6 +25,7 @@ from genrec.cli._shared import (
     window_args,
     writable_run,
 )
+from genrec.cli.bundle import register_runs
 from genrec.config import ARCHITECTURES, DEFAULT_WEIGHTS, IMAGE_SIZE, runs_home
 
 
@@ -52,6 +53,9 @@ def cmd_train(a) -> None:
         feature_norm=not a.paper_head,
         clip_seconds=a.clip_seconds,
     )
+    from genrec.model import training_device
+
+    print(f"training on {training_device()}")
     progress = TqdmProgress()
     # The library is checked here, so unusable clips are listed once before training (or refused: --strict).
     library = library_from_args(a.library, a, progress)
@@ -161,6 +165,7 @@ def register(sub) -> None:
     )
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("runs", help="list saved runs")
+    s = sub.add_parser("runs", help="list saved runs; `runs pack` / `runs pull` carry them to another host")
     s.add_argument("--dir", type=existing_folder, help="runs folder (default models/)")
     s.set_defaults(func=cmd_runs)
+    register_runs(s)

@@ -41,6 +41,8 @@ BASE: dict[tuple[str, ...], list[str]] = {
     ("evaluate",): ["evaluate", "RUN"],
     ("export",): ["export", "RUN"],
     ("runs",): ["runs"],
+    ("runs", "pack"): ["runs", "pack", "RUN", "--out", "{dir}/runs.tar.gz"],
+    ("runs", "pull"): ["runs", "pull", "{dir}"],
     ("recommend",): ["recommend", "RUN", "blues.00000"],
     ("catalogue", "build"): ["catalogue", "build", "RUN", "{dir}"],
     ("catalogue", "list"): ["catalogue", "list"],
@@ -51,7 +53,7 @@ BASE: dict[tuple[str, ...], list[str]] = {
 #: Arguments that take free text (a run, a library, a name, a URL...): what they name is checked where it is
 #: opened, by the cases in PATH_CASES. Any other argument must have a checking type.
 FREE_TEXT = {"run", "run_a", "run_b", "query", "audio", "library", "path", "folder", "name", "catalogue", "genre"}
-FREE_TEXT |= {"url", "checksum"}
+FREE_TEXT |= {"url", "checksum", "runs", "source"}
 
 
 def leaf_parsers(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> dict:
@@ -60,7 +62,9 @@ def leaf_parsers(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) 
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
-                leaves.update(leaf_parsers(sub, (*prefix, name)) or {(*prefix, name): sub})
+                leaves.update(leaf_parsers(sub, (*prefix, name)))
+                if sub.get_default("func") is not None:  # runnable itself (`genrec runs`), with or without words below
+                    leaves[(*prefix, name)] = sub
     return leaves
 
 
@@ -142,7 +146,10 @@ PATH_CASES = [
     (["library", "fma"], ["argument source: invalid choice: 'fma'"]),
     (["download", "kaggle"], ["argument dataset: invalid choice: 'kaggle'"]),
     (["demo", "bogus"], ["unrecognized arguments: bogus"]),
-    (["runs", "bogus"], ["unrecognized arguments: bogus"]),
+    (["runs", "--dir", "{file}"], ["argument --dir", "is not a folder"]),
+    (["runs", "bogus"], ["invalid choice: 'bogus'"]),
+    (["runs", "pack", "RUN", "--out", "{dir}"], ["argument --out", "is a folder, not a file"]),
+    (["runs", "pull", "{dir}", "--dir", "{file}"], ["argument --dir", "is a file, not a folder"]),
     (["catalogue"], ["required"]),
 ]
 
@@ -214,7 +221,11 @@ def run_refused(argv: list[str], expected: list[str], places: dict, tmp_path: Pa
 # --------------------------------------------------------------------------- the table covers the parser
 def test_every_subcommand_has_a_command_line_in_the_table():
     assert set(leaf_parsers(build_parser())) == set(BASE), "add the new subcommand to BASE (and to PATH_CASES)"
-    assert {tuple(argv[:2]) if argv[0] == "catalogue" else (argv[0],) for argv, _ in PATH_CASES} >= set(BASE)
+    nested = {"catalogue": {"build", "list", "info"}, "runs": {"pack", "pull"}}
+    words = {
+        tuple(argv[:2]) if argv[1:2] and argv[1] in nested.get(argv[0], ()) else (argv[0],) for argv, _ in PATH_CASES
+    }
+    assert words >= set(BASE)
 
 
 def test_every_argument_is_checked_by_its_type_or_named_as_free_text():

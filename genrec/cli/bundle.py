@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from genrec.cli._shared import output_file, output_folder
+
 
 def cmd_pack(a) -> None:
     from genrec.bundle import pack
@@ -29,7 +31,7 @@ def register_runs(runs_parser) -> None:
     sub = runs_parser.add_subparsers(dest="runs_command", metavar="{pack,pull}")
     s = sub.add_parser("pack", help="write runs into one archive that `genrec runs pull` installs anywhere")
     s.add_argument("runs", nargs="+", metavar="RUN", help="run folder or run id")
-    s.add_argument("--out", required=True, help="the archive to write (*.tar.gz)")
+    s.add_argument("--out", required=True, type=output_file, help="the archive to write (*.tar.gz)")
     s.add_argument(
         "--all-predictors",
         action="store_true",
@@ -41,5 +43,5 @@ def register_runs(runs_parser) -> None:
     s = sub.add_parser("pull", help="install the runs of an archive (URL, file or folder of archives)")
     s.add_argument("source", help="http(s) URL, local archive, or a folder of archives")
     s.add_argument("--checksum", help="sha256:HEX the archive must have (printed by `genrec runs pack`)")
-    s.add_argument("--dir", help="runs folder (default models/)")
+    s.add_argument("--dir", type=output_folder, help="runs folder (default models/)")
     s.set_defaults(func=cmd_pull)

@@ -55,11 +55,11 @@ def cmd_train(a) -> None:
     )
     from genrec.model import training_device
 
-    print(f"training on {training_device()}")
     progress = TqdmProgress()
     # The library is checked here, so unusable clips are listed once before training (or refused: --strict).
     library = library_from_args(a.library, a, progress)
     print_skipped(library)
+    print(f"training on {training_device()}")
     run_dir = train(cfg, library=library, progress=progress)
     print_run(run_dir)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import shutil
 import socket
+import tarfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -255,3 +258,30 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def http_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The same, for modules whose own ``server`` fixture is the app's server."""
     yield from _serve_files(tmp_path, monkeypatch)
+
+
+# --------------------------------------------------------------------------- archives and downloads
+
+
+GTZAN_LIKE = {
+    f"genres/{g}/{g}.{i:05d}.au": f"{g}-{i}-".encode() * 10 for g in ("blues", "classical", "rock") for i in range(2)
+}
+
+
+def make_targz(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tf.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary extraction folders or .part files left in ``folder``."""
+    return [p.name for p in folder.iterdir() if ".extracting-" in p.name or p.name.endswith(".part")]

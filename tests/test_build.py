@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_download import Server, server, sha256  # noqa: F401 (fixture)
+from conftest import Server, sha256
 from test_splits import filtered_folder
 
 from genrec import build, isolated

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import GTZAN_LIKE, Server, leftovers, make_targz, sha256
 
 from genrec.download import (
     download_file,
@@ -19,24 +20,8 @@ from genrec.download import (
 )
 from genrec.errors import DownloadError
 from genrec.gtzan import GTZAN_SHA256
-from tests.conftest import Server
 
 # --------------------------------------------------------------------------- archives
-
-
-GTZAN_LIKE = {
-    f"genres/{g}/{g}.{i:05d}.au": f"{g}-{i}-".encode() * 10 for g in ("blues", "classical", "rock") for i in range(2)
-}
-
-
-def make_targz(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, content in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            tf.addfile(info, io.BytesIO(content))
-    return buf.getvalue()
 
 
 def make_tar(members: list[tarfile.TarInfo], contents: dict[str, bytes] | None = None) -> bytes:
@@ -60,15 +45,6 @@ def tar_link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.T
     info.type = kind
     info.linkname = target
     return info
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def leftovers(folder: Path) -> list[str]:
-    """Temporary extraction folders or .part files left in ``folder``."""
-    return [p.name for p in folder.iterdir() if ".extracting-" in p.name or p.name.endswith(".part")]
 
 
 # --------------------------------------------------------------------------- download_file

@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from test_download import GTZAN_LIKE, Server, leftovers, make_targz, server, sha256  # noqa: F401 (fixture)
+from conftest import GTZAN_LIKE, Server, leftovers, make_targz, sha256
 
 from genrec import gtzan
 from genrec.cli import main

@@ -7,7 +7,7 @@ from pathlib import Path
 from genrec.cli._shared import option_values
 from genrec.errors import CatalogueError
 
-INDEX_CHOICES = ("auto", "exact", "hnsw")
+INDEX_CHOICES = ("auto", "exact", "ann")
 #: The ``catalogue build`` options that ``build_catalogue`` takes as keywords of the same names.
 BUILD_OPTIONS = ("workers", "engine", "address", "index", "batch_size")
 
@@ -20,7 +20,7 @@ def cmd_build(a) -> None:
     try:
         options = option_values(a, BUILD_OPTIONS)
         report = build_catalogue(Run.open(a.run), Path(a.folder), a.name, progress=TqdmProgress(), **options)
-    except ImportError as exc:  # --index hnsw without hnswlib
+    except ImportError as exc:  # --index ann without usearch
         raise CatalogueError(str(exc)) from exc
     cat = report.catalogue
     print(f"catalogue {cat.name}: {cat.manifest['n_tracks']} tracks  ({cat.path})")
@@ -29,7 +29,23 @@ def cmd_build(a) -> None:
         f"{report.seconds:.1f} s"
     )
     print(f"  index: {cat.index_kind} ({cat.manifest['index']['reason']})")
+    for line in _index_details(cat.manifest["index"]):
+        print(f"  {line}")
     _print_skipped(report.skipped)
+
+
+def _index_details(index: dict) -> list[str]:
+    """The library, settings and measured recall a catalogue's manifest records for an approximate index."""
+    lines = []
+    if "library" in index:
+        settings = " ".join(f"{k}={v}" for k, v in dict(index.get("settings", {})).items())
+        lines.append(f"library: {index['library']}  settings: {settings}")
+    if "recall_at_5" in index:
+        lines.append(
+            f"measured recall@5: {float(index['recall_at_5']):.3f} against exact search, with "
+            f"{index.get('recall_sample', '?')} of its own tracks as queries (each held out of its own answers)"
+        )
+    return lines
 
 
 def _print_skipped(skipped, limit: int = 20) -> None:
@@ -88,6 +104,8 @@ def cmd_info(a) -> None:
     print(f"root: {cat.root}   created: {m.get('created', '?')}   built in {m.get('seconds', '?')} s")
     print(f"tracks: {m['n_tracks']}   skipped: {m.get('n_skipped', len(cat.skipped))}")
     print(f"index: {cat.index_kind} ({cat.index_note})")
+    for line in _index_details(m["index"]):
+        print(f"  {line}")
     engine = m.get("engine", {})
     print(f"engine: {engine.get('name', '?')} with {engine.get('workers', '?')} worker(s)")
     print("tracks per genre (from folder names):")
@@ -117,7 +135,7 @@ def register(sub) -> None:
         "--index",
         choices=INDEX_CHOICES,
         default="auto",
-        help="search index: exact, hnsw (pip install 'genrec[ann]'), or auto by size (default)",
+        help="search index: exact, ann (approximate; pip install 'genrec[ann]'), or auto by size (default)",
     )
     b.add_argument("--batch-size", type=int, default=8, help="files per decoding/predictor batch (default 8)")
     b.set_defaults(func=cmd_build)

@@ -410,11 +410,13 @@ class AnnIndex(_MatrixIndex):
         atomic_folder(Path(folder), fill)
 
     @classmethod
-    def load(cls, folder: Path, mmap: bool = True, **params: Any) -> AnnIndex:
+    def load(cls, folder: Path, mmap: bool = True, ids: list[str] | None = None, **params: Any) -> AnnIndex:
         """Read an index written by :meth:`save`, its graph and vectors memory-mapped unless ``mmap`` is False.
 
-        ``params`` override the saved search settings (``ef``, ``rerank``). ValueError says what is wrong
-        with a folder that is not such an index or is damaged.
+        ``ids``, when given, must be the saved ids in order (a catalogue passes its tracks'); the index then
+        keeps that list instead of a second copy of a million strings. ``params`` override the saved search
+        settings (``ef``, ``rerank``). ValueError says what is wrong with a folder that is not such an index,
+        is damaged, or holds other ids.
         """
         folder = Path(folder)
         data = read_index_npz(folder / _HEADER)
@@ -427,7 +429,10 @@ class AnnIndex(_MatrixIndex):
         if str(data["kind"]) != cls.kind:
             raise ValueError(f"{folder} is not an approximate-search index (kind {str(data['kind'])!r})")
         index = cls(loaded_dim(data), **{**{k: settings[k] for k in ANN_DEFAULTS if k in settings}, **params})
-        ids = id_list(data["ids"].tolist())
+        if ids is None:
+            ids = id_list(data["ids"].tolist())
+        elif len(ids) != len(data["ids"]) or (ids and not np.array_equal(data["ids"], np.array(ids, dtype=str))):
+            raise ValueError(f"{folder} holds {len(data['ids'])} ids, not the {len(ids)} given, or not in that order")
         if not ids:
             return index
         index._ids.check_new(ids)

@@ -242,12 +242,9 @@ class Catalogue:
         ids = self.tracks["track_id"].tolist()
         if self.index_kind == AnnIndex.kind and not self.index_fallback:
             try:
-                index = AnnIndex.load(self.path / ANN_FOLDER)
+                return AnnIndex.load(self.path / ANN_FOLDER, ids=ids)  # its ids must be tracks.csv's, in order
             except (OSError, ValueError) as exc:
                 raise self._damaged(ANN_FOLDER, exc) from exc
-            if index.ids != ids:
-                raise CatalogueError(f"{self.path}: {ANN_FOLDER}/ and tracks.csv disagree; build it again.")
-            return index
         return ExactIndex.build(ids, self.arrays["embeddings"])
 
     @property

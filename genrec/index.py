@@ -290,9 +290,6 @@ class AnnIndex(_MatrixIndex):
         self.dtype = str(dtype)
         self.num_threads = int(num_threads)
         self._graph: Any = None
-        # Unit vectors are scaled by this before the graph quantises them, so the largest component uses the
-        # 8-bit range instead of a sliver of it; inner-product order does not change with a common scale.
-        self._scale = 1.0
         self._mapped_from: Path | None = None  # the folder of a memory-mapped (read-only) graph
 
     def __repr__(self) -> str:
@@ -318,14 +315,9 @@ class AnnIndex(_MatrixIndex):
     def _threads(self) -> int:
         return self.num_threads if self.num_threads > 0 else cpu_threads()
 
-    def _graph_input(self, unit: np.ndarray) -> np.ndarray:
-        return np.clip(unit * np.float32(self._scale), -1.0, 1.0)
-
     def _add_unit(self, new: list[str], unit: np.ndarray) -> None:
         start = len(self)
         if self._graph is None:
-            if self.dtype == "i8":
-                self._scale = 1.0 / max(float(np.abs(unit).max()), 1e-6)
             self._graph = _usearch().Index(
                 ndim=self.dim,
                 metric="ip",
@@ -338,13 +330,13 @@ class AnnIndex(_MatrixIndex):
             # A memory-mapped graph is read-only: load it into memory to grow it.
             self._graph = _usearch().Index.restore(str(self._mapped_from / _GRAPH))
             self._mapped_from = None
-        self._graph.add(np.arange(start, start + len(new)), self._graph_input(unit), threads=self._threads())
+        self._graph.add(np.arange(start, start + len(new)), unit, threads=self._threads())
         super()._add_unit(new, unit)
 
     def _knn(self, unit: np.ndarray, size: int) -> list[np.ndarray]:
         """The graph's ``size`` best positions for each row of ``unit`` (fewer where it reaches fewer)."""
         self._graph.expansion_search = max(self.ef, size)
-        found = self._graph.search(self._graph_input(unit), size, threads=1 if len(unit) == 1 else self._threads())
+        found = self._graph.search(unit, size, threads=1 if len(unit) == 1 else self._threads())
         if not hasattr(found, "counts"):  # one query comes back as a single match list
             return [np.asarray(found.keys, dtype=np.intp)]
         return [np.asarray(keys[:count], dtype=np.intp) for keys, count in zip(found.keys, found.counts)]
@@ -388,6 +380,15 @@ class AnnIndex(_MatrixIndex):
         truth = super()._search(queries, k, excl)
         return float(np.mean([len({i for i, _ in g} & {i for i, _ in t}) / max(1, len(t)) for g, t in zip(got, truth)]))
 
+    def describe(self, sample: int = RECALL_SAMPLE) -> dict[str, Any]:
+        """What a catalogue's manifest records about this index: library, settings and measured recall@5."""
+        return {
+            "library": self.library(),
+            "settings": self.settings(),
+            "recall_at_5": round(self.measured_recall(k=5, sample=sample), 4),
+            "recall_sample": min(sample, len(self)),
+        }
+
     def save(self, folder: Path) -> None:
         """Write the index as the folder ``folder``: the graph, the float32 unit vectors and a header (ids, settings).
 
@@ -403,7 +404,6 @@ class AnnIndex(_MatrixIndex):
                 (tmp / _GRAPH).write_bytes(b"")
             arrays = index_arrays(self._ids.ids, self.dim, self.kind)
             arrays["ann_settings"] = np.array(json.dumps(self.settings()))
-            arrays["ann_scale"] = np.array(self._scale)
             arrays["ann_sizes"] = np.array([(tmp / name).stat().st_size for name in (_GRAPH, _VECTORS)])
             np.savez(tmp / _HEADER, **arrays)
 
@@ -423,7 +423,6 @@ class AnnIndex(_MatrixIndex):
         try:
             settings = json.loads(str(data["ann_settings"]))
             sizes = [int(s) for s in data["ann_sizes"]]
-            scale = float(data["ann_scale"])
         except (KeyError, ValueError, TypeError) as e:
             raise ValueError(f"{folder} is not an approximate-search index (kind {str(data['kind'])!r})") from e
         if str(data["kind"]) != cls.kind:
@@ -449,7 +448,7 @@ class AnnIndex(_MatrixIndex):
         if graph is None or len(graph) != len(ids) or graph.ndim != index.dim:
             got = "no graph" if graph is None else f"a graph of {len(graph)} {graph.ndim}-d items"
             raise ValueError(f"{folder} is corrupt: {got} for {len(ids)} ids")
-        index._graph, index._scale = graph, scale
+        index._graph = graph
         index._mapped_from = folder if mmap else None
         index._chunks = [vectors]
         index._ids.extend(ids)

@@ -27,7 +27,7 @@ from genrec.catalogue.store import (
     write_catalogue,
 )
 from genrec.errors import CatalogueError
-from genrec.index import EXACT_LIMIT, RECALL_SAMPLE, AnnIndex, ExactIndex, VectorIndex, choose_kind
+from genrec.index import EXACT_LIMIT, AnnIndex, ExactIndex, VectorIndex, choose_kind
 from genrec.progress import ProgressFn, silent
 
 ENGINES = ("local", "ray")
@@ -129,14 +129,10 @@ def build_catalogue(
     index_record = {"kind": kind, "requested": index, "exact_limit": exact_limit, "reason": reason}
     if kind == AnnIndex.kind:
         progress(INDEX_STAGE, 0, 1)  # minutes for a million tracks
-        ann = AnnIndex.build(tracks["track_id"].tolist(), embeddings)
+        ann = AnnIndex()
+        ann.add(tracks["track_id"].tolist(), embeddings)
         # The library, its settings and how well it does on this catalogue's own vectors, for `catalogue info`.
-        index_record.update(
-            library=ann.library(),
-            settings=ann.settings(),
-            recall_at_5=round(ann.measured_recall(k=5), 4),
-            recall_sample=min(RECALL_SAMPLE, len(good)),
-        )
+        index_record.update(ann.describe())
         search: VectorIndex = ann
         progress(INDEX_STAGE, 1, 1)
     else:

@@ -21,6 +21,7 @@ from genrec.errors import CatalogueError
 from genrec.index import AnnIndex, ExactIndex
 from genrec.recommend import Recommender
 from genrec.runs import Run
+from genrec.vectors import index_arrays
 from tests.conftest import tone, write_audio
 
 slow = pytest.mark.slow  # uses the tiny trained runs
@@ -162,8 +163,11 @@ def synthetic_catalogue(path: Path, embeddings: np.ndarray, kind: str, index=Non
 def test_a_catalogue_built_with_hnswlib_is_searched_exactly_from_its_embeddings(tmp_path):
     vectors = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
     old = synthetic_catalogue(tmp_path / "old", vectors, "hnsw")
-    # What genrec wrote with hnswlib: an .npz holding the graph's bytes, which this genrec no longer reads.
-    np.savez(old.path / "index.npz", kind=np.array("hnsw"), hnsw_graph=np.zeros(64, np.uint8))
+    # What genrec wrote with hnswlib: the index header, its parameters and the graph's bytes (not a graph
+    # hnswlib could read either: this genrec must not need hnswlib, nor read the file at all).
+    header = index_arrays(old.tracks["track_id"].tolist(), 16, "hnsw")
+    header |= {"hnsw_params": np.array([16, 200, 64, 100]), "hnsw_graph": np.zeros(64, np.uint8)}
+    np.savez(old.path / "index.npz", **header)
     reopened = Catalogue.open(old.path)
     assert type(reopened.index).__name__ == "ExactIndex"
     assert "'hnsw'" in reopened.index_fallback and "genrec catalogue build" in reopened.index_fallback

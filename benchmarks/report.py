@@ -33,6 +33,7 @@ VERSIONED = (
     "scikit-learn",
     "streamlit",
     "psutil",
+    "usearch",
 )
 
 

@@ -43,6 +43,7 @@ from genrec.vectors import (
     index_arrays,
     l2_normalize,
     loaded_dim,
+    map_npy,
     precise_scores,
     rank_indices,
     read_index_npz,
@@ -439,7 +440,7 @@ class AnnIndex(_MatrixIndex):
             if not (folder / name).is_file() or (folder / name).stat().st_size != size:
                 raise ValueError(f"{folder / name} is missing or was not completely written; save the index again")
         try:
-            vectors = np.load(folder / _VECTORS, mmap_mode="r" if mmap else None, allow_pickle=False)
+            vectors = map_npy(folder / _VECTORS) if mmap else np.load(folder / _VECTORS, allow_pickle=False)
             graph = _usearch().Index.restore(str(folder / _GRAPH), view=mmap)
         except (OSError, ValueError, RuntimeError) as e:
             raise ValueError(f"{folder} is corrupt: {e}") from e

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import shutil
 import sys
 from pathlib import Path
@@ -398,7 +399,7 @@ def test_ann_save_load_round_trip_memory_mapped_without_pickle(tmp_path):
     np.load(folder / "vectors.npy", allow_pickle=False)
     loaded = AnnIndex.load(folder)
     assert loaded.ids == ids and loaded.dim == 9 and (loaded.M, loaded.ef) == (12, 80)
-    assert isinstance(loaded._matrix(), np.memmap)  # opened memory-mapped, not read
+    assert isinstance(loaded._matrix().base, mmap.mmap)  # opened memory-mapped, not read
     assert AnnIndex.load(folder, ef=90).ef == 90  # a saved setting can be overridden
     given = [str(i) for i in ids]  # new str objects, equal to the saved ids
     assert AnnIndex.load(folder, ids=given)._ids.ids[5] is given[5]  # the given strings are kept, not copies
@@ -472,3 +473,21 @@ def test_ann_load_rejects_foreign_and_damaged_folders(tmp_path):
     exact = damaged("exact", lambda f: np.savez(f / "header.npz", **{**arrays, "kind": np.array("exact")}))
     with pytest.raises(ValueError, match="not an approximate-search index"):
         AnnIndex.load(exact)
+
+
+def test_map_npy_maps_read_only_and_refuses_what_it_cannot_map(tmp_path):
+    from genrec.vectors import map_npy
+
+    x = _random(300, 7, 40)
+    np.save(tmp_path / "x.npy", x)
+    mapped = map_npy(tmp_path / "x.npy")
+    assert isinstance(mapped.base, mmap.mmap) and not mapped.flags.writeable
+    np.testing.assert_array_equal(mapped, x)
+    np.save(tmp_path / "empty.npy", np.zeros((0, 7), np.float32))
+    assert map_npy(tmp_path / "empty.npy").shape == (0, 7)
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "x.npy").read_bytes()[:-4])
+    with pytest.raises(ValueError, match="not completely written"):
+        map_npy(tmp_path / "cut.npy")
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="not a plain"):
+        map_npy(tmp_path / "objects.npy")

@@ -33,7 +33,7 @@ VERSIONED = (
     "scikit-learn",
     "streamlit",
     "psutil",
-    "usearch",
+    "faiss-cpu",
 )
 
 

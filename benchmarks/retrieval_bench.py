@@ -1,4 +1,4 @@
-"""Query speed of ExactIndex vs AnnIndex (usearch HNSW, re-scored exactly) on synthetic embeddings.
+"""Query speed of ExactIndex vs AnnIndex (faiss HNSW over 8-bit codes, re-scored exactly) on synthetic embeddings.
 
     python -m benchmarks.retrieval_bench                 # 1k/10k/100k x 512/2048
     python -m benchmarks.retrieval_bench --quick         # a few seconds
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     if HAVE_ANN and not args.no_ann:
         print(
             f"ANN: {AnnIndex.library()}, M={args.M} ef_construction={args.ef_construction} ef={args.ef} "
-            f"rerank={args.rerank}, {ANN_DEFAULTS['dtype']} graph"
+            f"rerank={args.rerank}, {AnnIndex.storage} graph"
         )
     else:
         print("ANN: skipped" + ("" if HAVE_ANN else " (pip install 'genrec[ann]')"))

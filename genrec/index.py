@@ -3,7 +3,7 @@
 :class:`VectorIndex` holds what every index shares: ids in insertion order,
 input checks, and the query / query_many front end.  :class:`ExactIndex`
 answers with one matrix product (fine up to a few hundred thousand tracks) and
-:class:`AnnIndex` puts the same interface over usearch's HNSW graph for
+:class:`AnnIndex` puts the same interface over a faiss HNSW graph for
 catalogues too big to scan per query.  Both measure cosine similarity (-1..1)
 and order results by similarity descending, ties by insertion order; AnnIndex
 re-scores its shortlist exactly, so swapping one for the other changes speed
@@ -12,7 +12,7 @@ and a little recall -- never a reported score or the meaning of a result.
 
 An approximate index is saved as a folder: an ``.npz`` header (ids, settings)
 read with ``allow_pickle=False`` (a downloaded index must not be able to run
-code), usearch's graph file and the float32 vectors as ``.npy``, each written
+code), faiss's index file and the float32 vectors as ``.npy``, each written
 through a temporary file plus :func:`os.replace`; loading memory-maps the graph
 and the vectors.  An exact index needs no file: it is rebuilt from the
 embeddings it was made of.
@@ -76,12 +76,15 @@ EXACT_LIMIT = 200_000
 INDEX_KINDS = ("auto", "exact", "ann")
 #: AnnIndex's settings, chosen from the curve in RESULTS.md (section 12): recall@5 >= 0.95 at 1M 256-d
 #: vectors within 2 ms a query on 2 cores, the graph in 8 bits a component.
-ANN_DEFAULTS: dict[str, Any] = {"M": 16, "ef_construction": 128, "ef": 128, "rerank": 20, "dtype": "i8"}
+ANN_DEFAULTS: dict[str, Any] = {"M": 16, "ef_construction": 100, "ef": 256, "rerank": 20}
 #: How many of a catalogue's own tracks measure its index's recall when it is built.
 RECALL_SAMPLE = 500
-_ANN_MISSING = "usearch is not installed: pip install 'genrec[ann]' (or pip install usearch)"
+_ANN_MISSING = "faiss-cpu is not installed: pip install 'genrec[ann]' (or pip install faiss-cpu)"
 # The files of a saved AnnIndex, in its folder.
-_HEADER, _GRAPH, _VECTORS = "header.npz", "graph.usearch", "vectors.npy"
+_HEADER, _GRAPH, _VECTORS = "header.npz", "graph.faiss", "vectors.npy"
+#: Below this many vectors in the first add, the 8-bit codes span [-1, 1] in every component (the range of a
+#: unit vector) instead of ranges measured on too few vectors to hold the next ones.
+_SQ_TRAIN_MIN = 1000
 
 
 class VectorIndex:
@@ -209,27 +212,27 @@ class ExactIndex(_MatrixIndex):
 
 
 def ann_available() -> bool:
-    """Whether usearch (the optional ``genrec[ann]`` extra) can be imported."""
+    """Whether faiss (the optional ``genrec[ann]`` extra, faiss-cpu) can be imported."""
     try:
-        _usearch()
+        _faiss()
     except ImportError:
         return False
     return True
 
 
-def _usearch() -> Any:
+def _faiss() -> Any:
     try:
-        from usearch import index as usearch_index
+        import faiss
     except ImportError as e:
-        raise ImportError(f"AnnIndex needs the usearch package, which is not installed: {_ANN_MISSING}") from e
-    return usearch_index
+        raise ImportError(f"AnnIndex needs the faiss package, which is not installed: {_ANN_MISSING}") from e
+    return faiss
 
 
 def choose_kind(n: int, requested: str = "auto", exact_limit: int = EXACT_LIMIT) -> tuple[str, str]:
     """The index kind for ``n`` vectors and why: ``requested`` unless it is ``"auto"``.
 
     ``auto`` searches exactly up to ``exact_limit`` vectors and approximately (:class:`AnnIndex`) above it;
-    without usearch it stays exact and the reason says so. An explicit ``"ann"`` without usearch raises
+    without faiss it stays exact and the reason says so. An explicit ``"ann"`` without faiss raises
     ImportError with the install command.
     """
     if requested not in INDEX_KINDS:
@@ -237,7 +240,7 @@ def choose_kind(n: int, requested: str = "auto", exact_limit: int = EXACT_LIMIT)
     if requested == "exact":
         return "exact", "exact search was asked for"
     if requested == "ann":
-        _usearch()
+        _faiss()
         return "ann", "approximate search was asked for"
     if n <= exact_limit:
         return "exact", f"{n} vectors <= {exact_limit}: exact search is fast enough"
@@ -250,19 +253,22 @@ def choose_kind(n: int, requested: str = "auto", exact_limit: int = EXACT_LIMIT)
 
 
 class AnnIndex(_MatrixIndex):
-    """Approximate cosine search: a usearch HNSW graph over 8-bit vectors finds a shortlist, which is re-scored exactly.
+    """Approximate cosine search: a faiss HNSW graph over 8-bit vectors finds a shortlist, which is re-scored exactly.
 
-    The graph stores each vector in one byte a component (``dtype="i8"``), a quarter of float32, and finds
-    the ``rerank`` most promising items per query; those are scored with the float32 vectors exactly as
-    :class:`ExactIndex` scores them, so every reported similarity is the exact cosine and ties come back in
-    insertion order. Only recall differs from exact search: a true neighbour the graph does not reach is
-    missed (raise ``ef``, the graph's search breadth, for more recall at more time per query).
+    The graph stores each vector in one byte a component (faiss's 8-bit scalar quantiser, its range fitted per
+    component), a quarter of float32, and finds the ``rerank`` most promising items per query; those are
+    scored with the float32 vectors exactly as :class:`ExactIndex` scores them, so every reported
+    similarity is the exact cosine and ties come back in insertion order. Only recall differs from exact
+    search: a true neighbour the graph does not reach is missed (raise ``ef``, the graph's search breadth,
+    for more recall at more time per query).
 
-    A saved index is a folder (:meth:`save`); :meth:`load` memory-maps the graph and the float32 vectors,
-    so opening a million-track index reads almost nothing until queries touch it.
+    A saved index is a folder (:meth:`save`); :meth:`load` memory-maps the graph's codes and the float32
+    vectors, so opening a million-track index reads little until queries touch it.
     """
 
     kind = "ann"
+    #: How the graph stores vectors (faiss's name): 8 bits a component.
+    storage = "SQ8"
 
     def __init__(
         self,
@@ -272,23 +278,20 @@ class AnnIndex(_MatrixIndex):
         ef_construction: int = ANN_DEFAULTS["ef_construction"],
         ef: int = ANN_DEFAULTS["ef"],
         rerank: int = ANN_DEFAULTS["rerank"],
-        dtype: str = ANN_DEFAULTS["dtype"],
         num_threads: int = -1,
     ) -> None:
         """An empty index; ``dim`` is fixed by the first :meth:`add` if not given.
 
         ``M`` (links per node) and ``ef_construction`` shape the graph (size and build time vs. recall);
-        ``ef`` is the search breadth and ``rerank`` the shortlist re-scored exactly per query; ``dtype``
-        is how the graph stores vectors (usearch's scalar kinds: ``i8``, ``e4m3``, ``f16``, ``f32``, ...);
+        ``ef`` is the search breadth and ``rerank`` the shortlist re-scored exactly per query;
         ``num_threads=-1`` builds and answers batches with every core.
         """
-        _usearch()  # fail at construction, not at the first add
+        self._faiss = _faiss()  # fails at construction, not at the first add
         super().__init__(dim)
         self.M = int(M)
         self.ef_construction = int(ef_construction)
         self.ef = int(ef)
         self.rerank = int(rerank)
-        self.dtype = str(dtype)
         self.num_threads = int(num_threads)
         self._graph: Any = None
         self._mapped_from: Path | None = None  # the folder of a memory-mapped (read-only) graph
@@ -303,44 +306,41 @@ class AnnIndex(_MatrixIndex):
             "ef_construction": self.ef_construction,
             "ef": self.ef,
             "rerank": self.rerank,
-            "dtype": self.dtype,
+            "storage": self.storage,
         }
 
     @staticmethod
     def library() -> str:
-        """The library doing the approximate search, with its version (e.g. ``usearch 2.26.6``)."""
-        import importlib.metadata
-
-        return f"usearch {importlib.metadata.version('usearch')}"
+        """The library doing the approximate search, with its version (e.g. ``faiss-cpu 1.15.1``)."""
+        return f"faiss-cpu {_faiss().__version__}"
 
     def _threads(self) -> int:
         return self.num_threads if self.num_threads > 0 else cpu_threads()
 
     def _add_unit(self, new: list[str], unit: np.ndarray) -> None:
-        start = len(self)
+        faiss = self._faiss
         if self._graph is None:
-            self._graph = _usearch().Index(
-                ndim=self.dim,
-                metric="ip",
-                dtype=self.dtype,
-                connectivity=self.M,
-                expansion_add=self.ef_construction,
-                expansion_search=self.ef,
-            )
+            self._graph = faiss.IndexHNSWSQ(self.dim, faiss.ScalarQuantizer.QT_8bit, self.M, faiss.METRIC_INNER_PRODUCT)
+            self._graph.hnsw.efConstruction = self.ef_construction
+            # The codes' range per component comes from the first vectors added; later ones outside it are
+            # clipped, which the exact re-scoring makes up for.
+            train = unit if len(unit) >= _SQ_TRAIN_MIN else np.vstack([unit, np.eye(self.dim), -np.eye(self.dim)])
+            self._graph.train(np.ascontiguousarray(train, dtype=np.float32))
         elif self._mapped_from is not None:
-            # A memory-mapped graph is read-only: load it into memory to grow it.
-            self._graph = _usearch().Index.restore(str(self._mapped_from / _GRAPH))
+            # A memory-mapped graph is read-only: read it into memory to grow it.
+            self._graph = faiss.read_index(str(self._mapped_from / _GRAPH))
             self._mapped_from = None
-        self._graph.add(np.arange(start, start + len(new)), unit, threads=self._threads())
+        faiss.omp_set_num_threads(self._threads())
+        self._graph.add(np.ascontiguousarray(unit, dtype=np.float32))
         super()._add_unit(new, unit)
 
     def _knn(self, unit: np.ndarray, size: int) -> list[np.ndarray]:
         """The graph's ``size`` best positions for each row of ``unit`` (fewer where it reaches fewer)."""
-        self._graph.expansion_search = max(self.ef, size)
-        found = self._graph.search(unit, size, threads=1 if len(unit) == 1 else self._threads())
-        if not hasattr(found, "counts"):  # one query comes back as a single match list
-            return [np.asarray(found.keys, dtype=np.intp)]
-        return [np.asarray(keys[:count], dtype=np.intp) for keys, count in zip(found.keys, found.counts)]
+        faiss = self._faiss
+        faiss.omp_set_num_threads(self._threads())  # one query runs on one thread whatever this says
+        params = faiss.SearchParametersHNSW(efSearch=max(self.ef, size))
+        _, labels = self._graph.search(np.ascontiguousarray(unit, dtype=np.float32), size, params=params)
+        return [row[row >= 0].astype(np.intp) for row in labels]
 
     def _search(self, unit: np.ndarray, k: int, excl: list[Iterable[str]]) -> list[list[Hit]]:
         n = len(self)
@@ -400,7 +400,7 @@ class AnnIndex(_MatrixIndex):
         def fill(tmp: Path) -> None:
             np.save(tmp / _VECTORS, np.ascontiguousarray(self._matrix()), allow_pickle=False)
             if self._graph is not None:
-                self._graph.save(str(tmp / _GRAPH))
+                self._faiss.write_index(self._graph, str(tmp / _GRAPH))
             else:
                 (tmp / _GRAPH).write_bytes(b"")
             arrays = index_arrays(self._ids.ids, self.dim, self.kind)
@@ -441,13 +441,16 @@ class AnnIndex(_MatrixIndex):
                 raise ValueError(f"{folder / name} is missing or was not completely written; save the index again")
         try:
             vectors = map_npy(folder / _VECTORS) if mmap else np.load(folder / _VECTORS, allow_pickle=False)
-            graph = _usearch().Index.restore(str(folder / _GRAPH), view=mmap)
+            graph = index._faiss.read_index(str(folder / _GRAPH), index._faiss.IO_FLAG_MMAP_IFC if mmap else 0)
         except (OSError, ValueError, RuntimeError) as e:
             raise ValueError(f"{folder} is corrupt: {e}") from e
         if vectors.dtype != np.float32 or vectors.shape != (len(ids), index.dim):
             raise ValueError(f"{folder} is corrupt: {vectors.dtype} vectors {vectors.shape} for {len(ids)} ids")
-        if graph is None or len(graph) != len(ids) or graph.ndim != index.dim:
-            got = "no graph" if graph is None else f"a graph of {len(graph)} {graph.ndim}-d items"
+        faiss = index._faiss
+        if not isinstance(graph, faiss.IndexHNSWSQ) or graph.metric_type != faiss.METRIC_INNER_PRODUCT:
+            raise ValueError(f"{folder} is corrupt: its graph is a {type(graph).__name__}, not genrec's kind")
+        if graph.ntotal != len(ids) or graph.d != index.dim:
+            got = f"a {type(graph).__name__} of {graph.ntotal} {graph.d}-d items"
             raise ValueError(f"{folder} is corrupt: {got} for {len(ids)} ids")
         index._graph = graph
         index._mapped_from = folder if mmap else None

@@ -50,15 +50,15 @@ def float_predictor(monkeypatch) -> None:
 
 
 @pytest.fixture
-def without_usearch(monkeypatch) -> None:
-    """`import usearch` fails, as where the `ann` extra (approximate catalogue search) is not installed."""
+def without_faiss(monkeypatch) -> None:
+    """`import faiss` fails, as where the `ann` extra (approximate catalogue search) is not installed."""
     import builtins
 
     real_import = builtins.__import__
 
     def fake_import(name, *args, **kwargs):
-        if name == "usearch" or name.startswith("usearch."):
-            raise ImportError("No module named 'usearch'")
+        if name == "faiss" or name.startswith("faiss."):
+            raise ImportError("No module named 'faiss'")
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake_import)

@@ -181,16 +181,16 @@ def test_an_ann_catalogue_opens_memory_mapped_without_reading_its_embeddings(tmp
     vectors = np.random.default_rng(1).standard_normal((500, 16)).astype(np.float32)
     ids = [f"t{i:04d}.wav" for i in range(500)]
     cat = synthetic_catalogue(tmp_path / "big", vectors, "ann", AnnIndex.build(ids, vectors))
-    assert sorted(p.name for p in (cat.path / "ann").iterdir()) == ["graph.usearch", "header.npz", "vectors.npy"]
+    assert sorted(p.name for p in (cat.path / "ann").iterdir()) == ["graph.faiss", "header.npz", "vectors.npy"]
     assert type(cat.index).__name__ == "AnnIndex" and cat.index_fallback == ""
     assert isinstance(cat.index._matrix().base, mmap.mmap)  # memory-mapped, not read
     assert "arrays" not in cat.__dict__  # embeddings.npz (a copy of the vectors) was never read
     assert cat.index.query(vectors[7], k=1) == [("t0007.wav", pytest.approx(1.0, abs=1e-6))]
     # Without the extra, the same catalogue is searched exactly, with the same answers, and says so.
-    request.getfixturevalue("without_usearch")
+    request.getfixturevalue("without_faiss")
     reopened = Catalogue.open(cat.path)
     assert type(reopened.index).__name__ == "ExactIndex"
-    assert "usearch is not installed" in reopened.index_fallback and "pip install" in reopened.index_fallback
+    assert "faiss is not installed" in reopened.index_fallback and "pip install" in reopened.index_fallback
     assert reopened.index.query_many(vectors[:10], k=5) == cat.index.query_many(vectors[:10], k=5)
 
 
@@ -200,7 +200,7 @@ def test_an_ann_index_that_disagrees_with_the_tracks_is_refused(tmp_path):
     with pytest.raises(CatalogueError, match=r"ann: unreadable .*holds 50 ids, not the 50 given, or not in that order"):
         _ = cat.index
     good = synthetic_catalogue(tmp_path / "d", vectors, "ann", AnnIndex.build(cat.tracks["track_id"].tolist(), vectors))
-    (good.path / "ann" / "graph.usearch").write_bytes(b"")  # as if copied in part
+    (good.path / "ann" / "graph.faiss").write_bytes(b"")  # as if copied in part
     with pytest.raises(CatalogueError, match=r"ann: unreadable .*not completely written"):
         _ = good.index
 
@@ -306,7 +306,7 @@ def test_index_is_chosen_by_size_recorded_and_overridable(run, music, monkeypatc
     assert forced.index_kind == "exact" and forced.manifest["index"]["requested"] == "exact"
     asked = build_catalogue(run, music, "asked", index="ann").catalogue
     assert asked.index_kind == "ann" and asked.manifest["index"]["requested"] == "ann"
-    # Without usearch a big catalogue is built to be searched exactly, and says why.
+    # Without faiss a big catalogue is built to be searched exactly, and says why.
     import genrec.index as index_mod
 
     monkeypatch.setattr(index_mod, "ann_available", lambda: False)

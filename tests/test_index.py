@@ -286,12 +286,12 @@ def test_choose_kind_exact_up_to_the_limit_then_ann():
         choose_kind(10, "hnsw")  # hnswlib is gone; old catalogues are read, not built
 
 
-def test_without_the_extra_auto_searches_exactly_and_says_how_to_install(without_usearch):
+def test_without_the_extra_auto_searches_exactly_and_says_how_to_install(without_faiss):
     kind, why = choose_kind(1001, "auto", exact_limit=1000)
     assert kind == "exact" and "pip install 'genrec[ann]'" in why and "exactly" in why
     with pytest.raises(ImportError, match=r"pip install 'genrec\[ann\]'"):
         choose_kind(1001, "ann", exact_limit=1000)
-    with pytest.raises(ImportError, match="usearch"):
+    with pytest.raises(ImportError, match="faiss"):
         AnnIndex()
 
 
@@ -393,7 +393,7 @@ def test_ann_save_load_round_trip_memory_mapped_without_pickle(tmp_path):
     folder = tmp_path / "lib.index"
     index.save(folder)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lib.index"]  # no temp folder left
-    assert sorted(p.name for p in folder.iterdir()) == ["graph.usearch", "header.npz", "vectors.npy"]
+    assert sorted(p.name for p in folder.iterdir()) == ["graph.faiss", "header.npz", "vectors.npy"]
     with np.load(folder / "header.npz", allow_pickle=False) as z:  # would raise if pickled objects were stored
         assert z["ids"].dtype.kind == "U" and z["ids"].tolist() == ids
     np.load(folder / "vectors.npy", allow_pickle=False)
@@ -456,13 +456,11 @@ def test_ann_load_rejects_foreign_and_damaged_folders(tmp_path):
         change(copy)
         return copy
 
-    truncated = damaged(
-        "truncated", lambda f: (f / "graph.usearch").write_bytes((f / "graph.usearch").read_bytes()[:100])
-    )
+    truncated = damaged("truncated", lambda f: (f / "graph.faiss").write_bytes((f / "graph.faiss").read_bytes()[:100]))
     with pytest.raises(ValueError, match="not completely written"):
         AnnIndex.load(truncated)
-    size = (good / "graph.usearch").stat().st_size
-    garbage = damaged("garbage", lambda f: (f / "graph.usearch").write_bytes(b"\x07" * size))
+    size = (good / "graph.faiss").stat().st_size
+    garbage = damaged("garbage", lambda f: (f / "graph.faiss").write_bytes(b"\x07" * size))
     with pytest.raises(ValueError, match="corrupt"):
         AnnIndex.load(garbage)
     with np.load(good / "header.npz", allow_pickle=False) as z:

@@ -11,7 +11,7 @@
                    ``ann``): :meth:`genrec.index.AnnIndex.save`'s folder
 =================  ==========================================================
 
-Catalogues built before genrec used usearch have an hnswlib graph
+Catalogues built before genrec used faiss have an hnswlib graph
 (``index.npz``, kind ``hnsw``); they open and are searched exactly from their
 stored embeddings, with a note saying how to get the fast index back.
 
@@ -253,14 +253,14 @@ class Catalogue:
         kind, n = self.index_kind, self.manifest["n_tracks"]
         if kind == AnnIndex.kind and not ann_available():
             return (
-                f"catalogue {self.name} was built with an approximate-search index, but usearch is not installed "
+                f"catalogue {self.name} was built with an approximate-search index, but faiss is not installed "
                 f"here: searching its {n} tracks exactly (slower, same or better answers). "
                 f"pip install 'genrec[ann]' for the fast index."
             )
         if kind not in (AnnIndex.kind, ExactIndex.kind):
             return (
                 f"catalogue {self.name} was built with a {kind!r} index, which this genrec does not read "
-                f"(hnswlib's, before genrec used usearch): searching its {n} tracks exactly from its stored "
+                f"(hnswlib's, before genrec used faiss): searching its {n} tracks exactly from its stored "
                 f"embeddings (slower, same or better answers). Build it again with `genrec catalogue build` for "
                 f"the fast index (files whose embeddings this run has cached are not embedded again)."
             )

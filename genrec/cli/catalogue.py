@@ -20,7 +20,7 @@ def cmd_build(a) -> None:
     try:
         options = option_values(a, BUILD_OPTIONS)
         report = build_catalogue(Run.open(a.run), Path(a.folder), a.name, progress=TqdmProgress(), **options)
-    except ImportError as exc:  # --index ann without usearch
+    except ImportError as exc:  # --index ann without faiss
         raise CatalogueError(str(exc)) from exc
     cat = report.catalogue
     print(f"catalogue {cat.name}: {cat.manifest['n_tracks']} tracks  ({cat.path})")

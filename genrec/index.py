@@ -432,7 +432,7 @@ class AnnIndex(_MatrixIndex):
         if ids is None:
             ids = id_list(data["ids"].tolist())
         elif len(ids) != len(data["ids"]) or (ids and not np.array_equal(data["ids"], np.array(ids, dtype=str))):
-            raise ValueError(f"{folder} holds {len(data['ids'])} ids, not the {len(ids)} given, or not in that order")
+            raise ValueError(f"{folder} holds {len(data['ids'])} ids that are not the {len(ids)} given, in order")
         if not ids:
             return index
         index._ids.check_new(ids)
@@ -441,7 +441,9 @@ class AnnIndex(_MatrixIndex):
                 raise ValueError(f"{folder / name} is missing or was not completely written; save the index again")
         try:
             vectors = map_npy(folder / _VECTORS) if mmap else np.load(folder / _VECTORS, allow_pickle=False)
-            graph = index._faiss.read_index(str(folder / _GRAPH), index._faiss.IO_FLAG_MMAP_IFC if mmap else 0)
+            # Memory-maps what faiss can (the 8-bit codes at least); a faiss without the flag reads the file.
+            flags = getattr(index._faiss, "IO_FLAG_MMAP_IFC", 0) if mmap else 0
+            graph = index._faiss.read_index(str(folder / _GRAPH), flags)
         except (OSError, ValueError, RuntimeError) as e:
             raise ValueError(f"{folder} is corrupt: {e}") from e
         if vectors.dtype != np.float32 or vectors.shape != (len(ids), index.dim):

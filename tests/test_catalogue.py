@@ -197,7 +197,7 @@ def test_an_ann_catalogue_opens_memory_mapped_without_reading_its_embeddings(tmp
 def test_an_ann_index_that_disagrees_with_the_tracks_is_refused(tmp_path):
     vectors = np.random.default_rng(2).standard_normal((50, 8)).astype(np.float32)
     cat = synthetic_catalogue(tmp_path / "c", vectors, "ann", AnnIndex.build([f"x{i}" for i in range(50)], vectors))
-    with pytest.raises(CatalogueError, match=r"ann: unreadable .*holds 50 ids, not the 50 given, or not in that order"):
+    with pytest.raises(CatalogueError, match=r"ann: unreadable .*holds 50 ids that are not the 50 given, in order"):
         _ = cat.index
     good = synthetic_catalogue(tmp_path / "d", vectors, "ann", AnnIndex.build(cat.tracks["track_id"].tolist(), vectors))
     (good.path / "ann" / "graph.faiss").write_bytes(b"")  # as if copied in part

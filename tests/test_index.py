@@ -403,9 +403,9 @@ def test_ann_save_load_round_trip_memory_mapped_without_pickle(tmp_path):
     assert AnnIndex.load(folder, ef=90).ef == 90  # a saved setting can be overridden
     given = [str(i) for i in ids]  # new str objects, equal to the saved ids
     assert AnnIndex.load(folder, ids=given)._ids.ids[5] is given[5]  # the given strings are kept, not copies
-    with pytest.raises(ValueError, match="not the 2003 given, or not in that order"):
+    with pytest.raises(ValueError, match="not the 2003 given, in order"):
         AnnIndex.load(folder, ids=given[::-1])
-    with pytest.raises(ValueError, match="not the 2 given"):
+    with pytest.raises(ValueError, match="2003 ids that are not the 2 given"):
         AnnIndex.load(folder, ids=given[:2])
     queries = _random(6, 9, 14)
     assert loaded.query_many(queries, k=5) == index.query_many(queries, k=5)

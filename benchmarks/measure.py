@@ -77,3 +77,17 @@ def tree_rss_mb(pid: int) -> list[float]:
         with contextlib.suppress(psutil.Error):
             sizes.append(p.memory_info().rss / 2**20)
     return sizes
+
+
+def rss_split() -> dict[str, float]:
+    """``anon_mb`` and ``file_mb``: the anonymous (private heap: weights, tensors, Python objects) and the
+    file-backed (mapped shared libraries, memory-mapped data files) parts of the current RSS, from
+    /proc/self/status (empty where there is none)."""
+    out = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(("RssAnon:", "RssFile:")):
+                out[line.split(":")[0].lower().replace("rss", "") + "_mb"] = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return out

@@ -74,20 +74,7 @@ def _mark(stages: list, name: str) -> None:
     import gc
 
     gc.collect()
-    stages.append({"step": name, "rss_mb": measure.rss_mb(), "peak_mb": measure.peak_rss_mb(), **_rss_split()})
-
-
-def _rss_split() -> dict:
-    """Anonymous (private heap: weights, tensors, Python objects) vs file-backed (mapped shared
-    libraries such as TensorFlow's .so files) parts of the current RSS, from /proc/self/status."""
-    out = {}
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(("RssAnon:", "RssFile:")):
-                out[line.split(":")[0].lower().replace("rss", "") + "_mb"] = int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return out
+    stages.append({"step": name, "rss_mb": measure.rss_mb(), "peak_mb": measure.peak_rss_mb(), **measure.rss_split()})
 
 
 def child_models(vgg: str, resnet: str, clip: str, runtime: str = "auto") -> dict:

@@ -33,6 +33,7 @@ VERSIONED = (
     "scikit-learn",
     "streamlit",
     "psutil",
+    "faiss-cpu",
 )
 
 
@@ -45,6 +46,24 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+#: The SIMD and matrix extensions that decide how fast vector search and inference run here.
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
+
+
+def cpu_flags() -> str:
+    """Which of :data:`SPEED_FLAGS` /proc/cpuinfo lists, e.g. ``avx2 (no avx512f, ...)``; "n/a" elsewhere."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                present = set(line.split(":", 1)[1].split())
+                have = [f for f in SPEED_FLAGS if f in present]
+                lacks = [f for f in SPEED_FLAGS if f not in present]
+                return " ".join(have or ["none"]) + (f" (no {', '.join(lacks)})" if lacks else "")
+    except OSError:
+        pass
+    return "n/a"
 
 
 def mem_total_gb() -> float | None:
@@ -84,6 +103,7 @@ def machine_lines() -> list[str]:
         f"machine:  {cpu_model()}, {os.cpu_count()} logical cores ({usable} usable), "
         + (f"{mem:.1f} GB RAM, " if mem else "")
         + f"{platform.system()} {platform.release()}",
+        f"cpu flags: {cpu_flags()}",
         f"load:     1/5/15-min load average at start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
         " (other people's jobs share this machine)"
         if load

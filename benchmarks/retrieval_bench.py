@@ -1,8 +1,8 @@
-"""Query speed of ExactIndex vs HnswIndex on synthetic embeddings.
+"""Query speed of ExactIndex vs AnnIndex (faiss HNSW over 8-bit codes, re-scored exactly) on synthetic embeddings.
 
     python -m benchmarks.retrieval_bench                 # 1k/10k/100k x 512/2048
     python -m benchmarks.retrieval_bench --quick         # a few seconds
-    python -m benchmarks.retrieval_bench --sizes 1000000 --dims 512 --hnsw-max-build 0
+    python -m benchmarks.retrieval_bench --sizes 1000000 --dims 512 --ann-max-build 0
 
 Both indexes are built and queried in the same run on the same vectors, so
 the speed ratio and recall@k compare like with like.  Recall is measured
@@ -26,14 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genrec.index import ExactIndex, HnswIndex, l2_normalize
+from genrec.index import ANN_DEFAULTS, AnnIndex, ExactIndex, ann_available, l2_normalize
 
-try:
-    import hnswlib  # noqa: F401
-
-    HAVE_HNSWLIB = True
-except ImportError:
-    HAVE_HNSWLIB = False
+HAVE_ANN = ann_available()
 
 LATENT_DIM = 32  # intrinsic dimension of the embedding-like data
 NOISE = 0.5  # isotropic noise relative to the unit-variance latent signal
@@ -45,12 +40,12 @@ class Row:
     dim: int
     exact_single_ms: float
     exact_batch_ms: float
-    hnsw_n: int | None = None
-    hnsw_build_s: float | None = None
-    hnsw_single_ms: float | None = None
-    hnsw_batch_ms: float | None = None
+    ann_n: int | None = None
+    ann_build_s: float | None = None
+    ann_single_ms: float | None = None
+    ann_batch_ms: float | None = None
     recall: float | None = None
-    # Exact timings on the HNSW subset when the HNSW build was capped.
+    # Exact timings on the ANN subset when the ANN build was capped.
     exact_sub_single_ms: float | None = None
     exact_sub_batch_ms: float | None = None
     cap_reason: str = ""
@@ -93,12 +88,12 @@ def recall_at_k(got: list, truth: list, k: int) -> float:
 
 
 def build_work(n: int, dim: int) -> float:
-    """Relative cost of an HNSW build: ~n log n insertions of dim-sized distances."""
+    """Relative cost of an ANN build: ~n log n insertions of dim-sized distances."""
     return n * dim * np.log2(max(n, 2))
 
 
 class BuildBudget:
-    """Shrinks HNSW builds when the rest of the run would overrun its time budget.
+    """Shrinks ANN builds when the rest of the run would overrun its time budget.
 
     The cost per unit of :func:`build_work` comes from the largest build done
     so far in this run (the most representative of the big ones to come).  A
@@ -123,7 +118,7 @@ class BuildBudget:
         """The largest size up to ``hn`` that keeps the projected run within budget."""
         if not self.seconds or self.unit is None:
             return hn
-        # 80 %: the remainder pays for the exact and HNSW query timings.
+        # 80 %: the remainder pays for the exact and ANN query timings.
         left = 0.8 * max(0.0, self.seconds - (time.perf_counter() - self.started))
         this = build_work(hn, dim)
         total = this + sum(build_work(n, d) for n, d in later)
@@ -152,15 +147,15 @@ def bench_one(
 
     e_single, e_batch, e_res = time_index(exact, queries, args.k, args.repeat)
     row = Row(n, dim, e_single, e_batch)
-    if not HAVE_HNSWLIB or args.no_hnsw:
+    if not HAVE_ANN or args.no_ann:
         return row
 
     if hn < n:
-        row.cap_reason = "--hnsw-max-build"
+        row.cap_reason = "--ann-max-build"
     fitted = budget.fit(hn, dim, later)
     if fitted < hn:
         hn, row.cap_reason = fitted, "--time-budget"
-        log(f"  {n:>8} x {dim:<5} HNSW build reduced to {hn} vectors to fit --time-budget")
+        log(f"  {n:>8} x {dim:<5} ANN build reduced to {hn} vectors to fit --time-budget")
     unit = base[:hn]
     if hn < n:
         # Recall and speed-ups must compare against exact search over the
@@ -171,12 +166,12 @@ def bench_one(
     else:
         truth = e_res
     t = time.perf_counter()
-    ann = HnswIndex.build(ids[:hn], unit, M=args.M, ef_construction=args.ef_construction, ef=args.ef)
-    row.hnsw_build_s = time.perf_counter() - t
-    row.hnsw_n = hn
-    budget.record(hn, dim, row.hnsw_build_s)
-    log(f"  {n:>8} x {dim:<5} HNSW build of {hn} vectors {row.hnsw_build_s:6.1f} s")
-    row.hnsw_single_ms, row.hnsw_batch_ms, a_res = time_index(ann, queries, args.k, args.repeat)
+    ann = AnnIndex.build(ids[:hn], unit, M=args.M, ef_construction=args.ef_construction, ef=args.ef, rerank=args.rerank)
+    row.ann_build_s = time.perf_counter() - t
+    row.ann_n = hn
+    budget.record(hn, dim, row.ann_build_s)
+    log(f"  {n:>8} x {dim:<5} ANN build of {hn} vectors {row.ann_build_s:6.1f} s")
+    row.ann_single_ms, row.ann_batch_ms, a_res = time_index(ann, queries, args.k, args.repeat)
     row.recall = recall_at_k(a_res, truth, args.k)
     return row
 
@@ -187,26 +182,26 @@ def fmt(x: float | None, spec: str) -> str:
 
 def print_table(rows: list[Row], k: int) -> None:
     head = (
-        f"{'N':>8} {'dim':>5} | {'exact 1q':>9} {'exact bat':>9} | {'HNSW N':>8} "
-        f"{'build s':>8} {'HNSW 1q':>8} {'HNSW bat':>8} {f'rec@{k}':>7} | "
+        f"{'N':>8} {'dim':>5} | {'exact 1q':>9} {'exact bat':>9} | {'ANN N':>8} "
+        f"{'build s':>8} {'ANN 1q':>8} {'ANN bat':>8} {f'rec@{k}':>7} | "
         f"{'x 1q':>6} {'x bat':>6}"
     )
     print(head)
     print("-" * len(head))
     capped = False
     for r in rows:
-        # Speed ratios are exact/HNSW on the same set of vectors.
+        # Speed ratios are exact/ANN on the same set of vectors.
         ref_1 = r.exact_sub_single_ms if r.exact_sub_single_ms is not None else r.exact_single_ms
         ref_b = r.exact_sub_batch_ms if r.exact_sub_batch_ms is not None else r.exact_batch_ms
-        ratio_1 = ref_1 / r.hnsw_single_ms if r.hnsw_single_ms else None
-        ratio_b = ref_b / r.hnsw_batch_ms if r.hnsw_batch_ms else None
-        mark = "*" if r.hnsw_n is not None and r.hnsw_n < r.n else " "
+        ratio_1 = ref_1 / r.ann_single_ms if r.ann_single_ms else None
+        ratio_b = ref_b / r.ann_batch_ms if r.ann_batch_ms else None
+        mark = "*" if r.ann_n is not None and r.ann_n < r.n else " "
         capped |= mark == "*"
         print(
             f"{r.n:>8} {r.dim:>5} | {fmt(r.exact_single_ms, '9.3f')} "
-            f"{fmt(r.exact_batch_ms, '9.3f')} | {fmt(r.hnsw_n, '8d')}{mark}"
-            f"{fmt(r.hnsw_build_s, '7.1f')} {fmt(r.hnsw_single_ms, '8.3f')} "
-            f"{fmt(r.hnsw_batch_ms, '8.3f')} {fmt(r.recall, '7.3f')} | "
+            f"{fmt(r.exact_batch_ms, '9.3f')} | {fmt(r.ann_n, '8d')}{mark}"
+            f"{fmt(r.ann_build_s, '7.1f')} {fmt(r.ann_single_ms, '8.3f')} "
+            f"{fmt(r.ann_batch_ms, '8.3f')} {fmt(r.recall, '7.3f')} | "
             f"{fmt(ratio_1, '6.1f')} {fmt(ratio_b, '6.1f')}"
         )
     print()
@@ -214,15 +209,15 @@ def print_table(rows: list[Row], k: int) -> None:
         "Times are milliseconds per query (1q: one query() call each; bat: one "
         "query_many() call for all queries, divided by their number)."
     )
-    print("x 1q / x bat: exact time / HNSW time on the same vectors (>1: HNSW faster).")
+    print("x 1q / x bat: exact time / ANN time on the same vectors (>1: ANN faster).")
     if capped:
-        print("* HNSW was built on only the first 'HNSW N' vectors, to keep the run short;")
+        print("* ANN was built on only the first 'ANN N' vectors, to keep the run short;")
         print("  its recall and speed ratios are against exact search over that same subset, timed separately:")
         for r in rows:
             if r.exact_sub_single_ms is not None:
                 print(
-                    f"  N={r.n} dim={r.dim}: HNSW on {r.hnsw_n} ({r.cap_reason}); exact over "
-                    f"{r.hnsw_n}: 1q {r.exact_sub_single_ms:.3f} ms, "
+                    f"  N={r.n} dim={r.dim}: ANN on {r.ann_n} ({r.cap_reason}); exact over "
+                    f"{r.ann_n}: 1q {r.exact_sub_single_ms:.3f} ms, "
                     f"bat {r.exact_sub_batch_ms:.3f} ms"
                 )
 
@@ -254,26 +249,27 @@ def main(argv: list[str] | None = None) -> int:
         default="embedding",
         help="embedding-like low-rank+noise vectors (default) or i.i.d. Gaussian",
     )
-    p.add_argument("--M", type=int, default=16, help="HNSW links per node")
-    p.add_argument("--ef-construction", type=int, default=100, help="HNSW build breadth")
-    p.add_argument("--ef", type=int, default=64, help="HNSW search breadth")
+    p.add_argument("--M", type=int, default=ANN_DEFAULTS["M"], help="HNSW links per node (genrec's default)")
+    p.add_argument("--ef-construction", type=int, default=ANN_DEFAULTS["ef_construction"], help="HNSW build breadth")
+    p.add_argument("--ef", type=int, default=ANN_DEFAULTS["ef"], help="HNSW search breadth")
+    p.add_argument("--rerank", type=int, default=ANN_DEFAULTS["rerank"], help="shortlist re-scored exactly")
     p.add_argument(
-        "--hnsw-max-build",
+        "--ann-max-build",
         type=int,
         default=50000,
-        help="build HNSW on at most this many vectors when dim >= --cap-from-dim (0: no cap; default 50000)",
+        help="build ANN on at most this many vectors when dim >= --cap-from-dim (0: no cap; default 50000)",
     )
     p.add_argument(
-        "--cap-from-dim", type=int, default=2048, help="dimension from which --hnsw-max-build applies (default 2048)"
+        "--cap-from-dim", type=int, default=2048, help="dimension from which --ann-max-build applies (default 2048)"
     )
     p.add_argument(
         "--time-budget",
         type=float,
         default=540,
-        help="seconds the whole run should take; HNSW builds that would "
+        help="seconds the whole run should take; ANN builds that would "
         "overrun it are shrunk and marked (0: off; default 540)",
     )
-    p.add_argument("--no-hnsw", action="store_true", help="exact index only")
+    p.add_argument("--no-ann", action="store_true", help="exact index only")
     p.add_argument("--repeat", type=int, default=3, help="timed repetitions per measurement; the fastest is reported")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -292,14 +288,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     if hasattr(os, "getloadavg"):
         print(f"load average at start: {os.getloadavg()[0]:.1f} (other processes inflate timings)")
-    if HAVE_HNSWLIB and not args.no_hnsw:
-        print(f"HNSW: M={args.M} ef_construction={args.ef_construction} ef={args.ef}, space=cosine")
+    if HAVE_ANN and not args.no_ann:
+        print(
+            f"ANN: {AnnIndex.library()}, M={args.M} ef_construction={args.ef_construction} ef={args.ef} "
+            f"rerank={args.rerank}, {AnnIndex.storage} graph"
+        )
     else:
-        print("HNSW: skipped" + ("" if HAVE_HNSWLIB else " (pip install hnswlib)"))
+        print("ANN: skipped" + ("" if HAVE_ANN else " (pip install 'genrec[ann]')"))
     plan = []
     for dim in args.dims:
         for n in args.sizes:
-            cap = args.hnsw_max_build if dim >= args.cap_from_dim else 0
+            cap = args.ann_max_build if dim >= args.cap_from_dim else 0
             plan.append((n, dim, min(n, cap) if cap else n))
     # Cheapest builds first, so the budget has learnt the machine's speed
     # before the expensive ones; the table is sorted back afterwards.

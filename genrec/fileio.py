@@ -1,9 +1,10 @@
 """Plumbing every stage shares: the one atomic write, the one output-path check, the one file digest, and
 quieting native libraries.
 
-Anything genrec saves goes through :func:`atomic_write`, so a crash or a full disk
-never leaves a half-written file under its final name; :func:`output_problem` says
-before any work whether a path can be written at all; content is identified by
+Anything genrec saves goes through :func:`atomic_write` (a folder of files through
+:func:`atomic_folder`), so a crash or a full disk never leaves a half-written file
+under its final name; :func:`output_problem` says before any work whether a path
+can be written at all; content is identified by
 :func:`file_digest`. C libraries that print on file descriptor 2 (libmpg123, LiteRT)
 are caught by :func:`stderr_to_log`, so their notes do not land in the CLI's output.
 """
@@ -14,8 +15,10 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -47,6 +50,31 @@ def atomic_write(target: Path | str, content: bytes | str | Callable[[BinaryIO],
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return target
+
+
+def atomic_folder(target: Path | str, fill: Callable[[Path], None]) -> Path:
+    """Write a folder's files with ``fill(tmp)`` into a temporary folder beside ``target``, then rename it there.
+
+    A folder cannot be replaced in one rename, so an existing ``target`` is moved aside first and removed once
+    the new one is in place; when anything fails, the temporary folder is removed and the old one stays.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    old = target.parent / f".old-{target.name}-{uuid.uuid4().hex[:8]}"
+    try:
+        fill(tmp)
+        tmp.chmod(0o755)  # mkdtemp's 0700 would hide it from a server running as another user
+        if target.exists():
+            target.rename(old)
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not target.exists():
+            old.rename(target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
     return target
 
 

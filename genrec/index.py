@@ -3,23 +3,24 @@
 :class:`VectorIndex` holds what every index shares: ids in insertion order,
 input checks, and the query / query_many front end.  :class:`ExactIndex`
 answers with one matrix product (fine up to a few hundred thousand tracks) and
-:class:`HnswIndex` puts the same interface over hnswlib for catalogues too big
-to scan per query.  Both measure cosine similarity (-1..1) and order results by
-similarity descending, ties by insertion order, so swapping one for the other
-changes speed and, for HNSW, a little recall -- never the meaning of a result.
+:class:`AnnIndex` puts the same interface over a faiss HNSW graph for
+catalogues too big to scan per query.  Both measure cosine similarity (-1..1)
+and order results by similarity descending, ties by insertion order; AnnIndex
+re-scores its shortlist exactly, so swapping one for the other changes speed
+and a little recall -- never a reported score or the meaning of a result.
 :func:`choose_kind` picks one for a catalogue of a given size.
 
-An HNSW graph is saved as an ``.npz`` read with ``allow_pickle=False`` (a
-downloaded index must not be able to run code) and written through a temporary
-file plus :func:`os.replace`.  An exact index needs no file: it is rebuilt from
-the embeddings it was made of.
+An approximate index is saved as a folder: an ``.npz`` header (ids, settings)
+read with ``allow_pickle=False`` (a downloaded index must not be able to run
+code), faiss's index file and the float32 vectors as ``.npy``, each written
+through a temporary file plus :func:`os.replace`; loading memory-maps the graph
+and the vectors.  An exact index needs no file: it is rebuilt from the
+embeddings it was made of.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import tempfile
+import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,11 @@ from typing import Any
 import numpy as np
 
 from genrec.config import TOP_K, cpu_threads
+from genrec.fileio import atomic_folder
 from genrec.vectors import (
     IdTable,
     as_matrix,
     as_query,
-    atomic_savez,
     check_dim,
     check_k,
     check_lengths,
@@ -42,19 +43,22 @@ from genrec.vectors import (
     index_arrays,
     l2_normalize,
     loaded_dim,
+    map_npy,
+    precise_scores,
     rank_indices,
     read_index_npz,
     select_top,
 )
 
 __all__ = [
+    "ANN_DEFAULTS",
     "EXACT_LIMIT",
+    "AnnIndex",
     "ExactIndex",
-    "HnswIndex",
     "VectorIndex",
+    "ann_available",
     "choose_kind",
     "cosine_similarities",
-    "hnsw_available",
     "l2_normalize",
     "rank_indices",
 ]
@@ -64,13 +68,23 @@ Hit = tuple[str, float]
 # Bounds the (queries x tracks) score block a batched query materialises:
 # 2**25 float32 scores = 128 MiB, whatever the batch or library size.
 _MAX_BLOCK_SCORES = 1 << 25
-#: Up to this many vectors a catalogue is searched exactly; above it with HNSW.
+#: Up to this many vectors a catalogue is searched exactly; above it approximately (AnnIndex).
 #: Exact search over 100k 512-d vectors (the work of 200k 256-d embeddings) took
 #: 4.9 ms a query on 2 quiet cores (RESULTS.md, section 7): interactive, and never
-#: approximate. Above it HNSW answers in under a millisecond (section 8).
+#: approximate.
 EXACT_LIMIT = 200_000
-INDEX_KINDS = ("auto", "exact", "hnsw")
-_HNSW_MISSING = "hnswlib is not installed: pip install 'genrec[ann]' (or pip install hnswlib)"
+INDEX_KINDS = ("auto", "exact", "ann")
+#: AnnIndex's settings, chosen from the curve in RESULTS.md (section 12): recall@5 >= 0.95 at 1M 256-d
+#: vectors within 2 ms a query on 2 cores, the graph in 8 bits a component.
+ANN_DEFAULTS: dict[str, Any] = {"M": 16, "ef_construction": 100, "ef": 256, "rerank": 20}
+#: How many of a catalogue's own tracks measure its index's recall when it is built.
+RECALL_SAMPLE = 500
+_ANN_MISSING = "faiss-cpu is not installed: pip install 'genrec[ann]' (or pip install faiss-cpu)"
+# The files of a saved AnnIndex, in its folder.
+_HEADER, _GRAPH, _VECTORS = "header.npz", "graph.faiss", "vectors.npy"
+#: Below this many vectors in the first add, the 8-bit codes span [-1, 1] in every component (the range of a
+#: unit vector) instead of ranges measured on too few vectors to hold the next ones.
+_SQ_TRAIN_MIN = 1000
 
 
 class VectorIndex:
@@ -156,16 +170,8 @@ class VectorIndex:
         return [(ids[p], float(s)) for p, s in zip(positions, sims)]
 
 
-class ExactIndex(VectorIndex):
-    """Brute-force cosine search: one float32 matrix product per query batch.
-
-    Vectors are stored L2-normalised, so similarity is a plain dot product;
-    the original norms are not kept (cosine does not need them).  The few
-    items near each query's top k are re-scored in float64 so results do not
-    depend on batch size or position (see :func:`genrec.vectors.precise_scores`).
-    """
-
-    kind = "exact"
+class _MatrixIndex(VectorIndex):
+    """The unit vectors in one float32 matrix, and exact search over it (what both indexes keep)."""
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__(dim)
@@ -193,180 +199,263 @@ class ExactIndex(VectorIndex):
         return out
 
 
-def hnsw_available() -> bool:
-    """Whether hnswlib (the optional ``genrec[ann]`` extra) is installed."""
-    return importlib.util.find_spec("hnswlib") is not None
+class ExactIndex(_MatrixIndex):
+    """Brute-force cosine search: one float32 matrix product per query batch.
+
+    Vectors are stored L2-normalised, so similarity is a plain dot product;
+    the original norms are not kept (cosine does not need them).  The few
+    items near each query's top k are re-scored in float64 so results do not
+    depend on batch size or position (see :func:`genrec.vectors.precise_scores`).
+    """
+
+    kind = "exact"
 
 
-def _hnswlib() -> Any:
+def ann_available() -> bool:
+    """Whether faiss (the optional ``genrec[ann]`` extra, faiss-cpu) can be imported."""
     try:
-        import hnswlib
+        _faiss()
+    except ImportError:
+        return False
+    return True
+
+
+def _faiss() -> Any:
+    try:
+        import faiss
     except ImportError as e:
-        raise ImportError(
-            f"HnswIndex needs the hnswlib package, which is not installed: pip install hnswlib ({_HNSW_MISSING})"
-        ) from e
-    return hnswlib
+        raise ImportError(f"AnnIndex needs the faiss package, which is not installed: {_ANN_MISSING}") from e
+    return faiss
 
 
 def choose_kind(n: int, requested: str = "auto", exact_limit: int = EXACT_LIMIT) -> tuple[str, str]:
     """The index kind for ``n`` vectors and why: ``requested`` unless it is ``"auto"``.
 
-    ``auto`` searches exactly up to ``exact_limit`` vectors and with HNSW above it;
-    without hnswlib it stays exact and the reason says so. An explicit ``"hnsw"``
-    without hnswlib raises ImportError with the install command.
+    ``auto`` searches exactly up to ``exact_limit`` vectors and approximately (:class:`AnnIndex`) above it;
+    without faiss it stays exact and the reason says so. An explicit ``"ann"`` without faiss raises
+    ImportError with the install command.
     """
     if requested not in INDEX_KINDS:
         raise ValueError(f"index kind must be one of {', '.join(INDEX_KINDS)}, got {requested!r}")
     if requested == "exact":
         return "exact", "exact search was asked for"
-    if requested == "hnsw":
-        _hnswlib()
-        return "hnsw", "HNSW was asked for"
+    if requested == "ann":
+        _faiss()
+        return "ann", "approximate search was asked for"
     if n <= exact_limit:
         return "exact", f"{n} vectors <= {exact_limit}: exact search is fast enough"
-    if not hnsw_available():
+    if not ann_available():
         return "exact", (
-            f"{n} vectors > {exact_limit} would use HNSW, but {_HNSW_MISSING}; "
+            f"{n} vectors > {exact_limit} would use approximate search, but {_ANN_MISSING}; "
             f"searching exactly instead (slower per query, same answers)"
         )
-    return "hnsw", f"{n} vectors > {exact_limit}: approximate HNSW search"
+    return "ann", f"{n} vectors > {exact_limit}: approximate search (an HNSW graph, shortlists re-scored exactly)"
 
 
-class HnswIndex(VectorIndex):
-    """Approximate cosine search over hnswlib's HNSW graph.
+class AnnIndex(_MatrixIndex):
+    """Approximate cosine search: a faiss HNSW graph over 8-bit vectors finds a shortlist, which is re-scored exactly.
 
-    Same contract as :class:`ExactIndex` except that a result may miss some
-    true neighbours (raise ``ef`` to trade speed for recall).  hnswlib labels
-    are insertion positions, so ties can be put back in insertion order.
+    The graph stores each vector in one byte a component (faiss's 8-bit scalar quantiser, its range fitted per
+    component), a quarter of float32, and finds the ``rerank`` most promising items per query; those are
+    scored with the float32 vectors exactly as :class:`ExactIndex` scores them, so every reported
+    similarity is the exact cosine and ties come back in insertion order. Only recall differs from exact
+    search: a true neighbour the graph does not reach is missed (raise ``ef``, the graph's search breadth,
+    for more recall at more time per query).
+
+    A saved index is a folder (:meth:`save`); :meth:`load` memory-maps the graph's codes and the float32
+    vectors, so opening a million-track index reads little until queries touch it.
     """
 
-    kind = "hnsw"
+    kind = "ann"
+    #: How the graph stores vectors (faiss's name): 8 bits a component.
+    storage = "SQ8"
 
     def __init__(
         self,
         dim: int | None = None,
         *,
-        M: int = 16,
-        ef_construction: int = 200,
-        ef: int = 64,
-        random_seed: int = 100,
+        M: int = ANN_DEFAULTS["M"],
+        ef_construction: int = ANN_DEFAULTS["ef_construction"],
+        ef: int = ANN_DEFAULTS["ef"],
+        rerank: int = ANN_DEFAULTS["rerank"],
         num_threads: int = -1,
     ) -> None:
         """An empty index; ``dim`` is fixed by the first :meth:`add` if not given.
 
-        ``M`` and ``ef_construction`` shape the graph (memory and build time
-        vs. recall); ``ef`` is the search breadth per query; ``num_threads=-1``
-        uses every core.
+        ``M`` (links per node) and ``ef_construction`` shape the graph (size and build time vs. recall);
+        ``ef`` is the search breadth and ``rerank`` the shortlist re-scored exactly per query;
+        ``num_threads=-1`` builds and answers batches with every core.
         """
-        _hnswlib()  # fail at construction, not at the first add
+        self._faiss = _faiss()  # fails at construction, not at the first add
         super().__init__(dim)
         self.M = int(M)
         self.ef_construction = int(ef_construction)
         self.ef = int(ef)
-        self.random_seed = int(random_seed)
+        self.rerank = int(rerank)
         self.num_threads = int(num_threads)
         self._graph: Any = None
+        self._mapped_from: Path | None = None  # the folder of a memory-mapped (read-only) graph
 
     def __repr__(self) -> str:
-        return (
-            f"HnswIndex(n={len(self)}, dim={self.dim}, M={self.M}, "
-            f"ef_construction={self.ef_construction}, ef={self.ef})"
-        )
+        return f"AnnIndex(n={len(self)}, dim={self.dim}, {', '.join(f'{k}={v}' for k, v in self.settings().items())})"
+
+    def settings(self) -> dict[str, Any]:
+        """The build and search settings, as a catalogue's manifest records them."""
+        return {
+            "M": self.M,
+            "ef_construction": self.ef_construction,
+            "ef": self.ef,
+            "rerank": self.rerank,
+            "storage": self.storage,
+        }
+
+    @staticmethod
+    def library() -> str:
+        """The library doing the approximate search, with its version (e.g. ``faiss-cpu 1.15.1``)."""
+        return f"faiss-cpu {_faiss().__version__}"
 
     def _threads(self) -> int:
         return self.num_threads if self.num_threads > 0 else cpu_threads()
 
     def _add_unit(self, new: list[str], unit: np.ndarray) -> None:
-        start, needed = len(self), len(self) + len(new)
+        faiss = self._faiss
         if self._graph is None:
-            self._graph = _hnswlib().Index(space="cosine", dim=self.dim)
-            self._graph.init_index(
-                max_elements=needed, M=self.M, ef_construction=self.ef_construction, random_seed=self.random_seed
-            )
-            self._graph.set_num_threads(self._threads())
-        elif needed > self._graph.get_max_elements():
-            # Doubling keeps repeated small adds from resizing every time.
-            self._graph.resize_index(max(needed, 2 * self._graph.get_max_elements()))
-        self._graph.add_items(unit, np.arange(start, needed), num_threads=self.num_threads)
+            self._graph = faiss.IndexHNSWSQ(self.dim, faiss.ScalarQuantizer.QT_8bit, self.M, faiss.METRIC_INNER_PRODUCT)
+            self._graph.hnsw.efConstruction = self.ef_construction
+            # The codes' range per component comes from the first vectors added; later ones outside it are
+            # clipped, which the exact re-scoring makes up for.
+            train = unit if len(unit) >= _SQ_TRAIN_MIN else np.vstack([unit, np.eye(self.dim), -np.eye(self.dim)])
+            self._graph.train(np.ascontiguousarray(train, dtype=np.float32))
+        elif self._mapped_from is not None:
+            # A memory-mapped graph is read-only: read it into memory to grow it.
+            self._graph = faiss.read_index(str(self._mapped_from / _GRAPH))
+            self._mapped_from = None
+        faiss.omp_set_num_threads(self._threads())
+        self._graph.add(np.ascontiguousarray(unit, dtype=np.float32))
+        super()._add_unit(new, unit)
+
+    def _knn(self, unit: np.ndarray, size: int) -> list[np.ndarray]:
+        """The graph's ``size`` best positions for each row of ``unit`` (fewer where it reaches fewer)."""
+        faiss = self._faiss
+        faiss.omp_set_num_threads(self._threads())  # one query runs on one thread whatever this says
+        params = faiss.SearchParametersHNSW(efSearch=max(self.ef, size))
+        _, labels = self._graph.search(np.ascontiguousarray(unit, dtype=np.float32), size, params=params)
+        return [row[row >= 0].astype(np.intp) for row in labels]
 
     def _search(self, unit: np.ndarray, k: int, excl: list[Iterable[str]]) -> list[list[Hit]]:
+        n = len(self)
         drops = [self._ids.positions(ex) for ex in excl]
-        # Ask for enough extra to survive dropping the excluded items; the
-        # queries with the same ask go to hnswlib as one batch.
-        asks = np.array([min(len(self), k + d.size) for d in drops])
-        # A little slack beyond k (nearly free: the search visits ef >= this
-        # many nodes anyway) lets the re-ranking below put exact duplicates
-        # at the cut back in insertion order.
-        asks = np.minimum(len(self), np.maximum(2 * asks, asks + 10))
+        asks = np.array([min(n, k + d.size) for d in drops])
+        # The shortlist: `rerank` items, and at least enough slack beyond k that excluded items and exact
+        # duplicates straddling the cut are re-scored too (so ties still come back in insertion order).
+        sizes = np.maximum(np.maximum(2 * asks, asks + 10), self.rerank)
         out: list[list[Hit]] = [[] for _ in drops]
-        for ask in np.unique(asks):
-            rows = np.flatnonzero(asks == ask)
-            labels, sims = self._knn(unit[rows], int(ask))
-            for r, lab, sim in zip(rows, labels, sims):
-                keep = ~np.isin(lab, drops[r])
-                lab, sim = lab[keep], np.clip(sim[keep], -1.0, 1.0)
-                # hnswlib scores a pair with one fixed SIMD routine, so exact
-                # duplicates get identical distances, but it lists ties in graph
-                # order; lexsort (primary key: similarity descending) puts them
-                # back in insertion order.
-                order = np.lexsort((lab, -sim))[:k]
-                out[r] = self._hits(lab[order], sim[order])
+        scan = np.flatnonzero(sizes >= n)
+        if scan.size:  # the shortlist would be (nearly) everything: scanning is exact and no slower
+            for r, hits in zip(scan, super()._search(unit[scan], k, [excl[r] for r in scan])):
+                out[r] = hits
+        base = self._matrix()
+        for size in np.unique(sizes[sizes < n]):
+            rows = np.flatnonzero(sizes == size)
+            for r, found in zip(rows, self._knn(unit[rows], int(size))):
+                # Sorted positions, so rank_indices' ties-by-position are ties by insertion order.
+                cand = np.sort(found[~np.isin(found, drops[r])])
+                sims = precise_scores(unit[r][None, :], np.asarray(base[cand]))[0]
+                best = rank_indices(sims, k)
+                out[r] = self._hits(cand[best], sims[best])
         return out
 
-    def _knn(self, unit: np.ndarray, ask: int) -> tuple[np.ndarray, np.ndarray]:
-        self._graph.set_ef(max(self.ef, ask))
-        try:
-            labels, dists = self._graph.knn_query(unit, k=ask, num_threads=self.num_threads)
-            return labels.astype(np.intp), 1.0 - dists.astype(np.float64)
-        except RuntimeError:
-            # hnswlib refuses when its search reaches fewer than `ask` items,
-            # which happens when ask is close to the index size; scanning is
-            # cheap exactly then, so answer exactly instead.
-            base = np.asarray(self._graph.get_items(np.arange(len(self))), dtype=np.float32)
-            none = np.empty(0, dtype=np.intp)
-            picks = [select_top(f, ask, none, q, base) for f, q in zip(fast_scores(unit, base), unit)]
-            return (np.array([p for p, _ in picks]), np.array([s for _, s in picks], dtype=np.float64))
+    def measured_recall(self, k: int = TOP_K, sample: int = RECALL_SAMPLE, seed: int = 0) -> float:
+        """Recall@k against exact search, queried with up to ``sample`` of the index's own vectors.
 
-    def save(self, path: Path) -> None:
-        """Write ids, parameters and the HNSW graph (which holds the vectors) to an ``.npz``, atomically.
-
-        The graph is stored as raw bytes (hnswlib's own format) so loading a
-        large index does not rebuild it.
+        Each sampled vector is held out of its own answers (as a catalogue track is when it is the query),
+        and its approximate top ``k`` is compared with the exact top ``k`` over the same vectors.
         """
-        arrays = index_arrays(self._ids.ids, self.dim, self.kind)
-        arrays["hnsw_params"] = np.array([self.M, self.ef_construction, self.ef, self.random_seed], dtype=np.int64)
-        if self._graph is not None:
-            with tempfile.TemporaryDirectory() as tmp:
-                name = os.path.join(tmp, "graph.bin")
-                self._graph.save_index(name)
-                arrays["hnsw_graph"] = np.fromfile(name, dtype=np.uint8)
-        atomic_savez(Path(path), arrays)
+        n = len(self)
+        if n == 0:
+            return 1.0
+        picks = np.sort(np.random.default_rng(seed).choice(n, min(sample, n), replace=False))
+        queries = np.asarray(self._matrix()[picks])
+        excl = [[self._ids.ids[p]] for p in picks]
+        got = self._search(queries, k, excl)
+        truth = super()._search(queries, k, excl)
+        return float(np.mean([len({i for i, _ in g} & {i for i, _ in t}) / max(1, len(t)) for g, t in zip(got, truth)]))
+
+    def describe(self, sample: int = RECALL_SAMPLE) -> dict[str, Any]:
+        """What a catalogue's manifest records about this index: library, settings and measured recall@5."""
+        return {
+            "library": self.library(),
+            "settings": self.settings(),
+            "recall_at_5": round(self.measured_recall(k=5, sample=sample), 4),
+            "recall_sample": min(sample, len(self)),
+        }
+
+    def save(self, folder: Path) -> None:
+        """Write the index as the folder ``folder``: the graph, the float32 unit vectors and a header (ids, settings).
+
+        The folder is written beside and renamed into place (:func:`genrec.fileio.atomic_folder`); the header
+        records the other files' sizes, so a folder copied only in part is found out on :meth:`load`.
+        """
+
+        def fill(tmp: Path) -> None:
+            np.save(tmp / _VECTORS, np.ascontiguousarray(self._matrix()), allow_pickle=False)
+            if self._graph is not None:
+                self._faiss.write_index(self._graph, str(tmp / _GRAPH))
+            else:
+                (tmp / _GRAPH).write_bytes(b"")
+            arrays = index_arrays(self._ids.ids, self.dim, self.kind)
+            arrays["ann_settings"] = np.array(json.dumps(self.settings()))
+            arrays["ann_sizes"] = np.array([(tmp / name).stat().st_size for name in (_GRAPH, _VECTORS)])
+            np.savez(tmp / _HEADER, **arrays)
+
+        atomic_folder(Path(folder), fill)
 
     @classmethod
-    def load(cls, path: Path, **params: Any) -> HnswIndex:
-        """Read a file written by :meth:`save`; ``params`` override the saved search settings."""
-        data = read_index_npz(Path(path))
-        if str(data["kind"]) != cls.kind or "hnsw_params" not in data:
-            raise ValueError(f"{path} is not an HNSW index file (kind {str(data['kind'])!r})")
-        M, efc, ef, seed = (int(v) for v in data["hnsw_params"])
-        index = cls(loaded_dim(data), **{"M": M, "ef_construction": efc, "ef": ef, "random_seed": seed, **params})
-        ids = id_list(data["ids"].tolist())
+    def load(cls, folder: Path, mmap: bool = True, ids: list[str] | None = None, **params: Any) -> AnnIndex:
+        """Read an index written by :meth:`save`, its graph and vectors memory-mapped unless ``mmap`` is False.
+
+        ``ids``, when given, must be the saved ids in order (a catalogue passes its tracks'); the index then
+        keeps that list instead of a second copy of a million strings. ``params`` override the saved search
+        settings (``ef``, ``rerank``). ValueError says what is wrong with a folder that is not such an index,
+        is damaged, or holds other ids.
+        """
+        folder = Path(folder)
+        data = read_index_npz(folder / _HEADER)
+        try:
+            settings = json.loads(str(data["ann_settings"]))
+            sizes = [int(s) for s in data["ann_sizes"]]
+        except (KeyError, ValueError, TypeError) as e:
+            raise ValueError(f"{folder} is not an approximate-search index (kind {str(data['kind'])!r})") from e
+        if str(data["kind"]) != cls.kind:
+            raise ValueError(f"{folder} is not an approximate-search index (kind {str(data['kind'])!r})")
+        index = cls(loaded_dim(data), **{**{k: settings[k] for k in ANN_DEFAULTS if k in settings}, **params})
+        if ids is None:
+            ids = id_list(data["ids"].tolist())
+        elif len(ids) != len(data["ids"]) or (ids and not np.array_equal(data["ids"], np.array(ids, dtype=str))):
+            raise ValueError(f"{folder} holds {len(data['ids'])} ids that are not the {len(ids)} given, in order")
         if not ids:
             return index
-        if "hnsw_graph" not in data:
-            raise ValueError(f"{path} is corrupt: {len(ids)} ids but no graph")
         index._ids.check_new(ids)
-        graph = _hnswlib().Index(space="cosine", dim=index.dim)
-        with tempfile.TemporaryDirectory() as tmp:
-            name = os.path.join(tmp, "graph.bin")
-            data["hnsw_graph"].tofile(name)
-            try:
-                graph.load_index(name, max_elements=len(ids))
-            except RuntimeError as e:
-                raise ValueError(f"{path} is corrupt: hnswlib cannot read its graph ({e})") from e
-        if graph.get_current_count() != len(ids):
-            raise ValueError(f"{path} is corrupt: the graph holds {graph.get_current_count()} items for {len(ids)} ids")
-        graph.set_num_threads(index._threads())
+        for name, size in zip((_GRAPH, _VECTORS), sizes):
+            if not (folder / name).is_file() or (folder / name).stat().st_size != size:
+                raise ValueError(f"{folder / name} is missing or was not completely written; save the index again")
+        try:
+            vectors = map_npy(folder / _VECTORS) if mmap else np.load(folder / _VECTORS, allow_pickle=False)
+            # Memory-maps what faiss can (the 8-bit codes at least); a faiss without the flag reads the file.
+            flags = getattr(index._faiss, "IO_FLAG_MMAP_IFC", 0) if mmap else 0
+            graph = index._faiss.read_index(str(folder / _GRAPH), flags)
+        except (OSError, ValueError, RuntimeError) as e:
+            raise ValueError(f"{folder} is corrupt: {e}") from e
+        if vectors.dtype != np.float32 or vectors.shape != (len(ids), index.dim):
+            raise ValueError(f"{folder} is corrupt: {vectors.dtype} vectors {vectors.shape} for {len(ids)} ids")
+        faiss = index._faiss
+        if not isinstance(graph, faiss.IndexHNSWSQ) or graph.metric_type != faiss.METRIC_INNER_PRODUCT:
+            raise ValueError(f"{folder} is corrupt: its graph is a {type(graph).__name__}, not genrec's kind")
+        if graph.ntotal != len(ids) or graph.d != index.dim:
+            got = f"a {type(graph).__name__} of {graph.ntotal} {graph.d}-d items"
+            raise ValueError(f"{folder} is corrupt: {got} for {len(ids)} ids")
         index._graph = graph
+        index._mapped_from = folder if mmap else None
+        index._chunks = [vectors]
         index._ids.extend(ids)
         return index

@@ -8,6 +8,8 @@ insertion-ordered id table, exact top-k selection and ``.npz`` persistence.
 
 from __future__ import annotations
 
+import mmap
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -248,6 +250,32 @@ def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """``np.savez`` to ``path`` atomically (:func:`genrec.fileio.atomic_write`)."""
     # A file object, not a name: np.savez would append ".npz" to a name.
     atomic_write(Path(path), lambda out: np.savez(out, **arrays))
+
+
+def map_npy(path: Path) -> np.ndarray:
+    """A read-only view of an ``.npy`` file's array, memory-mapped, the kernel told to expect random access.
+
+    An index reads scattered rows (each query's shortlist); the readahead a sequential reader would want
+    brings in pages nobody asked for, and they count against the process's memory. ValueError for a file
+    that is not a plain numeric ``.npy`` or was not completely written.
+    """
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"{path}: .npy format {version} is not one genrec writes")
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(f)
+        if dtype.hasobject or fortran:
+            raise ValueError(f"{path}: not a plain C-ordered numeric array")
+        count, offset = int(np.prod(shape)), f.tell()
+        if offset + count * dtype.itemsize != os.fstat(f.fileno()).st_size:
+            raise ValueError(f"{path} was not completely written: its size does not match its header")
+        if count == 0:
+            return np.zeros(shape, dtype=dtype)
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    if hasattr(mmap, "MADV_RANDOM"):  # not on Windows
+        mapped.madvise(mmap.MADV_RANDOM)
+    return np.ndarray(shape, dtype=dtype, buffer=mapped, offset=offset)
 
 
 def read_index_npz(path: Path) -> dict[str, np.ndarray]:

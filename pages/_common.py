@@ -141,9 +141,8 @@ def recommendation_source(runs: list, key: str) -> str | None:
     )
     if choice == LIBRARY_SOURCE:
         return None
-    note = built[0][choice].index_note
-    if built[0][choice].index_kind == "hnsw" and "not installed" in note:
-        st.caption(note)
+    if built[0][choice].index_fallback:
+        st.caption(built[0][choice].index_fallback)
     return choice
 
 

@@ -78,6 +78,21 @@ def float_predictor(monkeypatch) -> None:
     monkeypatch.setenv("GENREC_PREDICTOR", "float")
 
 
+@pytest.fixture
+def without_faiss(monkeypatch) -> None:
+    """`import faiss` fails, as where the `ann` extra (approximate catalogue search) is not installed."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "faiss" or name.startswith("faiss."):
+            raise ImportError("No module named 'faiss'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+
+
 def make_gtzan_folder(
     root: Path, per_genre: int = 5, seconds: float = 4.0, ext: str = "wav", genres: tuple[str, ...] = GENRES
 ) -> Path:

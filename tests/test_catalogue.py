@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import mmap
 import os
 import shutil
 from pathlib import Path
@@ -19,9 +20,10 @@ from genrec.catalogue.store import catalogues_dir, check_name, write_catalogue
 from genrec.cli import main
 from genrec.config import GENRES, SAMPLE_RATE
 from genrec.errors import CatalogueError
-from genrec.index import ExactIndex
+from genrec.index import AnnIndex, ExactIndex
 from genrec.recommend import Recommender
 from genrec.runs import Run
+from genrec.vectors import index_arrays
 from tests.conftest import own_run, tone, write_audio
 
 slow = pytest.mark.slow  # uses the tiny trained runs
@@ -351,6 +353,71 @@ def test_scan_lists_a_file_past_the_path_length_limit(tmp_path):
     assert "characters long, more than this system can open; move it to a shorter path" in skipped[0][1]
 
 
+def synthetic_catalogue(path: Path, embeddings: np.ndarray, kind: str, index=None) -> Catalogue:
+    """A catalogue written straight from ``embeddings`` (no run, no audio), its manifest naming index ``kind``."""
+    n = len(embeddings)
+    tracks = pd.DataFrame(
+        {
+            "track_id": [f"t{i:04d}.wav" for i in range(n)],
+            "title": [f"t{i:04d}" for i in range(n)],
+            "artist": "",
+            "genre": "rock",
+            "predicted_genre": "rock",
+            "confidence": 0.5,
+            "digest": [f"{i:064x}" for i in range(n)],
+        }
+    )
+    manifest = {"name": path.name, "run_id": "r", "root": str(path.parent), "n_tracks": n}
+    manifest["index"] = {"kind": kind, "reason": "built for a test"}
+    probabilities = np.full((n, len(GENRES)), 1 / len(GENRES), np.float32)
+    write_catalogue(path, manifest, tracks, probabilities, embeddings, [], index or ExactIndex())
+    return Catalogue.open(path)
+
+
+def test_a_catalogue_built_with_hnswlib_is_searched_exactly_from_its_embeddings(tmp_path):
+    vectors = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    old = synthetic_catalogue(tmp_path / "old", vectors, "hnsw")
+    # What genrec wrote with hnswlib: the index header, its parameters and the graph's bytes (not a graph
+    # hnswlib could read either: this genrec must not need hnswlib, nor read the file at all).
+    header = index_arrays(old.tracks["track_id"].tolist(), 16, "hnsw")
+    header |= {"hnsw_params": np.array([16, 200, 64, 100]), "hnsw_graph": np.zeros(64, np.uint8)}
+    np.savez(old.path / "index.npz", **header)
+    reopened = Catalogue.open(old.path)
+    assert type(reopened.index).__name__ == "ExactIndex"
+    assert "'hnsw'" in reopened.index_fallback and "genrec catalogue build" in reopened.index_fallback
+    assert reopened.index_note == reopened.index_fallback
+    exact = ExactIndex.build(reopened.tracks["track_id"].tolist(), vectors)
+    assert reopened.index.query_many(vectors[:20], k=5) == exact.query_many(vectors[:20], k=5)
+
+
+def test_an_ann_catalogue_opens_memory_mapped_without_reading_its_embeddings(tmp_path, request):
+    vectors = np.random.default_rng(1).standard_normal((500, 16)).astype(np.float32)
+    ids = [f"t{i:04d}.wav" for i in range(500)]
+    cat = synthetic_catalogue(tmp_path / "big", vectors, "ann", AnnIndex.build(ids, vectors))
+    assert sorted(p.name for p in (cat.path / "ann").iterdir()) == ["graph.faiss", "header.npz", "vectors.npy"]
+    assert type(cat.index).__name__ == "AnnIndex" and cat.index_fallback == ""
+    assert isinstance(cat.index._matrix().base, mmap.mmap)  # memory-mapped, not read
+    assert "arrays" not in cat.__dict__  # embeddings.npz (a copy of the vectors) was never read
+    assert cat.index.query(vectors[7], k=1) == [("t0007.wav", pytest.approx(1.0, abs=1e-6))]
+    # Without the extra, the same catalogue is searched exactly, with the same answers, and says so.
+    request.getfixturevalue("without_faiss")
+    reopened = Catalogue.open(cat.path)
+    assert type(reopened.index).__name__ == "ExactIndex"
+    assert "faiss is not installed" in reopened.index_fallback and "pip install" in reopened.index_fallback
+    assert reopened.index.query_many(vectors[:10], k=5) == cat.index.query_many(vectors[:10], k=5)
+
+
+def test_an_ann_index_that_disagrees_with_the_tracks_is_refused(tmp_path):
+    vectors = np.random.default_rng(2).standard_normal((50, 8)).astype(np.float32)
+    cat = synthetic_catalogue(tmp_path / "c", vectors, "ann", AnnIndex.build([f"x{i}" for i in range(50)], vectors))
+    with pytest.raises(CatalogueError, match=r"ann: unreadable .*holds 50 ids that are not the 50 given, in order"):
+        _ = cat.index
+    good = synthetic_catalogue(tmp_path / "d", vectors, "ann", AnnIndex.build(cat.tracks["track_id"].tolist(), vectors))
+    (good.path / "ann" / "graph.faiss").write_bytes(b"")  # as if copied in part
+    with pytest.raises(CatalogueError, match=r"ann: unreadable .*not completely written"):
+        _ = good.index
+
+
 # --------------------------------------------------------------------------- building
 @slow
 def test_build_from_a_mixed_folder(run, music, counting):
@@ -435,24 +502,27 @@ def test_ray_engine_on_a_local_ray_matches_the_local_engine(run, music):
 
 
 @slow
-def test_index_is_chosen_by_size_recorded_and_overridable(run, music, monkeypatch):
+def test_index_is_chosen_by_size_recorded_and_overridable(run, music, monkeypatch, capsys):
     small = build_catalogue(run, music, "small", exact_limit=5).catalogue
-    assert small.index_kind == "exact"
+    assert small.index_kind == "exact" and not (small.path / "ann").exists()
     big = build_catalogue(run, music, "big", exact_limit=4).catalogue
-    assert big.index_kind == "hnsw" and (big.path / "index.npz").is_file()
-    assert type(big.index).__name__ == "HnswIndex"
+    assert big.index_kind == "ann" and (big.path / "ann" / "header.npz").is_file()
+    assert type(big.index).__name__ == "AnnIndex"
+    # The library, its settings and its recall on the catalogue's own tracks are recorded and shown.
+    record = big.manifest["index"]
+    assert record["library"] == AnnIndex.library() and record["settings"] == big.index.settings()
+    assert record["recall_at_5"] == round(big.index.measured_recall(k=5), 4) and record["recall_sample"] == 5
+    assert main(["catalogue", "info", "big", "--run", str(run.path)]) == 0
+    out = capsys.readouterr().out
+    assert f"library: {record['library']}" in out and "ef=" in out and "measured recall@5: 1.000" in out
     forced = build_catalogue(run, music, "forced", index="exact", exact_limit=4).catalogue
     assert forced.index_kind == "exact" and forced.manifest["index"]["requested"] == "exact"
-    # Without hnswlib a big catalogue is searched exactly, with the same top answer, and says so.
-    import genrec.catalogue.store as store
+    asked = build_catalogue(run, music, "asked", index="ann").catalogue
+    assert asked.index_kind == "ann" and asked.manifest["index"]["requested"] == "ann"
+    # Without faiss a big catalogue is built to be searched exactly, and says why.
     import genrec.index as index_mod
 
-    monkeypatch.setattr(store, "hnsw_available", lambda: False)
-    monkeypatch.setattr(index_mod, "hnsw_available", lambda: False)
-    reopened = Catalogue.open(big.path)
-    assert type(reopened.index).__name__ == "ExactIndex" and "not installed" in reopened.index_note
-    query = big.arrays["embeddings"][0]
-    assert reopened.index.query(query, 1) == big.index.query(query, 1)
+    monkeypatch.setattr(index_mod, "ann_available", lambda: False)
     fallback = build_catalogue(run, music, "fallback", exact_limit=4).catalogue
     assert fallback.index_kind == "exact" and "pip install" in fallback.manifest["index"]["reason"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mmap
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,23 +16,14 @@ from sklearn.neighbors import NearestNeighbors
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from genrec.index import (
+    AnnIndex,
     ExactIndex,
-    HnswIndex,
     VectorIndex,
     choose_kind,
     cosine_similarities,
     l2_normalize,
     rank_indices,
 )
-
-try:
-    import hnswlib  # noqa: F401
-
-    HAVE_HNSWLIB = True
-except ImportError:
-    HAVE_HNSWLIB = False
-
-needs_hnswlib = pytest.mark.skipif(not HAVE_HNSWLIB, reason="hnswlib not installed")
 
 
 def _ids(n: int, prefix: str = "t") -> list[str]:
@@ -271,127 +264,77 @@ def test_query_many_blocks_agree_with_single_queries(monkeypatch):
 
 def test_protocol_conformance():
     assert isinstance(ExactIndex(), VectorIndex)
-    if HAVE_HNSWLIB:
-        assert isinstance(HnswIndex(), VectorIndex)
+    assert isinstance(AnnIndex(), VectorIndex)
 
 
-# ----------------------------------------------------------------- save / load (HNSW)
-
-
-@needs_hnswlib
-def test_save_load_round_trip_without_pickle(tmp_path):
-    ids = ["track-ü", "a/b c", "", *_ids(20)]  # non-ASCII, punctuation, empty id
-    base = _random(23, 9, 13)
-    index = HnswIndex.build(ids, base)
-    path = tmp_path / "lib.index"  # no .npz suffix: the name must be kept as given
-    index.save(path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lib.index"]  # no temp file left
-    with np.load(path, allow_pickle=False) as z:  # would raise if pickled objects were stored
-        assert z["hnsw_graph"].dtype == np.uint8
-        assert z["ids"].dtype.kind == "U"
-        assert z["ids"].tolist() == ids
-        assert "vectors" not in z.files  # the graph holds them; no second copy
-    loaded = HnswIndex.load(path)
-    assert loaded.ids == ids and loaded.dim == 9
-    queries = _random(6, 9, 14)
-    assert loaded.query_many(queries, k=23) == index.query_many(queries, k=23)
-    loaded.add(["more"], _random(1, 9, 15))  # a loaded index keeps working
-    assert len(loaded) == 24
-
-
-@needs_hnswlib
-def test_save_overwrites_atomically_and_cleans_up_on_failure(tmp_path, monkeypatch):
-    path = tmp_path / "lib.npz"
-    HnswIndex.build(["a"], _random(1, 3)).save(path)
-    HnswIndex.build(["b", "c"], _random(2, 3)).save(path)
-    assert HnswIndex.load(path).ids == ["b", "c"]
-
-    def boom(*args, **kwargs):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(np, "savez", boom)
-    with pytest.raises(OSError, match="disk full"):
-        HnswIndex.build(["d"], _random(1, 3)).save(path)
-    monkeypatch.undo()
-    assert [p.name for p in tmp_path.iterdir()] == ["lib.npz"]  # no temp debris
-    assert HnswIndex.load(path).ids == ["b", "c"]  # old file untouched
-
-
-@needs_hnswlib
-def test_empty_index_round_trip(tmp_path):
-    HnswIndex(dim=5).save(tmp_path / "e.npz")
-    loaded = HnswIndex.load(tmp_path / "e.npz")
-    assert len(loaded) == 0 and loaded.dim == 5
-    assert loaded.query(np.ones(5)) == []
-
-
-@needs_hnswlib
-def test_load_rejects_foreign_and_damaged_files(tmp_path):
-    np.savez(tmp_path / "other.npz", x=np.arange(3))
-    with pytest.raises(ValueError, match="not an index file"):
-        HnswIndex.load(tmp_path / "other.npz")
-    (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(ValueError):
-        HnswIndex.load(tmp_path / "junk.npz")
-    with pytest.raises(FileNotFoundError):
-        HnswIndex.load(tmp_path / "missing.npz")
-    HnswIndex.build(_ids(50), _random(50, 4)).save(tmp_path / "good.npz")
-    with np.load(tmp_path / "good.npz", allow_pickle=False) as z:
-        arrays = {name: z[name] for name in z.files}
-    np.savez(tmp_path / "truncated.npz", **{**arrays, "hnsw_graph": arrays["hnsw_graph"][:100]})
-    with pytest.raises(ValueError, match="corrupt"):
-        HnswIndex.load(tmp_path / "truncated.npz")
-    np.savez(tmp_path / "more-ids.npz", **{**arrays, "ids": np.array(_ids(60))})
-    with pytest.raises(ValueError, match="corrupt"):
-        HnswIndex.load(tmp_path / "more-ids.npz")
+def _recall(got: list, truth: list) -> float:
+    return float(np.mean([len({i for i, _ in g} & {i for i, _ in t}) / max(1, len(t)) for g, t in zip(got, truth)]))
 
 
 # ----------------------------------------------------------------- choice of index
 
 
-def test_choose_kind_exact_up_to_the_limit_then_hnsw(monkeypatch):
-    import genrec.index as mod
-
+def test_choose_kind_exact_up_to_the_limit_then_ann():
     assert choose_kind(1000, "auto", exact_limit=1000)[0] == "exact"
     assert choose_kind(1001, "exact", exact_limit=1000)[0] == "exact"  # an override wins
-    monkeypatch.setattr(mod, "hnsw_available", lambda: True)
-    assert choose_kind(1001, "auto", exact_limit=1000)[0] == "hnsw"
-    monkeypatch.setattr(mod, "hnsw_available", lambda: False)
     kind, why = choose_kind(1001, "auto", exact_limit=1000)
-    assert kind == "exact" and "pip install" in why and "exactly" in why
-    with pytest.raises(ValueError, match="auto, exact, hnsw"):
+    assert kind == "ann" and "approximate" in why
+    assert choose_kind(10, "ann", exact_limit=1000)[0] == "ann"
+    with pytest.raises(ValueError, match="auto, exact, ann"):
         choose_kind(10, "fast")
+    with pytest.raises(ValueError, match="auto, exact, ann"):
+        choose_kind(10, "hnsw")  # hnswlib is gone; old catalogues are read, not built
 
 
-# ----------------------------------------------------------------- HnswIndex
+def test_without_the_extra_auto_searches_exactly_and_says_how_to_install(without_faiss):
+    kind, why = choose_kind(1001, "auto", exact_limit=1000)
+    assert kind == "exact" and "pip install 'genrec[ann]'" in why and "exactly" in why
+    with pytest.raises(ImportError, match=r"pip install 'genrec\[ann\]'"):
+        choose_kind(1001, "ann", exact_limit=1000)
+    with pytest.raises(ImportError, match="faiss"):
+        AnnIndex()
 
 
-@needs_hnswlib
-def test_hnsw_top5_recall_against_exact():
+# ----------------------------------------------------------------- AnnIndex
+
+
+def test_ann_top5_recall_and_scores_are_exact_searchs():
     base, queries = _random(5000, 64, 16), _random(200, 64, 17)
     ids = _ids(5000)
     exact = ExactIndex.build(ids, base)
-    ann = HnswIndex.build(ids, base, ef=100)
+    ann = AnnIndex.build(ids, base)
     truth = exact.query_many(queries, k=5)
     got = ann.query_many(queries, k=5)
-    recall = np.mean([len({i for i, _ in g} & {i for i, _ in t}) / 5 for g, t in zip(got, truth)])
-    assert recall >= 0.95, recall
-    # Reported similarities are real cosines: each must match the exact score.
+    assert _recall(got, truth) >= 0.95
+    # Re-scored exactly: a hit's similarity is bit for bit what exact search reports for that pair.
     exact_sims = cosine_similarities(queries, base)
-    pos = {i: n for n, i in enumerate(ids)}
     for q, row in enumerate(got):
-        for i, s in row:
-            assert s == pytest.approx(float(exact_sims[q, pos[i]]), abs=1e-5)
-            assert -1.0 <= s <= 1.0
+        assert [s for _, s in row] == [float(exact_sims[q, int(i[1:])]) for i, _ in row]
+        assert [s for _, s in row] == sorted((s for _, s in row), reverse=True)
     assert got[0] == ann.query(queries[0], k=5)
+    # A graph searched too narrowly, with no shortlist beyond the answers, misses true neighbours.
+    narrow = AnnIndex.build(ids, base, M=4, ef_construction=8, ef=5, rerank=0)
+    assert _recall(narrow.query_many(queries, k=5), truth) < 0.9
 
 
-@needs_hnswlib
-def test_hnsw_exclusion_ties_bounds_and_small_k():
+def test_measured_recall_is_recall_against_exact_search_with_the_query_held_out():
+    base = _random(3000, 48, 30)
+    ids = _ids(3000)
+    ann = AnnIndex.build(ids, base, M=4, ef_construction=10, ef=5, rerank=0)  # poor, so recall < 1
+    recall = ann.measured_recall(k=5, sample=200, seed=3)
+    picks = np.sort(np.random.default_rng(3).choice(3000, 200, replace=False))
+    excl = [[ids[p]] for p in picks]
+    truth = ExactIndex.build(ids, base).query_many(base[picks], k=5, exclude=excl)
+    got = ann.query_many(base[picks], k=5, exclude=excl)
+    assert recall == pytest.approx(_recall(got, truth)) and 0.2 < recall < 0.95
+    assert AnnIndex.build(ids, base).measured_recall(k=5, sample=200) >= 0.95
+
+
+def test_ann_exclusion_ties_bounds_and_small_k():
     rng = np.random.default_rng(18)
     v = rng.standard_normal(8).astype(np.float32)
     others = rng.standard_normal((30, 8)).astype(np.float32)
-    index = HnswIndex(M=8, ef_construction=50)
+    index = AnnIndex(M=8, ef_construction=50)
     index.add(_ids(30, "o"), others)
     index.add(["z", "a", "m"], np.vstack([v, 2 * v, 3 * v]))
     assert [i for i, _ in index.query(v, k=3)] == ["z", "a", "m"]
@@ -399,32 +342,32 @@ def test_hnsw_exclusion_ties_bounds_and_small_k():
     hits = index.query(v, k=100, exclude=["a"])
     assert len(hits) == 32 and "a" not in dict(hits)  # k beyond size: what there is
     assert all(-1.0 <= s <= 1.0 for _, s in hits)
-    assert hits[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert hits[0][1] == pytest.approx(1.0, abs=1e-6)
     assert index.query_many(np.vstack([v, v]), k=1, exclude=[["z"], []]) == [
-        [("a", pytest.approx(1.0, abs=1e-5))],
-        [("z", pytest.approx(1.0, abs=1e-5))],
+        [("a", pytest.approx(1.0, abs=1e-6))],
+        [("z", pytest.approx(1.0, abs=1e-6))],
     ]
 
 
-@needs_hnswlib
-def test_hnsw_duplicates_in_insertion_order_at_2048_dims():
+@pytest.mark.parametrize("rerank", [20, 2000])  # a shortlist from the graph; one as big as the index: a scan
+def test_ann_duplicates_in_insertion_order_at_2048_dims(rerank):
     rng = np.random.default_rng(23)
     n, dim = 1001, 2048
     base = rng.standard_normal((n, dim)).astype(np.float32)
     copies = [0, 3, 500, 997, 1000]
     v = base[0].copy()
     base[copies] = v
-    index = HnswIndex.build(_ids(n), base)
+    index = AnnIndex.build(_ids(n), base, rerank=rerank)
     expected = [f"t{c}" for c in copies]
     queries = np.vstack([v + 0.3 * rng.standard_normal((9, dim)).astype(np.float32), v])
     for row in index.query_many(queries, k=5):
         assert [i for i, _ in row] == expected
+        assert len({s for _, s in row}) == 1  # bit-identical scores
     assert [i for i, _ in index.query(queries[0], k=3)] == expected[:3]
 
 
-@needs_hnswlib
-def test_hnsw_validation_and_growth():
-    index = HnswIndex()
+def test_ann_validation_and_growth():
+    index = AnnIndex()
     for n in range(0, 300, 50):  # several adds: the graph has to grow
         index.add(_ids(300)[n : n + 50], _random(50, 12, n))
     assert len(index) == 300
@@ -434,34 +377,115 @@ def test_hnsw_validation_and_growth():
         index.query(np.ones(3))
     with pytest.raises(ValueError, match=r"dimension 3.*12-dimensional"):
         index.add(["new"], _random(1, 3))
-    assert HnswIndex().query(np.ones(3)) == []
+    assert AnnIndex().query(np.ones(3)) == []
+    assert index.query_many(_random(4, 12, 99), k=5) == ExactIndex.build(
+        _ids(300), np.vstack([_random(50, 12, n) for n in range(0, 300, 50)])
+    ).query_many(_random(4, 12, 99), k=5)
 
 
-@needs_hnswlib
-def test_hnsw_save_load_round_trip(tmp_path):
-    base, queries = _random(500, 16, 19), _random(10, 16, 20)
-    index = HnswIndex.build(_ids(500), base, M=12, ef=80)
-    path = tmp_path / "ann.npz"
-    index.save(path)
-    assert [p.name for p in tmp_path.iterdir()] == ["ann.npz"]
-    loaded = HnswIndex.load(path)
-    assert (loaded.M, loaded.ef) == (12, 80)
-    assert HnswIndex.load(path, ef=90).ef == 90  # a saved setting can be overridden
+# ----------------------------------------------------------------- save / load (AnnIndex)
+
+
+def test_ann_save_load_round_trip_memory_mapped_without_pickle(tmp_path):
+    ids = ["track-ü", "a/b c", "", *_ids(2000)]  # non-ASCII, punctuation, empty id
+    base = _random(2003, 9, 13)
+    index = AnnIndex.build(ids, base, M=12, ef=80)
+    folder = tmp_path / "lib.index"
+    index.save(folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lib.index"]  # no temp folder left
+    assert sorted(p.name for p in folder.iterdir()) == ["graph.faiss", "header.npz", "vectors.npy"]
+    with np.load(folder / "header.npz", allow_pickle=False) as z:  # would raise if pickled objects were stored
+        assert z["ids"].dtype.kind == "U" and z["ids"].tolist() == ids
+    np.load(folder / "vectors.npy", allow_pickle=False)
+    loaded = AnnIndex.load(folder)
+    assert loaded.ids == ids and loaded.dim == 9 and (loaded.M, loaded.ef) == (12, 80)
+    assert isinstance(loaded._matrix().base, mmap.mmap)  # opened memory-mapped, not read
+    assert AnnIndex.load(folder, ef=90).ef == 90  # a saved setting can be overridden
+    given = [str(i) for i in ids]  # new str objects, equal to the saved ids
+    assert AnnIndex.load(folder, ids=given)._ids.ids[5] is given[5]  # the given strings are kept, not copies
+    with pytest.raises(ValueError, match="not the 2003 given, in order"):
+        AnnIndex.load(folder, ids=given[::-1])
+    with pytest.raises(ValueError, match="2003 ids that are not the 2 given"):
+        AnnIndex.load(folder, ids=given[:2])
+    queries = _random(6, 9, 14)
     assert loaded.query_many(queries, k=5) == index.query_many(queries, k=5)
-    loaded.add(["extra"], base[:1])  # the loaded graph can still grow
-    assert {i for i, _ in loaded.query(base[0], k=2)} == {"t0", "extra"}
+    loaded.add(["more"], base[:1])  # a loaded (read-only, mapped) index keeps working
+    assert len(loaded) == 2004 and {i for i, _ in loaded.query(base[0], k=2)} == {"track-ü", "more"}
+    loaded.save(folder)  # over the folder it was mapped from
+    assert AnnIndex.load(folder).ids == [*ids, "more"]
 
 
-def test_missing_hnswlib_says_how_to_install(monkeypatch):
-    import builtins
+def test_ann_save_replaces_the_folder_whole_or_not_at_all(tmp_path, monkeypatch):
+    folder = tmp_path / "ann"
+    AnnIndex.build(["a"], _random(1, 3)).save(folder)
+    AnnIndex.build(["b", "c"], _random(2, 3)).save(folder)
+    assert AnnIndex.load(folder).ids == ["b", "c"]
 
-    real_import = builtins.__import__
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
 
-    def fake_import(name, *args, **kwargs):
-        if name == "hnswlib":
-            raise ImportError("No module named 'hnswlib'")
-        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(np, "savez", boom)  # the header, written last
+    with pytest.raises(OSError, match="disk full"):
+        AnnIndex.build(["d", "e"], _random(2, 3, 1)).save(folder)
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["ann"]  # no temp debris
+    assert AnnIndex.load(folder).ids == ["b", "c"]  # old index untouched, graph and vectors included
+    assert AnnIndex.load(folder).query(_random(2, 3)[1], k=1) == [("c", pytest.approx(1.0, abs=1e-6))]
 
-    monkeypatch.setattr(builtins, "__import__", fake_import)
-    with pytest.raises(ImportError, match="pip install hnswlib"):
-        HnswIndex()
+
+def test_ann_empty_index_round_trip(tmp_path):
+    AnnIndex(dim=5).save(tmp_path / "e")
+    loaded = AnnIndex.load(tmp_path / "e")
+    assert len(loaded) == 0 and loaded.dim == 5
+    assert loaded.query(np.ones(5)) == []
+
+
+def test_ann_load_rejects_foreign_and_damaged_folders(tmp_path):
+    (tmp_path / "other").mkdir()
+    np.savez(tmp_path / "other" / "header.npz", x=np.arange(3))
+    with pytest.raises(ValueError, match="not an index file"):
+        AnnIndex.load(tmp_path / "other")
+    with pytest.raises(FileNotFoundError):
+        AnnIndex.load(tmp_path / "missing")
+    good = tmp_path / "good"
+    AnnIndex.build(_ids(50), _random(50, 4)).save(good)
+
+    def damaged(name: str, change) -> Path:
+        copy = tmp_path / name
+        shutil.copytree(good, copy)
+        change(copy)
+        return copy
+
+    truncated = damaged("truncated", lambda f: (f / "graph.faiss").write_bytes((f / "graph.faiss").read_bytes()[:100]))
+    with pytest.raises(ValueError, match="not completely written"):
+        AnnIndex.load(truncated)
+    size = (good / "graph.faiss").stat().st_size
+    garbage = damaged("garbage", lambda f: (f / "graph.faiss").write_bytes(b"\x07" * size))
+    with pytest.raises(ValueError, match="corrupt"):
+        AnnIndex.load(garbage)
+    with np.load(good / "header.npz", allow_pickle=False) as z:
+        arrays = {name: z[name] for name in z.files}
+    more_ids = damaged("more-ids", lambda f: np.savez(f / "header.npz", **{**arrays, "ids": np.array(_ids(60))}))
+    with pytest.raises(ValueError, match="corrupt"):
+        AnnIndex.load(more_ids)
+    exact = damaged("exact", lambda f: np.savez(f / "header.npz", **{**arrays, "kind": np.array("exact")}))
+    with pytest.raises(ValueError, match="not an approximate-search index"):
+        AnnIndex.load(exact)
+
+
+def test_map_npy_maps_read_only_and_refuses_what_it_cannot_map(tmp_path):
+    from genrec.vectors import map_npy
+
+    x = _random(300, 7, 40)
+    np.save(tmp_path / "x.npy", x)
+    mapped = map_npy(tmp_path / "x.npy")
+    assert isinstance(mapped.base, mmap.mmap) and not mapped.flags.writeable
+    np.testing.assert_array_equal(mapped, x)
+    np.save(tmp_path / "empty.npy", np.zeros((0, 7), np.float32))
+    assert map_npy(tmp_path / "empty.npy").shape == (0, 7)
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "x.npy").read_bytes()[:-4])
+    with pytest.raises(ValueError, match="not completely written"):
+        map_npy(tmp_path / "cut.npy")
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="not a plain"):
+        map_npy(tmp_path / "objects.npy")

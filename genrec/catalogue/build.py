@@ -27,11 +27,12 @@ from genrec.catalogue.store import (
     write_catalogue,
 )
 from genrec.errors import CatalogueError
-from genrec.index import EXACT_LIMIT, ExactIndex, HnswIndex, choose_kind
+from genrec.index import EXACT_LIMIT, AnnIndex, ExactIndex, VectorIndex, choose_kind
 from genrec.progress import ProgressFn, silent
 
 ENGINES = ("local", "ray")
 EMBED_STAGE = "embedding"
+INDEX_STAGE = "search index"
 
 
 @dataclass
@@ -125,7 +126,17 @@ def build_catalogue(
         }
     )
     kind, reason = choose_kind(len(good), index, exact_limit)
-    search = (HnswIndex if kind == "hnsw" else ExactIndex).build(tracks["track_id"].tolist(), embeddings)
+    index_record = {"kind": kind, "requested": index, "exact_limit": exact_limit, "reason": reason}
+    if kind == AnnIndex.kind:
+        progress(INDEX_STAGE, 0, 1)  # minutes for a million tracks
+        ann = AnnIndex()
+        ann.add(tracks["track_id"].tolist(), embeddings)
+        # The library, its settings and how well it does on this catalogue's own vectors, for `catalogue info`.
+        index_record.update(ann.describe())
+        search: VectorIndex = ann
+        progress(INDEX_STAGE, 1, 1)
+    else:
+        search = ExactIndex.build(tracks["track_id"].tolist(), embeddings)
     seconds = time.perf_counter() - started
     manifest = {
         "name": name,
@@ -140,7 +151,7 @@ def build_catalogue(
         "n_tracks": len(good),
         "n_skipped": len(skipped),
         "n_embedded_now": len(jobs) - len(failures),
-        "index": {"kind": kind, "requested": index, "exact_limit": exact_limit, "reason": reason},
+        "index": index_record,
         "engine": {"name": engine, "workers": workers, "batch_size": batch_size, "address": address},
         "seconds": round(seconds, 2),
     }

@@ -7,8 +7,13 @@
                    genre (from folder names), predicted genre, confidence, digest
 ``embeddings.npz`` per track: unit embedding and class probabilities
 ``skipped.csv``    files left out, with the reason
-``index.npz``      the HNSW graph (only when the index is HNSW)
+``ann/``           the approximate-search index (only when the index is
+                   ``ann``): :meth:`genrec.index.AnnIndex.save`'s folder
 =================  ==========================================================
+
+Catalogues built before genrec used faiss have an hnswlib graph
+(``index.npz``, kind ``hnsw``); they open and are searched exactly from their
+stored embeddings, with a note saying how to get the fast index back.
 
 A catalogue is written into a temporary folder and renamed into place, so an
 interrupted build never leaves a half-written one. Catalogues are copied around
@@ -38,7 +43,7 @@ import pandas as pd
 
 from genrec.catalogue.embed import Result
 from genrec.errors import CatalogueError
-from genrec.index import ExactIndex, HnswIndex, VectorIndex, hnsw_available
+from genrec.index import AnnIndex, ExactIndex, VectorIndex, ann_available
 from genrec.media import library_roots, vetted_path
 from genrec.record import Fields, check_embeddings, embedding_shapes, id_problems, refuse_bad_rows
 from genrec.vectors import atomic_savez, load_track_arrays
@@ -52,9 +57,13 @@ FILES = (MANIFEST, "tracks.csv", "embeddings.npz", "skipped.csv")
 TRACK_COLUMNS = ["track_id", "title", "artist", "genre", "predicted_genre", "confidence", "digest"]
 #: Split label of catalogue tracks in answers (library tracks have train/valid/test).
 CATALOGUE_SPLIT = "catalogue"
-INDEX_KINDS = ("exact", "hnsw")
+#: Index kinds a manifest may name: exact, ann (faiss), and hnsw (hnswlib, before genrec used faiss; such
+#: catalogues are searched exactly from their stored embeddings).
+INDEX_KINDS = ("exact", "ann", "hnsw")
 #: What to do about a damaged catalogue, ending every message about one.
 FIX = "Build it again with `genrec catalogue build`."
+#: The folder of an approximate-search index inside a catalogue.
+ANN_FOLDER = "ann"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -102,7 +111,11 @@ class IndexInfo:
 
     kind: str  # one of INDEX_KINDS
     reason: str
-    requested: str  # the --index asked for ("auto", "exact" or "hnsw")
+    requested: str  # the --index asked for ("auto", "exact" or "ann"; "hnsw" in older catalogues)
+    library: str = ""  # the approximate index's library and version ("" for exact search)
+    settings: dict[str, int | float | str] | None = None  # its build and search settings
+    recall_at_5: float | None = None  # its recall@5 against exact search, measured on its own vectors at build
+    recall_sample: int | None = None  # how many of its own tracks were the queries of that measurement
 
 
 @dataclass(frozen=True)
@@ -148,6 +161,15 @@ def parse_manifest(file: Path, data: Any) -> Manifest:
             ),
             reason=index.text("reason", optional=True, default=""),
             requested=index.text("requested", optional=True, default="auto"),
+            library=index.text("library", optional=True, default=""),
+            settings=index.get(
+                "settings",
+                "an object of names to numbers or words",
+                lambda v: isinstance(v, dict) and all(isinstance(x, int | float | str) for x in v.values()),
+                optional=True,
+            ),
+            recall_at_5=index.number("recall_at_5", optional=True),
+            recall_sample=index.integer("recall_sample", optional=True),
         ),
         engine=None if engine is None else EngineInfo(engine.name("name"), engine.integer("workers", 1, optional=True)),
         created=top.text("created", optional=True, default=""),
@@ -217,8 +239,8 @@ def write_catalogue(
             probabilities=probabilities.astype(np.float32),
         )
         pd.DataFrame(skipped, columns=["path", "reason"]).to_csv(tmp / "skipped.csv", index=False)
-        if isinstance(index, HnswIndex):
-            index.save(tmp / "index.npz")
+        if isinstance(index, AnnIndex):
+            index.save(tmp / ANN_FOLDER)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
         tmp.chmod(0o755)  # mkdtemp's 0700 would hide it from a server running as another user
         if target.exists():
@@ -354,28 +376,41 @@ class Catalogue:
 
     @cached_property
     def index(self) -> VectorIndex:
-        """The search index the manifest names; exact search when hnswlib is missing (see :attr:`index_note`)."""
-        ids, embeddings = self.tracks["track_id"].tolist(), self.arrays["embeddings"]
-        if self.index_kind == "hnsw" and hnsw_available():
+        """The search index the manifest names, memory-mapped; exact search where that cannot be had.
+
+        :attr:`index_fallback` says why when the catalogue is searched otherwise than it was built.
+        """
+        ids = self.tracks["track_id"].tolist()
+        if self.index_kind == AnnIndex.kind and not self.index_fallback:
             try:
-                index = HnswIndex.load(self.path / "index.npz")
+                return AnnIndex.load(self.path / ANN_FOLDER, ids=ids)  # its ids must be tracks.csv's, in order
             except (OSError, ValueError) as exc:
-                raise self._damaged("index.npz", exc) from exc
-            if index.ids != ids:
-                raise CatalogueError(f"{self.path}: index.npz and tracks.csv disagree; build it again.")
-            return index
-        return ExactIndex.build(ids, embeddings)
+                raise self._damaged(ANN_FOLDER, exc) from exc
+        return ExactIndex.build(ids, self.arrays["embeddings"])
+
+    @property
+    def index_fallback(self) -> str:
+        """Why this catalogue is searched exactly although it was built otherwise ("" when it is not)."""
+        kind, n = self.index_kind, self.info.n_tracks
+        if kind == AnnIndex.kind and not ann_available():
+            return (
+                f"catalogue {self.name} was built with an approximate-search index, but faiss is not installed "
+                f"here: searching its {n} tracks exactly (slower, same or better answers). "
+                f"pip install 'genrec[ann]' for the fast index."
+            )
+        if kind not in (AnnIndex.kind, ExactIndex.kind):
+            return (
+                f"catalogue {self.name} was built with a {kind!r} index, which this genrec does not read "
+                f"(hnswlib's, before genrec used faiss): searching its {n} tracks exactly from its stored "
+                f"embeddings (slower, same or better answers). Build it again with `genrec catalogue build` for "
+                f"the fast index (files whose embeddings this run has cached are not embedded again)."
+            )
+        return ""
 
     @property
     def index_note(self) -> str:
         """Why this catalogue is searched the way it is (said to the user when it is not as built)."""
-        if self.index_kind == "hnsw" and not hnsw_available():
-            return (
-                f"catalogue {self.name} was built with an HNSW index, but hnswlib is not installed here: "
-                f"searching its {self.info.n_tracks} tracks exactly (slower, same or better answers). "
-                f"pip install 'genrec[ann]' for the fast index."
-            )
-        return self.info.index.reason
+        return self.index_fallback or self.info.index.reason
 
 
 def list_catalogues(run_path: Path) -> tuple[list[Catalogue], list[tuple[Path, str]]]:

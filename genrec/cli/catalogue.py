@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from genrec.cli._shared import catalogue_batch_int, option_values, workers_int, writable_run
 from genrec.config import cpu_threads
 from genrec.errors import CatalogueError
 
-INDEX_CHOICES = ("auto", "exact", "hnsw")
+if TYPE_CHECKING:  # the catalogue package (pandas) is imported only by the commands that use it
+    from genrec.catalogue.store import IndexInfo
+
+INDEX_CHOICES = ("auto", "exact", "ann")
 #: The ``catalogue build`` options that ``build_catalogue`` takes as keywords of the same names.
 BUILD_OPTIONS = ("workers", "engine", "address", "index", "batch_size")
 
@@ -47,7 +51,7 @@ def cmd_build(a) -> None:
     try:
         options = option_values(a, BUILD_OPTIONS)
         report = build_catalogue(writable_run(a.run), Path(a.folder), a.name, progress=TqdmProgress(), **options)
-    except ImportError as exc:  # --index hnsw without hnswlib
+    except ImportError as exc:  # --index ann without faiss
         raise CatalogueError(str(exc)) from exc
     cat = report.catalogue
     print(f"catalogue {cat.name}: {cat.info.n_tracks} tracks  ({cat.path})")
@@ -56,7 +60,23 @@ def cmd_build(a) -> None:
         f"{report.seconds:.1f} s"
     )
     print(f"  index: {cat.index_kind} ({cat.info.index.reason})")
+    for line in _index_details(cat.info.index):
+        print(f"  {line}")
     _print_skipped(report.skipped)
+
+
+def _index_details(index: IndexInfo) -> list[str]:
+    """The library, settings and measured recall a catalogue's manifest records for an approximate index."""
+    lines = []
+    if index.library:
+        settings = " ".join(f"{k}={v}" for k, v in (index.settings or {}).items())
+        lines.append(f"library: {index.library}  settings: {settings}")
+    if index.recall_at_5 is not None:
+        lines.append(
+            f"measured recall@5: {index.recall_at_5:.3f} against exact search, with "
+            f"{_or_unknown(index.recall_sample)} of its own tracks as queries (each held out of its own answers)"
+        )
+    return lines
 
 
 def _print_skipped(skipped, limit: int = 20) -> None:
@@ -114,6 +134,8 @@ def cmd_info(a) -> None:
     print(f"root: {cat.root}   created: {m.created or '?'}   built in {_or_unknown(m.seconds)} s")
     print(f"tracks: {m.n_tracks}   skipped: {len(cat.skipped) if m.n_skipped is None else m.n_skipped}")
     print(f"index: {cat.index_kind} ({cat.index_note})")
+    for line in _index_details(cat.info.index):
+        print(f"  {line}")
     if m.engine:
         print(f"engine: {m.engine.name} with {_or_unknown(m.engine.workers)} worker(s)")
     print("tracks per genre (from folder names):")
@@ -154,7 +176,7 @@ def register(sub) -> None:
         "--index",
         choices=INDEX_CHOICES,
         default="auto",
-        help="search index: exact, hnsw (pip install 'genrec[ann]'), or auto by size (default)",
+        help="search index: exact, ann (approximate; pip install 'genrec[ann]'), or auto by size (default)",
     )
     b.add_argument(
         "--batch-size", type=catalogue_batch_int, default=8, help="files per decoding/predictor batch (default 8)"

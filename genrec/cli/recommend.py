@@ -20,8 +20,8 @@ def cmd_recommend(a) -> None:
         from genrec.catalogue import open_catalogue
 
         catalogue = open_catalogue(run.path, a.catalogue)
-        if catalogue.index_kind == "hnsw" and catalogue.index_note:
-            print(f"note: {catalogue.index_note}")
+        if catalogue.index_fallback:
+            print(f"note: {catalogue.index_fallback}")
     rec = Recommender(run, catalogue=catalogue)
     query = a.query
     ids = set(rec.tracks["track_id"])

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -315,6 +316,53 @@ def loaded_dim(data: dict[str, np.ndarray]) -> int | None:
     """The dimension recorded by :func:`index_arrays` (None for an index never added to)."""
     dim = int(data["dim"])
     return None if dim < 0 else dim
+
+
+#: Rows read at a time by :func:`check_track_arrays`: a few MB, whatever the catalogue's size.
+CHECK_ROWS = 16384
+
+
+def _npy_rows(zf: zipfile.ZipFile, key: str, rows: int = CHECK_ROWS) -> Iterator[np.ndarray]:
+    """The array ``key`` of an open ``.npz``, ``rows`` rows at a time (C order, no pickle)."""
+    with zf.open(f"{key}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(f)
+        if fortran_order or dtype.hasobject or not shape:
+            raise ValueError(f"'{key}' is not a plain C-ordered array of numbers or text")
+        row_bytes = dtype.itemsize * int(np.prod(shape[1:], dtype=np.int64))
+        left = shape[0]
+        while left:
+            take = min(rows, left)
+            data = f.read(take * row_bytes)
+            if len(data) != take * row_bytes:
+                raise ValueError(f"'{key}' is shorter than its header says")
+            yield np.frombuffer(data, dtype=dtype).reshape((take, *shape[1:]))
+            left -= take
+
+
+def check_track_arrays(folder: Path, tracks: pd.DataFrame, error: type[GenrecError], fix: str) -> None:
+    """The checks of :func:`load_track_arrays`, made a slice at a time and keeping nothing, so that opening a
+    catalogue of a million tracks checks every value without holding its vectors (a gigabyte) in memory."""
+    path = folder / "embeddings.npz"
+    ids = tracks["track_id"].tolist()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            start = 0
+            for chunk in _npy_rows(zf, "track_id"):
+                if chunk.tolist() != ids[start : start + len(chunk)]:
+                    raise error(f"{folder}: embeddings.npz and tracks.csv disagree. {fix}")
+                start += len(chunk)
+            if start != len(ids):
+                raise error(f"{folder}: embeddings.npz and tracks.csv disagree. {fix}")
+            for key in ("embeddings", "probabilities"):
+                for chunk in _npy_rows(zf, key):
+                    if chunk.dtype.kind not in "biuf" or not np.isfinite(chunk).all():
+                        raise error(f"{path}: '{key}' holds NaN, infinite or non-numeric values. {fix}")
+    except GenrecError:
+        raise
+    except Exception as exc:  # zip, npy-header and missing-member errors all mean the file is unusable
+        raise error(f"{path}: unreadable ({exc}). {fix}") from exc
 
 
 def load_track_arrays(folder: Path, tracks: pd.DataFrame, error: type[GenrecError], fix: str) -> dict[str, np.ndarray]:

@@ -225,7 +225,7 @@ WRONG_MANIFESTS = {
     "n-tracks-text": (lambda m: m.update(n_tracks="lots"), ["manifest.json", "'n_tracks'", "whole number"]),
     "n-tracks-wrong": (lambda m: m.update(n_tracks=7), ["tracks.csv", "3 tracks", "n_tracks says 7"]),
     "root-number": (lambda m: m.update(root=5), ["manifest.json", "'root'", "non-empty text"]),
-    "index-kind": (lambda m: m["index"].update(kind=["hnsw"]), ["manifest.json", "'index.kind'", "exact, hnsw"]),
+    "index-kind": (lambda m: m["index"].update(kind=["hnsw"]), ["manifest.json", "'index.kind'", "exact, ann, hnsw"]),
     "engine-list": (lambda m: m.update(engine=["local"]), ["manifest.json", "'engine'", "JSON object"]),
     "other-name": (lambda m: m.update(name="x"), ["manifest.json", "'x'", "folder is 'fake'"]),
 }
@@ -353,9 +353,19 @@ def test_scan_lists_a_file_past_the_path_length_limit(tmp_path):
     assert "characters long, more than this system can open; move it to a shorter path" in skipped[0][1]
 
 
-def synthetic_catalogue(path: Path, embeddings: np.ndarray, kind: str, index=None) -> Catalogue:
-    """A catalogue written straight from ``embeddings`` (no run, no audio), its manifest naming index ``kind``."""
-    n = len(embeddings)
+def synthetic_catalogue(tmp_path: Path, name: str, embeddings: np.ndarray, kind: str, index=None) -> Catalogue:
+    """A catalogue written straight from ``embeddings`` (no model, no audio), its manifest naming index ``kind``,
+    beside a stand-in run whose embeddings.npz (all a catalogue is checked against) has the same width."""
+    n, run_dir = len(embeddings), tmp_path / "run"
+    path = catalogues_dir(run_dir) / name
+    if not run_dir.exists():
+        run_dir.mkdir()
+        np.savez(
+            run_dir / "embeddings.npz",
+            track_id=np.array(["blues.00000"]),
+            embeddings=np.ones((1, embeddings.shape[1]), np.float32),
+            probabilities=np.full((1, len(GENRES)), 0.1, np.float32),
+        )
     tracks = pd.DataFrame(
         {
             "track_id": [f"t{i:04d}.wav" for i in range(n)],
@@ -376,7 +386,7 @@ def synthetic_catalogue(path: Path, embeddings: np.ndarray, kind: str, index=Non
 
 def test_a_catalogue_built_with_hnswlib_is_searched_exactly_from_its_embeddings(tmp_path):
     vectors = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
-    old = synthetic_catalogue(tmp_path / "old", vectors, "hnsw")
+    old = synthetic_catalogue(tmp_path, "old", vectors, "hnsw")
     # What genrec wrote with hnswlib: the index header, its parameters and the graph's bytes (not a graph
     # hnswlib could read either: this genrec must not need hnswlib, nor read the file at all).
     header = index_arrays(old.tracks["track_id"].tolist(), 16, "hnsw")
@@ -393,7 +403,7 @@ def test_a_catalogue_built_with_hnswlib_is_searched_exactly_from_its_embeddings(
 def test_an_ann_catalogue_opens_memory_mapped_without_reading_its_embeddings(tmp_path, request):
     vectors = np.random.default_rng(1).standard_normal((500, 16)).astype(np.float32)
     ids = [f"t{i:04d}.wav" for i in range(500)]
-    cat = synthetic_catalogue(tmp_path / "big", vectors, "ann", AnnIndex.build(ids, vectors))
+    cat = synthetic_catalogue(tmp_path, "big", vectors, "ann", AnnIndex.build(ids, vectors))
     assert sorted(p.name for p in (cat.path / "ann").iterdir()) == ["graph.faiss", "header.npz", "vectors.npy"]
     assert type(cat.index).__name__ == "AnnIndex" and cat.index_fallback == ""
     assert isinstance(cat.index._matrix().base, mmap.mmap)  # memory-mapped, not read
@@ -409,10 +419,10 @@ def test_an_ann_catalogue_opens_memory_mapped_without_reading_its_embeddings(tmp
 
 def test_an_ann_index_that_disagrees_with_the_tracks_is_refused(tmp_path):
     vectors = np.random.default_rng(2).standard_normal((50, 8)).astype(np.float32)
-    cat = synthetic_catalogue(tmp_path / "c", vectors, "ann", AnnIndex.build([f"x{i}" for i in range(50)], vectors))
+    cat = synthetic_catalogue(tmp_path, "c", vectors, "ann", AnnIndex.build([f"x{i}" for i in range(50)], vectors))
     with pytest.raises(CatalogueError, match=r"ann: unreadable .*holds 50 ids that are not the 50 given, in order"):
         _ = cat.index
-    good = synthetic_catalogue(tmp_path / "d", vectors, "ann", AnnIndex.build(cat.tracks["track_id"].tolist(), vectors))
+    good = synthetic_catalogue(tmp_path, "d", vectors, "ann", AnnIndex.build(cat.tracks["track_id"].tolist(), vectors))
     (good.path / "ann" / "graph.faiss").write_bytes(b"")  # as if copied in part
     with pytest.raises(CatalogueError, match=r"ann: unreadable .*not completely written"):
         _ = good.index

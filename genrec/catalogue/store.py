@@ -46,7 +46,7 @@ from genrec.errors import CatalogueError
 from genrec.index import AnnIndex, ExactIndex, VectorIndex, ann_available
 from genrec.media import library_roots, vetted_path
 from genrec.record import Fields, check_embeddings, embedding_shapes, id_problems, refuse_bad_rows
-from genrec.vectors import atomic_savez, load_track_arrays
+from genrec.vectors import atomic_savez, check_track_arrays, load_track_arrays
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +283,9 @@ class Catalogue:
             )
         n_genres, dim = self._run_widths()
         check_embeddings(self.path / "embeddings.npz", len(table), n_genres, dim, error=CatalogueError, fix=FIX)
-        _ = self.arrays  # the values: finite numbers, ids as in tracks.csv
+        # the values (finite numbers, ids as in tracks.csv), a slice at a time: a big catalogue is searched
+        # through its memory-mapped index, and its vectors are never all read at once
+        check_track_arrays(self.path, table, CatalogueError, FIX)
 
     def _run_widths(self) -> tuple[int, int]:
         """(genres, embedding width) of the run this catalogue lies in: its vectors must have the same."""

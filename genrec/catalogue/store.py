@@ -30,8 +30,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
@@ -43,6 +41,7 @@ import pandas as pd
 
 from genrec.catalogue.embed import Result
 from genrec.errors import CatalogueError
+from genrec.fileio import atomic_folder
 from genrec.index import AnnIndex, ExactIndex, VectorIndex, ann_available
 from genrec.media import library_roots, vetted_path
 from genrec.record import Fields, check_embeddings, embedding_shapes, id_problems, refuse_bad_rows
@@ -227,10 +226,8 @@ def write_catalogue(
     index: VectorIndex,
 ) -> Path:
     """Write a catalogue into a temporary folder beside ``target`` and rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
-    old = target.parent / f".old-{target.name}-{uuid.uuid4().hex[:8]}"
-    try:
+
+    def fill(tmp: Path) -> None:
         tracks[TRACK_COLUMNS].to_csv(tmp / "tracks.csv", index=False)
         np.savez(
             tmp / "embeddings.npz",
@@ -242,17 +239,8 @@ def write_catalogue(
         if isinstance(index, AnnIndex):
             index.save(tmp / ANN_FOLDER)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        tmp.chmod(0o755)  # mkdtemp's 0700 would hide it from a server running as another user
-        if target.exists():
-            target.rename(old)  # a directory cannot be replaced in one rename; keep the old one until then
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not target.exists():
-            old.rename(target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-    return target
+
+    return atomic_folder(target, fill)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 The build runs as the app starts it (``python -m genrec build ... --progress-format lines``) in a fresh
 child. Since the build trains, converts and quantizes in child processes of its own
-(:mod:`genrec.isolated`), one process's RSS no longer tells the story: every 0.1 s this samples the
+(:mod:`genrec.utils.isolated`), one process's RSS no longer tells the story: every 0.1 s this samples the
 RSS of the build's whole process tree (psutil), files the sum under the stage the build last
 reported, and keeps the largest single process too. ``ru_maxrss`` of the waited-for children, read
 when the build exits, gives the exact peak of the largest single process.

@@ -16,7 +16,7 @@ Each candidate sweeps its search knob (``ef`` of HNSW, ``nprobe`` of IVF) and, w
 vectors, ``rerank``: the size of the shortlist re-scored with the float32 vectors (memory-mapped from disk;
 0: no re-scoring). Build knobs beyond the first setting (``M``, IVF-PQ's code size) are measured only up to
 ``--extra-max`` vectors, to keep a 1M run affordable on two cores. ``genrec`` is genrec's own
-:class:`genrec.index.AnnIndex` (the ``ann`` extra) with its default build; its default search setting is
+:class:`genrec.search.index.AnnIndex` (the ``ann`` extra) with its default build; its default search setting is
 marked ``*`` and its figures go into ``--json`` under ``default``.
 """
 
@@ -93,7 +93,7 @@ def version(module: str | None) -> str:
 
 def make_data(n: int, queries: int, seed: int, folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """Unit base vectors and held-out unit queries, saved as ``base.npy`` / ``queries.npy`` in ``folder``."""
-    from genrec.index import l2_normalize
+    from genrec.search.index import l2_normalize
 
     rng = np.random.default_rng([seed, n])
     basis = rng.standard_normal((LATENT_DIM, DIM), dtype=np.float32)
@@ -106,7 +106,7 @@ def make_data(n: int, queries: int, seed: int, folder: Path) -> tuple[np.ndarray
 
 def exact_truth(base: np.ndarray, qs: np.ndarray) -> np.ndarray:
     """Positions of each query's exact top 5, as genrec's ExactIndex answers (ties by position)."""
-    from genrec.index import ExactIndex
+    from genrec.search.index import ExactIndex
 
     exact = ExactIndex.build([str(i) for i in range(len(base))], base)
     return np.array([[int(i) for i, _ in row] for row in exact.query_many(qs, k=K)])
@@ -168,7 +168,7 @@ class Candidate:
         raise NotImplementedError
 
     def map_vectors(self) -> None:
-        from genrec.vectors import map_npy
+        from genrec.search.vectors import map_npy
 
         self.vectors = map_npy(self.folder.parent / "base.npy")  # as genrec maps them: no readahead
 
@@ -177,13 +177,13 @@ class Exact(Candidate):
     """genrec's ExactIndex over the float32 vectors, as catalogues up to the exact-search limit use it."""
 
     def build_and_save(self, base: np.ndarray) -> None:
-        from genrec.index import ExactIndex
+        from genrec.search.index import ExactIndex
 
         ExactIndex.build([str(i) for i in range(len(base))], base)  # normalising and checking is its build
         np.save(self.folder / "vectors.npy", base)
 
     def load(self) -> None:
-        from genrec.index import ExactIndex
+        from genrec.search.index import ExactIndex
 
         base = np.load(self.folder / "vectors.npy")
         self.index = ExactIndex.build([str(i) for i in range(len(base))], base)
@@ -199,12 +199,12 @@ class Genrec(Candidate):
     """genrec's AnnIndex: what catalogues above the exact-search limit use, string ids and all."""
 
     def build_and_save(self, base: np.ndarray) -> None:
-        from genrec.index import AnnIndex
+        from genrec.search.index import AnnIndex
 
         AnnIndex.build([str(i) for i in range(len(base))], base, **self.settings).save(self.folder / "index")
 
     def load(self) -> None:
-        from genrec.index import AnnIndex
+        from genrec.search.index import AnnIndex
 
         self.index = AnnIndex.load(self.folder / "index")
 
@@ -399,7 +399,7 @@ def search_points(sweep: dict[str, list]) -> list[dict]:
 
 def genrec_default() -> dict:
     """The search point genrec uses by default, in the sweep's terms."""
-    from genrec.index import ANN_DEFAULTS
+    from genrec.search.index import ANN_DEFAULTS
 
     return {"ef": ANN_DEFAULTS["ef"], "rerank": ANN_DEFAULTS["rerank"]}
 
@@ -435,7 +435,7 @@ def child_serve(spec: dict) -> dict:
     module = CANDIDATES[spec["name"]][0]
     if module:
         __import__(module)
-    import genrec.index  # noqa: F401
+    import genrec.search.index  # noqa: F401
 
     before, split0 = rss_mb(), rss_split()
     t = time.perf_counter()
@@ -508,7 +508,7 @@ def run_child(mode: str, spec: dict, work: Path) -> dict:
 def train_small_run(folder: Path) -> Path:
     """A 1-epoch VGG16 run at 64 px on generated clips: the app needs a run; its model size does not matter here
     (answers for library tracks use stored embeddings, no model)."""
-    from genrec.train import TrainConfig, train
+    from genrec.training.trainer import TrainConfig, train
 
     cfg = TrainConfig(
         arch="vgg16", library=str(folder), epochs=1, weights="none", input_size=64, out=os.environ["GENREC_RUNS"]
@@ -522,8 +522,8 @@ def make_catalogue(run_path: Path, n: int, seed: int) -> Path:
 
     from genrec.catalogue.store import catalogues_dir, write_catalogue
     from genrec.config import GENRES
-    from genrec.index import AnnIndex, choose_kind, l2_normalize
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
+    from genrec.search.index import AnnIndex, choose_kind, l2_normalize
 
     run = Run.open(run_path)
     dim = int(run.arrays["embeddings"].shape[1])
@@ -606,7 +606,7 @@ def child_app(spec: dict) -> dict:
 
 def measure_app(n: int, args, out: dict) -> None:
     """RSS of the Streamlit app (AppTest, a fresh process) with an ``n``-track catalogue selected."""
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
 
     run_path = Path(args.run) if args.run else train_small_run(workspace.generated_library(3, 30.0))
     catalogue = make_catalogue(run_path, n, args.seed)
@@ -654,7 +654,7 @@ def measure_size(n: int, args, out: dict, save: Callable[[], None], started: flo
                     print(f"  {name} {settings_text(build)}: skipped, past --budget-s", flush=True)
                     continue
                 if name == "genrec":
-                    from genrec.index import ANN_DEFAULTS
+                    from genrec.search.index import ANN_DEFAULTS
 
                     build = {k: v for k, v in ANN_DEFAULTS.items() if k not in ("ef", "rerank")}
                 folder = work / f"{name}-{b}"

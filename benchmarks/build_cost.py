@@ -4,15 +4,15 @@ Measures, on the real GTZAN sample (60 clips) with ``--weights none`` (ImageNet 
 compute; only their one-off download differs), with a cold spectrogram cache:
 
 * spectrogram: seconds per 30-s clip as one whole-clip image, and per clip cut into ten 3-s chunks;
-* features: seconds per 224-px image through each frozen backbone (batches of 8, as genrec.train);
+* features: seconds per 224-px image through each frozen backbone (batches of 8, as genrec.training.trainer);
 * fit: seconds per training image and epoch of the head on cached features;
 * fixed: model build + embedding + saving + LiteRT export, per run.
 
 Each stage is genrec's own function (prepare_images, build_model, extract, fit_tail, export_predictor),
 timed in wall and CPU seconds. CPU seconds are what carry over from a busy shared machine to an idle
 one; the script turns them into idle-machine wall seconds (TensorFlow keeps 2 cores busy, librosa 1),
-prints the estimate of ``genrec.build.estimate_seconds`` for 1000 clips with them, and compares
-with the costs ``genrec.build.MEASURED_COSTS`` holds.
+prints the estimate of ``genrec.training.pipeline.estimate_seconds`` for 1000 clips with them, and compares
+with the costs ``genrec.training.pipeline.MEASURED_COSTS`` holds.
 """
 
 from __future__ import annotations
@@ -50,12 +50,12 @@ def main(argv=None) -> int:
     a = parse_args(argv)
     report.start("genrec build: per-unit costs and the estimated GTZAN build time", argv=argv)
 
-    from genrec import build
+    import genrec.training.pipeline as build
     from genrec.config import GENRES
-    from genrec.library import load_gtzan
-    from genrec.model import build_model, split_model
-    from genrec.serving import PREDICTOR_FILE, export_predictor
-    from genrec.train import EXTRACT_BATCH, extract, fit_tail, prepare_images, select_tracks, set_seed
+    from genrec.data.library import load_gtzan
+    from genrec.model.network import build_model, split_model
+    from genrec.model.predict import PREDICTOR_FILE, export_predictor
+    from genrec.training.trainer import EXTRACT_BATCH, extract, fit_tail, prepare_images, select_tracks, set_seed
 
     root, what = (Path(a.library), a.library) if a.library else workspace.default_library()
     print(f"library: {what}\n", flush=True)
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     print(json.dumps(costs, indent=1))
     print("\nestimate for 1000 clips (GTZAN), both architectures, 50 epochs at most:")
     saved = build.MEASURED_COSTS
-    for label, c_ in (("with the costs measured now", costs), ("with genrec.build.MEASURED_COSTS", saved)):
+    for label, c_ in (("with the costs measured now", costs), ("with genrec.training.pipeline.MEASURED_COSTS", saved)):
         build.MEASURED_COSTS = c_
         whole, chunks = build.estimate_seconds(1000), build.estimate_seconds(1000, 3.0)
         print(f"  {label:<34} whole clips {whole / 60:5.1f} min   3-s chunks {chunks / 60:5.1f} min")

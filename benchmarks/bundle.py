@@ -39,8 +39,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def pack_sizes(runs: list[Path], out: Path) -> list[dict]:
     """The bundle's size for each predictor choice."""
-    from genrec.bundle import pack
-    from genrec.serving import QUANTIZED_FILE
+    from genrec.model.predict import QUANTIZED_FILE
+    from genrec.runs.bundle import pack
 
     float_only = out / "float-only"
     for run in runs:  # the runs without their 8-bit file: auto then packs the float predictor

@@ -23,7 +23,7 @@ from benchmarks import report, workspace
 
 
 def train_run(folder: Path, input_size: int) -> Path:
-    from genrec.train import TrainConfig, train
+    from genrec.training.trainer import TrainConfig, train
 
     t = time.perf_counter()
     cfg = TrainConfig(
@@ -42,7 +42,7 @@ def train_run(folder: Path, input_size: int) -> Path:
 def bench_engines(run_path: Path, folder: Path, n_files: int, ray_workers: list[int]) -> list[dict]:
     from genrec.catalogue import build_catalogue
     from genrec.errors import CatalogueError
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
 
     run = Run.open(run_path)
     cache = run.path / "catalogues" / ".cache"

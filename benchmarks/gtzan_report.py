@@ -2,7 +2,7 @@
 
 Protocol (the paper's): stratified 80/10/10 split per genre (or --split-dir files), 224x224x3
 mel-spectrogram images, Adam, dropout 0.2, up to 20 epochs with early stopping on validation loss,
-ImageNet weights (--weights). Training is genrec's own (``genrec.train.train``), so every run is saved
+ImageNet weights (--weights). Training is genrec's own (``genrec.training.trainer.train``), so every run is saved
 (to a temp folder unless --out) and can be inspected with ``genrec evaluate``.
 
 Per architecture it prints test accuracy (with a Wilson 95% interval, because a test set of tens of
@@ -70,7 +70,7 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def figures(run_dir: Path) -> dict:
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
 
     run = Run.open(run_dir)
     m, rec = run.metrics, run.record
@@ -147,10 +147,10 @@ def main(argv=None) -> int:
     report.start("genrec benchmark: the paper's GTZAN protocol, both architectures", a.keep)
     import os
 
+    from genrec.data.library import load_gtzan
     from genrec.errors import GenrecError
-    from genrec.library import load_gtzan
-    from genrec.model import weights_source
-    from genrec.train import train
+    from genrec.model.network import weights_source
+    from genrec.training.trainer import train
 
     out = a.out or os.environ["GENREC_RUNS"]
     archs = [s.strip() for s in a.archs.split(",") if s.strip()]

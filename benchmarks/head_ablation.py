@@ -2,11 +2,11 @@
 
 genrec adds one layer to the paper's classification head: a BatchNormalization (``feature_norm``)
 between the pooled backbone features and the dense ``embedding`` layer (see
-``genrec.model.build_model``). This script trains both heads with everything else equal (same
+``genrec.model.network.build_model``). This script trains both heads with everything else equal (same
 library, split, seed, epochs, early stopping, batch size, input size, weights) and prints, for each
 architecture, test accuracy, macro-F1, precision@5, mAP, the epochs run and the training time.
 
-Default: the demo runs' settings (``genrec.build.DEMO_SETTINGS``) on the built-in synthetic library.
+Default: the demo runs' settings (``genrec.training.pipeline.DEMO_SETTINGS``) on the built-in synthetic library.
 
 Examples:
     python -m benchmarks.head_ablation
@@ -22,8 +22,8 @@ from benchmarks import report, workspace
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from genrec.build import DEMO_SETTINGS
     from genrec.config import DEMO_WEIGHTS
+    from genrec.training.pipeline import DEMO_SETTINGS
 
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -40,10 +40,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     a = parse_args(argv)
     report.start("genrec benchmark: the paper's head vs genrec's head (+ feature_norm), everything else equal", a.keep)
+    from genrec.data.library import load_library
     from genrec.errors import GenrecError
-    from genrec.library import load_library
-    from genrec.runs import Run
-    from genrec.train import train
+    from genrec.runs.reader import Run
+    from genrec.training.trainer import train
 
     try:
         lib = load_library(a.library)

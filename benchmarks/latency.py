@@ -1,6 +1,6 @@
 """Latency of one 30-s clip end to end: decode -> spectrogram image -> VGG16 and ResNet50 -> top-5.
 
-End to end is ``genrec.recommend.compare([vgg16, resnet50], source=clip)``, what the CLI and the app
+End to end is ``genrec.serve.recommend.compare([vgg16, resnet50], source=clip)``, what the CLI and the app
 call for an outside clip. Measured
 
 * cold: the first query in a NEW process (a subprocess), split into importing genrec, importing
@@ -11,7 +11,7 @@ call for an outside clip. Measured
   forward, top-5 search (probability averaging + cosine index query + neighbour table).
 
 * song: a whole song (``--song-seconds``, default 240 s, written as 44.1 kHz stereo WAV so decoding
-  includes resampling) answered by both models window by window (genrec.song: decode once, one image
+  includes resampling) answered by both models window by window (genrec.serve.song: decode once, one image
   per window, song-level mean and top-5), median of ``--song-repeats`` warm runs, with its stages and
   the ratio to one 30-s query measured in the same run. It runs in a fresh process that never imports
   TensorFlow, as the app's server does: in this process the Keras comparison has loaded TensorFlow, whose
@@ -42,7 +42,8 @@ T_PROCESS_START = time.time()  # before anything else is imported: the cold chil
 from benchmarks import report, workspace  # noqa: E402
 from benchmarks.measure import iqr, median, peak_rss_mb  # noqa: E402
 
-PREDICTOR_ENV = "GENREC_PREDICTOR"  # genrec.serving.PREDICTOR_ENV, not imported so the cold child imports genrec itself
+# genrec.model.predict.PREDICTOR_ENV, not imported so that the cold child imports genrec itself
+PREDICTOR_ENV = "GENREC_PREDICTOR"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -70,8 +71,8 @@ def cold_child(vgg: str, resnet: str, clip: str, k: int, spawned: float) -> None
     """Runs in a fresh interpreter; prints one JSON line of stage timings."""
     out = {"interpreter_start_s": T_PROCESS_START - spawned}
     t = time.perf_counter()
-    from genrec.recommend import Recommender, compare
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender, compare
 
     out["import_genrec_s"] = time.perf_counter() - t
 
@@ -127,9 +128,9 @@ def staged_query(recs, clip: Path, k: int) -> dict:
     """One query with each stage timed on its own (the same work compare() does)."""
     import numpy as np
 
-    from genrec.audio import load_audio
-    from genrec.index import l2_normalize
-    from genrec.spectrogram import audio_to_images
+    from genrec.audio.decode import load_audio
+    from genrec.audio.spectrogram import audio_to_images
+    from genrec.search.index import l2_normalize
 
     t = {}
     s = time.perf_counter()
@@ -161,8 +162,8 @@ def staged_query(recs, clip: Path, k: int) -> dict:
 
 
 def images_for(recs, clip: Path) -> dict:
-    from genrec.audio import load_audio
-    from genrec.spectrogram import audio_to_images
+    from genrec.audio.decode import load_audio
+    from genrec.audio.spectrogram import audio_to_images
 
     y = load_audio(clip)
     return {r.run.arch: audio_to_images(y, chunk_seconds=r.chunk_seconds, size=r.input_size) for r in recs}
@@ -173,7 +174,13 @@ def compare_runtimes(recs, images: dict, repeats: int) -> list[dict]:
     and in Keras, side by side."""
     import numpy as np
 
-    from genrec.serving import PREDICTOR_FILE, QUANTIZED_FILE, KerasPredictor, LitePredictor, lite_runtime_available
+    from genrec.model.predict import (
+        PREDICTOR_FILE,
+        QUANTIZED_FILE,
+        KerasPredictor,
+        LitePredictor,
+        lite_runtime_available,
+    )
 
     rows = []
     for r in recs:
@@ -245,8 +252,8 @@ def make_song(run_dir: Path, seconds: float) -> Path:
     import numpy as np
     import soundfile as sf
 
-    from genrec.audio import load_audio
-    from genrec.runs import Run
+    from genrec.audio.decode import load_audio
+    from genrec.runs.reader import Run
 
     paths = sorted(p for p in Run.open(run_dir).tracks["path"] if Path(p).is_file())
     pieces, total, i = [], 0.0, 0
@@ -266,11 +273,11 @@ def make_song(run_dir: Path, seconds: float) -> Path:
 def song_child(vgg: str, resnet: str, song_path: str, clip: str, repeats: int, k: int) -> None:
     """Runs in a fresh interpreter that, like the app's server, never imports TensorFlow; prints one JSON
     line: whole-song answers of both runs vs one 30-s query, warm, alternating order, with the song's stages."""
+    from genrec.audio.spectrogram import images_of
     from genrec.config import cpu_threads
-    from genrec.recommend import Recommender, compare
-    from genrec.runs import Run
-    from genrec.song import analyse_song, decode_song, song_answers, window_of, window_samples, window_starts
-    from genrec.spectrogram import images_of
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender, compare
+    from genrec.serve.song import analyse_song, decode_song, song_answers, window_of, window_samples, window_starts
 
     recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
     for r in recs:
@@ -303,7 +310,7 @@ def song_child(vgg: str, resnet: str, song_path: str, clip: str, repeats: int, k
                 s = time.perf_counter()
                 compare(recs, source=Path(clip), k=k)
                 clips.append(time.perf_counter() - s)
-    # The song's window images built all at once (genrec.spectrogram.images_of, on every core) and one at a
+    # The song's window images built all at once (genrec.audio.spectrogram.images_of, on every core) and one at a
     # time on one thread, alternating: the images' share of the song, side by side in this process.
     song = decode_song(Path(song_path))
     window = window_of(recs[0])
@@ -337,10 +344,10 @@ def network_passes(recs, song, repeats: int) -> dict[str, list[float]]:
     answering predictor on every core as the song uses it, and each predictor file it has on one thread
     (the arithmetic in core-seconds, no thread waiting for another: on c cores no schedule answers the song
     faster than the runs' sum divided by c)."""
+    from genrec.audio.spectrogram import images_of
     from genrec.config import cpu_threads
-    from genrec.serving import PREDICTOR_FILE, QUANTIZED_FILE, LitePredictor
-    from genrec.song import window_of, window_samples, window_starts
-    from genrec.spectrogram import images_of
+    from genrec.model.predict import PREDICTOR_FILE, QUANTIZED_FILE, LitePredictor
+    from genrec.serve.song import window_of, window_samples, window_starts
 
     passes = {}
     for r in recs:
@@ -425,9 +432,9 @@ def main(argv=None) -> int:
     report.start("genrec benchmark: query latency of one 30-s clip, end to end, both models", a.keep)
     vgg, resnet, how = workspace.runs_from_args(a)
 
-    from genrec.audio import load_audio  # noqa: F401
-    from genrec.recommend import Recommender, compare
-    from genrec.runs import Run
+    from genrec.audio.decode import load_audio  # noqa: F401
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender, compare
 
     clip = Path(a.clip) if a.clip else workspace.first_clip(vgg)
     import soundfile as sf

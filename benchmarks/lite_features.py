@@ -1,16 +1,16 @@
 """Training's frozen-feature pass in Keras vs LiteRT, side by side in one process, and where converting pays.
 
-``genrec.train`` runs the frozen part of the network once over every library image. This script builds
+``genrec.training.trainer`` runs the frozen part of the network once over every library image. This script builds
 the same model training builds (random init, 224 px), cuts it as training does (``split_model``) and runs
 the frozen part over the same images three ways, in alternating order over ``--rounds`` rounds:
 
-* Keras: ``genrec.train.extract`` in batches of 8, as training does;
-* LiteRT: ``genrec.lite_features.convert_frozen`` once (timed separately), then ``lite_extract``
+* Keras: ``genrec.training.trainer.extract`` in batches of 8, as training does;
+* LiteRT: ``genrec.model.lite_features.convert_frozen`` once (timed separately), then ``lite_extract``
   in batches of 8;
 
 and reports images/s of each, the conversion seconds, the largest feature difference (relative to the
 features' scale), and the break-even library size: conversion seconds / seconds saved per image.
-``genrec.lite_features.MIN_IMAGES`` holds those break-evens.
+``genrec.model.lite_features.MIN_IMAGES`` holds those break-evens.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def library_images(n: int, size: int):
     """``n`` real spectrogram images: 3-s chunks of the GTZAN sample (or generated clips)."""
-    from genrec.library import load_gtzan
-    from genrec.train import prepare_images, select_tracks
+    from genrec.data.library import load_gtzan
+    from genrec.training.trainer import prepare_images, select_tracks
 
     root, desc = workspace.default_library()
     lib = load_gtzan(root)
@@ -52,9 +52,9 @@ def main(argv=None) -> int:
     report.start("genrec benchmark: frozen-feature pass, Keras vs LiteRT")
     import numpy as np
 
-    from genrec.lite_features import MIN_IMAGES, convert_frozen, lite_extract
-    from genrec.model import build_model, split_model
-    from genrec.train import EXTRACT_BATCH, extract
+    from genrec.model.lite_features import MIN_IMAGES, convert_frozen, lite_extract
+    from genrec.model.network import build_model, split_model
+    from genrec.training.trainer import EXTRACT_BATCH, extract
 
     images, desc = library_images(a.images, a.input_size)
     print(f"images:   {desc}\n", flush=True)

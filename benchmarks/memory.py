@@ -7,7 +7,7 @@
 2. apptest: the Streamlit app (``app.py`` + ``pages/``) executed by
    ``streamlit.testing.v1.AppTest`` in a fresh process with GENREC_RUNS pointing at the two runs:
    first render, then one full comparison of an uploaded clip (Compare page -> "Upload" -> the clip),
-   which loads both models. Model loads are counted by wrapping ``genrec.recommend.load_predictor``.
+   which loads both models. Model loads are counted by wrapping ``genrec.serve.recommend.load_predictor``.
 3. server: the real server (``streamlit run app.py --server.headless true``): RSS of the server
    process after start-up, after a plain HTTP request of the page (which runs no script), and after
    one script run requested over the app's websocket (what a browser does on page load). Driving an
@@ -83,17 +83,17 @@ def child_models(vgg: str, resnet: str, clip: str, runtime: str = "auto") -> dic
         os.environ["GENREC_PREDICTOR"] = runtime
     stages: list = []
     _mark(stages, "interpreter + numpy/psutil")
-    from genrec.recommend import Recommender, compare
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender, compare
 
-    _mark(stages, "import genrec.recommend")
+    _mark(stages, "import genrec.serve.recommend")
     recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
     if runtime == "keras":
-        from genrec.serving import KerasPredictor
+        from genrec.model.predict import KerasPredictor
 
         for r in recs:  # replaces the lazily chosen predictor (a cached_property) with the Keras one
             r.__dict__["_predictor"] = KerasPredictor(r.run.load_model())
-    from genrec.library import load_library
+    from genrec.data.library import load_library
 
     lib = recs[0].run.record["library"]
     spec = "demo" if lib.get("synthetic") else lib["root"]
@@ -122,7 +122,7 @@ def child_models(vgg: str, resnet: str, clip: str, runtime: str = "auto") -> dic
 
 # --------------------------------------------------------------------------- child: AppTest
 def child_apptest(app: str, clip: str, timeout: int) -> dict:
-    import genrec.recommend as REC
+    import genrec.serve.recommend as REC
 
     loads = []
     original = REC.load_predictor

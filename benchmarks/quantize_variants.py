@@ -1,9 +1,9 @@
 """LiteRT quantization variants of the predictor, side by side: file size, forward time, agreement with float.
 
 For each run (VGG16 and ResNet50), the image → (probabilities, embedding) network is converted with
-``genrec.quantize.convert`` in every variant (float32, full-integer int8 with float input/output,
+``genrec.model.quantize.convert`` in every variant (float32, full-integer int8 with float input/output,
 dynamic-range int8 weights, float16 weights), calibrated on the run's own training spectrograms
-(``genrec.quantize.calibration_sample``). Each file then answers, in LiteRT's interpreter with its
+(``genrec.model.quantize.calibration_sample``). Each file then answers, in LiteRT's interpreter with its
 default XNNPACK delegate, on this CPU:
 
 * the forward pass of one query's images (median of ``--repeats``, variants in rotating order, so
@@ -11,10 +11,10 @@ default XNNPACK delegate, on this CPU:
 * the same with XNNPACK's "latest features" switch on (``experimental_default_delegate_latest_features``);
 * CPU seconds of the pass on one thread (``--threads 1``, the default): on a machine shared with other
   jobs, wall time mostly measures the queue for the cores, CPU time the work;
-* the agreement with the float model on the run's own library (``genrec.quantize.agreement``: top-1
+* the agreement with the float model on the run's own library (``genrec.model.quantize.agreement``: top-1
   genre agreement, top-5 overlap, max probability difference).
 
-The shipped variant (``genrec.quantize.SHIPPED_VARIANT``) is the one this table favours.
+The shipped variant (``genrec.model.quantize.SHIPPED_VARIANT``) is the one this table favours.
 """
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ def measure_run(
 ) -> list[dict]:
     import numpy as np
 
-    from genrec import quantize as Q
-    from genrec.runs import Run
+    import genrec.model.quantize as Q
+    from genrec.runs.reader import Run
 
     run = Run.open(run_dir)
     rows_all = np.arange(len(run.tracks))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genrec.index import ANN_DEFAULTS, AnnIndex, ExactIndex, ann_available, l2_normalize
+from genrec.search.index import ANN_DEFAULTS, AnnIndex, ExactIndex, ann_available, l2_normalize
 
 HAVE_ANN = ann_available()
 

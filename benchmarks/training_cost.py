@@ -1,10 +1,10 @@
 """Cached-feature training vs a naive Keras ``model.fit`` on images, side by side in one process.
 
 genrec trains by running the frozen part of the network once per image, caching its output, and
-fitting only the trainable tail on that cache (``genrec.train``). The naive way feeds the images
+fitting only the trainable tail on that cache (``genrec.training.trainer``). The naive way feeds the images
 through the whole model every epoch. Both ways here start from the same seed, the same model
 (``build_model``), the same clips, epochs, batch size, optimizer, class weights and callbacks (both
-go through ``genrec.train.fit_tail``), so the only difference is where the frozen forward pass
+go through ``genrec.training.trainer.fit_tail``), so the only difference is where the frozen forward pass
 happens. Reported: wall and CPU time of each way, their ratio naive/cached, and the validation
 accuracy of both (they should agree: it is the same model trained on the same numbers).
 
@@ -51,7 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def warm_up(arch: str, size: int) -> None:
     """Build a throw-away model and run one batch, so one-off TensorFlow start-up cost favours neither way."""
-    from genrec.model import build_model
+    from genrec.model.network import build_model
 
     m = build_model(arch, 10, weights="none", input_size=size)
     m.predict_on_batch(np.zeros((2, size, size, 3), np.float32))
@@ -67,9 +67,9 @@ def _clear() -> None:
 
 
 def _seeded_model(arch: str, cfg):
-    """The model genrec.train builds for ``cfg`` (random init), after seeding as genrec.train does."""
-    from genrec.model import build_model
-    from genrec.train import set_seed
+    """The model genrec.training.trainer builds for ``cfg`` (random init), seeded as training seeds it."""
+    from genrec.model.network import build_model
+    from genrec.training.trainer import set_seed
 
     set_seed(cfg.seed)
     return build_model(
@@ -85,16 +85,16 @@ def _seeded_model(arch: str, cfg):
 
 def run_cached(arch, cfg, images, y, tr, va):
     """genrec's way: the frozen part's outputs computed once, then only the tail trained on them."""
-    from genrec.clips import EXTRACT_BATCH
-    from genrec.model import split_model
-    from genrec.train import extract, fit_tail
+    from genrec.model.network import split_model
+    from genrec.model.pooling import EXTRACT_BATCH
+    from genrec.training.trainer import extract, fit_tail
 
     model = _seeded_model(arch, cfg)
     frozen, tail = split_model(model)
     t: dict = {}
     used = tr | va
     with measure.timed(t, "extract"):
-        feats = extract(frozen, images[used], min(cfg.batch_size, EXTRACT_BATCH))  # as genrec.train does
+        feats = extract(frozen, images[used], min(cfg.batch_size, EXTRACT_BATCH))  # as genrec.training.trainer does
     sub_tr, sub_va = tr[used], va[used]
     with measure.timed(t, "fit"):
         hist = fit_tail(tail, [f[sub_tr] for f in feats], y[tr], [f[sub_va] for f in feats], y[va], cfg)
@@ -108,7 +108,7 @@ def run_cached(arch, cfg, images, y, tr, va):
 
 def run_naive(arch, cfg, images, y, tr, va):
     """The naive way: a plain fit of the whole model on the images, every epoch."""
-    from genrec.train import fit_tail
+    from genrec.training.trainer import fit_tail
 
     model = _seeded_model(arch, cfg)
     t: dict = {}
@@ -125,8 +125,8 @@ def run_naive(arch, cfg, images, y, tr, va):
 def main(argv=None) -> int:
     a = parse_args(argv)
     report.start("genrec benchmark: cached-feature training vs naive model.fit on images", a.keep)
-    from genrec.library import load_gtzan
-    from genrec.train import prepare_images, select_tracks
+    from genrec.data.library import load_gtzan
+    from genrec.training.trainer import prepare_images, select_tracks
 
     root, desc = (Path(a.library), str(a.library)) if a.library else workspace.default_library()
     archs = [s.strip() for s in a.archs.split(",") if s.strip()]

@@ -68,7 +68,7 @@ def generated_library(n_per_genre: int = 6, seconds: float = 30.0) -> Path:
     """A GTZAN-layout folder <genre>/<genre>.000NN.wav of genrec's synthetic clips, under GENREC_HOME."""
     import soundfile as sf
 
-    from genrec import synth
+    import genrec.data.synth as synth
     from genrec.config import GENRES, SAMPLE_RATE
 
     root = Path(os.environ.get("GENREC_HOME", tempfile.mkdtemp())) / "generated-gtzan"
@@ -88,7 +88,7 @@ def train_two_runs(library: str | None, epochs: int, input_size: int) -> tuple[P
     Random-init weights (ImageNet weights cannot be downloaded here); forward cost and memory depend on
     the architecture and input size, not on the weights' values.
     """
-    from genrec.train import TrainConfig, train
+    from genrec.training.trainer import TrainConfig, train
 
     root, desc = (Path(library), library) if library else default_library()
     runs = []
@@ -141,7 +141,7 @@ def add_train_args(parser: argparse.ArgumentParser, **defaults: object) -> None:
 
 def train_config(args: argparse.Namespace, arch: str, **overrides: object):
     """A TrainConfig from the TRAIN_OPTIONS ``args`` has, then ``overrides``; runs go to GENREC_RUNS by default."""
-    from genrec.train import TrainConfig
+    from genrec.training.trainer import TrainConfig
 
     given = {name: getattr(args, name) for name in TRAIN_OPTIONS if hasattr(args, name)}
     return TrainConfig(arch=arch, **{"out": os.environ["GENREC_RUNS"], **given, **overrides})
@@ -182,7 +182,7 @@ def runs_from_args(args: argparse.Namespace) -> tuple[Path, Path, str]:
 
 def first_clip(run_dir: Path) -> Path:
     """The first audio file of a run's library (a real 30-s clip for the GTZAN sample)."""
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
 
     tracks = Run.open(run_dir).tracks
     paths = sorted(p for p in tracks["path"] if Path(p).suffix.lower() in AUDIO_SUFFIXES and Path(p).is_file())

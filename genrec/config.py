@@ -27,7 +27,7 @@ MIN_SECONDS = 3.0  # shorter audio is refused rather than padded
 MAX_SONG_SECONDS = 600.0  # whole-song analysis covers at most this much (the middle of longer files)
 #: How much longer than a run's window an upload may be and still count as one clip (its middle window),
 #: not a song: GTZAN's "30-s" clips last up to about 30.6 s. A song's rest after its last whole window is
-#: given a window of its own only when longer than this (genrec.song.window_starts).
+#: given a window of its own only when longer than this (genrec.serve.song.window_starts).
 SONG_SLACK_SECONDS = 1.0
 N_MELS = 128
 #: Power in dB (against a fixed reference of 1.0) mapped to grey 0 and 255: the range the models see and the
@@ -86,14 +86,15 @@ STALE_WORK_SECONDS = 6 * 3600
 #: browser, on the cores the build needs: every 2 s, not every second (benchmarks/RESULTS.md section 10).
 BUILD_POLL_RUNNING_S = 2.0
 BUILD_POLL_IDLE_S = 5.0
-#: glibc malloc settings for the build's TensorFlow steps (genrec.isolated), unless the user set them: two
+#: glibc malloc settings for the build's TensorFlow steps (genrec.utils.isolated), unless the user set them: two
 #: arenas instead of eight per core, and large blocks mmap'ed (so freed ones go back at once). They cut the
 #: ResNet50 LiteRT conversion's peak from 1.63 to 1.34 GB (benchmarks/RESULTS.md section 9).
 CHILD_MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": str(1 << 20)}
 
 # --------------------------------------------------------------------------- allowed ranges of the settings
 # Every size, length and count a user sets (the CLI's options, TrainConfig) has a minimum and a maximum here:
-# the CLI's argument types (genrec.cli._shared) and genrec.train.check_settings both read them. The maxima are
+# the CLI's argument types (genrec.cli._shared) and genrec.training.trainer.check_settings both read them.
+# The maxima are
 # what the pipeline can do on a machine like the benchmarks' (2 cores, 23.5 GB; benchmarks/RESULTS.md).
 
 #: The smallest image side VGG16 and ResNet50 accept (their five 2× poolings need at least 32 px).
@@ -117,7 +118,7 @@ MAX_CHUNKS_PER_CLIP = 30
 #: (40 with 3-s chunks). Early stopping ends real runs long before. Also the most --patience can mean.
 MAX_EPOCHS = 1000
 #: Training batch at most: the head is fitted on cached features (the frozen pass has its own small batch,
-#: genrec.clips.EXTRACT_BATCH), so the batch only sets the steps per epoch; 1024 holds the paper split's 800
+#: genrec.model.pooling.EXTRACT_BATCH), so the batch only sets the steps per epoch; 1024 holds the paper split's 800
 #: training clips in one step already.
 MAX_BATCH_SIZE = 1024
 #: Adam's learning rate: above 1 the head's updates diverge; at 1e-6 (a thousandth of the default) MAX_EPOCHS

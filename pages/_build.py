@@ -1,7 +1,7 @@
 """The build choices shared by the first-start page and the "Build runs" page.
 
 Two cards (the synthetic demo, real GTZAN with ImageNet weights) and, while a
-build runs, its progress. The build itself belongs to :mod:`genrec.buildjob`:
+build runs, its progress. The build itself belongs to :mod:`genrec.app.buildjob`:
 it runs in a child process and its progress lives in a file in the runs
 folder, so every session (a reloaded tab, a second visitor) draws the same
 build and nobody can start a second one.
@@ -13,7 +13,9 @@ import time
 
 import streamlit as st
 
-from genrec import buildjob, dashboard, reachability
+import genrec.app.buildjob as buildjob
+import genrec.app.dashboard as dashboard
+import genrec.data.reachability as reachability
 from genrec.config import BUILD_POLL_IDLE_S, BUILD_POLL_RUNNING_S, runs_home
 from pages._common import forget_runs, guard
 

@@ -1,9 +1,9 @@
 """Streamlit glue shared by the pages: caches, the sidebar, error guard and small drawing helpers.
 
-Modelling and table logic lives in :mod:`genrec.dashboard` and figures in
-:mod:`genrec.plots`; this module only caches their results per process and
+Modelling and table logic lives in :mod:`genrec.app.dashboard` and figures in
+:mod:`genrec.app.plots`; this module only caches their results per process and
 draws them. TensorFlow is never imported here: a model is loaded (by
-:class:`genrec.recommend.Recommender`) only when outside audio is analysed.
+:class:`genrec.serve.recommend.Recommender`) only when outside audio is analysed.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genrec import dashboard, plots, queries, runs
+import genrec.app.dashboard as dashboard
+import genrec.app.plots as plots
+import genrec.runs.reader as runs
+import genrec.serve.queries as queries
 from genrec.config import ARCHITECTURES, SAMPLE_RATE, runs_home
 from genrec.errors import GenrecError
 
@@ -49,7 +52,7 @@ def guard(doing: str = ""):
 # --------------------------------------------------------------------------- runs and models
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _runs_in(root: str, signature: tuple) -> tuple[list, list]:
-    from genrec.runs import list_runs
+    from genrec.runs.reader import list_runs
 
     return list_runs(Path(root))
 
@@ -84,8 +87,8 @@ def recommender(run_path: str, catalogue: str | None = None):
 
 @st.cache_resource(show_spinner=False, max_entries=3)
 def _recommender(run_path: str, catalogue: str | None):
-    from genrec.recommend import Recommender
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender
 
     run = Run.open(run_path)
     if catalogue is None:
@@ -176,7 +179,7 @@ def library_caption(run) -> None:
     st.caption(f"Library: {run.library.label} · {len(run.tracks)} clips · split: {run.split}", help=run.split_method)
     if dashboard.is_synthetic(run):
         synthetic_badge()
-    from genrec.bundle import missing_audio_note
+    from genrec.runs.bundle import missing_audio_note
 
     note = missing_audio_note(run)  # a run pulled from a bundle: its library's audio may be elsewhere
     if note:
@@ -185,7 +188,7 @@ def library_caption(run) -> None:
 
 def predictor_caption(run) -> None:
     """Which predictor answers this run's uploads (8-bit or float; ``GENREC_PREDICTOR``), and why."""
-    from genrec.serving import choose_predictor
+    from genrec.model.predict import choose_predictor
 
     choice = choose_predictor(run)
     agreement = f"  \n8-bit vs float: {choice.agreement}" if choice.agreement else ""
@@ -231,21 +234,21 @@ def sidebar(runs: list, broken: list) -> None:
 @st.cache_data(show_spinner=False, max_entries=12)
 def clip_samples(path: str) -> np.ndarray:
     """A library clip's decoded 30-s window."""
-    from genrec.audio import load_audio
+    from genrec.audio.decode import load_audio
 
     return load_audio(path)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def mel_of(digest: str, _samples: np.ndarray) -> np.ndarray:
-    from genrec.spectrogram import mel_db
+    from genrec.audio.spectrogram import mel_db
 
     return mel_db(_samples)
 
 
 @st.cache_data(show_spinner=False)
 def band_hz() -> np.ndarray:
-    from genrec.spectrogram import mel_frequencies
+    from genrec.audio.spectrogram import mel_frequencies
 
     return mel_frequencies()
 
@@ -254,13 +257,13 @@ def band_hz() -> np.ndarray:
 def thumbnail(path: str, width: int = 192, height: int = 72) -> np.ndarray | None:
     """Small colour spectrogram of a vetted library file (audio or pre-rendered image); None if unreadable.
 
-    ``path`` comes from :meth:`genrec.runs.Run.media_path` (or a Recommender's answer); "" means none.
+    ``path`` comes from :meth:`genrec.runs.reader.Run.media_path` (or a Recommender's answer); "" means none.
     """
     if not path:
         return None
     try:
         if queries.is_audio_file(path):
-            from genrec.spectrogram import mel_db
+            from genrec.audio.spectrogram import mel_db
 
             return plots.spectrogram_thumbnail(mel_db(clip_samples(path)), width, height)
         from PIL import Image

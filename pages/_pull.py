@@ -1,7 +1,7 @@
 """Trained runs pulled into the app: at start-up from ``GENREC_RUNS_URL`` (or ``[genrec] runs_url`` in
 Streamlit's secrets), and on demand with "Load trained runs" (a URL or an uploaded archive).
 
-Every pull goes through :func:`genrec.bundle.pull`, which checks everything and holds the runs folder's pull
+Every pull goes through :func:`genrec.runs.bundle.pull`, which checks everything and holds the runs folder's pull
 lock: sessions pull one at a time, and a session that waited finds the runs in place.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from genrec import bundle
+import genrec.runs.bundle as bundle
 from genrec.config import data_home
 from genrec.errors import GenrecError
 from pages._common import forget_runs, guard

@@ -7,8 +7,11 @@ import random
 
 import streamlit as st
 
-from genrec import analysis_plots, dashboard, plots, queries
-from genrec.audio import SUPPORTED_FORMATS
+import genrec.app.analysis_plots as analysis_plots
+import genrec.app.dashboard as dashboard
+import genrec.app.plots as plots
+import genrec.serve.queries as queries
+from genrec.audio.decode import SUPPORTED_FORMATS
 from genrec.config import ARCHITECTURES, MAX_SONG_SECONDS, SAMPLE_RATE, TOP_K
 from genrec.errors import GenrecError
 from pages._common import (
@@ -37,7 +40,7 @@ def audio_answers(
     digest: str, run_paths: tuple[str, ...], _data: bytes, name: str, catalogue: str | None = None
 ) -> tuple[list, int]:
     """Both runs' answers for outside audio, computed once per clip, run pair and source."""
-    from genrec.recommend import compare
+    from genrec.serve.recommend import compare
 
     return compare([recommender(p, catalogue) for p in run_paths], source=_data, name=name, k=K)
 
@@ -48,7 +51,7 @@ PREDICTED = "predicted"
 @st.cache_data(show_spinner=False, max_entries=16)
 def explanation(run_path: str, digest: str, genre: str, _source, name: str | None):
     """One run's Grad-CAM of a clip for a genre, once per clip, run and genre."""
-    from genrec.explain import explain
+    from genrec.serve.explain import explain
 
     (expl,) = explain([recommender(run_path)], source=_source, name=name, genre=genre)
     return expl
@@ -56,7 +59,7 @@ def explanation(run_path: str, digest: str, genre: str, _source, name: str | Non
 
 def song_timelines(digest: str, run_paths: tuple[str, ...], data: bytes, name: str):
     """The whole song decoded once and each run's timeline over it, kept per session (with a progress bar)."""
-    from genrec.song import analyse_song, decode_song
+    from genrec.serve.song import analyse_song, decode_song
 
     store = st.session_state.setdefault("song_timelines", {})
     key = (digest, run_paths)
@@ -187,7 +190,7 @@ def model_column(
 
 def whole_song_length(query: queries.Query, present: dict) -> float | None:
     """The upload's length when it is longer than the runs' windows (then it is analysed whole), else None."""
-    from genrec.song import file_seconds, is_longer_than_windows
+    from genrec.serve.song import file_seconds, is_longer_than_windows
 
     seconds = file_seconds(query.data)
     if seconds is None:
@@ -197,7 +200,7 @@ def whole_song_length(query: queries.Query, present: dict) -> float | None:
 
 def region_answers(archs: list[str], present: dict, seconds: float, note: str, timelines: list, extras: dict) -> dict:
     """The region slider, and each run's song-level answer over that region (timelines go into ``extras``)."""
-    from genrec.song import song_answers
+    from genrec.serve.song import song_answers
 
     st.info(
         f"{note} Each model judges the song window by window; its prediction and recommendations below are "
@@ -223,7 +226,7 @@ def gradcam_section(query: queries.Query, present: dict, answers: dict, extras: 
     """Toggle and genre choice; each run's Grad-CAM figure (one colour scale for both) into ``extras``."""
     import numpy as np
 
-    from genrec.explain import shared_scale
+    from genrec.serve.explain import shared_scale
 
     if not answers:
         return
@@ -369,7 +372,7 @@ def main() -> None:
     ids = {a: set(ans.neighbours["track_id"]) for a, ans in answers.items()}
     shared = set.intersection(*ids.values()) if len(ids) == 2 else set()  # marked "also by" in the lists
     if len(answers) == 2:
-        from genrec.recommend import shared_count
+        from genrec.serve.recommend import shared_count
 
         both = shared_count(*answers.values())
         agree, text = dashboard.agreement_text({a: ans.genre for a, ans in answers.items()})

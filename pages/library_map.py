@@ -6,7 +6,9 @@ import html
 
 import streamlit as st
 
-from genrec import dashboard, plots, projection
+import genrec.app.dashboard as dashboard
+import genrec.app.plots as plots
+import genrec.app.projection as projection
 from genrec.config import TOP_K
 from pages._common import (
     all_runs,

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genrec import analysis_plots, dashboard, plots
+import genrec.app.analysis_plots as analysis_plots
+import genrec.app.dashboard as dashboard
+import genrec.app.plots as plots
 from genrec.config import ARCHITECTURES
 from genrec.errors import GenrecError
 from pages._common import (
@@ -31,7 +33,7 @@ def history_fig(run_path: str, run_id: str):
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def confusion_fig(run_path: str, run_id: str, split: str, normalized: bool):
-    from genrec.metrics import confusion_frame
+    from genrec.evaluate.metrics import confusion_frame
 
     run = run_by_id(run_id)
     return plots.confusion_figure(
@@ -128,14 +130,14 @@ def run_panel(run, split: str, normalized: bool, slot: str) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def head_to_head_of(path_a: str, path_b: str, id_a: str, id_b: str):
-    from genrec.headtohead import head_to_head
+    from genrec.evaluate.headtohead import head_to_head
 
     return head_to_head(run_by_id(id_a), run_by_id(id_b))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def retrieval_of(run_path: str, run_id: str) -> dict:
-    from genrec.evaluate import retrieval_beyond_precision
+    from genrec.evaluate.report import retrieval_beyond_precision
 
     return retrieval_beyond_precision(run_by_id(run_id))
 

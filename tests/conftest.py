@@ -113,8 +113,8 @@ def tiny_library_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory, tiny_library_dir) -> dict[str, Path]:
     """One tiny trained run per architecture (32-px images, 2 epochs), shared by the tests that only read runs."""
-    from genrec.library import load_gtzan
-    from genrec.train import TrainConfig, train
+    from genrec.data.library import load_gtzan
+    from genrec.training.trainer import TrainConfig, train
 
     home = tmp_path_factory.mktemp("tiny-runs-home")
     old = {k: os.environ.get(k) for k in ("GENREC_HOME", "GENREC_RUNS")}
@@ -158,7 +158,7 @@ def gtzan_sample() -> Path:
 
 def own_run(src: Path, dest: Path):
     """A private copy of a tiny run (catalogues are written into the run folder), opened as a Run."""
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
 
     dest.mkdir(parents=True)
     for f in src.iterdir():

@@ -22,7 +22,11 @@ import plotly.graph_objects as go
 import pytest
 import soundfile as sf
 
-from genrec import build, dashboard, plots, projection, queries
+import genrec.app.dashboard as dashboard
+import genrec.app.plots as plots
+import genrec.app.projection as projection
+import genrec.serve.queries as queries
+import genrec.training.pipeline as build
 from genrec.config import GENRES, SAMPLE_RATE
 from genrec.errors import AudioError
 from tests.conftest import tone
@@ -129,8 +133,8 @@ def no_traceback(at) -> None:
 # --------------------------------------------------------------------------- compare page
 @slow
 def test_pick_library_clip_shows_both_models(runs_dir, tiny_runs):
-    from genrec.recommend import Recommender, compare
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender, compare
 
     at = start()
     assert "Compare VGG16 and ResNet50" in at.title[0].value
@@ -310,8 +314,8 @@ def test_demo_progress_is_one_monotonic_bar():
 # --------------------------------------------------------------------------- training runs
 @slow
 def test_training_runs_page(runs_dir, tiny_runs):
-    from genrec.metrics import confusion_frame, report_frame
-    from genrec.runs import Run
+    from genrec.evaluate.metrics import confusion_frame, report_frame
+    from genrec.runs.reader import Run
 
     at = start()
     at.switch_page("pages/training_runs.py").run()
@@ -350,8 +354,8 @@ def test_training_runs_page(runs_dir, tiny_runs):
 # --------------------------------------------------------------------------- library map
 @slow
 def test_library_map_page(runs_dir, tiny_runs):
-    from genrec.recommend import Recommender
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender
 
     at = start()
     at.switch_page("pages/library_map.py").run()

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from genrec import buildjob, reachability
+import genrec.app.buildjob as buildjob
+import genrec.data.reachability as reachability
 from tests.test_app import copy_runs, markdown, no_traceback, start
 from tests.test_buildjob import closed_port_url, fake_command, local_server, wait_for  # noqa: F401 (fixture)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from genrec.bundle import pack
+from genrec.runs.bundle import pack
 from tests.conftest import Server
 
 ROOT = Path(__file__).resolve().parents[1]

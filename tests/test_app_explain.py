@@ -51,9 +51,9 @@ def check_heatmaps(at, explanations) -> None:
 
 @slow
 def test_library_clip_shows_both_heatmaps(runs_dir):
-    from genrec.explain import explain
-    from genrec.recommend import Recommender
-    from genrec.runs import list_runs
+    from genrec.runs.reader import list_runs
+    from genrec.serve.explain import explain
+    from genrec.serve.recommend import Recommender
 
     at = start()
     at.selectbox(key="pick_track").set_value("jazz.00003").run()
@@ -72,9 +72,9 @@ def test_library_clip_shows_both_heatmaps(runs_dir):
 
 @slow
 def test_upload_shows_both_heatmaps(runs_dir, tiny_library_dir):
-    from genrec.explain import explain
-    from genrec.recommend import Recommender
-    from genrec.runs import list_runs
+    from genrec.runs.reader import list_runs
+    from genrec.serve.explain import explain
+    from genrec.serve.recommend import Recommender
 
     data = (tiny_library_dir / "rock" / "rock.00002.wav").read_bytes()
     at = start()
@@ -88,9 +88,9 @@ def test_upload_shows_both_heatmaps(runs_dir, tiny_library_dir):
 
 @slow
 def test_two_minute_upload_shows_timelines(runs_dir):
-    from genrec.recommend import Recommender
-    from genrec.runs import list_runs
-    from genrec.song import analyse_song, decode_song
+    from genrec.runs.reader import list_runs
+    from genrec.serve.recommend import Recommender
+    from genrec.serve.song import analyse_song, decode_song
 
     y = np.concatenate([tone(60.0, 220.0), tone(60.0, 880.0, seed=1)])
     data = wav_bytes(y)
@@ -124,9 +124,9 @@ def test_two_minute_upload_shows_timelines(runs_dir):
 
 @slow
 def test_training_runs_page_head_to_head_and_hubness(runs_dir):
-    from genrec.evaluate import retrieval_beyond_precision
-    from genrec.headtohead import head_to_head
-    from genrec.runs import list_runs
+    from genrec.evaluate.headtohead import head_to_head
+    from genrec.evaluate.report import retrieval_beyond_precision
+    from genrec.runs.reader import list_runs
 
     runs = {r.arch: r for r in list_runs(runs_dir)[0]}
     h = head_to_head(runs["vgg16"], runs["resnet50"])

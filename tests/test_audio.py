@@ -1,4 +1,4 @@
-"""genrec.audio: decoding every supported format into the fixed 30-s mono window, and every refusal."""
+"""genrec.audio.decode: decoding every supported format into the fixed 30-s mono window, and every refusal."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genrec.audio import SUPPORTED_FORMATS, chunk_audio, load_audio
+from genrec.audio.decode import SUPPORTED_FORMATS, chunk_audio, load_audio
 from genrec.config import CLIP_SECONDS, MIN_SECONDS, SAMPLE_RATE
 from genrec.errors import AudioError
 from tests.conftest import tone, write_audio
@@ -91,7 +91,7 @@ def test_resampling_is_librosas_soxr_hq(rate):
     """genrec calls soxr itself (importing librosa costs a second of a cold start): same samples, same length."""
     import librosa
 
-    from genrec.audio import resample
+    from genrec.audio.decode import resample
 
     y = np.random.default_rng(rate).standard_normal(rate * 3 + 17).astype(np.float32) * 0.2
     theirs = librosa.resample(y, orig_sr=rate, target_sr=SR, res_type="soxr_hq")

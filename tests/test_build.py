@@ -12,12 +12,13 @@ import pytest
 from conftest import Server, sha256
 from test_splits import filtered_folder
 
-from genrec import build, isolated
+import genrec.training.pipeline as build
+import genrec.utils.isolated as isolated
 from genrec.cli import main
 from genrec.config import PAPER_ACCURACY
-from genrec.gtzan import MIRROR_ENV
-from genrec.model import IMAGENET_NOTOP_FILES
-from genrec.runs import Run
+from genrec.data.gtzan import MIRROR_ENV
+from genrec.model.network import IMAGENET_NOTOP_FILES
+from genrec.runs.reader import Run
 
 
 def gtzan_archive(tmp_path: Path) -> tuple[bytes, dict[str, str], str]:

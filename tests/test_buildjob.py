@@ -18,9 +18,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from genrec import buildjob, reachability
-from genrec.build import staging_prefix
-from genrec.buildjob import BuildBusy, BuildStatus
+import genrec.app.buildjob as buildjob
+import genrec.data.reachability as reachability
+from genrec.app.buildjob import BuildBusy, BuildStatus
+from genrec.training.pipeline import staging_prefix
 from tests.conftest import process_running, wait_for
 
 #: A stand-in for `genrec build --progress-format lines`: progress lines, then it waits for a gate file
@@ -51,13 +52,13 @@ FAKE_BUILD = textwrap.dedent("""
 """)
 
 
-#: A stand-in for a build that is killed while a step trains in a grandchild (genrec.isolated), as `genrec build`
+#: A stand-in for a build that is killed while a step trains in a grandchild (genrec.utils.isolated), as `genrec build`
 #: runs them: it reports a stage, logs a TensorFlow line, and the step writes into its staging folder until killed.
 KILLABLE_BUILD = textwrap.dedent("""
     import json, os, sys, tempfile, time
     from pathlib import Path
-    from genrec.build import staging_prefix
-    from genrec.isolated import run_isolated
+    from genrec.training.pipeline import staging_prefix
+    from genrec.utils.isolated import run_isolated
 
     def train(staging, pid_file, progress):
         Path(pid_file).write_text(str(os.getpid()))
@@ -117,7 +118,7 @@ def test_build_runs_reports_progress_refuses_a_second_start_and_finishes(tmp_pat
             sys.executable,
             "-c",
             (
-                "import sys; from genrec import buildjob; "
+                "import sys; from genrec.app import buildjob; "
                 "s = buildjob.status(sys.argv[1]); print(s.state, s.library, s.text)"
             ),
             str(root),
@@ -362,7 +363,7 @@ def test_offline_and_partly_reachable_are_told_apart(local_server):
 
 
 def test_default_sources_are_the_download_modules_and_keras_hosts():
-    from genrec.gtzan import gtzan_sources
+    from genrec.data.gtzan import gtzan_sources
 
     assert reachability.gtzan_source_urls() == [source.url for source in gtzan_sources()]
     assert all(

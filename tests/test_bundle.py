@@ -1,4 +1,4 @@
-"""`genrec runs pack` / `genrec runs pull` (genrec.bundle) against a local HTTP server on 127.0.0.1."""
+"""`genrec runs pack` / `genrec runs pull` (genrec.runs.bundle) against a local HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrec import bundle
-from genrec.bundle import MANIFEST, BundleError, pack, pull
+import genrec.runs.bundle as bundle
 from genrec.cli import main
-from genrec.recommend import Recommender
-from genrec.runs import Run
-from genrec.serving import choose_predictor
+from genrec.model.predict import choose_predictor
+from genrec.runs.bundle import MANIFEST, BundleError, pack, pull
+from genrec.runs.reader import Run
+from genrec.serve.recommend import Recommender
 from tests.conftest import Server
 
 
@@ -235,7 +235,7 @@ def test_keras_and_all_predictors_options(tiny_runs, tmp_path) -> None:
 def demo_run(tiny_runs, tmp_path, monkeypatch) -> Path:
     """A run recorded as trained on a 1-clip-per-genre synthetic demo library (the tiny run's network and
     arrays, cut to the demo's ten tracks), in a packer's home of its own."""
-    from genrec.library import load_demo
+    from genrec.data.library import load_demo
 
     monkeypatch.setenv("GENREC_HOME", str(tmp_path / "packer-home"))
     library = load_demo(clips_per_genre=1)

@@ -1,4 +1,4 @@
-"""genrec.cache (content- and parameter-keyed image cache) and the `library` / `prepare` commands."""
+"""genrec.audio.cache (content- and parameter-keyed image cache) and the `library` / `prepare` commands."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genrec import cache
-from genrec.audio import load_audio
-from genrec.cache import cache_home, cached_images, library_images
+import genrec.audio.cache as cache
+from genrec.audio.cache import cache_home, cached_images, library_images
+from genrec.audio.decode import load_audio
+from genrec.audio.spectrogram import audio_to_images
 from genrec.cli import main
 from genrec.config import IMAGE_SIZE
 from genrec.errors import LibraryError
-from genrec.spectrogram import audio_to_images
 from tests.conftest import make_gtzan_folder, tone, write_audio
 
 
@@ -186,7 +186,7 @@ def test_prepare_twice_second_run_is_all_cached_and_decodes_nothing(small_gtzan,
         raise AssertionError("compute_images called on a fully cached library")
 
     monkeypatch.setattr(cache, "compute_images", no_audio_work)
-    monkeypatch.setattr("genrec.audio.load_audio", no_audio_work)
+    monkeypatch.setattr("genrec.audio.decode.load_audio", no_audio_work)
     monkeypatch.setattr(cache, "load_audio", no_audio_work)  # cache's own reference to it
     assert main(["prepare", str(small_gtzan), "--input-size", "32"]) == 0
     assert "6 images for 6 clips; 6 of 6 clips were already cached" in capsys.readouterr().out

@@ -20,10 +20,10 @@ from genrec.catalogue.store import catalogues_dir, check_name, write_catalogue
 from genrec.cli import main
 from genrec.config import GENRES, SAMPLE_RATE
 from genrec.errors import CatalogueError
-from genrec.index import AnnIndex, ExactIndex
-from genrec.recommend import Recommender
-from genrec.runs import Run
-from genrec.vectors import index_arrays
+from genrec.runs.reader import Run
+from genrec.search.index import AnnIndex, ExactIndex
+from genrec.search.vectors import index_arrays
+from genrec.serve.recommend import Recommender
 from tests.conftest import own_run, tone, write_audio
 
 slow = pytest.mark.slow  # uses the tiny trained runs
@@ -530,7 +530,7 @@ def test_index_is_chosen_by_size_recorded_and_overridable(run, music, monkeypatc
     asked = build_catalogue(run, music, "asked", index="ann").catalogue
     assert asked.index_kind == "ann" and asked.manifest["index"]["requested"] == "ann"
     # Without faiss a big catalogue is built to be searched exactly, and says why.
-    import genrec.index as index_mod
+    import genrec.search.index as index_mod
 
     monkeypatch.setattr(index_mod, "ann_available", lambda: False)
     fallback = build_catalogue(run, music, "fallback", exact_limit=4).catalogue

@@ -15,17 +15,17 @@ from pathlib import Path
 
 import pytest
 
-import genrec.build
-import genrec.evaluate
-import genrec.gtzan
-import genrec.library
-import genrec.runs
-import genrec.train
+import genrec.data.gtzan
+import genrec.data.library
+import genrec.evaluate.report
+import genrec.runs.reader
+import genrec.training.pipeline
+import genrec.training.trainer
 from genrec.cli import build_parser, main
 from genrec.cli._shared import Number, OutputPath, WholeNumber, existing_folder, split_choice, weights_choice
 from genrec.cli.catalogue import ray_address
 from genrec.config import MAX_WORKERS, cpu_threads
-from genrec.gtzan import MIRROR_ENV
+from genrec.data.gtzan import MIRROR_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -162,14 +162,14 @@ class WorkStarted(Exception):
 def no_work(monkeypatch):
     """Loading a library, training, building, downloading, evaluating or opening a run fails the test."""
     targets = [
-        (genrec.library, "load_library"),
-        (genrec.train, "train"),
-        (genrec.train, "prepare_images"),
-        (genrec.build, "build"),
-        (genrec.gtzan, "download_gtzan"),
-        (genrec.evaluate, "evaluate_run"),
-        (genrec.runs, "list_runs"),
-        (genrec.runs, "remove_stale_runs"),
+        (genrec.data.library, "load_library"),
+        (genrec.training.trainer, "train"),
+        (genrec.training.trainer, "prepare_images"),
+        (genrec.training.pipeline, "build"),
+        (genrec.data.gtzan, "download_gtzan"),
+        (genrec.evaluate.report, "evaluate_run"),
+        (genrec.runs.reader, "list_runs"),
+        (genrec.runs.reader, "remove_stale_runs"),
     ]
 
     def guard(name):
@@ -180,7 +180,7 @@ def no_work(monkeypatch):
 
     for module, name in targets:
         monkeypatch.setattr(module, name, guard(f"{module.__name__}.{name}"))
-    monkeypatch.setattr(genrec.runs.Run, "open", classmethod(lambda cls, *a, **k: guard("Run.open")()))
+    monkeypatch.setattr(genrec.runs.reader.Run, "open", classmethod(lambda cls, *a, **k: guard("Run.open")()))
 
 
 @pytest.fixture

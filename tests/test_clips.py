@@ -1,11 +1,11 @@
-"""Per-image predictions to per-clip ones (genrec.clips), as training and evaluation both use them."""
+"""Per-image predictions to per-clip ones (genrec.model.pooling), as training and evaluation both use them."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from genrec.clips import chunk_accuracy, clip_mean, clip_predictions
+from genrec.model.pooling import chunk_accuracy, clip_mean, clip_predictions
 
 
 def test_clip_mean_averages_each_clips_chunks():

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from genrec import build
+import genrec.training.pipeline as build
 from genrec.cli import main
 from genrec.errors import GenrecError
-from genrec.progress import JsonLinesProgress, follow
+from genrec.utils.progress import JsonLinesProgress, follow
 
 
 def _child(lines: list[str], stderr: str = "", code: int = 0) -> list[str]:

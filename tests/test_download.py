@@ -1,4 +1,4 @@
-"""Tests for genrec.download against a local HTTP server on 127.0.0.1 (no internet)."""
+"""Tests for genrec.data.download against a local HTTP server on 127.0.0.1 (no internet)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from conftest import GTZAN_LIKE, Server, leftovers, make_targz, sha256
 
-from genrec.download import (
+from genrec.data.download import (
     download_file,
     extract_archive,
 )
+from genrec.data.gtzan import GTZAN_SHA256
 from genrec.errors import DownloadError
-from genrec.gtzan import GTZAN_SHA256
 
 # --------------------------------------------------------------------------- archives
 

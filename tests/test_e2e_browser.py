@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from genrec.plots import arch_label
+from genrec.app.plots import arch_label
 from tests.conftest import own_run, tone, write_audio
 from tools.app_server import CHROMIUM, CHROMIUM_ARGS, serve
 
@@ -74,8 +74,8 @@ def _screenshot_whole_page(page, path: Path) -> None:
 def test_pick_a_library_clip_in_the_browser(server, playwright_api, tiny_runs):
     from playwright.sync_api import expect
 
-    from genrec.recommend import Recommender, compare
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender, compare
 
     (vgg, res), shared = compare(
         [Recommender(Run.open(tiny_runs[a])) for a in ("vgg16", "resnet50")], track_id=TRACK, k=5
@@ -223,7 +223,7 @@ def _is_media(address: str) -> bool:
 
 def _library_files(runs: Path) -> dict[bytes, Path]:
     """Content -> file of the runs' library files that the app may serve. A catalogue rooted at "/" adds none."""
-    from genrec.runs import list_runs
+    from genrec.runs.reader import list_runs
 
     files = []
     for run in list_runs(runs)[0]:
@@ -283,7 +283,7 @@ def test_a_catalogue_claiming_the_whole_disk_serves_nothing_outside(evil_catalog
 @pytest.fixture
 def pulled_server(tiny_runs, tmp_path, http_server):
     """The app with an empty runs folder and GENREC_RUNS_URL naming the tiny runs' bundle on a local server."""
-    from genrec.bundle import pack
+    from genrec.runs.bundle import pack
 
     archive = pack(list(tiny_runs.values()), tmp_path / "runs.tar.gz").path
     url = http_server.publish("runs.tar.gz", archive.read_bytes())
@@ -296,8 +296,8 @@ def test_runs_pulled_at_start_up_answer_an_upload(
 ):
     from playwright.sync_api import expect
 
-    from genrec.recommend import Recommender, compare
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender, compare
 
     url, runs = pulled_server
     clip = tiny_library_dir / "jazz" / "jazz.00003.wav"

@@ -18,7 +18,7 @@ def _reference_gradcam(model, images: np.ndarray, genre: int) -> np.ndarray:
     import keras
     import tensorflow as tf
 
-    from genrec.model import EMBEDDING_LAYER, NORM_LAYER, OUTPUT_LAYER, POOL_LAYER
+    from genrec.model.network import EMBEDDING_LAYER, NORM_LAYER, OUTPUT_LAYER, POOL_LAYER
 
     to_fmap = keras.Model(model.inputs, model.get_layer(POOL_LAYER).input)
     names = {layer.name for layer in model.layers}
@@ -40,9 +40,9 @@ def _reference_gradcam(model, images: np.ndarray, genre: int) -> np.ndarray:
 @pytest.mark.parametrize("arch", ["vgg16", "resnet50"])
 @pytest.mark.parametrize("feature_norm", [True, False], ids=["feature_norm", "paper_head"])
 def test_numpy_gradcam_matches_gradient_tape(arch, feature_norm):
-    from genrec.gradcam import Head, gradcam
-    from genrec.model import NORM_LAYER, build_model, head_arrays
-    from genrec.serving import KerasPredictor
+    from genrec.model.gradcam import Head, gradcam
+    from genrec.model.network import NORM_LAYER, build_model, head_arrays
+    from genrec.model.predict import KerasPredictor
 
     model = build_model(arch, 10, weights="none", input_size=64, feature_norm=feature_norm)
     rng = np.random.default_rng(0)
@@ -77,12 +77,12 @@ def test_numpy_gradcam_matches_gradient_tape(arch, feature_norm):
 
 @slow
 def test_litert_feature_maps_and_explanations(tiny_runs):
-    from genrec.audio import load_audio
-    from genrec.explain import describe, explain
-    from genrec.recommend import Recommender
-    from genrec.runs import Run
-    from genrec.serving import PREDICTOR_FILE, KerasPredictor, LitePredictor
-    from genrec.spectrogram import audio_to_images
+    from genrec.audio.decode import load_audio
+    from genrec.audio.spectrogram import audio_to_images
+    from genrec.model.predict import PREDICTOR_FILE, KerasPredictor, LitePredictor
+    from genrec.runs.reader import Run
+    from genrec.serve.explain import describe, explain
+    from genrec.serve.recommend import Recommender
 
     run = Run.open(tiny_runs["resnet50"])
     images = np.random.default_rng(1).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
@@ -117,10 +117,10 @@ def _wav(y):
 def test_runs_saved_before_gradcam_say_to_export(tiny_runs, tmp_path):
     import tensorflow as tf
 
-    from genrec.explain import explain
-    from genrec.model import with_embedding
-    from genrec.recommend import Recommender
-    from genrec.runs import Run
+    from genrec.model.network import with_embedding
+    from genrec.runs.reader import Run
+    from genrec.serve.explain import explain
+    from genrec.serve.recommend import Recommender
 
     src = tiny_runs["vgg16"]
     old = tmp_path / src.name
@@ -143,10 +143,10 @@ def test_runs_saved_before_gradcam_say_to_export(tiny_runs, tmp_path):
 @slow
 def test_gradcam_uses_the_float_file_when_uploads_are_answered_in_8_bit(tiny_runs, monkeypatch):
     """The 8-bit predictor has no feature-map output; Grad-CAM must still work (from predictor.tflite)."""
-    from genrec.explain import explain
-    from genrec.recommend import Recommender
-    from genrec.runs import Run
-    from genrec.serving import PREDICTOR_FILE, QUANTIZED_FILE
+    from genrec.model.predict import PREDICTOR_FILE, QUANTIZED_FILE
+    from genrec.runs.reader import Run
+    from genrec.serve.explain import explain
+    from genrec.serve.recommend import Recommender
 
     monkeypatch.setenv("GENREC_PREDICTOR", "int8")
     rec = Recommender(Run.open(tiny_runs["resnet50"]))

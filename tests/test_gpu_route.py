@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from genrec import build
+import genrec.training.pipeline as build
 from genrec.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def test_build_prints_the_device_each_run_was_trained_on(monkeypatch, capsys, tm
 
 
 def test_training_records_and_names_its_device(tiny_runs) -> None:
-    from genrec.model import training_device
+    from genrec.model.network import training_device
 
     device = training_device()
     assert device.startswith(("CPU", "GPU"))

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import GTZAN_LIKE, Server, leftovers, make_targz, sha256
 
-from genrec import gtzan
+import genrec.data.gtzan as gtzan
 from genrec.cli import main
-from genrec.errors import DownloadError
-from genrec.gtzan import (
+from genrec.data.gtzan import (
     GTZAN_MD5,
     GTZAN_MIRROR_SHA256,
     GTZAN_MIRROR_URL,
@@ -24,6 +23,7 @@ from genrec.gtzan import (
     gtzan_sources,
     parse_checksum,
 )
+from genrec.errors import DownloadError
 
 
 def closed_port_url(name: str) -> str:

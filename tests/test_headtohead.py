@@ -13,8 +13,8 @@ import pytest
 
 from genrec.config import GENRES
 from genrec.errors import RunError
-from genrec.headtohead import compare_predictions
-from genrec.hubness import hubness_report, k_occurrence
+from genrec.evaluate.headtohead import compare_predictions
+from genrec.evaluate.hubness import hubness_report, k_occurrence
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,7 +109,7 @@ def test_hubness_of_a_known_hub():
 
 
 def test_k_occurrence_agrees_with_the_index():
-    from genrec.index import ExactIndex
+    from genrec.search.index import ExactIndex
 
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(60, 8))
@@ -124,8 +124,8 @@ def test_k_occurrence_agrees_with_the_index():
 
 @pytest.mark.slow
 def test_compare_two_runs_cli(tiny_runs, tmp_path):
-    from genrec.headtohead import head_to_head
-    from genrec.runs import Run
+    from genrec.evaluate.headtohead import head_to_head
+    from genrec.runs.reader import Run
 
     vgg, res = Run.open(tiny_runs["vgg16"]), Run.open(tiny_runs["resnet50"])
     h = head_to_head(vgg, res)
@@ -169,7 +169,7 @@ def test_compare_two_runs_cli(tiny_runs, tmp_path):
 @pytest.mark.slow
 def test_evaluate_prints_hubness(tiny_runs, capsys):
     from genrec.cli import main
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
 
     run = Run.open(tiny_runs["resnet50"])
     assert main(["evaluate", "--saved", str(run.path)]) == 0

@@ -1,4 +1,4 @@
-"""Behaviour of genrec.index, checked against scikit-learn's brute-force cosine."""
+"""Behaviour of genrec.search.index, checked against scikit-learn's brute-force cosine."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sklearn.neighbors import NearestNeighbors
 # Lets plain `pytest` (not only `python -m pytest`) import the uninstalled package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genrec.index import (
+from genrec.search.index import (
     AnnIndex,
     ExactIndex,
     VectorIndex,
@@ -254,7 +254,7 @@ def test_incremental_adds_equal_one_build():
 
 
 def test_query_many_blocks_agree_with_single_queries(monkeypatch):
-    import genrec.index as mod
+    import genrec.search.index as mod
 
     monkeypatch.setattr(mod, "_MAX_BLOCK_SCORES", 50)  # forces several score blocks
     base, queries = _random(40, 6, 11), _random(9, 6, 12)
@@ -474,7 +474,7 @@ def test_ann_load_rejects_foreign_and_damaged_folders(tmp_path):
 
 
 def test_map_npy_maps_read_only_and_refuses_what_it_cannot_map(tmp_path):
-    from genrec.vectors import map_npy
+    from genrec.search.vectors import map_npy
 
     x = _random(300, 7, 40)
     np.save(tmp_path / "x.npy", x)

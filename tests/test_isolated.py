@@ -1,4 +1,4 @@
-"""Steps in fresh child processes (genrec.isolated), and ``genrec build`` through them."""
+"""Steps in fresh child processes (genrec.utils.isolated), and ``genrec build`` through them."""
 
 from __future__ import annotations
 
@@ -15,16 +15,16 @@ import pytest
 
 from genrec.config import CHILD_MALLOC_ENV
 from genrec.errors import GenrecError, LibraryError
-from genrec.isolated import run_isolated
+from genrec.utils.isolated import run_isolated
 from tests.conftest import process_running, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: A parent whose step (in a child, as genrec.isolated runs it) sleeps; the test kills the parent.
+#: A parent whose step (in a child, as genrec.utils.isolated runs it) sleeps; the test kills the parent.
 SLEEPING_STEP = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
-    from genrec.isolated import run_isolated
+    from genrec.utils.isolated import run_isolated
 
     def sleep(pid_file, progress):
         Path(pid_file).write_text(str(os.getpid()))
@@ -34,11 +34,11 @@ SLEEPING_STEP = textwrap.dedent("""
         run_isolated(sleep, sys.argv[1])
 """)
 
-#: A parent with a child that asks genrec.isolated to end it with its parent, on the given platform's way.
+#: A parent with a child that asks genrec.utils.isolated to end it with its parent, on the given platform's way.
 WATCHING_CHILD = textwrap.dedent("""
     import subprocess, sys, time
     child = (
-        "import os, sys, time; from pathlib import Path; from genrec import isolated; sys.platform = sys.argv[1]; "
+        "import os, sys, time; from pathlib import Path; from genrec.utils import isolated; sys.platform = sys.argv[1]; "
         "isolated._die_with(os.getppid()); Path(sys.argv[2]).write_text(str(os.getpid())); time.sleep(600)"
     )
     subprocess.Popen([sys.executable, "-c", child, *sys.argv[1:]])
@@ -139,7 +139,7 @@ def test_build_trains_and_converts_in_children_and_the_parent_never_loads_tensor
     out = tmp_path / "models"
     script = (
         "import json, sys\n"
-        "from genrec.build import build\n"
+        "from genrec.training.pipeline import build\n"
         f"runs = build({str(tiny_library_dir)!r}, weights='none', split='paper', input_size=32, epochs=2,"
         f" architectures=('vgg16',), out={str(out)!r})\n"
         "print(json.dumps({'runs': [str(r) for r in runs], 'tf': 'tensorflow' in sys.modules}))\n"
@@ -160,8 +160,8 @@ def test_build_trains_and_converts_in_children_and_the_parent_never_loads_tensor
     assert record["predictor"] == "predictor.tflite" and record["timings_seconds"]["export"] > 0
     assert record["config"]["out"] == str(out)  # where the run lives, not the folder it was built in
 
-    from genrec.recommend import Recommender
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender
 
     run = Run.open(run_dir)
     answer = Recommender(run).for_track(run.tracks["track_id"].iloc[0], 5)

@@ -1,4 +1,4 @@
-"""genrec.library: GTZAN layouts, unreadable files, the split protocol and its persistence."""
+"""genrec.data.library: GTZAN layouts, unreadable files, the split protocol and its persistence."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from genrec.config import GENRES
+from genrec.data.library import Library, load_gtzan, read_split_files, scan_gtzan, stratified_split
 from genrec.errors import LibraryError
-from genrec.library import Library, load_gtzan, read_split_files, scan_gtzan, stratified_split
 from tests.conftest import GTZAN_SAMPLE, SPLITS, tone, write_audio
 
 THREE = GENRES[:3]  # blues, classical, country
@@ -119,7 +119,7 @@ def test_undecodable_file_is_skipped_with_a_warning(tmp_path, home, caplog):
     root = audio_folder(tmp_path / "genres", per_genre=6, genres=("jazz", "rock"))
     bad = root / "jazz" / "jazz.00054.wav"
     bad.write_bytes(np.random.default_rng(54).bytes(4096))
-    with caplog.at_level(logging.WARNING, logger="genrec.library"):
+    with caplog.at_level(logging.WARNING, logger="genrec.data.library"):
         lib = load_gtzan(root)
     assert "jazz.00054" not in set(lib.tracks["track_id"])
     assert len(lib.tracks) == 12
@@ -283,7 +283,7 @@ def test_split_is_saved_under_genrec_home_and_reused(tmp_path, home, monkeypatch
     def no_recompute(*a, **k):
         raise AssertionError("split recomputed although a saved one matches")
 
-    monkeypatch.setattr("genrec.library.stratified_split", no_recompute)
+    monkeypatch.setattr("genrec.data.library.stratified_split", no_recompute)
     second = load_gtzan(root)
     pd.testing.assert_frame_equal(first.tracks, second.tracks)
     assert second.fingerprint() == first.fingerprint()

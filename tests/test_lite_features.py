@@ -7,9 +7,9 @@ import logging
 import numpy as np
 import pytest
 
-from genrec import lite_features as LF
-from genrec import model as M
-from genrec.train import TrainConfig, extract, frozen_features
+import genrec.model.lite_features as LF
+import genrec.model.network as M
+from genrec.training.trainer import TrainConfig, extract, frozen_features
 
 SIZE = 32
 
@@ -54,7 +54,7 @@ def test_training_falls_back_to_keras_when_conversion_fails(images, monkeypatch,
 
     monkeypatch.setattr(LF, "convert_frozen", broken)
     cfg = TrainConfig(arch="vgg16", input_size=SIZE, weights="none")
-    with caplog.at_level(logging.WARNING, logger="genrec.lite_features"):
+    with caplog.at_level(logging.WARNING, logger="genrec.model.lite_features"):
         got = frozen_features(cfg, frozen, images)
     assert "converter exploded" in caplog.text
     np.testing.assert_array_equal(got[0], extract(frozen, images, 8)[0])

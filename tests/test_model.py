@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from genrec import model as M
+import genrec.model.network as M
 from genrec.errors import RunError, WeightsError
 
 SIZE = 32

@@ -14,10 +14,7 @@ import pytest
 
 from genrec.cli import main
 from genrec.errors import GenrecError
-from genrec.quantize import CALIBRATION_IMAGES, SHIPPED_VARIANT, agreement
-from genrec.recommend import Recommender
-from genrec.runs import Run
-from genrec.serving import (
+from genrec.model.predict import (
     AGREEMENT_FILE,
     MIN_TOP1_AGREEMENT,
     MIN_TOP5_OVERLAP,
@@ -29,6 +26,9 @@ from genrec.serving import (
     load_predictor,
     quantized_agreement,
 )
+from genrec.model.quantize import CALIBRATION_IMAGES, SHIPPED_VARIANT, agreement
+from genrec.runs.reader import Run
+from genrec.serve.recommend import Recommender
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -170,7 +170,7 @@ def test_app_answers_with_the_8bit_predictor_without_tensorflow_and_says_so(tiny
         "import json, sys\n"
         "from pathlib import Path\n"
         "from streamlit.testing.v1 import AppTest\n"
-        "import genrec.recommend as REC\n"
+        "import genrec.serve.recommend as REC\n"
         "used, explained = [], []\n"
         "original = REC.load_predictor\n"
         "def counting(run, explain=False):\n"

@@ -17,8 +17,8 @@ from sklearn.metrics.pairwise import cosine_similarity
 
 from genrec.cli import main
 from genrec.errors import AudioError, LibraryError, RunError
-from genrec.recommend import Recommender, compare
-from genrec.runs import Run
+from genrec.runs.reader import Run
+from genrec.serve.recommend import Recommender, compare
 from tests.conftest import tone, write_audio
 
 

@@ -1,4 +1,4 @@
-"""genrec.retrieval.retrieval_report: hand-checked numbers and scikit-learn cross-checks."""
+"""genrec.evaluate.retrieval.retrieval_report: hand-checked numbers and scikit-learn cross-checks."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from sklearn.metrics.pairwise import cosine_similarity
 # Lets plain `pytest` (not only `python -m pytest`) import the uninstalled package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genrec.index import ExactIndex
-from genrec.retrieval import retrieval_report
+from genrec.evaluate.retrieval import retrieval_report
+from genrec.search.index import ExactIndex
 
 
 def _unit(deg: float) -> list[float]:
@@ -216,7 +216,7 @@ def test_validation():
 
 
 def test_blocks_do_not_change_results(monkeypatch):
-    import genrec.retrieval as mod
+    import genrec.evaluate.retrieval as mod
 
     q, q_gen, b, b_gen = _random_split(37, 90, 8, 3, seed=7, signal=0.7)
     artists_q = [f"a{i % 5}" for i in range(37)]

@@ -21,14 +21,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrec import queries
-from genrec.audio import load_audio
+import genrec.serve.queries as queries
+from genrec.audio.decode import load_audio
 from genrec.cli import main
 from genrec.config import GENRES, SAMPLE_RATE, STALE_WORK_SECONDS
+from genrec.data.library import load_gtzan
 from genrec.errors import AudioError, DownloadError, GenrecError, LibraryError, RunError
-from genrec.library import load_gtzan
-from genrec.media import ROOTS_ENV, vetted_path
-from genrec.runs import Run, list_runs
+from genrec.runs.media import ROOTS_ENV, vetted_path
+from genrec.runs.reader import Run, list_runs
 from tests.conftest import tone, write_audio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,7 +206,7 @@ def test_media_gate(tmp_path, monkeypatch):
     assert vetted_path(lib / "blues" / "pic.svg", roots, kind="image") is None
 
     # a root the user configures
-    from genrec.media import configured_roots, library_roots
+    from genrec.runs.media import configured_roots, library_roots
 
     monkeypatch.setenv(ROOTS_ENV, str(outside.parent))
     assert vetted_path(outside, configured_roots()) == outside.resolve()
@@ -216,7 +216,7 @@ def test_media_gate(tmp_path, monkeypatch):
 @pytest.mark.parametrize("spelling", ["//", "//tmp/..", "//./"])
 def test_other_spellings_of_the_filesystem_root_are_no_media_root(spelling, tmp_path):
     """A run's or catalogue's root of "//" resolves to "/" as well: it must not open the whole disk either."""
-    from genrec.media import library_roots
+    from genrec.runs.media import library_roots
 
     anywhere = write_audio(tmp_path / "anywhere.wav", tone(3.0))
     assert library_roots(spelling) == []
@@ -226,7 +226,7 @@ def test_other_spellings_of_the_filesystem_root_are_no_media_root(spelling, tmp_
 @slow
 def test_crafted_tracks_are_never_handed_to_the_page(tiny_runs, tmp_path, monkeypatch):
     """tracks.csv paths outside the library: the recommender and the pages see "not available"."""
-    from genrec.recommend import Recommender
+    from genrec.serve.recommend import Recommender
     from tests.test_app import no_traceback, start
 
     runs = tmp_path / "models"
@@ -302,7 +302,7 @@ def test_symlink_chain_through_a_parent_link_is_refused_without_the_data_filter(
     archive = tmp_path / "work" / "chain.tar"
     archive.parent.mkdir()
     archive.write_bytes(buf.getvalue())
-    from genrec.download import extract_archive
+    from genrec.data.download import extract_archive
 
     with pytest.raises(DownloadError, match=r"'e'.*symlink pointing outside the archive \(d/s/\.\.\)"):
         extract_archive(archive, tmp_path / "work" / "out", progress=False)
@@ -351,7 +351,7 @@ def test_library_scan_skips_what_training_would_refuse(tmp_path, capsys):
     assert set(skipped) == set(expected) and len(lib.tracks) == 3
     for name, words in expected.items():
         assert words in skipped[name]
-    from genrec.cache import compute_images
+    from genrec.audio.cache import compute_images
 
     for path in lib.tracks["path"]:  # what the scan kept, training can read
         assert compute_images(Path(path), "audio", None, 32).shape == (1, 32, 32, 3)
@@ -408,7 +408,7 @@ def test_cli_arguments_are_checked_with_clear_messages(argv, words):
     ],
 )
 def test_train_config_refuses_the_same_settings(field, value, words):
-    from genrec.train import TrainConfig
+    from genrec.training.trainer import TrainConfig
 
     with pytest.raises(GenrecError, match=words):
         TrainConfig(arch="vgg16", **{field: value})
@@ -434,7 +434,7 @@ def test_stale_work_folders_are_removed_and_reported(tmp_path, capsys):
     assert not old.exists() and fresh.exists()
     assert f"removed {old}" in out and "interrupted" in out
 
-    from genrec.download import extract_archive
+    from genrec.data.download import extract_archive
 
     work = tmp_path / "dl"
     left = work / ".genres.extracting-k1ll3d"

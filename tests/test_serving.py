@@ -13,9 +13,9 @@ import pytest
 
 from genrec.cli import main
 from genrec.errors import RunError
-from genrec.recommend import Recommender
-from genrec.runs import Run
-from genrec.serving import PREDICTOR_FILE, KerasPredictor, LitePredictor, load_predictor
+from genrec.model.predict import PREDICTOR_FILE, KerasPredictor, LitePredictor, load_predictor
+from genrec.runs.reader import Run
+from genrec.serve.recommend import Recommender
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,14 +69,14 @@ def test_run_without_lite_file_answers_with_keras_the_same(tiny_runs, tmp_path):
 def test_a_failed_conversion_still_saves_a_run_that_answers_with_keras(tiny_library_dir, tmp_path, monkeypatch):
     """The TFLite converter fails in many ways; training must still save a complete run (without
     predictor.tflite, recorded as such) that answers with model.keras and can be explained."""
-    import genrec.runs
-    from genrec.gradcam import HEAD_FILE
-    from genrec.train import TrainConfig, train
+    import genrec.runs.reader
+    from genrec.model.gradcam import HEAD_FILE
+    from genrec.training.trainer import TrainConfig, train
 
     def broken(model, target):
         raise RuntimeError("converter exploded")
 
-    monkeypatch.setattr(genrec.runs, "export_predictor", broken)
+    monkeypatch.setattr(genrec.runs.reader, "export_predictor", broken)
     monkeypatch.setenv("GENREC_HOME", str(tmp_path / "home"))
     cfg = TrainConfig(
         arch="vgg16", library=str(tiny_library_dir), epochs=1, input_size=32, weights="none", out=str(tmp_path / "m")
@@ -106,8 +106,8 @@ def test_outside_clip_is_answered_without_importing_tensorflow(tiny_runs, tmp_pa
     clip = Run.open(tiny_runs["vgg16"]).tracks["path"].iloc[0]
     script = (
         "import json, sys\n"
-        "from genrec.recommend import Recommender, compare\n"
-        "from genrec.runs import Run\n"
+        "from genrec.serve.recommend import Recommender, compare\n"
+        "from genrec.runs.reader import Run\n"
         f"recs = [Recommender(Run.open(p)) for p in {[str(tiny_runs[a]) for a in ('vgg16', 'resnet50')]!r}]\n"
         f"answers, shared = compare(recs, source={clip!r})\n"
         "print(json.dumps({'tf': 'tensorflow' in sys.modules, 'keras': 'keras' in sys.modules,\n"

@@ -10,7 +10,7 @@ import soundfile as sf
 
 from genrec.config import SAMPLE_RATE
 from genrec.errors import AudioError
-from genrec.song import decode_song, window_starts
+from genrec.serve.song import decode_song, window_starts
 from tests.conftest import tone
 
 
@@ -34,7 +34,7 @@ def test_windows_cover_the_whole_song():
 def test_a_clip_barely_longer_than_the_window_is_one_clip_not_a_song():
     from types import SimpleNamespace
 
-    from genrec.song import is_longer_than_windows
+    from genrec.serve.song import is_longer_than_windows
 
     runs = [SimpleNamespace(clip_seconds=30.0), SimpleNamespace(clip_seconds=30.0)]
     assert not is_longer_than_windows(30.37, runs)  # the longest clip of ../shared's GTZAN sample
@@ -44,9 +44,9 @@ def test_a_clip_barely_longer_than_the_window_is_one_clip_not_a_song():
 
 
 def test_long_files_are_capped_with_a_message(monkeypatch):
-    import genrec.song
+    import genrec.serve.song
 
-    monkeypatch.setattr(genrec.song, "MAX_SONG_SECONDS", 8.0)
+    monkeypatch.setattr(genrec.serve.song, "MAX_SONG_SECONDS", 8.0)
     song = decode_song(wav(tone(20.0)), name="long.wav")
     assert song.capped and song.file_seconds == pytest.approx(20.0)
     assert song.seconds == pytest.approx(8.0)
@@ -59,9 +59,9 @@ def test_long_files_are_capped_with_a_message(monkeypatch):
 
 @pytest.mark.slow
 def test_timeline_matches_each_window_answered_alone(tiny_runs):
-    from genrec.recommend import Recommender
-    from genrec.runs import Run
-    from genrec.song import analyse_song, song_answers
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender
+    from genrec.serve.song import analyse_song, song_answers
 
     recs = [Recommender(Run.open(tiny_runs[a])) for a in ("vgg16", "resnet50")]
     y = np.concatenate([tone(50.0, 220.0), tone(50.0, 880.0, seed=1)])  # 100 s: windows 0, 30, 60, 70
@@ -91,9 +91,9 @@ def test_cli_recommend_analyses_a_whole_song_and_narrows_it(tiny_runs, tmp_path,
     """`genrec recommend` on a file longer than the window prints the timeline and answers with the mean
     of the windows (or of a region's), as the Compare page does; a --region it cannot use is refused."""
     from genrec.cli import main
-    from genrec.recommend import Recommender
-    from genrec.runs import Run
-    from genrec.song import analyse_song, song_answers
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender
+    from genrec.serve.song import analyse_song, song_answers
 
     run = str(tiny_runs["resnet50"])
     song_file = tmp_path / "song.wav"

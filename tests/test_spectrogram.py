@@ -1,12 +1,12 @@
-"""genrec.spectrogram checked against an independent numpy STFT + Slaney mel filterbank."""
+"""genrec.audio.spectrogram checked against an independent numpy STFT + Slaney mel filterbank."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from genrec.audio.spectrogram import DB_CEIL, DB_FLOOR, audio_to_images, db_to_image, images_of, mel_db, mel_frequencies
 from genrec.config import CLIP_SECONDS, HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE
-from genrec.spectrogram import DB_CEIL, DB_FLOOR, audio_to_images, db_to_image, images_of, mel_db, mel_frequencies
 from tests.conftest import tone
 
 SR = SAMPLE_RATE
@@ -96,7 +96,7 @@ def test_mel_db_matches_independent_stft(signal):
 @pytest.fixture
 def one_blas_thread():
     """librosa's mel projection is a BLAS product whose last bits depend on how many threads OpenBLAS
-    splits it over; genrec's runs on one (genrec.spectrogram._one_blas_thread), so librosa's does too."""
+    splits it over; genrec's runs on one (genrec.audio.spectrogram._one_blas_thread), so librosa's does too."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
@@ -125,7 +125,7 @@ def test_mel_db_is_librosas_bit_for_bit(samples, level, one_blas_thread):
 def test_real_gtzan_clips_give_librosas_images(gtzan_sample, one_blas_thread):
     import librosa
 
-    from genrec.audio import load_audio
+    from genrec.audio.decode import load_audio
 
     for path in sorted(gtzan_sample.rglob("*.*"))[::10]:
         y = load_audio(path)

@@ -9,10 +9,10 @@ import pytest
 from conftest import SPLITS, make_gtzan_folder
 
 from genrec.cli import main
+from genrec.data.library import FILTERED_SPLIT_DIR, load_gtzan, read_split_files, resolve_split
 from genrec.errors import GenrecError, LibraryError
-from genrec.library import FILTERED_SPLIT_DIR, load_gtzan, read_split_files, resolve_split
-from genrec.runs import split_name
-from genrec.train import select_tracks
+from genrec.runs.reader import split_name
+from genrec.training.trainer import select_tracks
 
 
 def shipped_lists() -> dict[str, str]:
@@ -93,7 +93,7 @@ def test_library_command_takes_split_and_counts_unlisted(tmp_path, capsys):
 def test_train_and_prepare_load_the_library_with_the_split_they_are_given(tmp_path, monkeypatch, command):
     """`genrec train --split filtered` once loaded the folder with the random split, so the run trained
     on unlisted clips while its config said "filtered"."""
-    import genrec.train
+    import genrec.training.trainer
 
     root, listed, unlisted = filtered_folder(tmp_path / "genres", per_split=2)
     seen = {}
@@ -103,7 +103,7 @@ def test_train_and_prepare_load_the_library_with_the_split_they_are_given(tmp_pa
         raise GenrecError("stopped by the test")
 
     target = "train" if command[0] == "train" else "select_tracks"
-    monkeypatch.setattr(genrec.train, target, lambda *a, **kw: stop(kw.get("library", a[-1] if a else None)))
+    monkeypatch.setattr(genrec.training.trainer, target, lambda *a, **kw: stop(kw.get("library", a[-1] if a else None)))
     assert main([*command, str(root), "--split", "filtered"]) == 2
     assert seen["split"] == "filtered"
     assert seen["tracks"].pop(unlisted) == "unlisted"

@@ -1,4 +1,4 @@
-"""Tests for the synthetic demo library (genrec.synth)."""
+"""Tests for the synthetic demo library (genrec.data.synth)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genrec import synth
+import genrec.data.synth as synth
 from genrec.config import GENRES, SAMPLE_RATE
-from genrec.synth import STYLE_NOTES, STYLES, Song, artist_of, artist_palette, synthesize_clip, write_library
+from genrec.data.synth import STYLE_NOTES, STYLES, Song, artist_of, artist_palette, synthesize_clip, write_library
 
 SHORT = 4.0  # seconds: enough for a few bars of every style
 PEAK = 10 ** (-1 / 20)  # -1 dBFS

@@ -1,11 +1,11 @@
-"""Golden-audio regression test for the demo-music generator (genrec.synth).
+"""Golden-audio regression test for the demo-music generator (genrec.data.synth).
 
 The demo library is cached on disk and keyed by ``SYNTH_VERSION``: if the rendering
 changed without a version bump, users would keep stale clips and trained demo runs
 would no longer match a fresh build.  ``tests/synth_golden.json`` holds, for 45 clips
 (every style x every pseudo-artist at 3 s, plus other seeds, lengths, a 30-s clip
 and another sample rate), the SHA-256 of the float32 samples and the RMS of eight
-equal frames.  The digests were computed from the single-file ``genrec/synth.py``
+equal frames.  The digests were computed from the single-file ``genrec/data/synth.py``
 *before* it was split into the ``genrec/synth/`` subpackage, so this test is the
 proof that the split left every sample bit-identical, and it stays a guard for any
 later refactoring.
@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 from genrec.config import GENRES, SAMPLE_RATE
-from genrec.synth import ARTISTS_PER_GENRE, synthesize_clip
+from genrec.data.synth import ARTISTS_PER_GENRE, synthesize_clip
 
 GOLDEN = Path(__file__).with_name("synth_golden.json")
 FRAMES = 8

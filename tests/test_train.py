@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrec import model as M
+import genrec.model.network as M
 from genrec.cli import main
+from genrec.data.library import load_gtzan
 from genrec.errors import AudioError, RunError
-from genrec.evaluate import evaluate_run
-from genrec.library import load_gtzan
-from genrec.runs import RUN_FILES, Run, list_runs
-from genrec.train import (
+from genrec.evaluate.report import evaluate_run
+from genrec.runs.reader import RUN_FILES, Run, list_runs
+from genrec.training.trainer import (
     TrainConfig,
     class_weights,
     compile_for_training,
@@ -107,7 +107,7 @@ def test_run_folder_is_complete_and_reloads(tiny_runs, arch):
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1)[np.linalg.norm(emb, axis=1) > 0], 1.0, atol=1e-5)
     # The saved model reproduces the saved probabilities through the app's path (image → model).
     model = run.load_model()
-    from genrec import cache
+    import genrec.audio.cache as cache
 
     images, _ = cache.cached_images(Path(tracks["path"][0]), "audio", None, SIZE)
     np.testing.assert_allclose(
@@ -187,7 +187,7 @@ def test_shorter_analysis_window_is_used_for_training_and_queries(tiny_library_d
         )
     )
     assert run.record["spectrogram"]["clip_seconds"] == 3.0 and run.record["config"]["clip_seconds"] == 3.0
-    from genrec.recommend import Recommender
+    from genrec.serve.recommend import Recommender
 
     rec = Recommender(run)
     row = rec.tracks.iloc[0]
@@ -205,7 +205,7 @@ def test_interrupted_training_leaves_no_run(tiny_library_dir, tmp_path, monkeypa
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("genrec.runs.np.savez", interrupt)
+    monkeypatch.setattr("genrec.runs.reader.np.savez", interrupt)
     with pytest.raises(KeyboardInterrupt):
         cfg = quick_config("vgg16", tmp_path, max_per_genre=1)
         train(cfg, library=lib)

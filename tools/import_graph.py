@@ -13,9 +13,9 @@ A deferred import only postpones a cycle to the first call; it does not remove i
 ``from pkg import name`` points at the submodule ``pkg.name`` when that file exists,
 else at ``pkg`` itself.  Relative imports are resolved against the importing module.
 Importing ``pkg.sub`` also runs ``pkg/__init__.py``; that implicit edge is *not*
-counted, so a package may re-export its submodules (``genrec.synth`` does) while
+counted, so a package may re-export its submodules (``genrec.data.synth`` does) while
 those submodules import each other.  A submodule that imports its own package's
-``__init__`` (``from genrec.synth import synthesize_clip`` inside ``genrec/synth/``)
+``__init__`` (``from genrec.data.synth import synthesize_clip`` inside ``genrec/synth/``)
 does count, and closes a cycle when the package imports it back.
 """
 
@@ -68,7 +68,7 @@ class _ImportVisitor(ast.NodeVisitor):
         self._function_depth = 0
 
     def _add(self, target: str, line: int) -> None:
-        # the longest prefix that is one of our modules ("genrec.synth.song.Song" -> "genrec.synth.song")
+        # the longest prefix that is one of our modules ("genrec.data.synth.song.Song" -> "genrec.data.synth.song")
         parts = target.split(".")
         while parts and ".".join(parts) not in self.modules:
             parts.pop()

@@ -27,8 +27,8 @@ from genrec.catalogue.store import (
     write_catalogue,
 )
 from genrec.errors import CatalogueError
-from genrec.index import EXACT_LIMIT, AnnIndex, ExactIndex, VectorIndex, choose_kind
-from genrec.progress import ProgressFn, silent
+from genrec.search.index import EXACT_LIMIT, AnnIndex, ExactIndex, VectorIndex, choose_kind
+from genrec.utils.progress import ProgressFn, silent
 
 ENGINES = ("local", "ray")
 EMBED_STAGE = "embedding"

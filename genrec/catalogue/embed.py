@@ -1,10 +1,10 @@
 """Embed audio files with a run's predictor: the same audio → images → model path as ``genrec recommend``.
 
 Both engines use these functions: :func:`decode` turns one file into the run's
-input images (:func:`genrec.audio.load_audio` with the run's window, then
-:func:`genrec.spectrogram.audio_to_images` with its chunks and size), and
+input images (:func:`genrec.audio.decode.load_audio` with the run's window, then
+:func:`genrec.audio.spectrogram.audio_to_images` with its chunks and size), and
 :func:`predict` answers a batch of decoded files with one predictor call,
-averaging each file's chunks as :func:`genrec.serving.clip_outputs` does for
+averaging each file's chunks as :func:`genrec.model.predict.clip_outputs` does for
 an uploaded clip.
 """
 
@@ -16,11 +16,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from genrec.audio import load_audio
+from genrec.audio.decode import load_audio
+from genrec.audio.spectrogram import audio_to_images
 from genrec.config import CLIP_SECONDS, SAMPLE_RATE
 from genrec.errors import GenrecError
-from genrec.serving import Predictor, clip_outputs, load_predictor
-from genrec.spectrogram import audio_to_images
+from genrec.model.predict import Predictor, clip_outputs, load_predictor
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Analysis:
 
     @property
     def image_shape(self) -> tuple[int, int, int, int]:
-        """Shape of one file's images: (chunks, size, size, 3), as :func:`genrec.audio.chunk_audio` cuts."""
+        """Shape of one file's images: (chunks, size, size, 3), as :func:`genrec.audio.decode.chunk_audio` cuts."""
         chunks = 1
         if self.chunk_seconds:
             chunks = int(round(self.clip_seconds * SAMPLE_RATE)) // int(round(self.chunk_seconds * SAMPLE_RATE))
@@ -101,6 +101,6 @@ def embed_jobs(predictor: Predictor, jobs: list[Job], analysis: Analysis) -> lis
 
 def run_predictor(run_path: str | Path) -> Predictor:
     """The run's predictor (LiteRT where it can), for a worker process or actor."""
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
 
     return load_predictor(Run.open(run_path))

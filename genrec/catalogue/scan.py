@@ -17,10 +17,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from genrec.audio import SUPPORTED_FORMATS
-from genrec.cache import file_digest
-from genrec.library import not_a_file
-from genrec.progress import ProgressFn, silent
+from genrec.audio.cache import file_digest
+from genrec.audio.decode import SUPPORTED_FORMATS
+from genrec.data.library import not_a_file
+from genrec.utils.progress import ProgressFn, silent
 
 UNKNOWN_GENRE = "unknown"
 
@@ -115,7 +115,7 @@ def scan(root: Path, genres: Iterable[str], progress: ProgressFn = silent) -> tu
 
     Every file found is one or the other. Files of other types, links pointing outside ``root``, and
     anything that is not a regular file (a FIFO, which would block the scan forever, a device) are left
-    out without being opened (:func:`genrec.library.not_a_file`, the rule library scans use); whether an
+    out without being opened (:func:`genrec.data.library.not_a_file`, the rule library scans use); whether an
     audio file decodes is found out when it is embedded.
     """
     root = root.resolve()

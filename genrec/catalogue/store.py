@@ -8,7 +8,7 @@
 ``embeddings.npz`` per track: unit embedding and class probabilities
 ``skipped.csv``    files left out, with the reason
 ``ann/``           the approximate-search index (only when the index is
-                   ``ann``): :meth:`genrec.index.AnnIndex.save`'s folder
+                   ``ann``): :meth:`genrec.search.index.AnnIndex.save`'s folder
 =================  ==========================================================
 
 Catalogues built before genrec used faiss have an hnswlib graph
@@ -20,7 +20,7 @@ interrupted build never leaves a half-written one. Catalogues are copied around
 like run folders, so they are checked like them when opened: the manifest's
 types, tracks.csv's ids, and the vectors' shapes (against the run's) and values;
 a catalogue failing a check is listed as broken, with the file and the reason.
-Its files are served under the same rule as a run's (:mod:`genrec.media`). Embeddings computed so far
+Its files are served under the same rule as a run's (:mod:`genrec.runs.media`). Embeddings computed so far
 live in ``RUN/catalogues/.cache/`` (shards keyed by file content), which is
 what makes a build resumable and a rebuild of a changed folder cheap.
 """
@@ -41,11 +41,11 @@ import pandas as pd
 
 from genrec.catalogue.embed import Result
 from genrec.errors import CatalogueError
-from genrec.fileio import atomic_folder
-from genrec.index import AnnIndex, ExactIndex, VectorIndex, ann_available
-from genrec.media import library_roots, vetted_path
-from genrec.record import Fields, check_embeddings, embedding_shapes, id_problems, refuse_bad_rows
-from genrec.vectors import atomic_savez, check_track_arrays, load_track_arrays
+from genrec.runs.media import library_roots, vetted_path
+from genrec.runs.record import Fields, check_embeddings, embedding_shapes, id_problems, refuse_bad_rows
+from genrec.search.index import AnnIndex, ExactIndex, VectorIndex, ann_available
+from genrec.search.vectors import atomic_savez, check_track_arrays, load_track_arrays
+from genrec.utils.fileio import atomic_folder
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def default_name(folder: Path) -> str:
 
 
 def is_servable(path: str | Path, root: str | Path) -> bool:
-    """Whether ``path`` may be played: the rule for every served file (:mod:`genrec.media`), ``root`` counting
+    """Whether ``path`` may be played: the rule for every served file (:mod:`genrec.runs.media`), ``root`` counting
     as a run's library root does (never ``/``; folders in ``GENREC_AUDIO_ROOTS`` also allowed)."""
     return vetted_path(path, library_roots(str(root))) is not None
 
@@ -262,7 +262,7 @@ class Catalogue:
 
     def check(self) -> None:
         """Parse and cross-check the manifest, tracks.csv and the vectors once, so a damaged catalogue fails
-        here, with its name, rather than in a search (as :meth:`genrec.runs.Run.check` does for runs)."""
+        here, with its name, rather than in a search (as :meth:`genrec.runs.reader.Run.check` does for runs)."""
         info, table = self.info, self._table
         if info.name != self.path.name:
             raise CatalogueError(

@@ -10,6 +10,7 @@ work, and a bad one is a one-line message too.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from genrec.cli import analysis, build, catalogue, data, recommend, training
@@ -31,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``genrec`` command; returns the exit status (2 for a bad argument, after one line)."""
+    # TensorFlow's C++ start-up chatter is noise on a terminal; real failures still raise. Set here, not on
+    # `import genrec`, so that a notebook keeps its own setting.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a refused argument (2), already printed

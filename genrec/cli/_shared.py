@@ -32,7 +32,7 @@ from genrec.config import (
     runs_home,
 )
 from genrec.errors import GenrecError, LibraryError, RunError
-from genrec.fileio import output_problem
+from genrec.utils.fileio import output_problem
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -109,7 +109,7 @@ class Number:
 @dataclass(frozen=True)
 class OutputPath:
     """An argparse ``type=``: a folder (``folder``) or file genrec may create or replace there; checked before
-    any work, with nothing created (genrec.fileio.output_problem)."""
+    any work, with nothing created (genrec.utils.fileio.output_problem)."""
 
     folder: bool
 
@@ -129,10 +129,10 @@ def existing_folder(text: str) -> str:
 
 
 def split_choice(text: str) -> str:
-    """An argparse ``type=``: paper, filtered or a folder of split files (genrec.library.resolve_split's rule),
+    """An argparse ``type=``: paper, filtered or a folder of split files (genrec.data.library.resolve_split's rule),
     so a mistyped split is refused before a library is downloaded or scanned."""
     if text not in ("paper", "filtered"):
-        from genrec.library import resolve_split  # pandas: imported only for a folder
+        from genrec.data.library import resolve_split  # pandas: imported only for a folder
 
         try:
             resolve_split(text)
@@ -144,7 +144,7 @@ def split_choice(text: str) -> str:
 
 
 def weights_choice(text: str) -> str:
-    """An argparse ``type=``: imagenet, none or a weights file that exists (genrec.model.weights_source reads it
+    """An argparse ``type=``: imagenet, none or a weights file that exists (genrec.model.network.weights_source reads it
     when training starts, after the library and its spectrograms: too late to notice a typo)."""
     if text not in ("imagenet", "none") and not Path(text).expanduser().is_file():
         raise argparse.ArgumentTypeError(f"{_cut(text)!r} is not imagenet, none or a weights file that exists")
@@ -164,7 +164,7 @@ resamples_int = WholeNumber(MIN_RESAMPLES, MAX_RESAMPLES)
 workers_int = WholeNumber(1, MAX_WORKERS)
 catalogue_batch_int = WholeNumber(1, MAX_CATALOGUE_BATCH)
 clip_seconds_number = Number(MIN_CLIP_SECONDS, MAX_CLIP_SECONDS, " s")
-#: train and prepare check a chunk against their own --clip-seconds too (genrec.train.check_window)
+#: train and prepare check a chunk against their own --clip-seconds too (genrec.training.trainer.check_window)
 chunk_seconds_number = Number(MIN_CHUNK_SECONDS, MAX_CLIP_SECONDS, " s")
 learning_rate_number = Number(MIN_LEARNING_RATE, MAX_LEARNING_RATE)
 song_seconds_number = Number(0.0, MAX_SONG_SECONDS, " s")
@@ -179,7 +179,7 @@ def check_data_home() -> None:
 
 def writable_run(spec: str):
     """The run ``spec`` (folder or id), opened; RunError when its folder cannot take the files a command adds."""
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
 
     run = Run.open(spec)
     problem = output_problem(run.path, folder=True)
@@ -198,8 +198,8 @@ def library_from_args(spec: str, a: argparse.Namespace, progress: Callable[[str,
 
     The demo's generation or the folder's check reports to ``progress``.
     """
-    from genrec.library import load_library
-    from genrec.progress import per_stage
+    from genrec.data.library import load_library
+    from genrec.utils.progress import per_stage
 
     check_data_home()  # the demo library, GTZAN's scan and the spectrograms are kept there
     stage = "demo library" if spec == "demo" else "checking clips"
@@ -295,7 +295,7 @@ def print_skipped(lib) -> None:
 
 def print_run(run_dir) -> None:
     """The headline figures of a freshly saved run."""
-    from genrec.runs import Run
+    from genrec.runs.reader import Run
 
     run = Run.open(run_dir)
     s = run.summary()

@@ -11,13 +11,13 @@ from genrec.errors import GenrecError
 def cmd_explain(a) -> None:
     import numpy as np
 
-    from genrec.analysis_plots import write_overlay_png
-    from genrec.audio import check_extension
+    from genrec.app.analysis_plots import write_overlay_png
+    from genrec.audio.decode import check_extension
+    from genrec.audio.spectrogram import mel_frequencies
     from genrec.config import GENRES
-    from genrec.explain import describe, explain, shared_scale
-    from genrec.recommend import Recommender
-    from genrec.runs import Run
-    from genrec.spectrogram import mel_frequencies
+    from genrec.runs.reader import Run
+    from genrec.serve.explain import describe, explain, shared_scale
+    from genrec.serve.recommend import Recommender
 
     if a.genre is not None and a.genre not in GENRES:
         raise GenrecError(f"--genre {a.genre}: unknown genre; choose one of {', '.join(GENRES)}.")
@@ -44,15 +44,15 @@ def cmd_explain(a) -> None:
 
 
 def cmd_compare(a) -> None:
-    from genrec.headtohead import format_head_to_head, head_to_head
-    from genrec.runs import Run
+    from genrec.evaluate.headtohead import format_head_to_head, head_to_head
+    from genrec.runs.reader import Run
 
     print(format_head_to_head(head_to_head(Run.open(a.run_a), Run.open(a.run_b), seed=a.seed, n_resamples=a.resamples)))
 
 
 def register(sub) -> None:
     """Add this group's subcommands to the ``genrec`` parser."""
-    from genrec.headtohead import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+    from genrec.evaluate.headtohead import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
     s = sub.add_parser("explain", help="Grad-CAM: where on the spectrogram a run finds a genre (writes a PNG)")
     s.add_argument("run", help="run folder or run id")

@@ -18,17 +18,17 @@ from genrec.cli._shared import (
 )
 from genrec.config import CLIP_SECONDS, DEMO_WEIGHTS, MIN_CHUNK_SECONDS
 
-#: The ``genrec build`` options that ``genrec.build.build`` takes as keywords of the same names.
+#: The ``genrec build`` options that ``genrec.training.pipeline.build`` takes as keywords of the same names.
 BUILD_OPTIONS = ("weights", "split", "chunk_seconds", "out", "epochs", "input_size", "max_per_genre")
 
 
 def run_build(library: str, progress_format: str, **options: object) -> None:
-    """Build ``library`` with ``options`` (keywords of ``genrec.build.build``) and print the outcome.
+    """Build ``library`` with ``options`` (keywords of ``genrec.training.pipeline.build``) and print the outcome.
 
     Bars: each run and the closing table. Lines: one line per run, for a parent process to follow.
     """
-    from genrec.build import RUN_LINE, build, closing_table
-    from genrec.progress import JsonLinesProgress, TqdmProgress
+    from genrec.training.pipeline import RUN_LINE, build, closing_table
+    from genrec.utils.progress import JsonLinesProgress, TqdmProgress
 
     check_data_home()
 

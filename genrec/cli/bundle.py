@@ -1,4 +1,4 @@
-"""``genrec runs pack`` and ``genrec runs pull``: trained runs that travel (see :mod:`genrec.bundle`)."""
+"""``genrec runs pack`` and ``genrec runs pull``: trained runs that travel (see :mod:`genrec.runs.bundle`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from genrec.cli._shared import output_file, output_folder
 
 
 def cmd_pack(a) -> None:
-    from genrec.bundle import pack
+    from genrec.runs.bundle import pack
 
     packed = pack(a.runs, Path(a.out), all_predictors=a.all_predictors, keras=a.keras)
     print(f"wrote {packed.path}: {len(packed.runs)} run(s), {packed.size / 1e6:.1f} MB ({packed.size} bytes)")
@@ -16,8 +16,8 @@ def cmd_pack(a) -> None:
 
 
 def cmd_pull(a) -> None:
-    from genrec.bundle import audio_notes, pull
-    from genrec.progress import TqdmProgress
+    from genrec.runs.bundle import audio_notes, pull
+    from genrec.utils.progress import TqdmProgress
 
     root = Path(a.dir) if a.dir else None
     for result in pull(a.source, checksum=a.checksum, root=root, progress=TqdmProgress()):

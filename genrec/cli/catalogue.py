@@ -37,7 +37,7 @@ def ray_address(text: str) -> str:
 
 def cmd_build(a) -> None:
     from genrec.catalogue import build_catalogue
-    from genrec.progress import TqdmProgress
+    from genrec.utils.progress import TqdmProgress
 
     if a.address and a.engine != "ray":
         raise CatalogueError(f"--address {a.address} names a Ray cluster; add --engine ray (or drop --address).")
@@ -89,7 +89,7 @@ def _print_skipped(skipped, limit: int = 20) -> None:
 
 
 def _runs(run: str | None) -> list:
-    from genrec.runs import Run, list_runs
+    from genrec.runs.reader import Run, list_runs
 
     return [Run.open(run)] if run else list_runs()[0]
 

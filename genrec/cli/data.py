@@ -20,7 +20,7 @@ from genrec.errors import GenrecError
 
 
 def cmd_library(a) -> None:
-    from genrec.progress import TqdmProgress
+    from genrec.utils.progress import TqdmProgress
 
     if a.source == "gtzan" and not a.path:
         raise GenrecError("`genrec library gtzan` needs the GTZAN folder: genrec library gtzan PATH")
@@ -29,7 +29,7 @@ def cmd_library(a) -> None:
 
 
 def cmd_download(a) -> None:
-    from genrec import gtzan
+    import genrec.data.gtzan as gtzan
 
     if bool(a.url) != bool(a.checksum):
         raise GenrecError(
@@ -47,8 +47,8 @@ def cmd_download(a) -> None:
 
 
 def cmd_prepare(a) -> None:
-    from genrec.progress import TqdmProgress
-    from genrec.train import check_window, prepare_images, select_tracks
+    from genrec.training.trainer import check_window, prepare_images, select_tracks
+    from genrec.utils.progress import TqdmProgress
 
     check_window(a.clip_seconds, a.chunk_seconds)
     progress = TqdmProgress()

@@ -10,9 +10,9 @@ from genrec.errors import GenrecError
 
 
 def cmd_recommend(a) -> None:
-    from genrec.audio import SUPPORTED_FORMATS
-    from genrec.recommend import Recommender
-    from genrec.runs import Run
+    from genrec.audio.decode import SUPPORTED_FORMATS
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender
 
     run = Run.open(a.run)
     catalogue = None
@@ -35,7 +35,7 @@ def cmd_recommend(a) -> None:
     what = "predicted genre"
     pool = f"catalogue {a.catalogue}" if a.catalogue else "library"
     if query not in ids:
-        from genrec.serving import choose_predictor
+        from genrec.model.predict import choose_predictor
 
         answered = f"answered by the {choose_predictor(rec.run)}"
         if song_seconds is None:
@@ -63,7 +63,7 @@ def cmd_recommend(a) -> None:
 
 def _song_seconds(rec, query: str) -> float | None:
     """The file's length when it is longer than the run's window (then the whole song is analysed), else None."""
-    from genrec.song import file_seconds, is_longer_than_windows
+    from genrec.serve.song import file_seconds, is_longer_than_windows
 
     path = Path(query)
     seconds = file_seconds(path) if path.is_file() else None
@@ -93,8 +93,8 @@ def _check_region(region: list[float], query: str, song_seconds: float | None, w
 def _song_answer(rec, path: Path, region: list[float] | None, k: int):
     """A whole song, window by window (as the app's Compare page does): the timeline is printed, and the
     answer is the mean over the song or over ``region``; returns (answer, what the prediction is)."""
-    from genrec.progress import TqdmProgress
-    from genrec.song import analyse_song, decode_song, song_answers
+    from genrec.serve.song import analyse_song, decode_song, song_answers
+    from genrec.utils.progress import TqdmProgress
 
     start, end = region or (None, None)
     song = decode_song(path)

@@ -30,8 +30,8 @@ from genrec.config import ARCHITECTURES, DEFAULT_WEIGHTS, IMAGE_SIZE, runs_home
 
 
 def cmd_train(a) -> None:
-    from genrec.progress import TqdmProgress
-    from genrec.train import TrainConfig, train
+    from genrec.training.trainer import TrainConfig, train
+    from genrec.utils.progress import TqdmProgress
 
     cfg = TrainConfig(
         arch=a.arch,
@@ -53,7 +53,7 @@ def cmd_train(a) -> None:
         feature_norm=not a.paper_head,
         clip_seconds=a.clip_seconds,
     )
-    from genrec.model import training_device
+    from genrec.model.network import training_device
 
     progress = TqdmProgress()
     # The library is checked here, so unusable clips are listed once before training (or refused: --strict).
@@ -65,7 +65,7 @@ def cmd_train(a) -> None:
 
 
 def cmd_evaluate(a) -> None:
-    from genrec.evaluate import evaluate_run, format_evaluation
+    from genrec.evaluate.report import evaluate_run, format_evaluation
 
     if not a.saved:  # recomputing caches the spectrograms
         check_data_home()
@@ -73,8 +73,8 @@ def cmd_evaluate(a) -> None:
 
 
 def cmd_export(a) -> None:
-    from genrec.gradcam import HEAD_FILE
-    from genrec.runs import export_run
+    from genrec.model.gradcam import HEAD_FILE
+    from genrec.runs.reader import export_run
 
     run = writable_run(a.run)  # before the model is loaded
     model = run.load_model()
@@ -82,9 +82,9 @@ def cmd_export(a) -> None:
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); outside clips are now answered with LiteRT")
     print(f"wrote {run.path / HEAD_FILE}; Grad-CAM (`genrec explain`, the app's heatmaps) works for this run")
     if a.quantize:
-        from genrec.progress import TqdmProgress
-        from genrec.quantize import quantize_run
-        from genrec.serving import choose_predictor, quantized_agreement
+        from genrec.model.predict import choose_predictor, quantized_agreement
+        from genrec.model.quantize import quantize_run
+        from genrec.utils.progress import TqdmProgress
 
         target = quantize_run(run, model, progress=TqdmProgress())
         print(
@@ -96,7 +96,7 @@ def cmd_export(a) -> None:
 def cmd_runs(a) -> None:
     import pandas as pd
 
-    from genrec.runs import list_runs, remove_stale_runs, runs_table
+    from genrec.runs.reader import list_runs, remove_stale_runs, runs_table
 
     for folder in remove_stale_runs(Path(a.dir) if a.dir else None):
         print(f"removed {folder}: an unfinished run left by an interrupted process (unchanged for hours)")

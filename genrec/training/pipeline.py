@@ -1,0 +1,329 @@
+"""``genrec build``: the paper's whole experiment in one step, for the demo library, GTZAN or any GTZAN folder.
+
+Gets the library (``gtzan`` is downloaded into the data folder when it is not there yet), computes
+the spectrograms once, trains and evaluates VGG16 and ResNet50 on them and returns both run folders;
+:func:`closing_table` sets the runs next to the paper's figures. ``genrec demo`` is
+``genrec build --library demo --weights none``.
+
+A parent process (the app) runs ``python -m genrec build ... --progress-format lines`` and follows
+its stdout: one :class:`~genrec.utils.progress.JsonLinesProgress` line per report and one
+``run: PATH`` line (:data:`RUN_LINE`) per finished run; see :func:`build_in_subprocess`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from genrec.config import (
+    ARCH_LABELS,
+    ARCHITECTURES,
+    CLIP_SECONDS,
+    DEFAULT_WEIGHTS,
+    DEMO_WEIGHTS,
+    PAPER_ACCURACY,
+    runs_home,
+)
+from genrec.data.library import Library, load_demo, load_gtzan
+from genrec.errors import GenrecError
+from genrec.runs.reader import TMP_PREFIX, export_run, publish_run
+from genrec.utils.isolated import run_isolated
+from genrec.utils.progress import ProgressFn, follow, per_stage, prefixed, silent
+
+#: Printed by ``genrec build --progress-format lines`` before the path of each finished run.
+RUN_LINE = "run: "
+
+#: Settings of the demo runs: the paper's whole-clip 224×224 images, head trained on cached features.
+DEMO_SETTINGS = dict(library="demo", epochs=50, batch_size=32, input_size=224, patience=10, seed=0)
+#: Settings for a real library (GTZAN). Whole clips, not 3-s chunks: chunks make ten images per clip, so
+#: 1000 clips would take about 22 minutes on 2 cores instead of about 3 (:func:`estimate_seconds`) and
+#: hold 1.5 GB of images in memory instead of 0.15 GB. The head trains on cached features, so epochs are cheap.
+REAL_SETTINGS = dict(epochs=50, batch_size=32, input_size=224, patience=10, seed=0)
+
+#: Every progress stage a build reports, in order; ``{arch}`` is vgg16 or resnet50.
+STAGES = (
+    "demo library",
+    "gtzan download",
+    "gtzan extract",
+    "{arch} spectrograms",
+    "{arch} features",
+    "{arch} epochs",
+    "{arch} saving",
+)
+
+#: Seconds per unit on an idle 2-core machine, from the stage timings of the `genrec demo` run in
+#: benchmarks/RESULTS.md section 1 (same 224-px images and code path as any library); the 3-s chunk
+#: spectrogram cost is the whole-clip one times the chunk/whole CPU ratio that ``benchmarks/build_cost.py``
+#: measured on the 60 real GTZAN clips. spectrogram: per 30-s clip; features: per image through the frozen
+#: backbone; epoch_image: per training image and epoch; fixed: build + embed + save + LiteRT export per run.
+MEASURED_COSTS = {
+    "spectrogram_clip": 0.035,
+    "spectrogram_chunk_clip": 0.13,
+    "features": {"vgg16": 0.067, "resnet50": 0.027},
+    "epoch_image": {"vgg16": 0.00048, "resnet50": 0.00053},
+    "fixed": {"vgg16": 6.0, "resnet50": 20.0},
+}
+
+Report = Callable[[str], None]
+
+
+def default_settings(library: str) -> dict:
+    """The training settings ``genrec build`` uses for ``library`` ("demo", "gtzan" or a folder)."""
+    return dict(DEMO_SETTINGS) if library == "demo" else {**REAL_SETTINGS, "library": library}
+
+
+def estimate_seconds(
+    n_clips: int,
+    chunk_seconds: float | None = None,
+    *,
+    epochs: int = REAL_SETTINGS["epochs"],
+    architectures: tuple[str, ...] = ARCHITECTURES,
+    train_fraction: float = 443 / 930,
+) -> float:
+    """Estimated wall time of ``genrec build`` for ``n_clips`` 30-s clips at 224 px on 2 CPU cores.
+
+    Spectrograms once per clip (the cache serves the second architecture), then per architecture: the
+    frozen pass over every image, ``epochs`` epochs over the training images (an upper bound: early
+    stopping usually ends sooner), and the fixed cost of building, saving and exporting the model. The
+    ImageNet weights cost the same compute as random ones; downloads (GTZAN ~1.2 GB, weights ~150 MB)
+    are not included. ``train_fraction``: the artist-filtered split trains on 443 of its 930 clips.
+    """
+    per_clip = 1 if not chunk_seconds else max(1, int(CLIP_SECONDS // chunk_seconds))
+    images = n_clips * per_clip
+    c = MEASURED_COSTS
+    total = n_clips * (c["spectrogram_chunk_clip"] if chunk_seconds else c["spectrogram_clip"])
+    for arch in architectures:
+        total += images * c["features"][arch]
+        total += epochs * images * train_fraction * c["epoch_image"][arch]
+        total += c["fixed"][arch]
+    return total
+
+
+def get_library(
+    spec: str,
+    *,
+    split: str = "filtered",
+    split_seed: int = 0,
+    progress: ProgressFn = silent,
+    report: Report = lambda message: None,
+    sources=None,
+) -> Library:
+    """``demo`` (generated), ``gtzan`` (downloaded into the data folder when missing) or a GTZAN folder."""
+    if spec == "demo":
+        return load_demo(progress=per_stage(progress, "demo library"))
+    root = Path(spec)
+    if spec == "gtzan":
+        from genrec.data.gtzan import default_gtzan_home, download_gtzan, find_genre_root
+
+        root = find_genre_root(default_gtzan_home())
+        if root is None:
+
+            def on_bytes(_file: str, done: int, total: int) -> None:
+                progress("gtzan download", done, total)
+                if total and done >= total:
+                    progress("gtzan extract", 0, 1)
+
+            root = download_gtzan(default_gtzan_home(), sources=sources, report=report, progress=on_bytes)
+            progress("gtzan extract", 1, 1)
+    return load_gtzan(root, split=split, seed=split_seed)
+
+
+def build(
+    library: str = "demo",
+    *,
+    weights: str | None = None,
+    split: str | None = None,
+    chunk_seconds: float | None = None,
+    out: str | None = None,
+    epochs: int | None = None,
+    input_size: int | None = None,
+    max_per_genre: int | None = None,
+    architectures: tuple[str, ...] = ARCHITECTURES,
+    progress: ProgressFn = silent,
+    report: Report = lambda message: None,
+) -> list[Path]:
+    """Get ``library``, train and evaluate each architecture on it; return the run folders.
+
+    Defaults: ImageNet weights and the artist-filtered split for a real library; random weights
+    (offline) and the demo's own split for ``demo``.
+    """
+    from genrec.training.trainer import TrainConfig
+
+    if library == "demo" and split not in (None, "paper"):
+        raise GenrecError("--split applies to real libraries; the synthetic demo library has its own seeded split.")
+    weights = weights or (DEMO_WEIGHTS if library == "demo" else DEFAULT_WEIGHTS)
+    split = split or ("paper" if library == "demo" else "filtered")
+    lib = get_library(library, split=split, progress=progress, report=report)
+    settings = default_settings(library)
+    settings.update({k: v for k, v in (("epochs", epochs), ("input_size", input_size)) if v is not None})
+    settings.update(
+        library="demo" if library == "demo" else str(lib.root),
+        weights=weights,
+        split=split,
+        chunk_seconds=chunk_seconds,
+        max_per_genre=max_per_genre,
+    )
+    out_dir = Path(out) if out else runs_home()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Runs are built in a hidden folder beside the finished ones and moved in when complete, so the
+    # app never lists a run whose predictors are still being converted.
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(os.getpid()), dir=out_dir))
+    runs = []
+    try:
+        for arch in architectures:
+            cfg = TrainConfig(arch=arch, out=str(staging), **settings)
+            arch_progress = prefixed(progress, arch)
+            # each step in a fresh process: the build peaks at its largest step, not at their sum
+            staged = run_isolated(train_step, cfg, lib, progress=arch_progress)
+            run_isolated(export_step, staged, progress=arch_progress)
+            run_isolated(quantize_step, staged, progress=arch_progress)
+            runs.append(publish_run(staged, out_dir))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return runs
+
+
+def staging_prefix(pid: int) -> str:
+    """How the hidden folder that build process ``pid`` stages its runs in is named (then random letters).
+
+    The pid lets whoever follows a build that was killed remove exactly its folder (:mod:`genrec.app.buildjob`).
+    """
+    return f"{TMP_PREFIX}build-{pid}-"
+
+
+def train_step(cfg, library: Library, progress: ProgressFn = silent) -> Path:
+    """Train and save one run without its LiteRT predictors (a child process of :func:`build`)."""
+    from genrec.training.trainer import train
+
+    return train(cfg, library=library, progress=progress, export=False)
+
+
+def export_step(run_path: Path, progress: ProgressFn = silent) -> None:
+    """Write a staged run's float LiteRT predictor and Grad-CAM head (a child process of :func:`build`)."""
+    progress("saving", 0, 1)
+    export_run(run_path, strict=False)
+    progress("saving", 1, 1)
+
+
+def quantize_step(run_path: Path, progress: ProgressFn = silent) -> None:
+    """Add a staged run's 8-bit predictor and its agreement figures (a child process of :func:`build`)."""
+    from genrec.model.quantize import quantize_or_none
+    from genrec.runs.reader import Run
+
+    quantize_or_none(Run.open(run_path), None, progress)
+
+
+def build_demo(
+    *,
+    weights: str = "none",
+    out: str | None = None,
+    progress: ProgressFn = silent,
+    architectures: tuple[str, ...] = ARCHITECTURES,
+) -> list[Path]:
+    """Generate the demo library (if needed) and train each architecture on it; return the run folders."""
+    return build("demo", weights=weights, out=out, progress=progress, architectures=architectures)
+
+
+def closing_table(runs: list[Path]) -> str:
+    """Both runs' headline figures next to the paper's test accuracy, as text."""
+    import pandas as pd
+
+    from genrec.runs.reader import Run
+
+    rows = []
+    for path in runs:
+        s = Run.open(path).summary()
+        rows.append(
+            {
+                "run": s["run"],
+                "arch": s["arch"],
+                "weights": s["weights"],
+                "split": s["split"],
+                "epochs": s["epochs"],
+                "test accuracy": s["test_accuracy"],
+                "paper": PAPER_ACCURACY.get(s["arch"]),
+                "macro-F1": s["macro_f1"],
+                "precision@5": s["precision_at_5"],
+            }
+        )
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        return pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}")
+
+
+def build_in_subprocess(
+    args: list[str], *, progress: ProgressFn = silent, command: list[str] | None = None
+) -> list[Path]:
+    """``genrec build ARGS --progress-format lines`` in a child process, following its progress; the run folders.
+
+    Training needs TensorFlow and about 1 GB more memory than answering clips does, and all of it
+    is returned when the child exits. ``command`` replaces the child's command line (tests).
+    GenrecError carries the child's own error message.
+    """
+    argv = command or [sys.executable, "-m", "genrec", "build", *args, "--progress-format", "lines"]
+    runs: list[Path] = []
+    # stderr goes to a file: a pipe nobody reads until the end could fill up and stall the child
+    with tempfile.TemporaryFile("w+") as errors:
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1) as child:
+            for line in child.stdout:
+                line = line.strip()
+                if line.startswith(RUN_LINE):
+                    runs.append(Path(line[len(RUN_LINE) :]))
+                else:
+                    follow(line, progress)
+            code = child.wait()
+        errors.seek(0)
+        err_tail = deque(errors, maxlen=20)
+    if code != 0:
+        said = [ln.strip() for ln in err_tail if ln.startswith("error: ")]
+        raise GenrecError(
+            said[-1].removeprefix("error: ")
+            if said
+            else f"the build stopped (exit status {code}): " + " ".join(ln.strip() for ln in list(err_tail)[-3:])
+        )
+    return runs
+
+
+def build_demo_in_subprocess(
+    *, weights: str = "none", out: str | None = None, progress: ProgressFn = silent, command: list[str] | None = None
+) -> list[Path]:
+    """:func:`build_demo` in a child process (``genrec build --library demo``), following its progress."""
+    args = ["--library", "demo", "--weights", weights, *(["--out", out] if out else [])]
+    return build_in_subprocess(args, progress=progress, command=command)
+
+
+#: Rough share of the demo build each stage takes (for one overall progress bar).
+_DEMO_STAGES = [("demo library", 0.25)] + [
+    (f"{arch} {stage}", share)
+    for arch in ARCHITECTURES
+    for stage, share in (("spectrograms", 0.08), ("features", 0.20), ("epochs", 0.095))
+]
+
+
+class DemoProgress:
+    """Turns ``build_demo``'s per-stage reports into one overall fraction and a status line."""
+
+    def __init__(self, architectures: Sequence[str] = ARCHITECTURES) -> None:
+        self.stages = [(s, w) for s, w in _DEMO_STAGES if s == "demo library" or s.split()[0] in architectures]
+        total = sum(w for _, w in self.stages)
+        self.stages = [(s, w / total) for s, w in self.stages]
+        self.fraction = 0.0
+
+    def update(self, stage: str, done: int, total: int) -> tuple[float, str]:
+        """Record a report; return (overall fraction 0–1, never going back, and a status line)."""
+        start = 0.0
+        for name, share in self.stages:
+            if name == stage:
+                part = min(1.0, done / total) if total else 1.0
+                self.fraction = max(self.fraction, min(1.0, start + share * part))
+                break
+            start += share
+        what = stage
+        for arch, label in ARCH_LABELS.items():
+            what = what.replace(arch, label)
+        return self.fraction, f"{what}: {done}/{total}"

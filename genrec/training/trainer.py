@@ -1,0 +1,433 @@
+"""Train one architecture on one library and save the result as a run.
+
+The frozen part of the network is run once per (track, chunk) and its output
+cached in memory; only the trainable tail is fitted on that cache. Because the
+tail shares its layers with the full model, this trains the full model itself
+— the same model a naive ``model.fit`` on images gives, at a fraction of the cost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import genrec.audio.cache as cache
+from genrec.config import (
+    CLIP_SECONDS,
+    DEFAULT_WEIGHTS,
+    GENRE_INDEX,
+    GENRES,
+    MAX_BATCH_SIZE,
+    MAX_CHUNKS_PER_CLIP,
+    MAX_CLIP_SECONDS,
+    MAX_EPOCHS,
+    MAX_INPUT_SIZE,
+    MAX_LEARNING_RATE,
+    MAX_PER_GENRE,
+    MAX_SEED,
+    MIN_CHUNK_SECONDS,
+    MIN_CLIP_SECONDS,
+    MIN_INPUT_SIZE,
+    MIN_LEARNING_RATE,
+    runs_home,
+)
+from genrec.data.library import Library, load_library
+from genrec.errors import AudioError, GenrecError, LibraryError
+from genrec.evaluate.report import run_metrics
+from genrec.model.pooling import EXTRACT_BATCH, chunk_accuracy, clip_predictions
+from genrec.model.quantize import quantize_or_none
+from genrec.runs.reader import Run, write_run
+from genrec.utils.progress import ProgressFn, per_stage, silent
+
+
+@dataclass
+class TrainConfig:
+    """Every parameter of a training run; stored verbatim in ``run.json``."""
+
+    arch: str
+    library: str = "demo"
+    epochs: int = 20
+    last_four_trainable: bool = False
+    weights: str = DEFAULT_WEIGHTS  # tests, the demo and the benchmarks pass "none" (offline)
+    seed: int = 0
+    chunk_seconds: float | None = None
+    clip_seconds: float = CLIP_SECONDS  # the analysis window cut from the middle of each file
+    batch_size: int = 64
+    input_size: int = 224
+    learning_rate: float = 1e-3
+    dropout: float = 0.2
+    embedding_units: int = 256
+    feature_norm: bool = True  # False: the paper's head exactly (see genrec.model.network.build_model)
+    patience: int = 5
+    split_seed: int = 0
+    split_dir: str | None = None  # older spelling of split=<folder>; wins when given
+    split: str = "paper"  # "paper", "filtered" or a folder of split files (genrec.data.library.resolve_split)
+    max_per_genre: int | None = None
+    out: str = field(default_factory=lambda: str(runs_home()))
+
+    def __post_init__(self) -> None:
+        check_window(self.clip_seconds, self.chunk_seconds)
+        check_settings(self)
+
+
+def check_settings(cfg: TrainConfig) -> None:
+    """Refuse settings that would crash training, save a meaningless run or outgrow the machine (GenrecError
+    naming the option and its allowed range, genrec.config's bounds).
+
+    The CLI's argument types give the same limits at parse time; this guards the Python API.
+    """
+    whole = {
+        "epochs": (1, MAX_EPOCHS),
+        "batch_size": (1, MAX_BATCH_SIZE),
+        "input_size": (MIN_INPUT_SIZE, MAX_INPUT_SIZE),
+        "patience": (0, MAX_EPOCHS),
+        "seed": (0, MAX_SEED),
+        "split_seed": (0, MAX_SEED),
+    }
+    if cfg.max_per_genre is not None:  # None: every clip
+        whole["max_per_genre"] = (1, MAX_PER_GENRE)
+    for name, (low, high) in whole.items():
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise GenrecError(f"--{name.replace('_', '-')} {value!r}: use a whole number in {low}..{high}.")
+    rate = cfg.learning_rate
+    if not (isinstance(rate, (int, float)) and MIN_LEARNING_RATE <= rate <= MAX_LEARNING_RATE):  # also refuses nan
+        raise GenrecError(
+            f"--learning-rate {rate!r}: use a number in {MIN_LEARNING_RATE:g}..{MAX_LEARNING_RATE:g}, e.g. 0.001."
+        )
+
+
+def check_window(clip_seconds: float, chunk_seconds: float | None) -> None:
+    """Refuse an analysis window or chunk length no file could satisfy, or that would cut a window into more
+    chunks than the images' memory allows (AudioError saying what to use).
+
+    Checked before any audio work, rather than failing once per file minutes later.
+    """
+    if not clip_seconds >= MIN_CLIP_SECONDS:  # also refuses nan
+        raise AudioError(
+            f"--clip-seconds {clip_seconds:g} is below the {MIN_CLIP_SECONDS:g}-s minimum clip length; "
+            f"use {MIN_CLIP_SECONDS:g}..{MAX_CLIP_SECONDS:g}."
+        )
+    if clip_seconds > MAX_CLIP_SECONDS:
+        raise AudioError(
+            f"--clip-seconds {clip_seconds:g} is above the {MAX_CLIP_SECONDS:g} s that whole-song analysis covers; "
+            f"use {MIN_CLIP_SECONDS:g}..{MAX_CLIP_SECONDS:g}."
+        )
+    if chunk_seconds is None:
+        return
+    if not MIN_CHUNK_SECONDS <= chunk_seconds <= clip_seconds:
+        raise AudioError(
+            f"--chunk-seconds {chunk_seconds:g} must be at least {MIN_CHUNK_SECONDS:g} and at most the "
+            f"{clip_seconds:g}-s analysis window (--clip-seconds)."
+        )
+    chunks = int(clip_seconds // chunk_seconds)
+    if chunks > MAX_CHUNKS_PER_CLIP:
+        raise AudioError(
+            f"--chunk-seconds {chunk_seconds:g} cuts the {clip_seconds:g}-s window into {chunks} chunks, more "
+            f"than the {MAX_CHUNKS_PER_CLIP} whose images fit in memory; use "
+            f"{clip_seconds / MAX_CHUNKS_PER_CLIP:g}..{clip_seconds:g}."
+        )
+
+
+@dataclass
+class Prepared:
+    """A library's images for one configuration, with per-image owners and labels."""
+
+    tracks: pd.DataFrame  # the library rows used, in order
+    images: np.ndarray  # uint8 (N_images, s, s, 3)
+    owner: np.ndarray  # row index in ``tracks`` of each image
+    labels: np.ndarray  # genre index of each track
+    cache_hits: int = 0
+
+    def image_mask(self, split: str) -> np.ndarray:
+        return (self.tracks["split"].to_numpy() == split)[self.owner]
+
+
+def select_tracks(library: Library, max_per_genre: int | None = None) -> pd.DataFrame:
+    """The rows a run uses: every listed track, or the first ``max_per_genre`` of each genre per split.
+
+    Tracks no split file lists (``unlisted``: the artist-filtered split leaves out GTZAN's repeats and
+    mislabelled clips) are neither trained on, evaluated, nor recommended.
+    """
+    tracks = library.tracks[library.tracks["split"] != "unlisted"]
+    if max_per_genre is not None:
+        tracks = tracks.groupby(["genre", "split"], sort=False, group_keys=False).head(max_per_genre)
+    return tracks.reset_index(drop=True)
+
+
+def prepare_images(
+    library: Library,
+    tracks: pd.DataFrame,
+    chunk_seconds: float | None,
+    size: int,
+    progress: ProgressFn = silent,
+    clip_seconds: float = CLIP_SECONDS,
+) -> Prepared:
+    """Spectrogram images (cached on disk) for the given tracks."""
+    images, owner, hits = cache.library_images(
+        tracks["path"].tolist(),
+        library.kind,
+        chunk_seconds,
+        size,
+        per_stage(progress, "spectrograms"),
+        clip_seconds,
+    )
+    labels = tracks["genre"].map(GENRE_INDEX).to_numpy()
+    return Prepared(tracks, images, owner, labels, hits)
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and the backend, and ask TensorFlow for deterministic ops."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    with contextlib.suppress(Exception):  # older TF builds lack it; seeding alone still fixes initialisation
+        tf.config.experimental.enable_op_determinism()
+
+
+def compile_for_training(model, learning_rate: float) -> None:
+    """Adam + sparse categorical cross-entropy, as in the paper."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+
+def class_weights(labels: np.ndarray) -> dict[int, float] | None:
+    """Balanced class weights when genres are unbalanced, else None."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(labels)
+    counts = np.bincount(labels)[present]
+    if counts.min() == counts.max():
+        return None
+    weights = compute_class_weight("balanced", classes=present, y=labels)
+    return {int(c): float(w) for c, w in zip(present, weights)}
+
+
+def extract(frozen, images: np.ndarray, batch_size: int, progress: ProgressFn = silent) -> list[np.ndarray]:
+    """Run the frozen part over all images in batches; one array per boundary tensor."""
+    outs: list[list[np.ndarray]] = []
+    n = len(images)
+    progress("features", 0, n)
+    for start in range(0, n, batch_size):
+        batch = frozen.predict_on_batch(images[start : start + batch_size].astype(np.float32))
+        batch = batch if isinstance(batch, (list, tuple)) else [batch]
+        outs.append([np.asarray(b) for b in batch])
+        progress("features", min(start + batch_size, n), n)
+    return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
+
+
+def frozen_features(cfg: TrainConfig, frozen, images: np.ndarray, progress: ProgressFn = silent) -> list[np.ndarray]:
+    """The frozen pass over all images: in LiteRT where the library is large enough to repay converting, else Keras."""
+    from genrec.model.lite_features import extract_with_litert, worth_converting
+
+    if worth_converting(cfg.arch, len(images), cfg.input_size):
+        features = extract_with_litert(frozen, images, progress)
+        if features is not None:
+            return features
+    return extract(frozen, images, min(cfg.batch_size, EXTRACT_BATCH), progress)
+
+
+def _subset(features: list[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
+    return [f[mask] for f in features]
+
+
+def _epoch_callback(progress: ProgressFn, epochs: int, seconds: list[float]):
+    import keras
+
+    class EpochReport(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            seconds.append(time.perf_counter() - self._t)
+            progress("epochs", epoch + 1, epochs)
+
+    return EpochReport()
+
+
+def fit_tail(
+    tail, x_train, y_train, x_valid, y_valid, cfg: TrainConfig, progress: ProgressFn = silent, shuffle: bool = True
+) -> pd.DataFrame:
+    """Fit the trainable tail with early stopping on validation loss; return the per-epoch history."""
+    import keras
+
+    compile_for_training(tail, cfg.learning_rate)
+    seconds: list[float] = []
+    callbacks = [_epoch_callback(progress, cfg.epochs, seconds)]
+    has_valid = len(y_valid) > 0
+    if has_valid:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)
+        )
+    fit = tail.fit(
+        x_train,
+        y_train,
+        validation_data=(x_valid, y_valid) if has_valid else None,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        shuffle=shuffle,
+        verbose=0,
+        class_weight=class_weights(y_train),
+        callbacks=callbacks,
+    )
+    history = pd.DataFrame(fit.history)
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    history["seconds"] = seconds[: len(history)]
+    progress("epochs", cfg.epochs, cfg.epochs)  # close the bar when early stopping ended it sooner
+    return history
+
+
+def package_versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for name in ("genrec", "tensorflow", "tensorflow-cpu", "keras", "numpy", "scipy", "soxr", "scikit-learn"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+def train(
+    cfg: TrainConfig, library: Library | None = None, progress: ProgressFn = silent, *, export: bool = True
+) -> Path:
+    """Train ``cfg.arch`` on the library and save a complete run directory; return its path.
+
+    ``export=False`` skips the LiteRT conversions (float and 8-bit): ``genrec build`` runs them in fresh
+    processes (:func:`genrec.runs.reader.export_run`, :func:`genrec.model.quantize.quantize_or_none`)
+    to keep its peak low.
+    """
+    # imports Keras/TensorFlow: not at `genrec prepare`'s import
+    from genrec.model.network import (
+        build_model,
+        frozen_boundary,
+        imagenet_source,
+        split_model,
+        tail_with_embedding,
+        trainable_backbone_layers,
+        training_device,
+        weights_source,
+    )
+
+    timings: dict[str, float] = {}
+    library = library or load_library(
+        cfg.library,
+        seed=cfg.split_seed,
+        split_dir=cfg.split_dir,
+        split=cfg.split,
+        progress=per_stage(progress, "demo library" if cfg.library == "demo" else "checking clips"),
+    )
+    timings["library"] = library.load_seconds
+
+    t = time.perf_counter()
+    prepared = prepare_images(
+        library,
+        select_tracks(library, cfg.max_per_genre),
+        cfg.chunk_seconds,
+        cfg.input_size,
+        progress,
+        cfg.clip_seconds,
+    )
+    timings["spectrograms"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    set_seed(cfg.seed)
+    source = weights_source(cfg.weights)
+    model = build_model(
+        cfg.arch,
+        len(GENRES),
+        weights=source,
+        input_size=cfg.input_size,
+        last_four_trainable=cfg.last_four_trainable,
+        dropout=cfg.dropout,
+        embedding_units=cfg.embedding_units,
+        feature_norm=cfg.feature_norm,
+    )
+    if source.kind == "imagenet":  # record the file Keras downloaded (or reused) and its SHA-256
+        source = imagenet_source(cfg.arch)
+    frozen, tail = split_model(model)
+    timings["build"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    features = frozen_features(cfg, frozen, prepared.images, progress)
+    timings["features"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    y_img = prepared.labels[prepared.owner]
+    train_mask, valid_mask = prepared.image_mask("train"), prepared.image_mask("valid")
+    if not train_mask.any():
+        raise LibraryError(f"library {library.name} has no training clips; check its split.")
+    history = fit_tail(
+        tail,
+        _subset(features, train_mask),
+        y_img[train_mask],
+        _subset(features, valid_mask),
+        y_img[valid_mask],
+        cfg,
+        progress,
+    )
+    timings["fit"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    probs_img, emb_img = tail_with_embedding(model).predict(features, batch_size=256, verbose=0)
+    n = len(prepared.tracks)
+    probs, embeddings = clip_predictions(probs_img, emb_img, prepared.owner, n)
+    timings["embed"] = time.perf_counter() - t
+
+    record = {
+        "device": training_device(),
+        "config": asdict(cfg),
+        "arch": cfg.arch,
+        "weights": source.as_dict(),
+        "genres": list(GENRES),
+        "library": {
+            "name": library.name,
+            "label": library.label,
+            "root": str(library.root),
+            "kind": library.kind,
+            "synthetic": library.synthetic,
+            "fingerprint": library.fingerprint(),
+            "split_method": library.split_method,
+            "split": library.split_name,
+            "n_tracks": n,
+            "unlisted_excluded": int((library.tracks["split"] == "unlisted").sum()),
+        },
+        "spectrogram": cache.params_key(library.kind, cfg.chunk_seconds, cfg.input_size, cfg.clip_seconds),
+        "trainable_backbone_layers": trainable_backbone_layers(model),
+        "frozen_boundary": [list(b.shape[1:]) for b in frozen_boundary(model)],
+        "images": {"total": int(len(prepared.images)), "cache_hits": int(prepared.cache_hits)},
+        "epochs_run": int(len(history)),
+        "best_epoch": int(history["val_loss"].idxmin() + 1) if "val_loss" in history else int(len(history)),
+        "versions": package_versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    chunk_acc = None
+    if cfg.chunk_seconds:
+        chunk_acc = chunk_accuracy(probs_img, prepared.owner, prepared.labels, prepared.tracks["split"].to_numpy())
+    metrics = run_metrics(prepared.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
+    progress("saving", 0, 1)  # the model, and its LiteRT conversion: several seconds at 224 px
+    del frozen, features
+    # each file's content digest (memoised when its images were made), so an upload of a library file is
+    # recognised as that track (genrec.runs.reader.Run.track_with_content)
+    tracks = prepared.tracks.assign(digest=[cache.file_digest(Path(p)) for p in prepared.tracks["path"]])
+    run_dir = write_run(
+        Path(cfg.out), record, model, history, tracks, probs, embeddings, metrics, timings, export=export
+    )
+    progress("saving", 1, 1)
+    if export:  # optional file beside the complete run; written atomically
+        quantize_or_none(Run.open(run_dir), model, progress)
+    return run_dir

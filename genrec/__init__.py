@@ -36,7 +36,7 @@ __all__ = ["GENRES", "GenrecError", "Recommender", "Run", "__version__", "build"
 
 def __getattr__(name: str):
     if name in _LAZY:
-        import importlib  # noqa: PLC0415 - only on the first use of a lazy name
+        import importlib  # noqa: PLC0415 - lazy attribute, loaded on first use
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

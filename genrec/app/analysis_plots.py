@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from PIL import Image, ImageDraw
 from plotly.colors import sequential
 
 from genrec.app.plots import (
@@ -154,7 +155,6 @@ def confusion_difference_figure(difference: pd.DataFrame, label_a: str, label_b:
 # --------------------------------------------------------------------------- PNG for the CLI
 def _panel(explanation, band_hz: np.ndarray, zmax: float, width: int, band_px: int):
     """One overlay panel with its title, Hz labels on the left and time labels below (a PIL image)."""
-    from PIL import Image, ImageDraw
 
     lo, hi = DB_RANGE
     bands, frames = explanation.db.shape
@@ -199,8 +199,6 @@ def write_overlay_png(
     explanations: list, band_hz: np.ndarray, zmax: float, target: Path, width: int = 900, band_px: int = 2
 ) -> Path:
     """The Grad-CAM overlays of several runs stacked in one PNG with a shared colour bar, written atomically."""
-
-    from PIL import Image, ImageDraw
 
     panels = [_panel(e, band_hz, zmax, width, band_px) for e in explanations]
     bar_h = 40

@@ -13,6 +13,10 @@ import pandas as pd
 
 from genrec.app.plots import arch_label
 from genrec.config import ARCHITECTURES, GENRES, PAPER_ACCURACY
+from genrec.data.library import DEMO_CLIPS_PER_GENRE
+from genrec.evaluate.metrics import report_frame
+from genrec.runs.reader import newest, runs_table
+from genrec.training.pipeline import DEMO_SETTINGS
 
 PAPER_LABEL = "paper (reference)"
 
@@ -38,7 +42,6 @@ ALL_GENRES = "All genres"
 # --------------------------------------------------------------------------- runs
 def default_runs(runs: Sequence, archs: Sequence[str] = ARCHITECTURES) -> dict:
     """The newest run of each architecture (None where there is none); ``runs`` are newest first."""
-    from genrec.runs.reader import newest
 
     return {arch: newest(list(runs), arch) for arch in archs}
 
@@ -74,7 +77,6 @@ def is_synthetic(run) -> bool:
 
 def summary_table(runs: Sequence, reference: bool = True) -> pd.DataFrame:
     """One row per run (display column names), with the paper's figures as reference rows at the end."""
-    from genrec.runs.reader import runs_table
 
     rows = runs_table(list(runs)) if runs else pd.DataFrame(columns=["run", "arch"])
     table = pd.DataFrame(
@@ -115,7 +117,6 @@ def summary_table(runs: Sequence, reference: bool = True) -> pd.DataFrame:
 
 def report_table(split_metrics: dict) -> pd.DataFrame:
     """The paper's precision / recall / F1 / support table, with the summary rows set apart."""
-    from genrec.evaluate.metrics import report_frame
 
     frame = report_frame(split_metrics)
     frame.index.name = "genre"
@@ -188,8 +189,6 @@ def selected_track(selection) -> str | None:
 # --------------------------------------------------------------------------- first start
 def demo_description() -> str:
     """What building the demo does, for the first-start panel."""
-    from genrec.data.library import DEMO_CLIPS_PER_GENRE
-    from genrec.training.pipeline import DEMO_SETTINGS
 
     return (
         f"generates a **synthetic demo library** of {DEMO_CLIPS_PER_GENRE * len(GENRES)} clips "

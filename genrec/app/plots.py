@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from PIL import Image
 from plotly.colors import hex_to_rgb, sequential
 from plotly.subplots import make_subplots
 
@@ -158,7 +159,6 @@ def spectrogram_thumbnail(db: np.ndarray, width: int = 192, height: int = 72) ->
 
     Trailing frames of pure silence (the padding of clips shorter than the window) are left out.
     """
-    from PIL import Image
 
     lo, hi = DB_RANGE
     db = np.asarray(db, dtype=np.float32)
@@ -173,7 +173,6 @@ def spectrogram_thumbnail(db: np.ndarray, width: int = 192, height: int = 72) ->
 
 def grey_thumbnail(image: np.ndarray, width: int = 192, height: int = 72) -> np.ndarray:
     """Colour a grey (rows, cols[, channels]) 0–255 spectrogram image like :func:`spectrogram_thumbnail`."""
-    from PIL import Image
 
     grey = np.asarray(image, dtype=np.float32)
     if grey.ndim == 3:

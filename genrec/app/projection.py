@@ -6,6 +6,8 @@ import importlib.util
 
 import numpy as np
 import pandas as pd
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
 
 
 def projection_methods() -> list[str]:
@@ -27,19 +29,15 @@ def project(embeddings: np.ndarray, method: str = "PCA", seed: int = 0) -> np.nd
         out[:, : min(2, x.shape[1])] = x[:, :2]
         return out
     if method == "PCA":
-        from sklearn.decomposition import PCA
-
         return PCA(n_components=2, random_state=seed).fit_transform(x)
     if method == "t-SNE":
-        from sklearn.manifold import TSNE
-
         perplexity = float(min(30.0, max(2.0, (n - 1) / 3)))
         return TSNE(
             n_components=2, perplexity=perplexity, init="pca", random_state=seed, metric="cosine"
         ).fit_transform(x)
     if method == "UMAP":
         try:
-            import umap
+            import umap  # noqa: PLC0415 - optional dependency, probed where it is used
         except ImportError as exc:
             raise ValueError("UMAP needs the umap-learn package (pip install umap-learn)") from exc
         return umap.UMAP(n_components=2, random_state=seed, metric="cosine", n_neighbors=min(15, n - 1)).fit_transform(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 import genrec.audio.spectrogram as spectrogram
 import genrec.utils.fileio as fileio
@@ -61,7 +62,6 @@ def _key(path: Path, params: dict) -> str:
 
 def image_file_to_array(path: Path, size: int) -> np.ndarray:
     """A pre-rendered spectrogram picture (e.g. Kaggle's PNGs) as a (1, size, size, 3) 0–255 array."""
-    from PIL import Image
 
     with Image.open(path) as img:
         rgb = img.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)

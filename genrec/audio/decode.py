@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+import soundfile as sf
+import soxr
 
 from genrec.config import CLIP_SECONDS, MIN_SECONDS, SAMPLE_RATE
 from genrec.errors import AudioError
@@ -130,7 +132,6 @@ def _check_path(path: Path, label: str) -> None:
 
 def _read_window(source: AudioSource, seconds: float | None, label: str) -> tuple[np.ndarray, int, float]:
     """Read (at most) the analysis window; return (samples x channels, rate, full duration)."""
-    import soundfile as sf
 
     found = check_header(source, label)
     if isinstance(source, bytes):
@@ -240,7 +241,6 @@ def resample(y: np.ndarray, rate: int, sr: int = SAMPLE_RATE) -> np.ndarray:
     What ``librosa.resample(y, orig_sr=rate, target_sr=sr, res_type="soxr_hq")`` returns, without
     importing librosa (a second of a cold start); tests/test_audio.py checks that they are equal.
     """
-    import soxr
 
     n = int(np.ceil(len(y) * float(sr) / rate))
     out = soxr.resample(y, rate, sr, quality="soxr_hq")

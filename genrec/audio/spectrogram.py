@@ -13,6 +13,9 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import scipy.fft
+from PIL import Image
+from threadpoolctl import ThreadpoolController
 
 from genrec.audio.decode import chunk_audio
 from genrec.config import DB_CEIL, DB_FLOOR, HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE, cpu_threads
@@ -32,7 +35,6 @@ def mel_db(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     librosa itself: importing ``librosa.feature`` takes about 2.8 s (scipy.signal, scipy.stats, numba),
     twice the whole cold-start budget of a first answer (benchmarks/RESULTS.md section 11).
     """
-    import scipy.fft
 
     # centred frames, zero-padded at both ends (librosa's center=True, pad_mode="constant")
     padded = np.pad(y, N_FFT // 2)
@@ -50,7 +52,6 @@ _BLAS_LOCK = threading.Lock()
 
 @functools.lru_cache(maxsize=1)
 def _blas_controller():
-    from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
 
@@ -127,7 +128,6 @@ def db_to_image(db: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
     level is replicated into three channels for the ImageNet backbones. Values are
     rounded to 8-bit levels so a cached uint8 image is exactly what the app computes.
     """
-    from PIL import Image
 
     scaled = (np.clip(db, DB_FLOOR, DB_CEIL) - DB_FLOOR) * (255.0 / (DB_CEIL - DB_FLOOR))
     picture = Image.fromarray(np.ascontiguousarray(scaled[::-1], dtype=np.float32), mode="F")

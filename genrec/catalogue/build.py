@@ -17,6 +17,7 @@ import pandas as pd
 
 from genrec.catalogue.embed import Analysis, Job, Result
 from genrec.catalogue.local import run_local
+from genrec.catalogue.ray_engine import run_ray
 from genrec.catalogue.scan import scan
 from genrec.catalogue.store import (
     Catalogue,
@@ -91,8 +92,6 @@ def build_catalogue(
     progress(EMBED_STAGE, 0, len(jobs))
     try:
         if engine == "ray":
-            from genrec.catalogue.ray_engine import run_ray
-
             dims = (len(run.genres), int(run.arrays["embeddings"].shape[1]))
             run_ray(
                 jobs, str(run.path), analysis, sink, dims=dims, workers=workers, batch_size=batch_size, address=address

@@ -21,6 +21,7 @@ from genrec.audio.spectrogram import audio_to_images
 from genrec.config import CLIP_SECONDS, SAMPLE_RATE
 from genrec.errors import GenrecError
 from genrec.model.predict import Predictor, clip_outputs, load_predictor
+from genrec.runs.reader import Run
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,5 @@ def embed_jobs(predictor: Predictor, jobs: list[Job], analysis: Analysis) -> lis
 
 def run_predictor(run_path: str | Path) -> Predictor:
     """The run's predictor (LiteRT where it can), for a worker process or actor."""
-    from genrec.runs.reader import Run
 
     return load_predictor(Run.open(run_path))

@@ -26,8 +26,8 @@ DECODE_MEMORY = 512 * 2**20
 
 def _ray() -> Any:
     try:
-        import ray
-        import ray.data
+        import ray  # noqa: PLC0415 - optional extra (genrec[ray]), imported only by --engine ray
+        import ray.data  # noqa: PLC0415 - optional extra (genrec[ray]), imported only by --engine ray
     except ImportError as exc:
         raise CatalogueError(
             "--engine ray needs Ray Data, which is not installed: "

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import soundfile
+
 from genrec.audio.cache import file_digest
 from genrec.audio.decode import SUPPORTED_FORMATS
 from genrec.data.library import not_a_file
@@ -52,7 +54,6 @@ def genre_of(relative: Path, root_name: str, genres: Iterable[str]) -> str:
 
 def read_tags(path: Path) -> tuple[str, str]:
     """(title, artist) from the file's tags; empty strings where it has none or cannot be read."""
-    import soundfile
 
     try:
         with soundfile.SoundFile(path) as f:

@@ -31,8 +31,11 @@ from genrec.config import (
     data_home,
     runs_home,
 )
+from genrec.data.library import load_library, resolve_split
 from genrec.errors import GenrecError, LibraryError, RunError
+from genrec.runs.reader import Run
 from genrec.utils.fileio import output_problem
+from genrec.utils.progress import per_stage
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -132,8 +135,6 @@ def split_choice(text: str) -> str:
     """An argparse ``type=``: paper, filtered or a folder of split files (genrec.data.library.resolve_split's rule),
     so a mistyped split is refused before a library is downloaded or scanned."""
     if text not in ("paper", "filtered"):
-        from genrec.data.library import resolve_split  # pandas: imported only for a folder
-
         try:
             resolve_split(text)
         except LibraryError:
@@ -179,7 +180,6 @@ def check_data_home() -> None:
 
 def writable_run(spec: str):
     """The run ``spec`` (folder or id), opened; RunError when its folder cannot take the files a command adds."""
-    from genrec.runs.reader import Run
 
     run = Run.open(spec)
     problem = output_problem(run.path, folder=True)
@@ -198,8 +198,6 @@ def library_from_args(spec: str, a: argparse.Namespace, progress: Callable[[str,
 
     The demo's generation or the folder's check reports to ``progress``.
     """
-    from genrec.data.library import load_library
-    from genrec.utils.progress import per_stage
 
     check_data_home()  # the demo library, GTZAN's scan and the spectrograms are kept there
     stage = "demo library" if spec == "demo" else "checking clips"
@@ -295,7 +293,6 @@ def print_skipped(lib) -> None:
 
 def print_run(run_dir) -> None:
     """The headline figures of a freshly saved run."""
-    from genrec.runs.reader import Run
 
     run = Run.open(run_dir)
     s = run.summary()

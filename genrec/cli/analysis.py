@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from genrec.app.analysis_plots import write_overlay_png
+from genrec.audio.decode import check_extension
+from genrec.audio.spectrogram import mel_frequencies
 from genrec.cli._shared import output_file, resamples_int, seed_int
+from genrec.config import GENRES
 from genrec.errors import GenrecError
+from genrec.evaluate.headtohead import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, format_head_to_head, head_to_head
+from genrec.runs.reader import Run
+from genrec.serve.explain import describe, explain, shared_scale
+from genrec.serve.recommend import Recommender
 
 
 def cmd_explain(a) -> None:
-    import numpy as np
-
-    from genrec.app.analysis_plots import write_overlay_png
-    from genrec.audio.decode import check_extension
-    from genrec.audio.spectrogram import mel_frequencies
-    from genrec.config import GENRES
-    from genrec.runs.reader import Run
-    from genrec.serve.explain import describe, explain, shared_scale
-    from genrec.serve.recommend import Recommender
 
     if a.genre is not None and a.genre not in GENRES:
         raise GenrecError(f"--genre {a.genre}: unknown genre; choose one of {', '.join(GENRES)}.")
@@ -44,15 +45,12 @@ def cmd_explain(a) -> None:
 
 
 def cmd_compare(a) -> None:
-    from genrec.evaluate.headtohead import format_head_to_head, head_to_head
-    from genrec.runs.reader import Run
 
     print(format_head_to_head(head_to_head(Run.open(a.run_a), Run.open(a.run_b), seed=a.seed, n_resamples=a.resamples)))
 
 
 def register(sub) -> None:
     """Add this group's subcommands to the ``genrec`` parser."""
-    from genrec.evaluate.headtohead import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
     s = sub.add_parser("explain", help="Grad-CAM: where on the spectrogram a run finds a genre (writes a PNG)")
     s.add_argument("run", help="run folder or run id")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 from genrec.cli._shared import (
     Number,
@@ -17,6 +19,8 @@ from genrec.cli._shared import (
     weights_arg,
 )
 from genrec.config import CLIP_SECONDS, DEMO_WEIGHTS, MIN_CHUNK_SECONDS
+from genrec.training.pipeline import RUN_LINE, build, closing_table
+from genrec.utils.progress import JsonLinesProgress, TqdmProgress
 
 #: The ``genrec build`` options that ``genrec.training.pipeline.build`` takes as keywords of the same names.
 BUILD_OPTIONS = ("weights", "split", "chunk_seconds", "out", "epochs", "input_size", "max_per_genre")
@@ -27,8 +31,6 @@ def run_build(library: str, progress_format: str, **options: object) -> None:
 
     Bars: each run and the closing table. Lines: one line per run, for a parent process to follow.
     """
-    from genrec.training.pipeline import RUN_LINE, build, closing_table
-    from genrec.utils.progress import JsonLinesProgress, TqdmProgress
 
     check_data_home()
 
@@ -56,8 +58,6 @@ def run_build(library: str, progress_format: str, **options: object) -> None:
 
 def trained_on(run_dir) -> str:
     """The device a built run was trained on (recorded in its run.json by the training child process)."""
-    import json
-    from pathlib import Path
 
     try:
         device = json.loads((Path(run_dir) / "run.json").read_text()).get("device") or "not recorded"

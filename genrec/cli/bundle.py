@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from genrec.cli._shared import output_file, output_folder
+from genrec.runs.bundle import audio_notes, pack, pull
+from genrec.utils.progress import TqdmProgress
 
 
 def cmd_pack(a) -> None:
-    from genrec.runs.bundle import pack
 
     packed = pack(a.runs, Path(a.out), all_predictors=a.all_predictors, keras=a.keras)
     print(f"wrote {packed.path}: {len(packed.runs)} run(s), {packed.size / 1e6:.1f} MB ({packed.size} bytes)")
@@ -16,8 +17,6 @@ def cmd_pack(a) -> None:
 
 
 def cmd_pull(a) -> None:
-    from genrec.runs.bundle import audio_notes, pull
-    from genrec.utils.progress import TqdmProgress
 
     root = Path(a.dir) if a.dir else None
     for result in pull(a.source, checksum=a.checksum, root=root, progress=TqdmProgress()):

@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from genrec.catalogue import build_catalogue, list_catalogues, open_catalogue
 from genrec.cli._shared import catalogue_batch_int, option_values, workers_int, writable_run
 from genrec.config import cpu_threads
 from genrec.errors import CatalogueError
+from genrec.runs.reader import Run, list_runs
+from genrec.utils.progress import TqdmProgress
 
 if TYPE_CHECKING:  # the catalogue package (pandas) is imported only by the commands that use it
     from genrec.catalogue.store import IndexInfo
@@ -36,8 +39,6 @@ def ray_address(text: str) -> str:
 
 
 def cmd_build(a) -> None:
-    from genrec.catalogue import build_catalogue
-    from genrec.utils.progress import TqdmProgress
 
     if a.address and a.engine != "ray":
         raise CatalogueError(f"--address {a.address} names a Ray cluster; add --engine ray (or drop --address).")
@@ -89,13 +90,11 @@ def _print_skipped(skipped, limit: int = 20) -> None:
 
 
 def _runs(run: str | None) -> list:
-    from genrec.runs.reader import Run, list_runs
 
     return [Run.open(run)] if run else list_runs()[0]
 
 
 def cmd_list(a) -> None:
-    from genrec.catalogue import list_catalogues
 
     found = False
     for run in _runs(a.run):
@@ -114,7 +113,6 @@ def cmd_list(a) -> None:
 
 
 def cmd_info(a) -> None:
-    from genrec.catalogue import open_catalogue
 
     runs = _runs(a.run)
     matches = [r for r in runs if (r.path / "catalogues" / a.name).is_dir()]

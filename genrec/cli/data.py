@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import genrec.data.gtzan as gtzan
 from genrec.cli._shared import (
     check_data_home,
     input_size_int,
@@ -17,10 +18,11 @@ from genrec.cli._shared import (
 )
 from genrec.config import IMAGE_SIZE
 from genrec.errors import GenrecError
+from genrec.training.trainer import check_window, prepare_images, select_tracks
+from genrec.utils.progress import TqdmProgress
 
 
 def cmd_library(a) -> None:
-    from genrec.utils.progress import TqdmProgress
 
     if a.source == "gtzan" and not a.path:
         raise GenrecError("`genrec library gtzan` needs the GTZAN folder: genrec library gtzan PATH")
@@ -29,7 +31,6 @@ def cmd_library(a) -> None:
 
 
 def cmd_download(a) -> None:
-    import genrec.data.gtzan as gtzan
 
     if bool(a.url) != bool(a.checksum):
         raise GenrecError(
@@ -47,8 +48,6 @@ def cmd_download(a) -> None:
 
 
 def cmd_prepare(a) -> None:
-    from genrec.training.trainer import check_window, prepare_images, select_tracks
-    from genrec.utils.progress import TqdmProgress
 
     check_window(a.clip_seconds, a.chunk_seconds)
     progress = TqdmProgress()

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from genrec.audio.decode import SUPPORTED_FORMATS
+from genrec.catalogue import open_catalogue
 from genrec.cli._shared import song_seconds_number, top_k_int
-from genrec.config import TOP_K
+from genrec.config import MAX_SONG_SECONDS, TOP_K
 from genrec.errors import GenrecError
+from genrec.model.predict import choose_predictor
+from genrec.runs.reader import Run
+from genrec.serve.recommend import Recommender
+from genrec.serve.song import analyse_song, decode_song, file_seconds, is_longer_than_windows, song_answers
+from genrec.utils.progress import TqdmProgress
 
 
 def cmd_recommend(a) -> None:
-    from genrec.audio.decode import SUPPORTED_FORMATS
-    from genrec.runs.reader import Run
-    from genrec.serve.recommend import Recommender
 
     run = Run.open(a.run)
     catalogue = None
     if a.catalogue:
-        from genrec.catalogue import open_catalogue
-
         catalogue = open_catalogue(run.path, a.catalogue)
         if catalogue.index_fallback:
             print(f"note: {catalogue.index_fallback}")
@@ -35,8 +37,6 @@ def cmd_recommend(a) -> None:
     what = "predicted genre"
     pool = f"catalogue {a.catalogue}" if a.catalogue else "library"
     if query not in ids:
-        from genrec.model.predict import choose_predictor
-
         answered = f"answered by the {choose_predictor(rec.run)}"
         if song_seconds is None:
             answer = rec.for_audio(Path(query), k=a.k)
@@ -63,7 +63,6 @@ def cmd_recommend(a) -> None:
 
 def _song_seconds(rec, query: str) -> float | None:
     """The file's length when it is longer than the run's window (then the whole song is analysed), else None."""
-    from genrec.serve.song import file_seconds, is_longer_than_windows
 
     path = Path(query)
     seconds = file_seconds(path) if path.is_file() else None
@@ -72,7 +71,6 @@ def _song_seconds(rec, query: str) -> float | None:
 
 def _check_region(region: list[float], query: str, song_seconds: float | None, window: float) -> None:
     """Refuse a --region that cannot narrow this query, before any audio is decoded."""
-    from genrec.config import MAX_SONG_SECONDS
 
     start, end = region
     if song_seconds is None:
@@ -93,8 +91,6 @@ def _check_region(region: list[float], query: str, song_seconds: float | None, w
 def _song_answer(rec, path: Path, region: list[float] | None, k: int):
     """A whole song, window by window (as the app's Compare page does): the timeline is printed, and the
     answer is the mean over the song or over ``region``; returns (answer, what the prediction is)."""
-    from genrec.serve.song import analyse_song, decode_song, song_answers
-    from genrec.utils.progress import TqdmProgress
 
     start, end = region or (None, None)
     song = decode_song(path)

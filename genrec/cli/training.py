@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from genrec.cli._shared import (
     batch_size_int,
     check_data_home,
@@ -27,11 +29,16 @@ from genrec.cli._shared import (
 )
 from genrec.cli.bundle import register_runs
 from genrec.config import ARCHITECTURES, DEFAULT_WEIGHTS, IMAGE_SIZE, runs_home
+from genrec.evaluate.report import evaluate_run, format_evaluation
+from genrec.model.gradcam import HEAD_FILE
+from genrec.model.predict import choose_predictor, quantized_agreement
+from genrec.model.quantize import quantize_run
+from genrec.runs.reader import export_run, list_runs, remove_stale_runs, runs_table
+from genrec.training.trainer import TrainConfig, train
+from genrec.utils.progress import TqdmProgress
 
 
 def cmd_train(a) -> None:
-    from genrec.training.trainer import TrainConfig, train
-    from genrec.utils.progress import TqdmProgress
 
     cfg = TrainConfig(
         arch=a.arch,
@@ -53,7 +60,7 @@ def cmd_train(a) -> None:
         feature_norm=not a.paper_head,
         clip_seconds=a.clip_seconds,
     )
-    from genrec.model.network import training_device
+    from genrec.model.network import training_device  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
     progress = TqdmProgress()
     # The library is checked here, so unusable clips are listed once before training (or refused: --strict).
@@ -65,7 +72,6 @@ def cmd_train(a) -> None:
 
 
 def cmd_evaluate(a) -> None:
-    from genrec.evaluate.report import evaluate_run, format_evaluation
 
     if not a.saved:  # recomputing caches the spectrograms
         check_data_home()
@@ -73,8 +79,6 @@ def cmd_evaluate(a) -> None:
 
 
 def cmd_export(a) -> None:
-    from genrec.model.gradcam import HEAD_FILE
-    from genrec.runs.reader import export_run
 
     run = writable_run(a.run)  # before the model is loaded
     model = run.load_model()
@@ -82,10 +86,6 @@ def cmd_export(a) -> None:
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); outside clips are now answered with LiteRT")
     print(f"wrote {run.path / HEAD_FILE}; Grad-CAM (`genrec explain`, the app's heatmaps) works for this run")
     if a.quantize:
-        from genrec.model.predict import choose_predictor, quantized_agreement
-        from genrec.model.quantize import quantize_run
-        from genrec.utils.progress import TqdmProgress
-
         target = quantize_run(run, model, progress=TqdmProgress())
         print(
             f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); 8-bit vs float: "
@@ -94,9 +94,6 @@ def cmd_export(a) -> None:
 
 
 def cmd_runs(a) -> None:
-    import pandas as pd
-
-    from genrec.runs.reader import list_runs, remove_stale_runs, runs_table
 
     for folder in remove_stale_runs(Path(a.dir) if a.dir else None):
         print(f"removed {folder}: an unfinished run left by an interrupted process (unchanged for hours)")

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TypeVar
 
 import requests
+from tqdm.auto import tqdm
 
 import genrec.utils.fileio as fileio
 from genrec.errors import DownloadError
@@ -89,8 +90,6 @@ class _Progress:
         self._callback = progress if callable(progress) else None
         self._bar = None
         if progress is True:
-            from tqdm.auto import tqdm
-
             self._bar = tqdm(
                 total=total, initial=done, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, leave=False
             )
@@ -114,7 +113,6 @@ def _iter_progress(items: list[T], progress: bool, desc: str) -> Iterator[T]:
     if not progress:
         yield from items
         return
-    from tqdm.auto import tqdm
 
     with tqdm(total=len(items), unit="file", desc=desc, leave=False) as bar:
         for item in items:

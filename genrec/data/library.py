@@ -21,7 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
+import genrec.data.synth as synth
+from genrec.audio.decode import check_clip
 from genrec.config import GENRES, data_home
 from genrec.errors import AudioError, LibraryError
 from genrec.utils.fileio import atomic_write
@@ -128,12 +131,8 @@ def _readable(path: Path, kind: str, root: Path | None = None) -> str | None:
         return reason
     try:
         if kind == "audio":
-            from genrec.audio.decode import check_clip
-
             check_clip(path)
         else:
-            from PIL import Image
-
             with Image.open(path) as img:
                 img.verify()
     except AudioError as exc:
@@ -394,7 +393,6 @@ def demo_root() -> Path:
 @_timed
 def load_demo(*, clips_per_genre: int = DEMO_CLIPS_PER_GENRE, progress: Progress | None = None) -> Library:
     """The built-in synthetic library, generated (seeded, deterministic) on first use and cached."""
-    import genrec.data.synth as synth
 
     root = demo_root()
     table = root / "tracks.csv"

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest, bootstrap
 
+from genrec.app.plots import arch_label
 from genrec.errors import RunError
 from genrec.evaluate.metrics import classification_metrics
 
@@ -116,7 +118,6 @@ def compare_predictions(
     n_resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> HeadToHead:
     """Compare two sets of predicted genre indices for the clips (rows with ``genre``) of one test set."""
-    from scipy.stats import binomtest, bootstrap
 
     index = {g: i for i, g in enumerate(genres)}
     truth = clips["genre"].map(index).to_numpy()
@@ -189,8 +190,6 @@ def head_to_head(run_a, run_b, seed: int = BOOTSTRAP_SEED, n_resamples: int = BO
 def _labels(run_a, run_b) -> tuple[str, str]:
     """Short names: the architecture, or the run id where both share it."""
     if run_a.arch != run_b.arch:
-        from genrec.app.plots import arch_label
-
         return arch_label(run_a.arch), arch_label(run_b.arch)
     return run_a.id, run_b.id
 

@@ -13,6 +13,7 @@ never recommended, and the largest N_k. Rankings follow
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import skew
 
 from genrec.config import TOP_K
 from genrec.search.index import cosine_similarities, rank_indices
@@ -41,7 +42,6 @@ def k_occurrence(embeddings: np.ndarray, k: int = TOP_K) -> np.ndarray:
 
 def hubness_report(embeddings: np.ndarray, k: int = TOP_K) -> dict:
     """Skewness of N_k, share of the library never recommended, largest N_k, k and library size."""
-    from scipy.stats import skew
 
     counts = k_occurrence(embeddings, k)
     n = len(counts)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
 
 
 def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> dict:
@@ -15,7 +16,6 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels:
     """
     # imported here: scikit-learn takes seconds to import, and the app lists runs and draws
     # saved reports without it
-    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
 
     idx = list(range(len(labels)))
     report = classification_report(

@@ -93,7 +93,7 @@ def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | 
 
     Returns (probabilities, embeddings, chunk-level test accuracy or None).
     """
-    from genrec.model.network import with_embedding  # imports Keras: only when a run is re-evaluated
+    from genrec.model.network import with_embedding  # imports Keras: only when a run is re-evaluated  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
     spec = run.spectrogram
     tracks = run.tracks

@@ -26,7 +26,7 @@ _KERAS_NAMES = {"build_model", "load_model"}
 
 def __getattr__(name: str):
     if name in _KERAS_NAMES:
-        import genrec.model.network as network  # noqa: PLC0415 - keeps TensorFlow out of `import genrec.model`
+        import genrec.model.network as network  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
         return getattr(network, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,6 +16,7 @@ import tempfile
 
 import numpy as np
 
+from genrec.model.predict import signature_runner
 from genrec.utils.progress import ProgressFn, silent
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def worth_converting(arch: str, n_images: int, input_size: int) -> bool:
 
 def convert_frozen(frozen) -> bytes:
     """The frozen part (a Keras model, one or more outputs) as a float32 LiteRT flatbuffer (Keras 3 export route)."""
-    import tensorflow as tf
+    import tensorflow as tf  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
     with tempfile.TemporaryDirectory(prefix="genrec-frozen-") as saved:
         with contextlib.redirect_stdout(io.StringIO()):  # Keras' export prints its whole signature
@@ -49,7 +50,6 @@ def lite_extract(
     data: bytes, images: np.ndarray, progress: ProgressFn = silent, batch_size: int = _BATCH
 ) -> list[np.ndarray]:
     """Run a converted frozen part over ``images`` in batches; one array per output, in the Keras output order."""
-    from genrec.model.predict import signature_runner
 
     runner = signature_runner(data)
     outs: list[dict] = []

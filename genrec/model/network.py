@@ -74,7 +74,7 @@ def imagenet_source(arch: str) -> WeightsSource:
     ``keras.utils.get_file`` keeps the file in ``<Keras home>/models`` ($KERAS_HOME or ~/.keras;
     /tmp/.keras when that is not writable) after checking it against Keras' own hash.
     """
-    from keras.src.backend.config import keras_home
+    from keras.src.backend.config import keras_home  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
     for base in (keras_home(), os.path.join(tempfile.gettempdir(), ".keras")):
         path = Path(base).expanduser() / "models" / IMAGENET_NOTOP_FILES[arch]

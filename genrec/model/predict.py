@@ -18,6 +18,10 @@ agreement is at least 0.99 and it keeps 0.8 of the top-5 recommendations),
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import gc
+import importlib.util
 import io
 import itertools
 import json
@@ -30,10 +34,12 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from ai_edge_litert.interpreter import Interpreter
 
 from genrec.config import cpu_threads
 from genrec.errors import GenrecError, RunError
 from genrec.model.gradcam import needs_export
+from genrec.search.vectors import l2_normalize
 from genrec.utils.fileio import atomic_write, stderr_to_log
 
 log = logging.getLogger(__name__)
@@ -65,7 +71,7 @@ class KerasPredictor:
     """The Keras model itself (needs TensorFlow)."""
 
     def __init__(self, model) -> None:
-        from genrec.model.network import with_embedding
+        from genrec.model.network import with_embedding  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
         self.model = with_embedding(model)
         self._full = model
@@ -77,7 +83,7 @@ class KerasPredictor:
     def explain_outputs(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probabilities, embeddings, last convolutional feature maps (n, H, W, K)), for Grad-CAM."""
         if not hasattr(self, "_explain"):
-            from genrec.model.network import with_explain
+            from genrec.model.network import with_explain  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
             self._explain = with_explain(self._full)
         return tuple(np.asarray(o) for o in self._explain.predict_on_batch(np.asarray(images, dtype=np.float32)))
@@ -109,7 +115,6 @@ class QuietRunner:
 def signature_runner(model: Path | bytes, threads: int | None = None) -> QuietRunner:
     """The default signature of a LiteRT flatbuffer (a file, or its bytes) on ``threads`` (default: every
     core this process may use)."""
-    from ai_edge_litert.interpreter import Interpreter
 
     source = {"model_content": model} if isinstance(model, bytes) else {"model_path": str(model)}
     return QuietRunner(Interpreter(**source, num_threads=threads or cpu_threads()).get_signature_runner())
@@ -157,7 +162,6 @@ def clip_outputs(predictor: Predictor, clips: list[np.ndarray]) -> tuple[np.ndar
     A clip's probabilities are the mean of its chunks'; its embedding is the renormalised mean of its
     chunks' unit embeddings (as in training), so a clip answers the same alone or in a batch.
     """
-    from genrec.search.vectors import l2_normalize
 
     probs, emb = predictor(np.concatenate(clips))
     edges = np.cumsum([0] + [len(c) for c in clips])
@@ -169,8 +173,6 @@ def clip_outputs(predictor: Predictor, clips: list[np.ndarray]) -> tuple[np.ndar
 
 def lite_runtime_available() -> bool:
     """Whether LiteRT (``ai-edge-litert``) is installed here."""
-    import importlib.util
-
     return importlib.util.find_spec("ai_edge_litert") is not None
 
 
@@ -179,7 +181,7 @@ def export_predictor(model, target: Path) -> Path:
 
     The file's outputs are (probabilities, embedding, last feature map); the third serves Grad-CAM.
     """
-    from genrec.model.network import with_explain
+    from genrec.model.network import with_explain  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
     return convert(with_explain(model), target)
 
@@ -213,7 +215,7 @@ def to_litert(
     on top of :data:`CONVERTER_DEFAULTS` unless ``defaults`` is False; ``configure(converter)`` sets
     anything nested (e.g. ``target_spec``). ``workdir`` holds the temporary SavedModel.
     """
-    import tensorflow as tf
+    import tensorflow as tf  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
     with tempfile.TemporaryDirectory(dir=workdir, prefix=".tmp-savedmodel-") as saved:
         with contextlib.redirect_stdout(io.StringIO()):  # Keras' export prints its whole signature
@@ -236,9 +238,6 @@ def release_memory() -> None:
     Without the trim, memory TensorFlow freed stays in this process's RSS and the next model's
     training and conversion stack on top of it.
     """
-    import ctypes
-    import ctypes.util
-    import gc
 
     gc.collect()
     libc = ctypes.util.find_library("c")

@@ -20,6 +20,7 @@ inside the functions that convert.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata as md
 import json
 import logging
 import time
@@ -64,9 +65,9 @@ def convert(model, variant: str = SHIPPED_VARIANT, calibration: np.ndarray | Non
     ``calibration`` (uint8 or float images, 0–255) is needed for "int8": the converter runs the float
     model over them to fix each activation's range. The conversion route is :func:`genrec.model.predict.to_litert`'s.
     """
-    import tensorflow as tf
+    import tensorflow as tf  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
-    from genrec.model.network import with_embedding
+    from genrec.model.network import with_embedding  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
@@ -238,8 +239,6 @@ def quantize_or_none(run, model, progress: ProgressFn = silent) -> Path | None:
 
 
 def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
     out = {}
     for name in ("tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert"):
         with contextlib.suppress(md.PackageNotFoundError):

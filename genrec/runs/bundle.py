@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import io
 import json
 import logging
 import os
@@ -31,12 +33,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
+
 from genrec import __version__
 from genrec.config import data_home, runs_home
 from genrec.data.download import download_file, extract_archive, file_digest
-from genrec.errors import GenrecError
+from genrec.data.library import load_demo
+from genrec.errors import GenrecError, RunError
 from genrec.model.gradcam import HEAD_FILE
-from genrec.model.predict import AGREEMENT_FILE, PREDICTOR_FILE, QUANTIZED_FILE, choose_predictor
+from genrec.model.predict import (
+    AGREEMENT_FILE,
+    PREDICTOR_FILE,
+    QUANTIZED_FILE,
+    LitePredictor,
+    choose_predictor,
+    lite_runtime_available,
+)
+from genrec.runs.media import ROOTS_ENV
+from genrec.runs.reader import Run, remove_stale_runs
 from genrec.utils.fileio import atomic_write
 from genrec.utils.progress import ProgressFn, silent
 
@@ -104,7 +118,6 @@ def pack(runs: list[str | Path], out: Path | str, *, all_predictors: bool = Fals
 
     Every run must open cleanly (:meth:`Run.open`); a BundleError names the one that does not.
     """
-    from genrec.runs.reader import Run
 
     out = Path(out)
     if not out.name.endswith(_BUNDLE_SUFFIXES):
@@ -150,7 +163,6 @@ def pack(runs: list[str | Path], out: Path | str, *, all_predictors: bool = Fals
 
 
 def _add_bytes(tf: tarfile.TarFile, name: str, data: bytes) -> None:
-    import io
 
     info = tarfile.TarInfo(name)
     info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
@@ -328,7 +340,6 @@ def _pull_url(src: Source, root: Path, progress: ProgressFn) -> PullResult:
     done = _already_pulled(root, src.location, src.checksum)
     if done is not None:
         return done
-    import hashlib
 
     name = Path(urlparse(src.location).path).name or "runs.tar.gz"
     if not name.endswith(_BUNDLE_SUFFIXES):
@@ -369,7 +380,6 @@ def _install(archive: Path, label: str, checksum: str | None, root: Path) -> Pul
     peeked = _peek_manifest(archive, label)
     if peeked is not None and all(_same_files(root / r, e["files"]) for r, e in peeked["runs"].items()):
         return PullResult(label, digest, present=list(peeked["runs"]))  # all here already: nothing to extract
-    from genrec.runs.reader import remove_stale_runs
 
     remove_stale_runs(root)  # staging folders of pulls that were killed long ago
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
@@ -496,8 +506,6 @@ def _check_files(folder: Path, manifest: dict, label: str) -> None:
 
 def _check_run(path: Path, label: str) -> None:
     """Open the staged run like any untrusted run folder, and load the predictor it would answer with."""
-    from genrec.model.predict import LitePredictor, lite_runtime_available
-    from genrec.runs.reader import Run
 
     try:
         run = Run.open(path)
@@ -513,9 +521,6 @@ def _check_run(path: Path, label: str) -> None:
 def _check_predictor(run, predictor) -> None:
     """The predictor takes the run's image size and gives its genres and embedding width (what check_model
     checks of model.keras, which a bundle usually leaves out)."""
-    import numpy as np
-
-    from genrec.errors import RunError
 
     size = run.spectrogram.size
     try:
@@ -551,7 +556,6 @@ def _same_files(run_path: Path, files: dict) -> bool:
 def ensure_demo_audio(run, progress=None) -> str:
     """Regenerate (or find cached) the synthetic demo library a demo run was trained on, so its clips play
     here; return a line saying whether the library's fingerprint matches the run's record."""
-    from genrec.data.library import load_demo
 
     per_genre = max(1, len(run.tracks) // max(1, len(run.genres)))
     library = load_demo(clips_per_genre=per_genre, progress=progress)
@@ -567,7 +571,6 @@ def ensure_demo_audio(run, progress=None) -> str:
 def audio_notes(run_ids: list[str], root: Path | None = None) -> list[str]:
     """For pulled runs: regenerate the demo library's audio, or say where a real library's audio is missing
     and how to point ``GENREC_AUDIO_ROOTS`` at a copy."""
-    from genrec.runs.reader import Run
 
     root = Path(root) if root is not None else runs_home()
     notes = []
@@ -582,7 +585,6 @@ def audio_notes(run_ids: list[str], root: Path | None = None) -> list[str]:
 
 def missing_audio_note(run) -> str:
     """A sentence when the run's library audio is not on this host (judged by its first track), else ''."""
-    from genrec.runs.media import ROOTS_ENV
 
     if run.tracks.empty or run.media_path(run.tracks["track_id"].iloc[0]) is not None:
         return ""

@@ -46,6 +46,7 @@ import pandas as pd
 
 import genrec.audio.cache as cache
 from genrec.config import runs_home
+from genrec.data.library import demo_root
 from genrec.errors import RunError
 from genrec.model.gradcam import HEAD_FILE, write_head
 from genrec.model.predict import PREDICTOR_FILE, QUANTIZED_FILE, export_predictor
@@ -148,7 +149,7 @@ def export_run(path: Path, *, strict: bool = True, model=None) -> Path | None:
     ``model`` is the run's Keras model where the caller holds it already. ``strict=False`` (a build)
     logs a converter failure and returns None: the run then answers with model.keras. Needs TensorFlow.
     """
-    from genrec.model.network import head_arrays
+    from genrec.model.network import head_arrays  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
     path = Path(path)
     model = model if model is not None else Run.open(path).load_model()
@@ -302,7 +303,7 @@ class Run:
         return load_track_arrays(self.path, self.tracks, RunError, "Retrain the run.")
 
     def load_model(self):
-        from genrec.model.network import load_model
+        from genrec.model.network import load_model  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
         return load_model(self.path / "model.keras")
 
@@ -336,7 +337,6 @@ class Run:
     @cached_property
     def _demo_here(self) -> Path | None:
         """This host's demo library folder, for a demo run trained on another host (or under another home)."""
-        from genrec.data.library import demo_root
 
         here = demo_root()
         return here if self.trained_on_demo and Path(self.library.root) != here else None

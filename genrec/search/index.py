@@ -222,7 +222,7 @@ def ann_available() -> bool:
 
 def _faiss() -> Any:
     try:
-        import faiss
+        import faiss  # noqa: PLC0415 - optional extra (genrec[ann]), imported only for an ANN index
     except ImportError as e:
         raise ImportError(f"AnnIndex needs the faiss package, which is not installed: {_ANN_MISSING}") from e
     return faiss

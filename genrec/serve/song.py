@@ -10,10 +10,12 @@ chunks; both can be narrowed to a region of the song.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import soundfile as sf
 
 from genrec.audio.decode import AudioSource, load_audio
 from genrec.audio.spectrogram import images_of
@@ -52,9 +54,6 @@ class Song:
 
 def file_seconds(source: AudioSource) -> float | None:
     """Length of an audio file from its header without decoding it; None when the header is unreadable."""
-    import io
-
-    import soundfile as sf
 
     try:
         handle = io.BytesIO(source) if isinstance(source, bytes) else source

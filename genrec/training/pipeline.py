@@ -21,6 +21,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from genrec.config import (
     ARCH_LABELS,
     ARCHITECTURES,
@@ -30,9 +32,12 @@ from genrec.config import (
     PAPER_ACCURACY,
     runs_home,
 )
+from genrec.data.gtzan import default_gtzan_home, download_gtzan, find_genre_root
 from genrec.data.library import Library, load_demo, load_gtzan
 from genrec.errors import GenrecError
-from genrec.runs.reader import TMP_PREFIX, export_run, publish_run
+from genrec.model.quantize import quantize_or_none
+from genrec.runs.reader import TMP_PREFIX, Run, export_run, publish_run
+from genrec.training.trainer import TrainConfig, train
 from genrec.utils.isolated import run_isolated
 from genrec.utils.progress import ProgressFn, follow, per_stage, prefixed, silent
 
@@ -119,8 +124,6 @@ def get_library(
         return load_demo(progress=per_stage(progress, "demo library"))
     root = Path(spec)
     if spec == "gtzan":
-        from genrec.data.gtzan import default_gtzan_home, download_gtzan, find_genre_root
-
         root = find_genre_root(default_gtzan_home())
         if root is None:
 
@@ -153,7 +156,6 @@ def build(
     Defaults: ImageNet weights and the artist-filtered split for a real library; random weights
     (offline) and the demo's own split for ``demo``.
     """
-    from genrec.training.trainer import TrainConfig
 
     if library == "demo" and split not in (None, "paper"):
         raise GenrecError("--split applies to real libraries; the synthetic demo library has its own seeded split.")
@@ -199,7 +201,6 @@ def staging_prefix(pid: int) -> str:
 
 def train_step(cfg, library: Library, progress: ProgressFn = silent) -> Path:
     """Train and save one run without its LiteRT predictors (a child process of :func:`build`)."""
-    from genrec.training.trainer import train
 
     return train(cfg, library=library, progress=progress, export=False)
 
@@ -213,8 +214,6 @@ def export_step(run_path: Path, progress: ProgressFn = silent) -> None:
 
 def quantize_step(run_path: Path, progress: ProgressFn = silent) -> None:
     """Add a staged run's 8-bit predictor and its agreement figures (a child process of :func:`build`)."""
-    from genrec.model.quantize import quantize_or_none
-    from genrec.runs.reader import Run
 
     quantize_or_none(Run.open(run_path), None, progress)
 
@@ -232,9 +231,6 @@ def build_demo(
 
 def closing_table(runs: list[Path]) -> str:
     """Both runs' headline figures next to the paper's test accuracy, as text."""
-    import pandas as pd
-
-    from genrec.runs.reader import Run
 
     rows = []
     for path in runs:

@@ -9,6 +9,7 @@ tail shares its layers with the full model, this trains the full model itself
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata as md
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.class_weight import compute_class_weight
 
 import genrec.audio.cache as cache
 from genrec.config import (
@@ -41,6 +43,7 @@ from genrec.config import (
 from genrec.data.library import Library, load_library
 from genrec.errors import AudioError, GenrecError, LibraryError
 from genrec.evaluate.report import run_metrics
+from genrec.model.lite_features import extract_with_litert, worth_converting
 from genrec.model.pooling import EXTRACT_BATCH, chunk_accuracy, clip_predictions
 from genrec.model.quantize import quantize_or_none
 from genrec.runs.reader import Run, write_run
@@ -185,8 +188,8 @@ def prepare_images(
 
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and the backend, and ask TensorFlow for deterministic ops."""
-    import keras
-    import tensorflow as tf
+    import keras  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
+    import tensorflow as tf  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
     keras.utils.set_random_seed(seed)
     with contextlib.suppress(Exception):  # older TF builds lack it; seeding alone still fixes initialisation
@@ -195,7 +198,7 @@ def set_seed(seed: int) -> None:
 
 def compile_for_training(model, learning_rate: float) -> None:
     """Adam + sparse categorical cross-entropy, as in the paper."""
-    import keras
+    import keras  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
@@ -206,7 +209,6 @@ def compile_for_training(model, learning_rate: float) -> None:
 
 def class_weights(labels: np.ndarray) -> dict[int, float] | None:
     """Balanced class weights when genres are unbalanced, else None."""
-    from sklearn.utils.class_weight import compute_class_weight
 
     present = np.unique(labels)
     counts = np.bincount(labels)[present]
@@ -231,7 +233,6 @@ def extract(frozen, images: np.ndarray, batch_size: int, progress: ProgressFn = 
 
 def frozen_features(cfg: TrainConfig, frozen, images: np.ndarray, progress: ProgressFn = silent) -> list[np.ndarray]:
     """The frozen pass over all images: in LiteRT where the library is large enough to repay converting, else Keras."""
-    from genrec.model.lite_features import extract_with_litert, worth_converting
 
     if worth_converting(cfg.arch, len(images), cfg.input_size):
         features = extract_with_litert(frozen, images, progress)
@@ -245,7 +246,7 @@ def _subset(features: list[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
 
 
 def _epoch_callback(progress: ProgressFn, epochs: int, seconds: list[float]):
-    import keras
+    import keras  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
     class EpochReport(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -262,7 +263,7 @@ def fit_tail(
     tail, x_train, y_train, x_valid, y_valid, cfg: TrainConfig, progress: ProgressFn = silent, shuffle: bool = True
 ) -> pd.DataFrame:
     """Fit the trainable tail with early stopping on validation loss; return the per-epoch history."""
-    import keras
+    import keras  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
     compile_for_training(tail, cfg.learning_rate)
     seconds: list[float] = []
@@ -291,8 +292,6 @@ def fit_tail(
 
 
 def package_versions() -> dict[str, str]:
-    import importlib.metadata as md
-
     out = {"python": platform.python_version()}
     for name in ("genrec", "tensorflow", "tensorflow-cpu", "keras", "numpy", "scipy", "soxr", "scikit-learn"):
         try:
@@ -312,7 +311,7 @@ def train(
     to keep its peak low.
     """
     # imports Keras/TensorFlow: not at `genrec prepare`'s import
-    from genrec.model.network import (
+    from genrec.model.network import (  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
         build_model,
         frozen_boundary,
         imagenet_source,

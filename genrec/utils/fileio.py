@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+import pooch
+
 #: Mode of saved files: readable by a server running as another user (mkstemp's own 0600 would hide them).
 FILE_MODE = 0o644
 
@@ -113,7 +115,6 @@ def file_digest(path: Path | str | bytes, algorithm: str = "sha256") -> str:
     """
     if isinstance(path, bytes):
         return hashlib.new(algorithm, path, usedforsecurity=False).hexdigest()
-    import pooch
 
     return pooch.file_hash(str(path), alg=algorithm)
 

@@ -9,6 +9,8 @@ import json
 from collections.abc import Callable
 from typing import Protocol, TextIO
 
+from tqdm.auto import tqdm
+
 
 class ProgressFn(Protocol):
     def __call__(self, stage: str, done: int, total: int) -> None: ...
@@ -25,7 +27,6 @@ class TqdmProgress:
         self._bars: dict[str, object] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        from tqdm.auto import tqdm
 
         bar = self._bars.get(stage)
         if bar is None and done >= total > 0:

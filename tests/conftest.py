@@ -2,64 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
+import http.server
 import os
-import shutil
-import socket
-import tarfile
 import threading
-import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
-import psutil
 import pytest
-import soundfile as sf
 
-from genrec.config import GENRES, SAMPLE_RATE
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-GTZAN_SAMPLE = SHARED / "data" / "gtzan-sample"
-SPLITS = SHARED / "data" / "splits"
-
-
-def tone(
-    seconds: float = 5.0, freq: float = 440.0, sr: int = SAMPLE_RATE, seed: int = 0, noise: float = 0.05
-) -> np.ndarray:
-    """A decaying-note pattern with a little noise: music-like enough for every stage."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * sr)) / sr
-    beat = np.exp(-6 * (t % 0.5))
-    y = 0.4 * np.sin(2 * np.pi * freq * t) * beat + noise * rng.standard_normal(len(t))
-    return y.astype(np.float32)
-
-
-def write_audio(path: Path, y: np.ndarray, sr: int = SAMPLE_RATE, **kw) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, y, sr, **kw)
-    return path
-
-
-def wait_for(check, what: str, timeout: float = 30.0):
-    """Poll until ``check()`` is truthy (a deadline against hanging, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def process_running(pid: int) -> bool:
-    """Whether process ``pid`` exists and has not exited (a zombie nobody has reaped yet has exited)."""
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+from tests.helpers.audio import make_gtzan_folder
+from tests.helpers.http import RangeHandler, Server, ServerState
+from tests.helpers.shared import GTZAN_SAMPLE
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +27,7 @@ def genrec_home(tmp_path_factory, monkeypatch) -> Path:
 @pytest.fixture(autouse=True)
 def float_predictor(monkeypatch) -> None:
     """Uploads are answered by the float predictor, whose outputs equal Keras' (tests of exact answers rely on
-    it); tests/test_quantize.py sets GENREC_PREDICTOR itself to test the 8-bit predictor and the auto choice."""
+    it); tests/model/test_quantize.py sets GENREC_PREDICTOR itself to test the 8-bit predictor and the auto choice."""
     monkeypatch.setenv("GENREC_PREDICTOR", "float")
 
 
@@ -91,17 +44,6 @@ def without_faiss(monkeypatch) -> None:
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
-
-
-def make_gtzan_folder(
-    root: Path, per_genre: int = 5, seconds: float = 4.0, ext: str = "wav", genres: tuple[str, ...] = GENRES
-) -> Path:
-    """A GTZAN-like folder <root>/<genre>/<genre>.000NN.<ext> whose genres differ audibly (pitch, noise)."""
-    for gi, genre in enumerate(genres):
-        for n in range(per_genre):
-            y = tone(seconds, freq=110.0 * (1 + gi), seed=gi * 100 + n, noise=0.02 + 0.03 * (gi % 3))
-            write_audio(root / genre / f"{genre}.{n:05d}.{ext}", y, subtype="PCM_16" if ext != "au" else None)
-    return root
 
 
 @pytest.fixture(scope="session")
@@ -156,90 +98,7 @@ def gtzan_sample() -> Path:
     return GTZAN_SAMPLE
 
 
-def own_run(src: Path, dest: Path):
-    """A private copy of a tiny run (catalogues are written into the run folder), opened as a Run."""
-    from genrec.runs.reader import Run
-
-    dest.mkdir(parents=True)
-    for f in src.iterdir():
-        if f.is_file():
-            (os.symlink if f.name == "model.keras" else shutil.copy2)(f, dest / f.name)
-    return Run.open(dest)
-
-
 # --------------------------------------------------------------------------- local HTTP server (Range requests)
-
-
-@dataclass
-class ServerState:
-    root: Path
-    requests: list[tuple[str, str | None]] = field(default_factory=list)
-    drop_after: dict[str, int] = field(default_factory=dict)  # path -> bytes, first request only
-    ignore_range: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-class RangeHandler(BaseHTTPRequestHandler):
-    """Serves files from ``state.root`` with Range support and scripted failures."""
-
-    state: ServerState  # set on a per-fixture subclass
-
-    def log_message(self, *args: object) -> None:  # keep pytest output quiet
-        pass
-
-    def do_GET(self) -> None:
-        st = self.state
-        rng = self.headers.get("Range")
-        with st.lock:
-            st.requests.append((self.path, rng))
-            drop = st.drop_after.pop(self.path, None)
-        file = st.root / self.path.lstrip("/")
-        if not file.is_file():
-            self.send_error(404, "Not Found")
-            return
-        data = file.read_bytes()
-        start = 0
-        if rng and not st.ignore_range:
-            start = int(rng.removeprefix("bytes=").split("-")[0])
-            if start >= len(data):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(data)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            self.send_response(200)
-        body = data[start:]
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if drop is not None:  # simulate a connection lost mid-transfer
-            self.wfile.write(body[:drop])
-            self.wfile.flush()
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self.wfile.write(body)
-
-
-@dataclass
-class Server:
-    state: ServerState
-    base: str
-
-    def url(self, name: str) -> str:
-        return f"{self.base}/{name}"
-
-    def publish(self, name: str, data: bytes) -> str:
-        path = self.state.root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        return self.url(name)
-
-    def count(self) -> int:
-        return len(self.state.requests)
 
 
 def _serve_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -278,25 +137,22 @@ def http_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 # --------------------------------------------------------------------------- archives and downloads
 
 
-GTZAN_LIKE = {
-    f"genres/{g}/{g}.{i:05d}.au": f"{g}-{i}-".encode() * 10 for g in ("blues", "classical", "rock") for i in range(2)
-}
+# --------------------------------------------------------------------------- reachability
+class _HeadHandler(http.server.BaseHTTPRequestHandler):
+    def do_HEAD(self):
+        self.send_response(404 if "missing" in self.path else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
 
 
-def make_targz(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, content in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            tf.addfile(info, io.BytesIO(content))
-    return buf.getvalue()
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def leftovers(folder: Path) -> list[str]:
-    """Temporary extraction folders or .part files left in ``folder``."""
-    return [p.name for p in folder.iterdir() if ".extracting-" in p.name or p.name.endswith(".part")]
+@pytest.fixture
+def local_server():
+    """A server that answers HEAD requests: 404 for paths with "missing", else 200."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HeadHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

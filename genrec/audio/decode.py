@@ -239,7 +239,7 @@ def resample(y: np.ndarray, rate: int, sr: int = SAMPLE_RATE) -> np.ndarray:
     """``y`` from ``rate`` to ``sr`` Hz with soxr's high-quality sinc filter, ``ceil(len * sr / rate)`` samples long.
 
     What ``librosa.resample(y, orig_sr=rate, target_sr=sr, res_type="soxr_hq")`` returns, without
-    importing librosa (a second of a cold start); tests/test_audio.py checks that they are equal.
+    importing librosa (a second of a cold start); tests/audio/test_audio.py checks that they are equal.
     """
 
     n = int(np.ceil(len(y) * float(sr) / rate))

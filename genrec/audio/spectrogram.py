@@ -30,7 +30,7 @@ def mel_db(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
 
     The same numbers as ``librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr, n_fft=N_FFT,
     hop_length=HOP_LENGTH, n_mels=N_MELS), ref=REF_POWER, amin=1e-10, top_db=None)`` with BLAS on one
-    thread, bit for bit (tests/test_spectrogram.py checks it against librosa), computed the way librosa
+    thread, bit for bit (tests/audio/test_spectrogram.py checks it against librosa), computed the way librosa
     computes them, and the same on any machine (see :func:`_one_blas_thread`). Not
     librosa itself: importing ``librosa.feature`` takes about 2.8 s (scipy.signal, scipy.stats, numba),
     twice the whole cold-start budget of a first answer (benchmarks/RESULTS.md section 11).

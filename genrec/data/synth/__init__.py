@@ -27,7 +27,7 @@ Where things are (a clip flows top to bottom):
 Determinism: every random choice comes from ``np.random.default_rng`` seeded
 with a SHA-256 of ``(version, seed, genre, index)``; the same arguments give
 bit-identical audio on the same platform and numpy build
-(``tests/test_synth_golden.py`` checks it).
+(``tests/data/test_synth_golden.py`` checks it).
 """
 
 from __future__ import annotations

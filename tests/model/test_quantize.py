@@ -1,0 +1,200 @@
+"""8-bit LiteRT predictors: written with every run, agreement recorded, chosen only above the bar, no TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genrec.cli import main
+from genrec.errors import GenrecError
+from genrec.model.predict import (
+    AGREEMENT_FILE,
+    MIN_TOP1_AGREEMENT,
+    MIN_TOP5_OVERLAP,
+    PREDICTOR_ENV,
+    PREDICTOR_FILE,
+    QUANTIZED_FILE,
+    LitePredictor,
+    choose_predictor,
+    load_predictor,
+    quantized_agreement,
+)
+from genrec.model.quantize import CALIBRATION_IMAGES, SHIPPED_VARIANT, agreement
+from genrec.runs.reader import Run
+from genrec.serve.recommend import Recommender
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def copy_run(src: Path, dest: Path) -> Run:
+    return Run.open(shutil.copytree(src, dest))
+
+
+def set_agreement(run: Run, top1: float, **changes) -> None:
+    """Rewrite the run's agreement record with another top-1 figure (the way a worse quantization would)."""
+    path = run.path / AGREEMENT_FILE
+    rec = {**json.loads(path.read_text()), "top1_agreement": top1, "top5_overlap": 1.0, **changes}
+    path.write_text(json.dumps(rec))
+
+
+@pytest.mark.parametrize("arch", ["vgg16", "resnet50"])
+def test_every_run_writes_an_8bit_predictor_with_its_agreement(tiny_runs, arch, monkeypatch):
+    run = Run.open(tiny_runs[arch])
+    quantized, float_file = run.path / QUANTIZED_FILE, run.path / PREDICTOR_FILE
+    # int8 weights: well under half the float file (the head's float parts keep it above a quarter)
+    assert 0 < quantized.stat().st_size < 0.5 * float_file.stat().st_size
+    rec = json.loads((run.path / AGREEMENT_FILE).read_text())
+    assert rec["variant"] == SHIPPED_VARIANT and rec["size_bytes"] == quantized.stat().st_size
+    assert rec["tracks"] == rec["library_tracks"] == len(run.tracks) == 50
+    n_train = int((run.tracks["split"] == "train").sum())
+    calibration = {"split": "train", "images": min(CALIBRATION_IMAGES, n_train), "seed": 0}
+    assert rec["calibration"] == (calibration if SHIPPED_VARIANT == "int8" else None)
+    assert "int8" not in (run.path / "run.json").read_text()  # the run record stays as training wrote it
+
+    # The recorded figures are what the 8-bit predictor really answers through the serving path.
+    monkeypatch.setenv(PREDICTOR_ENV, "int8")
+    rec8 = Recommender(run)
+    probs = []
+    for path in run.tracks["path"]:
+        answer = rec8.for_audio(path)
+        probs.append(answer.probabilities)
+    assert rec8._predictor.path == quantized
+    probs, saved = np.array(probs), run.arrays["probabilities"]
+    assert rec["top1_agreement"] == pytest.approx(float((probs.argmax(1) == saved.argmax(1)).mean()))
+    assert rec["max_prob_diff"] == pytest.approx(float(np.abs(probs - saved).max()), abs=1e-5)
+    assert 0 <= rec["top5_overlap"] <= 1
+    assert quantized_agreement(run.path).top1_agreement == rec["top1_agreement"]
+
+
+def test_agreement_of_the_float_answers_with_themselves_is_perfect_and_shuffles_are_not(tiny_runs):
+    run = Run.open(tiny_runs["resnet50"])
+    rows = np.arange(len(run.tracks))
+    probs, embs = run.arrays["probabilities"], run.arrays["embeddings"]
+    same = agreement(run, probs, embs, rows)
+    assert (same.top1_agreement, same.top5_overlap, same.max_prob_diff) == (1.0, 1.0, 0.0)
+    shuffled = np.random.default_rng(0).permutation(len(rows))
+    other = agreement(run, probs[shuffled], embs[shuffled], rows)
+    assert other.top5_overlap < 0.5 and other.max_prob_diff > 0
+
+
+def test_auto_uses_the_8bit_predictor_only_at_or_above_the_bar(tiny_runs, tmp_path, monkeypatch):
+    monkeypatch.delenv(PREDICTOR_ENV, raising=False)
+    run = copy_run(tiny_runs["vgg16"], tmp_path / "run")
+    set_agreement(run, MIN_TOP1_AGREEMENT)
+    choice = choose_predictor(run)
+    assert choice.kind == "int8" and choice.path.name == QUANTIZED_FILE
+    assert load_predictor(run).path == run.path / QUANTIZED_FILE
+
+    set_agreement(run, 0.98)
+    choice = choose_predictor(run)
+    assert choice.kind == "float" and "0.980 is below 0.99" in choice.reason
+    assert load_predictor(run).path == run.path / PREDICTOR_FILE
+    # every genre kept, but the recommendations changed
+    set_agreement(run, 1.0, top5_overlap=MIN_TOP5_OVERLAP - 0.1)
+    assert choose_predictor(run).kind == "float" and "top-5 overlap" in choose_predictor(run).reason
+    set_agreement(run, 1.0, top5_overlap=MIN_TOP5_OVERLAP)
+    assert choose_predictor(run).kind == "int8"
+
+    # a record that is not about this file (another size), or not a number, vouches for nothing
+    set_agreement(run, 1.0, size_bytes=123)
+    assert choose_predictor(run).kind == "float" and "unreadable" in choose_predictor(run).reason
+    set_agreement(run, "1.0", size_bytes=(run.path / QUANTIZED_FILE).stat().st_size)
+    assert choose_predictor(run).kind == "float"
+    (run.path / AGREEMENT_FILE).write_text("{not json")
+    assert choose_predictor(run).kind == "float"
+
+
+def test_the_setting_chooses_float_or_8bit_whatever_the_agreement(tiny_runs, tmp_path, monkeypatch):
+    run = copy_run(tiny_runs["resnet50"], tmp_path / "run")
+    set_agreement(run, 0.5)
+    monkeypatch.setenv(PREDICTOR_ENV, "int8")
+    assert choose_predictor(run).kind == "int8" and isinstance(load_predictor(run), LitePredictor)
+    set_agreement(run, 1.0)
+    monkeypatch.setenv(PREDICTOR_ENV, "float")
+    assert choose_predictor(run).kind == "float"
+    monkeypatch.setenv(PREDICTOR_ENV, "fastest")
+    with pytest.raises(GenrecError, match=f"{PREDICTOR_ENV}='fastest'.*auto, float, int8"):
+        choose_predictor(run)
+    # no 8-bit file: even "int8" answers in float, and says how to get one
+    (run.path / QUANTIZED_FILE).unlink()
+    monkeypatch.setenv(PREDICTOR_ENV, "int8")
+    choice = choose_predictor(run)
+    assert choice.kind == "float" and "--quantize" in choice.reason
+
+
+@pytest.mark.slow
+def test_export_quantize_adds_it_to_an_existing_run(tiny_runs, tmp_path, capsys):
+    run = copy_run(tiny_runs["vgg16"], tmp_path / "old-run")
+    for name in (QUANTIZED_FILE, AGREEMENT_FILE):
+        (run.path / name).unlink()
+    record = json.loads((run.path / "run.json").read_text())
+    assert main(["export", str(run.path), "--quantize"]) == 0
+    out = capsys.readouterr().out
+    assert QUANTIZED_FILE in out and "top-1 agreement" in out
+    assert quantized_agreement(run.path) is not None
+    # the record keeps everything it had; only the float predictor's name and its export time are rewritten
+    after = json.loads((run.path / "run.json").read_text())
+    assert after["predictor"] == "predictor.tflite" and after["timings_seconds"]["export"] > 0
+    for key in ("predictor", "timings_seconds"):
+        after.pop(key), record.pop(key)
+    assert after == record
+    assert not list(run.path.glob(".tmp-*"))
+
+
+def test_export_quantize_says_when_the_library_audio_is_gone(tiny_runs, tmp_path, capsys):
+    run = copy_run(tiny_runs["resnet50"], tmp_path / "moved-run")
+    tracks = run.tracks.copy()
+    tracks["path"] = [str(tmp_path / "gone" / Path(p).name) for p in tracks["path"]]
+    tracks.to_csv(run.path / "tracks.csv", index=False)
+    (run.path / QUANTIZED_FILE).unlink()
+    assert main(["export", str(run.path), "--quantize"]) == 2
+    err = capsys.readouterr().err
+    assert "50 of its library files are not on this machine" in err and "gone" in err
+    assert not (run.path / QUANTIZED_FILE).exists()
+
+
+@pytest.mark.slow
+def test_app_answers_with_the_8bit_predictor_without_tensorflow_and_says_so(tiny_runs, tmp_path):
+    runs = tmp_path / "models"
+    for src in tiny_runs.values():
+        shutil.copytree(src, runs / src.name)
+    clip = Run.open(tiny_runs["vgg16"]).tracks["path"].iloc[1]
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "import genrec.serve.recommend as REC\n"
+        "used, explained = [], []\n"
+        "original = REC.load_predictor\n"
+        "def counting(run, explain=False):\n"
+        "    predictor = original(run, explain=explain)\n"
+        "    (explained if explain else used).append(predictor.path.name)\n"
+        "    return predictor\n"
+        "REC.load_predictor = counting\n"
+        f"at = AppTest.from_file({str(ROOT / 'app.py')!r}, default_timeout=120).run()\n"
+        "at.segmented_control(key='query_source').set_value('upload').run()\n"
+        f"at.file_uploader(key='upload').set_value(('song.wav', Path({clip!r}).read_bytes(), 'audio/wav')).run()\n"
+        "assert not at.exception and not at.error, [e.value for e in at.exception]\n"
+        "print(json.dumps({'tf': 'tensorflow' in sys.modules, 'used': sorted(used), 'explained': sorted(explained),\n"
+        "    'genres': [m.value for m in at.metric if m.label == 'Predicted genre'],\n"
+        "    'captions': [c.value for c in at.sidebar.caption if 'Uploads:' in c.value]}))\n"
+    )
+    env = {**os.environ, "GENREC_RUNS": str(runs), PREDICTOR_ENV: "int8"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], check=False, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["tf"] is False and result["used"] == [QUANTIZED_FILE] * 2 and len(result["genres"]) == 2
+    # Grad-CAM (on by default for uploads) needs the float file's feature map: it loads that one too
+    assert result["explained"] == [PREDICTOR_FILE] * 2
+    assert len(result["captions"]) == 2
+    for caption in result["captions"]:
+        assert "**8-bit LiteRT** predictor" in caption and "top-1 agreement" in caption

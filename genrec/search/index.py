@@ -33,6 +33,7 @@ from genrec.search.vectors import (
     as_matrix,
     as_query,
     check_dim,
+    check_finite_npy,
     check_k,
     check_lengths,
     cosine_similarities,
@@ -440,6 +441,8 @@ class AnnIndex(_MatrixIndex):
             if not (folder / name).is_file() or (folder / name).stat().st_size != size:
                 raise ValueError(f"{folder / name} is missing or was not completely written; save the index again")
         try:
+            # the rerank reads these vectors: a NaN would reorder answers silently, so it is refused on open
+            check_finite_npy(folder / _VECTORS)
             vectors = map_npy(folder / _VECTORS) if mmap else np.load(folder / _VECTORS, allow_pickle=False)
             # Memory-maps what faiss can (the 8-bit codes at least); a faiss without the flag reads the file.
             flags = getattr(index._faiss, "IO_FLAG_MMAP_IFC", 0) if mmap else 0

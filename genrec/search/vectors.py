@@ -13,7 +13,7 @@ import os
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -253,6 +253,38 @@ def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     atomic_write(Path(path), lambda out: np.savez(out, **arrays))
 
 
+def _npy_header(f: BinaryIO, path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of the ``.npy`` file open as ``f``, left at the first value. ValueError for a file that
+    is not a plain numeric ``.npy`` or was not completely written."""
+    version = np.lib.format.read_magic(f)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"{path}: .npy format {version} is not one genrec writes")
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read_header(f)
+    if dtype.hasobject or fortran:
+        raise ValueError(f"{path}: not a plain C-ordered numeric array")
+    if f.tell() + int(np.prod(shape)) * dtype.itemsize != os.fstat(f.fileno()).st_size:
+        raise ValueError(f"{path} was not completely written: its size does not match its header")
+    return shape, dtype
+
+
+def check_finite_npy(path: Path, chunk_bytes: int = 1 << 24) -> None:
+    """ValueError unless every value of the ``.npy`` file at ``path`` is a finite number.
+
+    Read in slices through plain file reads, not a memory map: checking a gigabyte of index vectors must not
+    leave a gigabyte of mapped pages counted against the process.
+    """
+    with open(path, "rb") as f:
+        shape, dtype = _npy_header(f, path)
+        left = int(np.prod(shape))
+        step = max(1, chunk_bytes // dtype.itemsize)
+        while left:
+            chunk = np.fromfile(f, dtype=dtype, count=min(step, left))
+            if dtype.kind not in "biuf" or not np.isfinite(chunk).all():
+                raise ValueError(f"{path} holds NaN, infinite or non-numeric values")
+            left -= len(chunk)
+
+
 def map_npy(path: Path) -> np.ndarray:
     """A read-only view of an ``.npy`` file's array, memory-mapped, the kernel told to expect random access.
 
@@ -261,16 +293,8 @@ def map_npy(path: Path) -> np.ndarray:
     that is not a plain numeric ``.npy`` or was not completely written.
     """
     with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        if version not in ((1, 0), (2, 0)):
-            raise ValueError(f"{path}: .npy format {version} is not one genrec writes")
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, fortran, dtype = read_header(f)
-        if dtype.hasobject or fortran:
-            raise ValueError(f"{path}: not a plain C-ordered numeric array")
+        shape, dtype = _npy_header(f, path)
         count, offset = int(np.prod(shape)), f.tell()
-        if offset + count * dtype.itemsize != os.fstat(f.fileno()).st_size:
-            raise ValueError(f"{path} was not completely written: its size does not match its header")
         if count == 0:
             return np.zeros(shape, dtype=dtype)
         mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)

@@ -473,6 +473,22 @@ def test_ann_load_rejects_foreign_and_damaged_folders(tmp_path):
         AnnIndex.load(exact)
 
 
+def test_ann_load_refuses_vectors_that_are_not_finite(tmp_path):
+    """The rerank reads vectors.npy: a NaN written into it (same size, header intact) is refused on open."""
+    good = tmp_path / "good"
+    AnnIndex.build(_ids(50), _random(50, 4)).save(good)
+    for bad in (np.nan, np.inf):
+        vectors = np.load(good / "vectors.npy")
+        vectors[17, 2] = bad
+        copy = tmp_path / f"bad-{bad}"
+        shutil.copytree(good, copy)
+        np.save(copy / "vectors.npy", vectors)
+        assert (copy / "vectors.npy").stat().st_size == (good / "vectors.npy").stat().st_size
+        with pytest.raises(ValueError, match="NaN, infinite"):
+            AnnIndex.load(copy)
+    assert len(AnnIndex.load(good)) == 50
+
+
 def test_map_npy_maps_read_only_and_refuses_what_it_cannot_map(tmp_path):
     from genrec.search.vectors import map_npy
 

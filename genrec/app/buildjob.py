@@ -285,6 +285,21 @@ def _clock(stamp: float) -> str:
     return time.strftime("%H:%M", time.localtime(stamp))
 
 
+def _cut_off(current: BuildStatus) -> BuildStatus:
+    """A running status whose lock went without a final status: the build was cut off."""
+    return BuildStatus(
+        "failed",
+        current.library,
+        current.weights,
+        current.started,
+        current.finished,
+        current.fraction,
+        current.text,
+        current.runs,
+        "The build stopped without finishing. Start it again.",
+    )
+
+
 def status(root: Path | None = None) -> BuildStatus:
     """The build of this runs folder: running (with progress), or how the last one ended.
 
@@ -296,19 +311,7 @@ def status(root: Path | None = None) -> BuildStatus:
     raw = _read_json(lock_path)
     current = _status_from(_read_json(status_path))
     if raw is None:
-        if current.running:  # the lock went without a final status: the build was cut off
-            return BuildStatus(
-                "failed",
-                current.library,
-                current.weights,
-                current.started,
-                current.finished,
-                current.fraction,
-                current.text,
-                current.runs,
-                "The build stopped without finishing. Start it again.",
-            )
-        return current
+        return _cut_off(current) if current.running else current
     lock = BuildLock.parse(raw)
     if lock is not None and pid_alive(lock.pid, lock.identity):
         if current.running and current.started == lock.started:
@@ -406,17 +409,7 @@ def start_build(
     ``command`` replaces the child's command line (tests, benchmarks); it must speak the same
     protocol as ``genrec build --progress-format lines``.
     """
-    if library not in LIBRARIES:
-        raise GenrecError(f"unknown library {library!r}; choose one of {', '.join(LIBRARIES)}")
-    if weights not in WEIGHTS:
-        raise GenrecError(f"unknown weights {weights!r}; choose one of {', '.join(WEIGHTS)}")
-    root = Path(root or runs_home())
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GenrecError(
-            f"cannot create the runs folder {root} ({exc.strerror}); set GENREC_RUNS to a writable folder"
-        ) from exc
+    root = _checked_root(library, weights, root)
     current = status(root)  # also clears a stale lock
     if current.running:
         raise BuildBusy(
@@ -461,6 +454,22 @@ def start_build(
         name=f"genrec-build-{child.pid}",
     ).start()
     return status(root)
+
+
+def _checked_root(library: str, weights: str, root: Path | None) -> Path:
+    """The runs folder, created; GenrecError for an unknown library or weights or an unwritable folder."""
+    if library not in LIBRARIES:
+        raise GenrecError(f"unknown library {library!r}; choose one of {', '.join(LIBRARIES)}")
+    if weights not in WEIGHTS:
+        raise GenrecError(f"unknown weights {weights!r}; choose one of {', '.join(WEIGHTS)}")
+    root = Path(root or runs_home())
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GenrecError(
+            f"cannot create the runs folder {root} ({exc.strerror}); set GENREC_RUNS to a writable folder"
+        ) from exc
+    return root
 
 
 def _exit_code_unreaped(child) -> int:

@@ -34,10 +34,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from genrec.config import runs_home
 from genrec.errors import GenrecError
 from genrec.training.pipeline import REAL_SETTINGS, RUN_LINE, DemoProgress, estimate_seconds, staging_prefix
 from genrec.utils.fileio import atomic_write
+from genrec.utils.paths import runs_home
 from genrec.utils.progress import follow
 
 LOCK_NAME = ".build.lock"
@@ -53,6 +53,11 @@ WEIGHTS = ("none", "imagenet")
 #: files are 58.9 MB (VGG16) and 94.7 MB (ResNet50).
 GTZAN_DOWNLOAD_GB = 1.2
 WEIGHTS_DOWNLOAD_MB = 150
+#: How often (s) the app's build panel re-reads the build's status: while one runs, and otherwise (to notice
+#: one started by another visitor). Each poll reruns a fragment in the server and redraws the bar in the
+#: browser, on the cores the build needs: every 2 s, not every second (benchmarks/RESULTS.md section 10).
+BUILD_POLL_RUNNING_S = 2.0
+BUILD_POLL_IDLE_S = 5.0
 #: Full GTZAN: 100 clips in each of 10 genres.
 GTZAN_CLIPS = 1000
 #: Status file writes while a build runs are at least this far apart (stage changes and the end always write).

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from genrec.config import GENRES, data_home
+from genrec.config import GENRES
 from genrec.data.download import _check_checksum_shape, download_file, extract_archive
 from genrec.errors import DownloadError
 from genrec.utils.fileio import split_checksum
+from genrec.utils.paths import data_home
 from genrec.utils.progress import ProgressFn
 
 #: The classic GTZAN location (the University of Victoria server; unreachable since 2022).

@@ -36,7 +36,6 @@ from urllib.parse import urlparse
 import numpy as np
 
 from genrec import __version__
-from genrec.config import data_home, runs_home
 from genrec.data.download import download_file, extract_archive
 from genrec.data.library import load_demo
 from genrec.errors import GenrecError, RunError
@@ -52,6 +51,7 @@ from genrec.model.predict import (
 from genrec.runs.media import ROOTS_ENV
 from genrec.runs.reader import Run, remove_stale_runs
 from genrec.utils.fileio import atomic_write, file_digest, split_checksum
+from genrec.utils.paths import data_home, runs_home
 from genrec.utils.progress import ProgressFn, silent
 
 log = logging.getLogger(__name__)

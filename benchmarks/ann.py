@@ -118,7 +118,7 @@ def exact_truth(base: np.ndarray, qs: np.ndarray) -> np.ndarray:
 def _faiss_threads() -> None:
     import faiss
 
-    from genrec.config import cpu_threads
+    from genrec.utils.machine import cpu_threads
 
     faiss.omp_set_num_threads(cpu_threads())
 
@@ -306,7 +306,7 @@ class Voyager(Candidate):
     def build_and_save(self, base: np.ndarray) -> None:
         import voyager
 
-        from genrec.config import cpu_threads
+        from genrec.utils.machine import cpu_threads
 
         index = voyager.Index(
             voyager.Space.InnerProduct,
@@ -332,7 +332,7 @@ class Voyager(Candidate):
         return self.index.query(q, k, query_ef=self.ef)[0].astype(np.int64)
 
     def _knn_many(self, qs: np.ndarray, k: int) -> np.ndarray:
-        from genrec.config import cpu_threads
+        from genrec.utils.machine import cpu_threads
 
         return self.index.query(qs, k, num_threads=cpu_threads(), query_ef=self.ef)[0].astype(np.int64)
 
@@ -343,7 +343,7 @@ class Usearch(Candidate):
     def build_and_save(self, base: np.ndarray) -> None:
         from usearch.index import Index
 
-        from genrec.config import cpu_threads
+        from genrec.utils.machine import cpu_threads
 
         index = Index(
             ndim=DIM,
@@ -369,7 +369,7 @@ class Usearch(Candidate):
         return np.asarray(self.index.search(q, k, threads=1).keys, dtype=np.int64)
 
     def _knn_many(self, qs: np.ndarray, k: int) -> np.ndarray:
-        from genrec.config import cpu_threads
+        from genrec.utils.machine import cpu_threads
 
         return np.asarray(self.index.search(qs, k, threads=cpu_threads()).keys, dtype=np.int64)
 

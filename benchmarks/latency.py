@@ -274,10 +274,10 @@ def song_child(vgg: str, resnet: str, song_path: str, clip: str, repeats: int, k
     """Runs in a fresh interpreter that, like the app's server, never imports TensorFlow; prints one JSON
     line: whole-song answers of both runs vs one 30-s query, warm, alternating order, with the song's stages."""
     from genrec.audio.spectrogram import images_of
-    from genrec.config import cpu_threads
     from genrec.runs.reader import Run
     from genrec.serve.recommend import Recommender, compare
     from genrec.serve.song import analyse_song, decode_song, song_answers, window_of, window_samples, window_starts
+    from genrec.utils.machine import cpu_threads
 
     recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
     for r in recs:
@@ -345,9 +345,9 @@ def network_passes(recs, song, repeats: int) -> dict[str, list[float]]:
     (the arithmetic in core-seconds, no thread waiting for another: on c cores no schedule answers the song
     faster than the runs' sum divided by c)."""
     from genrec.audio.spectrogram import images_of
-    from genrec.config import cpu_threads
     from genrec.model.predict import PREDICTOR_FILE, QUANTIZED_FILE, LitePredictor
     from genrec.serve.song import window_of, window_samples, window_starts
+    from genrec.utils.machine import cpu_threads
 
     passes = {}
     for r in recs:

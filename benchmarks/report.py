@@ -19,6 +19,7 @@ from pathlib import Path
 from benchmarks import workspace
 from benchmarks.measure import cpu_seconds
 from benchmarks.workspace import PROJECT
+from genrec.utils.versions import package_versions
 
 #: The distributions whose versions a benchmark's header names.
 VERSIONED = (
@@ -79,15 +80,7 @@ def mem_total_gb() -> float | None:
 
 def versions() -> dict[str, str]:
     """Python's version and those of the installed distributions in VERSIONED."""
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for name in VERSIONED:
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            continue
-    return out
+    return package_versions(VERSIONED, python=True)
 
 
 def machine_lines() -> list[str]:

@@ -1,9 +1,9 @@
-"""Constants shared by every stage, so training, evaluation and the app agree."""
+"""The paper's and the pipeline's constants, shared by every stage so training, evaluation and the app agree.
+
+Where files live is :mod:`genrec.utils.paths`; what the machine offers, :mod:`genrec.utils.machine`.
+"""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 #: The ten GTZAN genres, in label-index order.
 GENRES: tuple[str, ...] = (
@@ -50,46 +50,6 @@ DEFAULT_WEIGHTS = "imagenet"
 #: Weights of the synthetic demo build: random init, so that it works offline.
 DEMO_WEIGHTS = "none"
 
-
-def cpu_threads() -> int:
-    """Cores this process may use: its CPU affinity where the system has one (containers narrow it), else
-    the machine's count. LiteRT's interpreters and the spectrogram images use this many threads."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # macOS and Windows have no affinity call
-        return os.cpu_count() or 1
-
-
-def project_root() -> Path:
-    """The folder holding ``app.py`` (the package's parent)."""
-    return Path(__file__).resolve().parent.parent
-
-
-def data_home() -> Path:
-    """Where generated libraries and spectrogram caches live.
-
-    ``GENREC_HOME`` overrides the default ``<project>/data`` (kept out of git).
-    """
-    return Path(os.environ.get("GENREC_HOME", project_root() / "data")).expanduser()
-
-
-def runs_home() -> Path:
-    """Where saved training runs live; ``GENREC_RUNS`` overrides ``<project>/models``."""
-    return Path(os.environ.get("GENREC_RUNS", project_root() / "models")).expanduser()
-
-
-#: Age after which a hidden work folder (a run being written, an archive being extracted) is surely abandoned:
-#: far longer than writing a run or extracting GTZAN takes, so only leftovers of killed processes are removed.
-STALE_WORK_SECONDS = 6 * 3600
-#: How often (s) the app's build panel re-reads the build's status: while one runs, and otherwise (to notice
-#: one started by another visitor). Each poll reruns a fragment in the server and redraws the bar in the
-#: browser, on the cores the build needs: every 2 s, not every second (benchmarks/RESULTS.md section 10).
-BUILD_POLL_RUNNING_S = 2.0
-BUILD_POLL_IDLE_S = 5.0
-#: glibc malloc settings for the build's TensorFlow steps (genrec.utils.isolated), unless the user set them: two
-#: arenas instead of eight per core, and large blocks mmap'ed (so freed ones go back at once). They cut the
-#: ResNet50 LiteRT conversion's peak from 1.63 to 1.34 GB (benchmarks/RESULTS.md section 9).
-CHILD_MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": str(1 << 20)}
 
 # --------------------------------------------------------------------------- allowed ranges of the settings
 # Every size, length and count a user sets (the CLI's options, TrainConfig) has a minimum and a maximum here:

@@ -16,7 +16,8 @@ import streamlit as st
 import genrec.app.buildjob as buildjob
 import genrec.app.dashboard as dashboard
 import genrec.data.reachability as reachability
-from genrec.config import BUILD_POLL_IDLE_S, BUILD_POLL_RUNNING_S, runs_home
+from genrec.app.buildjob import BUILD_POLL_IDLE_S, BUILD_POLL_RUNNING_S
+from genrec.utils.paths import runs_home
 from pages._common import forget_runs, guard
 
 DEMO_WEIGHTS = {

@@ -22,8 +22,9 @@ import genrec.app.dashboard as dashboard
 import genrec.app.plots as plots
 import genrec.runs.reader as runs
 import genrec.serve.queries as queries
-from genrec.config import ARCHITECTURES, SAMPLE_RATE, runs_home
+from genrec.config import ARCHITECTURES, SAMPLE_RATE
 from genrec.errors import GenrecError
+from genrec.utils.paths import runs_home
 
 log = logging.getLogger("genrec.app")
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import streamlit as st
 
 import genrec.runs.bundle as bundle
-from genrec.config import data_home
 from genrec.errors import GenrecError
+from genrec.utils.paths import data_home
 from pages._common import forget_runs, guard
 
 FAILED_KEY = "startup_pull_failed"

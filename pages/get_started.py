@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from genrec.config import runs_home
+from genrec.utils.paths import runs_home
 from pages._build import build_panel
 from pages._common import all_runs, guard, page_header
 from pages._pull import load_panel

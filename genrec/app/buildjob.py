@@ -34,10 +34,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from genrec.config import runs_home
 from genrec.errors import GenrecError
 from genrec.training.pipeline import REAL_SETTINGS, RUN_LINE, DemoProgress, estimate_seconds, staging_prefix
 from genrec.utils.fileio import atomic_write
+from genrec.utils.paths import runs_home
 from genrec.utils.progress import follow
 
 LOCK_NAME = ".build.lock"
@@ -53,6 +53,11 @@ WEIGHTS = ("none", "imagenet")
 #: files are 58.9 MB (VGG16) and 94.7 MB (ResNet50).
 GTZAN_DOWNLOAD_GB = 1.2
 WEIGHTS_DOWNLOAD_MB = 150
+#: How often (s) the app's build panel re-reads the build's status: while one runs, and otherwise (to notice
+#: one started by another visitor). Each poll reruns a fragment in the server and redraws the bar in the
+#: browser, on the cores the build needs: every 2 s, not every second (benchmarks/RESULTS.md section 10).
+BUILD_POLL_RUNNING_S = 2.0
+BUILD_POLL_IDLE_S = 5.0
 #: Full GTZAN: 100 clips in each of 10 genres.
 GTZAN_CLIPS = 1000
 #: Status file writes while a build runs are at least this far apart (stage changes and the end always write).
@@ -285,6 +290,21 @@ def _clock(stamp: float) -> str:
     return time.strftime("%H:%M", time.localtime(stamp))
 
 
+def _cut_off(current: BuildStatus) -> BuildStatus:
+    """A running status whose lock went without a final status: the build was cut off."""
+    return BuildStatus(
+        "failed",
+        current.library,
+        current.weights,
+        current.started,
+        current.finished,
+        current.fraction,
+        current.text,
+        current.runs,
+        "The build stopped without finishing. Start it again.",
+    )
+
+
 def status(root: Path | None = None) -> BuildStatus:
     """The build of this runs folder: running (with progress), or how the last one ended.
 
@@ -296,19 +316,7 @@ def status(root: Path | None = None) -> BuildStatus:
     raw = _read_json(lock_path)
     current = _status_from(_read_json(status_path))
     if raw is None:
-        if current.running:  # the lock went without a final status: the build was cut off
-            return BuildStatus(
-                "failed",
-                current.library,
-                current.weights,
-                current.started,
-                current.finished,
-                current.fraction,
-                current.text,
-                current.runs,
-                "The build stopped without finishing. Start it again.",
-            )
-        return current
+        return _cut_off(current) if current.running else current
     lock = BuildLock.parse(raw)
     if lock is not None and pid_alive(lock.pid, lock.identity):
         if current.running and current.started == lock.started:
@@ -406,17 +414,7 @@ def start_build(
     ``command`` replaces the child's command line (tests, benchmarks); it must speak the same
     protocol as ``genrec build --progress-format lines``.
     """
-    if library not in LIBRARIES:
-        raise GenrecError(f"unknown library {library!r}; choose one of {', '.join(LIBRARIES)}")
-    if weights not in WEIGHTS:
-        raise GenrecError(f"unknown weights {weights!r}; choose one of {', '.join(WEIGHTS)}")
-    root = Path(root or runs_home())
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GenrecError(
-            f"cannot create the runs folder {root} ({exc.strerror}); set GENREC_RUNS to a writable folder"
-        ) from exc
+    root = _checked_root(library, weights, root)
     current = status(root)  # also clears a stale lock
     if current.running:
         raise BuildBusy(
@@ -461,6 +459,22 @@ def start_build(
         name=f"genrec-build-{child.pid}",
     ).start()
     return status(root)
+
+
+def _checked_root(library: str, weights: str, root: Path | None) -> Path:
+    """The runs folder, created; GenrecError for an unknown library or weights or an unwritable folder."""
+    if library not in LIBRARIES:
+        raise GenrecError(f"unknown library {library!r}; choose one of {', '.join(LIBRARIES)}")
+    if weights not in WEIGHTS:
+        raise GenrecError(f"unknown weights {weights!r}; choose one of {', '.join(WEIGHTS)}")
+    root = Path(root or runs_home())
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GenrecError(
+            f"cannot create the runs folder {root} ({exc.strerror}); set GENREC_RUNS to a writable folder"
+        ) from exc
+    return root
 
 
 def _exit_code_unreaped(child) -> int:

@@ -17,8 +17,9 @@ from PIL import Image
 import genrec.audio.spectrogram as spectrogram
 import genrec.utils.fileio as fileio
 from genrec.audio.decode import load_audio
-from genrec.config import CLIP_SECONDS, HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE, data_home
+from genrec.config import CLIP_SECONDS, HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE
 from genrec.errors import LibraryError
+from genrec.utils.paths import data_home
 
 #: 2: the mel projection runs on one BLAS thread, so an image no longer depends on the machine's cores.
 CACHE_VERSION = 2

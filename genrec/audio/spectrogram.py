@@ -18,7 +18,8 @@ from PIL import Image
 from threadpoolctl import ThreadpoolController
 
 from genrec.audio.decode import chunk_audio
-from genrec.config import DB_CEIL, DB_FLOOR, HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE, cpu_threads
+from genrec.config import DB_CEIL, DB_FLOOR, HOP_LENGTH, IMAGE_SIZE, N_FFT, N_MELS, SAMPLE_RATE
+from genrec.utils.machine import cpu_threads
 
 #: Fixed dB reference and display range: a constant reference (not the clip's
 #: own maximum) keeps loud and quiet clips comparable.
@@ -156,7 +157,7 @@ def images_of(pieces: Sequence[np.ndarray], *, size: int = IMAGE_SIZE, sr: int =
     """One image per piece of audio (a clip's chunks, a song's windows): (len(pieces), size, size, 3).
 
     Pieces are independent, and numpy, scipy.fft and PIL release the GIL while they work, so several
-    pieces are built at once on :func:`genrec.config.cpu_threads` threads (a song's 8 windows in about
+    pieces are built at once on :func:`genrec.utils.machine.cpu_threads` threads (a song's 8 windows in about
     two thirds of the time on 2 cores; benchmarks/RESULTS.md section 5).
     """
 

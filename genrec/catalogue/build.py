@@ -63,14 +63,7 @@ def build_catalogue(
     """Embed every audio file under ``folder`` with ``run``'s predictor into catalogue ``name``."""
     started = time.perf_counter()
     folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise CatalogueError(f"{folder}: no such folder. Give the folder holding the music to catalogue.")
-    name = check_name(name or default_name(folder))
-    if engine not in ENGINES:
-        raise CatalogueError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}.")
-    if workers < 1 or batch_size < 1:
-        raise CatalogueError("--workers and --batch-size must be at least 1.")
-    choose_kind(0, index)  # an impossible --index fails before any work
+    name = _check_arguments(folder, name, engine, workers, batch_size, index)
     analysis = Analysis.of_run(run)
     entries, skipped = scan(folder, run.genres, progress)
 
@@ -78,28 +71,8 @@ def build_catalogue(
     known = cache.load()
     reused = sum(e.digest in known for e in entries)
     jobs = list({e.digest: Job(str(e.path), e.digest) for e in entries if e.digest not in known}.values())
-    failures: dict[str, str] = {}
-    done = 0
-
-    def sink(results: list[Result]) -> None:
-        nonlocal done
-        cache.add(results)
-        cache.flush()  # every finished batch is kept, so an interruption loses at most what is in flight
-        failures.update((r.digest, r.error) for r in results if r.error)
-        done += len(results)
-        progress(EMBED_STAGE, done, len(jobs))
-
-    progress(EMBED_STAGE, 0, len(jobs))
-    try:
-        if engine == "ray":
-            dims = (len(run.genres), int(run.arrays["embeddings"].shape[1]))
-            run_ray(
-                jobs, str(run.path), analysis, sink, dims=dims, workers=workers, batch_size=batch_size, address=address
-            )
-        else:
-            run_local(jobs, str(run.path), analysis, sink, workers=workers, batch_size=batch_size)
-    finally:
-        cache.flush()
+    engine_settings = {"name": engine, "workers": workers, "batch_size": batch_size, "address": address}
+    failures = _embed(run, jobs, analysis, cache, engine_settings, progress)
     known = cache.load()
 
     good = [e for e in entries if e.digest in known]
@@ -112,30 +85,8 @@ def build_catalogue(
         )
     probs = np.stack([known[e.digest][0] for e in good])
     embeddings = np.stack([known[e.digest][1] for e in good])
-    genres = np.array(run.genres)
-    tracks = pd.DataFrame(
-        {
-            "track_id": [e.track_id for e in good],
-            "title": [e.title for e in good],
-            "artist": [e.artist for e in good],
-            "genre": [e.genre for e in good],
-            "predicted_genre": genres[probs.argmax(axis=1)],
-            "confidence": probs.max(axis=1).round(4),
-            "digest": [e.digest for e in good],
-        }
-    )
-    kind, reason = choose_kind(len(good), index, exact_limit)
-    index_record = {"kind": kind, "requested": index, "exact_limit": exact_limit, "reason": reason}
-    if kind == AnnIndex.kind:
-        progress(INDEX_STAGE, 0, 1)  # minutes for a million tracks
-        ann = AnnIndex()
-        ann.add(tracks["track_id"].tolist(), embeddings)
-        # The library, its settings and how well it does on this catalogue's own vectors, for `catalogue info`.
-        index_record.update(ann.describe())
-        search: VectorIndex = ann
-        progress(INDEX_STAGE, 1, 1)
-    else:
-        search = ExactIndex.build(tracks["track_id"].tolist(), embeddings)
+    tracks = _tracks_table(good, np.array(run.genres), probs)
+    search, index_record = _search_index(tracks, embeddings, index, exact_limit, progress)
     seconds = time.perf_counter() - started
     manifest = {
         "name": name,
@@ -151,8 +102,88 @@ def build_catalogue(
         "n_skipped": len(skipped),
         "n_embedded_now": len(jobs) - len(failures),
         "index": index_record,
-        "engine": {"name": engine, "workers": workers, "batch_size": batch_size, "address": address},
+        "engine": engine_settings,
         "seconds": round(seconds, 2),
     }
     path = write_catalogue(catalogues_dir(run.path) / name, manifest, tracks, probs, embeddings, skipped, search)
     return BuildReport(Catalogue.open(path), len(jobs) - len(failures), reused, skipped, seconds)
+
+
+def _check_arguments(folder: Path, name: str | None, engine: str, workers: int, batch_size: int, index: str) -> str:
+    """Refuse a bad folder, name, engine or size before any work; return the catalogue's name."""
+    if not folder.is_dir():
+        raise CatalogueError(f"{folder}: no such folder. Give the folder holding the music to catalogue.")
+    name = check_name(name or default_name(folder))
+    if engine not in ENGINES:
+        raise CatalogueError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}.")
+    if workers < 1 or batch_size < 1:
+        raise CatalogueError("--workers and --batch-size must be at least 1.")
+    choose_kind(0, index)  # an impossible --index fails before any work
+    return name
+
+
+def _embed(run, jobs: list[Job], analysis: Analysis, cache: EmbeddingCache, engine: dict, progress: ProgressFn) -> dict:
+    """Embed ``jobs`` into ``cache`` on the chosen engine; return each failed digest's error."""
+    failures: dict[str, str] = {}
+    done = 0
+
+    def sink(results: list[Result]) -> None:
+        nonlocal done
+        cache.add(results)
+        cache.flush()  # every finished batch is kept, so an interruption loses at most what is in flight
+        failures.update((r.digest, r.error) for r in results if r.error)
+        done += len(results)
+        progress(EMBED_STAGE, done, len(jobs))
+
+    workers, batch_size = engine["workers"], engine["batch_size"]
+    progress(EMBED_STAGE, 0, len(jobs))
+    try:
+        if engine["name"] == "ray":
+            dims = (len(run.genres), int(run.arrays["embeddings"].shape[1]))
+            run_ray(
+                jobs,
+                str(run.path),
+                analysis,
+                sink,
+                dims=dims,
+                workers=workers,
+                batch_size=batch_size,
+                address=engine["address"],
+            )
+        else:
+            run_local(jobs, str(run.path), analysis, sink, workers=workers, batch_size=batch_size)
+    finally:
+        cache.flush()
+    return failures
+
+
+def _tracks_table(good: list, genres: np.ndarray, probs: np.ndarray) -> pd.DataFrame:
+    """One row per catalogued track: its tags, the predicted genre and how sure the model is."""
+    return pd.DataFrame(
+        {
+            "track_id": [e.track_id for e in good],
+            "title": [e.title for e in good],
+            "artist": [e.artist for e in good],
+            "genre": [e.genre for e in good],
+            "predicted_genre": genres[probs.argmax(axis=1)],
+            "confidence": probs.max(axis=1).round(4),
+            "digest": [e.digest for e in good],
+        }
+    )
+
+
+def _search_index(
+    tracks: pd.DataFrame, embeddings: np.ndarray, index: str, exact_limit: int, progress: ProgressFn
+) -> tuple[VectorIndex, dict]:
+    """Build the exact or approximate index ``index`` asks for, with the record the manifest keeps of it."""
+    kind, reason = choose_kind(len(tracks), index, exact_limit)
+    index_record = {"kind": kind, "requested": index, "exact_limit": exact_limit, "reason": reason}
+    if kind == AnnIndex.kind:
+        progress(INDEX_STAGE, 0, 1)  # minutes for a million tracks
+        ann = AnnIndex()
+        ann.add(tracks["track_id"].tolist(), embeddings)
+        # The library, its settings and how well it does on this catalogue's own vectors, for `catalogue info`.
+        index_record.update(ann.describe())
+        progress(INDEX_STAGE, 1, 1)
+        return ann, index_record
+    return ExactIndex.build(tracks["track_id"].tolist(), embeddings), index_record

@@ -28,13 +28,12 @@ from genrec.config import (
     MIN_INPUT_SIZE,
     MIN_LEARNING_RATE,
     MIN_RESAMPLES,
-    data_home,
-    runs_home,
 )
 from genrec.data.library import load_library, resolve_split
 from genrec.errors import GenrecError, LibraryError, RunError
 from genrec.runs.reader import Run
 from genrec.utils.fileio import output_problem
+from genrec.utils.paths import data_home, runs_home
 from genrec.utils.progress import per_stage
 
 

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 from genrec.catalogue import build_catalogue, list_catalogues, open_catalogue
 from genrec.cli._shared import catalogue_batch_int, option_values, workers_int, writable_run
-from genrec.config import cpu_threads
 from genrec.errors import CatalogueError
 from genrec.runs.reader import Run, list_runs
+from genrec.utils.machine import cpu_threads
 from genrec.utils.progress import TqdmProgress
 
 if TYPE_CHECKING:  # the catalogue package (pandas) is imported only by the commands that use it

@@ -50,13 +50,6 @@ _TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".tx
 # --------------------------------------------------------------------------- hashing
 
 
-def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    """Hex digest of a file's content (:func:`genrec.utils.fileio.file_digest`), with our message for an unknown
-    algorithm."""
-    _new_hash(algorithm)
-    return fileio.file_digest(path, algorithm)
-
-
 def _new_hash(algorithm: str) -> hashlib._Hash:
     try:
         return hashlib.new(algorithm, usedforsecurity=False)
@@ -229,16 +222,16 @@ def download_file(
     """
     dest = Path(dest)
     checksum = checksum.strip().lower() if checksum else None
-    _check_checksum_shape(checksum, algorithm)
+    _check_checksum_shape(checksum, algorithm)  # also refuses an unknown algorithm before any hashing
     if dest.is_file():
-        if checksum is None or file_digest(dest, algorithm) == checksum:
+        if checksum is None or fileio.file_digest(dest, algorithm) == checksum:
             return dest
         dest.unlink()  # stale or corrupt: fetch it again
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = _part_path(dest)
     _stream_to_part(url, part, progress=progress, timeout=timeout, chunk_size=chunk_size)
     if checksum is not None:
-        got = file_digest(part, algorithm)
+        got = fileio.file_digest(part, algorithm)
         if got != checksum:
             part.unlink()
             raise DownloadError(

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from genrec.config import GENRES, data_home
+from genrec.config import GENRES
 from genrec.data.download import _check_checksum_shape, download_file, extract_archive
 from genrec.errors import DownloadError
+from genrec.utils.fileio import split_checksum
+from genrec.utils.paths import data_home
 from genrec.utils.progress import ProgressFn
 
 #: The classic GTZAN location (the University of Victoria server; unreachable since 2022).
@@ -71,13 +72,13 @@ class Source:
 
 def parse_checksum(text: str, what: str = "--checksum") -> tuple[str, str]:
     """``"sha256:ab12..."`` → ``("sha256", "ab12...")``; DownloadError saying the expected form otherwise."""
-    algorithm, sep, digest = text.strip().partition(":")
-    algorithm, digest = algorithm.strip().lower(), digest.strip().lower()
-    if not sep or not algorithm or not re.fullmatch(r"[0-9a-f]+", digest):
+    parts = split_checksum(text)
+    if parts is None:
         raise DownloadError(
             f"{what} {text!r} is not of the form ALGO:HEX, e.g. sha256:{GTZAN_MIRROR_SHA256[:12]}... "
             "(`sha256sum FILE` prints the hex digest of a file)."
         )
+    algorithm, digest = parts
     _check_checksum_shape(digest, algorithm)
     return algorithm, digest
 

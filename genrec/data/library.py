@@ -25,9 +25,10 @@ from PIL import Image
 
 import genrec.data.synth as synth
 from genrec.audio.decode import check_clip
-from genrec.config import GENRES, data_home
+from genrec.config import GENRES
 from genrec.errors import AudioError, LibraryError
 from genrec.utils.fileio import atomic_write
+from genrec.utils.paths import data_home
 
 log = logging.getLogger(__name__)
 

@@ -85,6 +85,35 @@ def retrieval_report(
     ``average_precision_score`` (which pools tied scores) whenever a query's
     scores have no ties.
     """
+    k, q, b = _checked_vectors(query_vecs, base_vecs, k)
+    n_q, n_b = q.shape[0], b.shape[0]
+    genres: dict[Any, int] = {}
+    q_gen = _codes(query_genres, n_q, "query_genres", genres)
+    b_gen = _codes(base_genres, n_b, "base_genres", genres)
+    artists: dict[Any, int] = {}
+    q_art = _artist_codes(query_artists, n_q, "query_artists", artists)
+    b_art = _artist_codes(base_artists, n_b, "base_artists", artists)
+    use_artists = q_art is not None and b_art is not None
+    n_relevant = np.bincount(b_gen, minlength=len(genres))[q_gen].astype(np.float64)
+    q_art = q_art if use_artists else None
+    precision, top1, ap, other = _score_queries(q, b, q_gen, b_gen, q_art, b_art, n_relevant, k)
+
+    valid_ap = ap[~np.isnan(ap)]
+    valid_other = other[~np.isnan(other)]
+    return {
+        "precision_at_k": float(precision.mean()),
+        "map": float(valid_ap.mean()) if valid_ap.size else None,
+        "top1_agreement": float(top1.mean()),
+        "precision_at_k_other_artists": (float(valid_other.mean()) if use_artists and valid_other.size else None),
+        "chance": float((n_relevant / n_b).mean()),
+        "k": k,
+        "n_queries": int(n_q),
+        "n_base": int(n_b),
+    }
+
+
+def _checked_vectors(query_vecs: np.ndarray, base_vecs: np.ndarray, k: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """``k`` as an int and both vector sets as 2-D arrays of one dimension, or a ValueError naming the problem."""
     k = int(k)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -97,16 +126,25 @@ def retrieval_report(
         raise ValueError(f"need at least one query and one base vector, got {n_q} and {n_b}")
     if q.shape[1] != b.shape[1]:
         raise ValueError(f"query vectors have dimension {q.shape[1]} but base vectors have dimension {b.shape[1]}")
-    genres: dict[Any, int] = {}
-    q_gen = _codes(query_genres, n_q, "query_genres", genres)
-    b_gen = _codes(base_genres, n_b, "base_genres", genres)
-    artists: dict[Any, int] = {}
-    q_art = _artist_codes(query_artists, n_q, "query_artists", artists)
-    b_art = _artist_codes(base_artists, n_b, "base_artists", artists)
-    use_artists = q_art is not None and b_art is not None
+    return k, q, b
 
+
+def _score_queries(
+    q: np.ndarray,
+    b: np.ndarray,
+    q_gen: np.ndarray,
+    b_gen: np.ndarray,
+    q_art: np.ndarray | None,
+    b_art: np.ndarray | None,
+    n_relevant: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-query precision@k, top-1 agreement, AP and other-artist precision (NaN where undefined).
+
+    ``q_art`` is None when artists are not compared; the other-artist figures are then all NaN.
+    """
+    n_q, n_b = q.shape[0], b.shape[0]
     k_eff = min(k, n_b)
-    n_relevant = np.bincount(b_gen, minlength=len(genres))[q_gen].astype(np.float64)
     ranks = np.arange(1, n_b + 1, dtype=np.float64)
     precision = np.empty(n_q)
     top1 = np.empty(n_q)
@@ -125,23 +163,11 @@ def retrieval_report(
         n_rel = n_relevant[rows]
         with np.errstate(invalid="ignore", divide="ignore"):
             ap[rows] = np.where(n_rel > 0, (prec_at * rel).sum(axis=1) / n_rel, np.nan)
-        if use_artists:
+        if q_art is not None and b_art is not None:
             q_a = q_art[rows, None]
             allowed = (b_art[order] != q_a) | (q_a == -1)
             chosen = allowed & (np.cumsum(allowed, axis=1) <= k)
             n_chosen = chosen.sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 other[rows] = np.where(n_chosen > 0, (rel & chosen).sum(axis=1) / n_chosen, np.nan)
-
-    valid_ap = ap[~np.isnan(ap)]
-    valid_other = other[~np.isnan(other)]
-    return {
-        "precision_at_k": float(precision.mean()),
-        "map": float(valid_ap.mean()) if valid_ap.size else None,
-        "top1_agreement": float(top1.mean()),
-        "precision_at_k_other_artists": (float(valid_other.mean()) if use_artists and valid_other.size else None),
-        "chance": float((n_relevant / n_b).mean()),
-        "k": k,
-        "n_queries": int(n_q),
-        "n_base": int(n_b),
-    }
+    return precision, top1, ap, other

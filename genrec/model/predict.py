@@ -36,11 +36,11 @@ from typing import Protocol
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from genrec.config import cpu_threads
 from genrec.errors import GenrecError, RunError
 from genrec.model.gradcam import needs_export
 from genrec.search.vectors import l2_normalize
 from genrec.utils.fileio import atomic_write, stderr_to_log
+from genrec.utils.machine import cpu_threads
 
 log = logging.getLogger(__name__)
 

@@ -36,8 +36,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from genrec import __version__
-from genrec.config import data_home, runs_home
-from genrec.data.download import download_file, extract_archive, file_digest
+from genrec.data.download import download_file, extract_archive
 from genrec.data.library import load_demo
 from genrec.errors import GenrecError, RunError
 from genrec.model.gradcam import HEAD_FILE
@@ -51,7 +50,8 @@ from genrec.model.predict import (
 )
 from genrec.runs.media import ROOTS_ENV
 from genrec.runs.reader import Run, remove_stale_runs
-from genrec.utils.fileio import atomic_write
+from genrec.utils.fileio import atomic_write, file_digest, split_checksum
+from genrec.utils.paths import data_home, runs_home
 from genrec.utils.progress import ProgressFn, silent
 
 log = logging.getLogger(__name__)
@@ -210,10 +210,10 @@ def parse_checksum(text: str | None) -> str | None:
     """``sha256:HEX`` (or the bare hex) as lower-case hex; BundleError for anything else."""
     if not text:
         return None
-    hexpart = text.strip().lower().removeprefix("sha256:")
-    if not _HEX64.fullmatch(hexpart):
+    parts = split_checksum(text, "sha256")
+    if parts is None or parts[0] != "sha256" or not _HEX64.fullmatch(parts[1]):
         raise BundleError(f"{text!r} is not a SHA-256 checksum; write sha256: and the 64 hex digits.")
-    return hexpart
+    return parts[1]
 
 
 def _archives_in(folder: Path) -> list[Path]:

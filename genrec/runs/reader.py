@@ -45,7 +45,6 @@ import numpy as np
 import pandas as pd
 
 import genrec.audio.cache as cache
-from genrec.config import runs_home
 from genrec.data.library import demo_root
 from genrec.errors import RunError
 from genrec.model.gradcam import HEAD_FILE, write_head
@@ -68,6 +67,7 @@ from genrec.runs.record import (
 from genrec.search.vectors import load_track_arrays
 from genrec.utils.fileio import atomic_write
 from genrec.utils.leftovers import remove_stale
+from genrec.utils.paths import runs_home
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

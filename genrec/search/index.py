@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from genrec.config import TOP_K, cpu_threads
+from genrec.config import TOP_K
 from genrec.search.vectors import (
     IdTable,
     as_matrix,
@@ -50,6 +50,7 @@ from genrec.search.vectors import (
     select_top,
 )
 from genrec.utils.fileio import atomic_folder
+from genrec.utils.machine import cpu_threads
 
 __all__ = [
     "ANN_DEFAULTS",

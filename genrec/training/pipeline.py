@@ -30,7 +30,6 @@ from genrec.config import (
     DEFAULT_WEIGHTS,
     DEMO_WEIGHTS,
     PAPER_ACCURACY,
-    runs_home,
 )
 from genrec.data.gtzan import default_gtzan_home, download_gtzan, find_genre_root
 from genrec.data.library import Library, load_demo, load_gtzan
@@ -39,6 +38,7 @@ from genrec.model.quantize import quantize_or_none
 from genrec.runs.reader import TMP_PREFIX, Run, export_run, publish_run
 from genrec.training.trainer import TrainConfig, train
 from genrec.utils.isolated import run_isolated
+from genrec.utils.paths import runs_home
 from genrec.utils.progress import ProgressFn, follow, per_stage, prefixed, silent
 
 #: Printed by ``genrec build --progress-format lines`` before the path of each finished run.

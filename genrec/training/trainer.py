@@ -38,7 +38,6 @@ from genrec.config import (
     MIN_CLIP_SECONDS,
     MIN_INPUT_SIZE,
     MIN_LEARNING_RATE,
-    runs_home,
 )
 from genrec.data.library import Library, load_library
 from genrec.errors import AudioError, GenrecError, LibraryError
@@ -47,6 +46,7 @@ from genrec.model.lite_features import extract_with_litert, worth_converting
 from genrec.model.pooling import EXTRACT_BATCH, chunk_accuracy, clip_predictions
 from genrec.model.quantize import quantize_or_none
 from genrec.runs.reader import Run, write_run
+from genrec.utils.paths import runs_home
 from genrec.utils.progress import ProgressFn, per_stage, silent
 
 

@@ -1,5 +1,5 @@
-"""Plumbing every stage shares: the one atomic write, the one output-path check, the one file digest, and
-quieting native libraries.
+"""Plumbing every stage shares: the one atomic write, the one output-path check, the one file digest and
+checksum parser, and quieting native libraries.
 
 Anything genrec saves goes through :func:`atomic_write` (a folder of files through
 :func:`atomic_folder`), so a crash or a full disk never leaves a half-written file
@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -117,6 +118,23 @@ def file_digest(path: Path | str | bytes, algorithm: str = "sha256") -> str:
         return hashlib.new(algorithm, path, usedforsecurity=False).hexdigest()
 
     return pooch.file_hash(str(path), alg=algorithm)
+
+
+def split_checksum(text: str, default_algorithm: str | None = None) -> tuple[str, str] | None:
+    """``"ALGO:HEX"`` as lower-case ``(algo, hex)``; None when ``text`` is not of that form.
+
+    With ``default_algorithm`` a bare ``HEX`` is also taken, as that algorithm's digest. Callers raise
+    their own error (which names the setting the text came from) for None.
+    """
+    algorithm, sep, digest = text.strip().partition(":")
+    if not sep:
+        if default_algorithm is None:
+            return None
+        algorithm, digest = default_algorithm, algorithm
+    algorithm, digest = algorithm.strip().lower(), digest.strip().lower()
+    if not algorithm or not re.fullmatch(r"[0-9a-f]+", digest):
+        return None
+    return algorithm, digest
 
 
 _STDERR_LOCK = threading.Lock()

@@ -3,7 +3,7 @@
 Runs are written into ``.tmp-*`` folders and archives extracted into
 ``.<name>.extracting-*`` folders, then renamed; a process killed in between
 (SIGKILL, power loss) leaves them. Only folders untouched for longer than any
-such work takes (:data:`~genrec.config.STALE_WORK_SECONDS`) are removed, so
+such work takes (:data:`STALE_WORK_SECONDS`) are removed, so
 one still being written by another process is never touched.
 """
 
@@ -13,8 +13,6 @@ import logging
 import shutil
 import time
 from pathlib import Path
-
-from genrec.config import STALE_WORK_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +26,11 @@ def _last_change(folder: Path) -> float:
         except OSError:  # removed meanwhile
             continue
     return newest
+
+
+#: Age after which a hidden work folder (a run being written, an archive being extracted) is surely abandoned:
+#: far longer than writing a run or extracting GTZAN takes, so only leftovers of killed processes are removed.
+STALE_WORK_SECONDS = 6 * 3600
 
 
 def remove_stale(parent: Path, pattern: str, max_age: float = STALE_WORK_SECONDS) -> list[Path]:

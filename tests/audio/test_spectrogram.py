@@ -141,7 +141,7 @@ def test_mel_db_is_the_same_whatever_blas_threads_the_caller_set(samples):
     spectrogram of 66157 samples differs between 1 and 2 OpenBLAS threads), so mel_db fixes its own."""
     from threadpoolctl import threadpool_limits
 
-    from genrec.config import cpu_threads
+    from genrec.utils.machine import cpu_threads
 
     y = (0.3 * np.random.default_rng(samples).standard_normal(samples)).astype(np.float32)
     results = []

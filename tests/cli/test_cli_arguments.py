@@ -24,8 +24,9 @@ import genrec.training.trainer
 from genrec.cli import build_parser, main
 from genrec.cli._shared import Number, OutputPath, WholeNumber, existing_folder, split_choice, weights_choice
 from genrec.cli.catalogue import ray_address
-from genrec.config import MAX_WORKERS, cpu_threads
+from genrec.config import MAX_WORKERS
 from genrec.data.gtzan import MIRROR_ENV
+from genrec.utils.machine import cpu_threads
 
 ROOT = Path(__file__).resolve().parents[2]
 

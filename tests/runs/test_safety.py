@@ -24,11 +24,12 @@ import pytest
 import genrec.serve.queries as queries
 from genrec.audio.decode import load_audio
 from genrec.cli import main
-from genrec.config import GENRES, SAMPLE_RATE, STALE_WORK_SECONDS
+from genrec.config import GENRES, SAMPLE_RATE
 from genrec.data.library import load_gtzan
 from genrec.errors import AudioError, DownloadError, GenrecError, LibraryError, RunError
 from genrec.runs.media import ROOTS_ENV, vetted_path
 from genrec.runs.reader import Run, list_runs
+from genrec.utils.leftovers import STALE_WORK_SECONDS
 from tests.helpers.audio import tone, write_audio
 from tests.helpers.runs import copy_run, craft_hostile_tracks, edit_json, set_field
 

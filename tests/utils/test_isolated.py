@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from genrec.config import CHILD_MALLOC_ENV
 from genrec.errors import GenrecError, LibraryError
-from genrec.utils.isolated import run_isolated
+from genrec.utils.isolated import CHILD_MALLOC_ENV, run_isolated
 from tests.helpers.waiting import process_running, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,8 @@ import genrec.app.buildjob as buildjob
 import genrec.app.dashboard as dashboard
 import genrec.data.reachability as reachability
 from genrec.config import BUILD_POLL_IDLE_S, BUILD_POLL_RUNNING_S, runs_home
-from pages._common import forget_runs, guard
+from pages._caches import forget_runs
+from pages._guard import guard
 
 DEMO_WEIGHTS = {
     "none": "Random initialisation (works offline)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import random
 
+import numpy as np
 import streamlit as st
 
 import genrec.app.analysis_plots as analysis_plots
@@ -14,16 +15,18 @@ import genrec.serve.queries as queries
 from genrec.audio.decode import SUPPORTED_FORMATS
 from genrec.config import ARCHITECTURES, MAX_SONG_SECONDS, SAMPLE_RATE, TOP_K
 from genrec.errors import GenrecError
-from pages._common import (
-    band_hz,
+from genrec.serve.explain import explain, shared_scale
+from genrec.serve.recommend import compare, shared_count
+from genrec.serve.song import analyse_song, decode_song, file_seconds, is_longer_than_windows, song_answers
+from pages._caches import band_hz, recommender
+from pages._guard import guard
+from pages._sidebar import selected_runs
+from pages._widgets import (
     genre_chip,
-    guard,
     library_caption,
     page_header,
     recommendation_list,
     recommendation_source,
-    recommender,
-    selected_runs,
     show_clip,
 )
 
@@ -40,8 +43,6 @@ def audio_answers(
     digest: str, run_paths: tuple[str, ...], _data: bytes, name: str, catalogue: str | None = None
 ) -> tuple[list, int]:
     """Both runs' answers for outside audio, computed once per clip, run pair and source."""
-    from genrec.serve.recommend import compare
-
     return compare([recommender(p, catalogue) for p in run_paths], source=_data, name=name, k=K)
 
 
@@ -51,16 +52,12 @@ PREDICTED = "predicted"
 @st.cache_data(show_spinner=False, max_entries=16)
 def explanation(run_path: str, digest: str, genre: str, _source, name: str | None):
     """One run's Grad-CAM of a clip for a genre, once per clip, run and genre."""
-    from genrec.serve.explain import explain
-
     (expl,) = explain([recommender(run_path)], source=_source, name=name, genre=genre)
     return expl
 
 
 def song_timelines(digest: str, run_paths: tuple[str, ...], data: bytes, name: str):
     """The whole song decoded once and each run's timeline over it, kept per session (with a progress bar)."""
-    from genrec.serve.song import analyse_song, decode_song
-
     store = st.session_state.setdefault("song_timelines", {})
     key = (digest, run_paths)
     if key not in store:
@@ -190,8 +187,6 @@ def model_column(
 
 def whole_song_length(query: queries.Query, present: dict) -> float | None:
     """The upload's length when it is longer than the runs' windows (then it is analysed whole), else None."""
-    from genrec.serve.song import file_seconds, is_longer_than_windows
-
     seconds = file_seconds(query.data)
     if seconds is None:
         return None
@@ -200,8 +195,6 @@ def whole_song_length(query: queries.Query, present: dict) -> float | None:
 
 def region_answers(archs: list[str], present: dict, seconds: float, note: str, timelines: list, extras: dict) -> dict:
     """The region slider, and each run's song-level answer over that region (timelines go into ``extras``)."""
-    from genrec.serve.song import song_answers
-
     st.info(
         f"{note} Each model judges the song window by window; its prediction and recommendations below are "
         f"the mean over the region chosen here.",
@@ -224,9 +217,6 @@ def region_answers(archs: list[str], present: dict, seconds: float, note: str, t
 
 def gradcam_section(query: queries.Query, present: dict, answers: dict, extras: dict) -> None:
     """Toggle and genre choice; each run's Grad-CAM figure (one colour scale for both) into ``extras``."""
-    import numpy as np
-
-    from genrec.serve.explain import shared_scale
 
     if not answers:
         return
@@ -372,8 +362,6 @@ def main() -> None:
     ids = {a: set(ans.neighbours["track_id"]) for a, ans in answers.items()}
     shared = set.intersection(*ids.values()) if len(ids) == 2 else set()  # marked "also by" in the lists
     if len(answers) == 2:
-        from genrec.serve.recommend import shared_count
-
         both = shared_count(*answers.values())
         agree, text = dashboard.agreement_text({a: ans.genre for a, ans in answers.items()})
         left, right = st.columns([3, 1], vertical_alignment="center")
@@ -393,5 +381,9 @@ def main() -> None:
             model_column(arch, runs.get(arch), answers.get(arch), query, shared, other, x_max, extras[arch])
 
 
-with guard("drawing the page"):
-    main()
+if __name__ == "__main__":
+    # Streamlit's legacy pages/ mode ran this file as the script (a deep link as a fresh server's first
+    # request; see app.py): draw the app's frame, whose navigation routes to this page's main().
+    import app
+
+    app.main()

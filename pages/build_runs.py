@@ -6,8 +6,9 @@ import streamlit as st
 
 from genrec.utils.paths import runs_home
 from pages._build import build_panel
-from pages._common import all_runs, guard, page_header
+from pages._caches import all_runs
 from pages._pull import load_panel
+from pages._widgets import page_header
 
 
 def main() -> None:
@@ -24,5 +25,9 @@ def main() -> None:
     load_panel()
 
 
-with guard("drawing the page"):
-    main()
+if __name__ == "__main__":
+    # Streamlit's legacy pages/ mode ran this file as the script (a deep link as a fresh server's first
+    # request; see app.py): draw the app's frame, whose navigation routes to this page's main().
+    import app
+
+    app.main()

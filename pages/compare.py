@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import random
+from dataclasses import dataclass
 
+import numpy as np
 import streamlit as st
 
 import genrec.app.analysis_plots as analysis_plots
@@ -14,16 +16,19 @@ import genrec.serve.queries as queries
 from genrec.audio.decode import SUPPORTED_FORMATS
 from genrec.config import ARCHITECTURES, MAX_SONG_SECONDS, SAMPLE_RATE, TOP_K
 from genrec.errors import GenrecError
-from pages._common import (
-    band_hz,
+from genrec.runs.reader import Run
+from genrec.serve.explain import explain, shared_scale
+from genrec.serve.recommend import Answer, compare, shared_count
+from genrec.serve.song import analyse_song, decode_song, file_seconds, is_longer_than_windows, song_answers
+from pages._caches import band_hz, recommender
+from pages._guard import guard
+from pages._sidebar import selected_runs
+from pages._widgets import (
     genre_chip,
-    guard,
     library_caption,
     page_header,
     recommendation_list,
     recommendation_source,
-    recommender,
-    selected_runs,
     show_clip,
 )
 
@@ -40,8 +45,6 @@ def audio_answers(
     digest: str, run_paths: tuple[str, ...], _data: bytes, name: str, catalogue: str | None = None
 ) -> tuple[list, int]:
     """Both runs' answers for outside audio, computed once per clip, run pair and source."""
-    from genrec.serve.recommend import compare
-
     return compare([recommender(p, catalogue) for p in run_paths], source=_data, name=name, k=K)
 
 
@@ -51,16 +54,12 @@ PREDICTED = "predicted"
 @st.cache_data(show_spinner=False, max_entries=16)
 def explanation(run_path: str, digest: str, genre: str, _source, name: str | None):
     """One run's Grad-CAM of a clip for a genre, once per clip, run and genre."""
-    from genrec.serve.explain import explain
-
     (expl,) = explain([recommender(run_path)], source=_source, name=name, genre=genre)
     return expl
 
 
 def song_timelines(digest: str, run_paths: tuple[str, ...], data: bytes, name: str):
     """The whole song decoded once and each run's timeline over it, kept per session (with a progress bar)."""
-    from genrec.serve.song import analyse_song, decode_song
-
     store = st.session_state.setdefault("song_timelines", {})
     key = (digest, run_paths)
     if key not in store:
@@ -145,15 +144,34 @@ def record_clip() -> queries.Query | None:
     return decoded(rec.getvalue(), "recording.wav", "recording")
 
 
-def model_column(
-    arch: str, run, answer, query: queries.Query, shared: set[str], other: str, x_max: float, extras: dict
-) -> None:
-    label = plots.arch_label(arch)
-    st.subheader(label)
-    if run is None:
-        st.info(f"No {label} run. Train one with `genrec train --arch {arch}` to compare.", icon=":material/info:")
+@dataclass
+class ModelColumn:
+    """What one model's column shows: its run, its answer, and what the song and Grad-CAM steps add."""
+
+    arch: str
+    run: Run | None
+    answer: Answer | None = None
+    timeline: object | None = None  # the run's window-by-window song timeline (long songs only)
+    region: tuple[float, float] | None = None
+    gradcam: object | None = None  # a plotly figure
+    gradcam_note: str = ""
+
+    @property
+    def label(self) -> str:
+        return plots.arch_label(self.arch)
+
+
+def model_column(column: ModelColumn, query: queries.Query, shared: set[str], other: str, x_max: float) -> None:
+    """One model's prediction, optional timeline and Grad-CAM, and its recommendations."""
+    st.subheader(column.label)
+    if column.run is None:
+        st.info(
+            f"No {column.label} run. Train one with `genrec train --arch {column.arch}` to compare.",
+            icon=":material/info:",
+        )
         return
-    st.caption(f"run `{run.id}` · weights: {run.weights_label}")
+    st.caption(f"run `{column.run.id}` · weights: {column.run.weights_label}")
+    answer = column.answer
     if answer is None:
         return
     a, b = st.columns(2)
@@ -171,37 +189,36 @@ def model_column(
             )
     st.plotly_chart(
         plots.probability_figure(answer.probability_table(), true_genre=query.true_genre, x_max=x_max),
-        key=f"probs_{arch}",
+        key=f"probs_{column.arch}",
         config={"displayModeBar": False},
     )
-    if extras.get("timeline") is not None:
+    if column.timeline is not None:
         st.plotly_chart(
-            analysis_plots.timeline_figure(extras["timeline"], extras.get("region")),
-            key=f"timeline_{arch}",
+            analysis_plots.timeline_figure(column.timeline, column.region),
+            key=f"timeline_{column.arch}",
             config={"displayModeBar": False},
         )
-    if extras.get("gradcam") is not None:
-        st.plotly_chart(extras["gradcam"], key=f"gradcam_{arch}", config={"displayModeBar": False})
-    elif extras.get("gradcam_note"):
-        st.info(extras["gradcam_note"], icon=":material/visibility_off:")
-    st.markdown(f"**Top-{len(answer.neighbours)} recommendations** (cosine similarity of {label} embeddings)")
+    if column.gradcam is not None:
+        st.plotly_chart(column.gradcam, key=f"gradcam_{column.arch}", config={"displayModeBar": False})
+    elif column.gradcam_note:
+        st.info(column.gradcam_note, icon=":material/visibility_off:")
+    st.markdown(f"**Top-{len(answer.neighbours)} recommendations** (cosine similarity of {column.label} embeddings)")
     recommendation_list(answer.neighbours, shared=shared, other=other)
 
 
 def whole_song_length(query: queries.Query, present: dict) -> float | None:
     """The upload's length when it is longer than the runs' windows (then it is analysed whole), else None."""
-    from genrec.serve.song import file_seconds, is_longer_than_windows
-
     seconds = file_seconds(query.data)
     if seconds is None:
         return None
     return seconds if is_longer_than_windows(seconds, [recommender(str(r.path)) for r in present.values()]) else None
 
 
-def region_answers(archs: list[str], present: dict, seconds: float, note: str, timelines: list, extras: dict) -> dict:
-    """The region slider, and each run's song-level answer over that region (timelines go into ``extras``)."""
-    from genrec.serve.song import song_answers
-
+def region_answers(
+    archs: list[str], present: dict, song: tuple[float, str, list], columns: dict[str, ModelColumn]
+) -> dict:
+    """The region slider, and each run's song-level answer over that region (timelines go into ``columns``)."""
+    seconds, note, timelines = song
     st.info(
         f"{note} Each model judges the song window by window; its prediction and recommendations below are "
         f"the mean over the region chosen here.",
@@ -218,15 +235,12 @@ def region_answers(archs: list[str], present: dict, seconds: float, note: str, t
     )
     recs = [recommender(str(present[a].path)) for a in archs]
     for arch, timeline in zip(archs, timelines):
-        extras[arch].update(timeline=timeline, region=(start, end))
+        columns[arch].timeline, columns[arch].region = timeline, (start, end)
     return dict(zip(archs, song_answers(recs, timelines, start, end, K)))
 
 
-def gradcam_section(query: queries.Query, present: dict, answers: dict, extras: dict) -> None:
-    """Toggle and genre choice; each run's Grad-CAM figure (one colour scale for both) into ``extras``."""
-    import numpy as np
-
-    from genrec.serve.explain import shared_scale
+def gradcam_section(query: queries.Query, present: dict, answers: dict, columns: dict[str, ModelColumn]) -> None:
+    """Toggle and genre choice; each run's Grad-CAM figure (one colour scale for both) into ``columns``."""
 
     if not answers:
         return
@@ -267,13 +281,13 @@ def gradcam_section(query: queries.Query, present: dict, answers: dict, extras: 
                     None if library else query.label,
                 )
             except GenrecError as exc:
-                extras[arch]["gradcam_note"] = str(exc)
+                columns[arch].gradcam_note = str(exc)
     if not found:
         return
     zmax = shared_scale(list(found.values()), np.linspace(0, max(e.seconds for e in found.values()), 700))
     for arch, expl in found.items():
         title = f"Grad-CAM: where {plots.arch_label(arch)} finds '{expl.genre}'"
-        extras[arch]["gradcam"] = analysis_plots.gradcam_figure(expl, band_hz(), zmax, title=title)
+        columns[arch].gradcam = analysis_plots.gradcam_figure(expl, band_hz(), zmax, title=title)
     st.caption(
         "Grad-CAM over each model's analysis window (the middle of longer files, as in the spectrogram "
         "above), one colour scale for both models: 1 is the map's "
@@ -297,6 +311,7 @@ def copy_text(same_as: dict[str, str], catalogue: str | None, n_models: int) -> 
 
 
 def main() -> None:
+    """The page: the query clip, then each model's answer side by side."""
     page_header(
         ":material/compare_arrows: Compare VGG16 and ResNet50",
         "Pick, upload or record a clip. Each model predicts its genre and recommends the five library "
@@ -307,33 +322,51 @@ def main() -> None:
     if not present:
         st.warning("No complete run to compare. Train one (`genrec train`) or build the demo (`genrec demo`).")
         return
-    first = next(iter(present.values()))
-    library_caption(first)
-    libraries = {r.library.fingerprint for r in present.values()}
-    if len(libraries) > 1:
+    library_notes(present)
+    catalogue = recommendation_source(list(present.values()), key="compare_source")
+    query = choose_query(present)
+    if query is None:
+        return
+    st.divider()
+    query_heading(query)
+    columns = {a: ModelColumn(a, runs.get(a)) for a in ARCHITECTURES}
+    answers: dict = {}
+    with guard("analysing the clip"):
+        answers = _decide_and_answer(query, present, catalogue, columns)
+    st.divider()
+    agreement_section(answers, catalogue)
+    gradcam_section(query, present, answers, columns)
+    model_columns(query, answers, columns)
+
+
+def library_notes(present: dict) -> None:
+    """The first run's library, and a warning when the two runs were trained on different libraries."""
+    library_caption(next(iter(present.values())))
+    if len({r.library.fingerprint for r in present.values()}) > 1:
         st.warning(
             "The two runs were trained on different libraries; only clips in both can be picked, and "
             "each model recommends from its own library.",
             icon=":material/warning:",
         )
 
-    catalogue = recommendation_source(list(present.values()), key="compare_source")
 
+def choose_query(present: dict) -> queries.Query | None:
+    """The query clip: a library clip, an upload or a recording (None until one is chosen)."""
     source = st.segmented_control(
         "Query clip", list(SOURCES), format_func=SOURCES.get, default="library", required=True, key="query_source"
     )
-    query = None
     with guard("reading the clip"):
         if source == "upload":
-            query = upload_clip()
-        elif source == "record":
-            query = record_clip()
-        else:
-            query = pick_library_clip(dashboard.shared_tracks({a: r.tracks for a, r in present.items()}), first)
-    if query is None:
-        return
+            return upload_clip()
+        if source == "record":
+            return record_clip()
+        first = next(iter(present.values()))
+        return pick_library_clip(dashboard.shared_tracks({a: r.tracks for a, r in present.items()}), first)
+    return None  # the guard showed why the clip could not be read
 
-    st.divider()
+
+def query_heading(query: queries.Query) -> None:
+    """The query's title (with its true genre for a library clip) and its player, waveform and spectrogram."""
     title = f"Query: {html.escape(query.label)}"
     if query.kind == "library":
         st.markdown(f"### {title} {genre_chip(query.true_genre)}", unsafe_allow_html=True)
@@ -343,55 +376,64 @@ def main() -> None:
         st.markdown(f"### {title}")
     show_clip(query.samples, query.digest, query.path, key="query")
 
-    answers: dict = {}
-    extras: dict = {a: {} for a in ARCHITECTURES}
-    with guard("analysing the clip"):
-        long_song = query.kind != "library" and whole_song_length(query, present) is not None
-        if long_song:
-            archs = list(present)
-            seconds, note, timelines = song_timelines(
-                query.digest, tuple(str(present[a].path) for a in archs), query.data, query.label
-            )
-            answers = region_answers(archs, present, seconds, note, timelines, extras)
-        elif query.kind == "library":
-            for arch, run in present.items():
-                with guard(f"asking {plots.arch_label(arch)}"):
-                    answers[arch] = recommender(str(run.path), catalogue).for_track(query.track_id, K)
-        else:
-            archs = list(present)
-            with st.spinner("Running the models on the clip (the first time loads them, which takes a while)…"):
-                result, _ = audio_answers(
-                    query.digest, tuple(str(present[a].path) for a in archs), query.data, query.label, catalogue
-                )
-            answers = dict(zip(archs, result))
 
-    st.divider()
+def _decide_and_answer(
+    query: queries.Query, present: dict, catalogue: str | None, columns: dict[str, ModelColumn]
+) -> dict:
+    """Each run's answer: a library track from its saved embedding, a long upload as a whole song (region
+    slider and timelines), any other upload or recording as one clip.
+
+    The one place the page decides track / clip / song (to be replaced by ``genrec.serve.answer()``).
+    """
+    archs = list(present)
+    run_paths = tuple(str(present[a].path) for a in archs)
+    if query.kind != "library" and whole_song_length(query, present) is not None:
+        song = song_timelines(query.digest, run_paths, query.data, query.label)
+        return region_answers(archs, present, song, columns)
+    if query.kind == "library":
+        answers = {}
+        for arch, run in present.items():
+            with guard(f"asking {plots.arch_label(arch)}"):
+                answers[arch] = recommender(str(run.path), catalogue).for_track(query.track_id, K)
+        return answers
+    with st.spinner("Running the models on the clip (the first time loads them, which takes a while)…"):
+        result, _ = audio_answers(query.digest, run_paths, query.data, query.label, catalogue)
+    return dict(zip(archs, result))
+
+
+def agreement_section(answers: dict, catalogue: str | None) -> None:
+    """Exact-copy note, and whether the two models agree on the genre and how many recommendations they share."""
     copies = {a: ans.same_as for a, ans in answers.items() if ans.same_as}
     if copies:
         st.info(copy_text(copies, catalogue, len(answers)), icon=":material/content_copy:")
-    ids = {a: set(ans.neighbours["track_id"]) for a, ans in answers.items()}
-    shared = set.intersection(*ids.values()) if len(ids) == 2 else set()  # marked "also by" in the lists
-    if len(answers) == 2:
-        from genrec.serve.recommend import shared_count
+    if len(answers) != 2:
+        return
+    both = shared_count(*answers.values())
+    agree, text = dashboard.agreement_text({a: ans.genre for a, ans in answers.items()})
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    with left:
+        (st.success if agree else st.warning)(text, icon=":material/handshake:" if agree else ":material/call_split:")
+    right.metric(
+        "Shared recommendations", f"{both} of {K}", help="How many of the five recommended clips both models chose."
+    )
 
-        both = shared_count(*answers.values())
-        agree, text = dashboard.agreement_text({a: ans.genre for a, ans in answers.items()})
-        left, right = st.columns([3, 1], vertical_alignment="center")
-        with left:
-            (st.success if agree else st.warning)(
-                text, icon=":material/handshake:" if agree else ":material/call_split:"
-            )
-        right.metric(
-            "Shared recommendations", f"{both} of {K}", help="How many of the five recommended clips both models chose."
-        )
-    gradcam_section(query, present, answers, extras)
+
+def model_columns(query: queries.Query, answers: dict, columns: dict[str, ModelColumn]) -> None:
+    """Both models side by side, on one probability scale; clips both recommend are marked "also by"."""
+    ids = {a: set(ans.neighbours["track_id"]) for a, ans in answers.items()}
+    shared = set.intersection(*ids.values()) if len(ids) == 2 else set()
     x_max = plots.probability_axis_max([a.confidence for a in answers.values()])  # one scale for both charts
-    columns = st.columns(len(ARCHITECTURES), gap="large", border=True)
-    for col, arch in zip(columns, ARCHITECTURES):
+    for column in columns.values():
+        column.answer = answers.get(column.arch)
+    for col, arch in zip(st.columns(len(ARCHITECTURES), gap="large", border=True), ARCHITECTURES):
         other = next((plots.arch_label(a) for a in ARCHITECTURES if a != arch), "")
         with col, guard(f"showing {plots.arch_label(arch)}"):
-            model_column(arch, runs.get(arch), answers.get(arch), query, shared, other, x_max, extras[arch])
+            model_column(columns[arch], query, shared, other, x_max)
 
 
-with guard("drawing the page"):
-    main()
+if __name__ == "__main__":
+    # Streamlit's legacy pages/ mode ran this file as the script (a deep link as a fresh server's first
+    # request; see app.py): draw the app's frame, whose navigation routes to this page's main().
+    import app
+
+    app.main()

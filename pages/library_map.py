@@ -10,19 +10,16 @@ import genrec.app.dashboard as dashboard
 import genrec.app.plots as plots
 import genrec.app.projection as projection
 from genrec.config import TOP_K
-from pages._common import (
-    all_runs,
+from pages._caches import all_runs, recommender, run_by_id, thumbnail
+from pages._guard import guard
+from pages._sidebar import selected_runs
+from pages._widgets import (
     genre_chip,
-    guard,
     library_caption,
     page_header,
     play_file,
     recommendation_list,
     recommendation_source,
-    recommender,
-    run_by_id,
-    selected_runs,
-    thumbnail,
 )
 
 K = TOP_K
@@ -46,12 +43,33 @@ def take_chart_selection() -> None:
 
 
 def main() -> None:
-    page_header(
-        ":material/scatter_plot: Library map",
-        "Every library clip placed by its embedding, projected to two dimensions: clips a model finds "
-        "similar lie close together. Click a point (or choose a clip) to hear it and see its "
-        "recommendations.",
-    )
+    """The page: run and projection choice, the map, and the chosen clip with its recommendations."""
+    with guard("drawing the library map"):
+        page_header(
+            ":material/scatter_plot: Library map",
+            "Every library clip placed by its embedding, projected to two dimensions: clips a model finds "
+            "similar lie close together. Click a point (or choose a clip) to hear it and see its "
+            "recommendations.",
+        )
+        run, method = choose_run_and_method()
+        library_caption(run)
+        catalogue = recommendation_source([run], key="map_source")
+        with st.spinner(f"Projecting {len(run.tracks)} embeddings with {method}…"):
+            table = map_points(str(run.path), run.id, method)
+        current = current_track(table["track_id"].tolist())
+        answer = None
+        if current:
+            with guard("finding recommendations"):
+                answer = recommender(str(run.path), catalogue).for_track(current, K)
+        chart, details = st.columns([3, 2], gap="large")
+        with chart:
+            map_chart(run, table, method, current, answer, catalogue)
+        with details:
+            clip_details(run, table, current, answer)
+
+
+def choose_run_and_method() -> tuple:
+    """The run whose embeddings are mapped (default: the sidebar's) and the projection method."""
     runs, _ = all_runs()
     by_id = {r.id: r for r in runs}
     ids = [r.id for r in runs]
@@ -65,81 +83,81 @@ def main() -> None:
         key="map_run",
         format_func=lambda i: f"{plots.arch_label(by_id[i].arch)} · {dashboard.run_option_label(by_id[i])}",
     )
-    methods = projection.projection_methods()
     method = right.segmented_control(
         "Projection",
-        methods,
+        projection.projection_methods(),
         default="PCA",
         required=True,
         key="map_method",
         help="PCA keeps global distances; t-SNE keeps local neighbourhoods. UMAP appears when umap-learn is installed.",
     )
-    run = by_id[run_id]
-    library_caption(run)
-    catalogue = recommendation_source([run], key="map_source")
+    return by_id[run_id], method
 
-    with st.spinner(f"Projecting {len(run.tracks)} embeddings with {method}…"):
-        table = map_points(str(run.path), run.id, method)
-    track_ids = table["track_id"].tolist()
+
+def current_track(track_ids: list[str]) -> str | None:
+    """The chosen clip (a clicked point or the clip list), forgotten when it is not on this map."""
     take_chart_selection()
     if st.session_state.get(TRACK_KEY) not in track_ids:
         st.session_state.pop(TRACK_KEY, None)
-    current = st.session_state.get(TRACK_KEY)
+    return st.session_state.get(TRACK_KEY)
 
-    answer = None
-    if current:
-        with guard("finding recommendations"):
-            answer = recommender(str(run.path), catalogue).for_track(current, K)
 
-    chart, details = st.columns([3, 2], gap="large")
-    with chart:
-        # Catalogue tracks are not on this map; only library neighbours are ringed.
-        neighbours = answer.neighbours["track_id"].tolist() if answer is not None and not catalogue else []
-        fig = plots.projection_figure(table, highlight=current, neighbours=neighbours)
-        st.plotly_chart(
-            fig,
-            key=CHART_KEY,
-            on_select="rerun",
-            selection_mode="points",
-            config={"displayModeBar": False, "scrollZoom": True},
+def map_chart(run, table, method: str, current: str | None, answer, catalogue: str | None) -> None:
+    """The 2-D map, the chosen clip starred and its library neighbours ringed."""
+    # Catalogue tracks are not on this map; only library neighbours are ringed.
+    neighbours = answer.neighbours["track_id"].tolist() if answer is not None and not catalogue else []
+    fig = plots.projection_figure(table, highlight=current, neighbours=neighbours)
+    st.plotly_chart(
+        fig,
+        key=CHART_KEY,
+        on_select="rerun",
+        selection_mode="points",
+        config={"displayModeBar": False, "scrollZoom": True},
+    )
+    st.caption(
+        f"{method} of the {plots.arch_label(run.arch)} embeddings ({len(table)} clips). Hover for a clip's "
+        "id; a star marks the chosen clip and rings its recommendations. Click legend entries to "
+        "hide genres."
+    )
+
+
+def clip_details(run, table, current: str | None, answer) -> None:
+    """The clip list, and the chosen clip: spectrogram, player, prediction and recommendations."""
+    rows = table.set_index("track_id")
+    st.selectbox(
+        "Clip",
+        table["track_id"].tolist(),
+        index=None,
+        placeholder="Click a point, or choose a clip…",
+        key=TRACK_KEY,
+        format_func=lambda t: f"{t} · {rows.loc[t, 'genre']} · {rows.loc[t, 'split']}",
+        filter_mode="contains",
+    )
+    if not current:
+        st.info(
+            "Click a point on the map to hear that clip and see its five nearest neighbours.",
+            icon=":material/touch_app:",
         )
-        st.caption(
-            f"{method} of the {plots.arch_label(run.arch)} embeddings ({len(table)} clips). Hover for a clip's "
-            "id; a star marks the chosen clip and rings its recommendations. Click legend entries to "
-            "hide genres."
+        return
+    track = run.tracks.set_index("track_id").loc[current]
+    st.markdown(f"#### {html.escape(current)} {genre_chip(str(track['genre']))}", unsafe_allow_html=True)
+    st.caption(f"{track['split']} split" + (f" · {track['artist']}" if track.get("artist") else ""))
+    media = str(run.media_path(current) or "")
+    image = thumbnail(media, 480, 128)
+    if image is not None:
+        st.image(image, width="stretch", caption="mel spectrogram, low frequencies at the bottom")
+    play_file(media)
+    if answer is not None:
+        st.markdown(
+            f"**Predicted** {genre_chip(answer.genre)} ({answer.confidence:.0%}) · **top-{K} recommendations**",
+            unsafe_allow_html=True,
         )
-    with details:
-        rows = table.set_index("track_id")
-        st.selectbox(
-            "Clip",
-            track_ids,
-            index=None,
-            placeholder="Click a point, or choose a clip…",
-            key=TRACK_KEY,
-            format_func=lambda t: f"{t} · {rows.loc[t, 'genre']} · {rows.loc[t, 'split']}",
-            filter_mode="contains",
-        )
-        if not current:
-            st.info(
-                "Click a point on the map to hear that clip and see its five nearest neighbours.",
-                icon=":material/touch_app:",
-            )
-            return
-        track = run.tracks.set_index("track_id").loc[current]
-        st.markdown(f"#### {html.escape(current)} {genre_chip(str(track['genre']))}", unsafe_allow_html=True)
-        st.caption(f"{track['split']} split" + (f" · {track['artist']}" if track.get("artist") else ""))
-        media = str(run.media_path(current) or "")
-        image = thumbnail(media, 480, 128)
-        if image is not None:
-            st.image(image, width="stretch", caption="mel spectrogram, low frequencies at the bottom")
-        play_file(media)
-        if answer is not None:
-            st.markdown(
-                f"**Predicted** {genre_chip(answer.genre)} ({answer.confidence:.0%}) · **top-{K} recommendations**",
-                unsafe_allow_html=True,
-            )
-            recommendation_list(answer.neighbours)
+        recommendation_list(answer.neighbours)
 
 
-with guard("drawing the library map"):
-    main()
+if __name__ == "__main__":
+    # Streamlit's legacy pages/ mode ran this file as the script (a deep link as a fresh server's first
+    # request; see app.py): draw the app's frame, whose navigation routes to this page's main().
+    import app
+
+    app.main()

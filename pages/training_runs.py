@@ -11,16 +11,13 @@ import genrec.app.dashboard as dashboard
 import genrec.app.plots as plots
 from genrec.config import ARCHITECTURES
 from genrec.errors import GenrecError
-from pages._common import (
-    all_runs,
-    clip_line,
-    genre_chip,
-    guard,
-    page_header,
-    run_by_id,
-    selected_runs,
-    synthetic_badge,
-)
+from genrec.evaluate.headtohead import head_to_head
+from genrec.evaluate.metrics import confusion_frame
+from genrec.evaluate.report import retrieval_beyond_precision
+from pages._caches import all_runs, run_by_id
+from pages._guard import guard
+from pages._sidebar import selected_runs
+from pages._widgets import clip_line, genre_chip, page_header, synthetic_badge
 
 SPLITS = {"test": "test split", "valid": "validation split"}
 TABLE_ROW_PX = 35  # st.dataframe's row height: tall enough to show every row without scrolling
@@ -33,8 +30,6 @@ def history_fig(run_path: str, run_id: str):
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def confusion_fig(run_path: str, run_id: str, split: str, normalized: bool):
-    from genrec.evaluate.metrics import confusion_frame
-
     run = run_by_id(run_id)
     return plots.confusion_figure(
         confusion_frame(run.metrics_summary.split(split).raw, normalize=normalized), normalized
@@ -130,15 +125,11 @@ def run_panel(run, split: str, normalized: bool, slot: str) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def head_to_head_of(path_a: str, path_b: str, id_a: str, id_b: str):
-    from genrec.evaluate.headtohead import head_to_head
-
     return head_to_head(run_by_id(id_a), run_by_id(id_b))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def retrieval_of(run_path: str, run_id: str) -> dict:
-    from genrec.evaluate.report import retrieval_beyond_precision
-
     return retrieval_beyond_precision(run_by_id(run_id))
 
 
@@ -271,5 +262,9 @@ def main() -> None:
         retrieval_section([by_id[i] for i in dict.fromkeys((left_id, right_id)) if i is not None])
 
 
-with guard("drawing the page"):
-    main()
+if __name__ == "__main__":
+    # Streamlit's legacy pages/ mode ran this file as the script (a deep link as a fresh server's first
+    # request; see app.py): draw the app's frame, whose navigation routes to this page's main().
+    import app
+
+    app.main()

@@ -34,6 +34,7 @@ from tests.helpers.app import (
     markdown,
     metric_values,
     no_traceback,
+    open_page,
     recommendations,
     start,
     wav_bytes,
@@ -198,7 +199,7 @@ def test_broken_run_is_reported_not_fatal(tiny_runs, tmp_path, monkeypatch):
     no_traceback(at)
     assert any("1 run folder(s) could not be opened" in w.value for w in at.sidebar.warning)
     assert any("missing" in c.value and "model.keras" in c.value for c in at.sidebar.caption)
-    at.switch_page("pages/training_runs.py").run()
+    open_page(at, "training_runs")
     no_traceback(at)
     assert any("vgg16-broken-run" in w.value and "model.keras" in w.value for w in at.warning)
 
@@ -215,7 +216,7 @@ def test_one_architecture_only(tiny_runs, tmp_path, monkeypatch):
     assert len(metric_values(at, "Predicted genre")) == 1 and len(recommendations(at)) == 5
     assert any("No ResNet50 run" in i.value for i in at.info)
     assert not metric_values(at, "Shared recommendations")
-    at.switch_page("pages/training_runs.py").run()
+    open_page(at, "training_runs")
     no_traceback(at)
     assert any("Only one run is saved" in i.value for i in at.info)
 
@@ -253,7 +254,7 @@ def test_training_runs_page(runs_dir, tiny_runs):
     from genrec.runs.reader import Run
 
     at = start()
-    at.switch_page("pages/training_runs.py").run()
+    open_page(at, "training_runs")
     no_traceback(at)
     assert "Training runs" in at.title[0].value
     summary = at.dataframe[0].value
@@ -293,7 +294,7 @@ def test_library_map_page(runs_dir, tiny_runs):
     from genrec.serve.recommend import Recommender
 
     at = start()
-    at.switch_page("pages/library_map.py").run()
+    open_page(at, "library_map")
     no_traceback(at)
     assert "Library map" in at.title[0].value
     run = Run.open(tiny_runs["vgg16"])
@@ -369,11 +370,12 @@ def test_app_never_imports_tensorflow(runs_dir, tiny_library_dir):
         import sys
         from pathlib import Path
         from streamlit.testing.v1 import AppTest
+        from tests.helpers.app import open_page
         at = AppTest.from_file({str(APP)!r}, default_timeout={TIMEOUT}).run()
         at.selectbox(key="pick_track").set_value("blues.00002").run()
-        at.switch_page("pages/library_map.py").run()
+        open_page(at, "library_map")
         picks = {{"tf": "tensorflow" in sys.modules, "keras": "keras" in sys.modules}}
-        at.switch_page("pages/compare.py").run()
+        open_page(at, "compare")
         at.segmented_control(key="query_source").set_value("upload").run()
         at.file_uploader(key="upload").set_value(("song.wav", Path({str(clip)!r}).read_bytes(), "audio/wav")).run()
         assert not at.exception and not at.error

@@ -16,7 +16,7 @@ import pytest
 
 import genrec.app.buildjob as buildjob
 import genrec.data.reachability as reachability
-from tests.helpers.app import copy_runs, markdown, no_traceback, start
+from tests.helpers.app import copy_runs, markdown, no_traceback, open_page, start
 from tests.helpers.builds import closed_port_url, fake_command
 from tests.helpers.waiting import wait_for
 
@@ -191,7 +191,7 @@ def test_first_start_builds_and_opens_the_dashboard(tiny_runs, tmp_path, empty_r
     no_traceback(at)
     assert "Compare VGG16 and ResNet50" in at.title[0].value
     assert [s.label for s in at.sidebar.selectbox] == ["VGG16 run", "ResNet50 run"]
-    at.switch_page("pages/build_runs.py").run()  # the same choices, now that runs exist
+    open_page(at, "build_runs")  # the same choices, now that runs exist
     no_traceback(at)
     assert "Build runs" in at.title[0].value and any("2 run(s) in" in c.value for c in at.caption)
     assert buttons_enabled(at) == {"build_demo": True, "build_gtzan": True}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.helpers.app import copy_runs, figures, metric_values, no_traceback, start, wav_bytes
+from tests.helpers.app import copy_runs, figures, metric_values, no_traceback, open_page, start, wav_bytes
 from tests.helpers.audio import tone
 
 slow = pytest.mark.slow
@@ -124,7 +124,7 @@ def test_training_runs_page_head_to_head_and_hubness(runs_dir):
     runs = {r.arch: r for r in list_runs(runs_dir)[0]}
     h = head_to_head(runs["vgg16"], runs["resnet50"])
     at = start()
-    at.switch_page("pages/training_runs.py").run()
+    open_page(at, "training_runs")
     no_traceback(at)
     assert not at.error
     verdicts = [m.value for m in (at.success if h.distinguishable else at.warning)]

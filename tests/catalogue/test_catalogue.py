@@ -683,7 +683,7 @@ def app_runs(tiny_runs, music, tmp_path, monkeypatch) -> dict[str, Run]:
 
 @slow
 def test_app_recommends_from_a_catalogue_on_compare_and_map(app_runs, music):
-    from tests.helpers.app import no_traceback, recommendations, start
+    from tests.helpers.app import no_traceback, open_page, recommendations, start
 
     for run in app_runs.values():  # broken catalogues beside 'mine' are named, not offered (issue 23)
         break_catalogues(run.path / "catalogues" / "mine")
@@ -712,7 +712,7 @@ def test_app_recommends_from_a_catalogue_on_compare_and_map(app_runs, music):
     # Every recommended catalogue track is playable: its file lies under the catalogue's root.
     assert len(at.get("audio")) >= 1 + 10
 
-    at.switch_page("pages/library_map.py").run()
+    open_page(at, "library_map")
     at.selectbox(key="map_source").set_value("mine").run()
     at.selectbox(key="map_track").set_value("rock.00002").run()
     no_traceback(at)

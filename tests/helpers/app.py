@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import soundfile as sf
+from streamlit.util import calc_hash
 
 from genrec.config import SAMPLE_RATE
 
@@ -50,6 +51,17 @@ def start(**kw):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def open_page(at, url_path: str):
+    """Switch ``at`` to one of app.py's pages by its ``url_path`` (e.g. "training_runs") and run it.
+
+    The pages are functions registered with ``st.Page`` (see app.py), and ``AppTest.switch_page`` only
+    resolves page *files*; Streamlit keys a function page by the hash of its url_path, which is what a
+    browser opening ``/training_runs`` asks for.
+    """
+    at._page_hash = calc_hash(url_path)
+    return at.run()
 
 
 def figures(at) -> list:

@@ -115,7 +115,7 @@ def test_ten_broken_runs_are_listed_with_reasons_and_the_good_one_works(mixed_ru
 
 @slow
 def test_every_page_works_with_the_good_run_beside_broken_ones(mixed_runs, tiny_runs, monkeypatch):
-    from tests.helpers.app import metric_values, no_traceback, recommendations, start
+    from tests.helpers.app import metric_values, no_traceback, open_page, recommendations, start
 
     monkeypatch.setenv("GENREC_RUNS", str(mixed_runs))
     at = start()
@@ -125,12 +125,12 @@ def test_every_page_works_with_the_good_run_beside_broken_ones(mixed_runs, tiny_
     no_traceback(at)
     assert not at.error and len(metric_values(at, "Predicted genre")) == 1 and len(recommendations(at)) == 5
 
-    at.switch_page("pages/training_runs.py").run()
+    open_page(at, "training_runs")
     no_traceback(at)
     assert not at.error and sum("Left out" in w.value for w in at.warning) == 10
     assert metric_values(at, "Test accuracy")
 
-    at.switch_page("pages/library_map.py").run()
+    open_page(at, "library_map")
     at.selectbox(key="map_track").set_value("rock.00002").run()
     no_traceback(at)
     assert not at.error and len(recommendations(at)) == 5
@@ -491,7 +491,7 @@ def test_m4a_upload_gets_the_apps_ffmpeg_hint(tiny_runs, tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- 10: escaped track ids
 @slow
 def test_track_ids_and_csv_text_are_escaped_in_html(tiny_runs, tmp_path, monkeypatch):
-    from tests.helpers.app import no_traceback, start
+    from tests.helpers.app import no_traceback, open_page, start
 
     runs = tmp_path / "models"
     run_dir = copy_run(tiny_runs["vgg16"], runs, tiny_runs["vgg16"].name)
@@ -508,7 +508,7 @@ def test_track_ids_and_csv_text_are_escaped_in_html(tiny_runs, tmp_path, monkeyp
     at = start()
     at.selectbox(key="pick_track").set_value(hostile).run()
     no_traceback(at)
-    at.switch_page("pages/library_map.py").run()
+    open_page(at, "library_map")
     at.selectbox(key="map_track").set_value(hostile).run()
     no_traceback(at)
     html_blocks = [m.value for m in at.markdown if m.proto.allow_html]

@@ -107,7 +107,7 @@ def measure_run(
     local = np.searchsorted(checked, owner[mask])
     out = []
     for v in variants:
-        probs, embs = Q.clip_outputs(ways[(v, False)], images[mask], local, len(checked))
+        probs, embs = Q.predict_library(ways[(v, False)], images[mask], local, len(checked))
         agree = Q.agreement(run, probs, embs, checked)
         ms, ms_latest = 1000 * measure.median(times[(v, False)]), 1000 * measure.median(times[(v, True)])
         cpu_ms = 1000 * min(measure.median(cpu[(v, False)]), measure.median(cpu[(v, True)]))

@@ -23,7 +23,6 @@ import ctypes.util
 import gc
 import importlib.util
 import io
-import itertools
 import json
 import logging
 import os
@@ -39,7 +38,7 @@ from ai_edge_litert.interpreter import Interpreter
 from genrec.config import cpu_threads
 from genrec.errors import GenrecError, RunError
 from genrec.model.gradcam import needs_export
-from genrec.search.vectors import l2_normalize
+from genrec.model.pooling import clip_predictions
 from genrec.utils.fileio import atomic_write, stderr_to_log
 
 log = logging.getLogger(__name__)
@@ -156,19 +155,15 @@ class LitePredictor:
             return tuple(np.array(out[name]) for name in _OUTPUTS)
 
 
-def clip_outputs(predictor: Predictor, clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def predict_clips(predictor: Predictor, clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """One (probabilities, unit embedding) row per clip from its chunk images, in one predictor call.
 
-    A clip's probabilities are the mean of its chunks'; its embedding is the renormalised mean of its
-    chunks' unit embeddings (as in training), so a clip answers the same alone or in a batch.
+    The pooling is training's own (:func:`genrec.model.pooling.clip_predictions`), so a clip answers
+    the same alone or in a batch, and as its row in the run's saved arrays.
     """
-
     probs, emb = predictor(np.concatenate(clips))
-    edges = np.cumsum([0] + [len(c) for c in clips])
-    unit = l2_normalize(np.asarray(emb))
-    probs = np.stack([np.asarray(probs)[a:b].mean(axis=0) for a, b in itertools.pairwise(edges)])
-    embs = np.stack([unit[a:b].mean(axis=0) for a, b in itertools.pairwise(edges)])
-    return probs, l2_normalize(embs)
+    owner = np.repeat(np.arange(len(clips)), [len(c) for c in clips])
+    return clip_predictions(np.asarray(probs), np.asarray(emb), owner, len(clips))
 
 
 def lite_runtime_available() -> bool:

@@ -33,8 +33,9 @@ import numpy as np
 import genrec.audio.cache as cache
 from genrec.config import CLIP_SECONDS, TOP_K
 from genrec.errors import RunError
+from genrec.model.pooling import clip_predictions
 from genrec.model.predict import AGREEMENT_FILE, QUANTIZED_FILE, LitePredictor, to_litert
-from genrec.search.index import ExactIndex, l2_normalize
+from genrec.search.index import ExactIndex
 from genrec.utils.fileio import atomic_write
 from genrec.utils.progress import ProgressFn, silent
 
@@ -111,20 +112,21 @@ class Agreement:
     library_tracks: int
 
 
-def clip_outputs(
+def predict_library(
     predictor, images: np.ndarray, owner: np.ndarray, n_clips: int, progress: ProgressFn = silent
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-clip (probabilities, unit embedding) the way a query is answered: chunk probabilities averaged,
-    chunk embeddings normalised, averaged and normalised again."""
+    """Per-clip (probabilities, unit embedding) of ``n_clips`` library clips, ``_BATCH`` images a call.
+
+    The pooling is training's own (:func:`genrec.model.pooling.clip_predictions`), so the agreement
+    check compares like with like.
+    """
     progress("8-bit: agreement", 0, n_clips)
     out_p, out_e = [], []
     for start in range(0, len(images), _BATCH):
         p, e = predictor(images[start : start + _BATCH].astype(np.float32))
         out_p.append(p)
         out_e.append(e)
-    image_p, image_e = np.concatenate(out_p), l2_normalize(np.concatenate(out_e))
-    probs = np.stack([image_p[owner == i].mean(axis=0) for i in range(n_clips)])
-    embs = l2_normalize(np.stack([image_e[owner == i].mean(axis=0) for i in range(n_clips)]))
+    probs, embs = clip_predictions(np.concatenate(out_p), np.concatenate(out_e), owner, n_clips)
     progress("8-bit: agreement", n_clips, n_clips)
     return probs, embs
 
@@ -202,7 +204,7 @@ def quantize_run(run, model=None, progress: ProgressFn = silent) -> Path:
     times["convert"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    probs, embs = clip_outputs(LitePredictor(target), images, owner, len(rows), progress)
+    probs, embs = predict_library(LitePredictor(target), images, owner, len(rows), progress)
     agree = agreement(run, probs, embs, rows)
     times["agreement"] = time.perf_counter() - t
 

@@ -23,7 +23,7 @@ from genrec.audio.decode import AudioSource, load_audio
 from genrec.audio.spectrogram import audio_to_images
 from genrec.config import TOP_K
 from genrec.errors import LibraryError
-from genrec.model.predict import PREDICTOR_FILE, LitePredictor, Predictor, clip_outputs, load_predictor
+from genrec.model.predict import PREDICTOR_FILE, LitePredictor, Predictor, load_predictor, predict_clips
 from genrec.runs.reader import Run
 from genrec.search.index import ExactIndex, VectorIndex
 
@@ -162,7 +162,7 @@ class Recommender:
     def for_images(self, images: np.ndarray, k: int = DEFAULT_K, same_as: str | None = None) -> Answer:
         """Answer for precomputed model input images of one clip (chunks averaged); ``same_as`` is the pool
         track the clip is an exact copy of (:meth:`same_content`), left out of the answer."""
-        probs, embedding = clip_outputs(self._predictor, [images])
+        probs, embedding = predict_clips(self._predictor, [images])
         return self._answer(probs[0], embedding[0], k, same_as=same_as)
 
     def for_audio(self, source: AudioSource, k: int = DEFAULT_K, name: str | None = None) -> Answer:

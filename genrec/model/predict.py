@@ -178,7 +178,7 @@ def export_predictor(model, target: Path) -> Path:
     """
     from genrec.model.network import with_explain  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
-    return convert(with_explain(model), target)
+    return write_litert(with_explain(model), target)
 
 
 #: Converter settings of every conversion. Buffer offsets keep the weights outside the flatbuffer proper,
@@ -186,8 +186,12 @@ def export_predictor(model, target: Path) -> Path:
 CONVERTER_DEFAULTS = {"_experimental_use_buffer_offset": True}
 
 
-def convert(model, target: Path, **converter_options) -> Path:
-    """Convert a Keras model to a LiteRT flatbuffer at ``target`` (atomic); see :func:`to_litert`."""
+def write_litert(model, target: Path, **converter_options) -> Path:
+    """Convert a Keras model to a LiteRT flatbuffer at ``target`` (atomic); see :func:`to_litert`.
+
+    Writes any model as given, with :data:`CONVERTER_DEFAULTS`; the 8-bit and other variants of the
+    embedding network come from :func:`genrec.model.quantize.convert_variant`, as bytes.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     data = to_litert(model, workdir=target.parent, **converter_options)

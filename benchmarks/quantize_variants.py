@@ -1,7 +1,7 @@
 """LiteRT quantization variants of the predictor, side by side: file size, forward time, agreement with float.
 
 For each run (VGG16 and ResNet50), the image → (probabilities, embedding) network is converted with
-``genrec.model.quantize.convert`` in every variant (float32, full-integer int8 with float input/output,
+``genrec.model.quantize.convert_variant`` in every variant (float32, full-integer int8 with float input/output,
 dynamic-range int8 weights, float16 weights), calibrated on the run's own training spectrograms
 (``genrec.model.quantize.calibration_sample``). Each file then answers, in LiteRT's interpreter with its
 default XNNPACK delegate, on this CPU:
@@ -73,7 +73,7 @@ def measure_run(
 
     run = Run.open(run_dir)
     rows_all = np.arange(len(run.tracks))
-    images, owner = Q.library_images(run, rows_all)
+    images, owner = Q.run_library_images(run, rows_all)
     checked = rows_all
     if agreement_tracks and agreement_tracks < len(rows_all):
         checked = np.sort(np.random.default_rng(0).choice(rows_all, agreement_tracks, replace=False))
@@ -84,7 +84,7 @@ def measure_run(
     files, convert_s = {}, {}
     for v in variants:
         t = time.perf_counter()
-        data = Q.convert(model, v, calibration)
+        data = Q.convert_variant(model, v, calibration)
         convert_s[v] = time.perf_counter() - t
         files[v] = workdir / f"{run.arch}-{v}.tflite"
         files[v].write_bytes(data)
@@ -107,7 +107,7 @@ def measure_run(
     local = np.searchsorted(checked, owner[mask])
     out = []
     for v in variants:
-        probs, embs = Q.clip_outputs(ways[(v, False)], images[mask], local, len(checked))
+        probs, embs = Q.predict_library(ways[(v, False)], images[mask], local, len(checked))
         agree = Q.agreement(run, probs, embs, checked)
         ms, ms_latest = 1000 * measure.median(times[(v, False)]), 1000 * measure.median(times[(v, True)])
         cpu_ms = 1000 * min(measure.median(cpu[(v, False)]), measure.median(cpu[(v, True)]))

@@ -4,7 +4,7 @@ Both engines use these functions: :func:`decode` turns one file into the run's
 input images (:func:`genrec.audio.decode.load_audio` with the run's window, then
 :func:`genrec.audio.spectrogram.audio_to_images` with its chunks and size), and
 :func:`predict` answers a batch of decoded files with one predictor call,
-averaging each file's chunks as :func:`genrec.model.predict.clip_outputs` does for
+averaging each file's chunks as :func:`genrec.model.predict.predict_clips` does for
 an uploaded clip.
 """
 
@@ -20,7 +20,7 @@ from genrec.audio.decode import load_audio
 from genrec.audio.spectrogram import audio_to_images
 from genrec.config import CLIP_SECONDS, SAMPLE_RATE
 from genrec.errors import GenrecError
-from genrec.model.predict import Predictor, clip_outputs, load_predictor
+from genrec.model.predict import Predictor, load_predictor, predict_clips
 from genrec.runs.reader import Run
 
 
@@ -83,7 +83,7 @@ def predict(predictor: Predictor, digests: list[str], images: list[np.ndarray]) 
     """Results for decoded files, in one predictor call."""
     if not images:
         return []
-    probs, embs = clip_outputs(predictor, [np.asarray(i, dtype=np.float32) for i in images])
+    probs, embs = predict_clips(predictor, [np.asarray(i, dtype=np.float32) for i in images])
     return [Result(d, p, e) for d, p, e in zip(digests, probs, embs)]
 
 

@@ -23,7 +23,6 @@ import ctypes.util
 import gc
 import importlib.util
 import io
-import itertools
 import json
 import logging
 import os
@@ -38,7 +37,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from genrec.errors import GenrecError, RunError
 from genrec.model.gradcam import needs_export
-from genrec.search.vectors import l2_normalize
+from genrec.model.pooling import clip_predictions
 from genrec.utils.fileio import atomic_write, stderr_to_log
 from genrec.utils.machine import cpu_threads
 
@@ -156,19 +155,15 @@ class LitePredictor:
             return tuple(np.array(out[name]) for name in _OUTPUTS)
 
 
-def clip_outputs(predictor: Predictor, clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def predict_clips(predictor: Predictor, clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """One (probabilities, unit embedding) row per clip from its chunk images, in one predictor call.
 
-    A clip's probabilities are the mean of its chunks'; its embedding is the renormalised mean of its
-    chunks' unit embeddings (as in training), so a clip answers the same alone or in a batch.
+    The pooling is training's own (:func:`genrec.model.pooling.clip_predictions`), so a clip answers
+    the same alone or in a batch, and as its row in the run's saved arrays.
     """
-
     probs, emb = predictor(np.concatenate(clips))
-    edges = np.cumsum([0] + [len(c) for c in clips])
-    unit = l2_normalize(np.asarray(emb))
-    probs = np.stack([np.asarray(probs)[a:b].mean(axis=0) for a, b in itertools.pairwise(edges)])
-    embs = np.stack([unit[a:b].mean(axis=0) for a, b in itertools.pairwise(edges)])
-    return probs, l2_normalize(embs)
+    owner = np.repeat(np.arange(len(clips)), [len(c) for c in clips])
+    return clip_predictions(np.asarray(probs), np.asarray(emb), owner, len(clips))
 
 
 def lite_runtime_available() -> bool:
@@ -183,7 +178,7 @@ def export_predictor(model, target: Path) -> Path:
     """
     from genrec.model.network import with_explain  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
-    return convert(with_explain(model), target)
+    return write_litert(with_explain(model), target)
 
 
 #: Converter settings of every conversion. Buffer offsets keep the weights outside the flatbuffer proper,
@@ -191,8 +186,12 @@ def export_predictor(model, target: Path) -> Path:
 CONVERTER_DEFAULTS = {"_experimental_use_buffer_offset": True}
 
 
-def convert(model, target: Path, **converter_options) -> Path:
-    """Convert a Keras model to a LiteRT flatbuffer at ``target`` (atomic); see :func:`to_litert`."""
+def write_litert(model, target: Path, **converter_options) -> Path:
+    """Convert a Keras model to a LiteRT flatbuffer at ``target`` (atomic); see :func:`to_litert`.
+
+    Writes any model as given, with :data:`CONVERTER_DEFAULTS`; the 8-bit and other variants of the
+    embedding network come from :func:`genrec.model.quantize.convert_variant`, as bytes.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     data = to_litert(model, workdir=target.parent, **converter_options)

@@ -33,8 +33,9 @@ import numpy as np
 import genrec.audio.cache as cache
 from genrec.config import CLIP_SECONDS, TOP_K
 from genrec.errors import RunError
+from genrec.model.pooling import clip_predictions
 from genrec.model.predict import AGREEMENT_FILE, QUANTIZED_FILE, LitePredictor, to_litert
-from genrec.search.index import ExactIndex, l2_normalize
+from genrec.search.index import ExactIndex
 from genrec.utils.fileio import atomic_write
 from genrec.utils.progress import ProgressFn, silent
 
@@ -59,11 +60,13 @@ AGREEMENT_K = TOP_K
 _BATCH = 8
 
 
-def convert(model, variant: str = SHIPPED_VARIANT, calibration: np.ndarray | None = None) -> bytes:
+def convert_variant(model, variant: str = SHIPPED_VARIANT, calibration: np.ndarray | None = None) -> bytes:
     """``model``'s image → (probabilities, embedding) network as a LiteRT flatbuffer of the given variant.
 
     ``calibration`` (uint8 or float images, 0–255) is needed for "int8": the converter runs the float
-    model over them to fix each activation's range. The conversion route is :func:`genrec.model.predict.to_litert`'s.
+    model over them to fix each activation's range. The conversion route is :func:`genrec.model.predict.to_litert`'s;
+    unlike :func:`genrec.model.predict.write_litert` it has no feature-map output and no buffer offsets, and
+    returns bytes rather than writing a file.
     """
     import tensorflow as tf  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
@@ -111,20 +114,21 @@ class Agreement:
     library_tracks: int
 
 
-def clip_outputs(
+def predict_library(
     predictor, images: np.ndarray, owner: np.ndarray, n_clips: int, progress: ProgressFn = silent
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-clip (probabilities, unit embedding) the way a query is answered: chunk probabilities averaged,
-    chunk embeddings normalised, averaged and normalised again."""
+    """Per-clip (probabilities, unit embedding) of ``n_clips`` library clips, ``_BATCH`` images a call.
+
+    The pooling is training's own (:func:`genrec.model.pooling.clip_predictions`), so the agreement
+    check compares like with like.
+    """
     progress("8-bit: agreement", 0, n_clips)
     out_p, out_e = [], []
     for start in range(0, len(images), _BATCH):
         p, e = predictor(images[start : start + _BATCH].astype(np.float32))
         out_p.append(p)
         out_e.append(e)
-    image_p, image_e = np.concatenate(out_p), l2_normalize(np.concatenate(out_e))
-    probs = np.stack([image_p[owner == i].mean(axis=0) for i in range(n_clips)])
-    embs = l2_normalize(np.stack([image_e[owner == i].mean(axis=0) for i in range(n_clips)]))
+    probs, embs = clip_predictions(np.concatenate(out_p), np.concatenate(out_e), owner, n_clips)
     progress("8-bit: agreement", n_clips, n_clips)
     return probs, embs
 
@@ -151,8 +155,11 @@ def agreement(run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndarray, 
     )
 
 
-def library_images(run, rows: np.ndarray, progress: ProgressFn = silent) -> tuple[np.ndarray, np.ndarray]:
-    """(images, owner) of the library tracks ``rows``, from the spectrogram cache (computed on a miss).
+def run_library_images(run, rows: np.ndarray, progress: ProgressFn = silent) -> tuple[np.ndarray, np.ndarray]:
+    """(images, owner) of the run's library tracks ``rows``, with the run's own spectrogram settings.
+
+    A run-level wrapper of :func:`genrec.audio.cache.library_images` (cached, computed on a miss) that
+    first checks the run's audio is still here.
 
     RunError naming the files when the run's library audio is no longer on this machine.
     """
@@ -188,7 +195,7 @@ def quantize_run(run, model=None, progress: ProgressFn = silent) -> Path:
     rows = np.arange(n)
     if n > AGREEMENT_TRACKS:
         rows = np.sort(np.random.default_rng(CALIBRATION_SEED).choice(n, AGREEMENT_TRACKS, replace=False))
-    images, owner = library_images(run, rows, progress)
+    images, owner = run_library_images(run, rows, progress)
     is_train = (run.tracks["split"].to_numpy()[rows] == "train")[owner]
     times["spectrograms"] = time.perf_counter() - t
 
@@ -196,13 +203,13 @@ def quantize_run(run, model=None, progress: ProgressFn = silent) -> Path:
     model = model if model is not None else run.load_model()
     calibration = calibration_sample(images, is_train) if SHIPPED_VARIANT == "int8" else None
     progress("8-bit: quantize", 0, 1)
-    data = convert(model, SHIPPED_VARIANT, calibration)
+    data = convert_variant(model, SHIPPED_VARIANT, calibration)
     target = atomic_write(run.path / QUANTIZED_FILE, data)
     progress("8-bit: quantize", 1, 1)
     times["convert"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    probs, embs = clip_outputs(LitePredictor(target), images, owner, len(rows), progress)
+    probs, embs = predict_library(LitePredictor(target), images, owner, len(rows), progress)
     agree = agreement(run, probs, embs, rows)
     times["agreement"] = time.perf_counter() - t
 

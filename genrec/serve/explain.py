@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genrec.audio.decode import AudioSource, load_audio
+from genrec.audio.decode import AudioSource
 from genrec.audio.spectrogram import audio_to_images, mel_db, mel_frequencies
 from genrec.config import N_MELS
 from genrec.model.gradcam import Head, gradcam
+from genrec.serve.windows import decode_windows
 
 
 @dataclass
@@ -100,15 +101,8 @@ def explain(
     recommenders: list, *, source: AudioSource | None = None, name: str | None = None, genre: str | None = None
 ) -> list[Explanation]:
     """Grad-CAM of several runs for one clip: each on its own window, decoded once per window length."""
-    windows: dict[float, np.ndarray] = {}
-    out = []
-    for r in recommenders:
-        if r.clip_seconds not in windows:
-            if hasattr(source, "seek"):
-                source.seek(0)
-            windows[r.clip_seconds] = load_audio(source, seconds=r.clip_seconds, name=name)
-        out.append(explain_window(r, windows[r.clip_seconds], genre))
-    return out
+    windows = decode_windows(source, [r.clip_seconds for r in recommenders], name)
+    return [explain_window(r, windows[r.clip_seconds], genre) for r in recommenders]
 
 
 def shared_scale(explanations: list[Explanation], times: np.ndarray) -> float:

@@ -19,13 +19,14 @@ import pandas as pd
 
 import genrec.audio.cache as cache
 import genrec.utils.fileio as fileio
-from genrec.audio.decode import AudioSource, load_audio
+from genrec.audio.decode import AudioSource
 from genrec.audio.spectrogram import audio_to_images
 from genrec.config import TOP_K
 from genrec.errors import LibraryError
-from genrec.model.predict import PREDICTOR_FILE, LitePredictor, Predictor, clip_outputs, load_predictor
+from genrec.model.predict import PREDICTOR_FILE, LitePredictor, Predictor, load_predictor, predict_clips
 from genrec.runs.reader import Run
 from genrec.search.index import ExactIndex, VectorIndex
+from genrec.serve.windows import decode_windows
 
 DEFAULT_K = TOP_K
 
@@ -162,7 +163,7 @@ class Recommender:
     def for_images(self, images: np.ndarray, k: int = DEFAULT_K, same_as: str | None = None) -> Answer:
         """Answer for precomputed model input images of one clip (chunks averaged); ``same_as`` is the pool
         track the clip is an exact copy of (:meth:`same_content`), left out of the answer."""
-        probs, embedding = clip_outputs(self._predictor, [images])
+        probs, embedding = predict_clips(self._predictor, [images])
         return self._answer(probs[0], embedding[0], k, same_as=same_as)
 
     def for_audio(self, source: AudioSource, k: int = DEFAULT_K, name: str | None = None) -> Answer:
@@ -197,14 +198,10 @@ def compare(
     if track_id is not None:
         answers = [r.for_track(track_id, k) for r in recommenders]
     else:
-        windows: dict[float, np.ndarray] = {}
         images: dict[tuple, np.ndarray] = {}
         content = _content(source)
+        windows = decode_windows(source, [r.clip_seconds for r in recommenders], name)
         for r in recommenders:
-            if r.clip_seconds not in windows:
-                if hasattr(source, "seek"):
-                    source.seek(0)
-                windows[r.clip_seconds] = load_audio(source, seconds=r.clip_seconds, name=name)
             key = (r.clip_seconds, r.chunk_seconds, r.input_size)
             if key not in images:
                 images[key] = audio_to_images(windows[r.clip_seconds], chunk_seconds=r.chunk_seconds, size=r.input_size)

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from genrec.model.pooling import chunk_accuracy, clip_mean, clip_predictions
+from genrec.model.predict import predict_clips
+from genrec.model.quantize import predict_library
 
 
 def test_clip_mean_averages_each_clips_chunks():
@@ -46,3 +48,20 @@ def test_chunk_accuracy_counts_the_chunks_of_one_split():
     assert chunk_accuracy(probs, owner, labels, split) == pytest.approx(3 / 5)
     assert chunk_accuracy(probs, owner, labels, split, which="train") == 0.0
     assert chunk_accuracy(probs, owner, labels, split, which="valid") is None
+
+
+def test_serving_and_agreement_check_pool_like_training():
+    """predict_clips (serving) and predict_library (8-bit check) give training's clip_predictions."""
+    rng = np.random.default_rng(0)
+    images = rng.random((7, 2, 2, 3)).astype(np.float32)
+    owner = np.array([0, 0, 0, 1, 2, 2, 2])
+
+    def predictor(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        flat = x.reshape(len(x), -1)
+        return flat[:, :4] / flat[:, :4].sum(1, keepdims=True), flat[:, 4:9]
+
+    want_p, want_e = clip_predictions(*predictor(images), owner, 3)
+    clips = [images[owner == i] for i in range(3)]
+    for got_p, got_e in (predict_clips(predictor, clips), predict_library(predictor, images, owner, 3)):
+        np.testing.assert_array_equal(got_p, want_p)
+        np.testing.assert_array_equal(got_e, want_e)

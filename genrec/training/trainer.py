@@ -46,7 +46,8 @@ from genrec.evaluate.report import run_metrics
 from genrec.model.lite_features import extract_with_litert, worth_converting
 from genrec.model.pooling import EXTRACT_BATCH, chunk_accuracy, clip_predictions
 from genrec.model.quantize import quantize_or_none
-from genrec.runs.reader import Run, write_run
+from genrec.runs.reader import Run
+from genrec.runs.writer import write_run
 from genrec.utils.progress import ProgressFn, per_stage, silent
 
 
@@ -307,7 +308,7 @@ def train(
     """Train ``cfg.arch`` on the library and save a complete run directory; return its path.
 
     ``export=False`` skips the LiteRT conversions (float and 8-bit): ``genrec build`` runs them in fresh
-    processes (:func:`genrec.runs.reader.export_run`, :func:`genrec.model.quantize.quantize_or_none`)
+    processes (:func:`genrec.runs.writer.export_run`, :func:`genrec.model.quantize.quantize_or_none`)
     to keep its peak low.
     """
     # imports Keras/TensorFlow: not at `genrec prepare`'s import

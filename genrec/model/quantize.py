@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 import genrec.audio.cache as cache
-from genrec.config import CLIP_SECONDS, TOP_K
+from genrec.config import TOP_K
 from genrec.errors import RunError
 from genrec.model.predict import AGREEMENT_FILE, QUANTIZED_FILE, LitePredictor, to_litert
 from genrec.search.index import ExactIndex, l2_normalize
@@ -162,16 +162,16 @@ def library_images(run, rows: np.ndarray, progress: ProgressFn = silent) -> tupl
         raise RunError(
             f"{run.path}: {len(missing)} of its library files are not on this machine (e.g. {missing[0]}). The "
             f"8-bit predictor is calibrated and checked on the run's own spectrograms: put the library back at "
-            f"{run.record['library'].get('root', 'its recorded root')}, or retrain the run."
+            f"{run.library.root}, or retrain the run."
         )
-    spec = run.record["spectrogram"]
+    spec = run.spectrogram
     images, owner, _ = cache.library_images(
         tracks["path"].tolist(),
-        spec["kind"],
-        spec.get("chunk_seconds"),
-        int(spec["size"]),
+        spec.kind,
+        spec.chunk_seconds,
+        spec.size,
         lambda done, total: progress("8-bit: spectrograms", done, total),
-        float(spec.get("clip_seconds", CLIP_SECONDS)),
+        spec.clip_seconds,
     )
     return images, owner
 

@@ -66,8 +66,6 @@ from genrec.runs.record import (
     check_embeddings,
     check_model,
     check_tracks,
-    parse_metrics,
-    parse_record,
     read_json,
 )
 from genrec.search.vectors import load_track_arrays
@@ -94,10 +92,10 @@ class _FromRecord(Generic[T]):
 class Run:
     """A saved run, checked when opened (see :mod:`genrec.runs.record`); arrays are loaded lazily.
 
-    Typed attributes: ``info`` (the whole :class:`~genrec.runs.record.RunRecord`), ``arch``, ``genres``,
-    ``weights``, ``weights_label``, ``library``, ``spectrogram``, ``config``, ``created``,
-    ``created_at``, ``split_method``, ``metrics_summary`` and ``tracks``. ``record`` and ``metrics``
-    are the raw saved dicts, kept for code that has not moved to the typed attributes.
+    Typed attributes: ``record`` (the whole :class:`~genrec.runs.record.RunRecord`; ``info`` is the same),
+    ``metrics`` (:class:`~genrec.runs.record.RunMetrics`; ``metrics_summary`` is the same), ``arch``,
+    ``genres``, ``weights``, ``weights_label``, ``library``, ``spectrogram``, ``config``, ``created``,
+    ``created_at``, ``split_method`` and ``tracks``.
     """
 
     path: Path
@@ -134,27 +132,27 @@ class Run:
         return self.path.name
 
     @cached_property
-    def record(self) -> dict:
-        """``run.json`` as saved (a JSON object); prefer the typed :attr:`info`."""
+    def record(self) -> RunRecord:
+        """``run.json`` checked and typed."""
         data = read_json(self.path / RUN_JSON)
         if not isinstance(data, dict):
             raise RunError(f"{self.path / RUN_JSON}: must be a JSON object. Retrain the run or restore the file.")
-        return data
+        return RunRecord.from_json(self.path / RUN_JSON, data)
 
-    @cached_property
+    @property
     def info(self) -> RunRecord:
-        """``run.json`` checked and typed."""
-        return parse_record(self.path / RUN_JSON, self.record)
+        """The same as :attr:`record` (the name the app and the CLI read)."""
+        return self.record
 
     @cached_property
-    def metrics(self) -> dict:
-        """``metrics.json`` as saved; prefer the typed :attr:`metrics_summary`."""
-        return read_json(self.path / METRICS_JSON)
-
-    @cached_property
-    def metrics_summary(self) -> RunMetrics:
+    def metrics(self) -> RunMetrics:
         """``metrics.json`` checked against the run's genres."""
-        return parse_metrics(self.path / METRICS_JSON, self.metrics, self.info.genres)
+        return RunMetrics.from_json(self.path / METRICS_JSON, read_json(self.path / METRICS_JSON), self.info.genres)
+
+    @property
+    def metrics_summary(self) -> RunMetrics:
+        """The same as :attr:`metrics` (the name the app and the CLI read)."""
+        return self.metrics
 
     @cached_property
     def history(self) -> pd.DataFrame:
@@ -201,7 +199,7 @@ class Run:
     @property
     def split(self) -> str:
         """The split's short name: ``filtered``, ``paper``, ``files`` (older runs: from its description)."""
-        return split_name(self.record["library"])
+        return split_name(self.record.raw["library"])
 
     @property
     def trained_on_demo(self) -> bool:

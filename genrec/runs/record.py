@@ -108,6 +108,11 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _merged(saved: Mapping[str, Any], **typed: Any) -> dict[str, Any]:
+    """``saved`` with the ``typed`` values over it; a None is written only where the saved object had the key."""
+    return {**saved, **{k: v for k, v in typed.items() if v is not None or k in saved}}
+
+
 # --------------------------------------------------------------------------- records
 @dataclass(frozen=True)
 class WeightsInfo:
@@ -177,6 +182,7 @@ class RunRecord:
     timings: Mapping[str, float]
     predictor: str | None
     trainable_backbone_layers: tuple[str, ...]
+    run_id: str | None = None  # the folder name it was written under (None in runs saved before it was)
     #: the whole saved object, with the fields genrec records but does not read back (device, versions, ...)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -186,18 +192,36 @@ class RunRecord:
         return _record(file, data)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object :meth:`from_json` reads back: the saved object with the typed fields' values."""
-        return {
-            **self.raw,
-            "arch": self.arch,
-            "genres": list(self.genres),
-            "created": self.created,
-            "epochs_run": self.epochs_run,
-            "best_epoch": self.best_epoch,
-            "timings_seconds": dict(self.timings),
-            "predictor": self.predictor,
-            "trainable_backbone_layers": list(self.trainable_backbone_layers),
-        }
+        """The JSON object :meth:`from_json` reads back: the typed fields over the saved object (which keeps
+        what genrec records but does not read back: device, versions, image counts, ...)."""
+        raw = self.raw
+        w, lib = self.weights, self.library
+        return _merged(
+            raw,
+            arch=self.arch,
+            genres=list(self.genres),
+            weights=_merged(raw.get("weights", {}), kind=w.kind, label=w.label, file=w.file, sha256=w.sha256),
+            library=_merged(
+                raw.get("library", {}),
+                name=lib.name,
+                label=lib.label,
+                root=lib.root,
+                kind=lib.kind,
+                synthetic=lib.synthetic,
+                fingerprint=lib.fingerprint,
+                split_method=lib.split_method,
+                n_tracks=lib.n_tracks,
+            ),
+            spectrogram=dict(self.spectrogram.raw),
+            config=dict(self.config.raw),
+            created=self.created,
+            epochs_run=self.epochs_run,
+            best_epoch=self.best_epoch,
+            timings_seconds=dict(self.timings),
+            predictor=self.predictor,
+            trainable_backbone_layers=list(self.trainable_backbone_layers),
+            run_id=self.run_id,
+        )
 
     @property
     def split_method(self) -> str:
@@ -377,6 +401,7 @@ def _record(file: Path, data: Any) -> RunRecord:
         timings={k: float(v) for k, v in timings.items()},
         predictor=top.text("predictor", optional=True),
         trainable_backbone_layers=tuple(layers),
+        run_id=top.text("run_id", optional=True),
         raw=dict(data),
     )
 

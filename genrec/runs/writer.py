@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from genrec.runs.layout import (
     TRACKS_CSV,
 )
 from genrec.runs.reader import Run
+from genrec.runs.record import RunRecord, read_json
 from genrec.utils.fileio import atomic_write
 
 log = logging.getLogger(__name__)
@@ -78,8 +80,10 @@ def write_run(
         )
         (tmp / METRICS_JSON).write_text(json.dumps(metrics, indent=2))
         timings_seconds = {k: round(v, 2) for k, v in timings.items()}
-        record = {**record, "predictor": None, "run_id": final.name, "timings_seconds": timings_seconds}
-        (tmp / RUN_JSON).write_text(json.dumps(record, indent=2))
+        saved = {**record, "predictor": None, "run_id": final.name, "timings_seconds": timings_seconds}
+        # checked as any reader checks it, so a run that could not be opened is never written
+        typed = RunRecord.from_json(tmp / RUN_JSON, json.loads(json.dumps(saved)))
+        (tmp / RUN_JSON).write_text(json.dumps(typed.to_json(), indent=2))
         if export:  # a converter failure costs speed and memory when serving, not the run
             export_run(tmp, strict=False, model=model)
         # mkdtemp's 0700 would hide the run from a server running as another user (like predictor.tflite's 0644)
@@ -100,10 +104,10 @@ def _free_name(out: Path, run_id: str) -> Path:
     return final
 
 
-def _rewrite_record(path: Path, change: Callable[[dict], dict]) -> None:
+def _rewrite_record(path: Path, change: Callable[[RunRecord], RunRecord]) -> None:
     """Replace a run's run.json by ``change(record)``, atomically."""
-    record = json.loads((path / RUN_JSON).read_text())
-    atomic_write(path / RUN_JSON, json.dumps(change(record), indent=2))
+    record = RunRecord.from_json(path / RUN_JSON, read_json(path / RUN_JSON))
+    atomic_write(path / RUN_JSON, json.dumps(change(record).to_json(), indent=2))
 
 
 def export_run(path: Path, *, strict: bool = True, model=None) -> Path | None:
@@ -125,11 +129,7 @@ def export_run(path: Path, *, strict: bool = True, model=None) -> Path | None:
     export_s = round(time.perf_counter() - t, 2)
     _rewrite_record(
         path,
-        lambda record: {
-            **record,
-            "predictor": predictor,
-            "timings_seconds": {**record.get("timings_seconds", {}), "export": export_s},
-        },
+        lambda record: replace(record, predictor=predictor, timings={**record.timings, "export": export_s}),
     )
     return path / predictor if predictor else None
 
@@ -139,7 +139,10 @@ def publish_run(staged: Path, out: Path) -> Path:
     final = _free_name(out, staged.name)
     # the run records where it was written (its config's ``out``), not the hidden folder it was built in
     _rewrite_record(
-        staged, lambda record: {**record, "run_id": final.name, "config": {**record.get("config", {}), "out": str(out)}}
+        staged,
+        lambda record: replace(
+            record, run_id=final.name, config=replace(record.config, raw={**record.config.raw, "out": str(out)})
+        ),
     )
     os.rename(staged, final)
     return final

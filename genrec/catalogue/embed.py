@@ -33,7 +33,7 @@ class Analysis:
     size: int
 
     @classmethod
-    def of_run(cls, run) -> Analysis:
+    def of_run(cls, run: Run) -> Analysis:
         """The settings recorded in ``run``'s ``run.json``."""
         spec = run.spectrogram
         return cls(spec.clip_seconds, spec.chunk_seconds, spec.size)

@@ -58,7 +58,7 @@ def run_metrics(
     return out
 
 
-def retrieval_beyond_precision(run) -> dict:
+def retrieval_beyond_precision(run: Run) -> dict:
     """A run's retrieval figures with hubness: saved ones where present, hubness computed from the saved
     embeddings for runs evaluated before it was added."""
     r = run.metrics.retrieval
@@ -88,7 +88,7 @@ def hubness_lines(hub: dict) -> list[str]:
     ]
 
 
-def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | None]:
+def predict_tracks(run: Run, progress=None) -> tuple[np.ndarray, np.ndarray, float | None]:
     """Recompute clip probabilities and embeddings of a run's tracks from its saved model.
 
     Returns (probabilities, embeddings, chunk-level test accuracy or None).

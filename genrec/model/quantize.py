@@ -34,6 +34,7 @@ import genrec.audio.cache as cache
 from genrec.config import TOP_K
 from genrec.errors import RunError
 from genrec.model.predict import AGREEMENT_FILE, QUANTIZED_FILE, LitePredictor, to_litert
+from genrec.runs.reader import Run
 from genrec.search.index import ExactIndex, l2_normalize
 from genrec.utils.fileio import atomic_write
 from genrec.utils.progress import ProgressFn, silent
@@ -129,7 +130,7 @@ def clip_outputs(
     return probs, embs
 
 
-def agreement(run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndarray, k: int = AGREEMENT_K) -> Agreement:
+def agreement(run: Run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndarray, k: int = AGREEMENT_K) -> Agreement:
     """Compare a predictor's per-clip answers for the library ``rows`` with the run's saved float answers.
 
     Neighbours come from the run's saved index, as when serving: the same library, a different query vector.
@@ -151,7 +152,7 @@ def agreement(run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndarray, 
     )
 
 
-def library_images(run, rows: np.ndarray, progress: ProgressFn = silent) -> tuple[np.ndarray, np.ndarray]:
+def library_images(run: Run, rows: np.ndarray, progress: ProgressFn = silent) -> tuple[np.ndarray, np.ndarray]:
     """(images, owner) of the library tracks ``rows``, from the spectrogram cache (computed on a miss).
 
     RunError naming the files when the run's library audio is no longer on this machine.
@@ -176,7 +177,7 @@ def library_images(run, rows: np.ndarray, progress: ProgressFn = silent) -> tupl
     return images, owner
 
 
-def quantize_run(run, model=None, progress: ProgressFn = silent) -> Path:
+def quantize_run(run: Run, model=None, progress: ProgressFn = silent) -> Path:
     """Write ``predictor-int8.tflite`` and ``predictor-int8.json`` (its agreement with float) into ``run``
     (an opened :class:`genrec.runs.reader.Run`).
 
@@ -224,7 +225,7 @@ def quantize_run(run, model=None, progress: ProgressFn = silent) -> Path:
     return target
 
 
-def quantize_or_none(run, model, progress: ProgressFn = silent) -> Path | None:
+def quantize_or_none(run: Run, model, progress: ProgressFn = silent) -> Path | None:
     """:func:`quantize_run` after training: a failure costs serving speed, not the run (which answers in float)."""
     try:
         return quantize_run(run, model, progress)

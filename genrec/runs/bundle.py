@@ -88,7 +88,7 @@ class BundleError(GenrecError):
 # --------------------------------------------------------------------------- pack
 
 
-def packed_files(run, *, all_predictors: bool = False, keras: bool = False) -> list[str]:
+def packed_files(run: Run, *, all_predictors: bool = False, keras: bool = False) -> list[str]:
     """The file names of ``run`` a bundle carries (see the module docstring)."""
     names = [*RECORD_FILES]
     if (run.path / HEAD_FILE).is_file():
@@ -521,7 +521,7 @@ def _check_run(path: Path, label: str) -> None:
         raise BundleError(f"{label}: run {path.name} fails validation: {why}") from exc
 
 
-def _check_predictor(run, predictor) -> None:
+def _check_predictor(run: Run, predictor) -> None:
     """The predictor takes the run's image size and gives its genres and embedding width (what check_model
     checks of model.keras, which a bundle usually leaves out)."""
 
@@ -556,7 +556,7 @@ def _same_files(run_path: Path, files: dict) -> bool:
 # --------------------------------------------------------------------------- audio of pulled runs
 
 
-def ensure_demo_audio(run, progress=None) -> str:
+def ensure_demo_audio(run: Run, progress=None) -> str:
     """Regenerate (or find cached) the synthetic demo library a demo run was trained on, so its clips play
     here; return a line saying whether the library's fingerprint matches the run's record."""
 
@@ -586,7 +586,7 @@ def audio_notes(run_ids: list[str], root: Path | None = None) -> list[str]:
     return notes
 
 
-def missing_audio_note(run) -> str:
+def missing_audio_note(run: Run) -> str:
     """A sentence when the run's library audio is not on this host (judged by its first track), else ''."""
 
     if run.tracks.empty or run.media_path(run.tracks["track_id"].iloc[0]) is not None:

@@ -1,4 +1,4 @@
-"""The file names of a run folder, in one place (the format is described in docs/run-folder.md).
+"""The file names of a run folder, in one place (what each file holds: :mod:`genrec.runs.reader`).
 
 This module imports nothing from genrec, so every stage (the predictors, Grad-CAM, the reader, the
 writer, bundles) may name a run's files without importing the others.

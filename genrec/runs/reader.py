@@ -1,6 +1,6 @@
-"""Saved training runs: one directory each under ``models/``.
+"""Reading saved training runs: one directory each under ``models/``, checked when opened.
 
-A run holds everything needed to reload, evaluate and explain it:
+A run holds everything needed to reload, evaluate and explain it (names: :mod:`genrec.runs.layout`):
 
 =================  ==========================================================
 ``run.json``       every parameter, library fingerprint and split method,

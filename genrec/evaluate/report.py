@@ -61,8 +61,8 @@ def run_metrics(
 def retrieval_beyond_precision(run: Run) -> dict:
     """A run's retrieval figures with hubness: saved ones where present, hubness computed from the saved
     embeddings for runs evaluated before it was added."""
-    r = run.metrics.retrieval
-    hub = run.metrics.hubness or hubness_report(run.arrays["embeddings"], r.k if r else RETRIEVAL_K)
+    r = run.metrics_summary.retrieval
+    hub = run.metrics_summary.hubness or hubness_report(run.arrays["embeddings"], r.k if r else RETRIEVAL_K)
     return {
         "k": r.k if r else int(hub["k"]),
         "precision_at_k": r.precision_at_k if r else None,
@@ -121,10 +121,10 @@ def evaluate_run(run_ref, recompute: bool = True, progress=None) -> dict:
     """Metrics of a run: recomputed from its saved model (default) or as saved at training time."""
     run = run_ref if isinstance(run_ref, Run) else Run.open(run_ref)
     if not recompute:
-        return {"run": run, "metrics": run.metrics.to_json(), "recomputed": False}
+        return {"run": run, "metrics": run.metrics_summary.to_json(), "recomputed": False}
     probs, embeddings, chunk_acc = predict_tracks(run, progress)
     metrics = run_metrics(run.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
-    saved = run.metrics.test.accuracy
+    saved = run.metrics_summary.test.accuracy
     return {
         "run": run,
         "metrics": metrics,

@@ -92,10 +92,11 @@ class _FromRecord(Generic[T]):
 class Run:
     """A saved run, checked when opened (see :mod:`genrec.runs.record`); arrays are loaded lazily.
 
-    Typed attributes: ``record`` (the whole :class:`~genrec.runs.record.RunRecord`; ``info`` is the same),
-    ``metrics`` (:class:`~genrec.runs.record.RunMetrics`; ``metrics_summary`` is the same), ``arch``,
-    ``genres``, ``weights``, ``weights_label``, ``library``, ``spectrogram``, ``config``, ``created``,
-    ``created_at``, ``split_method`` and ``tracks``.
+    Typed attributes: ``info`` (the whole :class:`~genrec.runs.record.RunRecord`), ``metrics_summary``
+    (:class:`~genrec.runs.record.RunMetrics`), ``arch``, ``genres``, ``weights``, ``weights_label``,
+    ``library``, ``spectrogram``, ``config``, ``created``, ``created_at``, ``split_method`` and ``tracks``.
+    ``record`` and ``metrics`` are the same records as JSON objects (the tests read them); no code outside
+    :mod:`genrec.runs` does.
     """
 
     path: Path
@@ -132,27 +133,27 @@ class Run:
         return self.path.name
 
     @cached_property
-    def record(self) -> RunRecord:
+    def info(self) -> RunRecord:
         """``run.json`` checked and typed."""
         data = read_json(self.path / RUN_JSON)
         if not isinstance(data, dict):
             raise RunError(f"{self.path / RUN_JSON}: must be a JSON object. Retrain the run or restore the file.")
         return RunRecord.from_json(self.path / RUN_JSON, data)
 
-    @property
-    def info(self) -> RunRecord:
-        """The same as :attr:`record` (the name the app and the CLI read)."""
-        return self.record
-
     @cached_property
-    def metrics(self) -> RunMetrics:
+    def metrics_summary(self) -> RunMetrics:
         """``metrics.json`` checked against the run's genres."""
         return RunMetrics.from_json(self.path / METRICS_JSON, read_json(self.path / METRICS_JSON), self.info.genres)
 
     @property
-    def metrics_summary(self) -> RunMetrics:
-        """The same as :attr:`metrics` (the name the app and the CLI read)."""
-        return self.metrics
+    def record(self) -> dict:
+        """``run.json`` as :meth:`RunRecord.to_json` writes it; genrec itself reads the typed :attr:`info`."""
+        return self.info.to_json()
+
+    @property
+    def metrics(self) -> dict:
+        """``metrics.json`` as saved; genrec itself reads the typed :attr:`metrics_summary`."""
+        return self.metrics_summary.to_json()
 
     @cached_property
     def history(self) -> pd.DataFrame:
@@ -199,7 +200,7 @@ class Run:
     @property
     def split(self) -> str:
         """The split's short name: ``filtered``, ``paper``, ``files`` (older runs: from its description)."""
-        return split_name(self.record.raw["library"])
+        return split_name(self.info.raw["library"])
 
     @property
     def trained_on_demo(self) -> bool:

@@ -28,6 +28,7 @@ from genrec.catalogue.store import (
     write_catalogue,
 )
 from genrec.errors import CatalogueError
+from genrec.runs.reader import Run
 from genrec.search.index import EXACT_LIMIT, AnnIndex, ExactIndex, VectorIndex, choose_kind
 from genrec.utils.progress import ProgressFn, silent
 
@@ -48,7 +49,7 @@ class BuildReport:
 
 
 def build_catalogue(
-    run,
+    run: Run,
     folder: Path | str,
     name: str | None = None,
     *,

@@ -18,7 +18,7 @@ import numpy as np
 
 from genrec.audio.decode import load_audio
 from genrec.audio.spectrogram import audio_to_images
-from genrec.config import CLIP_SECONDS, SAMPLE_RATE
+from genrec.config import SAMPLE_RATE
 from genrec.errors import GenrecError
 from genrec.model.predict import Predictor, load_predictor, predict_clips
 from genrec.runs.reader import Run
@@ -33,10 +33,10 @@ class Analysis:
     size: int
 
     @classmethod
-    def of_run(cls, run) -> Analysis:
+    def of_run(cls, run: Run) -> Analysis:
         """The settings recorded in ``run``'s ``run.json``."""
-        spec = run.record["spectrogram"]
-        return cls(float(spec.get("clip_seconds", CLIP_SECONDS)), spec.get("chunk_seconds") or None, int(spec["size"]))
+        spec = run.spectrogram
+        return cls(spec.clip_seconds, spec.chunk_seconds, spec.size)
 
     @property
     def image_shape(self) -> tuple[int, int, int, int]:

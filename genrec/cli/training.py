@@ -30,10 +30,11 @@ from genrec.cli._shared import (
 from genrec.cli.bundle import register_runs
 from genrec.config import ARCHITECTURES, DEFAULT_WEIGHTS, IMAGE_SIZE
 from genrec.evaluate.report import evaluate_run, format_evaluation
-from genrec.model.gradcam import HEAD_FILE
 from genrec.model.predict import choose_predictor, quantized_agreement
 from genrec.model.quantize import quantize_run
-from genrec.runs.reader import export_run, list_runs, remove_stale_runs, runs_table
+from genrec.runs.layout import HEAD_FILE
+from genrec.runs.reader import list_runs, remove_stale_runs, runs_table
+from genrec.runs.writer import export_run
 from genrec.training.trainer import TrainConfig, train
 from genrec.utils.paths import runs_home
 from genrec.utils.progress import TqdmProgress

@@ -58,17 +58,17 @@ def run_metrics(
     return out
 
 
-def retrieval_beyond_precision(run) -> dict:
+def retrieval_beyond_precision(run: Run) -> dict:
     """A run's retrieval figures with hubness: saved ones where present, hubness computed from the saved
     embeddings for runs evaluated before it was added."""
-    r = run.metrics.get("retrieval") or {}
-    hub = run.metrics.get("hubness") or hubness_report(run.arrays["embeddings"], int(r.get("k", RETRIEVAL_K)))
+    r = run.metrics_summary.retrieval
+    hub = run.metrics_summary.hubness or hubness_report(run.arrays["embeddings"], r.k if r else RETRIEVAL_K)
     return {
-        "k": int(r.get("k", hub["k"])),
-        "precision_at_k": r.get("precision_at_k"),
-        "precision_other_artists": r.get("precision_at_k_other_artists"),
-        "map": r.get("map"),
-        "chance": r.get("chance"),
+        "k": r.k if r else int(hub["k"]),
+        "precision_at_k": r.precision_at_k if r else None,
+        "precision_other_artists": r.other_artists if r else None,
+        "map": r.map if r else None,
+        "chance": r.chance if r else None,
         "skewness": hub["skewness"],
         "never_recommended": hub["never_recommended"],
         "max_k_occurrence": hub["max_k_occurrence"],
@@ -88,7 +88,7 @@ def hubness_lines(hub: dict) -> list[str]:
     ]
 
 
-def predict_tracks(run, progress=None) -> tuple[np.ndarray, np.ndarray, float | None]:
+def predict_tracks(run: Run, progress=None) -> tuple[np.ndarray, np.ndarray, float | None]:
     """Recompute clip probabilities and embeddings of a run's tracks from its saved model.
 
     Returns (probabilities, embeddings, chunk-level test accuracy or None).
@@ -121,7 +121,7 @@ def evaluate_run(run_ref, recompute: bool = True, progress=None) -> dict:
     """Metrics of a run: recomputed from its saved model (default) or as saved at training time."""
     run = run_ref if isinstance(run_ref, Run) else Run.open(run_ref)
     if not recompute:
-        return {"run": run, "metrics": run.metrics, "recomputed": False}
+        return {"run": run, "metrics": run.metrics_summary.to_json(), "recomputed": False}
     probs, embeddings, chunk_acc = predict_tracks(run, progress)
     metrics = run_metrics(run.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
     saved = run.metrics_summary.test.accuracy

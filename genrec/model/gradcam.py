@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from genrec.errors import RunError
+from genrec.runs.layout import HEAD_FILE
 from genrec.utils.fileio import atomic_write
 
-HEAD_FILE = "head.npz"
 _KEYS = ("norm_scale", "norm_shift", "embedding_kernel", "embedding_bias", "genre_kernel", "genre_bias")
 
 

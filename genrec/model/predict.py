@@ -38,15 +38,12 @@ from ai_edge_litert.interpreter import Interpreter
 from genrec.errors import GenrecError, RunError
 from genrec.model.gradcam import needs_export
 from genrec.model.pooling import clip_predictions
+from genrec.runs.layout import AGREEMENT_FILE, MODEL_KERAS, PREDICTOR_FILE, QUANTIZED_FILE
 from genrec.utils.fileio import atomic_write, stderr_to_log
 from genrec.utils.machine import cpu_threads
 
 log = logging.getLogger(__name__)
 
-PREDICTOR_FILE = "predictor.tflite"
-QUANTIZED_FILE = "predictor-int8.tflite"
-#: The 8-bit predictor's agreement with the float model on the run's library (written by genrec.model.quantize).
-AGREEMENT_FILE = "predictor-int8.json"
 #: Environment variable choosing the predictor of every run: "auto" (default), "float" or "int8".
 PREDICTOR_ENV = "GENREC_PREDICTOR"
 PREDICTOR_SETTINGS = ("auto", "float", "int8")
@@ -313,17 +310,17 @@ def choose_predictor(run, setting: str | None = None) -> PredictorChoice:
     agreement = quantized_agreement(run.path) if quantized.is_file() else None
 
     def floating(reason: str) -> PredictorChoice:
-        if not path.is_file() and quantized.is_file() and not (run.path / "model.keras").is_file():
+        if not path.is_file() and quantized.is_file() and not (run.path / MODEL_KERAS).is_file():
             # a pulled run may carry only the 8-bit file (genrec.runs.bundle): it is the one that can answer
             return PredictorChoice("int8", quantized, "the only predictor this run carries", agreement)
         if not path.is_file():
             return PredictorChoice(
-                "keras", run.path / "model.keras", f"no {PREDICTOR_FILE}; `genrec export {run.id}` writes it"
+                "keras", run.path / MODEL_KERAS, f"no {PREDICTOR_FILE}; `genrec export {run.id}` writes it"
             )
         return PredictorChoice("float", path, reason, agreement)
 
     if not lite_runtime_available():
-        return PredictorChoice("keras", run.path / "model.keras", "LiteRT (ai-edge-litert) is not installed")
+        return PredictorChoice("keras", run.path / MODEL_KERAS, "LiteRT (ai-edge-litert) is not installed")
     if setting == "float":
         return floating(f"{PREDICTOR_ENV}=float")
     if not quantized.is_file():

@@ -31,10 +31,11 @@ from pathlib import Path
 import numpy as np
 
 import genrec.audio.cache as cache
-from genrec.config import CLIP_SECONDS, TOP_K
+from genrec.config import TOP_K
 from genrec.errors import RunError
 from genrec.model.pooling import clip_predictions
 from genrec.model.predict import AGREEMENT_FILE, QUANTIZED_FILE, LitePredictor, to_litert
+from genrec.runs.reader import Run
 from genrec.search.index import ExactIndex
 from genrec.utils.fileio import atomic_write
 from genrec.utils.progress import ProgressFn, silent
@@ -133,7 +134,7 @@ def predict_library(
     return probs, embs
 
 
-def agreement(run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndarray, k: int = AGREEMENT_K) -> Agreement:
+def agreement(run: Run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndarray, k: int = AGREEMENT_K) -> Agreement:
     """Compare a predictor's per-clip answers for the library ``rows`` with the run's saved float answers.
 
     Neighbours come from the run's saved index, as when serving: the same library, a different query vector.
@@ -155,7 +156,7 @@ def agreement(run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndarray, 
     )
 
 
-def run_library_images(run, rows: np.ndarray, progress: ProgressFn = silent) -> tuple[np.ndarray, np.ndarray]:
+def run_library_images(run: Run, rows: np.ndarray, progress: ProgressFn = silent) -> tuple[np.ndarray, np.ndarray]:
     """(images, owner) of the run's library tracks ``rows``, with the run's own spectrogram settings.
 
     A run-level wrapper of :func:`genrec.audio.cache.library_images` (cached, computed on a miss) that
@@ -169,21 +170,21 @@ def run_library_images(run, rows: np.ndarray, progress: ProgressFn = silent) -> 
         raise RunError(
             f"{run.path}: {len(missing)} of its library files are not on this machine (e.g. {missing[0]}). The "
             f"8-bit predictor is calibrated and checked on the run's own spectrograms: put the library back at "
-            f"{run.record['library'].get('root', 'its recorded root')}, or retrain the run."
+            f"{run.library.root}, or retrain the run."
         )
-    spec = run.record["spectrogram"]
+    spec = run.spectrogram
     images, owner, _ = cache.library_images(
         tracks["path"].tolist(),
-        spec["kind"],
-        spec.get("chunk_seconds"),
-        int(spec["size"]),
+        spec.kind,
+        spec.chunk_seconds,
+        spec.size,
         lambda done, total: progress("8-bit: spectrograms", done, total),
-        float(spec.get("clip_seconds", CLIP_SECONDS)),
+        spec.clip_seconds,
     )
     return images, owner
 
 
-def quantize_run(run, model=None, progress: ProgressFn = silent) -> Path:
+def quantize_run(run: Run, model=None, progress: ProgressFn = silent) -> Path:
     """Write ``predictor-int8.tflite`` and ``predictor-int8.json`` (its agreement with float) into ``run``
     (an opened :class:`genrec.runs.reader.Run`).
 
@@ -231,7 +232,7 @@ def quantize_run(run, model=None, progress: ProgressFn = silent) -> Path:
     return target
 
 
-def quantize_or_none(run, model, progress: ProgressFn = silent) -> Path | None:
+def quantize_or_none(run: Run, model, progress: ProgressFn = silent) -> Path | None:
     """:func:`quantize_run` after training: a failure costs serving speed, not the run (which answers in float)."""
     try:
         return quantize_run(run, model, progress)

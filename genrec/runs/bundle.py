@@ -39,14 +39,19 @@ from genrec import __version__
 from genrec.data.download import download_file, extract_archive
 from genrec.data.library import load_demo
 from genrec.errors import GenrecError, RunError
-from genrec.model.gradcam import HEAD_FILE
 from genrec.model.predict import (
-    AGREEMENT_FILE,
-    PREDICTOR_FILE,
-    QUANTIZED_FILE,
     LitePredictor,
     choose_predictor,
     lite_runtime_available,
+)
+from genrec.runs.layout import (
+    AGREEMENT_FILE,
+    HEAD_FILE,
+    MODEL_KERAS,
+    PREDICTOR_FILE,
+    QUANTIZED_FILE,
+    RECORD_FILES,
+    RUN_JSON,
 )
 from genrec.runs.media import ROOTS_ENV
 from genrec.runs.reader import Run, remove_stale_runs
@@ -60,10 +65,8 @@ log = logging.getLogger(__name__)
 MANIFEST = "genrec-bundle.json"
 #: Bundle layout version this genrec writes and the newest it reads.
 FORMAT_VERSION = 1
-#: Files every packed run carries (the Grad-CAM head when the run has one).
-RECORD_FILES = ("run.json", "metrics.json", "history.csv", "tracks.csv", "embeddings.npz")
 #: Every file name a bundle may hold for a run; anything else is refused.
-ALLOWED_FILES = frozenset((*RECORD_FILES, HEAD_FILE, PREDICTOR_FILE, QUANTIZED_FILE, AGREEMENT_FILE, "model.keras"))
+ALLOWED_FILES = frozenset((*RECORD_FILES, HEAD_FILE, PREDICTOR_FILE, QUANTIZED_FILE, AGREEMENT_FILE, MODEL_KERAS))
 #: In the runs folder: which sources were pulled, with the archive's digest and the runs it held.
 PULLED_FILE = ".pulled.json"
 #: In the runs folder: held while a pull runs, so sessions and processes pull one at a time.
@@ -85,7 +88,7 @@ class BundleError(GenrecError):
 # --------------------------------------------------------------------------- pack
 
 
-def packed_files(run, *, all_predictors: bool = False, keras: bool = False) -> list[str]:
+def packed_files(run: Run, *, all_predictors: bool = False, keras: bool = False) -> list[str]:
     """The file names of ``run`` a bundle carries (see the module docstring)."""
     names = [*RECORD_FILES]
     if (run.path / HEAD_FILE).is_file():
@@ -99,7 +102,7 @@ def packed_files(run, *, all_predictors: bool = False, keras: bool = False) -> l
         predictors = [PREDICTOR_FILE]
     names += [n for n in predictors if (run.path / n).is_file()]
     if keras or not any(n.endswith(".tflite") for n in names):  # without a LiteRT file only Keras answers
-        names.append("model.keras")
+        names.append(MODEL_KERAS)
     return names
 
 
@@ -326,7 +329,7 @@ def _already_pulled(root: Path, key: str, checksum: str | None, stamp: list | No
     if stamp is not None and entry.get("stamp") != stamp:
         return None
     runs = [str(r) for r in entry["runs"]]
-    if not all(_RUN_ID.fullmatch(r) and (root / r / "run.json").is_file() for r in runs):
+    if not all(_RUN_ID.fullmatch(r) and (root / r / RUN_JSON).is_file() for r in runs):
         return None
     return PullResult(key, str(entry.get("sha256", "")), present=runs, cached=True)
 
@@ -460,7 +463,7 @@ def _parse_manifest(text: str, label: str) -> dict:
         if not _RUN_ID.fullmatch(run_id) or run_id == MANIFEST:
             raise BundleError(f"{where}: {run_id!r} is not a run name.")
         files = entry.get("files") if isinstance(entry, dict) else None
-        if not isinstance(files, dict) or "run.json" not in files:
+        if not isinstance(files, dict) or RUN_JSON not in files:
             raise BundleError(f"{where}: run {run_id} lists no files.")
         for name, meta in files.items():
             if name not in ALLOWED_FILES:
@@ -518,7 +521,7 @@ def _check_run(path: Path, label: str) -> None:
         raise BundleError(f"{label}: run {path.name} fails validation: {why}") from exc
 
 
-def _check_predictor(run, predictor) -> None:
+def _check_predictor(run: Run, predictor) -> None:
     """The predictor takes the run's image size and gives its genres and embedding width (what check_model
     checks of model.keras, which a bundle usually leaves out)."""
 
@@ -553,7 +556,7 @@ def _same_files(run_path: Path, files: dict) -> bool:
 # --------------------------------------------------------------------------- audio of pulled runs
 
 
-def ensure_demo_audio(run, progress=None) -> str:
+def ensure_demo_audio(run: Run, progress=None) -> str:
     """Regenerate (or find cached) the synthetic demo library a demo run was trained on, so its clips play
     here; return a line saying whether the library's fingerprint matches the run's record."""
 
@@ -583,7 +586,7 @@ def audio_notes(run_ids: list[str], root: Path | None = None) -> list[str]:
     return notes
 
 
-def missing_audio_note(run) -> str:
+def missing_audio_note(run: Run) -> str:
     """A sentence when the run's library audio is not on this host (judged by its first track), else ''."""
 
     if run.tracks.empty or run.media_path(run.tracks["track_id"].iloc[0]) is not None:

@@ -1,6 +1,6 @@
-"""Saved training runs: one directory each under ``models/``.
+"""Reading saved training runs: one directory each under ``models/``, checked when opened.
 
-A run holds everything needed to reload, evaluate and explain it:
+A run holds everything needed to reload, evaluate and explain it (names: :mod:`genrec.runs.layout`):
 
 =================  ==========================================================
 ``run.json``       every parameter, library fingerprint and split method,
@@ -22,19 +22,14 @@ A run holds everything needed to reload, evaluate and explain it:
                    TensorFlow (optional; ``genrec export`` writes it)
 =================  ==========================================================
 
-A run is written under a temporary name and renamed when complete, so an
-interrupted training never leaves a half-written run behind.
+The file names live in :mod:`genrec.runs.layout`; :mod:`genrec.runs.writer` writes runs (under a
+temporary name, renamed when complete, so an interrupted training never leaves a half-written run behind).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
-import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -47,8 +42,18 @@ import pandas as pd
 import genrec.audio.cache as cache
 from genrec.data.library import demo_root
 from genrec.errors import RunError
-from genrec.model.gradcam import HEAD_FILE, write_head
-from genrec.model.predict import PREDICTOR_FILE, QUANTIZED_FILE, export_predictor
+from genrec.runs.layout import (
+    EMBEDDINGS_NPZ,
+    HISTORY_CSV,
+    METRICS_JSON,
+    MODEL_KERAS,
+    PREDICTOR_FILE,
+    QUANTIZED_FILE,
+    RUN_FILES,
+    RUN_JSON,
+    TMP_PREFIX,
+    TRACKS_CSV,
+)
 from genrec.runs.media import library_roots, vetted_path
 from genrec.runs.record import (
     LibraryInfo,
@@ -60,145 +65,14 @@ from genrec.runs.record import (
     check_embeddings,
     check_model,
     check_tracks,
-    parse_metrics,
-    parse_record,
     read_json,
 )
 from genrec.search.vectors import load_track_arrays
-from genrec.utils.fileio import atomic_write
 from genrec.utils.leftovers import remove_stale
 from genrec.utils.paths import runs_home
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-RUN_FILES = ("run.json", "model.keras", "history.csv", "metrics.json", "tracks.csv", "embeddings.npz")
-TMP_PREFIX = ".tmp-"
-
-
-def _run_id(record: dict) -> str:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    suffix = "-l4" if record["config"].get("last_four_trainable") else ""
-    return f"{record['arch']}{suffix}-{record['library']['name']}-{stamp}"
-
-
-def write_run(
-    out: Path,
-    record: dict,
-    model,
-    history: pd.DataFrame,
-    tracks: pd.DataFrame,
-    probs: np.ndarray,
-    embeddings: np.ndarray,
-    metrics: dict,
-    timings: dict,
-    *,
-    export: bool = True,
-) -> Path:
-    """Write all run files into a temporary directory, then rename it into ``out``.
-
-    ``export=False`` leaves the LiteRT predictor and the Grad-CAM head to :func:`export_run` in another
-    process (``genrec build``).
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    final = _free_name(out, _run_id(record))
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name}-", dir=out))
-    try:
-        model.save(tmp / "model.keras")
-        history.to_csv(tmp / "history.csv", index=False)
-        tracks.to_csv(tmp / "tracks.csv", index=False)
-        np.savez(
-            tmp / "embeddings.npz",
-            track_id=tracks["track_id"].to_numpy(dtype=str),
-            embeddings=embeddings.astype(np.float32),
-            probabilities=probs.astype(np.float32),
-        )
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        timings_seconds = {k: round(v, 2) for k, v in timings.items()}
-        record = {**record, "predictor": None, "run_id": final.name, "timings_seconds": timings_seconds}
-        (tmp / "run.json").write_text(json.dumps(record, indent=2))
-        if export:  # a converter failure costs speed and memory when serving, not the run
-            export_run(tmp, strict=False, model=model)
-        # mkdtemp's 0700 would hide the run from a server running as another user (like predictor.tflite's 0644)
-        os.chmod(tmp, 0o755 & ~_umask())
-        os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
-
-
-def _free_name(out: Path, run_id: str) -> Path:
-    """``out/run_id``, or ``out/run_id-2``, ``-3``… when a run of that name is already there."""
-    final, n = out / run_id, 1
-    while final.exists():
-        n += 1
-        final = out / f"{run_id}-{n}"
-    return final
-
-
-def _rewrite_record(path: Path, change: Callable[[dict], dict]) -> None:
-    """Replace a run's run.json by ``change(record)``, atomically."""
-    record = json.loads((path / "run.json").read_text())
-    atomic_write(path / "run.json", json.dumps(change(record), indent=2))
-
-
-def export_run(path: Path, *, strict: bool = True, model=None) -> Path | None:
-    """Convert the run's model.keras for LiteRT and write its Grad-CAM head; record both in run.json.
-
-    ``model`` is the run's Keras model where the caller holds it already. ``strict=False`` (a build)
-    logs a converter failure and returns None: the run then answers with model.keras. Needs TensorFlow.
-    """
-    from genrec.model.network import head_arrays  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
-
-    path = Path(path)
-    model = model if model is not None else Run.open(path).load_model()
-    t = time.perf_counter()
-    if strict:
-        predictor = export_predictor(model, path / PREDICTOR_FILE).name
-    else:
-        predictor = _export_or_none(model, path / PREDICTOR_FILE)
-    write_head(head_arrays(model), path / HEAD_FILE)
-    export_s = round(time.perf_counter() - t, 2)
-    _rewrite_record(
-        path,
-        lambda record: {
-            **record,
-            "predictor": predictor,
-            "timings_seconds": {**record.get("timings_seconds", {}), "export": export_s},
-        },
-    )
-    return path / predictor if predictor else None
-
-
-def publish_run(staged: Path, out: Path) -> Path:
-    """Move a complete run folder (built in a hidden folder inside ``out``) into ``out`` in one rename."""
-    final = _free_name(out, staged.name)
-    # the run records where it was written (its config's ``out``), not the hidden folder it was built in
-    _rewrite_record(
-        staged, lambda record: {**record, "run_id": final.name, "config": {**record.get("config", {}), "out": str(out)}}
-    )
-    os.rename(staged, final)
-    return final
-
-
-def _umask() -> int:
-    """The process's file-creation mask (reading it means setting it; it is put straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _export_or_none(model, target: Path) -> str | None:
-    """Write the LiteRT predictor; a converter failure costs speed and memory when serving, not the run."""
-    try:
-        export_predictor(model, target)
-    except Exception as exc:  # the TFLite converter fails in many ways; the Keras model still serves
-        log.warning(
-            "could not convert the model for LiteRT (%s: %s); the run answers with model.keras", type(exc).__name__, exc
-        )
-        return None
-    return target.name
 
 
 class _FromRecord(Generic[T]):
@@ -218,10 +92,11 @@ class _FromRecord(Generic[T]):
 class Run:
     """A saved run, checked when opened (see :mod:`genrec.runs.record`); arrays are loaded lazily.
 
-    Typed attributes: ``info`` (the whole :class:`~genrec.runs.record.RunRecord`), ``arch``, ``genres``,
-    ``weights``, ``weights_label``, ``library``, ``spectrogram``, ``config``, ``created``,
-    ``created_at``, ``split_method``, ``metrics_summary`` and ``tracks``. ``record`` and ``metrics``
-    are the raw saved dicts, kept for code that has not moved to the typed attributes.
+    Typed attributes: ``info`` (the whole :class:`~genrec.runs.record.RunRecord`), ``metrics_summary``
+    (:class:`~genrec.runs.record.RunMetrics`), ``arch``, ``genres``, ``weights``, ``weights_label``,
+    ``library``, ``spectrogram``, ``config``, ``created``, ``created_at``, ``split_method`` and ``tracks``.
+    ``record`` and ``metrics`` are the same records as JSON objects (the tests read them); no code outside
+    :mod:`genrec.runs` does.
     """
 
     path: Path
@@ -235,8 +110,8 @@ class Run:
         if not path.is_dir():
             raise RunError(f"{path}: no such run directory. `genrec runs` lists the saved runs.")
         missing = [f for f in RUN_FILES if not (path / f).is_file()]
-        if "model.keras" in missing and any((path / f).is_file() for f in (PREDICTOR_FILE, QUANTIZED_FILE)):
-            missing.remove("model.keras")  # a pulled run (genrec.runs.bundle) answers with its LiteRT predictor
+        if MODEL_KERAS in missing and any((path / f).is_file() for f in (PREDICTOR_FILE, QUANTIZED_FILE)):
+            missing.remove(MODEL_KERAS)  # a pulled run (genrec.runs.bundle) answers with its LiteRT predictor
         if missing:
             raise RunError(
                 f"{path}: incomplete run, missing {', '.join(missing)}. Retrain it, or copy the whole run folder again."
@@ -249,47 +124,45 @@ class Run:
         """Parse and cross-check every run file once, so a damaged run fails here, with its name."""
         info, tracks = self.info, self.tracks
         _ = self.metrics_summary
-        check_embeddings(self.path / "embeddings.npz", len(tracks), len(info.genres))
-        if (self.path / "model.keras").is_file():
-            check_model(self.path / "model.keras", info)
+        check_embeddings(self.path / EMBEDDINGS_NPZ, len(tracks), len(info.genres))
+        if (self.path / MODEL_KERAS).is_file():
+            check_model(self.path / MODEL_KERAS, info)
 
     @property
     def id(self) -> str:
         return self.path.name
 
     @cached_property
-    def record(self) -> dict:
-        """``run.json`` as saved (a JSON object); prefer the typed :attr:`info`."""
-        data = read_json(self.path / "run.json")
-        if not isinstance(data, dict):
-            raise RunError(f"{self.path / 'run.json'}: must be a JSON object. Retrain the run or restore the file.")
-        return data
-
-    @cached_property
     def info(self) -> RunRecord:
         """``run.json`` checked and typed."""
-        return parse_record(self.path / "run.json", self.record)
-
-    @cached_property
-    def metrics(self) -> dict:
-        """``metrics.json`` as saved; prefer the typed :attr:`metrics_summary`."""
-        return read_json(self.path / "metrics.json")
+        data = read_json(self.path / RUN_JSON)
+        if not isinstance(data, dict):
+            raise RunError(f"{self.path / RUN_JSON}: must be a JSON object. Retrain the run or restore the file.")
+        return RunRecord.from_json(self.path / RUN_JSON, data)
 
     @cached_property
     def metrics_summary(self) -> RunMetrics:
         """``metrics.json`` checked against the run's genres."""
-        return parse_metrics(self.path / "metrics.json", self.metrics, self.info.genres)
+        return RunMetrics.from_json(self.path / METRICS_JSON, read_json(self.path / METRICS_JSON), self.info.genres)
+
+    @property
+    def record(self) -> dict:
+        """``run.json`` as :meth:`RunRecord.to_json` writes it; genrec itself reads the typed :attr:`info`."""
+        return self.info.to_json()
+
+    @property
+    def metrics(self) -> dict:
+        """``metrics.json`` as saved; genrec itself reads the typed :attr:`metrics_summary`."""
+        return self.metrics_summary.to_json()
 
     @cached_property
     def history(self) -> pd.DataFrame:
-        return self._csv("history.csv")
+        return self._csv(HISTORY_CSV)
 
     @cached_property
     def tracks(self) -> pd.DataFrame:
         """``tracks.csv`` checked: track_id, path, genre, split, artist (text columns)."""
-        return check_tracks(
-            self.path / "tracks.csv", self._csv("tracks.csv", dtype=str, keep_default_na=False), self.info
-        )
+        return check_tracks(self.path / TRACKS_CSV, self._csv(TRACKS_CSV, dtype=str, keep_default_na=False), self.info)
 
     def _csv(self, name: str, **kw) -> pd.DataFrame:
         try:
@@ -305,7 +178,7 @@ class Run:
     def load_model(self):
         from genrec.model.network import load_model  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
-        return load_model(self.path / "model.keras")
+        return load_model(self.path / MODEL_KERAS)
 
     arch = _FromRecord[str]()
     weights = _FromRecord[WeightsInfo]()
@@ -327,7 +200,7 @@ class Run:
     @property
     def split(self) -> str:
         """The split's short name: ``filtered``, ``paper``, ``files`` (older runs: from its description)."""
-        return split_name(self.record["library"])
+        return split_name(self.info.raw["library"])
 
     @property
     def trained_on_demo(self) -> bool:

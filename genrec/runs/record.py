@@ -108,6 +108,11 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _merged(saved: Mapping[str, Any], **typed: Any) -> dict[str, Any]:
+    """``saved`` with the ``typed`` values over it; a None is written only where the saved object had the key."""
+    return {**saved, **{k: v for k, v in typed.items() if v is not None or k in saved}}
+
+
 # --------------------------------------------------------------------------- records
 @dataclass(frozen=True)
 class WeightsInfo:
@@ -177,6 +182,46 @@ class RunRecord:
     timings: Mapping[str, float]
     predictor: str | None
     trainable_backbone_layers: tuple[str, ...]
+    run_id: str | None = None  # the folder name it was written under (None in runs saved before it was)
+    #: the whole saved object, with the fields genrec records but does not read back (device, versions, ...)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, file: Path, data: Any) -> RunRecord:
+        """Check ``run.json``'s content (``data``, as parsed from ``file``); RunError naming the field at fault."""
+        return _record(file, data)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object :meth:`from_json` reads back: the typed fields over the saved object (which keeps
+        what genrec records but does not read back: device, versions, image counts, ...)."""
+        raw = self.raw
+        w, lib = self.weights, self.library
+        return _merged(
+            raw,
+            arch=self.arch,
+            genres=list(self.genres),
+            weights=_merged(raw.get("weights", {}), kind=w.kind, label=w.label, file=w.file, sha256=w.sha256),
+            library=_merged(
+                raw.get("library", {}),
+                name=lib.name,
+                label=lib.label,
+                root=lib.root,
+                kind=lib.kind,
+                synthetic=lib.synthetic,
+                fingerprint=lib.fingerprint,
+                split_method=lib.split_method,
+                n_tracks=lib.n_tracks,
+            ),
+            spectrogram=dict(self.spectrogram.raw),
+            config=dict(self.config.raw),
+            created=self.created,
+            epochs_run=self.epochs_run,
+            best_epoch=self.best_epoch,
+            timings_seconds=dict(self.timings),
+            predictor=self.predictor,
+            trainable_backbone_layers=list(self.trainable_backbone_layers),
+            run_id=self.run_id,
+        )
 
     @property
     def split_method(self) -> str:
@@ -219,6 +264,21 @@ class RunMetrics:
     test: SplitMetrics
     valid: SplitMetrics | None
     retrieval: RetrievalMetrics | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, file: Path, data: Any, genres: tuple[str, ...]) -> RunMetrics:
+        """Check ``metrics.json``'s content against the run's ``genres``; RunError naming the field at fault."""
+        return _metrics(file, data, genres)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object :meth:`from_json` reads back (the figures as saved)."""
+        return dict(self.raw)
+
+    @property
+    def hubness(self) -> Mapping[str, Any] | None:
+        """The hubness figures as saved (runs evaluated before they were recorded have none)."""
+        return self.raw.get("hubness")
 
     def split(self, name: str) -> SplitMetrics:
         found = {"test": self.test, "valid": self.valid}.get(name)
@@ -249,23 +309,12 @@ def _timestamp(file: Path, value: Any) -> datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
 
 
-def parse_record(file: Path, data: Any) -> RunRecord:
-    """Check ``run.json``'s content; RunError naming the field at fault."""
-    top = Fields(file, data)
-    arch = top.get("arch", f"one of {', '.join(ARCHITECTURES)}", lambda v: v in ARCHITECTURES)
-    genres = top.get(
-        "genres",
-        "a list of distinct genre names",
-        lambda v: (
-            isinstance(v, list) and len(v) >= 2 and all(isinstance(g, str) and g for g in v) and len(set(v)) == len(v)
-        ),
-    )
-    w = top.child("weights")
-    weights = WeightsInfo(
-        w.name("kind"), w.name("label"), w.text("file", optional=True), w.text("sha256", optional=True)
-    )
-    lib = top.child("library")
-    library = LibraryInfo(
+def _weights(w: Fields) -> WeightsInfo:
+    return WeightsInfo(w.name("kind"), w.name("label"), w.text("file", optional=True), w.text("sha256", optional=True))
+
+
+def _library(lib: Fields) -> LibraryInfo:
+    return LibraryInfo(
         name=lib.name("name"),
         label=lib.name("label"),
         root=lib.text("root"),
@@ -275,7 +324,9 @@ def parse_record(file: Path, data: Any) -> RunRecord:
         split_method=lib.text("split_method", optional=True, default=""),
         n_tracks=lib.integer("n_tracks", minimum=1, optional=True),
     )
-    c = top.child("config")
+
+
+def _config(c: Fields, arch: str) -> RunConfig:
     config = RunConfig(
         epochs=c.integer("epochs", minimum=1),
         input_size=c.integer("input_size", minimum=1),
@@ -290,8 +341,11 @@ def parse_record(file: Path, data: Any) -> RunRecord:
     )
     if c.data.get("arch", arch) != arch:
         raise c._fail("arch", f"the run's architecture '{arch}'", c.data["arch"])
-    s = top.child("spectrogram")
-    spectrogram = SpectrogramParams(
+    return config
+
+
+def _spectrogram(s: Fields, library: LibraryInfo, config: RunConfig) -> SpectrogramParams:
+    return SpectrogramParams(
         kind=s.get("kind", f"the library kind '{library.kind}'", lambda v: v == library.kind),
         size=s.get(
             "size",
@@ -302,6 +356,23 @@ def parse_record(file: Path, data: Any) -> RunRecord:
         chunk_seconds=s.number("chunk_seconds", positive=True, optional=True),
         raw=dict(s.data),
     )
+
+
+def _record(file: Path, data: Any) -> RunRecord:
+    """Check ``run.json``'s content (see :meth:`RunRecord.from_json`)."""
+    top = Fields(file, data)
+    arch = top.get("arch", f"one of {', '.join(ARCHITECTURES)}", lambda v: v in ARCHITECTURES)
+    genres = top.get(
+        "genres",
+        "a list of distinct genre names",
+        lambda v: (
+            isinstance(v, list) and len(v) >= 2 and all(isinstance(g, str) and g for g in v) and len(set(v)) == len(v)
+        ),
+    )
+    weights = _weights(top.child("weights"))
+    library = _library(top.child("library"))
+    config = _config(top.child("config"), arch)
+    spectrogram = _spectrogram(top.child("spectrogram"), library, config)
     created_at = _timestamp(file, data.get("created"))
     epochs_run = top.integer("epochs_run", minimum=1)
     timings = top.get(
@@ -330,6 +401,8 @@ def parse_record(file: Path, data: Any) -> RunRecord:
         timings={k: float(v) for k, v in timings.items()},
         predictor=top.text("predictor", optional=True),
         trainable_backbone_layers=tuple(layers),
+        run_id=top.text("run_id", optional=True),
+        raw=dict(data),
     )
 
 
@@ -361,29 +434,29 @@ def _split_metrics(m: Fields, genres: tuple[str, ...]) -> SplitMetrics:
     )
 
 
-def parse_metrics(file: Path, data: Any, genres: tuple[str, ...]) -> RunMetrics:
-    """Check ``metrics.json`` against the run's genres."""
+def _retrieval(r: Fields) -> RetrievalMetrics:
+    return RetrievalMetrics(
+        k=r.integer("k", minimum=1),
+        precision_at_k=r.number("precision_at_k"),
+        map=r.number("map"),
+        chance=r.number("chance"),
+        top1_agreement=r.number("top1_agreement"),
+        other_artists=r.number("precision_at_k_other_artists", optional=True, default=None),
+        n_queries=r.integer("n_queries"),
+        n_base=r.integer("n_base"),
+    )
+
+
+def _metrics(file: Path, data: Any, genres: tuple[str, ...]) -> RunMetrics:
+    """Check ``metrics.json`` against the run's genres (see :meth:`RunMetrics.from_json`)."""
     top = Fields(file, data)
     valid = top.child("valid", optional=True)
     r = top.child("retrieval", optional=True)
-    retrieval = (
-        None
-        if r is None
-        else RetrievalMetrics(
-            k=r.integer("k", minimum=1),
-            precision_at_k=r.number("precision_at_k"),
-            map=r.number("map"),
-            chance=r.number("chance"),
-            top1_agreement=r.number("top1_agreement"),
-            other_artists=r.number("precision_at_k_other_artists", optional=True, default=None),
-            n_queries=r.integer("n_queries"),
-            n_base=r.integer("n_base"),
-        )
-    )
     return RunMetrics(
         test=_split_metrics(top.child("test"), genres),
         valid=None if valid is None else _split_metrics(valid, genres),
-        retrieval=retrieval,
+        retrieval=None if r is None else _retrieval(r),
+        raw=dict(data),
     )
 
 

@@ -35,7 +35,9 @@ from genrec.data.gtzan import default_gtzan_home, download_gtzan, find_genre_roo
 from genrec.data.library import Library, load_demo, load_gtzan
 from genrec.errors import GenrecError
 from genrec.model.quantize import quantize_or_none
-from genrec.runs.reader import TMP_PREFIX, Run, export_run, publish_run
+from genrec.runs.layout import TMP_PREFIX
+from genrec.runs.reader import Run
+from genrec.runs.writer import export_run, publish_run
 from genrec.training.trainer import TrainConfig, train
 from genrec.utils.isolated import run_isolated
 from genrec.utils.paths import runs_home

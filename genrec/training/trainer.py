@@ -45,7 +45,8 @@ from genrec.evaluate.report import run_metrics
 from genrec.model.lite_features import extract_with_litert, worth_converting
 from genrec.model.pooling import EXTRACT_BATCH, chunk_accuracy, clip_predictions
 from genrec.model.quantize import quantize_or_none
-from genrec.runs.reader import Run, write_run
+from genrec.runs.reader import Run
+from genrec.runs.writer import write_run
 from genrec.utils.paths import runs_home
 from genrec.utils.progress import ProgressFn, per_stage, silent
 
@@ -301,28 +302,25 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def train(
-    cfg: TrainConfig, library: Library | None = None, progress: ProgressFn = silent, *, export: bool = True
-) -> Path:
-    """Train ``cfg.arch`` on the library and save a complete run directory; return its path.
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], stage: str):
+    """Record the wall time of the ``with`` block as ``timings[stage]``."""
+    t = time.perf_counter()
+    yield
+    timings[stage] = time.perf_counter() - t
 
-    ``export=False`` skips the LiteRT conversions (float and 8-bit): ``genrec build`` runs them in fresh
-    processes (:func:`genrec.runs.reader.export_run`, :func:`genrec.model.quantize.quantize_or_none`)
-    to keep its peak low.
-    """
-    # imports Keras/TensorFlow: not at `genrec prepare`'s import
-    from genrec.model.network import (  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
-        build_model,
-        frozen_boundary,
-        imagenet_source,
-        split_model,
-        tail_with_embedding,
-        trainable_backbone_layers,
-        training_device,
-        weights_source,
-    )
 
-    timings: dict[str, float] = {}
+@dataclass
+class _Built:
+    """The model of a run, its two halves, and where its starting weights came from."""
+
+    model: object
+    frozen: object
+    tail: object
+    source: object
+
+
+def _library(cfg: TrainConfig, library: Library | None, progress: ProgressFn, timings: dict[str, float]) -> Library:
     library = library or load_library(
         cfg.library,
         seed=cfg.split_seed,
@@ -331,19 +329,23 @@ def train(
         progress=per_stage(progress, "demo library" if cfg.library == "demo" else "checking clips"),
     )
     timings["library"] = library.load_seconds
+    return library
 
-    t = time.perf_counter()
-    prepared = prepare_images(
-        library,
-        select_tracks(library, cfg.max_per_genre),
-        cfg.chunk_seconds,
-        cfg.input_size,
-        progress,
-        cfg.clip_seconds,
+
+def _images(cfg: TrainConfig, library: Library, progress: ProgressFn) -> Prepared:
+    selected = select_tracks(library, cfg.max_per_genre)
+    return prepare_images(library, selected, cfg.chunk_seconds, cfg.input_size, progress, cfg.clip_seconds)
+
+
+def _model(cfg: TrainConfig) -> _Built:
+    """The network with its starting weights, split into the frozen part and the trainable tail."""
+    from genrec.model.network import (  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
+        build_model,
+        imagenet_source,
+        split_model,
+        weights_source,
     )
-    timings["spectrograms"] = time.perf_counter() - t
 
-    t = time.perf_counter()
     set_seed(cfg.seed)
     source = weights_source(cfg.weights)
     model = build_model(
@@ -359,19 +361,18 @@ def train(
     if source.kind == "imagenet":  # record the file Keras downloaded (or reused) and its SHA-256
         source = imagenet_source(cfg.arch)
     frozen, tail = split_model(model)
-    timings["build"] = time.perf_counter() - t
+    return _Built(model, frozen, tail, source)
 
-    t = time.perf_counter()
-    features = frozen_features(cfg, frozen, prepared.images, progress)
-    timings["features"] = time.perf_counter() - t
 
-    t = time.perf_counter()
+def _fit(
+    cfg: TrainConfig, library: Library, built: _Built, features: list[np.ndarray], prepared: Prepared, progress
+) -> pd.DataFrame:
     y_img = prepared.labels[prepared.owner]
     train_mask, valid_mask = prepared.image_mask("train"), prepared.image_mask("valid")
     if not train_mask.any():
         raise LibraryError(f"library {library.name} has no training clips; check its split.")
-    history = fit_tail(
-        tail,
+    return fit_tail(
+        built.tail,
         _subset(features, train_mask),
         y_img[train_mask],
         _subset(features, valid_mask),
@@ -379,47 +380,93 @@ def train(
         cfg,
         progress,
     )
-    timings["fit"] = time.perf_counter() - t
 
-    t = time.perf_counter()
+
+def _embeddings(model, features: list[np.ndarray], prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(image probabilities, clip probabilities, clip embeddings) of every prepared track."""
+    from genrec.model.network import tail_with_embedding  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
+
     probs_img, emb_img = tail_with_embedding(model).predict(features, batch_size=256, verbose=0)
-    n = len(prepared.tracks)
-    probs, embeddings = clip_predictions(probs_img, emb_img, prepared.owner, n)
-    timings["embed"] = time.perf_counter() - t
+    probs, embeddings = clip_predictions(probs_img, emb_img, prepared.owner, len(prepared.tracks))
+    return probs_img, probs, embeddings
 
-    record = {
+
+def _library_record(library: Library, n_tracks: int) -> dict:
+    return {
+        "name": library.name,
+        "label": library.label,
+        "root": str(library.root),
+        "kind": library.kind,
+        "synthetic": library.synthetic,
+        "fingerprint": library.fingerprint(),
+        "split_method": library.split_method,
+        "split": library.split_name,
+        "n_tracks": n_tracks,
+        "unlisted_excluded": int((library.tracks["split"] == "unlisted").sum()),
+    }
+
+
+def _record(cfg: TrainConfig, library: Library, prepared: Prepared, built: _Built, history: pd.DataFrame) -> dict:
+    """``run.json``'s content but what the writer adds (run id, predictor, timings)."""
+    from genrec.model.network import (  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
+        frozen_boundary,
+        trainable_backbone_layers,
+        training_device,
+    )
+
+    return {
         "device": training_device(),
         "config": asdict(cfg),
         "arch": cfg.arch,
-        "weights": source.as_dict(),
+        "weights": built.source.as_dict(),
         "genres": list(GENRES),
-        "library": {
-            "name": library.name,
-            "label": library.label,
-            "root": str(library.root),
-            "kind": library.kind,
-            "synthetic": library.synthetic,
-            "fingerprint": library.fingerprint(),
-            "split_method": library.split_method,
-            "split": library.split_name,
-            "n_tracks": n,
-            "unlisted_excluded": int((library.tracks["split"] == "unlisted").sum()),
-        },
+        "library": _library_record(library, len(prepared.tracks)),
         "spectrogram": cache.params_key(library.kind, cfg.chunk_seconds, cfg.input_size, cfg.clip_seconds),
-        "trainable_backbone_layers": trainable_backbone_layers(model),
-        "frozen_boundary": [list(b.shape[1:]) for b in frozen_boundary(model)],
+        "trainable_backbone_layers": trainable_backbone_layers(built.model),
+        "frozen_boundary": [list(b.shape[1:]) for b in frozen_boundary(built.model)],
         "images": {"total": int(len(prepared.images)), "cache_hits": int(prepared.cache_hits)},
         "epochs_run": int(len(history)),
         "best_epoch": int(history["val_loss"].idxmin() + 1) if "val_loss" in history else int(len(history)),
         "versions": package_versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _metrics(
+    cfg: TrainConfig, prepared: Prepared, probs_img: np.ndarray, probs: np.ndarray, embeddings: np.ndarray
+) -> dict:
     chunk_acc = None
     if cfg.chunk_seconds:
         chunk_acc = chunk_accuracy(probs_img, prepared.owner, prepared.labels, prepared.tracks["split"].to_numpy())
-    metrics = run_metrics(prepared.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
+    return run_metrics(prepared.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
+
+
+def train(
+    cfg: TrainConfig, library: Library | None = None, progress: ProgressFn = silent, *, export: bool = True
+) -> Path:
+    """Train ``cfg.arch`` on the library and save a complete run directory; return its path.
+
+    ``export=False`` skips the LiteRT conversions (float and 8-bit): ``genrec build`` runs them in fresh
+    processes (:func:`genrec.runs.writer.export_run`, :func:`genrec.model.quantize.quantize_or_none`)
+    to keep its peak low.
+    """
+    timings: dict[str, float] = {}
+    library = _library(cfg, library, progress, timings)
+    with _timed(timings, "spectrograms"):
+        prepared = _images(cfg, library, progress)
+    with _timed(timings, "build"):
+        built = _model(cfg)
+    with _timed(timings, "features"):
+        features = frozen_features(cfg, built.frozen, prepared.images, progress)
+    with _timed(timings, "fit"):
+        history = _fit(cfg, library, built, features, prepared, progress)
+    with _timed(timings, "embed"):
+        probs_img, probs, embeddings = _embeddings(built.model, features, prepared)
+    record = _record(cfg, library, prepared, built, history)
+    metrics = _metrics(cfg, prepared, probs_img, probs, embeddings)
     progress("saving", 0, 1)  # the model, and its LiteRT conversion: several seconds at 224 px
-    del frozen, features
+    model = built.model
+    del built, features  # the frozen half's features are the largest arrays of a run
     # each file's content digest (memoised when its images were made), so an upload of a library file is
     # recognised as that track (genrec.runs.reader.Run.track_with_content)
     tracks = prepared.tracks.assign(digest=[cache.file_digest(Path(p)) for p in prepared.tracks["path"]])

@@ -69,14 +69,14 @@ def test_run_without_lite_file_answers_with_keras_the_same(tiny_runs, tmp_path):
 def test_a_failed_conversion_still_saves_a_run_that_answers_with_keras(tiny_library_dir, tmp_path, monkeypatch):
     """The TFLite converter fails in many ways; training must still save a complete run (without
     predictor.tflite, recorded as such) that answers with model.keras and can be explained."""
-    import genrec.runs.reader
+    import genrec.runs.writer
     from genrec.model.gradcam import HEAD_FILE
     from genrec.training.trainer import TrainConfig, train
 
     def broken(model, target):
         raise RuntimeError("converter exploded")
 
-    monkeypatch.setattr(genrec.runs.reader, "export_predictor", broken)
+    monkeypatch.setattr(genrec.runs.writer, "export_predictor", broken)
     monkeypatch.setenv("GENREC_HOME", str(tmp_path / "home"))
     cfg = TrainConfig(
         arch="vgg16", library=str(tiny_library_dir), epochs=1, input_size=32, weights="none", out=str(tmp_path / "m")

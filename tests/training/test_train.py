@@ -15,7 +15,8 @@ from genrec.cli import main
 from genrec.data.library import load_gtzan
 from genrec.errors import AudioError, RunError
 from genrec.evaluate.report import evaluate_run
-from genrec.runs.reader import RUN_FILES, Run, list_runs
+from genrec.runs.layout import RUN_FILES
+from genrec.runs.reader import Run, list_runs
 from genrec.training.trainer import (
     TrainConfig,
     class_weights,
@@ -205,7 +206,7 @@ def test_interrupted_training_leaves_no_run(tiny_library_dir, tmp_path, monkeypa
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("genrec.runs.reader.np.savez", interrupt)
+    monkeypatch.setattr("genrec.runs.writer.np.savez", interrupt)
     with pytest.raises(KeyboardInterrupt):
         cfg = quick_config("vgg16", tmp_path, max_per_genre=1)
         train(cfg, library=lib)

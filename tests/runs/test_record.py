@@ -1,0 +1,25 @@
+"""run.json and metrics.json are written and read through the same typed records."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from genrec.runs.layout import METRICS_JSON, RUN_JSON
+from genrec.runs.reader import Run
+from genrec.runs.record import RunMetrics, RunRecord
+
+
+def test_record_and_metrics_round_trip_through_json(tiny_runs):
+    run = Run.open(tiny_runs["vgg16"])
+    record = run.info
+    again = RunRecord.from_json(run.path / RUN_JSON, json.loads(json.dumps(record.to_json())))
+    assert replace(again, raw={}) == replace(record, raw={})
+    assert again.to_json() == record.to_json()
+    saved = json.loads((run.path / RUN_JSON).read_text())
+    assert {k: v for k, v in record.to_json().items() if k in saved} == saved  # nothing recorded is lost
+
+    metrics = run.metrics_summary
+    back = RunMetrics.from_json(run.path / METRICS_JSON, json.loads(json.dumps(metrics.to_json())), record.genres)
+    assert back == metrics
+    assert metrics.to_json() == json.loads((run.path / METRICS_JSON).read_text())

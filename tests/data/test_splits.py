@@ -61,7 +61,8 @@ def test_library_command_takes_split_and_counts_unlisted(tmp_path, capsys):
 def test_train_and_prepare_load_the_library_with_the_split_they_are_given(tmp_path, monkeypatch, command):
     """`genrec train --split filtered` once loaded the folder with the random split, so the run trained
     on unlisted clips while its config said "filtered"."""
-    import genrec.training.trainer
+    import genrec.cli.data
+    import genrec.cli.training
 
     root, listed, unlisted = filtered_folder(tmp_path / "genres", per_split=2)
     seen = {}
@@ -70,8 +71,9 @@ def test_train_and_prepare_load_the_library_with_the_split_they_are_given(tmp_pa
         seen.update(split=library.split_name, tracks=dict(zip(library.tracks["track_id"], library.tracks["split"])))
         raise GenrecError("stopped by the test")
 
-    target = "train" if command[0] == "train" else "select_tracks"
-    monkeypatch.setattr(genrec.training.trainer, target, lambda *a, **kw: stop(kw.get("library", a[-1] if a else None)))
+    # the CLI module's own name for the step: the command calls it through there
+    module, target = (genrec.cli.training, "train") if command[0] == "train" else (genrec.cli.data, "select_tracks")
+    monkeypatch.setattr(module, target, lambda *a, **kw: stop(kw.get("library", a[-1] if a else None)))
     assert main([*command, str(root), "--split", "filtered"]) == 2
     assert seen["split"] == "filtered"
     assert seen["tracks"].pop(unlisted) == "unlisted"

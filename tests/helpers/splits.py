@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from genrec.data.library import FILTERED_SPLIT_DIR
+from tests.helpers.audio import tone, write_audio
 
 
 def filtered_folder(
@@ -15,7 +16,6 @@ def filtered_folder(
 
     Returns (folder, track id → split of the listed ones, the unlisted id).
     """
-    from conftest import tone, write_audio
 
     listed = shipped_lists()
     chosen = {}

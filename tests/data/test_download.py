@@ -210,6 +210,8 @@ def test_tqdm_progress_bar_counts_the_file_up_to_its_size(
 ) -> None:
     import tqdm.auto
 
+    import genrec.data.download
+
     bars: list[tqdm.auto.tqdm] = []
 
     class RecordingTqdm(tqdm.auto.tqdm):
@@ -217,7 +219,8 @@ def test_tqdm_progress_bar_counts_the_file_up_to_its_size(
             super().__init__(*args, **kwargs)
             bars.append(self)
 
-    monkeypatch.setattr(tqdm.auto, "tqdm", RecordingTqdm)
+    # the name download_file draws its bar with
+    monkeypatch.setattr(genrec.data.download, "tqdm", RecordingTqdm)
     data = os.urandom(10_000)
     url = server.publish("t.bin", data)
     download_file(url, tmp_path / "t.bin", progress=True, chunk_size=1024)

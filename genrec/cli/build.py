@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import genrec.training.pipeline as pipeline
 from genrec.cli._shared import (
     Number,
     check_data_home,
@@ -19,7 +20,6 @@ from genrec.cli._shared import (
     weights_arg,
 )
 from genrec.config import CLIP_SECONDS, DEMO_WEIGHTS, MIN_CHUNK_SECONDS
-from genrec.training.pipeline import RUN_LINE, build, closing_table
 from genrec.utils.progress import JsonLinesProgress, TqdmProgress
 
 #: The ``genrec build`` options that ``genrec.training.pipeline.build`` takes as keywords of the same names.
@@ -37,7 +37,7 @@ def run_build(library: str, progress_format: str, **options: object) -> None:
     lines = progress_format == "lines"  # for a parent process (the app) following the build
     if lines:
         # stdout carries only the protocol; what the download says goes to stderr (the parent's log)
-        runs = build(
+        runs = pipeline.build(
             library,
             progress=JsonLinesProgress(sys.stdout),
             report=lambda message: print(message, file=sys.stderr, flush=True),
@@ -45,14 +45,14 @@ def run_build(library: str, progress_format: str, **options: object) -> None:
         )
         for run_dir in runs:
             print(trained_on(run_dir), file=sys.stderr, flush=True)
-            print(f"{RUN_LINE}{run_dir}", flush=True)
+            print(f"{pipeline.RUN_LINE}{run_dir}", flush=True)
         return
-    runs = build(library, progress=TqdmProgress(), report=print, **options)
+    runs = pipeline.build(library, progress=TqdmProgress(), report=print, **options)
     for run_dir in runs:
         print_run(run_dir)
         print(trained_on(run_dir))
     print("\nboth runs next to the paper (ImageNet weights, full GTZAN, random 80/10/10 split):")
-    print(closing_table(runs))
+    print(pipeline.closing_table(runs))
     print("\nnext: genrec runs   |   streamlit run app.py")
 
 

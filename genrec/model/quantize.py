@@ -20,7 +20,6 @@ inside the functions that convert.
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata as md
 import json
 import logging
 import time
@@ -39,6 +38,7 @@ from genrec.runs.reader import Run
 from genrec.search.index import ExactIndex
 from genrec.utils.fileio import atomic_write
 from genrec.utils.progress import ProgressFn, silent
+from genrec.utils.versions import package_versions
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ def quantize_run(run: Run, model=None, progress: ProgressFn = silent) -> Path:
         if calibration is None
         else {"split": "train", "images": len(calibration), "seed": CALIBRATION_SEED},
         "seconds": {k: round(v, 2) for k, v in times.items()},
-        "versions": _versions(),
+        "versions": package_versions(("tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert")),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     atomic_write(run.path / AGREEMENT_FILE, json.dumps(record, indent=2).encode())
@@ -244,11 +244,3 @@ def quantize_or_none(run: Run, model, progress: ProgressFn = silent) -> Path | N
             with contextlib.suppress(OSError):
                 (run.path / name).unlink()
         return None
-
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in ("tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert"):
-        with contextlib.suppress(md.PackageNotFoundError):
-            out[name] = md.version(name)
-    return out

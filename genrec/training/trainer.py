@@ -9,8 +9,6 @@ tail shares its layers with the full model, this trains the full model itself
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata as md
-import platform
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -49,6 +47,7 @@ from genrec.runs.reader import Run
 from genrec.runs.writer import write_run
 from genrec.utils.paths import runs_home
 from genrec.utils.progress import ProgressFn, per_stage, silent
+from genrec.utils.versions import package_versions
 
 
 @dataclass
@@ -292,14 +291,8 @@ def fit_tail(
     return history
 
 
-def package_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in ("genrec", "tensorflow", "tensorflow-cpu", "keras", "numpy", "scipy", "soxr", "scikit-learn"):
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            continue
-    return out
+#: The packages whose versions a run records beside Python's.
+RECORDED_PACKAGES = ("genrec", "tensorflow", "tensorflow-cpu", "keras", "numpy", "scipy", "soxr", "scikit-learn")
 
 
 @contextlib.contextmanager
@@ -427,7 +420,7 @@ def _record(cfg: TrainConfig, library: Library, prepared: Prepared, built: _Buil
         "images": {"total": int(len(prepared.images)), "cache_hits": int(prepared.cache_hits)},
         "epochs_run": int(len(history)),
         "best_epoch": int(history["val_loss"].idxmin() + 1) if "val_loss" in history else int(len(history)),
-        "versions": package_versions(),
+        "versions": package_versions(RECORDED_PACKAGES, python=True),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 

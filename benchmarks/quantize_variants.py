@@ -1,10 +1,11 @@
 """LiteRT quantization variants of the predictor, side by side: file size, forward time, agreement with float.
 
-For each run (VGG16 and ResNet50), the image → (probabilities, embedding) network is converted with
-``genrec.model.quantize.convert_variant`` in every variant (float32, full-integer int8 with float input/output,
-dynamic-range int8 weights, float16 weights), calibrated on the run's own training spectrograms
-(``genrec.model.quantize.calibration_sample``). Each file then answers, in LiteRT's interpreter with its
-default XNNPACK delegate, on this CPU:
+For each run (VGG16 and ResNet50), the run's float ``predictor.tflite`` is quantized with
+``genrec.model.quantize.quantize_predictor`` (AI Edge Quantizer) in every recipe: the ones runs try
+(``RECIPES``: dynamic, weights-only) and the others (``EXTRA_RECIPES``: dynamic with a float head, float16
+weights, full integer calibrated on the run's own training spectrograms with
+``genrec.model.quantize.calibration_sample``). Each file then answers, in LiteRT's interpreter with its
+default XNNPACK delegate, on this CPU (its flags are printed in the header):
 
 * the forward pass of one query's images (median of ``--repeats``, variants in rotating order, so
   every variant sees the same machine load);
@@ -14,7 +15,8 @@ default XNNPACK delegate, on this CPU:
 * the agreement with the float model on the run's own library (``genrec.model.quantize.agreement``: top-1
   genre agreement, top-5 overlap, max probability difference).
 
-The shipped variant (``genrec.model.quantize.SHIPPED_VARIANT``) is the one this table favours.
+Runs keep the first of ``RECIPES`` that agrees with float (``genrec.model.quantize.choose_recipe``); this
+table shows the whole curve, and why the others are not tried.
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     workspace.add_run_args(p, train_epochs=3)
-    p.add_argument("--variants", default="float,int8,dynamic,float16", help="comma-separated")
+    p.add_argument(
+        "--variants",
+        default="float,dynamic,dynamic-float-head,weights-only,float16,full-integer",
+        help="comma-separated",
+    )
     p.add_argument("--archs", default="vgg16,resnet50", help="which of the two runs to measure (default both)")
     p.add_argument("--repeats", type=int, default=10, help="timed forward passes per variant (default 10)")
     p.add_argument("--threads", type=int, default=1, help="LiteRT threads (default 1: CPU time = work)")
@@ -80,16 +86,15 @@ def measure_run(
     is_train = (run.tracks["split"].to_numpy() == "train")[owner]
     calibration = Q.calibration_sample(images, is_train)
     query = images[owner == 0].astype(np.float32)  # one query's images (one clip: 1 image, or its chunks)
-    model = run.load_model()
     files, convert_s = {}, {}
     for v in variants:
         t = time.perf_counter()
-        data = Q.convert_variant(model, v, calibration)
+        float_file = run.path / "predictor.tflite"
+        data = float_file.read_bytes() if v == "float" else Q.quantize_predictor(float_file, v, calibration)
         convert_s[v] = time.perf_counter() - t
         files[v] = workdir / f"{run.arch}-{v}.tflite"
         files[v].write_bytes(data)
         print(f"  [{run.arch}] {v}: converted in {convert_s[v]:.1f} s, {len(data) / 1e6:.1f} MB", flush=True)
-    del model
     ways = {(v, latest): signature_runner(files[v], latest, threads) for v in variants for latest in (False, True)}
     times: dict = {k: [] for k in ways}
     cpu: dict = {k: [] for k in ways}

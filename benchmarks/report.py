@@ -19,6 +19,7 @@ from pathlib import Path
 from benchmarks import workspace
 from benchmarks.measure import cpu_seconds
 from benchmarks.workspace import PROJECT
+from genrec.utils.machine import cpu_features, describe_cpu
 from genrec.utils.versions import package_versions
 
 #: The distributions whose versions a benchmark's header names.
@@ -49,22 +50,9 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-#: The SIMD and matrix extensions that decide how fast vector search and inference run here.
-SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
-
-
 def cpu_flags() -> str:
-    """Which of :data:`SPEED_FLAGS` /proc/cpuinfo lists, e.g. ``avx2 (no avx512f, ...)``; "n/a" elsewhere."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                present = set(line.split(":", 1)[1].split())
-                have = [f for f in SPEED_FLAGS if f in present]
-                lacks = [f for f in SPEED_FLAGS if f not in present]
-                return " ".join(have or ["none"]) + (f" (no {', '.join(lacks)})" if lacks else "")
-    except OSError:
-        pass
-    return "n/a"
+    """Which of genrec's speed-relevant CPU flags /proc/cpuinfo lists, e.g. ``avx2 (no avx512f, ...)``."""
+    return describe_cpu(cpu_features())
 
 
 def mem_total_gb() -> float | None:

@@ -88,7 +88,7 @@ def cmd_export(a) -> None:
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); outside clips are now answered with LiteRT")
     print(f"wrote {run.path / HEAD_FILE}; Grad-CAM (`genrec explain`, the app's heatmaps) works for this run")
     if a.quantize:
-        target = quantize_run(run, model, progress=TqdmProgress())
+        target = quantize_run(run, progress=TqdmProgress())
         print(
             f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); 8-bit vs float: "
             f"{quantized_agreement(run.path)}\nuploads are answered by the {choose_predictor(run)}"

@@ -11,7 +11,7 @@ A run may also carry ``predictor-int8.tflite``, an 8-bit version written by
 :mod:`genrec.model.quantize`, with its agreement with the float model in
 ``predictor-int8.json``. :func:`choose_predictor` decides which file answers:
 ``GENREC_PREDICTOR`` = ``auto`` (default: the 8-bit one when its top-1 genre
-agreement is at least 0.99 and it keeps 0.8 of the top-5 recommendations),
+agreement is at least 0.99 and it keeps 0.9 of the top-5 recommendations),
 ``float`` or ``int8``.
 """
 
@@ -30,7 +30,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
@@ -40,7 +40,10 @@ from genrec.model.gradcam import needs_export
 from genrec.model.pooling import clip_predictions
 from genrec.runs.layout import AGREEMENT_FILE, MODEL_KERAS, PREDICTOR_FILE, QUANTIZED_FILE
 from genrec.utils.fileio import atomic_write, stderr_to_log
-from genrec.utils.machine import cpu_threads
+from genrec.utils.machine import cpu_features, cpu_threads
+
+if TYPE_CHECKING:  # runs.reader imports this module's file names: a real import would close a loop
+    from genrec.runs.reader import Run
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,7 @@ PREDICTOR_SETTINGS = ("auto", "float", "int8")
 MIN_TOP1_AGREEMENT = 0.99
 #: ... and keeps this share of the float model's top-5 recommendations: a genre kept is not enough when the
 #: recommendations change (tiny test runs keep every genre and share under 0.2 of their top 5).
-MIN_TOP5_OVERLAP = 0.8
+MIN_TOP5_OVERLAP = 0.9
 #: Output names of the converted signature, in the order of the Keras outputs (probabilities, embedding,
 #: last feature map); files written before Grad-CAM have only the first two.
 _OUTPUTS = ("output_0", "output_1", "output_2")
@@ -107,6 +110,9 @@ class QuietRunner:
     def get_input_details(self) -> dict:
         return self._run.get_input_details()
 
+    def get_output_details(self) -> dict:
+        return self._run.get_output_details()
+
 
 def signature_runner(model: Path | bytes, threads: int | None = None) -> QuietRunner:
     """The default signature of a LiteRT flatbuffer (a file, or its bytes) on ``threads`` (default: every
@@ -123,11 +129,12 @@ class LitePredictor:
     take turns.
     """
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(self, path: Path, threads: int | None = None, *, content: bytes | None = None) -> None:
+        """``content``: the flatbuffer's bytes, not yet written to ``path`` (an 8-bit candidate being checked)."""
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
-            self._run = signature_runner(path, threads)
+            self._run = signature_runner(content if content is not None else self.path, threads)
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError for unreadable flatbuffers
             raise RunError(
                 f"{path}: the LiteRT predictor is damaged or incomplete ({type(exc).__name__}). Delete it to "
@@ -137,6 +144,10 @@ class LitePredictor:
     def image_shape(self) -> tuple[int, ...]:
         """The (height, width, channels) of the images the file takes."""
         return tuple(int(v) for v in self._run.get_input_details()["image"]["shape_signature"][1:])
+
+    def has_feature_map(self) -> bool:
+        """Whether the file has the last feature map as its third output (files written before Grad-CAM do not)."""
+        return _OUTPUTS[2] in self._run.get_output_details()
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
@@ -249,6 +260,7 @@ class QuantizedAgreement:
     top5_overlap: float
     max_prob_diff: float
     tracks: int
+    recipe: str = "dynamic"  # records written before recipes were chosen per run are all dynamic range
 
     def __str__(self) -> str:
         return (
@@ -271,7 +283,8 @@ def quantized_agreement(run_path: Path) -> QuantizedAgreement | None:
     tracks = rec.get("tracks")
     if not all(type(v) in (int, float) and 0 <= v <= 1 for v in values) or type(tracks) is not int or tracks < 1:
         return None
-    return QuantizedAgreement(*(float(v) for v in values), tracks)
+    recipe = rec.get("recipe", "dynamic")
+    return QuantizedAgreement(*(float(v) for v in values), tracks, recipe if isinstance(recipe, str) else "dynamic")
 
 
 @dataclass(frozen=True)
@@ -302,7 +315,7 @@ def predictor_setting() -> str:
     return value
 
 
-def choose_predictor(run, setting: str | None = None) -> PredictorChoice:
+def choose_predictor(run: Run, setting: str | None = None) -> PredictorChoice:
     """The predictor :func:`load_predictor` uses for ``run`` under ``setting`` (default: the current
     ``GENREC_PREDICTOR``); nothing is loaded."""
     setting = setting or predictor_setting()
@@ -333,27 +346,47 @@ def choose_predictor(run, setting: str | None = None) -> PredictorChoice:
         return floating(f"8-bit top-1 agreement {agreement.top1_agreement:.3f} is below {MIN_TOP1_AGREEMENT}")
     if agreement.top5_overlap < MIN_TOP5_OVERLAP:
         return floating(f"8-bit top-5 overlap {agreement.top5_overlap:.2f} is below {MIN_TOP5_OVERLAP}")
-    return PredictorChoice("int8", quantized, f"top-1 agreement with float {agreement.top1_agreement:.3f}", agreement)
+    return PredictorChoice("int8", quantized, _why_8bit(agreement), agreement)
 
 
-def load_predictor(run, *, explain: bool = False) -> Predictor:
+def _why_8bit(agreement: QuantizedAgreement) -> str:
+    """Why ``auto`` answers in 8-bit, and what that buys on this CPU."""
+    cpu = cpu_features()
+    if agreement.recipe != "dynamic":
+        gain = "float arithmetic, a quarter of the weights in memory"
+    elif cpu is None:
+        gain = "8-bit arithmetic"
+    elif cpu["int8_dot"]:
+        gain = "8-bit arithmetic on this CPU's int8 dot products (VNNI/AMX)"
+    else:
+        gain = "8-bit arithmetic, near float speed on this CPU (no VNNI), a quarter of the weights in memory"
+    return (
+        f"{agreement.recipe} recipe, top-1 agreement with float {agreement.top1_agreement:.3f}, "
+        f"top-5 overlap {agreement.top5_overlap:.2f}: {gain}"
+    )
+
+
+def load_predictor(run: Run, *, explain: bool = False) -> Predictor:
     """The predictor :func:`choose_predictor` picks for ``run``: 8-bit or float LiteRT, else Keras.
 
-    ``explain``: a predictor with the feature-map output Grad-CAM needs, which only the float file has.
+    ``explain``: a predictor with the feature-map output Grad-CAM needs. 8-bit files made from a float file
+    with that output keep it; older 8-bit files (converted from Keras without it) leave Grad-CAM to the float one.
     """
     choice = choose_predictor(run)
-    if explain and choice.kind == "int8":
-        if not (run.path / PREDICTOR_FILE).is_file():
-            raise RunError(
-                f"{run.path}: Grad-CAM needs {PREDICTOR_FILE}, which this run does not carry; pack it with "
-                "`genrec runs pack --all-predictors` (or `genrec export` where its model.keras is)."
-            )
-        choice = PredictorChoice("float", run.path / PREDICTOR_FILE, "Grad-CAM needs the float feature map")
     if choice.kind != "keras":
         try:
-            return LitePredictor(choice.path)
+            predictor = LitePredictor(choice.path)
         except ImportError as exc:  # installed but unusable here (e.g. a missing system library)
             log.warning("%s: LiteRT cannot be loaded (%s); answering with model.keras", run.id, exc)
-    elif (run.path / PREDICTOR_FILE).is_file():
+            return KerasPredictor(run.load_model())
+        if not explain or choice.kind != "int8" or predictor.has_feature_map():
+            return predictor
+        if not (run.path / PREDICTOR_FILE).is_file():
+            raise RunError(
+                f"{run.path}: Grad-CAM needs a predictor with the feature-map output, and this run's 8-bit one was "
+                f"made without it; rewrite it with `genrec export {run.path} --quantize`."
+            )
+        return LitePredictor(run.path / PREDICTOR_FILE)
+    if (run.path / PREDICTOR_FILE).is_file():
         log.info("%s: %s; answering with model.keras", run.id, choice.reason)
     return KerasPredictor(run.load_model())

@@ -1,27 +1,31 @@
-"""8-bit LiteRT predictors: the run's float network quantized, with its agreement measured.
+"""8-bit LiteRT predictors: the run's float predictor quantized, checked against the float answers.
 
-Each run's ``predictor.tflite`` computes in float32. This module writes
-``predictor-int8.tflite`` next to it: the same image → (probabilities,
-embedding) network with int8 weights (float input and output are kept, so
-callers see no difference). Then the 8-bit predictor answers the run's own library, and its answers are
-compared with the float model's saved ones (``embeddings.npz``): top-1 genre
-agreement, mean overlap of the top-5 recommendations and the largest
-probability difference. These figures go to ``predictor-int8.json`` beside
-the file; ``run.json`` stays as training wrote it. Serving uses the 8-bit
-file only when that agreement clears the bar (:mod:`genrec.model.predict`).
+Each run's ``predictor.tflite`` computes in float32. This module writes ``predictor-int8.tflite`` next to
+it: the same image → (probabilities, embedding, feature map) network with int8 weights (float input and
+outputs are kept, so callers see no difference, and Grad-CAM can use it too). The quantization is Google's
+AI Edge Quantizer (``ai-edge-quantizer``) applied to the float flatbuffer itself: no TensorFlow, no second
+conversion, well under a second.
 
-Which variant ships (:data:`SHIPPED_VARIANT`) was measured: ``benchmarks/quantize_variants.py``
-tries full integer (int8 activations, calibrated on a seeded sample of the run's own training
-spectrograms), dynamic range and float16. The conversion route is Keras 3's: ``model.export`` to a SavedModel, then
-``tf.lite.TFLiteConverter.from_saved_model``. TensorFlow is imported only
-inside the functions that convert.
+Several recipes are tried, the fastest first (:data:`RECIPES`). Each answers the run's own library and is
+compared with the float model's saved answers (``embeddings.npz``): top-1 genre agreement, mean overlap
+of the top-5 recommendations and the largest probability difference. The first recipe that clears the bar
+of :mod:`genrec.model.predict` (``MIN_TOP1_AGREEMENT``, ``MIN_TOP5_OVERLAP``) is kept. The tracks the
+float model was least sure of are checked first, so a recipe that changes too many genres is dropped after
+a fraction of the library. ``predictor-int8.json`` records the chosen recipe, its figures, every recipe
+tried and why each was dropped, and this CPU's 8-bit features; ``run.json`` stays as training wrote it.
+Serving uses the 8-bit file only when the recorded agreement clears the bar.
+
+``benchmarks/quantize_variants.py`` measures these and the other recipes (float16, full integer) side by
+side; benchmarks/RESULTS.md section 11 has the curve and why these three.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
+import math
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -33,26 +37,35 @@ import genrec.audio.cache as cache
 from genrec.config import TOP_K
 from genrec.errors import RunError
 from genrec.model.pooling import clip_predictions
-from genrec.model.predict import AGREEMENT_FILE, QUANTIZED_FILE, LitePredictor, to_litert
+from genrec.model.predict import (
+    AGREEMENT_FILE,
+    MIN_TOP1_AGREEMENT,
+    MIN_TOP5_OVERLAP,
+    PREDICTOR_FILE,
+    QUANTIZED_FILE,
+    LitePredictor,
+)
 from genrec.runs.reader import Run
 from genrec.search.index import ExactIndex
 from genrec.utils.fileio import atomic_write
+from genrec.utils.machine import cpu_features
 from genrec.utils.progress import ProgressFn, silent
 from genrec.utils.versions import package_versions
 
 log = logging.getLogger(__name__)
 
-#: How the converter is set up for each variant; "int8" is the one runs ship (benchmarks/quantize_variants.py).
-VARIANTS = {
-    "float": "float32 weights and activations (predictor.tflite)",
-    "int8": "full integer: int8 weights and activations, float input and output",
-    "dynamic": "dynamic range: int8 weights, float activations (quantized on the fly)",
-    "float16": "float16 weights, float32 activations",
+#: The recipes a run tries, fastest first; the first whose answers agree with float is kept.
+RECIPES = {
+    "dynamic": "int8 weights per channel, activations quantized on the fly: 8-bit arithmetic",
+    "weights-only": "int8 weights per channel, widened to float32 when loaded: float arithmetic, a quarter of the file",
 }
-#: Dynamic range: measured fastest on this CPU and far closer to float than full integer, which on random-init
-#: runs lost the genre for most tracks (benchmarks/RESULTS.md, section 8); it also needs no calibration pass.
-SHIPPED_VARIANT = "dynamic"
-#: Calibration images drawn (seeded) from the run's training split (full-integer "int8" only).
+#: Recipes only the benchmark measures (benchmarks/quantize_variants.py, RESULTS.md section 11).
+EXTRA_RECIPES = {
+    "dynamic-float-head": "as dynamic, but the head's fully connected layers stay float32",
+    "float16": "float16 weights widened to float32 when loaded: half the file",
+    "full-integer": "int8 weights and activations, activation ranges calibrated on training spectrograms",
+}
+#: Calibration images drawn (seeded) from the run's training split ("full-integer" only).
 CALIBRATION_IMAGES = 64
 CALIBRATION_SEED = 0
 #: At most this many library tracks (seeded sample) answer the agreement check; the demo library has 200.
@@ -61,36 +74,38 @@ AGREEMENT_K = TOP_K
 _BATCH = 8
 
 
-def convert_variant(model, variant: str = SHIPPED_VARIANT, calibration: np.ndarray | None = None) -> bytes:
-    """``model``'s image → (probabilities, embedding) network as a LiteRT flatbuffer of the given variant.
+def quantize_predictor(float_model: Path | bytes, recipe: str, calibration: np.ndarray | None = None) -> bytes:
+    """A float LiteRT predictor (file or bytes) quantized with ``recipe`` (:data:`RECIPES` or
+    :data:`EXTRA_RECIPES`), as flatbuffer bytes. ``calibration`` (images, 0–255) is needed for "full-integer"."""
+    from ai_edge_quantizer import qtyping, quantizer  # noqa: PLC0415 - seconds to import (ml_dtypes); only quantizing needs it
 
-    ``calibration`` (uint8 or float images, 0–255) is needed for "int8": the converter runs the float
-    model over them to fix each activation's range. The conversion route is :func:`genrec.model.predict.to_litert`'s;
-    unlike :func:`genrec.model.predict.write_litert` it has no feature-map output and no buffer offsets, and
-    returns bytes rather than writing a file.
-    """
-    import tensorflow as tf  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
-
-    from genrec.model.network import with_embedding  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
-
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
-    if variant == "int8" and (calibration is None or not len(calibration)):
-        raise ValueError("full-integer quantization needs calibration images")
-
-    def configure(converter) -> None:
-        if variant != "float":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if variant == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        if variant == "int8":
-            converter.representative_dataset = lambda: (
-                [calibration[i : i + 1].astype(np.float32)] for i in range(len(calibration))
+    if recipe not in RECIPES and recipe not in EXTRA_RECIPES:
+        raise ValueError(f"unknown recipe {recipe!r}; choose one of {', '.join([*RECIPES, *EXTRA_RECIPES])}")
+    op = qtyping.TFLOperationName
+    calibrated = None
+    qt = quantizer.Quantizer(bytearray(float_model) if isinstance(float_model, bytes) else str(float_model))
+    if recipe in ("dynamic", "dynamic-float-head"):
+        qt.add_dynamic_config(".*", op.ALL_SUPPORTED, 8)
+        if recipe == "dynamic-float-head":
+            qt.update_quantization_recipe(
+                regex=".*",
+                operation_name=op.FULLY_CONNECTED,
+                op_config=qtyping.OpQuantizationConfig(),
+                algorithm_key="no_quantize",
             )
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-
-    # without the float file's buffer offsets: the variants were measured that way (benchmarks/RESULTS.md)
-    return to_litert(with_embedding(model), configure=configure, defaults=False)
+    elif recipe == "weights-only":
+        qt.add_weight_only_config(".*", op.ALL_SUPPORTED, 8)
+    elif recipe == "float16":
+        qt.add_weight_only_config(".*", op.ALL_SUPPORTED, 16, algorithm_key="float_casting")
+    elif recipe == "full-integer":
+        if calibration is None or not len(calibration):
+            raise ValueError("full-integer quantization needs calibration images")
+        qt.add_static_config(".*", op.ALL_SUPPORTED, 8, 8)
+        samples = [{"image": calibration[i : i + 1].astype(np.float32)} for i in range(len(calibration))]
+        calibrated = qt.calibrate({"serving_default": samples})
+    with contextlib.redirect_stderr(io.StringIO()):  # the quantizer's own tqdm bar, amid genrec's progress
+        result = qt.quantize(calibrated, enable_progress_report=False, enable_progress_bar=False)
+    return bytes(result.quantized_model)
 
 
 def calibration_sample(
@@ -184,59 +199,136 @@ def run_library_images(run: Run, rows: np.ndarray, progress: ProgressFn = silent
     return images, owner
 
 
-def quantize_run(run: Run, model=None, progress: ProgressFn = silent) -> Path:
-    """Write ``predictor-int8.tflite`` and ``predictor-int8.json`` (its agreement with float) into ``run``
-    (an opened :class:`genrec.runs.reader.Run`).
+@dataclass
+class Trial:
+    """One recipe tried on a run: kept or dropped, and why."""
 
-    ``model`` is the run's Keras model when the caller already holds it (training); else it is loaded.
+    recipe: str
+    kept: bool
+    why: str
+    seconds: float
+    agreement: Agreement | None  # None when dropped before the whole library was answered
+
+    def as_dict(self) -> dict:
+        figures = {} if self.agreement is None else asdict(self.agreement)
+        return {"recipe": self.recipe, "kept": self.kept, "why": self.why, "seconds": self.seconds, **figures}
+
+
+def check_recipe(
+    run: Run, data: bytes, images: np.ndarray, owner: np.ndarray, rows: np.ndarray, *, stop_early: bool = True
+) -> tuple[Agreement | None, str | None]:
+    """(agreement, None) when the quantized ``data`` clears the bar on the library ``rows``; else (agreement or
+    None, why not).
+
+    Clips are answered in the order of the float model's margin between its two likeliest genres, smallest
+    first: a genre flips there first, so with ``stop_early`` a failing recipe is dropped as soon as more genres
+    changed than the bar allows, usually after a fraction of the library.
     """
-    times: dict[str, float] = {}
+    predictor = LitePredictor(run.path / QUANTIZED_FILE, content=data)
+    ref = run.arrays["probabilities"][rows]
+    top2 = np.sort(ref, axis=1)[:, -2:]
+    order = np.argsort(top2[:, 1] - top2[:, 0], kind="stable")
+    allowed = math.floor((1 - MIN_TOP1_AGREEMENT) * len(rows) + 1e-9)
+    probs = np.zeros_like(ref)
+    embs: np.ndarray | None = None
+    flips = 0
+    for start in range(0, len(order), _BATCH):
+        clips = np.sort(order[start : start + _BATCH])
+        pick = np.isin(owner, clips)
+        cp, ce = predict_library(predictor, images[pick], np.searchsorted(clips, owner[pick]), len(clips))
+        if embs is None:
+            embs = np.zeros((len(rows), ce.shape[1]), dtype=ce.dtype)
+        probs[clips], embs[clips] = cp, ce
+        flips += int((cp.argmax(1) != ref[clips].argmax(1)).sum())
+        if stop_early and flips > allowed:
+            done = start + len(clips)
+            return None, f"dropped after {done} of {len(rows)} tracks: {flips} genres changed, at most {allowed} may"
+    agree = agreement(run, probs, embs, rows)
+    if agree.top1_agreement < MIN_TOP1_AGREEMENT:
+        return agree, f"top-1 agreement {agree.top1_agreement:.3f} is below {MIN_TOP1_AGREEMENT}"
+    if agree.top5_overlap < MIN_TOP5_OVERLAP:
+        return agree, f"top-5 overlap {agree.top5_overlap:.3f} is below {MIN_TOP5_OVERLAP}"
+    return agree, None
+
+
+def choose_recipe(
+    run: Run, images: np.ndarray, owner: np.ndarray, rows: np.ndarray, progress: ProgressFn = silent
+) -> tuple[bytes, Agreement, list[Trial]]:
+    """The first of :data:`RECIPES` whose answers agree with float, its agreement and every recipe tried.
+
+    When none agrees, the last one (the closest to float) is returned with its figures, which keep ``auto``
+    serving in float.
+    """
+    trials: list[Trial] = []
+    names = list(RECIPES)
+    for i, recipe in enumerate(names):
+        progress("8-bit: quantize and check", i, len(names))
+        t = time.perf_counter()
+        data = quantize_predictor(run.path / PREDICTOR_FILE, recipe)
+        last = i == len(names) - 1
+        agree, why = check_recipe(run, data, images, owner, rows, stop_early=not last)
+        kept = why is None or last
+        trials.append(Trial(recipe, kept, why or "agrees with float", round(time.perf_counter() - t, 2), agree))
+        if kept:
+            progress("8-bit: quantize and check", len(names), len(names))
+            return data, agree, trials
+    raise AssertionError("unreachable: the last recipe is always kept")
+
+
+def quantize_run(run: Run, progress: ProgressFn = silent) -> Path:
+    """Write ``predictor-int8.tflite`` and ``predictor-int8.json`` (its recipe and agreement with float) into
+    ``run`` (an opened :class:`genrec.runs.reader.Run` with its ``predictor.tflite``). Needs no TensorFlow.
+    """
+    if not (run.path / PREDICTOR_FILE).is_file():
+        raise RunError(
+            f"{run.path}: the 8-bit predictor is made from {PREDICTOR_FILE}, which is missing; "
+            f"write it first with `genrec export {run.path}`."
+        )
     t = time.perf_counter()
     n = len(run.tracks)
     rows = np.arange(n)
     if n > AGREEMENT_TRACKS:
         rows = np.sort(np.random.default_rng(CALIBRATION_SEED).choice(n, AGREEMENT_TRACKS, replace=False))
     images, owner = run_library_images(run, rows, progress)
-    is_train = (run.tracks["split"].to_numpy()[rows] == "train")[owner]
-    times["spectrograms"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    model = model if model is not None else run.load_model()
-    calibration = calibration_sample(images, is_train) if SHIPPED_VARIANT == "int8" else None
-    progress("8-bit: quantize", 0, 1)
-    data = convert_variant(model, SHIPPED_VARIANT, calibration)
+    spectrogram_s = time.perf_counter() - t
+    data, agree, trials = choose_recipe(run, images, owner, rows, progress)
     target = atomic_write(run.path / QUANTIZED_FILE, data)
-    progress("8-bit: quantize", 1, 1)
-    times["convert"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    probs, embs = predict_library(LitePredictor(target), images, owner, len(rows), progress)
-    agree = agreement(run, probs, embs, rows)
-    times["agreement"] = time.perf_counter() - t
-
+    chosen = trials[-1]
     record = {
         "file": QUANTIZED_FILE,
-        "variant": SHIPPED_VARIANT,
-        "description": VARIANTS[SHIPPED_VARIANT],
+        "recipe": chosen.recipe,
+        "description": RECIPES[chosen.recipe],
         "size_bytes": len(data),
         **asdict(agree),
+        "passes_bar": chosen.why == "agrees with float",
+        "bar": {"top1_agreement": MIN_TOP1_AGREEMENT, "top5_overlap": MIN_TOP5_OVERLAP},
+        "why": "the fastest recipe whose answers agree with float"
+        if chosen.why == "agrees with float"
+        else f"no recipe agrees with float ({chosen.why}); auto answers with the float predictor",
+        "tried": [
+            {"recipe": tr.recipe, "kept": tr.kept, "why": tr.why, "seconds": tr.seconds}
+            | (
+                {}
+                if tr.agreement is None
+                else {k: getattr(tr.agreement, k) for k in ("top1_agreement", "top5_overlap")}
+            )
+            for tr in trials
+        ],
         "reference": "the run's saved float answers (embeddings.npz) for the same library tracks",
-        "calibration": None
-        if calibration is None
-        else {"split": "train", "images": len(calibration), "seed": CALIBRATION_SEED},
-        "seconds": {k: round(v, 2) for k, v in times.items()},
-        "versions": package_versions(("tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert")),
+        "cpu": cpu_features(),
+        "seconds": {"spectrograms": round(spectrogram_s, 2), "recipes": round(sum(tr.seconds for tr in trials), 2)},
+        "versions": package_versions(("ai-edge-quantizer", "ai-edge-litert")),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     atomic_write(run.path / AGREEMENT_FILE, json.dumps(record, indent=2).encode())
     return target
 
 
-def quantize_or_none(run: Run, model, progress: ProgressFn = silent) -> Path | None:
+def quantize_or_none(run: Run, progress: ProgressFn = silent) -> Path | None:
     """:func:`quantize_run` after training: a failure costs serving speed, not the run (which answers in float)."""
     try:
-        return quantize_run(run, model, progress)
-    except Exception as exc:  # the converter fails in many ways; the float predictor still serves
+        return quantize_run(run, progress)
+    except Exception as exc:  # the quantizer fails in many ways; the float predictor still serves
         log.warning(
             "%s: no 8-bit predictor (%s: %s); the run answers with its float predictor", run.id, type(exc).__name__, exc
         )

@@ -217,7 +217,7 @@ def export_step(run_path: Path, progress: ProgressFn = silent) -> None:
 def quantize_step(run_path: Path, progress: ProgressFn = silent) -> None:
     """Add a staged run's 8-bit predictor and its agreement figures (a child process of :func:`build`)."""
 
-    quantize_or_none(Run.open(run_path), None, progress)
+    quantize_or_none(Run.open(run_path), progress)
 
 
 def build_demo(

@@ -468,5 +468,5 @@ def train(
     )
     progress("saving", 1, 1)
     if export:  # optional file beside the complete run; written atomically
-        quantize_or_none(Run.open(run_dir), model, progress)
+        quantize_or_none(Run.open(run_dir), progress)
     return run_dir

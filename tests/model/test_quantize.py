@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import genrec.model.quantize as quantize
 from genrec.cli import main
 from genrec.errors import GenrecError
 from genrec.model.predict import (
@@ -26,9 +27,10 @@ from genrec.model.predict import (
     load_predictor,
     quantized_agreement,
 )
-from genrec.model.quantize import CALIBRATION_IMAGES, SHIPPED_VARIANT, agreement
+from genrec.model.quantize import RECIPES, agreement, quantize_run
 from genrec.runs.reader import Run
 from genrec.serve.recommend import Recommender
+from genrec.utils.machine import cpu_features
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,11 +53,12 @@ def test_every_run_writes_an_8bit_predictor_with_its_agreement(tiny_runs, arch, 
     # int8 weights: well under half the float file (the head's float parts keep it above a quarter)
     assert 0 < quantized.stat().st_size < 0.5 * float_file.stat().st_size
     rec = json.loads((run.path / AGREEMENT_FILE).read_text())
-    assert rec["variant"] == SHIPPED_VARIANT and rec["size_bytes"] == quantized.stat().st_size
+    assert rec["recipe"] in RECIPES and rec["size_bytes"] == quantized.stat().st_size
     assert rec["tracks"] == rec["library_tracks"] == len(run.tracks) == 50
-    n_train = int((run.tracks["split"] == "train").sum())
-    calibration = {"split": "train", "images": min(CALIBRATION_IMAGES, n_train), "seed": 0}
-    assert rec["calibration"] == (calibration if SHIPPED_VARIANT == "int8" else None)
+    # the recipes were tried fastest first, up to the kept one, which is the last tried
+    tried = [t["recipe"] for t in rec["tried"]]
+    assert tried == list(RECIPES)[: len(tried)] and tried[-1] == rec["recipe"] and rec["tried"][-1]["kept"]
+    assert rec["cpu"] == cpu_features() and "ai-edge-quantizer" in rec["versions"]
     assert "int8" not in (run.path / "run.json").read_text()  # the run record stays as training wrote it
 
     # The recorded figures are what the 8-bit predictor really answers through the serving path.
@@ -193,8 +196,91 @@ def test_app_answers_with_the_8bit_predictor_without_tensorflow_and_says_so(tiny
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["tf"] is False and result["used"] == [QUANTIZED_FILE] * 2 and len(result["genres"]) == 2
-    # Grad-CAM (on by default for uploads) needs the float file's feature map: it loads that one too
-    assert result["explained"] == [PREDICTOR_FILE] * 2
+    # Grad-CAM (on by default for uploads) uses the 8-bit file too: it keeps the float file's feature-map output
+    assert result["explained"] == [QUANTIZED_FILE] * 2
     assert len(result["captions"]) == 2
     for caption in result["captions"]:
         assert "**8-bit LiteRT** predictor" in caption and "top-1 agreement" in caption
+
+
+def _fresh_run(tiny_runs, tmp_path, arch: str = "resnet50") -> Run:
+    run = copy_run(tiny_runs[arch], tmp_path / "run")
+    for name in (QUANTIZED_FILE, AGREEMENT_FILE):
+        (run.path / name).unlink()
+    return run
+
+
+def test_the_first_recipe_that_agrees_is_kept(tiny_runs, tmp_path, monkeypatch):
+    run = _fresh_run(tiny_runs, tmp_path)
+    monkeypatch.setattr(quantize, "MIN_TOP1_AGREEMENT", 0.0)  # any answers agree: the fastest recipe is kept
+    monkeypatch.setattr(quantize, "MIN_TOP5_OVERLAP", 0.0)
+    quantize_run(run)
+    rec = json.loads((run.path / AGREEMENT_FILE).read_text())
+    assert rec["recipe"] == next(iter(RECIPES)) and [t["recipe"] for t in rec["tried"]] == [rec["recipe"]]
+    assert rec["passes_bar"] is True and rec["why"] == "the fastest recipe whose answers agree with float"
+
+
+def test_when_no_recipe_agrees_the_last_is_kept_with_its_figures_and_auto_answers_in_float(
+    tiny_runs, tmp_path, monkeypatch
+):
+    run = _fresh_run(tiny_runs, tmp_path)
+    monkeypatch.setattr(quantize, "MIN_TOP1_AGREEMENT", 1.01)  # no predictor keeps more genres than all of them
+    monkeypatch.delenv(PREDICTOR_ENV, raising=False)
+    quantize_run(run)
+    rec = json.loads((run.path / AGREEMENT_FILE).read_text())
+    first, last = rec["tried"][0], rec["tried"][-1]
+    assert [t["recipe"] for t in rec["tried"]] == list(RECIPES) and rec["recipe"] == last["recipe"]
+    # with no genre change allowed, the first recipe is dropped at its first changed genre, or it changed none
+    # and is dropped on the whole library's figure; the last one always answers the whole library
+    assert "dropped after" in first["why"] or "top-1 agreement 1.000 is below 1.01" in first["why"]
+    assert last["top1_agreement"] == rec["top1_agreement"] and rec["passes_bar"] is False
+    assert "no recipe agrees with float" in rec["why"]
+    # the record is honest, so the policy (with the real bar) decides on the recorded figures
+    expected = (
+        "int8" if rec["top1_agreement"] >= MIN_TOP1_AGREEMENT and rec["top5_overlap"] >= MIN_TOP5_OVERLAP else "float"
+    )
+    assert choose_predictor(run).kind == expected
+
+
+def test_a_recipe_is_dropped_after_the_least_certain_tracks_when_they_change_genre(tiny_runs, tmp_path, monkeypatch):
+    run = _fresh_run(tiny_runs, tmp_path)
+    rows = np.arange(len(run.tracks))
+    images, owner = quantize.run_library_images(run, rows)
+    answered: list[int] = []
+    real = quantize.predict_library
+
+    def wrong(predictor, imgs, own, n_clips, progress=None):
+        probs, embs = real(predictor, imgs, own, n_clips)
+        answered.append(n_clips)
+        return np.roll(probs, 1, axis=1), embs  # every genre changes
+
+    monkeypatch.setattr(quantize, "predict_library", wrong)
+    data = (run.path / PREDICTOR_FILE).read_bytes()
+    agree, why = quantize.check_recipe(run, data, images, owner, rows)
+    # 50 tracks allow floor(0.01 * 50) = 0 changes: the first batch of 8 settles it
+    assert agree is None and why == "dropped after 8 of 50 tracks: 8 genres changed, at most 0 may"
+    assert answered == [8]
+    # the float file itself agrees with the saved answers
+    monkeypatch.setattr(quantize, "predict_library", real)
+    agree, why = quantize.check_recipe(run, data, images, owner, rows)
+    assert why is None and agree.top1_agreement == 1.0 and agree.top5_overlap == 1.0
+
+
+@pytest.mark.parametrize(
+    ("recipe", "cpu", "says"),
+    [
+        ("dynamic", {"int8_dot": True}, "int8 dot products (VNNI/AMX)"),
+        ("dynamic", {"int8_dot": False}, "near float speed on this CPU (no VNNI)"),
+        ("dynamic", None, "8-bit arithmetic"),
+        ("weights-only", {"int8_dot": True}, "float arithmetic, a quarter of the weights in memory"),
+    ],
+)
+def test_the_reason_names_the_recipe_and_what_this_cpu_makes_of_it(tiny_runs, tmp_path, monkeypatch, recipe, cpu, says):
+    monkeypatch.delenv(PREDICTOR_ENV, raising=False)
+    run = copy_run(tiny_runs["vgg16"], tmp_path / "run")
+    set_agreement(run, 1.0, recipe=recipe)
+    monkeypatch.setattr("genrec.model.predict.cpu_features", lambda: cpu)
+    choice = choose_predictor(run)
+    # an 8-bit predictor that agrees answers on every CPU: without VNNI it is no slower and holds less memory
+    assert choice.kind == "int8" and choice.reason.startswith(f"{recipe} recipe, top-1 agreement with float 1.000")
+    assert says in choice.reason

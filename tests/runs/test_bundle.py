@@ -118,6 +118,27 @@ def test_pull_resumes_after_a_cut_connection(packed: Path, server: Server, tmp_p
     assert len(visible_runs(dest)) == 2
 
 
+def test_cli_pull_draws_a_bar_of_bytes(packed: Path, server: Server, tmp_path, monkeypatch, capsys) -> None:
+    """`genrec runs pull URL` shows the download in bytes (kB/MB and B/s), not as steps."""
+    import tqdm.auto
+
+    import genrec.utils.progress
+
+    bars: list[tqdm.auto.tqdm] = []
+
+    class RecordingTqdm(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(genrec.utils.progress, "tqdm", RecordingTqdm)  # the name TqdmProgress draws with
+    url = server.publish("runs.tar.gz", packed.read_bytes())
+    assert main(["runs", "pull", url, "--dir", str(tmp_path / "models")]) == 0
+    size = packed.stat().st_size
+    assert [(bar.unit, bar.unit_scale, bar.n, bar.total) for bar in bars] == [("B", True, size, size)]
+    assert "B/s" in capsys.readouterr().err
+
+
 def test_checksum_mismatch_pulls_nothing(packed: Path, server: Server, tmp_path) -> None:
     url = server.publish("runs.tar.gz", packed.read_bytes())
     dest = tmp_path / "models"

@@ -21,12 +21,13 @@ import argparse
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-import numpy as np
-import scipy.fft
+from typing import TYPE_CHECKING
 
 from benchmarks import report, workspace
 from benchmarks.measure import iqr, median
+
+if TYPE_CHECKING:  # numpy is imported where it is used: benchmarks.latency's cold child times its own imports
+    import numpy as np
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,6 +44,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def exact_mel_db(y: np.ndarray, sr: int) -> np.ndarray:
     """genrec's mel_db before issue 21: librosa's own float64 arithmetic, bit for bit (the baseline)."""
+    import numpy as np
+    import scipy.fft
+
     from genrec.audio import spectrogram as s
     from genrec.config import HOP_LENGTH, N_FFT
 
@@ -108,6 +112,8 @@ def clips(n: int) -> list[Path]:
 
 def image_differences(paths: list[Path]) -> dict:
     """Old against new: whole-clip and 3-s chunk images of each clip."""
+    import numpy as np
+
     from genrec.audio.decode import chunk_audio, load_audio
     from genrec.audio.spectrogram import DB_CEIL, DB_FLOOR, db_to_image, mel_db
     from genrec.config import IMAGE_SIZE, SAMPLE_RATE
@@ -136,6 +142,8 @@ def prediction_differences(run_dirs: list[Path], paths: list[Path]) -> list[dict
     For scale, the last column is the same predictor's own spread: the new images answered one clip a call
     against all clips in one call (8-bit activations are quantized per call, so the batch moves them).
     """
+    import numpy as np
+
     from genrec.audio.decode import chunk_audio, load_audio
     from genrec.audio.spectrogram import audio_to_images, db_to_image
     from genrec.config import SAMPLE_RATE

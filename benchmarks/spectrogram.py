@@ -18,13 +18,14 @@ absent), how far the new images are from the old ones: the largest dB difference
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmarks import report, workspace
-from benchmarks.measure import iqr, median
+from benchmarks.measure import cpu_seconds, iqr, median
 
 if TYPE_CHECKING:  # numpy is imported where it is used: benchmarks.latency's cold child times its own imports
     import numpy as np
@@ -73,19 +74,25 @@ def ways() -> dict[str, Callable[[np.ndarray], np.ndarray]]:
 
 
 def side_by_side(y: np.ndarray, repeats: int) -> list[dict]:
-    """Time each of :func:`ways` from audio to image on ``y``, alternating; print and return the table rows."""
+    """Time each of :func:`ways` from audio to image on ``y``, alternating; print and return the table rows.
+
+    Besides the median wall time: the fastest (on a shared machine, the calls no other job interrupted) and
+    the CPU time of the process (all threads), which other jobs do not inflate.
+    """
     from genrec.audio.spectrogram import db_to_image
 
     timed = ways()
     times: dict[str, list[float]] = {name: [] for name in timed}
+    cpu: dict[str, list[float]] = {name: [] for name in timed}
     for way in timed.values():  # untimed: first-call effects (caches, thread start) out of the figures
         db_to_image(way(y))
     names = list(timed)
     for i in range(repeats):
         for name in names[i % len(names) :] + names[: i % len(names)]:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), cpu_seconds()
             db_to_image(timed[name](y))
             times[name].append(time.perf_counter() - start)
+            cpu[name].append(cpu_seconds() - start_cpu)
     before = median(times[names[0]])
     rows = []
     for name in names:
@@ -95,10 +102,13 @@ def side_by_side(y: np.ndarray, repeats: int) -> list[dict]:
                 "30-s clip -> 224x224x3 image": name,
                 "median ms": 1000 * median(times[name]),
                 "IQR ms": f"{1000 * low:.1f}-{1000 * high:.1f}",
+                "fastest ms": 1000 * min(times[name]),
+                "CPU ms": 1000 * median(cpu[name]),
                 "before/this": f"{before / median(times[name]):.2f}x",
             }
         )
-    print(f"\nSPECTROGRAM IMAGE, before and after (median of {repeats}, alternating)")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nSPECTROGRAM IMAGE, before and after (median of {repeats}, alternating; 1-min load now {load:.2f})")
     print(report.table(rows, floatfmt="{:.1f}"))
     return rows
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,40 +42,46 @@ def mel_db(y: np.ndarray, sr: int = SAMPLE_RATE, *, threads: int = 1) -> np.ndar
     librosa's ``power_to_db(melspectrogram(y=y, sr=sr, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS),
     ref=REF_POWER, amin=AMIN, top_db=None)``: centred frames zero-padded at both ends, periodic Hann window,
     Slaney mel filterbank. Computed in float32 (librosa windows and transforms in float64) in blocks of
-    frames, and projected only onto the FFT bins each band covers: about 4× faster, within 0.01 dB of
-    librosa wherever the image can show it (tests/audio/test_spectrogram.py bounds it and shows the
-    images and the predictions stay librosa's). Not librosa itself: importing ``librosa.feature`` takes
+    frames, and projected only onto the FFT bins each band covers: 3× faster on one thread. Wherever the
+    image can show it, within half a grey level of librosa, and 0.013 dB on real music
+    (tests/audio/test_spectrogram.py bounds it and shows that the predictions stay those of librosa's
+    images; benchmarks/RESULTS.md section 5). Not librosa itself: importing ``librosa.feature`` takes
     about 2.8 s, twice the cold-start budget of a first answer (benchmarks/RESULTS.md section 11).
-    ``threads`` splits the frames over that many threads; the values do not depend on it.
+    ``threads`` share the frames' blocks; the values do not depend on how many.
     """
     padded = np.pad(np.asarray(y, dtype=np.float32), N_FFT // 2)
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH]  # (frames, N_FFT), a view
     db = np.empty((N_MELS, len(frames)), dtype=np.float32)
-    # Spans start on block boundaries, so every frame is transformed in the same block whatever ``threads``.
+    # The threads take blocks from one counter: a thread that another job keeps off its core leaves its
+    # share to the others instead of holding up the result. Every frame is in the same block either way.
     blocks = range(0, len(frames), _BLOCK_FRAMES)
-    parts = max(1, min(threads, len(blocks)))
-    bounds = [blocks[len(blocks) * i // parts] for i in range(parts)] + [len(frames)]
-    spans = [(bounds[i], bounds[i + 1]) for i in range(parts)]
-    helpers = [_helper_pool().submit(_mel_db_span, frames, db, span, sr) for span in spans[1:]]
-    _mel_db_span(frames, db, spans[0], sr)
+    counter = itertools.count()
+    helpers = [
+        _helper_pool().submit(_mel_db_blocks, frames, db, blocks, counter, sr)
+        for _ in range(min(threads, len(blocks)) - 1)
+    ]
+    _mel_db_blocks(frames, db, blocks, counter, sr)
     for helper in helpers:
         helper.result()
     return db
 
 
-def _mel_db_span(frames: np.ndarray, db: np.ndarray, span: tuple[int, int], sr: int) -> None:
-    """Fill ``db[:, start:stop]`` with the mel spectrogram in dB of ``frames[start:stop]``, block by block."""
+def _mel_db_blocks(frames: np.ndarray, db: np.ndarray, blocks: range, counter: Iterator[int], sr: int) -> None:
+    """Fill ``db[:, start:start + _BLOCK_FRAMES]`` with the mel spectrogram in dB of those frames, for each
+    block start ``blocks[i]`` whose ``i`` this thread draws from ``counter``."""
     window, bands = _hann_window32(N_FFT), _mel_band_groups(sr)
     windowed = np.empty((_BLOCK_FRAMES, N_FFT), dtype=np.float32)
     power = np.empty((_BLOCK_FRAMES, N_FFT // 2 + 1), dtype=np.float32)
     with _one_blas_thread():
-        for start in range(span[0], span[1], _BLOCK_FRAMES):
-            block = frames[start : min(start + _BLOCK_FRAMES, span[1])]
+        for i in counter:  # next() on a count is atomic: the GIL is held while it runs
+            if i >= len(blocks):
+                return
+            block = frames[blocks[i] : blocks[i] + _BLOCK_FRAMES]
             spectrum = scipy.fft.rfft(np.multiply(block, window, out=windowed[: len(block)]), axis=-1)
             bins = power[: len(block)]
             np.square(spectrum.real, out=bins)
             bins += np.square(spectrum.imag)
-            out = db[:, start : start + len(block)]
+            out = db[:, blocks[i] : blocks[i] + len(block)]
             for first_band, end_band, first_bin, end_bin, weights in bands:
                 np.matmul(weights, bins[:, first_bin:end_bin].T, out=out[first_band:end_band])
             np.maximum(out, AMIN, out=out)
@@ -85,7 +92,7 @@ def _mel_db_span(frames: np.ndarray, db: np.ndarray, span: tuple[int, int], sr: 
 
 @functools.lru_cache(maxsize=1)
 def _helper_pool() -> ThreadPoolExecutor:
-    """Threads for :func:`mel_db`'s extra spans, kept between calls (starting threads costs more than a span)."""
+    """Threads that help :func:`mel_db`, kept between calls (starting a thread costs more than a block)."""
     return ThreadPoolExecutor(max_workers=max(1, cpu_threads() - 1), thread_name_prefix="genrec-mel")
 
 

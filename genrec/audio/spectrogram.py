@@ -72,22 +72,22 @@ def _mel_db_blocks(frames: np.ndarray, db: np.ndarray, blocks: range, counter: I
     window, bands = _hann_window32(N_FFT), _mel_band_groups(sr)
     windowed = np.empty((_BLOCK_FRAMES, N_FFT), dtype=np.float32)
     power = np.empty((_BLOCK_FRAMES, N_FFT // 2 + 1), dtype=np.float32)
-    with _one_blas_thread():
-        for i in counter:  # next() on a count is atomic: the GIL is held while it runs
-            if i >= len(blocks):
-                return
-            block = frames[blocks[i] : blocks[i] + _BLOCK_FRAMES]
-            spectrum = scipy.fft.rfft(np.multiply(block, window, out=windowed[: len(block)]), axis=-1)
-            bins = power[: len(block)]
-            np.square(spectrum.real, out=bins)
-            bins += np.square(spectrum.imag)
-            out = db[:, blocks[i] : blocks[i] + len(block)]
+    for i in counter:  # next() on a count is atomic: the GIL is held while it runs
+        if i >= len(blocks):
+            return
+        block = frames[blocks[i] : blocks[i] + _BLOCK_FRAMES]
+        spectrum = scipy.fft.rfft(np.multiply(block, window, out=windowed[: len(block)]), axis=-1)
+        bins = power[: len(block)]
+        np.square(spectrum.real, out=bins)
+        bins += np.square(spectrum.imag)
+        out = db[:, blocks[i] : blocks[i] + len(block)]
+        with _one_blas_thread():
             for first_band, end_band, first_bin, end_bin, weights in bands:
                 np.matmul(weights, bins[:, first_bin:end_bin].T, out=out[first_band:end_band])
-            np.maximum(out, AMIN, out=out)
-            np.log(out, out=out)  # numpy's float32 log is vectorised for AVX2, its log10 is not (3x slower here)
-            out *= _DB_PER_LN
-            out -= _DB_OF_REF
+        np.maximum(out, AMIN, out=out)
+        np.log(out, out=out)  # numpy vectorises float32 log on AVX2, not log10
+        out *= _DB_PER_LN
+        out -= _DB_OF_REF
 
 
 @functools.lru_cache(maxsize=1)
@@ -97,8 +97,6 @@ def _helper_pool() -> ThreadPoolExecutor:
 
 
 _BLAS_LOCK = threading.Lock()
-_blas_users = 0
-_blas_limit = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -114,23 +112,12 @@ def _one_blas_thread() -> Iterator[None]:
     OpenBLAS splits a large product over every core, and where it splits changes the last bits of the
     result: the same clip gave a different spectrogram on 1 and 2 threads. One thread makes the images
     the same whatever the core count. It is also faster: OpenBLAS's helper threads spin after each call
-    on the cores that the other spans and images (:func:`images_of`) and LiteRT need. The thread count is
-    process-wide, so the first of the spectrogram's threads to enter sets it and the last to leave
-    restores it; the ones between share it instead of waiting for each other.
+    on the cores that the other blocks and images (:func:`images_of`) and LiteRT need. The thread count is
+    process-wide, and threadpoolctl lets only the thread that set it restore it, so each thread takes the
+    limit under a lock and gives it back before letting go.
     """
-    global _blas_users, _blas_limit
-    with _BLAS_LOCK:
-        if _blas_users == 0:
-            _blas_limit = _blas_controller().limit(limits=1, user_api="blas")
-        _blas_users += 1
-    try:
+    with _BLAS_LOCK, _blas_controller().limit(limits=1, user_api="blas"):
         yield
-    finally:
-        with _BLAS_LOCK:
-            _blas_users -= 1
-            if _blas_users == 0:
-                _blas_limit.restore_original_limits()
-                _blas_limit = None
 
 
 def mel_frequencies() -> np.ndarray:

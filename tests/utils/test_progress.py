@@ -43,3 +43,4 @@ def test_bytes_of_an_unknown_total_count_up_on_one_open_bar(bars):
     for done in (0, 1000, 2000):
         progress("runs.tar.gz", done, 0)  # the server sent no length
     assert len(bars) == 1 and bars[0].n == 2000 and bars[0].total is None and not bars[0].disable
+    bars[0].close()

@@ -42,7 +42,7 @@ def mel_db(y: np.ndarray, sr: int = SAMPLE_RATE, *, threads: int = 1) -> np.ndar
     librosa's ``power_to_db(melspectrogram(y=y, sr=sr, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS),
     ref=REF_POWER, amin=AMIN, top_db=None)``: centred frames zero-padded at both ends, periodic Hann window,
     Slaney mel filterbank. Computed in float32 (librosa windows and transforms in float64) in blocks of
-    frames, and projected only onto the FFT bins each band covers: 3× faster on one thread. Wherever the
+    frames, and projected only onto the FFT bins each band covers (faster: RESULTS.md section 5). Wherever the
     image can show it, within half a grey level of librosa, and 0.013 dB on real music
     (tests/audio/test_spectrogram.py bounds it and shows that the predictions stay those of librosa's
     images; benchmarks/RESULTS.md section 5). Not librosa itself: importing ``librosa.feature`` takes

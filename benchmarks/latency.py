@@ -19,6 +19,8 @@ call for an outside clip. Measured
   After the song, the same process times the networks alone over its window images: each run's
   answering predictor on every core, and each predictor file on one thread, whose sum over the runs
   divided by the cores bounds any schedule from below.
+* spectrogram: the clip's image the librosa-exact float64 way genrec used before and the float32 way it uses
+  now, side by side (``benchmarks.spectrogram.side_by_side``).
 
 The floor is the two forward passes alone; the ratio end-to-end / floor says how much of a query is
 spent outside the networks.
@@ -39,7 +41,7 @@ from pathlib import Path
 
 T_PROCESS_START = time.time()  # before anything else is imported: the cold child's clock starts here
 
-from benchmarks import report, workspace  # noqa: E402
+from benchmarks import report, spectrogram, workspace  # noqa: E402
 from benchmarks.measure import iqr, median, peak_rss_mb  # noqa: E402
 
 # genrec.model.predict.PREDICTOR_ENV, not imported so that the cold child imports genrec itself
@@ -432,7 +434,7 @@ def main(argv=None) -> int:
     report.start("genrec benchmark: query latency of one 30-s clip, end to end, both models", a.keep)
     vgg, resnet, how = workspace.runs_from_args(a)
 
-    from genrec.audio.decode import load_audio  # noqa: F401
+    from genrec.audio.decode import load_audio
     from genrec.runs.reader import Run
     from genrec.serve.recommend import Recommender, compare
 
@@ -521,6 +523,7 @@ def main(argv=None) -> int:
             print(report.table(rows, ["what", "float", other, "float/other"], "{:.2f}"))
 
     runtimes = compare_runtimes(first, images_for(first, clip), a.repeats)
+    spectrogram_rows = spectrogram.side_by_side(load_audio(clip), 2 * a.repeats)
     song = None
     if a.song_repeats > 0:
         song_path = make_song(vgg, a.song_seconds)
@@ -535,6 +538,7 @@ def main(argv=None) -> int:
             "floor_s": floors,
             "cold": colds,
             "runtimes": runtimes,
+            "spectrogram": spectrogram_rows,
             "song": song,
         },
     )

@@ -22,7 +22,8 @@ from genrec.errors import LibraryError
 from genrec.utils.paths import data_home
 
 #: 2: the mel projection runs on one BLAS thread, so an image no longer depends on the machine's cores.
-CACHE_VERSION = 2
+#: 3: the spectrogram is computed in float32 (issue 21): a few pixels in 100,000 move by one grey level.
+CACHE_VERSION = 3
 Progress = Callable[[int, int], None]
 _content_hashes: dict[tuple[str, int, int], str] = {}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,26 +27,73 @@ from genrec.utils.machine import cpu_threads
 REF_POWER = 1.0
 
 
-def mel_db(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
+#: Frames transformed per block: a block's windowed frames and spectrum (128 × 2048 float32, about 2 MB in
+#: all) stay in the cache between the window, the FFT, the power and the mel projection.
+_BLOCK_FRAMES = 128
+#: librosa's ``amin``: the power floor before the logarithm (-100 dB re ``REF_POWER``).
+AMIN = 1e-10
+_DB_PER_LN = 10.0 / np.log(10.0)
+_DB_OF_REF = 10.0 * np.log10(REF_POWER)
+
+
+def mel_db(y: np.ndarray, sr: int = SAMPLE_RATE, *, threads: int = 1) -> np.ndarray:
     """Mel power spectrogram in dB re ``REF_POWER``: shape (N_MELS, frames), float32.
 
-    The same numbers as ``librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr, n_fft=N_FFT,
-    hop_length=HOP_LENGTH, n_mels=N_MELS), ref=REF_POWER, amin=1e-10, top_db=None)`` with BLAS on one
-    thread, bit for bit (tests/audio/test_spectrogram.py checks it against librosa), computed the way librosa
-    computes them, and the same on any machine (see :func:`_one_blas_thread`). Not
-    librosa itself: importing ``librosa.feature`` takes about 2.8 s (scipy.signal, scipy.stats, numba),
-    twice the whole cold-start budget of a first answer (benchmarks/RESULTS.md section 11).
+    librosa's ``power_to_db(melspectrogram(y=y, sr=sr, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS),
+    ref=REF_POWER, amin=AMIN, top_db=None)``: centred frames zero-padded at both ends, periodic Hann window,
+    Slaney mel filterbank. Computed in float32 (librosa windows and transforms in float64) in blocks of
+    frames, and projected only onto the FFT bins each band covers (faster: RESULTS.md section 5). Wherever the
+    image can show it, within half a grey level of librosa, and 0.013 dB on real music
+    (tests/audio/test_spectrogram.py bounds it and shows that the predictions stay those of librosa's
+    images; benchmarks/RESULTS.md section 5). Not librosa itself: importing ``librosa.feature`` takes
+    about 2.8 s, twice the cold-start budget of a first answer (benchmarks/RESULTS.md section 11).
+    ``threads`` share the frames' blocks; the values do not depend on how many.
     """
+    padded = np.pad(np.asarray(y, dtype=np.float32), N_FFT // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH]  # (frames, N_FFT), a view
+    db = np.empty((N_MELS, len(frames)), dtype=np.float32)
+    # The threads take blocks from one counter: a thread that another job keeps off its core leaves its
+    # share to the others instead of holding up the result. Every frame is in the same block either way.
+    blocks = range(0, len(frames), _BLOCK_FRAMES)
+    counter = itertools.count()
+    helpers = [
+        _helper_pool().submit(_mel_db_blocks, frames, db, blocks, counter, sr)
+        for _ in range(min(threads, len(blocks)) - 1)
+    ]
+    _mel_db_blocks(frames, db, blocks, counter, sr)
+    for helper in helpers:
+        helper.result()
+    return db
 
-    # centred frames, zero-padded at both ends (librosa's center=True, pad_mode="constant")
-    padded = np.pad(y, N_FFT // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH].T
-    # window (float64) times frames, then rfft: librosa's order of operations and FFT library
-    spectrum = scipy.fft.rfft(_hann_window(N_FFT)[:, None] * frames, axis=-2).astype(np.complex64)
-    power = np.abs(spectrum) ** 2.0
-    with _one_blas_thread():
-        mel = np.einsum("...ft,mf->...mt", power, _mel_filterbank(sr), optimize=True)
-    return (10.0 * np.log10(np.maximum(1e-10, mel)) - 10.0 * np.log10(REF_POWER)).astype(np.float32)
+
+def _mel_db_blocks(frames: np.ndarray, db: np.ndarray, blocks: range, counter: Iterator[int], sr: int) -> None:
+    """Fill ``db[:, start:start + _BLOCK_FRAMES]`` with the mel spectrogram in dB of those frames, for each
+    block start ``blocks[i]`` whose ``i`` this thread draws from ``counter``."""
+    window, bands = _hann_window32(N_FFT), _mel_band_groups(sr)
+    windowed = np.empty((_BLOCK_FRAMES, N_FFT), dtype=np.float32)
+    power = np.empty((_BLOCK_FRAMES, N_FFT // 2 + 1), dtype=np.float32)
+    for i in counter:  # next() on a count is atomic: the GIL is held while it runs
+        if i >= len(blocks):
+            return
+        block = frames[blocks[i] : blocks[i] + _BLOCK_FRAMES]
+        spectrum = scipy.fft.rfft(np.multiply(block, window, out=windowed[: len(block)]), axis=-1)
+        bins = power[: len(block)]
+        np.square(spectrum.real, out=bins)
+        bins += np.square(spectrum.imag)
+        out = db[:, blocks[i] : blocks[i] + len(block)]
+        with _one_blas_thread():
+            for first_band, end_band, first_bin, end_bin, weights in bands:
+                np.matmul(weights, bins[:, first_bin:end_bin].T, out=out[first_band:end_band])
+        np.maximum(out, AMIN, out=out)
+        np.log(out, out=out)  # numpy vectorises float32 log on AVX2, not log10
+        out *= _DB_PER_LN
+        out -= _DB_OF_REF
+
+
+@functools.lru_cache(maxsize=1)
+def _helper_pool() -> ThreadPoolExecutor:
+    """Threads that help :func:`mel_db`, kept between calls (starting a thread costs more than a block)."""
+    return ThreadPoolExecutor(max_workers=max(1, cpu_threads() - 1), thread_name_prefix="genrec-mel")
 
 
 _BLAS_LOCK = threading.Lock()
@@ -59,13 +107,14 @@ def _blas_controller():
 
 @contextlib.contextmanager
 def _one_blas_thread() -> Iterator[None]:
-    """Run the enclosed BLAS call (the mel projection) on one thread.
+    """Run the enclosed BLAS calls (the mel projection) on one thread.
 
-    OpenBLAS splits this small product over every core, and where it splits changes the last bits of
-    the result: the same clip gave a different spectrogram on 1 and 2 threads. One thread makes the
-    images the same on any machine. It is also faster: OpenBLAS's helper threads spin after each call on
-    the cores that the other images (:func:`images_of`) and LiteRT need. The thread count is
-    process-wide, so the limit is taken under a lock.
+    OpenBLAS splits a large product over every core, and where it splits changes the last bits of the
+    result: the same clip gave a different spectrogram on 1 and 2 threads. One thread makes the images
+    the same whatever the core count. It is also faster: OpenBLAS's helper threads spin after each call
+    on the cores that the other blocks and images (:func:`images_of`) and LiteRT need. The thread count is
+    process-wide, and threadpoolctl lets only the thread that set it restore it, so each thread takes the
+    limit under a lock and gives it back before letting go.
     """
     with _BLAS_LOCK, _blas_controller().limit(limits=1, user_api="blas"):
         yield
@@ -115,6 +164,29 @@ def _mel_filterbank(sr: int) -> np.ndarray:
     return weights
 
 
+#: Mel bands projected together: 8 neighbouring triangles span a few dozen FFT bins, so 16 small products
+#: do 1/14 of the full (N_MELS × bins) product's work, which is nearly all zeros.
+_BANDS_PER_GROUP = 8
+
+
+@functools.lru_cache(maxsize=4)
+def _mel_band_groups(sr: int) -> tuple[tuple[int, int, int, int, np.ndarray], ...]:
+    """The filterbank cut into groups of bands: (first band, end band, first bin, end bin, weights (bands, bins))."""
+    filterbank = _mel_filterbank(sr)
+    groups = []
+    for first in range(0, N_MELS, _BANDS_PER_GROUP):
+        end = min(first + _BANDS_PER_GROUP, N_MELS)
+        covered = np.flatnonzero(filterbank[first:end].any(axis=0))
+        lo, hi = (int(covered[0]), int(covered[-1]) + 1) if len(covered) else (0, 1)
+        groups.append((first, end, lo, hi, np.ascontiguousarray(filterbank[first:end, lo:hi])))
+    return tuple(groups)
+
+
+@functools.lru_cache(maxsize=1)
+def _hann_window32(n: int) -> np.ndarray:
+    return _hann_window(n).astype(np.float32)
+
+
 @functools.lru_cache(maxsize=1)
 def _hann_window(n: int) -> np.ndarray:
     """The periodic Hann window as scipy.signal.get_window("hann", n) computes it (float64)."""
@@ -158,14 +230,14 @@ def images_of(pieces: Sequence[np.ndarray], *, size: int = IMAGE_SIZE, sr: int =
 
     Pieces are independent, and numpy, scipy.fft and PIL release the GIL while they work, so several
     pieces are built at once on :func:`genrec.utils.machine.cpu_threads` threads (a song's 8 windows in about
-    two thirds of the time on 2 cores; benchmarks/RESULTS.md section 5).
+    two thirds of the time on 2 cores; benchmarks/RESULTS.md section 5); a single piece's frames are.
     """
 
-    def image(piece: np.ndarray) -> np.ndarray:
-        return db_to_image(mel_db(piece, sr), size)
+    def image(piece: np.ndarray, threads: int = 1) -> np.ndarray:
+        return db_to_image(mel_db(piece, sr, threads=threads), size)
 
     threads = min(cpu_threads(), len(pieces))
-    if threads <= 1:
-        return np.stack([image(p) for p in pieces])
+    if threads <= 1:  # one piece: its frames are split over the cores instead
+        return np.stack([image(p, cpu_threads()) for p in pieces])
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="genrec-images") as pool:
         return np.stack(list(pool.map(image, pieces)))

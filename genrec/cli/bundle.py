@@ -19,7 +19,7 @@ def cmd_pack(a) -> None:
 def cmd_pull(a) -> None:
 
     root = Path(a.dir) if a.dir else None
-    for result in pull(a.source, checksum=a.checksum, root=root, progress=TqdmProgress()):
+    for result in pull(a.source, checksum=a.checksum, root=root, progress=TqdmProgress(unit="B")):
         print(result)
         for note in audio_notes(result.added + result.present, root):
             print(note)

@@ -69,7 +69,7 @@ FORMAT_VERSION = 1
 ALLOWED_FILES = frozenset((*RECORD_FILES, HEAD_FILE, PREDICTOR_FILE, QUANTIZED_FILE, AGREEMENT_FILE, MODEL_KERAS))
 #: In the runs folder: which sources were pulled, with the archive's digest and the runs it held.
 PULLED_FILE = ".pulled.json"
-#: In the runs folder: held while a pull runs, so sessions and processes pull one at a time.
+#: In the runs folder while a pull runs, so sessions and processes pull one at a time; removed after it.
 LOCK_FILE = ".pull.lock"
 #: Hidden staging folders of pulls (``genrec.runs.reader.remove_stale_runs`` removes those a killed pull left).
 STAGING_PREFIX = ".tmp-pull-"
@@ -250,15 +250,41 @@ class PullResult:
 
 @contextlib.contextmanager
 def pull_lock(root: Path) -> Iterator[None]:
-    """Hold the runs folder's pull lock: one pull at a time across threads and processes (the kernel drops
-    it with a killed process, so it never goes stale)."""
+    """Hold the runs folder's pull lock: one pull at a time across threads and processes.
+
+    The lock is an flock on ``LOCK_FILE``, which the holder removes before letting go, so no lock file
+    stays in the runs folder after a pull, whether it succeeded or failed. A waiter that then wins the
+    removed file's lock sees that the name no longer points at it and locks the current file instead. The
+    kernel drops the lock of a killed process, so it never goes stale (the file waits for the next pull).
+    """
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK_FILE, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+    path = root / LOCK_FILE
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _names(path, fd):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # the holder before us removed it while we waited: lock the current one
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # before unlocking: whoever waits for this file retries on a new one
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _names(path: Path, fd: int) -> bool:
+    """Whether ``path`` still names the open file ``fd``."""
+    try:
+        linked = path.stat()
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (linked.st_dev, linked.st_ino) == (held.st_dev, held.st_ino)
 
 
 def pull(

@@ -21,22 +21,29 @@ def silent(stage: str, done: int, total: int) -> None:
 
 
 class TqdmProgress:
-    """One tqdm bar per stage, opened on a stage's first report and closed at its end."""
+    """One tqdm bar per stage, opened on a stage's first report and closed at its end.
 
-    def __init__(self) -> None:
+    ``unit="B"`` counts bytes (a download): the bar shows kB/MB and a byte rate instead of steps, and a total
+    of 0 means unknown (a server that sent no length), so the bar counts up without one and stays open.
+    """
+
+    def __init__(self, unit: str = "step") -> None:
         self._bars: dict[str, object] = {}
+        self._bytes = unit == "B"
+        self._unit = {"unit": unit, "unit_scale": True, "unit_divisor": 1024} if self._bytes else {"unit": unit}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
 
         bar = self._bars.get(stage)
         if bar is None and done >= total > 0:
             return  # a closing report for a stage whose bar already finished (e.g. early stopping)
+        unknown = self._bytes and total <= 0
         if bar is None:
-            bar = self._bars[stage] = tqdm(total=total, desc=stage, unit="step", leave=True)
-        bar.total = total
+            bar = self._bars[stage] = tqdm(total=None if unknown else total, desc=stage, leave=True, **self._unit)
+        bar.total = None if unknown else total
         bar.n = done
         bar.refresh()
-        if done >= total:
+        if done >= total and not unknown:
             bar.close()
             del self._bars[stage]
 

@@ -104,6 +104,17 @@ def test_key_follows_parameters(clip):
         assert cached_images(clip, **kw)[1], kw
 
 
+def test_images_of_an_older_spectrogram_version_are_not_reused(clip, monkeypatch):
+    """Each change of the spectrogram's arithmetic bumps CACHE_VERSION, so images made the old way are never
+    mixed with new ones: the same file and parameters under another version are a miss."""
+    with monkeypatch.context() as older_genrec:
+        older_genrec.setattr(cache, "CACHE_VERSION", cache.CACHE_VERSION - 1)
+        assert not cached_images(clip)[1]
+    current, hit = cached_images(clip)
+    assert not hit and len(cache_files()) == 2
+    np.testing.assert_array_equal(current, audio_to_images(load_audio(clip)).astype(np.uint8))
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
 def test_damaged_cache_file_is_recomputed(clip, damage):
     good, _ = cached_images(clip)

@@ -7,6 +7,8 @@ import io
 import json
 import shutil
 import tarfile
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +118,27 @@ def test_pull_resumes_after_a_cut_connection(packed: Path, server: Server, tmp_p
     assert len(visible_runs(dest)) == 2
 
 
+def test_cli_pull_draws_a_bar_of_bytes(packed: Path, server: Server, tmp_path, monkeypatch, capsys) -> None:
+    """`genrec runs pull URL` shows the download in bytes (kB/MB and B/s), not as steps."""
+    import tqdm.auto
+
+    import genrec.utils.progress
+
+    bars: list[tqdm.auto.tqdm] = []
+
+    class RecordingTqdm(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(genrec.utils.progress, "tqdm", RecordingTqdm)  # the name TqdmProgress draws with
+    url = server.publish("runs.tar.gz", packed.read_bytes())
+    assert main(["runs", "pull", url, "--dir", str(tmp_path / "models")]) == 0
+    size = packed.stat().st_size
+    assert [(bar.unit, bar.unit_scale, bar.n, bar.total) for bar in bars] == [("B", True, size, size)]
+    assert "B/s" in capsys.readouterr().err
+
+
 def test_checksum_mismatch_pulls_nothing(packed: Path, server: Server, tmp_path) -> None:
     url = server.publish("runs.tar.gz", packed.read_bytes())
     dest = tmp_path / "models"
@@ -123,7 +146,7 @@ def test_checksum_mismatch_pulls_nothing(packed: Path, server: Server, tmp_path)
         pull(url, checksum="sha256:" + "0" * 64, root=dest)
     with pytest.raises(BundleError, match=r"runs\.tar\.gz: checksum mismatch"):
         pull(packed, checksum="0" * 64, root=dest)
-    assert runs_in(dest) == [bundle.LOCK_FILE]
+    assert runs_in(dest) == []  # not even the pull's lock file
 
 
 def _hostile(packed: Path, tmp_path: Path, case: str) -> Path:
@@ -175,7 +198,7 @@ def test_hostile_bundles_are_refused_and_leave_no_run(
     dest = tmp_path / "models"
     with pytest.raises(BundleError, match=message):
         pull(url, root=dest)
-    assert runs_in(dest) == [bundle.LOCK_FILE]  # no run, no staging folder, no record of a pull
+    assert runs_in(dest) == []  # no run, no staging folder, no record of a pull, no lock file
     assert not (tmp_path / "evil.txt").exists() and not list(bundle.bundle_cache().glob("*"))
 
 
@@ -208,6 +231,44 @@ def test_pull_from_a_folder_of_bundles_and_a_clash_with_a_different_run(packed: 
     metrics.write_text(metrics.read_text() + "\n")
     with pytest.raises(BundleError, match=r"a different run named .* is already in"):
         pull(packed, root=other)
+    assert bundle.LOCK_FILE not in runs_in(dest) + runs_in(other)  # after a pull that worked, and one that failed
+
+
+def test_the_pull_lock_lets_one_pull_in_at_a_time_and_leaves_no_file(tmp_path) -> None:
+    """Each holder removes the lock file before letting go; a waiter on the removed file must not get in beside
+    the next holder of the new one."""
+    root = tmp_path / "models"
+    inside, overlaps, entries = [], [], []
+    guard = threading.Lock()
+
+    def one_pull(n: int) -> None:
+        for _ in range(20):
+            with bundle.pull_lock(root):
+                with guard:
+                    inside.append(n)
+                    overlaps.append(len(inside))
+                    entries.append((root / bundle.LOCK_FILE).exists())
+                time.sleep(0.001)
+                with guard:
+                    inside.remove(n)
+
+    threads = [threading.Thread(target=one_pull, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(overlaps) == 80 and max(overlaps) == 1
+    assert all(entries)  # held, the lock file is there for other processes to wait on
+    assert runs_in(root) == []
+
+
+def test_a_lock_file_left_by_a_killed_pull_is_locked_and_then_removed(packed: Path, tmp_path) -> None:
+    """The kernel released a killed process's lock, but its file stayed; the next pull takes it over."""
+    dest = tmp_path / "models"
+    dest.mkdir()
+    (dest / bundle.LOCK_FILE).write_text("")
+    assert len(pull(packed, root=dest)[0].added) == 2
+    assert bundle.LOCK_FILE not in runs_in(dest)
 
 
 def test_pack_refuses_a_run_that_does_not_open(tiny_runs, tmp_path) -> None:

@@ -33,9 +33,9 @@ from genrec.search.vectors import (
     as_matrix,
     as_query,
     check_dim,
-    check_finite_npy,
     check_k,
     check_lengths,
+    check_npy,
     cosine_similarities,
     exclude_sets,
     fast_scores,
@@ -413,15 +413,8 @@ class AnnIndex(_MatrixIndex):
         atomic_folder(Path(folder), fill)
 
     @classmethod
-    def load(cls, folder: Path, mmap: bool = True, ids: list[str] | None = None, **params: Any) -> AnnIndex:
-        """Read an index written by :meth:`save`, its graph and vectors memory-mapped unless ``mmap`` is False.
-
-        ``ids``, when given, must be the saved ids in order (a catalogue passes its tracks'); the index then
-        keeps that list instead of a second copy of a million strings. ``params`` override the saved search
-        settings (``ef``, ``rerank``). ValueError says what is wrong with a folder that is not such an index,
-        is damaged, or holds other ids.
-        """
-        folder = Path(folder)
+    def _read_header(cls, folder: Path) -> tuple[dict[str, np.ndarray], dict[str, Any], list[int]]:
+        """A saved index's header arrays, settings and file sizes; ValueError for a folder that is not one."""
         data = read_index_npz(folder / _HEADER)
         try:
             settings = json.loads(str(data["ann_settings"]))
@@ -430,6 +423,54 @@ class AnnIndex(_MatrixIndex):
             raise ValueError(f"{folder} is not an approximate-search index (kind {str(data['kind'])!r})") from e
         if str(data["kind"]) != cls.kind:
             raise ValueError(f"{folder} is not an approximate-search index (kind {str(data['kind'])!r})")
+        return data, settings, sizes
+
+    @staticmethod
+    def _check_files(folder: Path, sizes: list[int], n: int, dim: int | None, finite: bool = True) -> None:
+        """ValueError unless the graph and vectors are as big as saved and the vectors ``n`` x ``dim`` float32,
+        every value finite (read a slice at a time) when ``finite``."""
+        for name, size in zip((_GRAPH, _VECTORS), sizes):
+            if not (folder / name).is_file() or (folder / name).stat().st_size != size:
+                raise ValueError(f"{folder / name} is missing or was not completely written; save the index again")
+        # the rerank reads these vectors: a NaN would reorder answers silently, so it is refused on open
+        check_npy(folder / _VECTORS, shape=(n, dim), dtype=np.float32, finite=finite)
+
+    @classmethod
+    def check_folder(cls, folder: Path, n: int, dim: int) -> None:
+        """ValueError unless ``folder`` is a complete saved index of ``n`` ``dim``-wide vectors, all finite
+        (FileNotFoundError when it has no header).
+
+        What :meth:`load` checks of the files, without faiss and without keeping anything: the float32
+        vectors (a gigabyte at a million tracks) are read a slice at a time.
+        """
+        folder = Path(folder)
+        data, _, sizes = cls._read_header(folder)
+        if len(data["ids"]) != n or loaded_dim(data) != dim:
+            raise ValueError(
+                f"{folder / _HEADER} is corrupt: it lists {len(data['ids'])} {loaded_dim(data)}-d vectors, "
+                f"not {n} {dim}-d ones"
+            )
+        cls._check_files(folder, sizes, n, dim)
+
+    @classmethod
+    def load(
+        cls,
+        folder: Path,
+        mmap: bool = True,
+        ids: list[str] | None = None,
+        values_checked: bool = False,
+        **params: Any,
+    ) -> AnnIndex:
+        """Read an index written by :meth:`save`, its graph and vectors memory-mapped unless ``mmap`` is False.
+
+        ``ids``, when given, must be the saved ids in order (a catalogue passes its tracks'); the index then
+        keeps that list instead of a second copy of a million strings. ``values_checked`` says the caller ran
+        :meth:`check_folder` on this folder already, so the vectors' values are not read a second time (their
+        size and shape still are). ``params`` override the saved search settings (``ef``, ``rerank``).
+        ValueError says what is wrong with a folder that is not such an index, is damaged, or holds other ids.
+        """
+        folder = Path(folder)
+        data, settings, sizes = cls._read_header(folder)
         index = cls(loaded_dim(data), **{**{k: settings[k] for k in ANN_DEFAULTS if k in settings}, **params})
         if ids is None:
             ids = id_list(data["ids"].tolist())
@@ -438,20 +479,14 @@ class AnnIndex(_MatrixIndex):
         if not ids:
             return index
         index._ids.check_new(ids)
-        for name, size in zip((_GRAPH, _VECTORS), sizes):
-            if not (folder / name).is_file() or (folder / name).stat().st_size != size:
-                raise ValueError(f"{folder / name} is missing or was not completely written; save the index again")
+        cls._check_files(folder, sizes, len(ids), index.dim, finite=not values_checked)
         try:
-            # the rerank reads these vectors: a NaN would reorder answers silently, so it is refused on open
-            check_finite_npy(folder / _VECTORS)
             vectors = map_npy(folder / _VECTORS) if mmap else np.load(folder / _VECTORS, allow_pickle=False)
             # Memory-maps what faiss can (the 8-bit codes at least); a faiss without the flag reads the file.
             flags = getattr(index._faiss, "IO_FLAG_MMAP_IFC", 0) if mmap else 0
             graph = index._faiss.read_index(str(folder / _GRAPH), flags)
         except (OSError, ValueError, RuntimeError) as e:
             raise ValueError(f"{folder} is corrupt: {e}") from e
-        if vectors.dtype != np.float32 or vectors.shape != (len(ids), index.dim):
-            raise ValueError(f"{folder} is corrupt: {vectors.dtype} vectors {vectors.shape} for {len(ids)} ids")
         faiss = index._faiss
         if not isinstance(graph, faiss.IndexHNSWSQ) or graph.metric_type != faiss.METRIC_INNER_PRODUCT:
             raise ValueError(f"{folder} is corrupt: its graph is a {type(graph).__name__}, not genrec's kind")

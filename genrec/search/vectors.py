@@ -268,19 +268,29 @@ def _npy_header(f: BinaryIO, path: Path) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
-def check_finite_npy(path: Path, chunk_bytes: int = 1 << 24) -> None:
-    """ValueError unless every value of the ``.npy`` file at ``path`` is a finite number.
+def check_npy(
+    path: Path,
+    shape: tuple[int, ...] | None = None,
+    dtype: np.dtype | type | None = None,
+    finite: bool = True,
+    chunk_bytes: int = 1 << 24,
+) -> None:
+    """ValueError unless the ``.npy`` file at ``path`` is complete, of ``shape`` and ``dtype`` (when given) and,
+    with ``finite``, holds finite numbers only.
 
-    Read in slices through plain file reads, not a memory map: checking a gigabyte of index vectors must not
-    leave a gigabyte of mapped pages counted against the process.
+    The values are read in slices through plain file reads, not a memory map: checking a gigabyte of index
+    vectors must not leave a gigabyte of mapped pages counted against the process.
     """
     with open(path, "rb") as f:
-        shape, dtype = _npy_header(f, path)
-        left = int(np.prod(shape))
-        step = max(1, chunk_bytes // dtype.itemsize)
+        got_shape, got_dtype = _npy_header(f, path)
+        if (shape is not None and got_shape != tuple(shape)) or (dtype is not None and got_dtype != np.dtype(dtype)):
+            want = f"{'' if dtype is None else np.dtype(dtype)} {'' if shape is None else tuple(shape)}".strip()
+            raise ValueError(f"{path} is corrupt: it holds {got_dtype} values of shape {got_shape}, not {want}")
+        left = int(np.prod(got_shape)) if finite else 0
+        step = max(1, chunk_bytes // got_dtype.itemsize)
         while left:
-            chunk = np.fromfile(f, dtype=dtype, count=min(step, left))
-            if dtype.kind not in "biuf" or not np.isfinite(chunk).all():
+            chunk = np.fromfile(f, dtype=got_dtype, count=min(step, left))
+            if got_dtype.kind not in "biuf" or not np.isfinite(chunk).all():
                 raise ValueError(f"{path} holds NaN, infinite or non-numeric values")
             left -= len(chunk)
 

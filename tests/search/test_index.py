@@ -489,6 +489,54 @@ def test_ann_load_refuses_vectors_that_are_not_finite(tmp_path):
     assert len(AnnIndex.load(good)) == 50
 
 
+def test_ann_check_folder_checks_the_files_without_faiss(tmp_path, request):
+    """What a catalogue runs on open: header, sizes, the vectors' shape and values, no faiss and nothing kept."""
+    good = tmp_path / "good"
+    AnnIndex.build(_ids(50), _random(50, 4)).save(good)
+    request.getfixturevalue("without_faiss")
+    AnnIndex.check_folder(good, 50, 4)
+    for n, dim in ((49, 4), (50, 5)):
+        with pytest.raises(ValueError, match=f"header.npz is corrupt: it lists 50 4-d vectors, not {n} {dim}-d"):
+            AnnIndex.check_folder(good, n, dim)
+    vectors = np.load(good / "vectors.npy")
+    copy = tmp_path / "bad"
+    shutil.copytree(good, copy)
+    np.save(copy / "vectors.npy", np.ascontiguousarray(vectors.T))  # the same bytes, the wrong shape
+    with pytest.raises(ValueError, match=r"vectors.npy is corrupt: it holds float32 values of shape \(4, 50\), not"):
+        AnnIndex.check_folder(copy, 50, 4)
+    vectors[49, 3] = np.inf
+    np.save(copy / "vectors.npy", vectors)
+    with pytest.raises(ValueError, match=r"vectors\.npy holds NaN, infinite"):
+        AnnIndex.check_folder(copy, 50, 4)
+    np.savez(copy / "header.npz", x=np.arange(3))
+    with pytest.raises(ValueError, match="not an index file"):
+        AnnIndex.check_folder(copy, 50, 4)
+    with pytest.raises(FileNotFoundError):
+        AnnIndex.check_folder(tmp_path / "missing", 50, 4)
+
+
+def test_ann_load_after_check_folder_still_checks_the_vectors_shape(tmp_path):
+    good = tmp_path / "good"
+    AnnIndex.build(_ids(50), _random(50, 4)).save(good)
+    assert len(AnnIndex.load(good, values_checked=True)) == 50
+    np.save(good / "vectors.npy", np.ascontiguousarray(np.load(good / "vectors.npy").T))
+    with pytest.raises(ValueError, match=r"shape \(4, 50\), not float32 \(50, 4\)"):
+        AnnIndex.load(good, values_checked=True)
+
+
+def test_check_npy_reads_values_a_slice_at_a_time(tmp_path):
+    from genrec.search.vectors import check_npy
+
+    x = _random(1000, 8)
+    x[999, 7] = np.nan  # in the last slice only
+    np.save(tmp_path / "x.npy", x)
+    check_npy(tmp_path / "x.npy", shape=(1000, 8), dtype=np.float32, finite=False)
+    with pytest.raises(ValueError, match="NaN"):
+        check_npy(tmp_path / "x.npy", chunk_bytes=4096)
+    with pytest.raises(ValueError, match=r"float32 values of shape \(1000, 8\), not float64"):
+        check_npy(tmp_path / "x.npy", dtype=np.float64)
+
+
 def test_map_npy_maps_read_only_and_refuses_what_it_cannot_map(tmp_path):
     from genrec.search.vectors import map_npy
 

@@ -591,6 +591,7 @@ def child_app(spec: dict) -> dict:
     import gc
 
     from streamlit.testing.v1 import AppTest
+    from streamlit.util import calc_hash
 
     from benchmarks.measure import peak_rss_mb
 
@@ -616,7 +617,10 @@ def child_app(spec: dict) -> dict:
     at.run()
     check(at)
     mark("first render")
-    at.switch_page("pages/library_map.py").run()
+    # app.py registers its pages as functions (st.Page); AppTest.switch_page resolves only page files, and
+    # Streamlit keys a function page by the hash of its url_path (what tests/helpers/app.open_page does)
+    at._page_hash = calc_hash("library_map")
+    at.run()
     check(at)
     mark("Library map page")
     at.selectbox(key="map_source").set_value("big").run()

@@ -30,6 +30,7 @@ import numpy as np
 from genrec.config import TOP_K
 from genrec.search.vectors import (
     IdTable,
+    RowReader,
     as_matrix,
     as_query,
     check_dim,
@@ -264,8 +265,10 @@ class AnnIndex(_MatrixIndex):
     search: a true neighbour the graph does not reach is missed (raise ``ef``, the graph's search breadth,
     for more recall at more time per query).
 
-    A saved index is a folder (:meth:`save`); :meth:`load` memory-maps the graph's codes and the float32
-    vectors, so opening a million-track index reads little until queries touch it.
+    A saved index is a folder (:meth:`save`); :meth:`load` memory-maps the graph's codes and reads each
+    shortlist's float32 rows from the vectors file as queries ask for them
+    (:class:`genrec.search.vectors.RowReader`), so a million-track index neither reads nor keeps its
+    gigabyte of vectors.
     """
 
     kind = "ann"
@@ -297,6 +300,7 @@ class AnnIndex(_MatrixIndex):
         self.num_threads = int(num_threads)
         self._graph: Any = None
         self._mapped_from: Path | None = None  # the folder of a memory-mapped (read-only) graph
+        self._rows: RowReader | None = None  # a loaded index's vectors file, read a shortlist at a time
 
     def __repr__(self) -> str:
         return f"AnnIndex(n={len(self)}, dim={self.dim}, {', '.join(f'{k}={v}' for k, v in self.settings().items())})"
@@ -334,6 +338,7 @@ class AnnIndex(_MatrixIndex):
             self._mapped_from = None
         faiss.omp_set_num_threads(self._threads())
         self._graph.add(np.ascontiguousarray(unit, dtype=np.float32))
+        self._rows = None  # the saved file does not hold the new vectors
         super()._add_unit(new, unit)
 
     def _knn(self, unit: np.ndarray, size: int) -> list[np.ndarray]:
@@ -362,7 +367,8 @@ class AnnIndex(_MatrixIndex):
             for r, found in zip(rows, self._knn(unit[rows], int(size))):
                 # Sorted positions, so rank_indices' ties-by-position are ties by insertion order.
                 cand = np.sort(found[~np.isin(found, drops[r])])
-                sims = precise_scores(unit[r][None, :], np.asarray(base[cand]))[0]
+                shortlist = self._rows.rows(cand) if self._rows is not None else np.asarray(base[cand])
+                sims = precise_scores(unit[r][None, :], shortlist)[0]
                 best = rank_indices(sims, k)
                 out[r] = self._hits(cand[best], sims[best])
         return out
@@ -482,6 +488,8 @@ class AnnIndex(_MatrixIndex):
         cls._check_files(folder, sizes, len(ids), index.dim, finite=not values_checked)
         try:
             vectors = map_npy(folder / _VECTORS) if mmap else np.load(folder / _VECTORS, allow_pickle=False)
+            # shortlists are read from the file, not the map, which stays for whole-matrix work (save, growth)
+            index._rows = RowReader.open(folder / _VECTORS) if mmap else None
             # Memory-maps what faiss can (the 8-bit codes at least); a faiss without the flag reads the file.
             flags = getattr(index._faiss, "IO_FLAG_MMAP_IFC", 0) if mmap else 0
             graph = index._faiss.read_index(str(folder / _GRAPH), flags)

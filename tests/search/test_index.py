@@ -537,6 +537,44 @@ def test_check_npy_reads_values_a_slice_at_a_time(tmp_path):
         check_npy(tmp_path / "x.npy", dtype=np.float64)
 
 
+def _mapped_kb(path: Path) -> int:
+    """kB of ``path``'s memory maps resident in this process (Linux's /proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if "-" in line.split(" ", 1)[0]:  # a mapping's first line: its address range, ..., its file
+            inside = line.endswith(str(path))
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+def test_a_loaded_ann_index_reads_shortlists_from_its_file_not_its_map(tmp_path):
+    """Re-scoring reads the shortlisted rows with pread: a page fault on the map would also map the neighbouring
+    pages the page cache holds (all of them, once the values were checked), counting them in the process's RSS."""
+    vectors = _random(4000, 64, 9)
+    AnnIndex.build(_ids(4000), vectors).save(tmp_path / "a")
+    loaded = AnnIndex.load(tmp_path / "a")
+    mapped = tmp_path / "a" / "vectors.npy"
+    assert _mapped_kb(mapped) == 0  # mapped, nothing read through the map yet
+    answers = loaded.query_many(vectors[:300], k=5)
+    assert [a[0][0] for a in answers] == _ids(300)
+    assert answers == AnnIndex.load(tmp_path / "a", mmap=False).query_many(vectors[:300], k=5)
+    assert _mapped_kb(mapped) == 0
+
+
+def test_row_reader_reads_the_rows_asked_for(tmp_path):
+    from genrec.search.vectors import RowReader
+
+    x = _random(100, 6, 2)
+    np.save(tmp_path / "x.npy", x)
+    reader = RowReader.open(tmp_path / "x.npy")
+    np.testing.assert_array_equal(reader.rows(np.array([99, 0, 42, 42])), x[[99, 0, 42, 42]])
+    assert reader.rows(np.array([], dtype=np.intp)).shape == (0, 6)
+    np.save(tmp_path / "flat.npy", x.ravel())
+    with pytest.raises(ValueError, match="not a 2-D array"):
+        RowReader(tmp_path / "flat.npy")
+
+
 def test_map_npy_maps_read_only_and_refuses_what_it_cannot_map(tmp_path):
     from genrec.search.vectors import map_npy
 

@@ -658,12 +658,26 @@ def measure_app(n: int, args, out: dict) -> None:
 # ----------------------------------------------------------------------------- the run
 
 
-def keep_index(work: Path, folder: Path, keep: Path) -> None:
-    """Hard-link the vectors and genrec's saved index into ``keep`` (for ``--app-index``), replacing what is there."""
+def keep_index(work: Path, folder: Path, keep: Path, built: dict) -> None:
+    """Hard-link the vectors and genrec's saved index into ``keep`` with its build figures (for ``--app-index`` and
+    a later run's reuse), replacing what is there."""
     shutil.rmtree(keep, ignore_errors=True)
     keep.mkdir(parents=True)
     os.link(work / "base.npy", keep / "base.npy")
     shutil.copytree(folder / "index", keep / "index", copy_function=os.link)
+    (keep / "built.json").write_text(json.dumps(built))
+
+
+def kept_build(work: Path, folder: Path, keep: Path) -> dict | None:
+    """The build figures of the index kept in ``keep``, linked into ``folder`` as if just built, when it was built
+    over the very vectors of ``work``; else None."""
+    if not (keep / "built.json").is_file() or not (keep / "index").is_dir():
+        return None
+    if not np.array_equal(np.load(keep / "base.npy", mmap_mode="r"), np.load(work / "base.npy", mmap_mode="r")):
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(keep / "index", folder / "index", copy_function=os.link)
+    return {**json.loads((keep / "built.json").read_text()), "reused": str(keep)}
 
 
 def settings_text(d: dict) -> str:
@@ -700,9 +714,14 @@ def measure_size(n: int, args, out: dict, save: Callable[[], None], started: flo
                 folder = work / f"{name}-{b}"
                 spec = {"name": name, "build": build, "folder": str(folder), "points": search_points(sweep)}
                 try:
-                    built = run_child("build", spec, work)
-                    if name == "genrec" and args.keep_index:
-                        keep_index(work, folder, Path(args.keep_index) / str(n))
+                    keep = Path(args.keep_index) / str(n) if name == "genrec" and args.keep_index else None
+                    built = kept_build(work, folder, keep) if keep else None
+                    if built:
+                        print(f"  {name}: the index kept in {keep} (its build figures from then)", flush=True)
+                    else:
+                        built = run_child("build", spec, work)
+                        if keep:
+                            keep_index(work, folder, keep, built)
                     served = run_child("serve", spec, work)
                 except RuntimeError as exc:
                     print(f"  {exc}", flush=True)
@@ -788,7 +807,10 @@ def main() -> int:
         help="also measure the app's RSS with a catalogue of this many synthetic tracks selected (0: not)",
     )
     p.add_argument("--run", help="the run the app measurement's catalogue belongs to (default: train a small one)")
-    p.add_argument("--keep-index", help="keep genrec's built index and its vectors in DIR/N (hard links)")
+    p.add_argument(
+        "--keep-index",
+        help="keep genrec's built index and its vectors in DIR/N (hard links); reuse one kept there (same vectors)",
+    )
     p.add_argument(
         "--app-index",
         help="a DIR/N kept by --keep-index: the app measurement's catalogue reuses its vectors and index, unbuilt",

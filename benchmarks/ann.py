@@ -27,6 +27,7 @@ import importlib.util
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -516,20 +517,41 @@ def train_small_run(folder: Path) -> Path:
     return Path(train(cfg))
 
 
-def make_catalogue(run_path: Path, n: int, seed: int) -> Path:
-    """Catalogue ``big`` of ``n`` synthetic tracks (embedding-like vectors, tags, no audio files) in the run."""
+def kept_index(folder: Path, ids: list[str]) -> tuple[np.ndarray, Any]:
+    """The vectors and genrec index a ``--keep-index`` run left in ``folder``, the index's ids made ``ids``.
+
+    Building a million-vector graph takes a quarter of an hour on two cores; the app measurement needs one, but
+    not a second one, so it can reuse the one the search measurement built over the same kind of vectors.
+    """
+    from genrec.search.index import AnnIndex
+    from genrec.search.vectors import IdTable
+
+    vectors = np.load(folder / "base.npy", mmap_mode="r")
+    index = AnnIndex.load(folder / "index")
+    if len(index) != len(ids) or index.dim != vectors.shape[1]:
+        raise SystemExit(f"{folder} holds {len(index)} {index.dim}-d vectors, not the {len(ids)} asked for")
+    # The kept index's ids are positions ("0", "1", ...); the catalogue's are its track ids, in the same order.
+    index._ids = IdTable()
+    index._ids.extend(ids)
+    return vectors, index
+
+
+def make_catalogue(run_path: Path, n: int, seed: int, reuse: Path | None = None) -> Path:
+    """Catalogue ``big`` of ``n`` synthetic tracks (embedding-like vectors, tags, no audio files) in the run;
+    its vectors and index are those kept in ``reuse`` (:func:`kept_index`) when given."""
     import pandas as pd
 
-    from genrec.catalogue.store import catalogues_dir, write_catalogue
+    from genrec.catalogue.store import Catalogue, catalogues_dir, write_catalogue
     from genrec.config import GENRES
     from genrec.runs.reader import Run
     from genrec.search.index import AnnIndex, choose_kind, l2_normalize
 
     run = Run.open(run_path)
     dim = int(run.arrays["embeddings"].shape[1])
-    rng = np.random.default_rng([seed, n, dim])
-    basis = rng.standard_normal((LATENT_DIM, dim), dtype=np.float32)
-    vectors = l2_normalize(make_vectors(rng, n, dim, "embedding", basis))
+    if not reuse:
+        rng = np.random.default_rng([seed, n, dim])
+        basis = rng.standard_normal((LATENT_DIM, dim), dtype=np.float32)
+        vectors = l2_normalize(make_vectors(rng, n, dim, "embedding", basis))
     artists = np.array([f"Artist {a:05d}" for a in range(max(1, n // 50))])
     idx = np.arange(n)
     tracks = pd.DataFrame(
@@ -545,17 +567,23 @@ def make_catalogue(run_path: Path, n: int, seed: int) -> Path:
     )
     probabilities = np.full((n, len(GENRES)), 1 / len(GENRES), np.float32)
     t = time.perf_counter()
-    index = AnnIndex()
-    index.add(tracks["track_id"].tolist(), vectors)
+    if reuse:
+        vectors, index = kept_index(reuse, tracks["track_id"].tolist())
+    else:
+        index = AnnIndex()
+        index.add(tracks["track_id"].tolist(), vectors)
     build_s = time.perf_counter() - t
     kind, reason = choose_kind(n)
     record = {"kind": kind, "requested": "auto", "reason": reason, **index.describe()}
     manifest = {"name": "big", "run_id": run.id, "root": str(run_path.parent / "no-audio"), "n_tracks": n}
-    manifest |= {"n_skipped": 0, "index": record, "engine": {"name": "synthetic", "workers": 0}, "seconds": build_s}
+    manifest |= {"n_skipped": 0, "index": record, "engine": {"name": "synthetic"}, "seconds": build_s}
     path = write_catalogue(catalogues_dir(run.path) / "big", manifest, tracks, probabilities, vectors, [], index)
+    t = time.perf_counter()
+    Catalogue.open(path)  # fails here, with the reason, rather than as a catalogue the app leaves out
+    print(f"catalogue big opened (every check, every vector read) in {time.perf_counter() - t:.1f} s", flush=True)
     print(
-        f"catalogue big: {n} synthetic tracks x {dim}, index built in {build_s:.0f} s, measured recall@5 "
-        f"{record['recall_at_5']:.3f}",
+        f"catalogue big: {n} synthetic tracks x {dim}, index {'reused' if reuse else 'built'} in {build_s:.0f} s, "
+        f"measured recall@5 {record['recall_at_5']:.3f}",
         flush=True,
     )
     return path
@@ -566,6 +594,7 @@ def child_app(spec: dict) -> dict:
     import gc
 
     from streamlit.testing.v1 import AppTest
+    from streamlit.util import calc_hash
 
     from benchmarks.measure import peak_rss_mb
 
@@ -591,7 +620,10 @@ def child_app(spec: dict) -> dict:
     at.run()
     check(at)
     mark("first render")
-    at.switch_page("pages/library_map.py").run()
+    # app.py registers its pages as functions (st.Page); AppTest.switch_page resolves only page files, and
+    # Streamlit keys a function page by the hash of its url_path (what tests/helpers/app.open_page does)
+    at._page_hash = calc_hash("library_map")
+    at.run()
     check(at)
     mark("Library map page")
     at.selectbox(key="map_source").set_value("big").run()
@@ -609,7 +641,7 @@ def measure_app(n: int, args, out: dict) -> None:
     from genrec.runs.reader import Run
 
     run_path = Path(args.run) if args.run else train_small_run(workspace.generated_library(3, 30.0))
-    catalogue = make_catalogue(run_path, n, args.seed)
+    catalogue = make_catalogue(run_path, n, args.seed, Path(args.app_index) if args.app_index else None)
     track = str(Run.open(run_path).tracks["track_id"].iloc[0])
     with tempfile.TemporaryDirectory() as tmp:
         env_runs = os.environ["GENREC_RUNS"]
@@ -624,6 +656,28 @@ def measure_app(n: int, args, out: dict) -> None:
 
 
 # ----------------------------------------------------------------------------- the run
+
+
+def keep_index(work: Path, folder: Path, keep: Path, built: dict) -> None:
+    """Hard-link the vectors and genrec's saved index into ``keep`` with its build figures (for ``--app-index`` and
+    a later run's reuse), replacing what is there."""
+    shutil.rmtree(keep, ignore_errors=True)
+    keep.mkdir(parents=True)
+    os.link(work / "base.npy", keep / "base.npy")
+    shutil.copytree(folder / "index", keep / "index", copy_function=os.link)
+    (keep / "built.json").write_text(json.dumps(built))
+
+
+def kept_build(work: Path, folder: Path, keep: Path) -> dict | None:
+    """The build figures of the index kept in ``keep``, linked into ``folder`` as if just built, when it was built
+    over the very vectors of ``work``; else None."""
+    if not (keep / "built.json").is_file() or not (keep / "index").is_dir():
+        return None
+    if not np.array_equal(np.load(keep / "base.npy", mmap_mode="r"), np.load(work / "base.npy", mmap_mode="r")):
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(keep / "index", folder / "index", copy_function=os.link)
+    return {**json.loads((keep / "built.json").read_text()), "reused": str(keep)}
 
 
 def settings_text(d: dict) -> str:
@@ -660,7 +714,14 @@ def measure_size(n: int, args, out: dict, save: Callable[[], None], started: flo
                 folder = work / f"{name}-{b}"
                 spec = {"name": name, "build": build, "folder": str(folder), "points": search_points(sweep)}
                 try:
-                    built = run_child("build", spec, work)
+                    keep = Path(args.keep_index) / str(n) if name == "genrec" and args.keep_index else None
+                    built = kept_build(work, folder, keep) if keep else None
+                    if built:
+                        print(f"  {name}: the index kept in {keep} (its build figures from then)", flush=True)
+                    else:
+                        built = run_child("build", spec, work)
+                        if keep:
+                            keep_index(work, folder, keep, built)
                     served = run_child("serve", spec, work)
                 except RuntimeError as exc:
                     print(f"  {exc}", flush=True)
@@ -746,6 +807,14 @@ def main() -> int:
         help="also measure the app's RSS with a catalogue of this many synthetic tracks selected (0: not)",
     )
     p.add_argument("--run", help="the run the app measurement's catalogue belongs to (default: train a small one)")
+    p.add_argument(
+        "--keep-index",
+        help="keep genrec's built index and its vectors in DIR/N (hard links); reuse one kept there (same vectors)",
+    )
+    p.add_argument(
+        "--app-index",
+        help="a DIR/N kept by --keep-index: the app measurement's catalogue reuses its vectors and index, unbuilt",
+    )
     p.add_argument("--app-timeout", type=int, default=1800, help="seconds allowed for each app step (1800)")
     workspace.add_json_arg(p)
     args = p.parse_args()

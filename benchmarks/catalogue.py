@@ -6,9 +6,12 @@
 The same files are embedded with the local engine (1 and 2 worker processes)
 and with Ray Data on a local Ray (1 and 2 predictor actors), each starting from
 an empty embedding cache, side by side in one run; files/s excludes Ray's
-start-up, which is printed apart. A Ray build the engine refuses (actors that
-would leave no CPU for decoding) is a row saying so. Search at catalogue scale
-is ``python -m benchmarks.ann``.
+start-up, which is printed apart. Each predictor actor holds one of Ray's CPU
+slots for the whole build, and the engine refuses actors that would leave none
+for decoding; so the local Ray gets ``actors + 1`` slots where the machine has
+fewer cores (2 actors on 2 cores: 3 slots, the cores shared), and the row says
+how many (``--ray-cpus`` sets them; a refused build is a row saying so). Search
+at catalogue scale is ``python -m benchmarks.ann``.
 """
 
 from __future__ import annotations
@@ -39,7 +42,15 @@ def train_run(folder: Path, input_size: int) -> Path:
     return run
 
 
-def bench_engines(run_path: Path, folder: Path, n_files: int, ray_workers: list[int]) -> list[dict]:
+def ray_slots(workers: int, asked: int | None) -> int:
+    """CPU slots for a local Ray with ``workers`` predictor actors: ``asked``, else the cores, at least one
+    more than the actors (which the engine needs to decode)."""
+    return asked if asked else max(os.cpu_count() or 1, workers + 1)
+
+
+def bench_engines(
+    run_path: Path, folder: Path, n_files: int, ray_workers: list[int], ray_cpus: int | None = None
+) -> list[dict]:
     from genrec.catalogue import build_catalogue
     from genrec.errors import CatalogueError
     from genrec.runs.reader import Run
@@ -57,9 +68,10 @@ def bench_engines(run_path: Path, folder: Path, n_files: int, ray_workers: list[
             except ImportError:
                 print("Ray is not installed (pip install 'genrec[ray]'): no Ray row")
                 continue
+            extra["ray_cpus"] = ray_slots(workers, ray_cpus)
             t = time.perf_counter()
             ray.init(
-                num_cpus=os.cpu_count(),
+                num_cpus=extra["ray_cpus"],
                 include_dashboard=False,
                 log_to_driver=False,
                 runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}},
@@ -104,6 +116,11 @@ def main() -> int:
     p.add_argument(
         "--ray-workers", type=int, nargs="+", default=[1, 2], help="Ray predictor actors per Ray row (default 1 2)"
     )
+    p.add_argument(
+        "--ray-cpus",
+        type=int,
+        help="CPU slots of the local Ray (default: the cores, at least one more than the actors)",
+    )
     workspace.add_json_arg(p)
     args = p.parse_args()
     report.start("Catalogue engines: files/s of the local engine and of Ray Data")
@@ -112,16 +129,19 @@ def main() -> int:
     folder = workspace.generated_library(per_genre, 30.0)
     print(f"{per_genre * 10} files: {folder} (genrec's synthetic 30-s clips)", flush=True)
     run = Path(args.run) if args.run else train_run(folder, args.input_size)
-    out["engines"] = bench_engines(run, folder, per_genre * 10, args.ray_workers)
+    out["engines"] = bench_engines(run, folder, per_genre * 10, args.ray_workers, args.ray_cpus)
     print(
         "\n"
         + report.table(
             out["engines"],
-            ["engine", "workers", "files", "seconds", "files_per_s", "vs_local_1", "startup_s", "refused"],
+            ["engine", "workers", "ray_cpus", "files", "seconds", "files_per_s", "vs_local_1", "startup_s", "refused"],
             floatfmt="{:.2f}",
         )
     )
-    print("files_per_s excludes Ray's start-up (startup_s); vs_local_1: throughput over 1 local worker.")
+    print(
+        "files_per_s excludes Ray's start-up (startup_s); vs_local_1: throughput over 1 local worker; "
+        f"ray_cpus: the local Ray's CPU slots on this machine's {os.cpu_count()} cores."
+    )
     report.dump_json(args.json, out)
     return 0
 

@@ -18,7 +18,8 @@ stored embeddings, with a note saying how to get the fast index back.
 A catalogue is written into a temporary folder and renamed into place, so an
 interrupted build never leaves a half-written one. Catalogues are copied around
 like run folders, so they are checked like them when opened: the manifest's
-types, tracks.csv's ids, and the vectors' shapes (against the run's) and values;
+types, tracks.csv's ids, and the vectors' shapes (against the run's) and values (``embeddings.npz``'s and the
+``ann/`` index's re-scoring vectors, a slice at a time);
 a catalogue failing a check is listed as broken, with the file and the reason.
 Its files are served under the same rule as a run's (:mod:`genrec.runs.media`). Embeddings computed so far
 live in ``RUN/catalogues/.cache/`` (shards keyed by file content), which is
@@ -31,7 +32,7 @@ import json
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -248,6 +249,8 @@ class Catalogue:
     """A built catalogue, checked when opened (:meth:`check`); ``info`` is its typed manifest."""
 
     path: Path
+    # whether check() has read the approximate index's vectors, so that loading it need not read them again
+    _ann_checked: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def open(cls, path: Path | str) -> Catalogue:
@@ -274,6 +277,14 @@ class Catalogue:
         # the values (finite numbers, ids as in tracks.csv), a slice at a time: a big catalogue is searched
         # through its memory-mapped index, and its vectors are never all read at once
         check_track_arrays(self.path, table, CatalogueError, FIX)
+        if info.index.kind == AnnIndex.kind:
+            # the vectors faiss' shortlists are re-scored with, checked the same way: a NaN there would reorder
+            # answers silently, and a file of the wrong shape would fail in the first search
+            try:
+                AnnIndex.check_folder(self.path / ANN_FOLDER, len(table), dim)
+            except (OSError, ValueError) as exc:
+                raise self._damaged(ANN_FOLDER, exc) from exc
+            self._ann_checked = True
 
     def _run_widths(self) -> tuple[int, int]:
         """(genres, embedding width) of the run this catalogue lies in: its vectors must have the same."""
@@ -373,7 +384,7 @@ class Catalogue:
         ids = self.tracks["track_id"].tolist()
         if self.index_kind == AnnIndex.kind and not self.index_fallback:
             try:
-                return AnnIndex.load(self.path / ANN_FOLDER, ids=ids)  # its ids must be tracks.csv's, in order
+                return AnnIndex.load(self.path / ANN_FOLDER, ids=ids, values_checked=self._ann_checked)  # ids in order
             except (OSError, ValueError) as exc:
                 raise self._damaged(ANN_FOLDER, exc) from exc
         return ExactIndex.build(ids, self.arrays["embeddings"])

@@ -30,12 +30,13 @@ import numpy as np
 from genrec.config import TOP_K
 from genrec.search.vectors import (
     IdTable,
+    RowReader,
     as_matrix,
     as_query,
     check_dim,
-    check_finite_npy,
     check_k,
     check_lengths,
+    check_npy,
     cosine_similarities,
     exclude_sets,
     fast_scores,
@@ -264,8 +265,10 @@ class AnnIndex(_MatrixIndex):
     search: a true neighbour the graph does not reach is missed (raise ``ef``, the graph's search breadth,
     for more recall at more time per query).
 
-    A saved index is a folder (:meth:`save`); :meth:`load` memory-maps the graph's codes and the float32
-    vectors, so opening a million-track index reads little until queries touch it.
+    A saved index is a folder (:meth:`save`); :meth:`load` memory-maps the graph's codes and reads each
+    shortlist's float32 rows from the vectors file as queries ask for them
+    (:class:`genrec.search.vectors.RowReader`), so a million-track index neither reads nor keeps its
+    gigabyte of vectors.
     """
 
     kind = "ann"
@@ -297,6 +300,7 @@ class AnnIndex(_MatrixIndex):
         self.num_threads = int(num_threads)
         self._graph: Any = None
         self._mapped_from: Path | None = None  # the folder of a memory-mapped (read-only) graph
+        self._rows: RowReader | None = None  # a loaded index's vectors file, read a shortlist at a time
 
     def __repr__(self) -> str:
         return f"AnnIndex(n={len(self)}, dim={self.dim}, {', '.join(f'{k}={v}' for k, v in self.settings().items())})"
@@ -334,6 +338,7 @@ class AnnIndex(_MatrixIndex):
             self._mapped_from = None
         faiss.omp_set_num_threads(self._threads())
         self._graph.add(np.ascontiguousarray(unit, dtype=np.float32))
+        self._rows = None  # the saved file does not hold the new vectors
         super()._add_unit(new, unit)
 
     def _knn(self, unit: np.ndarray, size: int) -> list[np.ndarray]:
@@ -362,7 +367,8 @@ class AnnIndex(_MatrixIndex):
             for r, found in zip(rows, self._knn(unit[rows], int(size))):
                 # Sorted positions, so rank_indices' ties-by-position are ties by insertion order.
                 cand = np.sort(found[~np.isin(found, drops[r])])
-                sims = precise_scores(unit[r][None, :], np.asarray(base[cand]))[0]
+                shortlist = self._rows.rows(cand) if self._rows is not None else np.asarray(base[cand])
+                sims = precise_scores(unit[r][None, :], shortlist)[0]
                 best = rank_indices(sims, k)
                 out[r] = self._hits(cand[best], sims[best])
         return out
@@ -413,15 +419,8 @@ class AnnIndex(_MatrixIndex):
         atomic_folder(Path(folder), fill)
 
     @classmethod
-    def load(cls, folder: Path, mmap: bool = True, ids: list[str] | None = None, **params: Any) -> AnnIndex:
-        """Read an index written by :meth:`save`, its graph and vectors memory-mapped unless ``mmap`` is False.
-
-        ``ids``, when given, must be the saved ids in order (a catalogue passes its tracks'); the index then
-        keeps that list instead of a second copy of a million strings. ``params`` override the saved search
-        settings (``ef``, ``rerank``). ValueError says what is wrong with a folder that is not such an index,
-        is damaged, or holds other ids.
-        """
-        folder = Path(folder)
+    def _read_header(cls, folder: Path) -> tuple[dict[str, np.ndarray], dict[str, Any], list[int]]:
+        """A saved index's header arrays, settings and file sizes; ValueError for a folder that is not one."""
         data = read_index_npz(folder / _HEADER)
         try:
             settings = json.loads(str(data["ann_settings"]))
@@ -430,6 +429,54 @@ class AnnIndex(_MatrixIndex):
             raise ValueError(f"{folder} is not an approximate-search index (kind {str(data['kind'])!r})") from e
         if str(data["kind"]) != cls.kind:
             raise ValueError(f"{folder} is not an approximate-search index (kind {str(data['kind'])!r})")
+        return data, settings, sizes
+
+    @staticmethod
+    def _check_files(folder: Path, sizes: list[int], n: int, dim: int | None, finite: bool = True) -> None:
+        """ValueError unless the graph and vectors are as big as saved and the vectors ``n`` x ``dim`` float32,
+        every value finite (read a slice at a time) when ``finite``."""
+        for name, size in zip((_GRAPH, _VECTORS), sizes):
+            if not (folder / name).is_file() or (folder / name).stat().st_size != size:
+                raise ValueError(f"{folder / name} is missing or was not completely written; save the index again")
+        # the rerank reads these vectors: a NaN would reorder answers silently, so it is refused on open
+        check_npy(folder / _VECTORS, shape=(n, dim), dtype=np.float32, finite=finite)
+
+    @classmethod
+    def check_folder(cls, folder: Path, n: int, dim: int) -> None:
+        """ValueError unless ``folder`` is a complete saved index of ``n`` ``dim``-wide vectors, all finite
+        (FileNotFoundError when it has no header).
+
+        What :meth:`load` checks of the files, without faiss and without keeping anything: the float32
+        vectors (a gigabyte at a million tracks) are read a slice at a time.
+        """
+        folder = Path(folder)
+        data, _, sizes = cls._read_header(folder)
+        if len(data["ids"]) != n or loaded_dim(data) != dim:
+            raise ValueError(
+                f"{folder / _HEADER} is corrupt: it lists {len(data['ids'])} {loaded_dim(data)}-d vectors, "
+                f"not {n} {dim}-d ones"
+            )
+        cls._check_files(folder, sizes, n, dim)
+
+    @classmethod
+    def load(
+        cls,
+        folder: Path,
+        mmap: bool = True,
+        ids: list[str] | None = None,
+        values_checked: bool = False,
+        **params: Any,
+    ) -> AnnIndex:
+        """Read an index written by :meth:`save`, its graph and vectors memory-mapped unless ``mmap`` is False.
+
+        ``ids``, when given, must be the saved ids in order (a catalogue passes its tracks'); the index then
+        keeps that list instead of a second copy of a million strings. ``values_checked`` says the caller ran
+        :meth:`check_folder` on this folder already, so the vectors' values are not read a second time (their
+        size and shape still are). ``params`` override the saved search settings (``ef``, ``rerank``).
+        ValueError says what is wrong with a folder that is not such an index, is damaged, or holds other ids.
+        """
+        folder = Path(folder)
+        data, settings, sizes = cls._read_header(folder)
         index = cls(loaded_dim(data), **{**{k: settings[k] for k in ANN_DEFAULTS if k in settings}, **params})
         if ids is None:
             ids = id_list(data["ids"].tolist())
@@ -438,20 +485,16 @@ class AnnIndex(_MatrixIndex):
         if not ids:
             return index
         index._ids.check_new(ids)
-        for name, size in zip((_GRAPH, _VECTORS), sizes):
-            if not (folder / name).is_file() or (folder / name).stat().st_size != size:
-                raise ValueError(f"{folder / name} is missing or was not completely written; save the index again")
+        cls._check_files(folder, sizes, len(ids), index.dim, finite=not values_checked)
         try:
-            # the rerank reads these vectors: a NaN would reorder answers silently, so it is refused on open
-            check_finite_npy(folder / _VECTORS)
             vectors = map_npy(folder / _VECTORS) if mmap else np.load(folder / _VECTORS, allow_pickle=False)
+            # shortlists are read from the file, not the map, which stays for whole-matrix work (save, growth)
+            index._rows = RowReader.open(folder / _VECTORS) if mmap else None
             # Memory-maps what faiss can (the 8-bit codes at least); a faiss without the flag reads the file.
             flags = getattr(index._faiss, "IO_FLAG_MMAP_IFC", 0) if mmap else 0
             graph = index._faiss.read_index(str(folder / _GRAPH), flags)
         except (OSError, ValueError, RuntimeError) as e:
             raise ValueError(f"{folder} is corrupt: {e}") from e
-        if vectors.dtype != np.float32 or vectors.shape != (len(ids), index.dim):
-            raise ValueError(f"{folder} is corrupt: {vectors.dtype} vectors {vectors.shape} for {len(ids)} ids")
         faiss = index._faiss
         if not isinstance(graph, faiss.IndexHNSWSQ) or graph.metric_type != faiss.METRIC_INNER_PRODUCT:
             raise ValueError(f"{folder} is corrupt: its graph is a {type(graph).__name__}, not genrec's kind")

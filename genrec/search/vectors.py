@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import weakref
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -268,19 +269,29 @@ def _npy_header(f: BinaryIO, path: Path) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
-def check_finite_npy(path: Path, chunk_bytes: int = 1 << 24) -> None:
-    """ValueError unless every value of the ``.npy`` file at ``path`` is a finite number.
+def check_npy(
+    path: Path,
+    shape: tuple[int, ...] | None = None,
+    dtype: np.dtype | type | None = None,
+    finite: bool = True,
+    chunk_bytes: int = 1 << 24,
+) -> None:
+    """ValueError unless the ``.npy`` file at ``path`` is complete, of ``shape`` and ``dtype`` (when given) and,
+    with ``finite``, holds finite numbers only.
 
-    Read in slices through plain file reads, not a memory map: checking a gigabyte of index vectors must not
-    leave a gigabyte of mapped pages counted against the process.
+    The values are read in slices through plain file reads, not a memory map: checking a gigabyte of index
+    vectors must not leave a gigabyte of mapped pages counted against the process.
     """
     with open(path, "rb") as f:
-        shape, dtype = _npy_header(f, path)
-        left = int(np.prod(shape))
-        step = max(1, chunk_bytes // dtype.itemsize)
+        got_shape, got_dtype = _npy_header(f, path)
+        if (shape is not None and got_shape != tuple(shape)) or (dtype is not None and got_dtype != np.dtype(dtype)):
+            want = f"{'' if dtype is None else np.dtype(dtype)} {'' if shape is None else tuple(shape)}".strip()
+            raise ValueError(f"{path} is corrupt: it holds {got_dtype} values of shape {got_shape}, not {want}")
+        left = int(np.prod(got_shape)) if finite else 0
+        step = max(1, chunk_bytes // got_dtype.itemsize)
         while left:
-            chunk = np.fromfile(f, dtype=dtype, count=min(step, left))
-            if dtype.kind not in "biuf" or not np.isfinite(chunk).all():
+            chunk = np.fromfile(f, dtype=got_dtype, count=min(step, left))
+            if got_dtype.kind not in "biuf" or not np.isfinite(chunk).all():
                 raise ValueError(f"{path} holds NaN, infinite or non-numeric values")
             left -= len(chunk)
 
@@ -301,6 +312,43 @@ def map_npy(path: Path) -> np.ndarray:
     if hasattr(mmap, "MADV_RANDOM"):  # not on Windows
         mapped.madvise(mmap.MADV_RANDOM)
     return np.ndarray(shape, dtype=dtype, buffer=mapped, offset=offset)
+
+
+class RowReader:
+    """Rows of a 2-D ``.npy`` file read with ``pread`` as they are asked for: the shortlists an index re-scores.
+
+    Reading them through a memory map would count far more than the rows in the process's RSS: on each page
+    fault the kernel also maps the neighbouring pages the page cache already holds (fault-around, 64 kB,
+    which MADV_RANDOM does not turn off), and a loaded index's file is all in the page cache after its values
+    were checked. Rows read here are copies; the file's pages stay the page cache's, which the kernel can drop.
+    """
+
+    def __init__(self, path: Path) -> None:
+        """Open ``path``; ValueError for a file that is not a complete 2-D numeric ``.npy``."""
+        with open(path, "rb") as f:
+            shape, self.dtype = _npy_header(f, path)
+            self._offset = f.tell()
+        if len(shape) != 2:
+            raise ValueError(f"{path}: not a 2-D array")
+        self.shape = shape
+        self._row_bytes = shape[1] * self.dtype.itemsize
+        self._fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+
+    @classmethod
+    def open(cls, path: Path) -> RowReader | None:
+        """A reader for ``path``, or None where the system has no ``pread`` (Windows: a memory map does)."""
+        return cls(path) if hasattr(os, "pread") else None
+
+    def rows(self, positions: np.ndarray) -> np.ndarray:
+        """The rows at ``positions`` (in that order), as a new array."""
+        out = np.empty((len(positions), self.shape[1]), dtype=self.dtype)
+        for i, p in enumerate(positions):
+            data = os.pread(self._fd, self._row_bytes, self._offset + int(p) * self._row_bytes)
+            if len(data) != self._row_bytes:  # the file was cut short after it was opened
+                raise ValueError(f"row {int(p)} of {self.shape[0]} could not be read")
+            out[i] = np.frombuffer(data, dtype=self.dtype)
+        return out
 
 
 def read_index_npz(path: Path) -> dict[str, np.ndarray]:

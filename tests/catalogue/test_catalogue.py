@@ -429,6 +429,76 @@ def test_an_ann_index_that_disagrees_with_the_tracks_is_refused(tmp_path):
         _ = good.index
 
 
+def _ann_nan(vectors: np.ndarray) -> np.ndarray:
+    vectors[123, 4] = np.nan
+    return vectors
+
+
+def _ann_infinite(vectors: np.ndarray) -> np.ndarray:
+    vectors[-1, -1] = -np.inf
+    return vectors
+
+
+#: Damaged re-scoring vectors of an approximate index (ann/vectors.npy), each the size the header records, so
+#: only a look at the values or the shape finds them out: (change, words the reason must hold).
+DAMAGED_ANN_VECTORS = {
+    "nan": (_ann_nan, ["NaN"]),
+    "infinite": (_ann_infinite, ["infinite"]),
+    "transposed": (lambda v: np.ascontiguousarray(v.T), ["shape (16, 500)", "(500, 16)"]),
+    "float64": (lambda v: v[:250].astype(np.float64), ["float64", "float32 (500, 16)"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED_ANN_VECTORS))
+def test_damaged_ann_vectors_are_refused_when_the_catalogue_is_opened(tmp_path, case):
+    """Issue 22: the vectors faiss' shortlists are re-scored with are checked on open, as the embeddings are, and
+    the catalogue is listed as broken (not found out in its first search)."""
+    change, words = DAMAGED_ANN_VECTORS[case]
+    vectors = np.random.default_rng(3).standard_normal((500, 16)).astype(np.float32)
+    ids = [f"t{i:04d}.wav" for i in range(500)]
+    synthetic_catalogue(tmp_path, "good", vectors, "ann", AnnIndex.build(ids, vectors))
+    bad = synthetic_catalogue(tmp_path, "bad", vectors, "ann", AnnIndex.build(ids, vectors)).path
+    file = bad / "ann" / "vectors.npy"
+    size = file.stat().st_size
+    np.save(file, change(np.load(file)))
+    assert file.stat().st_size == size  # a complete file, as the header records it
+    with pytest.raises(CatalogueError) as err:
+        open_catalogue(tmp_path / "run", "bad")
+    for word in [str(file), *words, "Build it again with `genrec catalogue build`"]:
+        assert word in str(err.value), (word, str(err.value))
+    listed, broken = list_catalogues(tmp_path / "run")
+    assert [c.name for c in listed] == ["good"] and [(p.name, r) for p, r in broken] == [("bad", str(err.value))]
+    assert listed[0].index.query(vectors[7], k=1) == [("t0007.wav", pytest.approx(1.0, abs=1e-6))]
+
+
+def test_a_missing_ann_index_is_refused_when_the_catalogue_is_opened(tmp_path, request):
+    vectors = np.random.default_rng(4).standard_normal((300, 16)).astype(np.float32)
+    cat = synthetic_catalogue(
+        tmp_path, "c", vectors, "ann", AnnIndex.build([f"t{i:04d}.wav" for i in range(300)], vectors)
+    )
+    (cat.path / "ann" / "vectors.npy").unlink()
+    with pytest.raises(CatalogueError, match=r"ann: unreadable .*vectors.npy is missing.*genrec catalogue build"):
+        Catalogue.open(cat.path)
+    request.getfixturevalue("without_faiss")  # searched exactly without faiss, but the catalogue is still damaged
+    with pytest.raises(CatalogueError, match=r"vectors.npy is missing"):
+        Catalogue.open(cat.path)
+
+
+def test_an_opened_ann_catalogue_reads_its_vectors_values_once(tmp_path, monkeypatch):
+    """Checked on open, the re-scoring vectors (a gigabyte at a million tracks) are not read again to load the index."""
+    import genrec.search.index as index_module
+
+    vectors = np.random.default_rng(5).standard_normal((300, 16)).astype(np.float32)
+    ids = [f"t{i:04d}.wav" for i in range(300)]
+    path = synthetic_catalogue(tmp_path, "c", vectors, "ann", AnnIndex.build(ids, vectors)).path
+    reads: list[bool] = []
+    real = index_module.check_npy
+    monkeypatch.setattr(index_module, "check_npy", lambda *a, **kw: reads.append(kw["finite"]) or real(*a, **kw))
+    cat = Catalogue.open(path)
+    assert cat.index.query(vectors[9], k=1) == [("t0009.wav", pytest.approx(1.0, abs=1e-6))]
+    assert reads == [True, False]  # values on open; the index's load checks only the shape
+
+
 # --------------------------------------------------------------------------- building
 @slow
 def test_build_from_a_mixed_folder(run, music, counting):

@@ -489,6 +489,92 @@ def test_ann_load_refuses_vectors_that_are_not_finite(tmp_path):
     assert len(AnnIndex.load(good)) == 50
 
 
+def test_ann_check_folder_checks_the_files_without_faiss(tmp_path, request):
+    """What a catalogue runs on open: header, sizes, the vectors' shape and values, no faiss and nothing kept."""
+    good = tmp_path / "good"
+    AnnIndex.build(_ids(50), _random(50, 4)).save(good)
+    request.getfixturevalue("without_faiss")
+    AnnIndex.check_folder(good, 50, 4)
+    for n, dim in ((49, 4), (50, 5)):
+        with pytest.raises(ValueError, match=f"header.npz is corrupt: it lists 50 4-d vectors, not {n} {dim}-d"):
+            AnnIndex.check_folder(good, n, dim)
+    vectors = np.load(good / "vectors.npy")
+    copy = tmp_path / "bad"
+    shutil.copytree(good, copy)
+    np.save(copy / "vectors.npy", np.ascontiguousarray(vectors.T))  # the same bytes, the wrong shape
+    with pytest.raises(ValueError, match=r"vectors.npy is corrupt: it holds float32 values of shape \(4, 50\), not"):
+        AnnIndex.check_folder(copy, 50, 4)
+    vectors[49, 3] = np.inf
+    np.save(copy / "vectors.npy", vectors)
+    with pytest.raises(ValueError, match=r"vectors\.npy holds NaN, infinite"):
+        AnnIndex.check_folder(copy, 50, 4)
+    np.savez(copy / "header.npz", x=np.arange(3))
+    with pytest.raises(ValueError, match="not an index file"):
+        AnnIndex.check_folder(copy, 50, 4)
+    with pytest.raises(FileNotFoundError):
+        AnnIndex.check_folder(tmp_path / "missing", 50, 4)
+
+
+def test_ann_load_after_check_folder_still_checks_the_vectors_shape(tmp_path):
+    good = tmp_path / "good"
+    AnnIndex.build(_ids(50), _random(50, 4)).save(good)
+    assert len(AnnIndex.load(good, values_checked=True)) == 50
+    np.save(good / "vectors.npy", np.ascontiguousarray(np.load(good / "vectors.npy").T))
+    with pytest.raises(ValueError, match=r"shape \(4, 50\), not float32 \(50, 4\)"):
+        AnnIndex.load(good, values_checked=True)
+
+
+def test_check_npy_reads_values_a_slice_at_a_time(tmp_path):
+    from genrec.search.vectors import check_npy
+
+    x = _random(1000, 8)
+    x[999, 7] = np.nan  # in the last slice only
+    np.save(tmp_path / "x.npy", x)
+    check_npy(tmp_path / "x.npy", shape=(1000, 8), dtype=np.float32, finite=False)
+    with pytest.raises(ValueError, match="NaN"):
+        check_npy(tmp_path / "x.npy", chunk_bytes=4096)
+    with pytest.raises(ValueError, match=r"float32 values of shape \(1000, 8\), not float64"):
+        check_npy(tmp_path / "x.npy", dtype=np.float64)
+
+
+def _mapped_kb(path: Path) -> int:
+    """kB of ``path``'s memory maps resident in this process (Linux's /proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if "-" in line.split(" ", 1)[0]:  # a mapping's first line: its address range, ..., its file
+            inside = line.endswith(str(path))
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+def test_a_loaded_ann_index_reads_shortlists_from_its_file_not_its_map(tmp_path):
+    """Re-scoring reads the shortlisted rows with pread: a page fault on the map would also map the neighbouring
+    pages the page cache holds (all of them, once the values were checked), counting them in the process's RSS."""
+    vectors = _random(4000, 64, 9)
+    AnnIndex.build(_ids(4000), vectors).save(tmp_path / "a")
+    loaded = AnnIndex.load(tmp_path / "a")
+    mapped = tmp_path / "a" / "vectors.npy"
+    assert _mapped_kb(mapped) == 0  # mapped, nothing read through the map yet
+    answers = loaded.query_many(vectors[:300], k=5)
+    assert [a[0][0] for a in answers] == _ids(300)
+    assert answers == AnnIndex.load(tmp_path / "a", mmap=False).query_many(vectors[:300], k=5)
+    assert _mapped_kb(mapped) == 0
+
+
+def test_row_reader_reads_the_rows_asked_for(tmp_path):
+    from genrec.search.vectors import RowReader
+
+    x = _random(100, 6, 2)
+    np.save(tmp_path / "x.npy", x)
+    reader = RowReader.open(tmp_path / "x.npy")
+    np.testing.assert_array_equal(reader.rows(np.array([99, 0, 42, 42])), x[[99, 0, 42, 42]])
+    assert reader.rows(np.array([], dtype=np.intp)).shape == (0, 6)
+    np.save(tmp_path / "flat.npy", x.ravel())
+    with pytest.raises(ValueError, match="not a 2-D array"):
+        RowReader(tmp_path / "flat.npy")
+
+
 def test_map_npy_maps_read_only_and_refuses_what_it_cannot_map(tmp_path):
     from genrec.search.vectors import map_npy
 

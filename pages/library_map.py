@@ -31,7 +31,7 @@ LAST_PICK = "map_last_pick"
 @st.cache_data(show_spinner=False, max_entries=32)
 def map_points(run_path: str, run_id: str, method: str):
     run = run_by_id(run_id)
-    return projection.projection_table(run.tracks, run.arrays["embeddings"], method)
+    return projection.projection_table(run.tracks, run.embeddings, method)
 
 
 def take_chart_selection() -> None:

@@ -14,8 +14,9 @@ import pandas as pd
 from genrec.app.plots import arch_label
 from genrec.config import ARCHITECTURES, GENRES, PAPER_ACCURACY
 from genrec.data.library import DEMO_CLIPS_PER_GENRE
-from genrec.evaluate.metrics import report_frame
+from genrec.evaluate.metrics import paper_table
 from genrec.runs.reader import newest, runs_table
+from genrec.runs.record import SplitMetrics
 from genrec.training.pipeline import DEMO_SETTINGS
 
 PAPER_LABEL = "paper (reference)"
@@ -115,10 +116,10 @@ def summary_table(runs: Sequence, reference: bool = True) -> pd.DataFrame:
     return table.rename(columns=SUMMARY_COLUMNS)[list(SUMMARY_COLUMNS.values())]
 
 
-def report_table(split_metrics: dict) -> pd.DataFrame:
+def report_table(split: SplitMetrics) -> pd.DataFrame:
     """The paper's precision / recall / F1 / support table, with the summary rows set apart."""
 
-    frame = report_frame(split_metrics)
+    frame = paper_table(split.labels, split.per_genre, split.n, split.accuracy, split.macro_avg, split.weighted_avg)
     frame.index.name = "genre"
     return frame.reset_index()
 

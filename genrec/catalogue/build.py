@@ -140,7 +140,7 @@ def _embed(run, jobs: list[Job], analysis: Analysis, cache: EmbeddingCache, engi
     progress(EMBED_STAGE, 0, len(jobs))
     try:
         if engine["name"] == "ray":
-            dims = (len(run.genres), int(run.arrays["embeddings"].shape[1]))
+            dims = (len(run.genres), int(run.embeddings.shape[1]))
             run_ray(
                 jobs,
                 str(run.path),

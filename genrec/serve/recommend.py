@@ -65,11 +65,10 @@ class Recommender:
         """Queries are library tracks or outside audio; answers come from the run's library or,
         given a :class:`genrec.catalogue.Catalogue` built for this run, from that catalogue."""
         self.run = run
-        arrays = run.arrays
         self.tracks = run.tracks.reset_index(drop=True)
         self._row = {t: i for i, t in enumerate(self.tracks["track_id"])}
-        self.embeddings = arrays["embeddings"]
-        self.probabilities = arrays["probabilities"]
+        self.embeddings = run.embeddings
+        self.probabilities = run.probabilities
         self.catalogue = catalogue
         #: The tracks answers are drawn from: the library's, or the catalogue's.
         self.pool = self.tracks if catalogue is None else catalogue.tracks

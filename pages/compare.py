@@ -226,7 +226,7 @@ def song_region(reply: Reply, recs: list) -> Reply:
     return reply.over(recs, start, end, K)
 
 
-def gradcam_section(query: queries.Query, present: dict, answers: dict) -> dict[str, object]:
+def gradcam_section(query: queries.Query, present: dict[str, Run], answers: dict) -> dict[str, object]:
     """Toggle and genre choice; by architecture, each run's Grad-CAM figure (one colour scale for both), or
     the text saying why it has none."""
 
@@ -322,7 +322,7 @@ def main() -> None:
     model_columns(query, columns_of(runs, reply, answers, gradcams))
 
 
-def library_notes(present: dict) -> None:
+def library_notes(present: dict[str, Run]) -> None:
     """The first run's library, and a warning when the two runs were trained on different libraries."""
     library_caption(next(iter(present.values())))
     if len({r.library.fingerprint for r in present.values()}) > 1:
@@ -333,7 +333,7 @@ def library_notes(present: dict) -> None:
         )
 
 
-def choose_query(present: dict) -> queries.Query | None:
+def choose_query(present: dict[str, Run]) -> queries.Query | None:
     """The query clip: a library clip, an upload or a recording (None until one is chosen)."""
     source = st.segmented_control(
         "Query clip", list(SOURCES), format_func=SOURCES.get, default="library", required=True, key="query_source"
@@ -361,7 +361,7 @@ def query_heading(query: queries.Query) -> None:
     show_clip(query.samples, query.digest, query.path, key="query")
 
 
-def query_reply(query: queries.Query, present: dict, catalogue: str | None) -> Reply:
+def query_reply(query: queries.Query, present: dict[str, Run], catalogue: str | None) -> Reply:
     """Both runs' reply (genrec.serve.answer decides track / clip / song): a song's with the region slider."""
     run_paths = tuple(str(r.path) for r in present.values())
     recs = [recommender(p, catalogue) for p in run_paths]

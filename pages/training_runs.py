@@ -14,6 +14,7 @@ from genrec.errors import GenrecError
 from genrec.evaluate.headtohead import head_to_head
 from genrec.evaluate.metrics import confusion_table
 from genrec.evaluate.report import run_hubness
+from genrec.runs.reader import Run
 from genrec.runs.record import HubnessMetrics
 from pages._caches import all_runs, run_by_id
 from pages._guard import guard
@@ -41,7 +42,7 @@ def _fmt(value, pattern: str = "{:.2f}") -> str:
     return "—" if value is None or (isinstance(value, float) and not np.isfinite(value)) else pattern.format(value)
 
 
-def summary_section(runs: list, broken: list) -> None:
+def summary_section(runs: list[Run], broken: list) -> None:
     st.subheader("All runs")
     table = dashboard.summary_table(runs)
     st.dataframe(
@@ -73,7 +74,7 @@ def summary_section(runs: list, broken: list) -> None:
         st.warning(f"Left out: {reason}", icon=":material/warning:")
 
 
-def run_panel(run, split: str, normalized: bool, slot: str) -> None:
+def run_panel(run: Run, split: str, normalized: bool, slot: str) -> None:
     label = plots.arch_label(run.arch)
     st.subheader(f"{label}")
     st.caption(f"`{run.id}`")
@@ -135,7 +136,7 @@ def hubness_of(run_path: str, run_id: str) -> HubnessMetrics:
     return run_hubness(run_by_id(run_id))
 
 
-def retrieval_section(runs: list) -> None:
+def retrieval_section(runs: list[Run]) -> None:
     """Precision@k with and without the query's own artist, mAP and hubness, one column per run."""
     st.subheader("Retrieval beyond precision@5")
     rows = {}

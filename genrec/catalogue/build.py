@@ -123,7 +123,9 @@ def _check_arguments(folder: Path, name: str | None, engine: str, workers: int, 
     return name
 
 
-def _embed(run, jobs: list[Job], analysis: Analysis, cache: EmbeddingCache, engine: dict, progress: ProgressFn) -> dict:
+def _embed(
+    run: Run, jobs: list[Job], analysis: Analysis, cache: EmbeddingCache, engine: dict, progress: ProgressFn
+) -> dict:
     """Embed ``jobs`` into ``cache`` on the chosen engine; return each failed digest's error."""
     failures: dict[str, str] = {}
     done = 0

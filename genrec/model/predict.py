@@ -39,6 +39,7 @@ from genrec.errors import GenrecError, RunError
 from genrec.model.gradcam import needs_export
 from genrec.model.pooling import clip_predictions
 from genrec.runs.layout import AGREEMENT_FILE, MODEL_KERAS, PREDICTOR_FILE, QUANTIZED_FILE
+from genrec.runs.reader import Run
 from genrec.utils.fileio import atomic_write, stderr_to_log
 from genrec.utils.machine import cpu_threads
 
@@ -302,7 +303,7 @@ def predictor_setting() -> str:
     return value
 
 
-def choose_predictor(run, setting: str | None = None) -> PredictorChoice:
+def choose_predictor(run: Run, setting: str | None = None) -> PredictorChoice:
     """The predictor :func:`load_predictor` uses for ``run`` under ``setting`` (default: the current
     ``GENREC_PREDICTOR``); nothing is loaded."""
     setting = setting or predictor_setting()
@@ -336,7 +337,7 @@ def choose_predictor(run, setting: str | None = None) -> PredictorChoice:
     return PredictorChoice("int8", quantized, f"top-1 agreement with float {agreement.top1_agreement:.3f}", agreement)
 
 
-def load_predictor(run, *, explain: bool = False) -> Predictor:
+def load_predictor(run: Run, *, explain: bool = False) -> Predictor:
     """The predictor :func:`choose_predictor` picks for ``run``: 8-bit or float LiteRT, else Keras.
 
     ``explain``: a predictor with the feature-map output Grad-CAM needs, which only the float file has.

@@ -73,7 +73,7 @@ def figures(run_dir: Path) -> dict:
     from genrec.runs.reader import Run
 
     run = Run.open(run_dir)
-    m, rec = run.metrics, run.record
+    m, rec = run.metrics_summary.to_json(), run.info.to_json()  # the saved objects, as the report prints them
     test = m["test"]
     n = test["n"]
     k = round(test["accuracy"] * n)

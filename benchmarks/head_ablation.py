@@ -69,20 +69,21 @@ def main(argv=None) -> int:
             except GenrecError as exc:
                 print(f"ERROR: {exc}")
                 return 2
-            test, r = run.metrics["test"], run.metrics.get("retrieval") or {}
+            m, info = run.metrics_summary, run.info
+            test, r = m.test, m.retrieval
             results.append(
                 {
                     "arch": arch,
                     "head": head,
-                    "test_acc": test["accuracy"],
-                    "macro_F1": test["macro avg"]["f1-score"],
-                    "valid_acc": run.metrics["valid"]["accuracy"],
-                    "P@5": r.get("precision_at_k"),
-                    "mAP": r.get("map"),
-                    "epochs": f"{run.record['epochs_run']} (best {run.record['best_epoch']})",
-                    "fit_s": run.record["timings_seconds"]["fit"],
+                    "test_acc": test.accuracy,
+                    "macro_F1": test.macro_f1,
+                    "valid_acc": m.split("valid").accuracy,
+                    "P@5": r.precision_at_k if r else None,
+                    "mAP": r.map if r else None,
+                    "epochs": f"{info.epochs_run} (best {info.best_epoch})",
+                    "fit_s": info.timings["fit"],
                     "wall_s": time.perf_counter() - t,
-                    "test_n": test["n"],
+                    "test_n": test.n,
                 }
             )
 

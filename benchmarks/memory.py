@@ -95,8 +95,8 @@ def child_models(vgg: str, resnet: str, clip: str, runtime: str = "auto") -> dic
             r.__dict__["_predictor"] = KerasPredictor(r.run.load_model())
     from genrec.data.library import load_library
 
-    lib = recs[0].run.record["library"]
-    spec = "demo" if lib.get("synthetic") else lib["root"]
+    lib = recs[0].run.library
+    spec = "demo" if lib.synthetic else lib.root
     library = load_library(spec) if spec == "demo" or Path(spec).is_dir() else None
     _mark(stages, "2 runs opened: tracks, embeddings, index; library table")
     for r in recs:

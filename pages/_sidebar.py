@@ -10,6 +10,7 @@ import genrec.app.dashboard as dashboard
 import genrec.app.plots as plots
 from genrec.config import ARCHITECTURES
 from genrec.model.predict import choose_predictor
+from genrec.runs.reader import Run
 from genrec.utils.paths import runs_home
 from pages._caches import all_runs, run_by_id
 from pages._widgets import library_caption
@@ -30,14 +31,14 @@ def selected_runs() -> dict:
     return chosen
 
 
-def predictor_caption(run) -> None:
+def predictor_caption(run: Run) -> None:
     """Which predictor answers this run's uploads (8-bit or float; ``GENREC_PREDICTOR``), and why."""
     choice = choose_predictor(run)
     agreement = f"  \n8-bit vs float: {choice.agreement}" if choice.agreement else ""
     st.caption(f"Uploads: **{choice.label}** predictor · {choice.reason}{agreement}")
 
 
-def sidebar(runs: list, broken: list) -> None:
+def sidebar(runs: list[Run], broken: list) -> None:
     """Run per architecture (default: newest), with its starting weights and library always visible."""
     with st.sidebar:
         if runs:

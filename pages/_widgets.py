@@ -15,6 +15,7 @@ import genrec.app.plots as plots
 import genrec.serve.queries as queries
 from genrec.config import SAMPLE_RATE
 from genrec.runs.bundle import missing_audio_note
+from genrec.runs.reader import Run
 from pages._caches import band_hz, catalogues_of, clip_samples, mel_of, thumbnail
 
 
@@ -34,7 +35,7 @@ def synthetic_badge() -> None:
     )
 
 
-def library_caption(run) -> None:
+def library_caption(run: Run) -> None:
     st.caption(f"Library: {run.library.label} · {len(run.tracks)} clips · split: {run.split}", help=run.split_method)
     if dashboard.is_synthetic(run):
         synthetic_badge()
@@ -46,7 +47,7 @@ def library_caption(run) -> None:
 LIBRARY_SOURCE = "library"
 
 
-def recommendation_source(runs: list, key: str) -> str | None:
+def recommendation_source(runs: list[Run], key: str) -> str | None:
     """Where recommendations come from: the run's library (None) or a catalogue built for every one of ``runs``.
 
     Drawn only when such a catalogue exists (``genrec catalogue build``). Catalogues that fail their checks

@@ -13,13 +13,14 @@ import genrec.app.analysis_plots as analysis_plots
 import genrec.app.dashboard as dashboard
 import genrec.app.plots as plots
 import genrec.serve.queries as queries
-from genrec.audio.decode import SUPPORTED_FORMATS
+from genrec.audio.decode import SUPPORTED_FORMATS, DecodedAudio
 from genrec.config import ARCHITECTURES, MAX_SONG_SECONDS, SAMPLE_RATE, TOP_K
 from genrec.errors import GenrecError
 from genrec.runs.reader import Run
-from genrec.serve.explain import explain, shared_scale
-from genrec.serve.recommend import Answer, compare, shared_count
-from genrec.serve.song import analyse_song, decode_song, file_seconds, is_longer_than_windows, song_answers
+from genrec.serve.explain import Explanation, explain_audio, shared_scale
+from genrec.serve.recommend import Answer, shared_count
+from genrec.serve.reply import SONG, TRACK, Reply, answer, decide
+from genrec.serve.song import Timeline
 from pages._caches import band_hz, recommender
 from pages._guard import guard
 from pages._sidebar import selected_runs
@@ -41,48 +42,47 @@ SOURCES = {
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def audio_answers(
-    digest: str, run_paths: tuple[str, ...], _data: bytes, name: str, catalogue: str | None = None
-) -> tuple[list, int]:
-    """Both runs' answers for outside audio, computed once per clip, run pair and source."""
-    return compare([recommender(p, catalogue) for p in run_paths], source=_data, name=name, k=K)
+def clip_reply(digest: str, run_paths: tuple[str, ...], _query: queries.Query, catalogue: str | None = None) -> Reply:
+    """Both runs' reply to an outside clip, computed once per clip, run pair and source."""
+    return answer([recommender(p, catalogue) for p in run_paths], _query, k=K)
 
 
 PREDICTED = "predicted"
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def explanation(run_path: str, digest: str, genre: str, _source, name: str | None):
-    """One run's Grad-CAM of a clip for a genre, once per clip, run and genre."""
-    (expl,) = explain([recommender(run_path)], source=_source, name=name, genre=genre)
+def explanation(run_path: str, digest: str, genre: str, _audio: DecodedAudio) -> Explanation:
+    """One run's Grad-CAM of a clip (decoded once, with the query) for a genre, once per clip, run and genre."""
+    (expl,) = explain_audio([recommender(run_path)], _audio, genre=genre)
     return expl
 
 
-def song_timelines(digest: str, run_paths: tuple[str, ...], data: bytes, name: str):
-    """The whole song decoded once and each run's timeline over it, kept per session (with a progress bar)."""
-    store = st.session_state.setdefault("song_timelines", {})
-    key = (digest, run_paths)
+def song_reply(query: queries.Query, run_paths: tuple[str, ...], catalogue: str | None) -> Reply:
+    """Both runs' timelines over the whole song (decoded with the upload), kept per session (with a progress
+    bar); the region slider then narrows this reply without audio work."""
+    store = st.session_state.setdefault("song_replies", {})
+    key = (query.digest, run_paths, catalogue)
     if key not in store:
-        bar = st.progress(0.0, text="Decoding the whole song…")
-        song = decode_song(data, name=name)
+        bar = st.progress(0.0, text="Analysing the song window by window…")
 
         def progress(stage: str, done: int, total: int) -> None:
             bar.progress(done / total if total else 1.0, text=f"Analysing the song window by window: {done}/{total}")
 
-        timelines = analyse_song([recommender(p) for p in run_paths], song, progress)
+        reply = answer([recommender(p, catalogue) for p in run_paths], query, k=K, progress=progress)
         bar.empty()
         store.clear()  # one song per session: a long song's timelines are small, but its audio is not kept
-        store[key] = (song.seconds, song.note(), timelines)
+        store[key] = reply
     return store[key]
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=4)
 def decoded(data: bytes, name: str, kind: str) -> queries.Query:
-    """An upload or recording checked and decoded once, not on every rerun (errors are not cached)."""
+    """An upload or recording checked and decoded once (up to a whole song, for every answer and Grad-CAM),
+    not on every rerun (errors are not cached). Four are kept: a 10-minute song decodes to about 100 MB."""
     return queries.read_upload(data, name, kind=kind)
 
 
-def pick_library_clip(tracks, run) -> queries.Query | None:
+def pick_library_clip(tracks, run: Run, window: float) -> queries.Query | None:
     """Genre filter, searchable clip list and a random pick; the chosen clip as a query."""
     genres = [dashboard.ALL_GENRES, *sorted(tracks["genre"].unique())]
     by_id = tracks.set_index("track_id", drop=False)
@@ -114,7 +114,7 @@ def pick_library_clip(tracks, run) -> queries.Query | None:
             icon=":material/touch_app:",
         )
         return None
-    return queries.library_query(by_id.loc[track_id], run.media_path(track_id))
+    return queries.library_query(by_id.loc[track_id], run.media_path(track_id), window)
 
 
 def upload_clip() -> queries.Query | None:
@@ -144,15 +144,15 @@ def record_clip() -> queries.Query | None:
     return decoded(rec.getvalue(), "recording.wav", "recording")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelColumn:
-    """What one model's column shows: its run, its answer, and what the song and Grad-CAM steps add."""
+    """What one model's column shows: its run, its answer, and what a song and Grad-CAM add."""
 
     arch: str
     run: Run | None
     answer: Answer | None = None
-    timeline: object | None = None  # the run's window-by-window song timeline (long songs only)
-    region: tuple[float, float] | None = None
+    timeline: Timeline | None = None  # the run's window-by-window song timeline (songs only)
+    region: tuple[float | None, float | None] = (None, None)  # the song's region answered
     gradcam: object | None = None  # a plotly figure
     gradcam_note: str = ""
 
@@ -206,44 +206,32 @@ def model_column(column: ModelColumn, query: queries.Query, shared: set[str], ot
     recommendation_list(answer.neighbours, shared=shared, other=other)
 
 
-def whole_song_length(query: queries.Query, present: dict) -> float | None:
-    """The upload's length when it is longer than the runs' windows (then it is analysed whole), else None."""
-    seconds = file_seconds(query.data)
-    if seconds is None:
-        return None
-    return seconds if is_longer_than_windows(seconds, [recommender(str(r.path)) for r in present.values()]) else None
-
-
-def region_answers(
-    archs: list[str], present: dict, song: tuple[float, str, list], columns: dict[str, ModelColumn]
-) -> dict:
-    """The region slider, and each run's song-level answer over that region (timelines go into ``columns``)."""
-    seconds, note, timelines = song
+def song_region(reply: Reply, recs: list) -> Reply:
+    """The region slider, and the song's reply narrowed to that region."""
+    song = reply.song
     st.info(
-        f"{note} Each model judges the song window by window; its prediction and recommendations below are "
-        f"the mean over the region chosen here.",
+        f"{song.note} Each model judges the song window by window; its prediction and recommendations below "
+        f"are the mean over the region chosen here.",
         icon=":material/timeline:",
     )
     start, end = st.slider(
         "Region of the song (s)",
         0.0,
-        float(round(seconds, 1)),
-        (0.0, float(round(seconds, 1))),
+        float(round(song.seconds, 1)),
+        (0.0, float(round(song.seconds, 1))),
         step=1.0,
         key="song_region",
         help="Narrow the song-level prediction and the recommendations to part of the song.",
     )
-    recs = [recommender(str(present[a].path)) for a in archs]
-    for arch, timeline in zip(archs, timelines):
-        columns[arch].timeline, columns[arch].region = timeline, (start, end)
-    return dict(zip(archs, song_answers(recs, timelines, start, end, K)))
+    return reply.over(recs, start, end, K)
 
 
-def gradcam_section(query: queries.Query, present: dict, answers: dict, columns: dict[str, ModelColumn]) -> None:
-    """Toggle and genre choice; each run's Grad-CAM figure (one colour scale for both) into ``columns``."""
+def gradcam_section(query: queries.Query, present: dict[str, Run], answers: dict) -> dict[str, object]:
+    """Toggle and genre choice; by architecture, each run's Grad-CAM figure (one colour scale for both), or
+    the text saying why it has none."""
 
     if not answers:
-        return
+        return {}
     library = query.kind == "library"
     left, right = st.columns([2, 3], vertical_alignment="bottom")
     show = left.toggle(
@@ -254,7 +242,7 @@ def gradcam_section(query: queries.Query, present: dict, answers: dict, columns:
         "For library clips this loads the models, which takes a moment the first time.",
     )
     if not show:
-        return
+        return {}
     genres = list(next(iter(present.values())).genres)
     genre = right.selectbox(
         "Genre to explain",
@@ -262,10 +250,10 @@ def gradcam_section(query: queries.Query, present: dict, answers: dict, columns:
         key="gradcam_genre",
         format_func=lambda g: "each model's predicted genre" if g == PREDICTED else g,
     )
-    if query.samples is None or (library and not query.path):
+    if query.audio is None:
         st.info("Grad-CAM needs the clip's audio, which is not on this machine.", icon=":material/volume_off:")
-        return
-    found = {}
+        return {}
+    found, shown = {}, {}
     with st.spinner("Computing Grad-CAM…"):
         for arch, run in present.items():
             if arch not in answers:
@@ -273,27 +261,22 @@ def gradcam_section(query: queries.Query, present: dict, answers: dict, columns:
             try:
                 # the predicted genre is the one shown above (for a long song, its song-level prediction)
                 chosen = answers[arch].genre if genre == PREDICTED else genre
-                found[arch] = explanation(
-                    str(run.path),
-                    query.digest,
-                    chosen,
-                    query.path if library else query.data,
-                    None if library else query.label,
-                )
+                found[arch] = explanation(str(run.path), query.digest, chosen, query.audio)
             except GenrecError as exc:
-                columns[arch].gradcam_note = str(exc)
+                shown[arch] = str(exc)
     if not found:
-        return
+        return shown
     zmax = shared_scale(list(found.values()), np.linspace(0, max(e.seconds for e in found.values()), 700))
     for arch, expl in found.items():
         title = f"Grad-CAM: where {plots.arch_label(arch)} finds '{expl.genre}'"
-        columns[arch].gradcam = analysis_plots.gradcam_figure(expl, band_hz(), zmax, title=title)
+        shown[arch] = analysis_plots.gradcam_figure(expl, band_hz(), zmax, title=title)
     st.caption(
         "Grad-CAM over each model's analysis window (the middle of longer files, as in the spectrogram "
         "above), one colour scale for both models: 1 is the map's "
         "average weight, brighter means that part of the spectrogram raised the genre's score more. "
         "Feature maps are coarse (7×7 cells at 224 px), so the map is blurred by design."
     )
+    return shown
 
 
 def copy_text(same_as: dict[str, str], catalogue: str | None, n_models: int) -> str:
@@ -329,17 +312,17 @@ def main() -> None:
         return
     st.divider()
     query_heading(query)
-    columns = {a: ModelColumn(a, runs.get(a)) for a in ARCHITECTURES}
-    answers: dict = {}
+    reply = None
     with guard("analysing the clip"):
-        answers = _decide_and_answer(query, present, catalogue, columns)
+        reply = query_reply(query, present, catalogue)
+    answers = dict(zip(present, reply.answers)) if reply is not None else {}
     st.divider()
-    agreement_section(answers, catalogue)
-    gradcam_section(query, present, answers, columns)
-    model_columns(query, answers, columns)
+    agreement_section(reply, catalogue)
+    gradcams = gradcam_section(query, present, answers)
+    model_columns(query, columns_of(runs, reply, answers, gradcams))
 
 
-def library_notes(present: dict) -> None:
+def library_notes(present: dict[str, Run]) -> None:
     """The first run's library, and a warning when the two runs were trained on different libraries."""
     library_caption(next(iter(present.values())))
     if len({r.library.fingerprint for r in present.values()}) > 1:
@@ -350,7 +333,7 @@ def library_notes(present: dict) -> None:
         )
 
 
-def choose_query(present: dict) -> queries.Query | None:
+def choose_query(present: dict[str, Run]) -> queries.Query | None:
     """The query clip: a library clip, an upload or a recording (None until one is chosen)."""
     source = st.segmented_control(
         "Query clip", list(SOURCES), format_func=SOURCES.get, default="library", required=True, key="query_source"
@@ -361,7 +344,8 @@ def choose_query(present: dict) -> queries.Query | None:
         if source == "record":
             return record_clip()
         first = next(iter(present.values()))
-        return pick_library_clip(dashboard.shared_tracks({a: r.tracks for a, r in present.items()}), first)
+        window = max(r.spectrogram.clip_seconds for r in present.values())  # the clip is decoded once, for all
+        return pick_library_clip(dashboard.shared_tracks({a: r.tracks for a, r in present.items()}), first, window)
     return None  # the guard showed why the clip could not be read
 
 
@@ -377,39 +361,42 @@ def query_heading(query: queries.Query) -> None:
     show_clip(query.samples, query.digest, query.path, key="query")
 
 
-def _decide_and_answer(
-    query: queries.Query, present: dict, catalogue: str | None, columns: dict[str, ModelColumn]
-) -> dict:
-    """Each run's answer: a library track from its saved embedding, a long upload as a whole song (region
-    slider and timelines), any other upload or recording as one clip.
-
-    The one place the page decides track / clip / song (to be replaced by ``genrec.serve.answer()``).
-    """
-    archs = list(present)
-    run_paths = tuple(str(present[a].path) for a in archs)
-    if query.kind != "library" and whole_song_length(query, present) is not None:
-        song = song_timelines(query.digest, run_paths, query.data, query.label)
-        return region_answers(archs, present, song, columns)
-    if query.kind == "library":
-        answers = {}
-        for arch, run in present.items():
-            with guard(f"asking {plots.arch_label(arch)}"):
-                answers[arch] = recommender(str(run.path), catalogue).for_track(query.track_id, K)
-        return answers
+def query_reply(query: queries.Query, present: dict[str, Run], catalogue: str | None) -> Reply:
+    """Both runs' reply (genrec.serve.answer decides track / clip / song): a song's with the region slider."""
+    run_paths = tuple(str(r.path) for r in present.values())
+    recs = [recommender(p, catalogue) for p in run_paths]
+    kind, _ = decide(recs, query)
+    if kind == SONG:
+        return song_region(song_reply(query, run_paths, catalogue), recs)
+    if kind == TRACK:
+        return answer(recs, query, k=K)
     with st.spinner("Running the models on the clip (the first time loads them, which takes a while)…"):
-        result, _ = audio_answers(query.digest, run_paths, query.data, query.label, catalogue)
-    return dict(zip(archs, result))
+        return clip_reply(query.digest, run_paths, query, catalogue)
 
 
-def agreement_section(answers: dict, catalogue: str | None) -> None:
+def columns_of(runs: dict, reply: Reply | None, answers: dict, gradcams: dict) -> list[ModelColumn]:
+    """Each architecture's column, in ARCHITECTURES order, from the reply and the Grad-CAM figures."""
+    timelines = dict(zip(answers, reply.song.timelines)) if reply is not None and reply.song else {}
+    region = reply.song.region if reply is not None and reply.song else (None, None)
+    columns = []
+    for arch in ARCHITECTURES:
+        cam = gradcams.get(arch)
+        note = cam if isinstance(cam, str) else ""
+        figure = None if isinstance(cam, str) else cam
+        columns.append(ModelColumn(arch, runs.get(arch), answers.get(arch), timelines.get(arch), region, figure, note))
+    return columns
+
+
+def agreement_section(reply: Reply | None, catalogue: str | None) -> None:
     """Exact-copy note, and whether the two models agree on the genre and how many recommendations they share."""
-    copies = {a: ans.same_as for a, ans in answers.items() if ans.same_as}
-    if copies:
-        st.info(copy_text(copies, catalogue, len(answers)), icon=":material/content_copy:")
-    if len(answers) != 2:
+    if reply is None:
         return
-    both = shared_count(*answers.values())
-    agree, text = dashboard.agreement_text({a: ans.genre for a, ans in answers.items()})
+    if reply.copies:
+        st.info(copy_text(reply.copies, catalogue, len(reply.answers)), icon=":material/content_copy:")
+    if len(reply.answers) != 2:
+        return
+    both = shared_count(*reply.answers)
+    agree, text = dashboard.agreement_text({a.arch: a.genre for a in reply.answers})
     left, right = st.columns([3, 1], vertical_alignment="center")
     with left:
         (st.success if agree else st.warning)(text, icon=":material/handshake:" if agree else ":material/call_split:")
@@ -418,17 +405,16 @@ def agreement_section(answers: dict, catalogue: str | None) -> None:
     )
 
 
-def model_columns(query: queries.Query, answers: dict, columns: dict[str, ModelColumn]) -> None:
+def model_columns(query: queries.Query, columns: list[ModelColumn]) -> None:
     """Both models side by side, on one probability scale; clips both recommend are marked "also by"."""
-    ids = {a: set(ans.neighbours["track_id"]) for a, ans in answers.items()}
-    shared = set.intersection(*ids.values()) if len(ids) == 2 else set()
-    x_max = plots.probability_axis_max([a.confidence for a in answers.values()])  # one scale for both charts
-    for column in columns.values():
-        column.answer = answers.get(column.arch)
-    for col, arch in zip(st.columns(len(ARCHITECTURES), gap="large", border=True), ARCHITECTURES):
-        other = next((plots.arch_label(a) for a in ARCHITECTURES if a != arch), "")
-        with col, guard(f"showing {plots.arch_label(arch)}"):
-            model_column(columns[arch], query, shared, other, x_max)
+    answered = [c.answer for c in columns if c.answer is not None]
+    ids = [set(a.neighbours["track_id"]) for a in answered]
+    shared = set.intersection(*ids) if len(ids) == 2 else set()
+    x_max = plots.probability_axis_max([a.confidence for a in answered])  # one scale for both charts
+    for col, column in zip(st.columns(len(columns), gap="large", border=True), columns):
+        other = next((plots.arch_label(a) for a in ARCHITECTURES if a != column.arch), "")
+        with col, guard(f"showing {column.label}"):
+            model_column(column, query, shared, other, x_max)
 
 
 if __name__ == "__main__":

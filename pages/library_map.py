@@ -10,6 +10,7 @@ import genrec.app.dashboard as dashboard
 import genrec.app.plots as plots
 import genrec.app.projection as projection
 from genrec.config import TOP_K
+from genrec.runs.reader import Run
 from pages._caches import all_runs, recommender, run_by_id, thumbnail
 from pages._guard import guard
 from pages._sidebar import selected_runs
@@ -31,7 +32,7 @@ LAST_PICK = "map_last_pick"
 @st.cache_data(show_spinner=False, max_entries=32)
 def map_points(run_path: str, run_id: str, method: str):
     run = run_by_id(run_id)
-    return projection.projection_table(run.tracks, run.arrays["embeddings"], method)
+    return projection.projection_table(run.tracks, run.embeddings, method)
 
 
 def take_chart_selection() -> None:
@@ -102,7 +103,7 @@ def current_track(track_ids: list[str]) -> str | None:
     return st.session_state.get(TRACK_KEY)
 
 
-def map_chart(run, table, method: str, current: str | None, answer, catalogue: str | None) -> None:
+def map_chart(run: Run, table, method: str, current: str | None, answer, catalogue: str | None) -> None:
     """The 2-D map, the chosen clip starred and its library neighbours ringed."""
     # Catalogue tracks are not on this map; only library neighbours are ringed.
     neighbours = answer.neighbours["track_id"].tolist() if answer is not None and not catalogue else []
@@ -121,7 +122,7 @@ def map_chart(run, table, method: str, current: str | None, answer, catalogue: s
     )
 
 
-def clip_details(run, table, current: str | None, answer) -> None:
+def clip_details(run: Run, table, current: str | None, answer) -> None:
     """The clip list, and the chosen clip: spectrogram, player, prediction and recommendations."""
     rows = table.set_index("track_id")
     st.selectbox(

@@ -12,8 +12,10 @@ import genrec.app.plots as plots
 from genrec.config import ARCHITECTURES
 from genrec.errors import GenrecError
 from genrec.evaluate.headtohead import head_to_head
-from genrec.evaluate.metrics import confusion_frame
-from genrec.evaluate.report import retrieval_beyond_precision
+from genrec.evaluate.metrics import confusion_table
+from genrec.evaluate.report import run_hubness
+from genrec.runs.reader import Run
+from genrec.runs.record import HubnessMetrics
 from pages._caches import all_runs, run_by_id
 from pages._guard import guard
 from pages._sidebar import selected_runs
@@ -30,9 +32,9 @@ def history_fig(run_path: str, run_id: str):
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def confusion_fig(run_path: str, run_id: str, split: str, normalized: bool):
-    run = run_by_id(run_id)
+    metrics = run_by_id(run_id).metrics_summary.split(split)
     return plots.confusion_figure(
-        confusion_frame(run.metrics_summary.split(split).raw, normalize=normalized), normalized
+        confusion_table(metrics.confusion_matrix, metrics.labels, normalize=normalized), normalized
     )
 
 
@@ -40,7 +42,7 @@ def _fmt(value, pattern: str = "{:.2f}") -> str:
     return "—" if value is None or (isinstance(value, float) and not np.isfinite(value)) else pattern.format(value)
 
 
-def summary_section(runs: list, broken: list) -> None:
+def summary_section(runs: list[Run], broken: list) -> None:
     st.subheader("All runs")
     table = dashboard.summary_table(runs)
     st.dataframe(
@@ -72,7 +74,7 @@ def summary_section(runs: list, broken: list) -> None:
         st.warning(f"Left out: {reason}", icon=":material/warning:")
 
 
-def run_panel(run, split: str, normalized: bool, slot: str) -> None:
+def run_panel(run: Run, split: str, normalized: bool, slot: str) -> None:
     label = plots.arch_label(run.arch)
     st.subheader(f"{label}")
     st.caption(f"`{run.id}`")
@@ -107,7 +109,7 @@ def run_panel(run, split: str, normalized: bool, slot: str) -> None:
 
     split_metrics = m.split(split)
     st.markdown(f"**Classification report** ({SPLITS[split]}, {split_metrics.n} clips)")
-    report = dashboard.report_table(split_metrics.raw)
+    report = dashboard.report_table(split_metrics)
     st.dataframe(
         report,
         hide_index=True,
@@ -129,25 +131,26 @@ def head_to_head_of(path_a: str, path_b: str, id_a: str, id_b: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def retrieval_of(run_path: str, run_id: str) -> dict:
-    return retrieval_beyond_precision(run_by_id(run_id))
+def hubness_of(run_path: str, run_id: str) -> HubnessMetrics:
+    """A run's hubness (computed from its embeddings, once, for runs saved without it)."""
+    return run_hubness(run_by_id(run_id))
 
 
-def retrieval_section(runs: list) -> None:
+def retrieval_section(runs: list[Run]) -> None:
     """Precision@k with and without the query's own artist, mAP and hubness, one column per run."""
     st.subheader("Retrieval beyond precision@5")
     rows = {}
     for run in runs:
-        r = retrieval_of(str(run.path), run.id)
-        k = r["k"]
+        r, hub = run.metrics_summary.retrieval, hubness_of(str(run.path), run.id)
+        k = r.k if r else hub.k
         rows[f"{plots.arch_label(run.arch)} · {run.id}"] = {
-            f"precision@{k}": r["precision_at_k"],
-            f"precision@{k}, own artist excluded": r["precision_other_artists"],
-            "mAP": r["map"],
-            "chance": r["chance"],
-            "k-occurrence skewness": r["skewness"],
-            "never recommended": r["never_recommended"],
-            "most recommended clip: lists": r["max_k_occurrence"],
+            f"precision@{k}": r.precision_at_k if r else None,
+            f"precision@{k}, own artist excluded": r.other_artists if r else None,
+            "mAP": r.map if r else None,
+            "chance": r.chance if r else None,
+            "k-occurrence skewness": hub.skewness,
+            "never recommended": hub.never_recommended,
+            "most recommended clip: lists": hub.max_k_occurrence,
         }
     st.dataframe(
         pd.DataFrame(rows),

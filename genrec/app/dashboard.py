@@ -14,8 +14,9 @@ import pandas as pd
 from genrec.app.plots import arch_label
 from genrec.config import ARCHITECTURES, GENRES, PAPER_ACCURACY
 from genrec.data.library import DEMO_CLIPS_PER_GENRE
-from genrec.evaluate.metrics import report_frame
-from genrec.runs.reader import newest, runs_table
+from genrec.evaluate.metrics import paper_table
+from genrec.runs.reader import Run, newest, runs_table
+from genrec.runs.record import SplitMetrics
 from genrec.training.pipeline import DEMO_SETTINGS
 
 PAPER_LABEL = "paper (reference)"
@@ -40,20 +41,20 @@ ALL_GENRES = "All genres"
 
 
 # --------------------------------------------------------------------------- runs
-def default_runs(runs: Sequence, archs: Sequence[str] = ARCHITECTURES) -> dict:
+def default_runs(runs: Sequence[Run], archs: Sequence[str] = ARCHITECTURES) -> dict[str, Run | None]:
     """The newest run of each architecture (None where there is none); ``runs`` are newest first."""
 
     return {arch: newest(list(runs), arch) for arch in archs}
 
 
-def run_option_label(run) -> str:
+def run_option_label(run: Run) -> str:
     """How a run is named in selectboxes: its id with weights and test accuracy."""
     acc = run.metrics_summary.test.accuracy
     acc_text = f", test acc {acc:.2f}" if np.isfinite(acc) else ""
     return f"{run.id} ({run.weights_label}{acc_text})"
 
 
-def run_short_label(run) -> str:
+def run_short_label(run: Run) -> str:
     """A compact run name for narrow widgets: creation time and test accuracy."""
     created = run.created_at.strftime("%Y-%m-%d %H:%M")
     acc = run.metrics_summary.test.accuracy
@@ -61,7 +62,7 @@ def run_short_label(run) -> str:
     return f"{created}{acc_text}"
 
 
-def weights_caption(run) -> str:
+def weights_caption(run: Run) -> str:
     """One line saying which weights a run's backbone started from."""
     kind = run.weights.kind
     meaning = {"imagenet": "pretrained on ImageNet", "none": "random initialisation, no pretraining"}.get(
@@ -70,12 +71,12 @@ def weights_caption(run) -> str:
     return f"Started from **{run.weights_label}** ({meaning})"
 
 
-def is_synthetic(run) -> bool:
+def is_synthetic(run: Run) -> bool:
     """Whether the run was trained on the synthetic demo library."""
     return run.library.synthetic
 
 
-def summary_table(runs: Sequence, reference: bool = True) -> pd.DataFrame:
+def summary_table(runs: Sequence[Run], reference: bool = True) -> pd.DataFrame:
     """One row per run (display column names), with the paper's figures as reference rows at the end."""
 
     rows = runs_table(list(runs)) if runs else pd.DataFrame(columns=["run", "arch"])
@@ -115,10 +116,10 @@ def summary_table(runs: Sequence, reference: bool = True) -> pd.DataFrame:
     return table.rename(columns=SUMMARY_COLUMNS)[list(SUMMARY_COLUMNS.values())]
 
 
-def report_table(split_metrics: dict) -> pd.DataFrame:
+def report_table(split: SplitMetrics) -> pd.DataFrame:
     """The paper's precision / recall / F1 / support table, with the summary rows set apart."""
 
-    frame = report_frame(split_metrics)
+    frame = paper_table(split.labels, split.per_genre, split.n, split.accuracy, split.macro_avg, split.weighted_avg)
     frame.index.name = "genre"
     return frame.reset_index()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -130,8 +131,24 @@ def _check_path(path: Path, label: str) -> None:
         raise AudioError(f"{label}: the file is empty (0 bytes). Re-export or re-download it.")
 
 
-def _read_window(source: AudioSource, seconds: float | None, label: str) -> tuple[np.ndarray, int, float]:
-    """Read (at most) the analysis window; return (samples x channels, rate, full duration)."""
+#: Frames read on each side of a decoded span beyond its window, so that every shorter window of the same
+#: file cuts exactly the frames a decode of that window alone reads (its start and length round apart).
+SPAN_MARGIN_FRAMES = 2
+
+
+def _span(frames: int, rate: int, seconds: float | None) -> tuple[int, int | None]:
+    """(first frame, frame count or None for all) of a file's analysis window of ``seconds``.
+
+    A whole song is represented by its middle, where the music is, not its intro.
+    """
+    duration = frames / rate if rate else 0.0
+    start = int((duration - seconds) / 2 * rate) if seconds is not None and duration > seconds else 0
+    return start, None if seconds is None else int(round(seconds * rate))
+
+
+def _read_span(source: AudioSource, seconds: float | None, label: str) -> tuple[np.ndarray, int, int, int]:
+    """Read the analysis window of ``seconds`` (with SPAN_MARGIN_FRAMES either side); return
+    (samples x channels, rate, first frame read, the file's frames)."""
 
     found = check_header(source, label)
     if isinstance(source, bytes):
@@ -142,13 +159,11 @@ def _read_window(source: AudioSource, seconds: float | None, label: str) -> tupl
         opened = open(source, "rb") if isinstance(source, (str, Path)) else contextlib.nullcontext(source)  # noqa: SIM115 (entered on the next line)
         with quiet, opened as stream, sf.SoundFile(stream) as f:
             rate, total = f.samplerate, f.frames
-            duration = total / rate if rate else 0.0
-            start = 0
-            if seconds is not None and duration > seconds:
-                # A whole song is represented by its middle, where the music is, not its intro.
-                start = int((duration - seconds) / 2 * rate)
-                f.seek(start)
-            frames = -1 if seconds is None else int(round(seconds * rate))
+            start, count = _span(total, rate, seconds)
+            first = max(0, start - SPAN_MARGIN_FRAMES)
+            if first:
+                f.seek(first)
+            frames = -1 if count is None else count + (start - first) + SPAN_MARGIN_FRAMES
             data = f.read(frames=frames, dtype="float32", always_2d=True)
     except AudioError:
         raise
@@ -159,7 +174,7 @@ def _read_window(source: AudioSource, seconds: float | None, label: str) -> tupl
             f"{label}: could not decode the audio ({reason}). The file is corrupt or not in a supported "
             f"format ({', '.join(SUPPORTED_FORMATS)}); re-export it as WAV or FLAC."
         ) from exc
-    return data, rate, duration
+    return data, rate, first, total
 
 
 def _to_mono(data: np.ndarray) -> np.ndarray:
@@ -175,19 +190,53 @@ def _to_mono(data: np.ndarray) -> np.ndarray:
     return y
 
 
-def _checked_window(
-    source: AudioSource, seconds: float | None, min_seconds: float, name: str | None
-) -> tuple[np.ndarray, int]:
-    """Decode the window at the file's own rate and refuse what no later stage can use."""
-    label = _describe(source, name)
-    if isinstance(source, (str, Path)):
-        _check_path(Path(source), label)
-    if isinstance(source, (str, Path)) or name:
-        check_extension(label)
-    data, rate, _ = _read_window(source, seconds, label)
-    if data.size == 0 or rate <= 0:
+@dataclass(frozen=True, eq=False)
+class DecodedAudio:
+    """A file decoded once: its middle (or all of it) as mono samples at the file's own rate.
+
+    Every window cut from it (:meth:`window`) is exactly what :func:`load_audio` returns for that window
+    of the file, so one decode serves each run's analysis window, a whole song and the page's player.
+    """
+
+    label: str  # what messages call the file
+    samples: np.ndarray  # mono float32 at ``rate``: the file's frames [offset, offset + len)
+    rate: int
+    offset: int  # the file's frame at samples[0]
+    frames: int  # the file's own length in frames
+    span: float | None  # the longest window this decode holds (None: the whole file)
+
+    @property
+    def seconds(self) -> float:
+        """The file's own length (s), from its header."""
+        return self.frames / self.rate if self.rate else 0.0
+
+    def raw_window(self, seconds: float | None = CLIP_SECONDS, min_seconds: float = MIN_SECONDS) -> np.ndarray:
+        """The window at the file's own rate, refused (AudioError) when no later stage can use it."""
+        if self.span is not None and self.seconds > self.span and (seconds is None or seconds > self.span):
+            raise ValueError(f"{self.label}: decoded for windows up to {self.span:g} s, not {seconds} s")
+        start, count = _span(self.frames, self.rate, seconds)
+        y = self.samples[start - self.offset :]
+        y = y if count is None else y[:count]
+        _check_samples(y, self.rate, min_seconds, self.label)
+        return y
+
+    def window(
+        self, seconds: float | None = CLIP_SECONDS, *, sr: int = SAMPLE_RATE, min_seconds: float = MIN_SECONDS
+    ) -> np.ndarray:
+        """The mono float32 window of exactly ``seconds`` at ``sr``, as :func:`load_audio` describes it."""
+        y = self.raw_window(seconds, min_seconds)
+        if self.rate != sr:
+            y = resample(y, self.rate, sr)
+        if seconds is not None:
+            target = int(round(seconds * sr))
+            y = np.pad(y, (0, max(0, target - len(y))))[:target]
+        return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def _check_samples(y: np.ndarray, rate: int, min_seconds: float, label: str) -> None:
+    """Refuse a window no later stage can use: empty, not finite, too short or silent."""
+    if y.size == 0 or rate <= 0:
         raise AudioError(f"{label}: contains no audio samples. Re-export or re-download it.")
-    y = _to_mono(data)
     if not np.all(np.isfinite(y)):
         raise AudioError(f"{label}: decoded samples are not finite numbers; the file is corrupt.")
     length = len(y) / rate
@@ -198,7 +247,23 @@ def _checked_window(
         )
     if float(np.sqrt(np.dot(y, y) / len(y))) < SILENCE_RMS:
         raise AudioError(f"{label}: the audio is silent (below -60 dBFS). Check the recording level.")
-    return y, rate
+
+
+def decode_audio(source: AudioSource, *, seconds: float | None = CLIP_SECONDS, name: str | None = None) -> DecodedAudio:
+    """Decode ``source`` once: its middle ``seconds`` (None: all of it), for windows up to that long.
+
+    Raises:
+        AudioError: the file is missing, empty, unsupported or corrupt (a window's own checks come when
+        it is cut).
+    """
+    label = _describe(source, name)
+    if isinstance(source, (str, Path)):
+        _check_path(Path(source), label)
+    if isinstance(source, (str, Path)) or name:
+        check_extension(label)
+    data, rate, first, total = _read_span(source, seconds, label)
+    samples = _to_mono(data)
+    return DecodedAudio(label, samples, rate, first, total, seconds)
 
 
 def check_clip(path: Path | str, seconds: float | None = CLIP_SECONDS, min_seconds: float = MIN_SECONDS) -> None:
@@ -206,7 +271,7 @@ def check_clip(path: Path | str, seconds: float | None = CLIP_SECONDS, min_secon
 
     The library scan uses it, so that clips training cannot use are found before training starts.
     """
-    _checked_window(path, seconds, min_seconds, None)
+    decode_audio(path, seconds=seconds).raw_window(seconds, min_seconds)
 
 
 def load_audio(
@@ -226,13 +291,7 @@ def load_audio(
     Raises:
         AudioError: the file is missing, empty, corrupt, unsupported, too short or silent.
     """
-    y, rate = _checked_window(source, seconds, min_seconds, name)
-    if rate != sr:
-        y = resample(y, rate, sr)
-    if seconds is not None:
-        target = int(round(seconds * sr))
-        y = np.pad(y, (0, max(0, target - len(y))))[:target]
-    return np.ascontiguousarray(y, dtype=np.float32)
+    return decode_audio(source, seconds=seconds, name=name).window(seconds, sr=sr, min_seconds=min_seconds)
 
 
 def resample(y: np.ndarray, rate: int, sr: int = SAMPLE_RATE) -> np.ndarray:

@@ -123,7 +123,9 @@ def _check_arguments(folder: Path, name: str | None, engine: str, workers: int, 
     return name
 
 
-def _embed(run, jobs: list[Job], analysis: Analysis, cache: EmbeddingCache, engine: dict, progress: ProgressFn) -> dict:
+def _embed(
+    run: Run, jobs: list[Job], analysis: Analysis, cache: EmbeddingCache, engine: dict, progress: ProgressFn
+) -> dict:
     """Embed ``jobs`` into ``cache`` on the chosen engine; return each failed digest's error."""
     failures: dict[str, str] = {}
     done = 0
@@ -140,7 +142,7 @@ def _embed(run, jobs: list[Job], analysis: Analysis, cache: EmbeddingCache, engi
     progress(EMBED_STAGE, 0, len(jobs))
     try:
         if engine["name"] == "ray":
-            dims = (len(run.genres), int(run.arrays["embeddings"].shape[1]))
+            dims = (len(run.genres), int(run.embeddings.shape[1]))
             run_ray(
                 jobs,
                 str(run.path),

@@ -11,8 +11,9 @@ from genrec.config import MAX_SONG_SECONDS, TOP_K
 from genrec.errors import GenrecError
 from genrec.model.predict import choose_predictor
 from genrec.runs.reader import Run
+from genrec.serve.queries import Query, file_query, track_query
 from genrec.serve.recommend import Recommender
-from genrec.serve.song import analyse_song, decode_song, file_seconds, is_longer_than_windows, song_answers
+from genrec.serve.reply import CLIP, SONG, TRACK, Reply, SongAnalysis, answer, decide
 from genrec.utils.progress import TqdmProgress
 
 
@@ -25,31 +26,30 @@ def cmd_recommend(a) -> None:
         if catalogue.index_fallback:
             print(f"note: {catalogue.index_fallback}")
     rec = Recommender(run, catalogue=catalogue)
-    query = a.query
-    ids = set(rec.tracks["track_id"])
-    if not Path(query).exists() and query not in ids and Path(query).suffix.lower() not in SUPPORTED_FORMATS:
-        raise GenrecError(
-            f"'{query}' is neither an audio file nor a track id of this run's library (ids look like {sorted(ids)[0]})."
-        )
-    song_seconds = _song_seconds(rec, query) if query not in ids else None
+    query = _query(a.query, set(rec.tracks["track_id"]))
+    kind, seconds = decide([rec], query)
     if a.region:
-        _check_region(a.region, query, song_seconds, rec.clip_seconds)
-    what = "predicted genre"
+        _check_region(a.region, query.label, seconds if kind == SONG else None, rec.clip_seconds)
     pool = f"catalogue {a.catalogue}" if a.catalogue else "library"
-    if query not in ids:
-        answered = f"answered by the {choose_predictor(rec.run)}"
-        if song_seconds is None:
-            answer = rec.for_audio(Path(query), k=a.k)
-            where = f"an exact copy of {pool} track {answer.same_as}" if answer.same_as else "outside the library"
-            print(f"query: {query} ({where}; {answered})")
-        else:
-            print(f"query: {query} (outside the library; {answered})")
-            answer, what = _song_answer(rec, Path(query), a.region, a.k)
-    else:
-        answer = rec.for_track(query, k=a.k)
-        print(f"query: library track {query} (true genre: {rec.tracks.set_index('track_id').loc[query, 'genre']})")
+    if kind == TRACK:
+        (answer,) = reply_to(rec, query, a).answers
+        true_genre = rec.tracks.set_index("track_id").loc[query.track_id, "genre"]
+        print(f"query: library track {query.track_id} (true genre: {true_genre})")
         if answer.same_as:
             print(f"  its file is also {pool} track {answer.same_as}, left out of the recommendations")
+        what = "predicted genre"
+    else:
+        answered = f"answered by the {choose_predictor(rec.run)}"
+        if kind == SONG:
+            print(f"query: {query.label} (outside the library; {answered})")
+        reply = reply_to(rec, query, a)
+        (answer,) = reply.answers
+        if kind == CLIP:
+            where = f"an exact copy of {pool} track {answer.same_as}" if answer.same_as else "outside the library"
+            print(f"query: {query.label} ({where}; {answered})")
+            what = "predicted genre"
+        else:
+            what = _print_song(reply.song, a.region)
     print(f"run: {rec.run.id}  ({answer.arch}, weights: {answer.weights})")
     print(f"{what}: {answer.genre} ({answer.confidence:.1%})")
     probs = answer.probability_table().sort_values("probability", ascending=False)
@@ -61,12 +61,20 @@ def cmd_recommend(a) -> None:
         print(f"  {i}. {row.track_id:<18} {row.genre:<10} {row.similarity:+.3f}{title}")
 
 
-def _song_seconds(rec, query: str) -> float | None:
-    """The file's length when it is longer than the run's window (then the whole song is analysed), else None."""
+def _query(text: str, ids: set[str]) -> Query:
+    """The command line's query: a track id of the run's library, else an audio file."""
+    if text in ids:
+        return track_query(text)
+    if not Path(text).exists() and Path(text).suffix.lower() not in SUPPORTED_FORMATS:
+        raise GenrecError(
+            f"'{text}' is neither an audio file nor a track id of this run's library (ids look like {sorted(ids)[0]})."
+        )
+    return file_query(text)
 
-    path = Path(query)
-    seconds = file_seconds(path) if path.is_file() else None
-    return seconds if seconds is not None and is_longer_than_windows(seconds, [rec]) else None
+
+def reply_to(rec: Recommender, query: Query, a) -> Reply:
+    """The run's reply to the query (the one path the app's Compare page takes too)."""
+    return answer([rec], query, k=a.k, region=tuple(a.region) if a.region else None, progress=TqdmProgress())
 
 
 def _check_region(region: list[float], query: str, song_seconds: float | None, window: float) -> None:
@@ -88,22 +96,18 @@ def _check_region(region: list[float], query: str, song_seconds: float | None, w
         )
 
 
-def _song_answer(rec, path: Path, region: list[float] | None, k: int):
-    """A whole song, window by window (as the app's Compare page does): the timeline is printed, and the
-    answer is the mean over the song or over ``region``; returns (answer, what the prediction is)."""
-
-    start, end = region or (None, None)
-    song = decode_song(path)
-    (timeline,) = analyse_song([rec], song, TqdmProgress())
-    print(song.note())
+def _print_song(song: SongAnalysis, region: list[float] | None) -> str:
+    """Print a song's note and timeline (as the app's Compare page draws it); returns what the prediction is."""
+    (timeline,) = song.timelines
+    start, end = song.region
+    print(song.note)
     print(f"{len(timeline.starts)} windows of {timeline.window:g} s, each judged on its own:")
     for begin, probs in zip(timeline.starts, timeline.probabilities):
         best = int(probs.argmax())
         print(f"  {_clock(begin)}–{_clock(begin + timeline.window)}  {timeline.genres[best]:<10} {probs[best]:.2f}")
     used = int(timeline.in_region(start, end).sum())
-    (answer,) = song_answers([rec], [timeline], start, end, k)
     where = f"windows in {start:g}–{end:g} s" if region else "windows"
-    return answer, f"song-level genre (mean of {used} {where})"
+    return f"song-level genre (mean of {used} {where})"
 
 
 def _clock(seconds: float) -> str:

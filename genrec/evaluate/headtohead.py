@@ -167,7 +167,7 @@ def head_to_head(run_a, run_b, seed: int = BOOTSTRAP_SEED, n_resamples: int = BO
         frame = tracks.loc[test, ["track_id", "genre", "path"]].copy()
         # only audio under the run's library root may be played (genrec.runs.media); "" means not available
         frame["path"] = [str(path) if path is not None else "" for path in run.media_paths(frame["path"])]
-        frame["predicted"] = run.arrays["probabilities"][test].argmax(axis=1)
+        frame["predicted"] = run.probabilities[test].argmax(axis=1)
         tables.append(frame.set_index("track_id"))
     ids_a, ids_b = set(tables[0].index), set(tables[1].index)
     if ids_a != ids_b:

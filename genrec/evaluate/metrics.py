@@ -36,11 +36,16 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels:
 
 def report_frame(metrics: dict) -> pd.DataFrame:
     """The paper's table: one row per genre plus accuracy, macro avg and weighted avg."""
-    rows = {g: metrics["per_genre"][g] for g in metrics["labels"]}
-    n = metrics["n"]
-    rows["accuracy"] = {"precision": np.nan, "recall": np.nan, "f1-score": metrics["accuracy"], "support": n}
-    rows["macro avg"] = metrics["macro avg"]
-    rows["weighted avg"] = metrics["weighted avg"]
+    m = metrics
+    return paper_table(m["labels"], m["per_genre"], m["n"], m["accuracy"], m["macro avg"], m["weighted avg"])
+
+
+def paper_table(labels, per_genre: dict, n: int, accuracy: float, macro_avg: dict, weighted_avg: dict) -> pd.DataFrame:
+    """:func:`report_frame` from its parts (as a run's typed :class:`~genrec.runs.record.SplitMetrics` holds them)."""
+    rows = {g: per_genre[g] for g in labels}
+    rows["accuracy"] = {"precision": np.nan, "recall": np.nan, "f1-score": accuracy, "support": n}
+    rows["macro avg"] = macro_avg
+    rows["weighted avg"] = weighted_avg
     frame = pd.DataFrame(rows).T[["precision", "recall", "f1-score", "support"]]
     frame["support"] = frame["support"].astype(int)
     return frame
@@ -53,8 +58,13 @@ def format_report(metrics: dict) -> str:
 
 def confusion_frame(metrics: dict, normalize: bool = False) -> pd.DataFrame:
     """Confusion matrix with true genres as rows; ``normalize`` divides each row by its total."""
-    cm = np.asarray(metrics["confusion_matrix"], dtype=float)
+    return confusion_table(metrics["confusion_matrix"], metrics["labels"], normalize)
+
+
+def confusion_table(matrix, labels, normalize: bool = False) -> pd.DataFrame:
+    """:func:`confusion_frame` from a matrix of counts (rows true genre) and its genre labels."""
+    cm = np.asarray(matrix, dtype=float)
     if normalize:
         totals = cm.sum(axis=1, keepdims=True)
         cm = np.divide(cm, totals, out=np.zeros_like(cm), where=totals > 0)
-    return pd.DataFrame(cm, index=metrics["labels"], columns=metrics["labels"])
+    return pd.DataFrame(cm, index=list(labels), columns=list(labels))

@@ -15,6 +15,7 @@ from genrec.evaluate.metrics import classification_metrics, confusion_frame, for
 from genrec.evaluate.retrieval import retrieval_report
 from genrec.model.pooling import EXTRACT_BATCH, chunk_accuracy, clip_predictions
 from genrec.runs.reader import Run
+from genrec.runs.record import HubnessMetrics
 
 RETRIEVAL_K = TOP_K
 
@@ -58,22 +59,14 @@ def run_metrics(
     return out
 
 
-def retrieval_beyond_precision(run: Run) -> dict:
-    """A run's retrieval figures with hubness: saved ones where present, hubness computed from the saved
-    embeddings for runs evaluated before it was added."""
+def run_hubness(run: Run) -> HubnessMetrics:
+    """A run's hubness: as saved, or computed from its saved embeddings for runs evaluated before it was added
+    (with the run's retrieval k)."""
+    saved = run.metrics_summary.hubness
+    if saved is not None:
+        return saved
     r = run.metrics_summary.retrieval
-    hub = run.metrics_summary.hubness or hubness_report(run.arrays["embeddings"], r.k if r else RETRIEVAL_K)
-    return {
-        "k": r.k if r else int(hub["k"]),
-        "precision_at_k": r.precision_at_k if r else None,
-        "precision_other_artists": r.other_artists if r else None,
-        "map": r.map if r else None,
-        "chance": r.chance if r else None,
-        "skewness": hub["skewness"],
-        "never_recommended": hub["never_recommended"],
-        "max_k_occurrence": hub["max_k_occurrence"],
-        "library_size": hub["n"],
-    }
+    return HubnessMetrics.from_json(hubness_report(run.embeddings, r.k if r else RETRIEVAL_K))
 
 
 def hubness_lines(hub: dict) -> list[str]:
@@ -174,6 +167,6 @@ def format_evaluation(result: dict) -> str:
             )
         else:
             lines.append(f"  precision@{r['k']} excluding same-artist neighbours: n/a (artists not known)")
-    hub = m.get("hubness") or hubness_report(run.arrays["embeddings"], RETRIEVAL_K)
+    hub = m.get("hubness") or hubness_report(run.embeddings, RETRIEVAL_K)
     lines += ["", *hubness_lines(hub)]
     return "\n".join(lines)

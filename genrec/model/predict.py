@@ -30,7 +30,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
@@ -39,11 +39,9 @@ from genrec.errors import GenrecError, RunError
 from genrec.model.gradcam import needs_export
 from genrec.model.pooling import clip_predictions
 from genrec.runs.layout import AGREEMENT_FILE, MODEL_KERAS, PREDICTOR_FILE, QUANTIZED_FILE
+from genrec.runs.reader import Run
 from genrec.utils.fileio import atomic_write, stderr_to_log
 from genrec.utils.machine import cpu_features, cpu_threads
-
-if TYPE_CHECKING:  # runs.reader imports this module's file names: a real import would close a loop
-    from genrec.runs.reader import Run
 
 log = logging.getLogger(__name__)
 

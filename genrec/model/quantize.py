@@ -154,10 +154,9 @@ def agreement(run: Run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndar
 
     Neighbours come from the run's saved index, as when serving: the same library, a different query vector.
     """
-    arrays = run.arrays
-    ids = arrays["track_id"].astype(str)
-    ref_p, ref_e = arrays["probabilities"][rows], arrays["embeddings"][rows]
-    index = ExactIndex.build(list(ids), arrays["embeddings"])
+    ids = run.tracks["track_id"].astype(str).to_numpy()  # the arrays' order (checked when they were loaded)
+    ref_p, ref_e = run.probabilities[rows], run.embeddings[rows]
+    index = ExactIndex.build(list(ids), run.embeddings)
     exclude = [(t,) for t in ids[rows]]
     ref_hits = index.query_many(ref_e, k=k, exclude=exclude)
     new_hits = index.query_many(embeddings, k=k, exclude=exclude)

@@ -562,7 +562,7 @@ def _check_predictor(run: Run, predictor) -> None:
             f"(it takes {shape})."
         )
     probs, emb = predictor(np.zeros((1, size, size, 3), np.float32))
-    width = run.arrays["embeddings"].shape[1]
+    width = run.embeddings.shape[1]
     if probs.shape != (1, len(run.genres)) or emb.shape != (1, width):
         raise RunError(
             f"{predictor.path.name}: gives {probs.shape[-1]} genres and {emb.shape[-1]}-wide embeddings, but the "

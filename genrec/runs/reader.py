@@ -94,9 +94,9 @@ class Run:
 
     Typed attributes: ``info`` (the whole :class:`~genrec.runs.record.RunRecord`), ``metrics_summary``
     (:class:`~genrec.runs.record.RunMetrics`), ``arch``, ``genres``, ``weights``, ``weights_label``,
-    ``library``, ``spectrogram``, ``config``, ``created``, ``created_at``, ``split_method`` and ``tracks``.
-    ``record`` and ``metrics`` are the same records as JSON objects (the tests read them); no code outside
-    :mod:`genrec.runs` does.
+    ``library``, ``spectrogram``, ``config``, ``created``, ``created_at``, ``split_method``, ``tracks``,
+    ``embeddings`` and ``probabilities``. The records as JSON objects are ``info.to_json()`` and
+    ``metrics_summary.to_json()`` (what the writer saves).
     """
 
     path: Path
@@ -145,16 +145,6 @@ class Run:
         """``metrics.json`` checked against the run's genres."""
         return RunMetrics.from_json(self.path / METRICS_JSON, read_json(self.path / METRICS_JSON), self.info.genres)
 
-    @property
-    def record(self) -> dict:
-        """``run.json`` as :meth:`RunRecord.to_json` writes it; genrec itself reads the typed :attr:`info`."""
-        return self.info.to_json()
-
-    @property
-    def metrics(self) -> dict:
-        """``metrics.json`` as saved; genrec itself reads the typed :attr:`metrics_summary`."""
-        return self.metrics_summary.to_json()
-
     @cached_property
     def history(self) -> pd.DataFrame:
         return self._csv(HISTORY_CSV)
@@ -174,6 +164,16 @@ class Run:
     def arrays(self) -> dict[str, np.ndarray]:
         """``track_id``, ``embeddings`` (L2-normalised) and ``probabilities``, aligned with :attr:`tracks`."""
         return load_track_arrays(self.path, self.tracks, RunError, "Retrain the run.")
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """(tracks, units) L2-normalised clip embeddings, aligned with :attr:`tracks`."""
+        return self.arrays["embeddings"]
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """(tracks, genres) clip-level genre probabilities, aligned with :attr:`tracks`."""
+        return self.arrays["probabilities"]
 
     def load_model(self):
         from genrec.model.network import load_model  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up

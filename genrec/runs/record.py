@@ -240,6 +240,12 @@ class SplitMetrics:
     n: int
     macro_f1: float
     chunk_accuracy: float | None
+    labels: tuple[str, ...]  # the genres, in the order of the confusion matrix's rows and columns
+    confusion_matrix: tuple[tuple[float, ...], ...]  # counts: rows true genre, columns predicted
+    #: precision, recall, f1-score and support: per genre, and the macro and weighted averages
+    per_genre: Mapping[str, Mapping[str, float]]
+    macro_avg: Mapping[str, float]
+    weighted_avg: Mapping[str, float]
     raw: Mapping[str, Any] = field(repr=False)
 
 
@@ -258,12 +264,40 @@ class RetrievalMetrics:
 
 
 @dataclass(frozen=True)
+class HubnessMetrics:
+    """Hubness of a library's recommendations (every clip as a query against all others; see
+    :mod:`genrec.evaluate.hubness`): skewness of the k-occurrence, share never recommended, largest one."""
+
+    k: int
+    n: int  # library size
+    skewness: float
+    never_recommended: float  # a share of the library (NaN for an empty one)
+    max_k_occurrence: int
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], file: Path = Path("metrics.json")) -> HubnessMetrics:
+        """The figures as :func:`genrec.evaluate.hubness.hubness_report` gives and metrics.json saves them."""
+        return _hubness(Fields(file, dict(data), "hubness"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "k": self.k,
+            "n": self.n,
+            "skewness": self.skewness,
+            "never_recommended": self.never_recommended,
+            "max_k_occurrence": self.max_k_occurrence,
+        }
+
+
+@dataclass(frozen=True)
 class RunMetrics:
     """``metrics.json`` checked."""
 
     test: SplitMetrics
     valid: SplitMetrics | None
     retrieval: RetrievalMetrics | None
+    #: The hubness figures as saved (runs evaluated before they were recorded have none).
+    hubness: HubnessMetrics | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -274,11 +308,6 @@ class RunMetrics:
     def to_json(self) -> dict[str, Any]:
         """The JSON object :meth:`from_json` reads back (the figures as saved)."""
         return dict(self.raw)
-
-    @property
-    def hubness(self) -> Mapping[str, Any] | None:
-        """The hubness figures as saved (runs evaluated before they were recorded have none)."""
-        return self.raw.get("hubness")
 
     def split(self, name: str) -> SplitMetrics:
         found = {"test": self.test, "valid": self.valid}.get(name)
@@ -409,12 +438,12 @@ def _record(file: Path, data: Any) -> RunRecord:
 def _split_metrics(m: Fields, genres: tuple[str, ...]) -> SplitMetrics:
     n = m.integer("n")
     labels = m.get("labels", f"the run's genres ({len(genres)})", lambda v: tuple(v or ()) == genres)
-    m.get(
+    per_genre = m.get(
         "per_genre",
         "an object with figures for every genre",
         lambda v: isinstance(v, dict) and all(isinstance(v.get(g), dict) for g in labels),
     )
-    m.get(
+    confusion = m.get(
         "confusion_matrix",
         f"a {len(genres)}×{len(genres)} matrix of counts",
         lambda v: (
@@ -424,12 +453,17 @@ def _split_metrics(m: Fields, genres: tuple[str, ...]) -> SplitMetrics:
         ),
     )
     macro = m.child("macro avg")
-    m.child("weighted avg")
+    weighted = m.child("weighted avg")
     return SplitMetrics(
         accuracy=m.number("accuracy"),
         n=n,
         macro_f1=macro.number("f1-score"),
         chunk_accuracy=m.number("chunk_accuracy", optional=True),
+        labels=tuple(labels),
+        confusion_matrix=tuple(tuple(float(x) for x in row) for row in confusion),
+        per_genre={g: dict(per_genre[g]) for g in labels},
+        macro_avg=dict(macro.data),
+        weighted_avg=dict(weighted.data),
         raw=dict(m.data),
     )
 
@@ -447,15 +481,27 @@ def _retrieval(r: Fields) -> RetrievalMetrics:
     )
 
 
+def _hubness(h: Fields) -> HubnessMetrics:
+    return HubnessMetrics(
+        k=h.integer("k"),
+        n=h.integer("n"),
+        skewness=h.number("skewness"),
+        never_recommended=h.number("never_recommended"),
+        max_k_occurrence=h.integer("max_k_occurrence"),
+    )
+
+
 def _metrics(file: Path, data: Any, genres: tuple[str, ...]) -> RunMetrics:
     """Check ``metrics.json`` against the run's genres (see :meth:`RunMetrics.from_json`)."""
     top = Fields(file, data)
     valid = top.child("valid", optional=True)
     r = top.child("retrieval", optional=True)
+    h = top.child("hubness", optional=True)
     return RunMetrics(
         test=_split_metrics(top.child("test"), genres),
         valid=None if valid is None else _split_metrics(valid, genres),
         retrieval=None if r is None else _retrieval(r),
+        hubness=None if h is None else _hubness(h),
         raw=dict(data),
     )
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genrec.audio.decode import AudioSource
+from genrec.audio.decode import AudioSource, DecodedAudio
 from genrec.audio.spectrogram import audio_to_images, mel_db, mel_frequencies
 from genrec.config import N_MELS
 from genrec.model.gradcam import Head, gradcam
-from genrec.serve.windows import decode_windows
+from genrec.serve.windows import decode_windows, windows_of
 
 
 @dataclass
@@ -100,8 +100,14 @@ def explain_window(recommender, samples: np.ndarray, genre: str | None = None) -
 def explain(
     recommenders: list, *, source: AudioSource | None = None, name: str | None = None, genre: str | None = None
 ) -> list[Explanation]:
-    """Grad-CAM of several runs for one clip: each on its own window, decoded once per window length."""
+    """Grad-CAM of several runs for one clip: each on its own window, the clip decoded once."""
     windows = decode_windows(source, [r.clip_seconds for r in recommenders], name)
+    return [explain_window(r, windows[r.clip_seconds], genre) for r in recommenders]
+
+
+def explain_audio(recommenders: list, audio: DecodedAudio, genre: str | None = None) -> list[Explanation]:
+    """Grad-CAM of several runs for a query decoded already (:attr:`genrec.serve.queries.Query.audio`)."""
+    windows = windows_of(audio, [r.clip_seconds for r in recommenders])
     return [explain_window(r, windows[r.clip_seconds], genre) for r in recommenders]
 
 

@@ -7,13 +7,14 @@ decode get a message with the command that converts them, and only vetted librar
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from genrec.audio.decode import SUPPORTED_FORMATS, check_extension, load_audio
+from genrec.audio.decode import SUPPORTED_FORMATS, DecodedAudio, check_extension, decode_audio
+from genrec.config import CLIP_SECONDS, MAX_SONG_SECONDS
 from genrec.errors import AudioError
 from genrec.utils.fileio import file_digest
 
@@ -34,20 +35,22 @@ def is_audio_file(path: str | Path) -> bool:
 BROWSER_FORMATS = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".flac": "audio/flac"}
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Query:
-    """A clip to analyse, decoded into the 30-s analysis window."""
+    """A clip to analyse: a library track, a file, or an upload or recording checked and decoded once."""
 
-    kind: str  # "library", "upload" or "recording"
+    kind: str  # "library", "file", "upload" or "recording"
     label: str  # what to call it on the page
-    samples: np.ndarray | None  # mono window at SAMPLE_RATE (None for image-only library entries)
+    samples: np.ndarray | None  # mono 30-s window at SAMPLE_RATE, to show and play (None when not decoded)
     digest: str = ""  # identifies the audio, to cache answers on (an upload's: the SHA-256 of its bytes)
     data: bytes | None = None  # the uploaded or recorded file (each run cuts its own window from it)
     track_id: str | None = None
     true_genre: str | None = None
     split: str | None = None
     path: str | None = None
-    extra: dict = field(default_factory=dict)
+    #: The audio decoded once, up to MAX_SONG_SECONDS for uploads (every run's window and a whole song are
+    #: cut from it); None for a query not decoded yet (genrec.serve.answer decodes it once).
+    audio: DecodedAudio | None = None
 
 
 def upload_widget_limit_mb(max_mib: float = MAX_UPLOAD_MIB) -> int:
@@ -75,25 +78,39 @@ def read_upload(data: bytes, name: str, kind: str = "upload", max_mib: float = M
             f"Upload a shorter excerpt, or the song as MP3, OGG or FLAC."
         )
     check_extension(name)
-    y = load_audio(data, name=name)
-    return Query(kind=kind, label=name, samples=y, digest=file_digest(data), data=data)
+    audio = decode_audio(data, seconds=MAX_SONG_SECONDS, name=name)  # the one decode: a long upload is a song
+    return Query(kind=kind, label=name, samples=audio.window(), digest=file_digest(data), data=data, audio=audio)
 
 
-def library_query(track: pd.Series, media: Path | None) -> Query:
+def file_query(path: str | Path) -> Query:
+    """An audio file as a query, not decoded yet (:func:`genrec.serve.answer` decodes it once)."""
+    return Query(kind="file", label=str(path), samples=None, digest=f"file:{path}", path=str(path))
+
+
+def track_query(track_id: str) -> Query:
+    """A library track as a query, answered from the run's saved embeddings."""
+    return Query(kind="library", label=track_id, samples=None, digest=f"track:{track_id}", track_id=track_id)
+
+
+def library_query(track: pd.Series, media: Path | None, window: float = CLIP_SECONDS) -> Query:
     """A library clip as a query; ``media`` is its file as :meth:`genrec.runs.reader.Run.media_path` vetted it.
 
-    Its audio is decoded for display only when that file is audio; with ``media`` None the clip is
-    answered from the saved embeddings and shown as "audio not available".
+    Its audio is decoded once (as long as ``window``, the longest analysis window of the runs asked), for
+    display and Grad-CAM, only when that file is audio; with ``media`` None the clip is answered from the
+    saved embeddings and shown as "audio not available".
     """
     path = str(media) if media is not None else None
-    samples = load_audio(media) if media is not None and is_audio_file(media) else None
+    audio = None
+    if media is not None and is_audio_file(media):
+        audio = decode_audio(media, seconds=max(window, CLIP_SECONDS))
     return Query(
         kind="library",
         label=str(track["track_id"]),
-        samples=samples,
+        samples=audio.window() if audio is not None else None,
         digest=f"track:{track['track_id']}:{path}",
         track_id=str(track["track_id"]),
         true_genre=str(track["genre"]),
         split=str(track["split"]),
         path=path,
+        audio=audio,
     )

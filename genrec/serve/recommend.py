@@ -65,11 +65,10 @@ class Recommender:
         """Queries are library tracks or outside audio; answers come from the run's library or,
         given a :class:`genrec.catalogue.Catalogue` built for this run, from that catalogue."""
         self.run = run
-        arrays = run.arrays
         self.tracks = run.tracks.reset_index(drop=True)
         self._row = {t: i for i, t in enumerate(self.tracks["track_id"])}
-        self.embeddings = arrays["embeddings"]
-        self.probabilities = arrays["probabilities"]
+        self.embeddings = run.embeddings
+        self.probabilities = run.probabilities
         self.catalogue = catalogue
         #: The tracks answers are drawn from: the library's, or the catalogue's.
         self.pool = self.tracks if catalogue is None else catalogue.tracks
@@ -188,30 +187,38 @@ def compare(
 ) -> tuple[list[Answer], int]:
     """Answers of several runs for one query, and how many top-k tracks the first two share.
 
-    ``source`` is decoded once per distinct analysis window of the runs (as each was trained) and
-    turned into images once per distinct input configuration. When its bytes are exactly a file of a
-    run's answering pool, that run's answer names the track (``same_as``) and leaves it out.
+    ``source`` is decoded once, each run's analysis window (as it was trained) cut from it, and turned
+    into images once per distinct input configuration. When its bytes are exactly a file of a run's
+    answering pool, that run's answer names the track (``same_as``) and leaves it out.
     """
     if (track_id is None) == (source is None):
         raise ValueError("give exactly one of track_id or source")
-    answers = []
     if track_id is not None:
         answers = [r.for_track(track_id, k) for r in recommenders]
     else:
-        images: dict[tuple, np.ndarray] = {}
-        content = _content(source)
         windows = decode_windows(source, [r.clip_seconds for r in recommenders], name)
-        for r in recommenders:
-            key = (r.clip_seconds, r.chunk_seconds, r.input_size)
-            if key not in images:
-                images[key] = audio_to_images(windows[r.clip_seconds], chunk_seconds=r.chunk_seconds, size=r.input_size)
-            same_as = r.same_content(*content) if content is not None else None
-            answers.append(r.for_images(images[key], k, same_as=same_as))
+        answers = clip_answers(recommenders, windows, content_of(source), k)
     shared = shared_count(answers[0], answers[1]) if len(answers) >= 2 else len(answers[0].neighbours)
     return answers, shared
 
 
-def _content(source: AudioSource) -> tuple[str, int] | None:
+def clip_answers(
+    recommenders: list[Recommender], windows: dict[float, np.ndarray], content: tuple[str, int] | None, k: int
+) -> list[Answer]:
+    """Each run's answer for one clip, from its analysis window in ``windows`` (by length); ``content`` is the
+    clip's (SHA-256, size) that names an exact copy of a pool track (None: unknown)."""
+    images: dict[tuple, np.ndarray] = {}
+    answers = []
+    for r in recommenders:
+        key = (r.clip_seconds, r.chunk_seconds, r.input_size)
+        if key not in images:
+            images[key] = audio_to_images(windows[r.clip_seconds], chunk_seconds=r.chunk_seconds, size=r.input_size)
+        same_as = r.same_content(*content) if content is not None else None
+        answers.append(r.for_images(images[key], k, same_as=same_as))
+    return answers
+
+
+def content_of(source: AudioSource) -> tuple[str, int] | None:
     """SHA-256 and size of a query's bytes, as runs and catalogues record their files'; None when unreadable
     (decoding then says what is wrong with it)."""
     try:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from genrec.audio.decode import AudioSource, load_audio
+from genrec.audio.decode import AudioSource, DecodedAudio, decode_audio
 from genrec.audio.spectrogram import images_of
 from genrec.config import MAX_SONG_SECONDS, SAMPLE_RATE, SONG_SLACK_SECONDS, TOP_K
 from genrec.search.index import l2_normalize
@@ -71,12 +71,18 @@ def decode_song(source: AudioSource, name: str | None = None) -> Song:
     Raises:
         AudioError: the file is missing, empty, corrupt, unsupported, too short or silent.
     """
-    total = file_seconds(source)
-    if hasattr(source, "seek"):
-        source.seek(0)
-    seconds = MAX_SONG_SECONDS if total is not None and total > MAX_SONG_SECONDS else None
-    y = load_audio(source, seconds=seconds, name=name)
-    return Song(name or str(source), y, total if total is not None else len(y) / SAMPLE_RATE)
+    return song_of(decode_audio(source, seconds=MAX_SONG_SECONDS, name=name), name or str(source))
+
+
+def song_of(audio: DecodedAudio, name: str) -> Song:
+    """The song in an already decoded file (decoded with at least MAX_SONG_SECONDS): all of it, or its
+    middle MAX_SONG_SECONDS when longer.
+
+    Raises:
+        AudioError: the song is too short or silent.
+    """
+    capped = audio.seconds > MAX_SONG_SECONDS
+    return Song(name, audio.window(MAX_SONG_SECONDS if capped else None), audio.seconds)
 
 
 def window_starts(seconds: float, window: float) -> np.ndarray:

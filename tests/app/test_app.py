@@ -264,26 +264,28 @@ def test_training_runs_page(runs_dir, tiny_runs):
     vgg, res = Run.open(tiny_runs["vgg16"]), Run.open(tiny_runs["resnet50"])
     mine = summary[summary["run"] != dashboard.PAPER_LABEL].set_index("run")
     assert set(mine.index) == {vgg.id, res.id}
-    assert mine.loc[vgg.id, "test accuracy"] == pytest.approx(vgg.metrics["test"]["accuracy"])
-    assert mine.loc[res.id, "macro F1"] == pytest.approx(res.metrics["test"]["macro avg"]["f1-score"])
+    assert mine.loc[vgg.id, "test accuracy"] == pytest.approx(vgg.metrics_summary.test.accuracy)
+    assert mine.loc[res.id, "macro F1"] == pytest.approx(res.metrics_summary.test.macro_f1)
     assert mine.loc[vgg.id, "weights from"] == "random init" and mine.loc[vgg.id, "architecture"] == "VGG16"
 
     # the paper's table for each run, side by side (left VGG16, right ResNet50)
     for table, run in zip(at.dataframe[1:3], (vgg, res)):
-        expected = report_frame(run.metrics["test"])
+        expected = report_frame(run.metrics_summary.test.raw)
         got = table.value.set_index("genre")
         assert list(got.index) == [*GENRES, "accuracy", "macro avg", "weighted avg"]
         pd.testing.assert_frame_equal(got, expected, check_names=False)
     # learning curves and confusion matrices (counts, then row-normalised)
     figs = figures(at)
     curves = [f for f in figs if any(t.name == "validation" for t in f.data)]
-    assert len(curves) == 2 and len(curves[0].data[0].x) == vgg.record["epochs_run"]
+    assert len(curves) == 2 and len(curves[0].data[0].x) == vgg.info.epochs_run
     heat = [f for f in figs if f.data and f.data[0].type == "heatmap"]
-    np.testing.assert_array_equal(heat[0].data[0].z, confusion_frame(vgg.metrics["test"]).to_numpy())
+    np.testing.assert_array_equal(heat[0].data[0].z, confusion_frame(vgg.metrics_summary.test.raw).to_numpy())
     at.toggle(key="cm_normalized").set_value(True).run()
     no_traceback(at)
     heat = [f for f in figures(at) if f.data and f.data[0].type == "heatmap"]
-    np.testing.assert_allclose(heat[1].data[0].z, confusion_frame(res.metrics["test"], normalize=True).to_numpy())
+    np.testing.assert_allclose(
+        heat[1].data[0].z, confusion_frame(res.metrics_summary.test.raw, normalize=True).to_numpy()
+    )
     assert "share of each true genre" in " ".join(markdown(at))
 
 

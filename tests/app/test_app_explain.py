@@ -118,7 +118,7 @@ def test_two_minute_upload_shows_timelines(runs_dir):
 @slow
 def test_training_runs_page_head_to_head_and_hubness(runs_dir):
     from genrec.evaluate.headtohead import head_to_head
-    from genrec.evaluate.report import retrieval_beyond_precision
+    from genrec.evaluate.report import run_hubness
     from genrec.runs.reader import list_runs
 
     runs = {r.arch: r for r in list_runs(runs_dir)[0]}
@@ -142,7 +142,7 @@ def test_training_runs_page_head_to_head_and_hubness(runs_dir):
         assert f"**{row.track_id}**" in text and f"**{row.predicted_a}**" in text and f"**{row.predicted_b}**" in text
     table = at.dataframe[-1].value
     for column, run in zip(table.columns, (runs["vgg16"], runs["resnet50"])):
-        r = retrieval_beyond_precision(run)
-        assert table.loc["k-occurrence skewness", column] == pytest.approx(r["skewness"])
-        assert table.loc["never recommended", column] == pytest.approx(r["never_recommended"])
-        assert table.loc["precision@5", column] == pytest.approx(r["precision_at_k"])
+        hub, r = run_hubness(run), run.metrics_summary.retrieval
+        assert table.loc["k-occurrence skewness", column] == pytest.approx(hub.skewness)
+        assert table.loc["never recommended", column] == pytest.approx(hub.never_recommended)
+        assert table.loc["precision@5", column] == pytest.approx(r.precision_at_k)

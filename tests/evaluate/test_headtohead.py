@@ -129,9 +129,9 @@ def test_compare_two_runs_cli(tiny_runs, tmp_path):
 
     vgg, res = Run.open(tiny_runs["vgg16"]), Run.open(tiny_runs["resnet50"])
     h = head_to_head(vgg, res)
-    assert h.n == vgg.metrics["test"]["n"]
-    assert h.accuracy_a == pytest.approx(vgg.metrics["test"]["accuracy"])
-    assert h.accuracy_b == pytest.approx(res.metrics["test"]["accuracy"])
+    assert h.n == vgg.metrics_summary.test.n
+    assert h.accuracy_a == pytest.approx(vgg.metrics_summary.test.accuracy)
+    assert h.accuracy_b == pytest.approx(res.metrics_summary.test.accuracy)
     out = subprocess.run(
         [sys.executable, "-m", "genrec", "compare", str(vgg.path), str(res.path)],
         check=False,
@@ -174,8 +174,8 @@ def test_evaluate_prints_hubness(tiny_runs, capsys):
     run = Run.open(tiny_runs["resnet50"])
     assert main(["evaluate", "--saved", str(run.path)]) == 0
     out = capsys.readouterr().out
-    hub = hubness_report(run.arrays["embeddings"], 5)
+    hub = hubness_report(run.embeddings, 5)
     assert f"skewness of k-occurrence: {hub['skewness']:.2f}" in out
     assert f"never recommended: {hub['never_recommended']:.1%} of the library" in out
     assert "excluding same-artist neighbours: n/a (artists not known)" in out  # the tiny library has no artists
-    assert run.metrics["hubness"] == pytest.approx(hub)  # saved with the run at training time
+    assert run.metrics_summary.hubness.to_json() == pytest.approx(hub)  # saved with the run at training time

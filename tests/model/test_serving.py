@@ -22,14 +22,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def images(tiny_runs) -> np.ndarray:
-    size = Run.open(tiny_runs["vgg16"]).record["config"]["input_size"]
+    size = Run.open(tiny_runs["vgg16"]).config.input_size
     return np.random.default_rng(0).uniform(0, 255, (3, size, size, 3)).astype(np.float32)
 
 
 @pytest.mark.parametrize("arch", ["vgg16", "resnet50"])
 def test_lite_predictor_agrees_with_keras(tiny_runs, arch, images):
     run = Run.open(tiny_runs[arch])
-    assert run.record["predictor"] == PREDICTOR_FILE and (run.path / PREDICTOR_FILE).stat().st_size > 0
+    assert run.info.predictor == PREDICTOR_FILE and (run.path / PREDICTOR_FILE).stat().st_size > 0
     lite = load_predictor(run)
     assert isinstance(lite, LitePredictor)
     p_lite, e_lite = lite(images)
@@ -83,7 +83,7 @@ def test_a_failed_conversion_still_saves_a_run_that_answers_with_keras(tiny_libr
     )
     run = Run.open(train(cfg))
     assert not (run.path / PREDICTOR_FILE).exists() and (run.path / HEAD_FILE).is_file()
-    assert run.record["predictor"] is None and "export" in run.record["timings_seconds"]
+    assert run.info.predictor is None and "export" in run.info.timings
     assert isinstance(load_predictor(run), KerasPredictor)
     assert len(Recommender(run).for_audio(run.tracks["path"].iloc[0]).neighbours) == 5
 

@@ -23,3 +23,19 @@ def test_record_and_metrics_round_trip_through_json(tiny_runs):
     back = RunMetrics.from_json(run.path / METRICS_JSON, json.loads(json.dumps(metrics.to_json())), record.genres)
     assert back == metrics
     assert metrics.to_json() == json.loads((run.path / METRICS_JSON).read_text())
+
+
+def test_hubness_is_typed_and_a_damaged_figure_names_its_field(tiny_runs):
+    import pytest
+
+    from genrec.errors import RunError
+
+    run = Run.open(tiny_runs["vgg16"])
+    hub = run.metrics_summary.hubness
+    saved = json.loads((run.path / METRICS_JSON).read_text())
+    assert hub.to_json() == saved["hubness"] and hub.n == len(run.tracks) and 0 <= hub.never_recommended <= 1
+    damaged = {**saved, "hubness": {**saved["hubness"], "skewness": "high"}}
+    with pytest.raises(RunError, match=r"'hubness\.skewness' must be a number; got a text \"high\""):
+        RunMetrics.from_json(run.path / METRICS_JSON, damaged, run.info.genres)
+    older = {k: v for k, v in saved.items() if k != "hubness"}  # runs evaluated before hubness was recorded
+    assert RunMetrics.from_json(run.path / METRICS_JSON, older, run.info.genres).hubness is None

@@ -83,28 +83,28 @@ def test_run_folder_is_complete_and_reloads(tiny_runs, arch):
     run = Run.open(tiny_runs[arch])
     for name in RUN_FILES:
         assert (run.path / name).stat().st_size > 0, name
-    rec = run.record
-    assert rec["arch"] == arch and rec["weights"]["kind"] == "none" and rec["weights"]["label"] == "random init"
-    assert rec["config"]["seed"] == 0 and rec["config"]["input_size"] == SIZE
-    assert set(rec["timings_seconds"]) >= {"library", "spectrograms", "build", "features", "fit", "embed"}
+    rec = run.info
+    assert rec.arch == arch and rec.weights.kind == "none" and rec.weights.label == "random init"
+    assert rec.config.seed == 0 and rec.config.input_size == SIZE
+    assert set(rec.timings) >= {"library", "spectrograms", "build", "features", "fit", "embed"}
     # the fixture loaded the library and handed it to train (as the build does): its load time still counts
-    assert rec["timings_seconds"]["library"] > 0
-    assert {"keras", "numpy"} <= set(rec["versions"])
-    assert rec["library"]["fingerprint"] and rec["library"]["split_method"].startswith("stratified")
+    assert rec.timings["library"] > 0
+    assert {"keras", "numpy"} <= set(rec.raw["versions"])  # recorded, not read back: only in the saved object
+    assert rec.library.fingerprint and rec.library.split_method.startswith("stratified")
     # epoch first and seconds last (genrec adds them); Keras decides the order of the metrics between
     columns = list(run.history.columns)
     assert (columns[0], columns[-1]) == ("epoch", "seconds")
     assert sorted(columns[1:-1]) == ["accuracy", "loss", "val_accuracy", "val_loss"]
-    assert len(run.history) == rec["epochs_run"] == 2
+    assert len(run.history) == rec.epochs_run == 2
     tracks = run.tracks
     assert len(tracks) == 50 and set(tracks["split"]) == {"train", "valid", "test"}
-    m = run.metrics["test"]
-    assert m["n"] == (tracks["split"] == "test").sum()
-    assert np.asarray(m["confusion_matrix"]).sum() == m["n"]
-    assert set(m["per_genre"]) == set(rec["genres"])
-    r = run.metrics["retrieval"]
-    assert r["k"] == 5 and r["n_queries"] == m["n"] and r["n_base"] == (tracks["split"] == "train").sum()
-    emb = run.arrays["embeddings"]
+    m = run.metrics_summary.test
+    assert m.n == (tracks["split"] == "test").sum()
+    assert np.asarray(m.raw["confusion_matrix"]).sum() == m.n
+    assert set(m.raw["per_genre"]) == set(rec.genres)
+    r = run.metrics_summary.retrieval
+    assert r.k == 5 and r.n_queries == m.n and r.n_base == (tracks["split"] == "train").sum()
+    emb = run.embeddings
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1)[np.linalg.norm(emb, axis=1) > 0], 1.0, atol=1e-5)
     # The saved model reproduces the saved probabilities through the app's path (image → model).
     model = run.load_model()
@@ -138,11 +138,11 @@ def test_chunks_train_and_predict_per_clip(tiny_library_dir, tmp_path):
         )
     )
     # 4-s clips padded to 30 s → 3 chunks each; probabilities are per clip.
-    assert run.record["images"]["total"] == 3 * len(run.tracks) == 3 * 30
-    assert run.arrays["probabilities"].shape == (len(run.tracks), 10)
+    assert run.info.raw["images"]["total"] == 3 * len(run.tracks) == 3 * 30
+    assert run.probabilities.shape == (len(run.tracks), 10)
     # The saved chunk accuracy is a share of the 3 chunks of each test clip, and re-evaluating the saved
     # model on the images (not training's cached features) gives the same figure.
-    saved = run.metrics["test"]["chunk_accuracy"]
+    saved = run.metrics_summary.test.chunk_accuracy
     test_chunks = 3 * int((run.tracks["split"] == "test").sum())
     assert saved * test_chunks == pytest.approx(round(saved * test_chunks), abs=1e-9)
     assert evaluate_run(run)["metrics"]["test"]["chunk_accuracy"] == pytest.approx(saved, abs=1e-9)
@@ -187,7 +187,7 @@ def test_shorter_analysis_window_is_used_for_training_and_queries(tiny_library_d
             library=lib,
         )
     )
-    assert run.record["spectrogram"]["clip_seconds"] == 3.0 and run.record["config"]["clip_seconds"] == 3.0
+    assert run.spectrogram.clip_seconds == 3.0 and run.config.clip_seconds == 3.0
     from genrec.serve.recommend import Recommender
 
     rec = Recommender(run)

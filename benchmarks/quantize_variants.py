@@ -36,7 +36,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     workspace.add_run_args(p, train_epochs=3)
     p.add_argument(
         "--variants",
-        default="float,dynamic,dynamic-float-head,weights-only,float16,full-integer",
+        default="float,dynamic,dynamic-float-head,weights-only,float16",
         help="comma-separated",
     )
     p.add_argument("--archs", default="vgg16,resnet50", help="which of the two runs to measure (default both)")

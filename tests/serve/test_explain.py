@@ -141,9 +141,9 @@ def test_runs_saved_before_gradcam_say_to_export(tiny_runs, tmp_path):
 
 
 @slow
-def test_gradcam_uses_the_float_file_when_uploads_are_answered_in_8_bit(tiny_runs, monkeypatch):
-    """The 8-bit predictor has no feature-map output; Grad-CAM must still work (from predictor.tflite)."""
-    from genrec.model.predict import PREDICTOR_FILE, QUANTIZED_FILE
+def test_gradcam_comes_from_the_8_bit_file_when_uploads_are_answered_in_8_bit(tiny_runs, monkeypatch):
+    """8-bit files made from the float one keep its feature-map output: Grad-CAM uses them, close to float's."""
+    from genrec.model.predict import QUANTIZED_FILE
     from genrec.runs.reader import Run
     from genrec.serve.explain import explain
     from genrec.serve.recommend import Recommender
@@ -152,9 +152,12 @@ def test_gradcam_uses_the_float_file_when_uploads_are_answered_in_8_bit(tiny_run
     rec = Recommender(Run.open(tiny_runs["resnet50"]))
     assert rec.predictor.path.name == QUANTIZED_FILE
     (expl,) = explain([rec], source=_wav(tone(4.0)))
-    assert rec.explainer.path.name == PREDICTOR_FILE
+    assert rec.explainer.path.name == QUANTIZED_FILE
     assert expl.cells.shape[0] > 0 and np.isfinite(expl.cells).all()
     float_rec = Recommender(Run.open(tiny_runs["resnet50"]))
     monkeypatch.setenv("GENREC_PREDICTOR", "float")
     (reference,) = explain([float_rec], source=_wav(tone(4.0)))
-    np.testing.assert_allclose(expl.cells, reference.cells, rtol=1e-5, atol=1e-6)
+    assert expl.cells.shape == reference.cells.shape
+    # int8 weights move the map a little: every cell within a tenth of the float map's largest weight
+    scale = float(np.abs(reference.cells).max())
+    np.testing.assert_allclose(expl.cells, reference.cells, rtol=0, atol=0.1 * scale + 1e-6)

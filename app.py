@@ -1,32 +1,25 @@
 """genrec dashboard: `streamlit run app.py`. The router and the shared frame of every page.
 
-Each page is a module in ``pages/`` with a ``main()`` that only draws what ``genrec`` computes. With no
-saved runs the app opens on a panel that builds the demo or the real GTZAN runs; the same choices stay on
-the "Build runs" page. The sidebar (run per architecture) is :mod:`pages._sidebar`.
+Each page is a module in ``views/`` with a ``main()`` that only draws what ``genrec`` computes, registered
+here with ``st.Page(module.main, url_path=...)``. With no saved runs the app opens on a panel that builds
+the demo or the real GTZAN runs; the same choices stay on the "Build runs" page. The sidebar (run per
+architecture) is :mod:`views._sidebar`.
 
-Why the pages are functions, not files: a folder named ``pages/`` beside the main script switches
-Streamlit's legacy ("v1") multipage mode on, in which Streamlit builds its own page list from the files
-in ``pages/`` (the docs call it legacy: docs.streamlit.io/develop/concepts/multipage-apps/pages-directory).
-``st.navigation`` ends that mode ("As soon as any session of your app executes the st.navigation
-command, your app will ignore the pages/ directory (across all sessions)": the st.navigation API
-reference), and mixing the two is a known source of "page not found" fall-backs (streamlit/streamlit
-PR 10276). So pages are registered here as callables
-(``st.Page(module.main, url_path=...)``): Streamlit's own page list never points at our files, and the
-frame below runs exactly once per script run. The one case the legacy mode still owns is the very first
-request of a fresh server when it is a deep link (``/training_runs``): Streamlit then runs that file as
-the script, and its ``if __name__ == "__main__"`` block draws this frame, whose ``st.navigation`` picks
-the page from the URL and ends the legacy mode for the process.
+Why ``views/`` and not ``pages/``: a folder named ``pages/`` beside the main script switches Streamlit's
+legacy multipage mode on (docs.streamlit.io/develop/concepts/multipage-apps/pages-directory), which then
+owns a fresh server's first request when it is a deep link such as ``/training_runs`` and runs that file as
+the script. With no such folder, ``st.navigation`` below is the only router, for every request.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pages import build_runs, compare, get_started, library_map, training_runs
-from pages._caches import all_runs
-from pages._guard import guard
-from pages._pull import startup_pull
-from pages._sidebar import sidebar
+from views import build_runs, compare, get_started, library_map, training_runs
+from views._caches import all_runs
+from views._guard import guard
+from views._pull import startup_pull
+from views._sidebar import sidebar
 
 
 def app_pages(have_runs: bool) -> list:

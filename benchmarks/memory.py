@@ -4,7 +4,7 @@
    loads the library table, loads both models, warms them up and answers one 30-s clip through
    ``compare`` -- current RSS (psutil) and peak RSS (VmHWM) after each step. Twice, side by side:
    with each run's own predictor (LiteRT where the run has predictor.tflite) and with Keras.
-2. apptest: the Streamlit app (``app.py`` + ``pages/``) executed by
+2. apptest: the Streamlit app (``app.py`` + ``views/``) executed by
    ``streamlit.testing.v1.AppTest`` in a fresh process with GENREC_RUNS pointing at the two runs:
    first render, then one full comparison of an uploaded clip (Compare page -> "Upload" -> the clip),
    which loads both models. Model loads are counted by wrapping ``genrec.serve.recommend.load_predictor``.
@@ -139,7 +139,7 @@ def child_apptest(app: str, clip: str, timeout: int) -> dict:
 
     _mark(stages, "import streamlit")
 
-    os.chdir(Path(app).parent)  # the app refers to pages/ relative to its folder
+    os.chdir(Path(app).parent)  # the app refers to views/ relative to its folder
     at = AppTest.from_file(app, default_timeout=timeout)
     t = time.perf_counter()
     at.run()

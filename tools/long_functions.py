@@ -1,4 +1,4 @@
-"""Fail when a function in genrec, the app or its pages is longer than the limit.
+"""Fail when a function in genrec, the app or its views is longer than the limit.
 
 Run from the repository root::
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT = 60
-CHECKED = ("genrec", "pages", "app.py")
+CHECKED = ("genrec", "views", "app.py")
 EXEMPT = ("genrec/data/synth/",)
 
 

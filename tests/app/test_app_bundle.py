@@ -1,4 +1,4 @@
-"""The app loading trained runs (pages/_pull.py), driven with AppTest: the start-up pull from GENREC_RUNS_URL
+"""The app loading trained runs (views/_pull.py), driven with AppTest: the start-up pull from GENREC_RUNS_URL
 against a local HTTP server on 127.0.0.1, its failure, and "Load trained runs" from an uploaded archive."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def visible_runs(root: Path) -> list[str]:
 def test_start_up_pull_shows_progress_then_the_compare_page(
     archive: Path, tiny_runs, server: Server, empty_runs: Path, monkeypatch
 ) -> None:
-    import pages._pull as pull_page
+    import views._pull as pull_page
 
     url = server.publish("runs.tar.gz", archive.read_bytes())
     monkeypatch.setenv("GENREC_RUNS_URL", f"{url} sha256:{hashlib.sha256(archive.read_bytes()).hexdigest()}")

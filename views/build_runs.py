@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from genrec.utils.paths import runs_home
-from pages._build import build_panel
-from pages._caches import all_runs
-from pages._pull import load_panel
-from pages._widgets import page_header
+from views._build import build_panel
+from views._caches import all_runs
+from views._pull import load_panel
+from views._widgets import page_header
 
 
 def main() -> None:
@@ -23,11 +23,3 @@ def main() -> None:
     )
     build_panel()
     load_panel()
-
-
-if __name__ == "__main__":
-    # Streamlit's legacy pages/ mode ran this file as the script (a deep link as a fresh server's first
-    # request; see app.py): draw the app's frame, whose navigation routes to this page's main().
-    import app
-
-    app.main()

@@ -11,10 +11,10 @@ import genrec.app.plots as plots
 import genrec.app.projection as projection
 from genrec.config import TOP_K
 from genrec.runs.reader import Run
-from pages._caches import all_runs, recommender, run_by_id, thumbnail
-from pages._guard import guard
-from pages._sidebar import selected_runs
-from pages._widgets import (
+from views._caches import all_runs, recommender, run_by_id, thumbnail
+from views._guard import guard
+from views._sidebar import selected_runs
+from views._widgets import (
     genre_chip,
     library_caption,
     page_header,
@@ -154,11 +154,3 @@ def clip_details(run: Run, table, current: str | None, answer) -> None:
             unsafe_allow_html=True,
         )
         recommendation_list(answer.neighbours)
-
-
-if __name__ == "__main__":
-    # Streamlit's legacy pages/ mode ran this file as the script (a deep link as a fresh server's first
-    # request; see app.py): draw the app's frame, whose navigation routes to this page's main().
-    import app
-
-    app.main()

@@ -1,5 +1,5 @@
 """Shared drawing helpers of the pages: page header, genre chips, clip players, recommendation lists and the
-recommendation-source choice. They draw; the data comes from :mod:`pages._caches`."""
+recommendation-source choice. They draw; the data comes from :mod:`views._caches`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import genrec.serve.queries as queries
 from genrec.config import SAMPLE_RATE
 from genrec.runs.bundle import missing_audio_note
 from genrec.runs.reader import Run
-from pages._caches import band_hz, catalogues_of, clip_samples, mel_of, thumbnail
+from views._caches import band_hz, catalogues_of, clip_samples, mel_of, thumbnail
 
 
 def page_header(title: str, caption: str) -> None:

@@ -21,10 +21,10 @@ from genrec.serve.explain import Explanation, explain_audio, shared_scale
 from genrec.serve.recommend import Answer, shared_count
 from genrec.serve.reply import SONG, TRACK, Reply, answer, decide
 from genrec.serve.song import Timeline
-from pages._caches import band_hz, recommender
-from pages._guard import guard
-from pages._sidebar import selected_runs
-from pages._widgets import (
+from views._caches import band_hz, recommender
+from views._guard import guard
+from views._sidebar import selected_runs
+from views._widgets import (
     genre_chip,
     library_caption,
     page_header,
@@ -415,11 +415,3 @@ def model_columns(query: queries.Query, columns: list[ModelColumn]) -> None:
         other = next((plots.arch_label(a) for a in ARCHITECTURES if a != column.arch), "")
         with col, guard(f"showing {column.label}"):
             model_column(column, query, shared, other, x_max)
-
-
-if __name__ == "__main__":
-    # Streamlit's legacy pages/ mode ran this file as the script (a deep link as a fresh server's first
-    # request; see app.py): draw the app's frame, whose navigation routes to this page's main().
-    import app
-
-    app.main()

@@ -18,8 +18,8 @@ import genrec.app.dashboard as dashboard
 import genrec.data.reachability as reachability
 from genrec.app.buildjob import BUILD_POLL_IDLE_S, BUILD_POLL_RUNNING_S
 from genrec.utils.paths import runs_home
-from pages._caches import forget_runs
-from pages._guard import guard
+from views._caches import forget_runs
+from views._guard import guard
 
 DEMO_WEIGHTS = {
     "none": "Random initialisation (works offline)",

@@ -23,7 +23,7 @@ from genrec.catalogue.store import catalogues_dir
 from genrec.runs.reader import Run, list_runs
 from genrec.serve.recommend import Recommender
 from genrec.utils.paths import runs_home
-from pages._guard import log
+from views._guard import log
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -16,10 +16,10 @@ from genrec.evaluate.metrics import confusion_table
 from genrec.evaluate.report import run_hubness
 from genrec.runs.reader import Run
 from genrec.runs.record import HubnessMetrics
-from pages._caches import all_runs, run_by_id
-from pages._guard import guard
-from pages._sidebar import selected_runs
-from pages._widgets import clip_line, genre_chip, page_header, synthetic_badge
+from views._caches import all_runs, run_by_id
+from views._guard import guard
+from views._sidebar import selected_runs
+from views._widgets import clip_line, genre_chip, page_header, synthetic_badge
 
 SPLITS = {"test": "test split", "valid": "validation split"}
 TABLE_ROW_PX = 35  # st.dataframe's row height: tall enough to show every row without scrolling
@@ -263,11 +263,3 @@ def main() -> None:
     st.divider()
     with guard("measuring retrieval"):
         retrieval_section([by_id[i] for i in dict.fromkeys((left_id, right_id)) if i is not None])
-
-
-if __name__ == "__main__":
-    # Streamlit's legacy pages/ mode ran this file as the script (a deep link as a fresh server's first
-    # request; see app.py): draw the app's frame, whose navigation routes to this page's main().
-    import app
-
-    app.main()

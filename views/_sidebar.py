@@ -12,8 +12,8 @@ from genrec.config import ARCHITECTURES
 from genrec.model.predict import choose_predictor
 from genrec.runs.reader import Run
 from genrec.utils.paths import runs_home
-from pages._caches import all_runs, run_by_id
-from pages._widgets import library_caption
+from views._caches import all_runs, run_by_id
+from views._widgets import library_caption
 
 
 def run_key(arch: str) -> str:

@@ -18,8 +18,8 @@ import streamlit as st
 import genrec.runs.bundle as bundle
 from genrec.errors import GenrecError
 from genrec.utils.paths import data_home
-from pages._caches import forget_runs
-from pages._guard import guard
+from views._caches import forget_runs
+from views._guard import guard
 
 FAILED_KEY = "startup_pull_failed"
 log = logging.getLogger("genrec.app")

@@ -284,3 +284,25 @@ def test_the_reason_names_the_recipe_and_what_this_cpu_makes_of_it(tiny_runs, tm
     # an 8-bit predictor that agrees answers on every CPU: without VNNI it is no slower and holds less memory
     assert choice.kind == "int8" and choice.reason.startswith(f"{recipe} recipe, top-1 agreement with float 1.000")
     assert says in choice.reason
+
+
+def _int8_weighted_ops(model: bytes) -> dict[str, int]:
+    """{op name: how many such ops read int8 weights} in a LiteRT flatbuffer: a weights-only model stores each
+    quantized weight as int8 and widens it with a DEQUANTIZE op feeding the layer."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    ops = Interpreter(model_content=model)._get_ops_details()  # LiteRT's one listing of ops with their tensors
+    widened = {t for op in ops if op["op_name"] == "DEQUANTIZE" for t in op["outputs"]}
+    counts: dict[str, int] = {}
+    for op in ops:
+        if op["op_name"] != "DEQUANTIZE":
+            counts[op["op_name"]] = counts.get(op["op_name"], 0) + any(t in widened for t in op["inputs"])
+    return counts
+
+
+def test_the_float_head_recipe_keeps_the_dense_layers_float_and_the_convolutions_int8(tiny_runs):
+    float_model = tiny_runs["vgg16"] / PREDICTOR_FILE
+    plain = _int8_weighted_ops(quantize.quantize_predictor(float_model, "weights-only"))
+    head = _int8_weighted_ops(quantize.quantize_predictor(float_model, "weights-only-float-head"))
+    assert plain["FULLY_CONNECTED"] > 0 and plain["CONV_2D"] > 0
+    assert head["FULLY_CONNECTED"] == 0 and head["CONV_2D"] == plain["CONV_2D"]

@@ -20,6 +20,7 @@ from genrec.cli._shared import (
     weights_arg,
 )
 from genrec.config import CLIP_SECONDS, DEMO_WEIGHTS, MIN_CHUNK_SECONDS
+from genrec.runs.layout import RUN_JSON
 from genrec.utils.progress import JsonLinesProgress, TqdmProgress
 
 #: The ``genrec build`` options that ``genrec.training.pipeline.build`` takes as keywords of the same names.
@@ -60,7 +61,7 @@ def trained_on(run_dir) -> str:
     """The device a built run was trained on (recorded in its run.json by the training child process)."""
 
     try:
-        device = json.loads((Path(run_dir) / "run.json").read_text()).get("device") or "not recorded"
+        device = json.loads((Path(run_dir) / RUN_JSON).read_text()).get("device") or "not recorded"
     except (OSError, ValueError, AttributeError):
         device = "not recorded"
     return f"{Path(run_dir).name}: trained on {device}"

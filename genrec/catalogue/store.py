@@ -51,7 +51,7 @@ from genrec.errors import CatalogueError
 from genrec.runs.media import library_roots, vetted_path
 from genrec.runs.record import Fields, check_embeddings, embedding_shapes, id_problems, refuse_bad_rows
 from genrec.search.index import AnnIndex, ExactIndex, VectorIndex, ann_available
-from genrec.search.vectors import atomic_savez, check_track_arrays, load_track_arrays
+from genrec.search.vectors import TextIds, atomic_savez, check_track_arrays, load_track_arrays
 from genrec.utils.fileio import atomic_folder
 
 log = logging.getLogger(__name__)
@@ -125,9 +125,13 @@ def read_tracks_csv(file: Path) -> pd.DataFrame:
         ),
     )
     kept = table.select([c for c in table.column_names if c in TRACK_COLUMNS]).combine_chunks()
-    frame = kept.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-    pa.default_memory_pool().release_unused()  # the parser's buffers, which the pool would otherwise keep
-    return frame
+    return kept.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+
+
+def _release_arrow_memory() -> None:
+    """Give the memory Arrow freed (the parser's buffers, the checks' hash tables and sorts) back to the system:
+    its pool keeps it otherwise, a few hundred MB after reading a million tracks."""
+    pa.default_memory_pool().release_unused()
 
 
 @dataclass(frozen=True)
@@ -375,6 +379,7 @@ class Catalogue:
             raise CatalogueError(
                 f"{file}: {len(table)} tracks, but manifest.json's n_tracks says {self.info.n_tracks}. {FIX}"
             )
+        _release_arrow_memory()
         return table
 
     @cached_property
@@ -435,13 +440,16 @@ class Catalogue:
 
         :attr:`index_fallback` says why when the catalogue is searched otherwise than it was built.
         """
-        ids = self.table["track_id"].tolist()
         if self.index_kind == AnnIndex.kind and not self.index_fallback:
             try:
-                return AnnIndex.load(self.path / ANN_FOLDER, ids=ids, values_checked=self._ann_checked)  # ids in order
+                # the tracks' ids in order, shared with the table: not a million Python strings more
+                ids = TextIds(pa.array(self.table["track_id"].array))
+                return AnnIndex.load(self.path / ANN_FOLDER, ids=ids, values_checked=self._ann_checked)
             except (OSError, ValueError) as exc:
                 raise self._damaged(ANN_FOLDER, exc) from exc
-        return ExactIndex.build(ids, self.arrays["embeddings"])
+            finally:
+                _release_arrow_memory()
+        return ExactIndex.build(self.table["track_id"].tolist(), self.arrays["embeddings"])
 
     @property
     def index_fallback(self) -> str:

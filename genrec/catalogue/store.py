@@ -61,6 +61,8 @@ CACHE = ".cache"
 MANIFEST = "manifest.json"
 FILES = (MANIFEST, "tracks.csv", "embeddings.npz", "skipped.csv")
 TRACK_COLUMNS = ["track_id", "title", "artist", "genre", "predicted_genre", "confidence", "digest"]
+#: Columns of tracks.csv that repeat a few values (held as categories).
+_FEW_VALUES = ("artist", "genre", "predicted_genre")
 #: Split label of catalogue tracks in answers (library tracks have train/valid/test).
 CATALOGUE_SPLIT = "catalogue"
 #: Index kinds a manifest may name: exact, ann (faiss), and hnsw (hnswlib, before genrec used faiss; such
@@ -125,6 +127,11 @@ def read_tracks_csv(file: Path) -> pd.DataFrame:
         ),
     )
     kept = table.select([c for c in table.column_names if c in TRACK_COLUMNS]).combine_chunks()
+    # the columns of few values (a genre, an artist, for many tracks) as categories: codes, not the text again
+    for name in _FEW_VALUES:
+        if name in kept.column_names:
+            at = kept.column_names.index(name)
+            kept = kept.set_column(at, name, kept[name].dictionary_encode())
     return kept.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
 
 
@@ -396,6 +403,7 @@ class Catalogue:
         """The tracks at ``positions`` (rows of :attr:`table`, in the order given) with ``path`` (empty where
         the file may not be played, checked now: :meth:`media_path`) and ``split`` = ``catalogue``."""
         rows = self.table.iloc[np.asarray(positions, dtype=np.intp)].reset_index(drop=True)
+        rows = rows.astype(dict.fromkeys(_FEW_VALUES, rows["track_id"].dtype))  # plain text again, as a run's
         paths = [self.media_path(t) for t in rows["track_id"]]
         rows["path"] = [str(p) if p is not None else "" for p in paths]
         rows["split"] = CATALOGUE_SPLIT

@@ -351,7 +351,10 @@ def test_tracks_csv_text_survives_quoting_and_first_copy_wins(tmp_path):
     rewrite_vectors(cat, change)
     opened = Catalogue.open(cat)
     assert opened.table["title"].tolist() == ["t0", 'Live, "at home"\nside B', "t2", "t3"]
-    assert opened.table["artist"].tolist() == [""] * 4
+    assert opened.table["artist"].tolist() == [""] * 4 and opened.table["genre"].value_counts().to_dict() == {"jazz": 4}
+    shown = opened.named(["jazz/t2.wav"])  # held as categories, shown as text: a value may be set like a run's
+    shown.loc[0, "genre"] = "rock"
+    assert shown.loc[0, "genre"] == "rock" and shown.loc[0, "artist"] == ""
     assert opened.track_with_digest("digest-1") == "jazz/t1.wav" and opened.track_with_digest("nothing") is None
 
 

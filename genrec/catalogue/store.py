@@ -379,7 +379,7 @@ class Catalogue:
         if table.empty:
             raise CatalogueError(f"{file}: lists no tracks. {FIX}")
         table = table[TRACK_COLUMNS].copy()
-        table["confidence"] = pd.to_numeric(table["confidence"], errors="coerce").astype(np.float64)
+        table["confidence"] = pd.to_numeric(table["confidence"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
         problems = [*id_problems(table), ("a confidence that is not a number", ~np.isfinite(table["confidence"]))]
         refuse_bad_rows(file, table, problems, error=CatalogueError, fix=FIX)
         if len(table) != self.info.n_tracks:

@@ -355,6 +355,9 @@ def test_tracks_csv_text_survives_quoting_and_first_copy_wins(tmp_path):
     shown = opened.named(["jazz/t2.wav"])  # held as categories, shown as text: a value may be set like a run's
     shown.loc[0, "genre"] = "rock"
     assert shown.loc[0, "genre"] == "rock" and shown.loc[0, "artist"] == ""
+    rewrite_vectors(cat, lambda tracks, arrays: tracks.__setitem__("confidence", ["0.5", "0.5", "n/a", ""]))
+    with pytest.raises(CatalogueError, match="row 4 has a confidence that is not a number"):
+        Catalogue.open(cat)
     assert opened.track_with_digest("digest-1") == "jazz/t1.wav" and opened.track_with_digest("nothing") is None
 
 

@@ -636,6 +636,52 @@ def child_app(spec: dict) -> dict:
     return {"stages": stages, "shown": shown}
 
 
+def child_catalogue(spec: dict) -> dict:
+    """The catalogue's own cost in this fresh process, step by step: opening it (every check), its index, the
+    first answers from it (what the app's first answer does, without Streamlit); the graph file's resident part."""
+    import gc
+
+    import faiss  # noqa: F401 - imported before the first step, as the app has it by then
+    import pandas  # noqa: F401 - likewise
+
+    from genrec.catalogue import Catalogue
+    from genrec.runs.reader import Run
+    from genrec.serve.recommend import Recommender
+
+    run = Run.open(Path(spec["run"]))
+    tracks = run.tracks["track_id"].tolist()
+    stages: list[dict] = []
+
+    def step(name: str, work: Callable[[], Any]) -> Any:
+        before, t = {"rss_mb": rss_mb(), **rss_split()}, time.perf_counter()
+        result = work()
+        seconds = time.perf_counter() - t
+        gc.collect()
+        now = {"rss_mb": rss_mb(), **rss_split()}
+        stages.append({"step": name, "seconds": seconds, **{f"+{k}": now[k] - before[k] for k in now}})
+        return result
+
+    cat = step("Catalogue.open (every check)", lambda: Catalogue.open(Path(spec["catalogue"])))
+    step(".index (memory-mapped graph, ids as Arrow)", lambda: cat.index)
+    rec = Recommender(run, catalogue=cat)
+    step("first answer (5 tracks, their files checked)", lambda: rec.for_track(tracks[0]))
+    step("second answer", lambda: rec.for_track(tracks[1]))
+    graph = str(Path(spec["catalogue"]) / "ann" / "graph.faiss")
+    return {"stages": stages, "graph_resident_mb": _mapped_mb(graph)}
+
+
+def _mapped_mb(file: str) -> float:
+    """How much of ``file`` this process has resident through its memory maps (/proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split(maxsplit=5)
+        if len(head) >= 5 and "-" in head[0] and ":" not in head[0]:
+            inside = len(head) == 6 and head[5] == file
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total / 1024
+
+
 def measure_app(n: int, args, out: dict) -> None:
     """RSS of the Streamlit app (AppTest, a fresh process) with an ``n``-track catalogue selected."""
     from genrec.runs.reader import Run
@@ -647,10 +693,15 @@ def measure_app(n: int, args, out: dict) -> None:
         env_runs = os.environ["GENREC_RUNS"]
         os.environ["GENREC_RUNS"] = str(run_path.parent)
         try:
+            spec = {"name": "catalogue", "run": str(run_path), "catalogue": str(catalogue)}
+            split = run_child("catalogue", spec, Path(tmp))
             result = run_child("app", {"name": "app", "timeout": args.app_timeout, "track": track}, Path(tmp))
         finally:
             os.environ["GENREC_RUNS"] = env_runs
-    out["app"] = {"n": n, "catalogue": str(catalogue), **result}
+    out["app"] = {"n": n, "catalogue": str(catalogue), **result, "catalogue_split": split}
+    print(f"\nthe {n}-track catalogue's own cost, step by step (a fresh process, no Streamlit; growth of each step):")
+    print(report.table(split["stages"], ["step", "seconds", "+rss_mb", "+anon_mb", "+file_mb"], "{:.1f}"))
+    print(f"resident part of the memory-mapped graph file after these answers: {split['graph_resident_mb']:.0f} MB")
     print(f"\nthe app (AppTest, fresh process) with the {n}-track catalogue selected on the Library map:")
     print(report.table(result["stages"], ["step", "seconds", "rss_mb", "anon_mb", "file_mb", "peak_mb"], "{:.1f}"))
 
@@ -781,7 +832,8 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--_child":
         mode, spec_file, out_file = sys.argv[2:5]
         spec = json.loads(Path(spec_file).read_text())
-        result = {"build": child_build, "serve": child_serve, "app": child_app}[mode](spec)
+        children = {"build": child_build, "serve": child_serve, "app": child_app, "catalogue": child_catalogue}
+        result = children[mode](spec)
         Path(out_file).write_text(json.dumps(result))
         return 0
     p = argparse.ArgumentParser(

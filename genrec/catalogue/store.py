@@ -21,7 +21,10 @@ like run folders, so they are checked like them when opened: the manifest's
 types, tracks.csv's ids, and the vectors' shapes (against the run's) and values (``embeddings.npz``'s and the
 ``ann/`` index's re-scoring vectors, a slice at a time);
 a catalogue failing a check is listed as broken, with the file and the reason.
-Its files are served under the same rule as a run's (:mod:`genrec.runs.media`). Embeddings computed so far
+Its files are served under the same rule as a run's (:mod:`genrec.runs.media`), checked when a track is
+shown (:meth:`Catalogue.rows`) rather than for every track on opening: at a million tracks, checking each file
+took a minute. tracks.csv is held as Arrow strings, about the file's size, not as a million Python strings.
+Embeddings computed so far
 live in ``RUN/catalogues/.cache/`` (shards keyed by file content), which is
 what makes a build resumable and a rebuild of a changed folder cheap.
 """
@@ -39,13 +42,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from genrec.catalogue.embed import Result
 from genrec.errors import CatalogueError
 from genrec.runs.media import library_roots, vetted_path
 from genrec.runs.record import Fields, check_embeddings, embedding_shapes, id_problems, refuse_bad_rows
 from genrec.search.index import AnnIndex, ExactIndex, VectorIndex, ann_available
-from genrec.search.vectors import atomic_savez, check_track_arrays, load_track_arrays
+from genrec.search.vectors import TextIds, atomic_savez, check_track_arrays, load_track_arrays
 from genrec.utils.fileio import atomic_folder
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,8 @@ CACHE = ".cache"
 MANIFEST = "manifest.json"
 FILES = (MANIFEST, "tracks.csv", "embeddings.npz", "skipped.csv")
 TRACK_COLUMNS = ["track_id", "title", "artist", "genre", "predicted_genre", "confidence", "digest"]
+#: Columns of tracks.csv that repeat a few values (held as categories).
+_FEW_VALUES = ("artist", "genre", "predicted_genre")
 #: Split label of catalogue tracks in answers (library tracks have train/valid/test).
 CATALOGUE_SPLIT = "catalogue"
 #: Index kinds a manifest may name: exact, ann (faiss), and hnsw (hnswlib, before genrec used faiss; such
@@ -103,6 +111,34 @@ def track_file(root: str | Path, track_id: str) -> Path | None:
     if not track_id or "\x00" in track_id or rel.is_absolute() or ".." in rel.parts:
         return None
     return Path(root) / rel
+
+
+def read_tracks_csv(file: Path) -> pd.DataFrame:
+    """A catalogue's ``tracks.csv`` as text (empty fields as ""), its columns pandas strings stored by Arrow.
+
+    A million tracks then take about the file's size in memory; pandas' own reader made Python strings of
+    them (pandas before 3) or held its parse buffers, several times that.
+    """
+    table = pa_csv.read_csv(
+        file,
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),  # pandas quotes titles holding line breaks
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(TRACK_COLUMNS, pa.string()), strings_can_be_null=False
+        ),
+    )
+    kept = table.select([c for c in table.column_names if c in TRACK_COLUMNS]).combine_chunks()
+    # the columns of few values (a genre, an artist, for many tracks) as categories: codes, not the text again
+    for name in _FEW_VALUES:
+        if name in kept.column_names:
+            at = kept.column_names.index(name)
+            kept = kept.set_column(at, name, kept[name].dictionary_encode())
+    return kept.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+
+
+def _release_arrow_memory() -> None:
+    """Give the memory Arrow freed (the parser's buffers, the checks' hash tables and sorts) back to the system:
+    its pool keeps it otherwise, a few hundred MB after reading a million tracks."""
+    pa.default_memory_pool().release_unused()
 
 
 @dataclass(frozen=True)
@@ -266,7 +302,7 @@ class Catalogue:
     def check(self) -> None:
         """Parse and cross-check the manifest, tracks.csv and the vectors once, so a damaged catalogue fails
         here, with its name, rather than in a search (as :meth:`genrec.runs.reader.Run.check` does for runs)."""
-        info, table = self.info, self._table
+        info, table = self.info, self.table
         if info.name != self.path.name:
             raise CatalogueError(
                 f"{self.path / MANIFEST}: 'name' is {info.name!r}, but the folder is {self.path.name!r} (a catalogue "
@@ -327,12 +363,15 @@ class Catalogue:
         return self.info.index.kind
 
     @cached_property
-    def _table(self) -> pd.DataFrame:
-        """``tracks.csv`` checked: the columns, at least one track, distinct non-empty ids, numeric confidence."""
+    def table(self) -> pd.DataFrame:
+        """``tracks.csv`` checked: the columns, at least one track, distinct non-empty ids, numeric confidence.
+
+        Rows are in the vectors' order; no ``path`` (a track's file is checked when it is shown: :meth:`rows`).
+        """
         file = self.path / "tracks.csv"
         try:
-            table = pd.read_csv(file, dtype=str, keep_default_na=False)
-        except Exception as exc:  # pandas raises several types for damaged CSV
+            table = read_tracks_csv(file)
+        except Exception as exc:  # Arrow raises several types for damaged CSV
             raise self._damaged("tracks.csv", exc) from exc
         missing = [c for c in TRACK_COLUMNS if c not in table.columns]
         if missing:
@@ -340,28 +379,56 @@ class Catalogue:
         if table.empty:
             raise CatalogueError(f"{file}: lists no tracks. {FIX}")
         table = table[TRACK_COLUMNS].copy()
-        table["confidence"] = pd.to_numeric(table["confidence"], errors="coerce")
+        table["confidence"] = pd.to_numeric(table["confidence"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
         problems = [*id_problems(table), ("a confidence that is not a number", ~np.isfinite(table["confidence"]))]
         refuse_bad_rows(file, table, problems, error=CatalogueError, fix=FIX)
         if len(table) != self.info.n_tracks:
             raise CatalogueError(
                 f"{file}: {len(table)} tracks, but manifest.json's n_tracks says {self.info.n_tracks}. {FIX}"
             )
+        _release_arrow_memory()
         return table
 
     @cached_property
     def _media_roots(self) -> list[Path]:
         return library_roots(self.info.root)
 
-    @cached_property
+    def media_path(self, track_id: str) -> Path | None:
+        """The file of ``track_id`` when it may be played (the one rule for served files,
+        :func:`genrec.runs.media.vetted_path`, applied now), else None."""
+        file = track_file(self.root, track_id)
+        return None if file is None else vetted_path(file, self._media_roots)
+
+    def rows(self, positions: np.ndarray | list[int]) -> pd.DataFrame:
+        """The tracks at ``positions`` (rows of :attr:`table`, in the order given) with ``path`` (empty where
+        the file may not be played, checked now: :meth:`media_path`) and ``split`` = ``catalogue``."""
+        rows = self.table.iloc[np.asarray(positions, dtype=np.intp)].reset_index(drop=True)
+        rows = rows.astype(dict.fromkeys(_FEW_VALUES, rows["track_id"].dtype))  # plain text again, as a run's
+        paths = [self.media_path(t) for t in rows["track_id"]]
+        rows["path"] = [str(p) if p is not None else "" for p in paths]
+        rows["split"] = CATALOGUE_SPLIT
+        return rows
+
+    def named(self, track_ids: list[str]) -> pd.DataFrame:
+        """:meth:`rows` of the tracks with these ids, in the order given; KeyError naming an id it lacks."""
+        column = pa.array(self.table["track_id"].array)
+        found = np.flatnonzero(pc.is_in(column, value_set=pa.array(track_ids, pa.string())).to_numpy(False))
+        at = dict(zip(column.take(found).to_pylist(), found.tolist()))
+        missing = [t for t in track_ids if t not in at]
+        if missing:
+            raise KeyError(f"catalogue {self.name} has no track {missing[0]!r}")
+        return self.rows([at[t] for t in track_ids])
+
+    def track_with_digest(self, digest: str) -> str | None:
+        """The first track whose file has this content (SHA-256 as recorded), else None."""
+        at = pc.index(pa.array(self.table["digest"].array), digest).as_py()
+        return None if at < 0 else str(self.table["track_id"].iat[at])
+
+    @property
     def tracks(self) -> pd.DataFrame:
-        """Tracks with ``path`` (empty where the file may not be served), ``split`` = ``catalogue``."""
-        table = self._table.copy()
-        files = [track_file(self.root, t) for t in table["track_id"]]
-        vetted = [None if f is None else vetted_path(f, self._media_roots) for f in files]  # the one media rule
-        table["path"] = [str(v) if v is not None else "" for v in vetted]
-        table["split"] = CATALOGUE_SPLIT
-        return table
+        """Every track with ``path`` and ``split`` (:meth:`rows`); checks every file, so a minute at a million
+        tracks: answers use :meth:`named`, and counts :attr:`table`."""
+        return self.rows(np.arange(len(self.table)))
 
     @cached_property
     def skipped(self) -> pd.DataFrame:
@@ -372,8 +439,8 @@ class Catalogue:
 
     @cached_property
     def arrays(self) -> dict[str, np.ndarray]:
-        """``track_id``, ``embeddings`` and ``probabilities``, aligned with :attr:`tracks`."""
-        return load_track_arrays(self.path, self._table, CatalogueError, FIX)
+        """``track_id``, ``embeddings`` and ``probabilities``, aligned with :attr:`table`."""
+        return load_track_arrays(self.path, self.table, CatalogueError, FIX)
 
     @cached_property
     def index(self) -> VectorIndex:
@@ -381,13 +448,16 @@ class Catalogue:
 
         :attr:`index_fallback` says why when the catalogue is searched otherwise than it was built.
         """
-        ids = self.tracks["track_id"].tolist()
         if self.index_kind == AnnIndex.kind and not self.index_fallback:
             try:
-                return AnnIndex.load(self.path / ANN_FOLDER, ids=ids, values_checked=self._ann_checked)  # ids in order
+                # the tracks' ids in order, shared with the table: not a million Python strings more
+                ids = TextIds(pa.array(self.table["track_id"].array))
+                return AnnIndex.load(self.path / ANN_FOLDER, ids=ids, values_checked=self._ann_checked)
             except (OSError, ValueError) as exc:
                 raise self._damaged(ANN_FOLDER, exc) from exc
-        return ExactIndex.build(ids, self.arrays["embeddings"])
+            finally:
+                _release_arrow_memory()
+        return ExactIndex.build(self.table["track_id"].tolist(), self.arrays["embeddings"])
 
     @property
     def index_fallback(self) -> str:

@@ -137,7 +137,7 @@ def cmd_info(a) -> None:
     if m.engine:
         print(f"engine: {m.engine.name} with {_or_unknown(m.engine.workers)} worker(s)")
     print("tracks per genre (from folder names):")
-    print(cat.tracks["genre"].value_counts().to_string())
+    print(cat.table["genre"].value_counts().to_string())
     _print_skipped(list(cat.skipped.itertuples(index=False, name=None)))
 
 

@@ -31,6 +31,7 @@ from genrec.config import TOP_K
 from genrec.search.vectors import (
     IdTable,
     RowReader,
+    TextIds,
     as_matrix,
     as_query,
     check_dim,
@@ -212,6 +213,13 @@ class ExactIndex(_MatrixIndex):
     """
 
     kind = "exact"
+
+
+def _same_ids(saved: np.ndarray, ids: list[str] | TextIds) -> bool:
+    """Whether an index file's ids (``saved``) are ``ids``, in order."""
+    if isinstance(ids, TextIds):
+        return ids.equals(saved)
+    return len(ids) == len(saved) and (not ids or np.array_equal(saved, np.array(ids, dtype=str)))
 
 
 def ann_available() -> bool:
@@ -463,14 +471,14 @@ class AnnIndex(_MatrixIndex):
         cls,
         folder: Path,
         mmap: bool = True,
-        ids: list[str] | None = None,
+        ids: list[str] | TextIds | None = None,
         values_checked: bool = False,
         **params: Any,
     ) -> AnnIndex:
         """Read an index written by :meth:`save`, its graph and vectors memory-mapped unless ``mmap`` is False.
 
-        ``ids``, when given, must be the saved ids in order (a catalogue passes its tracks'); the index then
-        keeps that list instead of a second copy of a million strings. ``values_checked`` says the caller ran
+        ``ids``, when given, must be the saved ids in order (a catalogue passes its tracks', as :class:`TextIds`);
+        the index then keeps them instead of a second copy of a million strings. ``values_checked`` says the caller ran
         :meth:`check_folder` on this folder already, so the vectors' values are not read a second time (their
         size and shape still are). ``params`` override the saved search settings (``ef``, ``rerank``).
         ValueError says what is wrong with a folder that is not such an index, is damaged, or holds other ids.
@@ -480,7 +488,7 @@ class AnnIndex(_MatrixIndex):
         index = cls(loaded_dim(data), **{**{k: settings[k] for k in ANN_DEFAULTS if k in settings}, **params})
         if ids is None:
             ids = id_list(data["ids"].tolist())
-        elif len(ids) != len(data["ids"]) or (ids and not np.array_equal(data["ids"], np.array(ids, dtype=str))):
+        elif not _same_ids(data["ids"], ids):
             raise ValueError(f"{folder} holds {len(data['ids'])} ids that are not the {len(ids)} given, in order")
         if not ids:
             return index

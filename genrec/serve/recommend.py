@@ -70,8 +70,6 @@ class Recommender:
         self.embeddings = run.embeddings
         self.probabilities = run.probabilities
         self.catalogue = catalogue
-        #: The tracks answers are drawn from: the library's, or the catalogue's.
-        self.pool = self.tracks if catalogue is None else catalogue.tracks
         if catalogue is not None:
             self.index = catalogue.index
         else:
@@ -120,32 +118,30 @@ class Recommender:
     ) -> Answer:
         exclude = (*exclude, same_as) if same_as is not None else exclude
         hits = self.index.query(embedding, k=k, exclude=exclude)
-        rows = self.pool.set_index("track_id").loc[[h[0] for h in hits]].reset_index()
+        rows = self._pool_rows([h[0] for h in hits])
         rows.insert(2, "similarity", [h[1] for h in hits])
-        if self.catalogue is None:
-            # Only files that pass the media gate reach the page; anything else is "audio not available".
-            vetted = self.run.media_paths(rows["path"])
-            rows["path"] = [str(p) if p is not None else "" for p in vetted]
-        rows["audio_available"] = [bool(p) for p in rows["path"]]  # catalogue paths are vetted when read
+        rows["audio_available"] = [bool(p) for p in rows["path"]]
         cols = ["track_id", "genre", "similarity", "artist", "split", "path", "audio_available"]
         cols += ["title"] if "title" in rows else []
         return Answer(
             self.run.id, self.run.arch, self.run.weights_label, self.run.genres, probs, embedding, rows[cols], same_as
         )
 
-    @cached_property
-    def _catalogue_by_digest(self) -> dict[str, str]:
-        """The catalogue's file digest → its first track with that content."""
-        found: dict[str, str] = {}
-        for track_id, digest in zip(self.catalogue.tracks["track_id"], self.catalogue.tracks["digest"]):
-            found.setdefault(digest, track_id)
-        return found
+    def _pool_rows(self, track_ids: list[str]) -> pd.DataFrame:
+        """The answering pool's (library's or catalogue's) rows of these tracks, in order, ``path`` empty
+        where the file may not be played: only files passing the media rule reach the page."""
+        if self.catalogue is not None:
+            return self.catalogue.named(track_ids)  # each file checked now, not the catalogue's every one
+        rows = self.tracks.set_index("track_id").loc[track_ids].reset_index()
+        vetted = self.run.media_paths(rows["path"])
+        rows["path"] = [str(p) if p is not None else "" for p in vetted]
+        return rows
 
     def same_content(self, digest: str, size: int) -> str | None:
         """The track of the answering pool whose file is exactly this content (SHA-256 ``digest`` of ``size``
         bytes), else None. Equal bytes only: a model's similarity of ≈ 1 is never taken for a copy."""
         if self.catalogue is not None:
-            return self._catalogue_by_digest.get(digest)
+            return self.catalogue.track_with_digest(digest)
         return self.run.track_with_content(digest, size)
 
     def for_track(self, track_id: str, k: int = DEFAULT_K) -> Answer:
@@ -156,7 +152,7 @@ class Recommender:
         same_as = None
         if self.catalogue is not None:
             digest = self.run.track_digest(track_id)
-            same_as = self._catalogue_by_digest.get(digest) if digest else None
+            same_as = self.catalogue.track_with_digest(digest) if digest else None
         return self._answer(self.probabilities[i], self.embeddings[i], k, exclude=(track_id,), same_as=same_as)
 
     def for_images(self, images: np.ndarray, k: int = DEFAULT_K, same_as: str | None = None) -> Answer:

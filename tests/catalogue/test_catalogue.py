@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+import genrec.catalogue.store as store
 from genrec.catalogue import Catalogue, build_catalogue, embed, is_servable, list_catalogues, open_catalogue
 from genrec.catalogue.scan import genre_of, scan
 from genrec.catalogue.store import catalogues_dir, check_name, write_catalogue
@@ -310,6 +311,54 @@ def test_catalogue_files_are_served_under_the_run_media_rule(tmp_path, monkeypat
     set_root(cat, str(private.parent))
     set_ids(cat, {0: "private.wav", 1: "t1.wav", 2: "missing.wav"})
     assert list(Catalogue.open(cat).tracks["path"]) == [str(private.resolve()), "", ""]
+
+
+def test_a_bad_path_among_many_is_refused_when_it_is_shown(tmp_path, monkeypatch):
+    """Opening a catalogue checks no track's file (a minute at a million tracks); the media rule is applied to
+    the tracks an answer shows, when it shows them, so a track leading out of the root is still never played."""
+    run_dir = tmp_path / "models" / "run"
+    private = write_audio(tmp_path / "private" / "private.wav", tone(4.0, freq=999.0), subtype="PCM_16")
+    cat = fake_catalogue(run_dir, tmp_path / "music", n=40)
+    set_ids(cat, {17: "../private/private.wav", 23: str(private)})
+    checked = []
+    real_rule = store.vetted_path
+    monkeypatch.setattr(store, "vetted_path", lambda path, roots: checked.append(path) or real_rule(path, roots))
+    opened = Catalogue.open(cat)
+    assert opened.index.query(np.ones(DIM), 3) and checked == []  # opened, checked and searched: no file read
+    shown = opened.named(["jazz/t16.wav", "../private/private.wav", str(private), "jazz/t18.wav"])
+    # the ids climbing out with ".." or absolute are refused before any file is looked at
+    assert list(shown["path"] != "") == [True, False, False, True] and len(checked) == 2
+    assert shown["path"][0] == str((tmp_path / "music" / "jazz" / "t16.wav").resolve())
+    assert list(shown["split"]) == ["catalogue"] * 4 and shown["title"][3] == "t18"
+    # decided when shown, not when opened: a file that became a link out of the root is refused from then on
+    (tmp_path / "music" / "jazz" / "t16.wav").unlink()
+    (tmp_path / "music" / "jazz" / "t16.wav").symlink_to(private)
+    assert opened.named(["jazz/t16.wav"])["path"].tolist() == [""]
+    assert opened.tracks["path"].eq("").sum() == 3 and len(opened.tracks) == 40  # every track, checked when asked
+    with pytest.raises(KeyError, match=r"no track 'jazz/t99\.wav'"):
+        opened.named(["jazz/t99.wav"])
+
+
+def test_tracks_csv_text_survives_quoting_and_first_copy_wins(tmp_path):
+    """tracks.csv is read by Arrow: a title holding a comma, quotes and a line break reads back as written, empty
+    fields are "", and the track named for a file's content is the first one with it."""
+    cat = fake_catalogue(tmp_path / "models" / "run", tmp_path / "music", n=4)
+
+    def change(tracks, arrays):
+        tracks.loc[1, "title"] = 'Live, "at home"\nside B'
+        tracks.loc[3, "digest"] = tracks.loc[1, "digest"]
+
+    rewrite_vectors(cat, change)
+    opened = Catalogue.open(cat)
+    assert opened.table["title"].tolist() == ["t0", 'Live, "at home"\nside B', "t2", "t3"]
+    assert opened.table["artist"].tolist() == [""] * 4 and opened.table["genre"].value_counts().to_dict() == {"jazz": 4}
+    shown = opened.named(["jazz/t2.wav"])  # held as categories, shown as text: a value may be set like a run's
+    shown.loc[0, "genre"] = "rock"
+    assert shown.loc[0, "genre"] == "rock" and shown.loc[0, "artist"] == ""
+    rewrite_vectors(cat, lambda tracks, arrays: tracks.__setitem__("confidence", ["0.5", "0.5", "n/a", ""]))
+    with pytest.raises(CatalogueError, match="row 4 has a confidence that is not a number"):
+        Catalogue.open(cat)
+    assert opened.track_with_digest("digest-1") == "jazz/t1.wav" and opened.track_with_digest("nothing") is None
 
 
 @pytest.mark.timeout(30)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from sklearn.metrics.pairwise import cosine_similarity
 from sklearn.neighbors import NearestNeighbors
@@ -24,6 +25,7 @@ from genrec.search.index import (
     l2_normalize,
     rank_indices,
 )
+from genrec.search.vectors import TextIds
 
 
 def _ids(n: int, prefix: str = "t") -> list[str]:
@@ -413,6 +415,37 @@ def test_ann_save_load_round_trip_memory_mapped_without_pickle(tmp_path):
     assert len(loaded) == 2004 and {i for i, _ in loaded.query(base[0], k=2)} == {"track-ü", "more"}
     loaded.save(folder)  # over the folder it was mapped from
     assert AnnIndex.load(folder).ids == [*ids, "more"]
+
+
+def test_ann_load_keeps_text_ids_compact_and_finds_them(tmp_path):
+    """A catalogue hands its ids as one Arrow array (TextIds): kept as given, looked up by binary search, and
+    answering exactly as the index with a list of ids."""
+    ids = ["track-ü", "a/b c", "", "Zz", "é", *_ids(2000)]  # non-ASCII sorts after ASCII in both orders
+    base = _random(2005, 9, 13)
+    index = AnnIndex.build(ids, base, M=12, ef=80)
+    index.save(tmp_path / "ann")
+    compact = TextIds(pa.array(ids, pa.large_string()))  # what pandas' Arrow-backed strings hold
+    loaded = AnnIndex.load(tmp_path / "ann", ids=compact)
+    assert loaded._ids.ids is compact and loaded.ids == ids
+    assert [compact.position(i) for i in ids] == list(range(len(ids)))
+    assert compact.position("t20000") is None and compact.position("zzz") is None and compact.position("") == 2
+    queries = _random(6, 9, 14)
+    excl = [[ids[i], ids[-i], "not-an-id"] for i in range(6)]
+    assert loaded.query_many(queries, k=5, exclude=excl) == index.query_many(queries, k=5, exclude=excl)
+    assert loaded.query(base[0], k=1)[0][0] == "track-ü" and loaded.query(base[0], k=1, exclude="track-ü") == (
+        index.query(base[0], k=1, exclude="track-ü")
+    )
+    with pytest.raises(ValueError, match="not the 2005 given, in order"):
+        AnnIndex.load(tmp_path / "ann", ids=TextIds(pa.array(ids[::-1])))
+    with pytest.raises(ValueError, match="duplicate ids: 't7'"):
+        TextIds(pa.array(["t7", "a", "t7"]))
+    with pytest.raises(ValueError, match="NUL"):
+        TextIds(pa.array(["a\x00"]))
+    with pytest.raises(ValueError, match="duplicate ids: 'a/b c'"):
+        loaded.add(["a/b c"], base[:1])
+    loaded.add(["more"], base[:1])  # grown, its ids are a list again, looked up as before
+    runner_up = index.query(base[0], k=1, exclude="track-ü")[0][0]
+    assert len(loaded) == 2006 and [i for i, _ in loaded.query(base[0], k=2, exclude="track-ü")] == ["more", runner_up]
 
 
 def test_ann_save_replaces_the_folder_whole_or_not_at_all(tmp_path, monkeypatch):

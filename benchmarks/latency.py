@@ -131,17 +131,25 @@ def recommenders(runs: list, setting: str) -> list:
     return recs
 
 
-def clip_images(recs: list, clip: Path) -> dict[str, object]:
-    """Each run's images of ``clip``, as ``genrec.serve.answer`` makes them (one decode, each run's window)."""
+def clip_windows(recs: list, clip: Path) -> dict:
+    """Each run's analysis window of ``clip``, from one decode, as ``genrec.serve.answer`` cuts them."""
     from genrec.audio.decode import decode_audio
-    from genrec.audio.spectrogram import audio_to_images
     from genrec.serve.windows import windows_of
 
-    windows = windows_of(decode_audio(clip, seconds=max(r.clip_seconds for r in recs)), [r.clip_seconds for r in recs])
-    return {
-        r.run.arch: audio_to_images(windows[r.clip_seconds], chunk_seconds=r.chunk_seconds, size=r.input_size)
-        for r in recs
-    }
+    seconds = [r.clip_seconds for r in recs]
+    return windows_of(decode_audio(clip, seconds=max(seconds)), seconds)
+
+
+def clip_images(recs: list, windows: dict) -> dict[str, object]:
+    """Each run's images of its window, made once per distinct input as ``genrec.serve.answer`` makes them."""
+    from genrec.audio.spectrogram import audio_to_images
+
+    made: dict[tuple, object] = {}
+    for r in recs:
+        key = (r.clip_seconds, r.chunk_seconds, r.input_size)
+        if key not in made:
+            made[key] = audio_to_images(windows[r.clip_seconds], chunk_seconds=r.chunk_seconds, size=r.input_size)
+    return {r.run.arch: made[(r.clip_seconds, r.chunk_seconds, r.input_size)] for r in recs}
 
 
 def timed(fn) -> tuple[float, float]:
@@ -159,12 +167,12 @@ def warm(recs: dict[str, list], clip: Path, repeats: int, k: int) -> dict[str, d
     from genrec.serve import answer
     from genrec.serve.queries import file_query
 
-    images = clip_images(recs[SETTINGS[0]], clip)
+    images = clip_images(recs[SETTINGS[0]], clip_windows(recs[SETTINGS[0]], clip))
     for setting in SETTINGS:  # untimed: first-call effects out of the figures
         answer(recs[setting], file_query(clip), k=k)
     times: dict[str, dict[str, list[float]]] = {s: {} for s in (*SETTINGS, "images")}
     for i in range(repeats):
-        wall, _ = timed(lambda: clip_images(recs[SETTINGS[0]], clip))
+        wall, _ = timed(lambda: clip_images(recs[SETTINGS[0]], clip_windows(recs[SETTINGS[0]], clip)))
         times["images"].setdefault("decode + images", []).append(wall)
         for setting in SETTINGS[i % 2 :] + SETTINGS[: i % 2]:
             got = times[setting]
@@ -178,20 +186,10 @@ def warm(recs: dict[str, list], clip: Path, repeats: int, k: int) -> dict[str, d
 
 
 def spectrogram_times(recs: list, clip: Path, repeats: int) -> list[float]:
-    """The clip's images alone (``audio_to_images`` for each run), from windows decoded once beforehand."""
-    from genrec.audio.decode import decode_audio
-    from genrec.audio.spectrogram import audio_to_images
-    from genrec.serve.windows import windows_of
-
-    windows = windows_of(decode_audio(clip, seconds=max(r.clip_seconds for r in recs)), [r.clip_seconds for r in recs])
-    inputs = {(r.clip_seconds, r.chunk_seconds, r.input_size) for r in recs}  # answer() makes each once
-
-    def images() -> None:
-        for window, chunk, size in inputs:
-            audio_to_images(windows[window], chunk_seconds=chunk, size=size)
-
-    images()  # untimed: first-call effects out of the figures
-    return [timed(images)[0] for _ in range(2 * repeats)]
+    """The clip's images alone (:func:`clip_images`), from windows decoded once beforehand."""
+    windows = clip_windows(recs, clip)
+    clip_images(recs, windows)  # untimed: first-call effects out of the figures
+    return [timed(lambda: clip_images(recs, windows))[0] for _ in range(2 * repeats)]
 
 
 def make_song(clips: list[Path], seconds: float, target: Path) -> Path:

@@ -1,51 +1,46 @@
-"""Latency of one 30-s clip end to end: decode -> spectrogram image -> VGG16 and ResNet50 -> top-5.
+"""Query latency through genrec's public path, float against each run's chosen 8-bit predictor, side by side.
 
-End to end is ``genrec.serve.recommend.compare([vgg16, resnet50], source=clip)``, what the CLI and the app
-call for an outside clip. Measured
+Both settings of ``GENREC_PREDICTOR`` are measured in one run of the script, their order alternating:
 
-* cold: the first query in a NEW process (a subprocess), split into importing genrec, importing
-  TensorFlow/Keras, opening the two runs (tables, embeddings, index), loading the two models, the
-  first query (which also traces the forward pass) and a second query for contrast;
-* warm: the median of ``--repeats`` queries in this process after a warm-up, with a per-stage
-  breakdown timed separately in the same iterations: decode, spectrogram, vgg16 forward, resnet50
-  forward, top-5 search (probability averaging + cosine index query + neighbour table).
+* forward passes: each run's predictor as ``genrec.model.predict.load_predictor`` loads it under ``float``
+  (``predictor.tflite``) and under ``int8`` (``predictor-int8.tflite``, made by the recipe its
+  ``predictor-int8.json`` names), on the images of one 30-s clip; wall time and CPU time (all threads);
+* end to end: ``genrec.serve.answer`` for that clip as a file (decode, images, both runs, top-k), what
+  ``genrec recommend`` and the Compare page call;
+* whole song: ``genrec.serve.answer`` for a ``--song-seconds`` file of real clips one after another, written
+  as a 44.1 kHz stereo WAV so decoding resamples, as a user's file would;
+* cold start: per setting, a fresh interpreter from spawn to its first answer (it never imports TensorFlow);
+* spectrogram: the clip's images (``genrec.audio.spectrogram.audio_to_images``), the same for both settings.
 
-* song: a whole song (``--song-seconds``, default 240 s, written as 44.1 kHz stereo WAV so decoding
-  includes resampling) answered by both models window by window (genrec.serve.song: decode once, one image
-  per window, song-level mean and top-5), median of ``--song-repeats`` warm runs, with its stages and
-  the ratio to one 30-s query measured in the same run. It runs in a fresh process that never imports
-  TensorFlow, as the app's server does: in this process the Keras comparison has loaded TensorFlow, whose
-  thread pools and allocator made the same song 0.4 s slower (2.67 against 2.25 s on 2026-11-26).
-  After the song, the same process times the networks alone over its window images: each run's
-  answering predictor on every core, and each predictor file on one thread, whose sum over the runs
-  divided by the cores bounds any schedule from below.
-* spectrogram: the clip's image the librosa-exact float64 way genrec used before and the float32 way it uses
-  now, side by side (``benchmarks.spectrogram.side_by_side``).
+It also prints which predictor ``auto`` picks for each run and why, the CPU flags and the load average.
+Nothing here imports TensorFlow unless runs are trained here (then the warm figures follow TensorFlow's
+thread pools; the script says so). ``benchmarks.spectrogram`` compares the spectrogram with librosa's.
 
-The floor is the two forward passes alone; the ratio end-to-end / floor says how much of a query is
-spent outside the networks.
-
-Without --vgg16/--resnet50 it first trains two tiny-but-real runs on the GTZAN sample (random-init
-weights, few epochs, 224 px: the forward cost depends on the input size, not on the weights' values).
+Without --vgg16/--resnet50 it first trains two tiny-but-real runs on the GTZAN sample (random-init weights,
+few epochs, 224 px: the forward cost depends on the input size, not on the weights' values), with no 8-bit
+file; then both columns answer in float and the script says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 T_PROCESS_START = time.time()  # before anything else is imported: the cold child's clock starts here
 
-from benchmarks import report, spectrogram, workspace  # noqa: E402
+from benchmarks import report, workspace  # noqa: E402
 from benchmarks.measure import iqr, median, peak_rss_mb  # noqa: E402
 
 # genrec.model.predict.PREDICTOR_ENV, not imported so that the cold child imports genrec itself
 PREDICTOR_ENV = "GENREC_PREDICTOR"
+SETTINGS = ("float", "int8")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -53,556 +48,301 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     workspace.add_run_args(p, train_epochs=3)
-    p.add_argument("--clip", help="the 30-s query clip (default: the first clip of the library)")
-    p.add_argument("--repeats", type=int, default=20, help="warm queries (default 20)")
+    p.add_argument("--clip", help="the 30-s query clip (default: the GTZAN sample's first, else the library's)")
+    p.add_argument("--repeats", type=int, default=20, help="warm queries per setting (default 20)")
     p.add_argument("-k", type=int, default=5)
-    p.add_argument("--no-cold", action="store_true", help="skip the cold-start subprocess")
+    p.add_argument("--no-cold", action="store_true", help="skip the cold-start subprocesses")
     p.add_argument("--song-seconds", type=float, default=240.0, help="length of the whole-song query (default 240)")
-    p.add_argument("--song-repeats", type=int, default=5, help="warm whole-song queries (default 5; 0 skips them)")
-    p.add_argument("--predictors", default="float,int8", help="GENREC_PREDICTOR values to compare (default float,int8)")
+    p.add_argument("--song-repeats", type=int, default=5, help="warm whole songs per setting (default 5; 0: none)")
     workspace.add_keep_arg(p)
     workspace.add_json_arg(p)
     p.add_argument("--_child", nargs=3, metavar=("VGG", "RESNET", "CLIP"), help=argparse.SUPPRESS)
     p.add_argument("--_spawned", type=float, help=argparse.SUPPRESS)
-    p.add_argument("--_song", nargs=4, metavar=("VGG", "RESNET", "SONG", "CLIP"), help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
-# --------------------------------------------------------------------------- cold (child process)
+@contextlib.contextmanager
+def predictor_setting(setting: str) -> Iterator[None]:
+    """``GENREC_PREDICTOR=setting`` while predictors load (``load_predictor`` reads it then), restored after."""
+    before = os.environ.get(PREDICTOR_ENV)
+    os.environ[PREDICTOR_ENV] = setting
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PREDICTOR_ENV, None)
+        else:
+            os.environ[PREDICTOR_ENV] = before
+
+
+# --------------------------------------------------------------------------- cold start (a fresh child)
 def cold_child(vgg: str, resnet: str, clip: str, k: int, spawned: float) -> None:
-    """Runs in a fresh interpreter; prints one JSON line of stage timings."""
-    out = {"interpreter_start_s": T_PROCESS_START - spawned}
+    """Runs in a fresh interpreter: its steps to the first answer of ``genrec.serve.answer``, as one JSON line."""
+    out = {"interpreter start": T_PROCESS_START - spawned}
     t = time.perf_counter()
     from genrec.runs.reader import Run
-    from genrec.serve.recommend import Recommender, compare
+    from genrec.serve import Recommender, answer
+    from genrec.serve.queries import file_query
 
-    out["import_genrec_s"] = time.perf_counter() - t
-
+    out["import genrec"] = time.perf_counter() - t
     t = time.perf_counter()
     recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
-    out["open_runs_and_index_s"] = time.perf_counter() - t
-
+    out["open runs + index"] = time.perf_counter() - t
     t = time.perf_counter()
-    for r in recs:
-        r._predictor  # noqa: B018  load the model (cached_property)
-    out["load_models_s"] = time.perf_counter() - t
-    out["predictors"] = [getattr(r._predictor, "path", Path(type(r._predictor).__name__)).name for r in recs]
-    out["tensorflow_imported"] = "tensorflow" in sys.modules
-
+    files = [getattr(r.predictor, "path", Path("model.keras")).name for r in recs]
+    out["load predictors"] = time.perf_counter() - t
     t = time.perf_counter()
-    answers, _ = compare(recs, source=Path(clip), k=k)
-    out["first_query_s"] = time.perf_counter() - t
-    out["first_answer"] = [(a.arch, a.genre, a.neighbours["track_id"].tolist()) for a in answers]
-
+    answer(recs, file_query(clip), k=k)
+    out["first answer"] = time.perf_counter() - t
+    out["spawn -> first answer"] = time.time() - spawned
     t = time.perf_counter()
-    compare(recs, source=Path(clip), k=k)
-    out["second_query_s"] = time.perf_counter() - t
-    out["spawn_to_first_answer_s"] = time.time() - spawned - out["second_query_s"]
-    out["peak_rss_mb"] = peak_rss_mb()
-    print("COLD " + json.dumps(out), flush=True)
+    answer(recs, file_query(clip), k=k)
+    out["second answer"] = time.perf_counter() - t
+    extra = {"files": files, "peak_rss_mb": peak_rss_mb(), "tensorflow": "tensorflow" in sys.modules}
+    print("COLD " + json.dumps({"steps": out, **extra}), flush=True)
 
 
-def run_child(args: list[str], tag: str, predictor: str) -> dict:
-    """Run this script again in a fresh process with ``args``; return the JSON it printed after ``tag``."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.latency", *args],  # cwd: the project
-        capture_output=True,
-        text=True,
-        env={**os.environ, PREDICTOR_ENV: predictor},
-        cwd=str(workspace.PROJECT),
-    )
-    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(tag + " ")), None)
-    if proc.returncode or not line:
-        raise RuntimeError(f"{tag.lower()} subprocess failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
-    return json.loads(line[len(tag) + 1 :])
-
-
-def run_cold(vgg: Path, resnet: Path, clip: Path, k: int, predictor: str = "auto") -> dict:
+def run_cold(vgg: Path, resnet: Path, clip: Path, k: int, setting: str) -> dict:
+    """:func:`cold_child` in a fresh interpreter under ``GENREC_PREDICTOR=setting``; the JSON it printed."""
     spawned = time.time()
     args = ["--_child", str(vgg), str(resnet), str(clip), "-k", str(k), "--_spawned", repr(spawned)]
-    out = run_child(args, "COLD", predictor)
-    out["subprocess_wall_s"] = time.time() - spawned
-    return out
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.latency", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, PREDICTOR_ENV: setting},
+        cwd=str(workspace.PROJECT),
+    )
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("COLD ")), None)
+    if proc.returncode or not line:
+        raise RuntimeError(f"cold-start subprocess failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(line.removeprefix("COLD "))
 
 
 # --------------------------------------------------------------------------- warm (this process)
-def staged_query(recs, clip: Path, k: int) -> dict:
-    """One query with each stage timed on its own (the same work compare() does)."""
-    import numpy as np
+def recommenders(runs: list, setting: str) -> list:
+    """A Recommender per run with its predictor loaded and traced under ``setting``."""
+    from genrec.serve import Recommender
 
-    from genrec.audio.decode import load_audio
-    from genrec.audio.spectrogram import audio_to_images
-    from genrec.search.index import l2_normalize
-
-    t = {}
-    s = time.perf_counter()
-    y = load_audio(clip)
-    t["decode"] = time.perf_counter() - s
-
-    s = time.perf_counter()
-    images = {}
-    for r in recs:
-        key = (r.chunk_seconds, r.input_size)
-        if key not in images:
-            images[key] = audio_to_images(y, chunk_seconds=r.chunk_seconds, size=r.input_size).astype(np.float32)
-    t["spectrogram"] = time.perf_counter() - s
-
-    outputs = []
-    for r in recs:
-        s = time.perf_counter()
-        probs, emb = r._predictor(images[(r.chunk_seconds, r.input_size)])
-        t[f"{r.run.arch} forward"] = time.perf_counter() - s
-        outputs.append((r, probs, emb))
-
-    s = time.perf_counter()
-    for r, probs, emb in outputs:
-        p = np.asarray(probs).mean(axis=0)
-        e = l2_normalize(l2_normalize(np.asarray(emb)).mean(axis=0, keepdims=True))[0]
-        r._answer(p, e, k)
-    t[f"top-{k} search"] = time.perf_counter() - s
-    return t
+    recs = [Recommender(run) for run in runs]
+    with predictor_setting(setting):
+        for r in recs:
+            r.warm_up()
+    return recs
 
 
-def images_for(recs, clip: Path) -> dict:
-    from genrec.audio.decode import load_audio
+def clip_windows(recs: list, clip: Path) -> dict:
+    """Each run's analysis window of ``clip``, from one decode, as ``genrec.serve.answer`` cuts them."""
+    from genrec.audio.decode import decode_audio
+    from genrec.serve.windows import windows_of
+
+    seconds = [r.clip_seconds for r in recs]
+    return windows_of(decode_audio(clip, seconds=max(seconds)), seconds)
+
+
+def clip_images(recs: list, windows: dict) -> dict[str, object]:
+    """Each run's images of its window, made once per distinct input as ``genrec.serve.answer`` makes them."""
     from genrec.audio.spectrogram import audio_to_images
 
-    y = load_audio(clip)
-    return {r.run.arch: audio_to_images(y, chunk_seconds=r.chunk_seconds, size=r.input_size) for r in recs}
-
-
-def compare_runtimes(recs, images: dict, repeats: int) -> list[dict]:
-    """The forward pass of each run in LiteRT (predictor.tflite, and predictor-int8.tflite where the run has one)
-    and in Keras, side by side."""
-    import numpy as np
-
-    from genrec.model.predict import (
-        PREDICTOR_FILE,
-        QUANTIZED_FILE,
-        KerasPredictor,
-        LitePredictor,
-        lite_runtime_available,
-    )
-
-    rows = []
+    made: dict[tuple, object] = {}
     for r in recs:
-        if not ((r.run.path / PREDICTOR_FILE).is_file() and lite_runtime_available()):
-            print(f"\n{r.run.arch}: no {PREDICTOR_FILE} or no LiteRT here; Keras only (`genrec export RUN`)")
-            continue
-        x = images[r.run.arch].astype(np.float32)
-        ways = {"LiteRT": LitePredictor(r.run.path / PREDICTOR_FILE), "Keras": KerasPredictor(r.run.load_model())}
-        if (r.run.path / QUANTIZED_FILE).is_file():
-            ways["LiteRT int8"] = LitePredictor(r.run.path / QUANTIZED_FILE)
-        times: dict[str, list[float]] = {k: [] for k in ways}
-        outs = {k: fn(x) for k, fn in ways.items()}  # warm-up, and the outputs to compare
-        cpu: dict[str, list[float]] = {k: [] for k in ways}  # CPU time: the work, whatever the machine's queue
-        for i in range(repeats):
-            for name in list(ways) if i % 2 == 0 else list(ways)[::-1]:
-                s, c = time.perf_counter(), time.process_time()
-                ways[name](x)
-                times[name].append(time.perf_counter() - s)
-                cpu[name].append(time.process_time() - c)
-        int8 = "LiteRT int8" in times
-        rows.append(
-            {
-                "arch": r.run.arch,
-                "images": len(x),
-                "litert_ms": 1000 * median(times["LiteRT"]),
-                "keras_ms": 1000 * median(times["Keras"]),
-                "keras/litert": f"{median(times['Keras']) / median(times['LiteRT']):.2f}x",
-                "max|dprob|": f"{np.abs(outs['LiteRT'][0] - outs['Keras'][0]).max():.1e}",
-                "int8_ms": 1000 * median(times["LiteRT int8"]) if int8 else None,
-                "litert/int8": f"{median(times['LiteRT']) / median(times['LiteRT int8']):.2f}x" if int8 else "",
-                "int8 max|dprob|": f"{np.abs(outs['LiteRT int8'][0] - outs['LiteRT'][0]).max():.1e}" if int8 else "",
-                "litert_cpu_ms": 1000 * median(cpu["LiteRT"]),
-                "int8_cpu_ms": 1000 * median(cpu["LiteRT int8"]) if int8 else None,
-                "litert/int8 cpu": f"{median(cpu['LiteRT']) / median(cpu['LiteRT int8']):.2f}x" if int8 else "",
-            }
-        )
-    if rows:
-        print(
-            f"\nFORWARD PASS: LiteRT float, LiteRT int8 and Keras on the same images (median of {repeats}, "
-            "rotating order)"
-        )
-        print(
-            report.table(
-                rows,
-                [
-                    "arch",
-                    "images",
-                    "litert_ms",
-                    "keras_ms",
-                    "keras/litert",
-                    "max|dprob|",
-                    "int8_ms",
-                    "litert/int8",
-                    "int8 max|dprob|",
-                    "litert_cpu_ms",
-                    "int8_cpu_ms",
-                    "litert/int8 cpu",
-                ],
-                "{:.1f}",
-            )
-        )
-    return rows
+        key = (r.clip_seconds, r.chunk_seconds, r.input_size)
+        if key not in made:
+            made[key] = audio_to_images(windows[r.clip_seconds], chunk_seconds=r.chunk_seconds, size=r.input_size)
+    return {r.run.arch: made[(r.clip_seconds, r.chunk_seconds, r.input_size)] for r in recs}
 
 
-def make_song(run_dir: Path, seconds: float) -> Path:
-    """A ``seconds``-long 44.1 kHz stereo WAV of the run's library clips one after another (real music for
-    the GTZAN sample), as a user's song file would be."""
-    import librosa
-    import numpy as np
-    import soundfile as sf
-
-    from genrec.audio.decode import load_audio
-    from genrec.runs.reader import Run
-
-    paths = sorted(p for p in Run.open(run_dir).tracks["path"] if Path(p).is_file())
-    pieces, total, i = [], 0.0, 0
-    while total < seconds and paths:
-        y = load_audio(paths[i % len(paths)], seconds=30.0)
-        pieces.append(y)
-        total += len(y) / 22050
-        i += 1
-    y = np.concatenate(pieces)[: int(seconds * 22050)]
-    stereo = librosa.resample(y, orig_sr=22050, target_sr=44100)
-    target = Path(os.environ["GENREC_HOME"]) / "song.wav"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(target, np.stack([stereo, stereo], axis=1), 44100, subtype="PCM_16")
-    return target
+def timed(fn) -> tuple[float, float]:
+    """(wall s, CPU s of this process, all threads) of one call of ``fn``."""
+    s, c = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - s, time.process_time() - c
 
 
-def song_child(vgg: str, resnet: str, song_path: str, clip: str, repeats: int, k: int) -> None:
-    """Runs in a fresh interpreter that, like the app's server, never imports TensorFlow; prints one JSON
-    line: whole-song answers of both runs vs one 30-s query, warm, alternating order, with the song's stages."""
-    from genrec.audio.spectrogram import images_of
-    from genrec.runs.reader import Run
-    from genrec.serve.recommend import Recommender, compare
-    from genrec.serve.song import analyse_song, decode_song, song_answers, window_of, window_samples, window_starts
-    from genrec.utils.machine import cpu_threads
+def warm(recs: dict[str, list], clip: Path, repeats: int, k: int) -> dict[str, dict[str, list[float]]]:
+    """Per setting, the wall (and CPU) times of each forward pass and of ``answer``; the images' under "images".
 
-    recs = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
-    for r in recs:
-        r.warm_up()
+    Settings and measurements rotate each round, so neither gets a systematically warmer cache.
+    """
+    from genrec.serve import answer
+    from genrec.serve.queries import file_query
 
-    def whole() -> dict:
-        t = {}
-        cpu = time.process_time()
-        s = time.perf_counter()
-        song = decode_song(Path(song_path))
-        t["decode + resample"] = time.perf_counter() - s
-        s = time.perf_counter()
-        timelines = analyse_song(recs, song)
-        t["windows: images + both forwards"] = time.perf_counter() - s
-        s = time.perf_counter()
-        song_answers(recs, timelines, k=k)
-        t[f"song-level mean + top-{k}"] = time.perf_counter() - s
-        t["windows per run"] = len(timelines[0].starts)
-        t["cpu"] = time.process_time() - cpu
-        return t
-
-    whole()
-    compare(recs, source=Path(clip), k=k)  # warm-up
-    songs, clips = [], []
+    images = clip_images(recs[SETTINGS[0]], clip_windows(recs[SETTINGS[0]], clip))
+    for setting in SETTINGS:  # untimed: first-call effects out of the figures
+        answer(recs[setting], file_query(clip), k=k)
+    times: dict[str, dict[str, list[float]]] = {s: {} for s in (*SETTINGS, "images")}
     for i in range(repeats):
-        for what in ("song", "clip") if i % 2 == 0 else ("clip", "song"):
-            if what == "song":
-                songs.append(whole())
-            else:
-                s = time.perf_counter()
-                compare(recs, source=Path(clip), k=k)
-                clips.append(time.perf_counter() - s)
-    # The song's window images built all at once (genrec.audio.spectrogram.images_of, on every core) and one at a
-    # time on one thread, alternating: the images' share of the song, side by side in this process.
-    song = decode_song(Path(song_path))
-    window = window_of(recs[0])
-    pieces = window_samples(song.samples, window_starts(song.seconds, window), window)
-    ways = {
-        "all cores": lambda: images_of(pieces, size=recs[0].input_size),
-        "one at a time": lambda: [images_of([p], size=recs[0].input_size) for p in pieces],
-    }
-    image_s: dict[str, list[float]] = {name: [] for name in ways}
-    for i in range(max(repeats, 5)):
-        for name in list(ways) if i % 2 == 0 else list(ways)[::-1]:
-            s = time.perf_counter()
-            ways[name]()
-            image_s[name].append(time.perf_counter() - s)
-    out = {
-        "song_stages": songs,
-        "clip_s": clips,
-        "images_s": image_s,
-        "image_count": len(pieces),
-        "network_s": network_passes(recs, song, repeats=3),
-        "cores": cpu_threads(),
-        "predictors": [r.predictor.path.name for r in recs],
-        "answering": {r.run.arch: r.predictor.path.name for r in recs},
-        "tensorflow_imported": "tensorflow" in sys.modules,
-    }
-    print("SONG " + json.dumps(out), flush=True)
-
-
-def network_passes(recs, song, repeats: int) -> dict[str, list[float]]:
-    """The networks alone over the song's window images, alternating, keyed "arch file threads": each run's
-    answering predictor on every core as the song uses it, and each predictor file it has on one thread
-    (the arithmetic in core-seconds, no thread waiting for another: on c cores no schedule answers the song
-    faster than the runs' sum divided by c)."""
-    from genrec.audio.spectrogram import images_of
-    from genrec.model.predict import PREDICTOR_FILE, QUANTIZED_FILE, LitePredictor
-    from genrec.serve.song import window_of, window_samples, window_starts
-    from genrec.utils.machine import cpu_threads
-
-    passes = {}
-    for r in recs:
-        window = window_of(r)
-        images = images_of(window_samples(song.samples, window_starts(song.seconds, window), window), size=r.input_size)
-        passes[f"{r.run.arch} {r.predictor.path.name} {cpu_threads()}"] = (r.predictor, images)
-        for name in (PREDICTOR_FILE, QUANTIZED_FILE):
-            if (r.run.path / name).is_file():
-                predictor = LitePredictor(r.run.path / name, threads=1)
-                predictor(images[:1])  # XNNPACK packs the weights on the first call
-                passes[f"{r.run.arch} {name} 1"] = (predictor, images)
-    times: dict[str, list[float]] = {label: [] for label in passes}
-    for i in range(repeats):
-        for label in list(passes) if i % 2 == 0 else list(passes)[::-1]:
-            predictor, images = passes[label]
-            s = time.perf_counter()
-            predictor(images)
-            times[label].append(time.perf_counter() - s)
+        wall, _ = timed(lambda: clip_images(recs[SETTINGS[0]], clip_windows(recs[SETTINGS[0]], clip)))
+        times["images"].setdefault("decode + images", []).append(wall)
+        for setting in SETTINGS[i % 2 :] + SETTINGS[: i % 2]:
+            got = times[setting]
+            for r in recs[setting] if i % 2 == 0 else recs[setting][::-1]:
+                wall, cpu = timed(lambda r=r: r.predictor(images[r.run.arch]))
+                got.setdefault(f"{r.run.arch} forward", []).append(wall)
+                got.setdefault(f"{r.run.arch} forward CPU", []).append(cpu)
+            wall, _ = timed(lambda setting=setting: answer(recs[setting], file_query(clip), k=k))
+            got.setdefault("end to end", []).append(wall)
     return times
 
 
-def song_latency(vgg: Path, resnet: Path, song_path: Path, clip: Path, repeats: int, k: int, predictor: str) -> dict:
-    """Measure the whole song in a TensorFlow-free child (:func:`song_child`) and print its table."""
-    args = ["--_song", str(vgg), str(resnet), str(song_path), str(clip), "--song-repeats", str(repeats), "-k", str(k)]
-    result = run_child(args, "SONG", predictor)
-    songs, clips = result["song_stages"], result["clip_s"]
-    extra = ("windows per run", "cpu")
-    totals = [sum(v for n, v in t.items() if n not in extra) for t in songs]
-    rows = [{"stage": n, "median_ms": 1000 * median([t[n] for t in songs])} for n in songs[0] if n not in extra]
-    rows += [
-        {"stage": "WHOLE SONG, both models", "median_ms": 1000 * median(totals)},
-        {"stage": "one 30-s clip, both models (compare())", "median_ms": 1000 * median(clips)},
-    ]
-    print(
-        f"\nWHOLE SONG  ({song_path.name}: {median([t['windows per run'] for t in songs]):.0f} windows per run; "
-        f"median of {repeats} warm runs, alternating with a 30-s query, in a fresh process without TensorFlow "
-        f"(imported: {result['tensorflow_imported']}); predictors {result['predictors']})"
+def spectrogram_times(recs: list, clip: Path, repeats: int) -> list[float]:
+    """The clip's images alone (:func:`clip_images`), from windows decoded once beforehand."""
+    windows = clip_windows(recs, clip)
+    clip_images(recs, windows)  # untimed: first-call effects out of the figures
+    return [timed(lambda: clip_images(recs, windows))[0] for _ in range(2 * repeats)]
+
+
+def make_song(clips: list[Path], seconds: float, target: Path) -> Path:
+    """A ``seconds``-long 44.1 kHz stereo WAV of ``clips`` one after another, as a user's song file would be."""
+    import numpy as np
+    import soundfile as sf
+    import soxr
+
+    from genrec.audio.decode import load_audio
+    from genrec.config import SAMPLE_RATE
+
+    pieces, total = [], 0
+    while total < seconds * SAMPLE_RATE:
+        pieces.append(load_audio(clips[len(pieces) % len(clips)], seconds=30.0))
+        total += len(pieces[-1])
+    mono = soxr.resample(np.concatenate(pieces)[: int(seconds * SAMPLE_RATE)], SAMPLE_RATE, 44100)
+    sf.write(target, np.stack([mono, mono], axis=1), 44100, subtype="PCM_16")
+    return target
+
+
+def song_times(recs: dict[str, list], song: Path, repeats: int, k: int) -> tuple[dict[str, list[float]], int]:
+    """Per setting, the wall times of ``answer`` for the whole song (alternating); and its windows per run."""
+    from genrec.serve import SONG, answer
+    from genrec.serve.queries import file_query
+
+    reply = answer(recs[SETTINGS[0]], file_query(song), k=k)  # untimed warm-up
+    if reply.kind != SONG:
+        raise RuntimeError(f"{song} was answered as a {reply.kind}, not a song; give a longer --song-seconds")
+    times: dict[str, list[float]] = {s: [] for s in SETTINGS}
+    for i in range(repeats):
+        for setting in SETTINGS[i % 2 :] + SETTINGS[: i % 2]:
+            times[setting].append(timed(lambda setting=setting: answer(recs[setting], file_query(song), k=k))[0])
+    return times, len(reply.song.timelines[0].starts)
+
+
+# --------------------------------------------------------------------------- report
+def describe(runs: list, clip: Path, how: str) -> dict[str, str]:
+    """Print the runs, the clip and each setting's predictor per run; return each run's 8-bit recipe."""
+    import soundfile as sf
+
+    from genrec.model.predict import choose_predictor
+
+    info = sf.info(str(clip))
+    print(f"runs:     {', '.join(r.path.name for r in runs)} ({how})")
+    print(f"clip:     {clip} ({info.duration:.1f} s, {info.samplerate} Hz, {info.channels} ch, {info.subtype})")
+    recipes = {}
+    for run in runs:
+        chosen = {s: choose_predictor(run, s) for s in (*SETTINGS, "auto")}
+        got = chosen["int8"]
+        recipes[run.arch] = got.agreement.recipe if got.kind == "int8" and got.agreement else "none"
+        if got.kind != "int8":
+            print(f"!! {run.arch}: no 8-bit predictor ({got.reason}); its int8 column is float")
+        print(f"{run.arch + ':':9} int8 = {got.path.name} ({recipes[run.arch]} recipe; {got.agreement})")
+        print(f"          auto answers with {chosen['auto']}")
+    return recipes
+
+
+def ratio_row(what: str, f: list[float], q: list[float], scale: float, fmt: str) -> dict:
+    """One row of the side-by-side table: medians (and IQRs) of float and 8-bit, and float / 8-bit."""
+    row = {"what": what}
+    for name, xs in (("float", f), ("8-bit", q)):
+        lo, hi = iqr(xs)
+        spread = f" ({fmt.format(scale * lo)}-{fmt.format(scale * hi)})" if len(xs) > 1 else ""
+        row[name] = fmt.format(scale * median(xs)) + spread
+    row["float / 8-bit"] = f"{median(f) / median(q):.2f}x"
+    return row
+
+
+def side_by_side(times: dict, colds: dict, songs: dict | None, spectrogram: list[float], recipes: dict) -> list[dict]:
+    """Print the table of medians (IQR) float against 8-bit; return its rows."""
+    f, q = times["float"], times["int8"]
+    rows = [ratio_row(f"{name} (ms)", f[name], q[name], 1000, "{:.0f}") for name in f if name != "end to end"]
+    both = [[a + b for a, b in zip(*(t[n] for n in t if n.endswith("forward")))] for t in (f, q)]
+    rows.append(ratio_row("both forward passes (ms)", *both, 1000, "{:.0f}"))
+    rows.append(
+        ratio_row("END TO END, answer() on the 30-s file (ms)", f["end to end"], q["end to end"], 1000, "{:.0f}")
     )
-    print(report.table(rows, ["stage", "median_ms"], "{:.0f}"))
-    lo, hi = iqr(totals)
+    if songs:
+        rows.append(ratio_row("WHOLE SONG, answer() (s)", songs["float"], songs["int8"], 1, "{:.2f}"))
+    if colds:
+        for step in ("spawn -> first answer", "first answer"):
+            f_, q_ = ([colds[s]["steps"][step]] for s in SETTINGS)
+            rows.append(ratio_row(f"COLD: {step} (s)", f_, q_, 1, "{:.2f}"))
+        f_, q_ = ([colds[s]["peak_rss_mb"]] for s in SETTINGS)
+        rows.append(ratio_row("COLD: the child's peak RSS (MB)", f_, q_, 1, "{:.0f}"))
+    images = ratio_row("spectrogram: the clip's images (ms)", spectrogram, spectrogram, 1000, "{:.1f}")
+    rows.append({**images, "8-bit": "the same", "float / 8-bit": ""})
+    recipe = ", ".join(f"{arch} {name}" for arch, name in recipes.items())
+    print(f"\nSIDE BY SIDE: float against the chosen 8-bit ({recipe}); median (IQR); > 1x: 8-bit faster (smaller)")
+    print(report.table(rows, ["what", "float", "8-bit", "float / 8-bit"]))
+    return rows
+
+
+def print_context(times: dict, colds: dict, songs: dict | None, windows: int, repeats: int, song_repeats: int) -> None:
+    """The lines that say what the table's figures are: counts, the cold children, the machine now."""
     print(
-        f"whole song / one 30-s clip = {median(totals) / median(clips):.1f}x;  whole song "
-        f"{median(totals):.2f} s (IQR {lo:.2f}-{hi:.2f} s), target <= 2 s warm"
+        f"forward passes and end to end: {repeats} rounds; whole song: {song_repeats} per setting, {windows} windows "
+        f"per run; 'decode + images' median {1000 * median(times['images']['decode + images']):.0f} ms; CPU: this "
+        "process's CPU time over all threads (other jobs do not inflate it)"
     )
-    images = {name: median(xs) for name, xs in result["images_s"].items()}
-    print(
-        f"the song's {result['image_count']} window images: all at once on every core "
-        f"{1000 * images['all cores']:.0f} ms, one at a time {1000 * images['one at a time']:.0f} ms "
-        f"({images['one at a time'] / images['all cores']:.2f}x; median, alternating, same process)"
-    )
-    print(
-        f"CPU time of the whole song (all threads of the child): median {median([t['cpu'] for t in songs]):.2f} s "
-        f"(the wall time on an idle machine with 2 cores is at most this, less where LiteRT uses both)"
-    )
-    nets = {tuple(label.split(" ")): median(xs) for label, xs in result["network_s"].items()}
-    cores = result["cores"]
-    every = {arch: v for (arch, _, threads), v in nets.items() if threads != "1"}
-    print(
-        f"\nThe networks alone over the song's windows (median of 3, alternating, same process): on {cores} cores, "
-        + " + ".join(f"{arch} {v:.2f} s" for arch, v in every.items())
-        + f" = {sum(every.values()):.2f} s of the whole song's {median(totals):.2f} s"
-    )
-    one = {(arch, name): v for (arch, name, threads), v in nets.items() if threads == "1"}
-    print("  on one thread (core-seconds): " + ";  ".join(f"{a} {n} {v:.2f} s" for (a, n), v in one.items()))
-    answering = sum(v for (arch, name), v in one.items() if result["answering"][arch] == name)
-    fastest = sum(min(v for (a, _), v in one.items() if a == arch) for arch in result["answering"])
-    for what, total in (("the answering predictors", answering), ("each run's fastest file", fastest)):
-        floor = total / cores
-        print(f"  bound with {what}: {total:.2f} core-s / {cores} cores = {floor:.2f} s before decoding and images")
-    return {"song_s": totals, **result}
+    for setting, cold in colds.items():
+        steps = ", ".join(f"{k} {v:.2f} s" for k, v in cold["steps"].items())
+        print(
+            f"cold {setting}: {steps}; files {cold['files']}; peak RSS {cold['peak_rss_mb']:.0f} MB; "
+            f"TensorFlow imported: {cold['tensorflow']}"
+        )
+    load = os.getloadavg()
+    print(f"cpu flags: {report.cpu_flags()}")
+    print(f"load:      1/5/15-min load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
+    print(f"TensorFlow imported in this process: {'tensorflow' in sys.modules}")
+
+
+def default_clip(run_dir: Path) -> Path:
+    """The GTZAN sample's first clip (real music, not in a demo library), else the run's library's first."""
+    found = sorted(workspace.SHARED_SAMPLE.rglob("*.wav"))
+    return found[0] if found else workspace.first_clip(run_dir)
+
+
+def song_clips(run_dir: Path) -> list[Path]:
+    """Real clips for the song: one of each GTZAN sample genre where it is here, else the run's library."""
+    found = sorted(workspace.SHARED_SAMPLE.rglob("*.00001.wav"))
+    return found or [workspace.first_clip(run_dir)]
 
 
 def main(argv=None) -> int:
     a = parse_args(argv)
     if a._child:
-        workspace.quiet_tensorflow()
         cold_child(*a._child, k=a.k, spawned=a._spawned)
         return 0
-    if a._song:
-        song_child(*a._song, repeats=a.song_repeats, k=a.k)
-        return 0
-    report.start("genrec benchmark: query latency of one 30-s clip, end to end, both models", a.keep)
+    home = report.start("genrec benchmark: latency through genrec.serve.answer, float against 8-bit", a.keep)
     vgg, resnet, how = workspace.runs_from_args(a)
 
-    from genrec.audio.decode import load_audio
     from genrec.runs.reader import Run
-    from genrec.serve.recommend import Recommender, compare
 
-    clip = Path(a.clip) if a.clip else workspace.first_clip(vgg)
-    import soundfile as sf
-
-    info = sf.info(str(clip))
-    print(f"runs:     {vgg.name} / {resnet.name} ({how})")
-    print(f"clip:     {clip} ({info.duration:.1f} s, {info.samplerate} Hz, {info.channels} ch, {info.subtype})")
-
-    predictors = [x.strip() for x in a.predictors.split(",") if x.strip()]
-    colds = {}
-    for predictor in predictors if not a.no_cold else ():
-        print(f"cold start in a fresh process (GENREC_PREDICTOR={predictor}) ...", flush=True)
-        colds[predictor] = run_cold(vgg, resnet, clip, a.k, predictor)
-
-    recs = {}
-    for predictor in predictors:  # the predictor is chosen when it loads, i.e. at warm_up
-        os.environ[PREDICTOR_ENV] = predictor
-        recs[predictor] = [Recommender(Run.open(vgg)), Recommender(Run.open(resnet))]
-        for r in recs[predictor]:
-            r.warm_up()
-        compare(recs[predictor], source=clip, k=a.k)  # one untimed query: first-call effects out of the figures
-        staged_query(recs[predictor], clip, a.k)
-    first = recs[predictors[0]]
-    sizes = sorted({r.input_size for r in first})
-    print(
-        f"inputs:   {', '.join(f'{r.run.arch} {r.input_size}px chunks={r.chunk_seconds}' for r in first)}; "
-        f"library index {len(first[0].index)} tracks; predictors "
-        f"{ {p: [r._predictor.path.name for r in rs] for p, rs in recs.items()} }",
-        flush=True,
-    )
-
-    e2e = {p_: [] for p_ in predictors}
-    stages = {p_: [] for p_ in predictors}
-    for i in range(a.repeats):
-        # rotate which predictor and which measurement go first, so none systematically gets a warmer cache
-        for predictor in predictors[i % len(predictors) :] + predictors[: i % len(predictors)]:
-            for what in ("e2e", "staged") if i % 2 == 0 else ("staged", "e2e"):
-                if what == "e2e":
-                    s = time.perf_counter()
-                    compare(recs[predictor], source=clip, k=a.k)
-                    e2e[predictor].append(time.perf_counter() - s)
-                else:
-                    stages[predictor].append(staged_query(recs[predictor], clip, a.k))
-    floors = {p_: report_warm(p_, e2e[p_], stages[p_], a.repeats, sizes) for p_ in predictors}
-    for predictor, cold in colds.items():
-        report_cold(predictor, cold, median(e2e[predictor]), a.k)
-    if "float" in predictors and len(predictors) > 1:
-        print("\nSIDE BY SIDE  (float / other, same run of this script; > 1 means the other is faster)")
-        rows = []
-        for other in (p_ for p_ in predictors if p_ != "float"):
-            for stage in [n for n in stages["float"][0] if n.endswith("forward")]:
-                float_ms = 1000 * median([x[stage] for x in stages["float"]])
-                other_ms = 1000 * median([x[stage] for x in stages[other]])
-                rows.append(
-                    {
-                        "what": f"{stage} (median ms)",
-                        "float": float_ms,
-                        other: other_ms,
-                        "float/other": f"{float_ms / other_ms:.2f}x",
-                    }
-                )
-            for label, f_, o_ in (
-                ("both forwards (ms)", floors["float"], floors[other]),
-                ("end to end (ms)", e2e["float"], e2e[other]),
-            ):
-                rows.append(
-                    {
-                        "what": label,
-                        "float": 1000 * median(f_),
-                        other: 1000 * median(o_),
-                        "float/other": f"{median(f_) / median(o_):.2f}x",
-                    }
-                )
-            if "float" in colds and other in colds:
-                f_, o_ = colds["float"]["spawn_to_first_answer_s"], colds[other]["spawn_to_first_answer_s"]
-                rows.append(
-                    {
-                        "what": "cold: spawn -> first answer (s)",
-                        "float": f_,
-                        other: o_,
-                        "float/other": f"{f_ / o_:.2f}x",
-                    }
-                )
-            print(report.table(rows, ["what", "float", other, "float/other"], "{:.2f}"))
-
-    runtimes = compare_runtimes(first, images_for(first, clip), a.repeats)
-    spectrogram_rows = spectrogram.side_by_side(load_audio(clip), 2 * a.repeats)
-    song = None
+    runs = [Run.open(vgg), Run.open(resnet)]
+    clip = Path(a.clip) if a.clip else default_clip(vgg)
+    recipes = describe(runs, clip, how)
+    colds = {} if a.no_cold else {s: run_cold(vgg, resnet, clip, a.k, s) for s in SETTINGS}
+    recs = {s: recommenders(runs, s) for s in SETTINGS}
+    times = warm(recs, clip, a.repeats, a.k)
+    spectrogram = spectrogram_times(recs["float"], clip, a.repeats)
+    songs, windows = None, 0
     if a.song_repeats > 0:
-        song_path = make_song(vgg, a.song_seconds)
-        song = song_latency(vgg, resnet, song_path, clip, a.song_repeats, a.k, predictors[0])
+        song = make_song(song_clips(vgg), a.song_seconds, home / "song.wav")
+        songs, windows = song_times(recs, song, a.song_repeats, a.k)
+    rows = side_by_side(times, colds, songs, spectrogram, recipes)
+    print_context(times, colds, songs, windows, a.repeats, a.song_repeats)
     report.dump_json(
         a.json,
-        {
-            "runs": [str(vgg), str(resnet)],
-            "clip": str(clip),
-            "e2e_s": e2e,
-            "stages_s": stages,
-            "floor_s": floors,
-            "cold": colds,
-            "runtimes": runtimes,
-            "spectrogram": spectrogram_rows,
-            "song": song,
-        },
+        {"runs": [str(vgg), str(resnet)], "clip": str(clip), "recipes": recipes, "warm_s": times, "song_s": songs}
+        | {"cold": colds, "spectrogram_s": spectrogram, "table": rows, "cpu_flags": report.cpu_flags()},
     )
     return 0
-
-
-def report_warm(predictor: str, e2e: list, stages: list, repeats: int, sizes: list) -> list:
-    """Print one predictor's warm per-stage table; return its forward floor per query."""
-    names = list(stages[0])
-    fwd = [n for n in names if n.endswith("forward")]
-    floor = [sum(s[n] for n in fwd) for s in stages]
-    staged_total = [sum(s.values()) for s in stages]
-    rows = []
-    for label, xs in [(n, [s[n] for s in stages]) for n in names] + [
-        ("sum of stages", staged_total),
-        ("floor: both forwards", floor),
-        ("END TO END compare()", e2e),
-    ]:
-        lo, hi = iqr(xs)
-        rows.append(
-            {
-                "stage": label,
-                "median_ms": 1000 * median(xs),
-                "p25_ms": 1000 * lo,
-                "p75_ms": 1000 * hi,
-                "share_of_e2e": f"{100 * median(xs) / median(e2e):.1f}%",
-            }
-        )
-    print(
-        f"\nWARM, GENREC_PREDICTOR={predictor}  (median of {repeats} in-process queries after warm-up; "
-        f"input {'/'.join(map(str, sizes))}px)"
-    )
-    print(report.table(rows, ["stage", "median_ms", "p25_ms", "p75_ms", "share_of_e2e"], "{:.1f}"))
-    print(
-        f"end-to-end / floor (two forward passes alone) = {median(e2e) * 1000:.0f} ms / "
-        f"{median(floor) * 1000:.0f} ms = {median(e2e) / median(floor):.2f}x"
-    )
-    return floor
-
-
-def report_cold(predictor: str, cold: dict, warm_median: float, k: int) -> None:
-    keys = [
-        "interpreter_start_s",
-        "import_genrec_s",
-        "open_runs_and_index_s",
-        "load_models_s",
-        "first_query_s",
-        "second_query_s",
-    ]
-    print(f"\nCOLD, GENREC_PREDICTOR={predictor}  (one fresh process: interpreter, import, load, first query)")
-    print(
-        report.table(
-            [{"stage": k_.removesuffix("_s").replace("_", " "), "seconds": cold[k_]} for k_ in keys]
-            + [{"stage": "spawn -> first answer", "seconds": cold["spawn_to_first_answer_s"]}],
-            ["stage", "seconds"],
-            "{:.2f}",
-        )
-    )
-    print(
-        f"first query / warm median = {cold['first_query_s'] / warm_median:.1f}x;  "
-        f"child peak RSS {cold['peak_rss_mb']:.0f} MB; predictors {cold['predictors']}; "
-        f"TensorFlow imported: {cold['tensorflow_imported']}"
-    )
-    print(f"cold answer (arch, genre, top-{k}): {cold['first_answer']}")
 
 
 if __name__ == "__main__":

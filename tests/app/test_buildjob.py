@@ -17,7 +17,7 @@ import pytest
 import genrec.app.buildjob as buildjob
 import genrec.data.reachability as reachability
 from genrec.app.buildjob import BuildBusy, BuildStatus
-from genrec.training.pipeline import staging_prefix
+from genrec.training.pipeline import DemoProgress, staging_prefix
 from tests.helpers.builds import closed_port_url, fake_command
 from tests.helpers.waiting import process_running, wait_for
 
@@ -68,7 +68,11 @@ def test_build_runs_reports_progress_refuses_a_second_start_and_finishes(tmp_pat
     assert lock["identity"] == buildjob.process_identity(lock["pid"]) != ""
 
     seen = wait_for(lambda: (s := buildjob.status(root)).text.startswith("VGG16 spectrograms") and s, "progress")
-    assert seen.running and 0.25 < seen.fraction < 0.5 and seen.text == "VGG16 spectrograms: 50/200"
+    tracker = DemoProgress()  # the fake's reports so far, each stage's share as the real build gives it
+    tracker.update("demo library", 100, 200)
+    tracker.update("demo library", 200, 200)
+    expected = tracker.update("vgg16 spectrograms", 50, 200)[0]
+    assert seen.running and 0 < seen.fraction == expected < 1 and seen.text == "VGG16 spectrograms: 50/200"
     with pytest.raises(BuildBusy, match="already running"):
         buildjob.start_build("gtzan", "imagenet", root=root, command=argv)
     assert json.loads((root / buildjob.LOCK_NAME).read_text())["library"] == "demo"  # untouched

@@ -351,7 +351,7 @@ def _why_8bit(agreement: QuantizedAgreement) -> str:
     """Why ``auto`` answers in 8-bit, and what that buys on this CPU."""
     cpu = cpu_features()
     if agreement.recipe != "dynamic":
-        gain = "float arithmetic, a quarter of the weights in memory"
+        gain = "float arithmetic at float speed, a quarter of the file to download"
     elif cpu is None:
         gain = "8-bit arithmetic"
     elif cpu["int8_dot"]:

@@ -272,7 +272,7 @@ def test_a_recipe_is_dropped_after_the_least_certain_tracks_when_they_change_gen
         ("dynamic", {"int8_dot": True}, "int8 dot products (VNNI/AMX)"),
         ("dynamic", {"int8_dot": False}, "near float speed on this CPU (no VNNI)"),
         ("dynamic", None, "8-bit arithmetic"),
-        ("weights-only", {"int8_dot": True}, "float arithmetic, a quarter of the weights in memory"),
+        ("weights-only", {"int8_dot": True}, "float arithmetic at float speed, a quarter of the file to download"),
     ],
 )
 def test_the_reason_names_the_recipe_and_what_this_cpu_makes_of_it(tiny_runs, tmp_path, monkeypatch, recipe, cpu, says):

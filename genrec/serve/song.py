@@ -20,8 +20,8 @@ import soundfile as sf
 from genrec.audio.decode import AudioSource, DecodedAudio, decode_audio
 from genrec.audio.spectrogram import images_of
 from genrec.config import MAX_SONG_SECONDS, SAMPLE_RATE, SONG_SLACK_SECONDS, TOP_K
+from genrec.model.pooling import EXTRACT_BATCH
 from genrec.search.index import l2_normalize
-from genrec.training.trainer import EXTRACT_BATCH
 from genrec.utils.progress import ProgressFn, silent
 
 

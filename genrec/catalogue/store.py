@@ -48,6 +48,7 @@ import pyarrow.csv as pa_csv
 
 from genrec.catalogue.embed import Result
 from genrec.errors import CatalogueError
+from genrec.runs.layout import EMBEDDINGS_NPZ, TRACKS_CSV
 from genrec.runs.media import library_roots, vetted_path
 from genrec.runs.record import Fields, check_embeddings, embedding_shapes, id_problems, refuse_bad_rows
 from genrec.search.index import AnnIndex, ExactIndex, VectorIndex, ann_available
@@ -59,7 +60,7 @@ log = logging.getLogger(__name__)
 CATALOGUES = "catalogues"
 CACHE = ".cache"
 MANIFEST = "manifest.json"
-FILES = (MANIFEST, "tracks.csv", "embeddings.npz", "skipped.csv")
+FILES = (MANIFEST, TRACKS_CSV, EMBEDDINGS_NPZ, "skipped.csv")
 TRACK_COLUMNS = ["track_id", "title", "artist", "genre", "predicted_genre", "confidence", "digest"]
 #: Columns of tracks.csv that repeat a few values (held as categories).
 _FEW_VALUES = ("artist", "genre", "predicted_genre")
@@ -265,9 +266,9 @@ def write_catalogue(
     """Write a catalogue into a temporary folder beside ``target`` and rename it into place."""
 
     def fill(tmp: Path) -> None:
-        tracks[TRACK_COLUMNS].to_csv(tmp / "tracks.csv", index=False)
+        tracks[TRACK_COLUMNS].to_csv(tmp / TRACKS_CSV, index=False)
         np.savez(
-            tmp / "embeddings.npz",
+            tmp / EMBEDDINGS_NPZ,
             track_id=tracks["track_id"].to_numpy(dtype=str),
             embeddings=embeddings.astype(np.float32),
             probabilities=probabilities.astype(np.float32),
@@ -309,10 +310,10 @@ class Catalogue:
                 f"is chosen by its folder's name). Rename the folder back to {info.name}, or build it again."
             )
         n_genres, dim = self._run_widths()
-        check_embeddings(self.path / "embeddings.npz", len(table), n_genres, dim, error=CatalogueError, fix=FIX)
+        check_embeddings(self.path / EMBEDDINGS_NPZ, len(table), n_genres, dim, error=CatalogueError, fix=FIX)
         # the values (finite numbers, ids as in tracks.csv), a slice at a time: a big catalogue is searched
         # through its memory-mapped index, and its vectors are never all read at once
-        check_track_arrays(self.path, table, CatalogueError, FIX)
+        check_track_arrays(self.path / EMBEDDINGS_NPZ, table, CatalogueError, FIX)
         if info.index.kind == AnnIndex.kind:
             # the vectors faiss' shortlists are re-scored with, checked the same way: a NaN there would reorder
             # answers silently, and a file of the wrong shape would fail in the first search
@@ -324,7 +325,7 @@ class Catalogue:
 
     def _run_widths(self) -> tuple[int, int]:
         """(genres, embedding width) of the run this catalogue lies in: its vectors must have the same."""
-        file = self.path.parent.parent / "embeddings.npz"
+        file = self.path.parent.parent / EMBEDDINGS_NPZ
         fix = "A catalogue must lie in the catalogues folder of a complete run (RUN/catalogues/NAME)."
         shapes = embedding_shapes(file, error=CatalogueError, fix=fix)
         if len(shapes["probabilities"]) != 2 or len(shapes["embeddings"]) != 2:
@@ -368,11 +369,11 @@ class Catalogue:
 
         Rows are in the vectors' order; no ``path`` (a track's file is checked when it is shown: :meth:`rows`).
         """
-        file = self.path / "tracks.csv"
+        file = self.path / TRACKS_CSV
         try:
             table = read_tracks_csv(file)
         except Exception as exc:  # Arrow raises several types for damaged CSV
-            raise self._damaged("tracks.csv", exc) from exc
+            raise self._damaged(TRACKS_CSV, exc) from exc
         missing = [c for c in TRACK_COLUMNS if c not in table.columns]
         if missing:
             raise CatalogueError(f"{file}: missing column(s) {', '.join(missing)}. {FIX}")
@@ -440,7 +441,7 @@ class Catalogue:
     @cached_property
     def arrays(self) -> dict[str, np.ndarray]:
         """``track_id``, ``embeddings`` and ``probabilities``, aligned with :attr:`table`."""
-        return load_track_arrays(self.path, self.table, CatalogueError, FIX)
+        return load_track_arrays(self.path / EMBEDDINGS_NPZ, self.table, CatalogueError, FIX)
 
     @cached_property
     def index(self) -> VectorIndex:

@@ -163,7 +163,7 @@ class Run:
     @cached_property
     def arrays(self) -> dict[str, np.ndarray]:
         """``track_id``, ``embeddings`` (L2-normalised) and ``probabilities``, aligned with :attr:`tracks`."""
-        return load_track_arrays(self.path, self.tracks, RunError, "Retrain the run.")
+        return load_track_arrays(self.path / EMBEDDINGS_NPZ, self.tracks, RunError, "Retrain the run.")
 
     @property
     def embeddings(self) -> np.ndarray:

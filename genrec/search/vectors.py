@@ -479,20 +479,20 @@ def _npy_rows(zf: zipfile.ZipFile, key: str, rows: int = CHECK_ROWS) -> Iterator
             left -= take
 
 
-def check_track_arrays(folder: Path, tracks: pd.DataFrame, error: type[GenrecError], fix: str) -> None:
+def check_track_arrays(path: Path, tracks: pd.DataFrame, error: type[GenrecError], fix: str) -> None:
     """The checks of :func:`load_track_arrays`, made a slice at a time and keeping nothing, so that opening a
     catalogue of a million tracks checks every value without holding its vectors (a gigabyte) in memory."""
-    path = folder / "embeddings.npz"
+    folder = path.parent
     ids = tracks["track_id"]  # compared a slice at a time too: a million Python strings are 100 MB
     try:
         with zipfile.ZipFile(path) as zf:
             start = 0
             for chunk in _npy_rows(zf, "track_id"):
                 if chunk.tolist() != ids.iloc[start : start + len(chunk)].tolist():
-                    raise error(f"{folder}: embeddings.npz and tracks.csv disagree. {fix}")
+                    raise error(f"{folder}: {path.name} and tracks.csv disagree. {fix}")
                 start += len(chunk)
             if start != len(ids):
-                raise error(f"{folder}: embeddings.npz and tracks.csv disagree. {fix}")
+                raise error(f"{folder}: {path.name} and tracks.csv disagree. {fix}")
             for key in ("embeddings", "probabilities"):
                 for chunk in _npy_rows(zf, key):
                     if chunk.dtype.kind not in "biuf" or not np.isfinite(chunk).all():
@@ -503,21 +503,21 @@ def check_track_arrays(folder: Path, tracks: pd.DataFrame, error: type[GenrecErr
         raise error(f"{path}: unreadable ({exc}). {fix}") from exc
 
 
-def load_track_arrays(folder: Path, tracks: pd.DataFrame, error: type[GenrecError], fix: str) -> dict[str, np.ndarray]:
-    """``track_id``, ``embeddings`` and ``probabilities`` of a run's or catalogue's ``embeddings.npz``.
+def load_track_arrays(path: Path, tracks: pd.DataFrame, error: type[GenrecError], fix: str) -> dict[str, np.ndarray]:
+    """``track_id``, ``embeddings`` and ``probabilities`` of a run's or catalogue's embeddings file ``path``.
 
     ``error`` (with ``fix``, what to do, at the end of its message) when the file is unreadable, its ids
     are not ``tracks``' ``track_id`` column in order, or a vector holds anything but finite numbers (which
     every search would refuse). No pickle is read.
     """
-    path = folder / "embeddings.npz"
+    folder = path.parent
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in ("track_id", "embeddings", "probabilities")}
     except Exception as exc:  # zip, npy-header and missing-key errors all mean the file is unusable
         raise error(f"{path}: unreadable ({exc}). {fix}") from exc
     if arrays["track_id"].tolist() != tracks["track_id"].tolist():
-        raise error(f"{folder}: embeddings.npz and tracks.csv disagree. {fix}")
+        raise error(f"{folder}: {path.name} and tracks.csv disagree. {fix}")
     for key in ("embeddings", "probabilities"):
         if arrays[key].dtype.kind not in "biuf" or not np.isfinite(arrays[key]).all():
             raise error(f"{path}: '{key}' holds NaN, infinite or non-numeric values. {fix}")

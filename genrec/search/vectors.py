@@ -8,6 +8,7 @@ insertion-ordered id table, exact top-k selection and ``.npz`` persistence.
 
 from __future__ import annotations
 
+import bisect
 import mmap
 import os
 import weakref
@@ -248,16 +249,13 @@ class TextIds(Sequence[str]):
 
     def position(self, id_: str) -> int | None:
         """Where ``id_`` is, or None. Arrow orders strings by their UTF-8 bytes, which is Python's order."""
-        lo, hi = 0, len(self._order)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.column[int(self._order[mid])].as_py() < id_:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < len(self._order) and self.column[int(self._order[lo])].as_py() == id_:
+        lo = bisect.bisect_left(self._order, id_, key=self._text_at)
+        if lo < len(self._order) and self._text_at(self._order[lo]) == id_:
             return int(self._order[lo])
         return None
+
+    def _text_at(self, row: int) -> str:
+        return self.column[int(row)].as_py()
 
     def equals(self, saved: np.ndarray) -> bool:
         """Whether ``saved`` (a NumPy text array, as index files store ids) holds these ids in this order."""

@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--rounds", type=int, default=1, help="builds per checkout, alternating (default 1)")
     p.add_argument("--json", help="write the figures here")
+    p.add_argument("--keep", help="copy the last build's GENREC_HOME (library and runs) here for later benchmarks")
     return p.parse_args(argv)
 
 
@@ -64,8 +66,11 @@ class TreeMemory(threading.Thread):
         return self.peak_mb
 
 
-def build_once(checkout: Path) -> dict:
-    """One cold ``genrec demo`` with ``checkout``'s genrec: total, stages and peak tree RSS."""
+def build_once(checkout: Path, keep: str | None = None) -> dict:
+    """One cold ``genrec demo`` with ``checkout``'s genrec: total, stages and peak tree RSS.
+
+    ``keep`` names a folder that receives a copy of the build's ``GENREC_HOME`` once it is timed.
+    """
     with tempfile.TemporaryDirectory(prefix="genrec-demo-bench-") as home:
         env = {**os.environ, "GENREC_HOME": home, "PYTHONPATH": str(checkout)}
         env.pop("GENREC_RUNS", None)
@@ -89,6 +94,9 @@ def build_once(checkout: Path) -> dict:
             code = child.wait()
         total = time.perf_counter() - t0
         peak = memory.stop()
+        if keep and code == 0:
+            shutil.rmtree(keep, ignore_errors=True)
+            shutil.copytree(home, keep, symlinks=True)
     if code != 0:
         raise SystemExit(f"genrec demo failed in {checkout} (exit status {code})")
     stages["(after the last progress line)"] = total - last
@@ -102,7 +110,7 @@ def main(argv=None) -> int:
     results: dict[str, list[dict]] = {str(c): [] for c in checkouts}
     for r in range(a.rounds):
         for c in checkouts:
-            res = build_once(c)
+            res = build_once(c, a.keep)
             results[str(c)].append(res)
             print(f"round {r + 1}, {c}: {res['total_s']:.1f} s, peak tree RSS {res['peak_tree_mb']:.0f} MB", flush=True)
     for c, runs in results.items():

@@ -11,7 +11,8 @@ A run may also carry ``predictor-int8.tflite``, an 8-bit version written by
 :mod:`genrec.model.quantize`, with its agreement with the float model in
 ``predictor-int8.json``. :func:`choose_predictor` decides which file answers:
 ``GENREC_PREDICTOR`` = ``auto`` (default: the 8-bit one when its top-1 genre
-agreement is at least 0.99 and it keeps 0.9 of the top-5 recommendations),
+agreement is at least 0.99, it keeps 0.9 of the top-5 recommendations and it
+does 8-bit arithmetic, or when it is the only predictor the run carries),
 ``float`` or ``int8``.
 """
 
@@ -53,6 +54,9 @@ MIN_TOP1_AGREEMENT = 0.99
 #: ... and keeps this share of the float model's top-5 recommendations: a genre kept is not enough when the
 #: recommendations change (tiny test runs keep every genre and share under 0.2 of their top 5).
 MIN_TOP5_OVERLAP = 0.9
+#: 8-bit recipes (:mod:`genrec.model.quantize`) whose kernels do 8-bit arithmetic; the others widen int8 weights
+#: to float32 when loaded and compute in float, at float speed.
+INT8_ARITHMETIC_RECIPES = ("dynamic", "dynamic-float-head", "dynamic-corrected", "full-integer")
 #: Output names of the converted signature, in the order of the Keras outputs (probabilities, embedding,
 #: last feature map); files written before Grad-CAM have only the first two.
 _OUTPUTS = ("output_0", "output_1", "output_2")
@@ -344,24 +348,22 @@ def choose_predictor(run: Run, setting: str | None = None) -> PredictorChoice:
         return floating(f"8-bit top-1 agreement {agreement.top1_agreement:.3f} is below {MIN_TOP1_AGREEMENT}")
     if agreement.top5_overlap < MIN_TOP5_OVERLAP:
         return floating(f"8-bit top-5 overlap {agreement.top5_overlap:.2f} is below {MIN_TOP5_OVERLAP}")
+    if agreement.recipe not in INT8_ARITHMETIC_RECIPES:
+        # a weights-only file computes in float32: no faster, and its first answer is slower (weights widened)
+        return floating(f"the 8-bit file ({agreement.recipe} recipe) computes in float32, so float answers as fast")
     return PredictorChoice("int8", quantized, _why_8bit(agreement), agreement)
 
 
 def _why_8bit(agreement: QuantizedAgreement) -> str:
-    """Why ``auto`` answers in 8-bit, and what that buys on this CPU."""
+    """Why ``auto`` answers in 8-bit, and what that buys on this CPU (the figures are the agreement's own)."""
     cpu = cpu_features()
-    if agreement.recipe != "dynamic":
-        gain = "float arithmetic at float speed, a quarter of the file to download"
-    elif cpu is None:
+    if cpu is None:
         gain = "8-bit arithmetic"
     elif cpu["int8_dot"]:
-        gain = "8-bit arithmetic on this CPU's int8 dot products (VNNI/AMX)"
+        gain = "8-bit arithmetic on this CPU's int8 dot products (VNNI/AMX), several times float's speed"
     else:
-        gain = "8-bit arithmetic, near float speed on this CPU (no VNNI), a quarter of the weights in memory"
-    return (
-        f"{agreement.recipe} recipe, top-1 agreement with float {agreement.top1_agreement:.3f}, "
-        f"top-5 overlap {agreement.top5_overlap:.2f}: {gain}"
-    )
+        gain = "8-bit arithmetic, a little faster than float on this CPU (no VNNI), a quarter of the weights in memory"
+    return f"its {agreement.recipe} recipe agrees with float: {gain}"
 
 
 def load_predictor(run: Run, *, explain: bool = False) -> Predictor:

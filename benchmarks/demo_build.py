@@ -4,7 +4,7 @@ Runs ``python -m genrec demo --progress-format lines`` in a fresh ``GENREC_HOME`
 synthesised and every spectrogram computed, as for a first visitor), timestamps each progress line as it
 arrives and turns the lines into stage durations. A stage lasts from the end of the stage before it to its
 own last line, so the start of each child process (importing TensorFlow, building the model) counts in the
-stage it starts. The process tree's resident memory is sampled every 0.1 s.
+stage it starts. The process tree's resident memory is sampled every 0.1 s; each stage's own peak is printed.
 
 ``--checkout DIR`` runs another checkout's genrec (e.g. a ``git worktree`` of an older commit), so
 before and after are measured in one run, alternating, on the same machine::
@@ -51,14 +51,20 @@ class TreeMemory(threading.Thread):
 
     def __init__(self, pid: int, every: float = 0.1) -> None:
         super().__init__(daemon=True)
-        self.pid, self.every, self.peak_mb = pid, every, 0.0
+        self.pid, self.every, self.peak_mb, self.window_mb = pid, every, 0.0, 0.0
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
             with contextlib.suppress(psutil.Error):  # the build ended between two samples
-                self.peak_mb = max(self.peak_mb, sum(tree_rss_mb(self.pid)))
+                now = sum(tree_rss_mb(self.pid))
+                self.peak_mb, self.window_mb = max(self.peak_mb, now), max(self.window_mb, now)
             self._halt.wait(self.every)
+
+    def window_peak(self) -> float:
+        """The peak since the last call (a stage's own peak, called as the stage ends)."""
+        peak, self.window_mb = self.window_mb, 0.0
+        return peak
 
     def stop(self) -> float:
         self._halt.set()
@@ -76,6 +82,7 @@ def build_once(checkout: Path, keep: str | None = None) -> dict:
         env.pop("GENREC_RUNS", None)
         argv = [sys.executable, "-m", "genrec", "demo", "--out", f"{home}/models", "--progress-format", "lines"]
         stages: OrderedDict[str, float] = OrderedDict()
+        peaks: dict[str, float] = {}
         t0 = time.perf_counter()
         last = 0.0
         with subprocess.Popen(
@@ -90,6 +97,7 @@ def build_once(checkout: Path, keep: str | None = None) -> dict:
                 except (ValueError, KeyError, TypeError):
                     continue
                 stages[stage] = stages.get(stage, 0.0) + now - last
+                peaks[stage] = max(peaks.get(stage, 0.0), memory.window_peak())
                 last = now
             code = child.wait()
         total = time.perf_counter() - t0
@@ -100,7 +108,7 @@ def build_once(checkout: Path, keep: str | None = None) -> dict:
     if code != 0:
         raise SystemExit(f"genrec demo failed in {checkout} (exit status {code})")
     stages["(after the last progress line)"] = total - last
-    return {"total_s": total, "peak_tree_mb": peak, "stages": dict(stages)}
+    return {"total_s": total, "peak_tree_mb": peak, "stages": dict(stages), "stage_peak_mb": peaks}
 
 
 def main(argv=None) -> int:
@@ -116,7 +124,16 @@ def main(argv=None) -> int:
     for c, runs in results.items():
         print(f"\n{c}: stages of the round with the median total")
         mid = sorted(runs, key=lambda x: x["total_s"])[len(runs) // 2]
-        print(report.table([{"stage": k, "seconds": v} for k, v in mid["stages"].items()], floatfmt="{:.1f}"))
+        peaks = mid["stage_peak_mb"]
+        print(
+            report.table(
+                [
+                    {"stage": k, "seconds": v, "peak tree MB": peaks.get(k, float("nan"))}
+                    for k, v in mid["stages"].items()
+                ],
+                floatfmt="{:.1f}",
+            )
+        )
     rows = [
         {
             "checkout": c,

@@ -34,6 +34,7 @@ from genrec.config import (
 from genrec.data.gtzan import default_gtzan_home, download_gtzan, find_genre_root
 from genrec.data.library import Library, load_demo, load_gtzan
 from genrec.errors import GenrecError
+from genrec.model.predict import release_memory
 from genrec.model.quantize import quantize_or_none
 from genrec.runs.layout import TMP_PREFIX
 from genrec.runs.reader import Run
@@ -183,10 +184,9 @@ def build(
         for arch in architectures:
             cfg = TrainConfig(arch=arch, out=str(staging), **settings)
             arch_progress = prefixed(progress, arch)
-            # each step in a fresh process: the build peaks at its largest step, not at their sum
+            # training and conversion each in a fresh process: the build peaks at its larger step, not at their sum
             staged = run_isolated(train_step, cfg, lib, progress=arch_progress)
             run_isolated(export_step, staged, progress=arch_progress)
-            run_isolated(quantize_step, staged, progress=arch_progress)
             runs.append(publish_run(staged, out_dir))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -208,15 +208,16 @@ def train_step(cfg, library: Library, progress: ProgressFn = silent) -> Path:
 
 
 def export_step(run_path: Path, progress: ProgressFn = silent) -> None:
-    """Write a staged run's float LiteRT predictor and Grad-CAM head (a child process of :func:`build`)."""
+    """Write a staged run's float LiteRT predictor, Grad-CAM head and 8-bit predictor with its agreement figures
+    (a child process of :func:`build`).
+
+    The 8-bit step needs no TensorFlow, but it follows the conversion in the same process: a child of its own
+    cost a second interpreter start and the imports again, and the memory TensorFlow held is returned first.
+    """
     progress("saving", 0, 1)
     export_run(run_path, strict=False)
     progress("saving", 1, 1)
-
-
-def quantize_step(run_path: Path, progress: ProgressFn = silent) -> None:
-    """Add a staged run's 8-bit predictor and its agreement figures (a child process of :func:`build`)."""
-
+    release_memory()
     quantize_or_none(Run.open(run_path), progress)
 
 
@@ -295,17 +296,13 @@ def build_demo_in_subprocess(
     return build_in_subprocess(args, progress=progress, command=command)
 
 
-#: Seconds each reported stage of the demo build takes on 2 idle cores, as shares of one overall progress bar.
-#: Library, spectrograms (plus the training child's start), frozen features and fit: issue 21's measured build.
-#: The 8-bit stage (``genrec.model.quantize.choose_recipe`` reports "8-bit: quantize and check", one step per
-#: recipe) is estimated, not measured: per recipe tried, one pass over the library's 200 images (VGG16 about
-#: 170 ms, ResNet50 45 ms each) and a second of quantizing; VGG16 drops the dynamic recipe after a few tracks
-#: and keeps weights-only, ResNet50 answers the whole library with both. ResNet50's spectrograms are VGG16's,
-#: cached. Saving and the float export report no steps in between, so they have no share.
-_DEMO_SECONDS = {"demo library": 21.0}
+#: Seconds each reported stage of the demo build takes on 2 idle cores, as shares of one overall progress bar:
+#: ``python -m benchmarks.demo_build`` on 2026-12-06 (RESULTS.md section 1), rounded. ResNet50's spectrograms are
+#: VGG16's, cached. Saving (the float export) reports no steps in between, so it has no share.
+_DEMO_SECONDS = {"demo library": 24.0}
 _ARCH_SECONDS = {
-    "vgg16": {"spectrograms": 17.0, "features": 30.0, "epochs": 6.0, "8-bit: quantize and check": 37.0},
-    "resnet50": {"spectrograms": 7.0, "features": 11.0, "epochs": 4.0, "8-bit: quantize and check": 21.0},
+    "vgg16": {"spectrograms": 9.0, "features": 27.0, "epochs": 5.0, "8-bit: quantize and check": 11.0},
+    "resnet50": {"spectrograms": 3.0, "features": 14.0, "epochs": 5.0, "8-bit: quantize and check": 5.0},
 }
 _DEMO_STAGES = list(_DEMO_SECONDS.items()) + [
     (f"{arch} {stage}", seconds) for arch in ARCHITECTURES for stage, seconds in _ARCH_SECONDS[arch].items()

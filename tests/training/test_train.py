@@ -45,7 +45,13 @@ def _naive_vs_cached(arch: str, last_four: bool, lib) -> tuple[np.ndarray, np.nd
     prepared = prepare_images(lib, select_tracks(lib, 1), None, SIZE)
     x = prepared.images.astype("float32")
     y = prepared.labels[prepared.owner]
-    cfg = TrainConfig(arch=arch, epochs=2, batch_size=8, input_size=SIZE, last_four_trainable=last_four, weights="none")
+    # With backbone layers training, round-off differences grow each epoch (on an AVX-512 Xeon, ResNet50's
+    # differed by 0.03, 0.10 and 0.78 of how far training moved the predictions after 1, 2 and 3 epochs), so
+    # that case trains one epoch; the frozen-backbone case trains two.
+    epochs = 1 if last_four else 2
+    cfg = TrainConfig(
+        arch=arch, epochs=epochs, batch_size=8, input_size=SIZE, last_four_trainable=last_four, weights="none"
+    )
 
     set_seed(0)
     cached = M.build_model(arch, 10, input_size=SIZE, last_four_trainable=last_four)
@@ -72,7 +78,7 @@ def test_cached_training_gives_the_same_model_as_naive_fit(tiny_library_dir, arc
     assert moved > 1e-2
     # Same weights after training ⇒ same predictions, up to float reassociation. When backbone
     # BatchNorm layers train too (ResNet50's switch), Adam's step m/sqrt(v) on near-zero gradients
-    # magnifies round-off differences (1e-4 after one epoch, a few 1e-3 after two), so there the
+    # magnifies round-off differences (on an AVX2 EPYC 1e-4 after one epoch, a few 1e-3 after two), so there the
     # bound is relative to how far training moved the predictions; a wrong path misses it by far.
     bound = 2e-4 if not last_four else max(2e-4, 0.05 * moved)
     assert np.abs(a - b).max() < bound, (np.abs(a - b).max(), moved)

@@ -5,8 +5,9 @@
 * **First answer:** the real server (``streamlit run app.py``) with an empty runs folder and
   ``GENREC_RUNS_URL`` naming the default bundle on a local HTTP server; headless Chromium opens the page
   (the start-up pull), switches to "Upload", uploads one clip and waits for both models' answers. The clock
-  runs from starting the server to the answers on the page; the server's peak RSS (its process tree,
-  sampled every 0.1 s) covers the pull and the first answer.
+  runs from starting the server to the answers on the page. Memory, sampled every 0.1 s over the pull and the
+  first answer: the peak of the process tree's summed RSS, of the server's own RSS, and of the tree's summed
+  PSS (a forked child's pages shared with the server counted once, as the machine counts them).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def first_answer(archive: Path, clip: Path, work: Path) -> dict:
         "GENREC_HOME": str(work / "home"),
         "GENREC_RUNS_URL": url,
     }
-    peak, done = [0.0], threading.Event()
+    peak, own, pss, done = [0.0], [0.0], [0.0], threading.Event()
     t0 = time.perf_counter()
     try:
         with serve("app.py", env=env, log=work / "streamlit.log", cwd=PROJECT, timeout=120) as (app, proc):
@@ -82,7 +83,9 @@ def first_answer(archive: Path, clip: Path, work: Path) -> dict:
             def sample() -> None:
                 while not done.is_set():
                     with contextlib.suppress(Exception):  # the process tree changed meanwhile
-                        peak[0] = max(peak[0], sum(measure.tree_rss_mb(proc.pid)))
+                        sizes = measure.tree_rss_mb(proc.pid)
+                        peak[0], own[0] = max(peak[0], sum(sizes)), max(own[0], sizes[0])
+                        pss[0] = max(pss[0], measure.tree_pss_mb(proc.pid))
                     time.sleep(0.1)
 
             threading.Thread(target=sample, daemon=True).start()
@@ -107,6 +110,8 @@ def first_answer(archive: Path, clip: Path, work: Path) -> dict:
         "compare_page_s": compare_s,
         "first_answer_s": answered,
         "peak_rss_gb": peak[0] / 1024,
+        "server_alone_peak_rss_gb": own[0] / 1024,
+        "peak_pss_gb": pss[0] / 1024,
     }
 
 

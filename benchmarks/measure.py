@@ -79,6 +79,19 @@ def tree_rss_mb(pid: int) -> list[float]:
     return sizes
 
 
+def tree_pss_mb(pid: int) -> float:
+    """Proportional set size in MB of process ``pid`` and its descendants, summed: pages a forked child still
+    shares with its parent count once, as the machine's memory does (a sum of RSS counts them in each)."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_full_info().pss / 2**20
+    return total
+
+
 def rss_split() -> dict[str, float]:
     """``anon_mb`` and ``file_mb``: the anonymous (private heap: weights, tensors, Python objects) and the
     file-backed (mapped shared libraries, memory-mapped data files) parts of the current RSS, from

@@ -7,6 +7,7 @@ lock: sessions pull one at a time, and a session that waited finds the runs in p
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -114,6 +115,11 @@ def _install_upload(upload) -> bundle.PullResult:
         Path(tmp).unlink(missing_ok=True)
 
 
+#: The app regenerates the demo audio in one background thread, not in forked processes: two synthesis workers
+#: added 0.3 GB and 4 s to the first answer after a pull on 2 cores (benchmarks/RESULTS.md section 13).
+DEMO_AUDIO_WORKERS = 1
+
+
 def _regenerate_demo_audio(run_ids: list[str]) -> None:
     """Make the demo library's audio for pulled demo runs in the background: answers come from the saved
     embeddings meanwhile, and the clips become playable when it is done."""
@@ -122,8 +128,11 @@ def _regenerate_demo_audio(run_ids: list[str]) -> None:
 
 
 def _audio_notes(run_ids: list[str]) -> None:
+    # the answers go first: on Linux a thread has its own nice value (elsewhere this changes nothing)
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     try:
-        for note in bundle.audio_notes(run_ids):
+        for note in bundle.audio_notes(run_ids, workers=DEMO_AUDIO_WORKERS):
             log.info("%s", note)
     except Exception:  # a background thread has no page to show it on
         log.exception("could not prepare the audio of pulled runs %s", run_ids)

@@ -392,8 +392,11 @@ def demo_root() -> Path:
 
 
 @_timed
-def load_demo(*, clips_per_genre: int = DEMO_CLIPS_PER_GENRE, progress: Progress | None = None) -> Library:
-    """The built-in synthetic library, generated (seeded, deterministic) on first use and cached."""
+def load_demo(
+    *, clips_per_genre: int = DEMO_CLIPS_PER_GENRE, progress: Progress | None = None, workers: int = 2
+) -> Library:
+    """The built-in synthetic library, generated (seeded, deterministic) on first use and cached; ``workers``
+    processes synthesise it (1: in this thread, with no child process)."""
 
     root = demo_root()
     table = root / "tracks.csv"
@@ -409,7 +412,9 @@ def load_demo(*, clips_per_genre: int = DEMO_CLIPS_PER_GENRE, progress: Progress
                 split_method=f"stratified 80/10/10 per genre, seed {DEMO_SEED}",
                 split_name="paper",
             )
-    rows = synth.write_library(root / "audio", clips_per_genre=clips_per_genre, seed=DEMO_SEED, progress=progress)
+    rows = synth.write_library(
+        root / "audio", clips_per_genre=clips_per_genre, seed=DEMO_SEED, workers=workers, progress=progress
+    )
     tracks = pd.DataFrame(rows)
     tracks["split"] = stratified_split(tracks["genre"], DEMO_SEED)
     tracks = tracks[COLUMNS]

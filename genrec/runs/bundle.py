@@ -582,12 +582,13 @@ def _same_files(run_path: Path, files: dict) -> bool:
 # --------------------------------------------------------------------------- audio of pulled runs
 
 
-def ensure_demo_audio(run: Run, progress=None) -> str:
+def ensure_demo_audio(run: Run, progress=None, workers: int = 2) -> str:
     """Regenerate (or find cached) the synthetic demo library a demo run was trained on, so its clips play
-    here; return a line saying whether the library's fingerprint matches the run's record."""
+    here (``workers`` synthesis processes; 1: in this thread); return a line saying whether the library's
+    fingerprint matches the run's record."""
 
     per_genre = max(1, len(run.tracks) // max(1, len(run.genres)))
-    library = load_demo(clips_per_genre=per_genre, progress=progress)
+    library = load_demo(clips_per_genre=per_genre, progress=progress, workers=workers)
     if library.fingerprint() != run.library.fingerprint:
         return (
             f"{run.id}: the demo library made here (fingerprint {library.fingerprint()}) differs from the one it "
@@ -597,7 +598,7 @@ def ensure_demo_audio(run: Run, progress=None) -> str:
     return f"{run.id}: demo library audio ready in {library.root} (fingerprint {library.fingerprint()} matches)"
 
 
-def audio_notes(run_ids: list[str], root: Path | None = None) -> list[str]:
+def audio_notes(run_ids: list[str], root: Path | None = None, *, workers: int = 2) -> list[str]:
     """For pulled runs: regenerate the demo library's audio, or say where a real library's audio is missing
     and how to point ``GENREC_AUDIO_ROOTS`` at a copy."""
 
@@ -606,7 +607,7 @@ def audio_notes(run_ids: list[str], root: Path | None = None) -> list[str]:
     for run_id in run_ids:
         run = Run.open(root / run_id)
         if run.trained_on_demo:
-            notes.append(ensure_demo_audio(run))
+            notes.append(ensure_demo_audio(run, workers=workers))
         elif missing_audio_note(run):
             notes.append(missing_audio_note(run))
     return notes

@@ -88,12 +88,17 @@ class Recommender:
 
     @cached_property
     def explainer(self) -> Predictor:
-        """A predictor with ``explain_outputs`` (Grad-CAM): the answering one unless that is 8-bit."""
-        if getattr(self._predictor, "path", None) != self.run.path / PREDICTOR_FILE and isinstance(
-            self._predictor, LitePredictor
+        """A predictor with ``explain_outputs`` (Grad-CAM): the answering one, unless that is an 8-bit file made
+        without the feature-map output. A second interpreter of the same file held its weights and activations
+        twice (0.13 GB for the two 224-px demo runs)."""
+        predictor = self._predictor
+        if (
+            isinstance(predictor, LitePredictor)
+            and predictor.path != self.run.path / PREDICTOR_FILE
+            and not predictor.has_feature_map()
         ):
             return load_predictor(self.run, explain=True)
-        return self._predictor
+        return predictor
 
     @property
     def predictor(self) -> Predictor:

@@ -98,7 +98,8 @@ def _demo_card(busy: bool) -> None:
         st.badge("synthetic demo library", icon=":material/science:", color="orange")
         st.caption(
             "The demo clips are generated, not real music, so it runs anywhere without downloads. "
-            "It takes about a minute on a 2-core machine (longer on shared cloud CPUs)."
+            "Building takes a few minutes on a 2-core machine (longer on shared cloud CPUs); runs packed "
+            "elsewhere load in seconds (Load trained runs, below)."
         )
         weights = st.radio(
             "Backbone starting weights",

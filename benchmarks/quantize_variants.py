@@ -2,10 +2,11 @@
 
 For each run (VGG16 and ResNet50), the run's float ``predictor.tflite`` is quantized with
 ``genrec.model.quantize.quantize_predictor`` (AI Edge Quantizer) in every recipe: the ones runs try
-(``RECIPES``: dynamic, weights-only) and the others (``EXTRA_RECIPES``: dynamic with a float head, float16
-weights, full integer calibrated on the run's own training spectrograms with
-``genrec.model.quantize.calibration_sample``). Each file then answers, in LiteRT's interpreter with its
-default XNNPACK delegate, on this CPU (its flags are printed in the header):
+(``RECIPES``: dynamic with the pooled-feature shift corrected, weights-only, weights-only with a float head) and
+the others (``EXTRA_RECIPES``: plain dynamic, dynamic with a float head, float16 weights, full integer); the
+calibrated ones use the run's own training spectrograms (``genrec.model.quantize.calibration_sample``). Each
+file then answers, in LiteRT's interpreter with its default XNNPACK delegate, on this CPU (its flags are printed
+in the header):
 
 * the forward pass of one query's images (median of ``--repeats``, variants in rotating order, so
   every variant sees the same machine load);

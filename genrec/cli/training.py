@@ -31,7 +31,7 @@ from genrec.cli.bundle import register_runs
 from genrec.config import ARCHITECTURES, DEFAULT_WEIGHTS, IMAGE_SIZE
 from genrec.evaluate.report import evaluate_run, format_evaluation
 from genrec.model.predict import choose_predictor, quantized_agreement
-from genrec.model.quantize import quantize_run
+from genrec.model.quantize import check_library_audio, quantize_run
 from genrec.runs.layout import HEAD_FILE
 from genrec.runs.reader import list_runs, remove_stale_runs, runs_table
 from genrec.runs.writer import export_run
@@ -83,6 +83,8 @@ def cmd_evaluate(a) -> None:
 def cmd_export(a) -> None:
 
     run = writable_run(a.run)  # before the model is loaded
+    if a.quantize:  # before the float conversion, which takes a while and would be redone
+        check_library_audio(run)
     model = run.load_model()
     target = export_run(run.path, model=model)
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB); outside clips are now answered with LiteRT")

@@ -249,6 +249,19 @@ def agreement(run: Run, probs: np.ndarray, embeddings: np.ndarray, rows: np.ndar
     )
 
 
+def check_library_audio(run: Run, rows: np.ndarray | None = None) -> None:
+    """RunError naming the files when the run's library audio (tracks ``rows``, default all) is no longer on this
+    machine: the 8-bit predictor is calibrated and checked on it."""
+    tracks = run.tracks if rows is None else run.tracks.iloc[rows]
+    missing = [p for p in tracks["path"] if not Path(p).is_file()]
+    if missing:
+        raise RunError(
+            f"{run.path}: {len(missing)} of its library files are not on this machine (e.g. {missing[0]}). The "
+            f"8-bit predictor is calibrated and checked on the run's own spectrograms: put the library back at "
+            f"{run.library.root}, or retrain the run."
+        )
+
+
 def run_library_images(run: Run, rows: np.ndarray, progress: ProgressFn = silent) -> tuple[np.ndarray, np.ndarray]:
     """(images, owner) of the run's library tracks ``rows``, with the run's own spectrogram settings.
 
@@ -257,14 +270,8 @@ def run_library_images(run: Run, rows: np.ndarray, progress: ProgressFn = silent
 
     RunError naming the files when the run's library audio is no longer on this machine.
     """
+    check_library_audio(run, rows)
     tracks = run.tracks.iloc[rows]
-    missing = [p for p in tracks["path"] if not Path(p).is_file()]
-    if missing:
-        raise RunError(
-            f"{run.path}: {len(missing)} of its library files are not on this machine (e.g. {missing[0]}). The "
-            f"8-bit predictor is calibrated and checked on the run's own spectrograms: put the library back at "
-            f"{run.library.root}, or retrain the run."
-        )
     spec = run.spectrogram
     images, owner, _ = cache.library_images(
         tracks["path"].tolist(),

@@ -161,10 +161,13 @@ def test_export_quantize_says_when_the_library_audio_is_gone(tiny_runs, tmp_path
     tracks["path"] = [str(tmp_path / "gone" / Path(p).name) for p in tracks["path"]]
     tracks.to_csv(run.path / "tracks.csv", index=False)
     (run.path / QUANTIZED_FILE).unlink()
+    before = (run.path / PREDICTOR_FILE).stat().st_mtime_ns
     assert main(["export", str(run.path), "--quantize"]) == 2
     err = capsys.readouterr().err
     assert "50 of its library files are not on this machine" in err and "gone" in err
     assert not (run.path / QUANTIZED_FILE).exists()
+    # said before the float conversion: nothing was rewritten
+    assert (run.path / PREDICTOR_FILE).stat().st_mtime_ns == before
 
 
 @pytest.mark.slow

@@ -186,11 +186,17 @@ def build(
             arch_progress = prefixed(progress, arch)
             # training and conversion each in a fresh process: the build peaks at its larger step, not at their sum
             staged = run_isolated(train_step, cfg, lib, progress=arch_progress)
-            run_isolated(export_step, staged, progress=arch_progress)
+            run_isolated(export_step, staged, progress=arch_progress, environment=CONVERSION_ENV)
             runs.append(publish_run(staged, out_dir))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return runs
+
+
+#: The conversion's child runs without TensorFlow's oneDNN custom ops: on an AVX-512 Xeon they raised ResNet50's
+#: conversion peak from 1.45 to 1.58 GB, the build's highest, and made it no faster (25.1 against 23.7 s).
+#: Training keeps them: VGG16's frozen pass took 120 ms an image with them, 148 without (RESULTS.md section 1).
+CONVERSION_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0"}
 
 
 def staging_prefix(pid: int) -> str:

@@ -61,8 +61,17 @@ def _child_main(step: Callable[..., Any], args: tuple, kwargs: dict, messages, p
         raise
 
 
-def run_isolated(step: Callable[..., Any], *args: Any, progress: ProgressFn = silent, **kwargs: Any) -> Any:
+def run_isolated(
+    step: Callable[..., Any],
+    *args: Any,
+    progress: ProgressFn = silent,
+    environment: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> Any:
     """``step(*args, progress=progress, **kwargs)`` in a fresh child process; its return value.
+
+    The child starts with :data:`CHILD_MALLOC_ENV` and ``environment`` added to this process's environment,
+    where the user has not set those variables.
 
     ``step`` must be a module-level function, and its arguments and result picklable. A
     ``GenrecError`` in the child is raised here as it was raised there; any other failure, or a
@@ -78,7 +87,7 @@ def run_isolated(step: Callable[..., Any], *args: Any, progress: ProgressFn = si
     name = getattr(step, "__name__", "step")
     previous = signal.getsignal(signal.SIGTERM)
     on_main_thread = _install_sigterm()
-    with _child_environment(CHILD_MALLOC_ENV):  # a spawned child starts with the parent's environment
+    with _child_environment({**CHILD_MALLOC_ENV, **(environment or {})}):  # a spawned child inherits it
         child.start()
     outcome: tuple | None = None
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from genrec.errors import GenrecError, LibraryError
+from genrec.training.pipeline import CONVERSION_ENV
 from genrec.utils.isolated import CHILD_MALLOC_ENV, run_isolated
 from tests.helpers.waiting import process_running, wait_for
 
@@ -83,6 +84,19 @@ def test_the_child_gets_the_lean_malloc_settings_unless_the_user_chose_their_own
     assert not any(name in os.environ for name in CHILD_MALLOC_ENV)  # the parent's own environment is unchanged
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert run_isolated(malloc_settings)["MALLOC_ARENA_MAX"] == "4"
+
+
+def onednn_setting(progress) -> str | None:
+    return os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+
+
+def test_a_step_can_start_with_more_settings_and_the_users_own_still_win(monkeypatch) -> None:
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    # the build's conversion child: oneDNN's custom ops off (genrec.training.pipeline.CONVERSION_ENV)
+    assert run_isolated(onednn_setting, environment=CONVERSION_ENV) == "0"
+    assert run_isolated(onednn_setting) is None and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    assert run_isolated(onednn_setting, environment=CONVERSION_ENV) == "1"
 
 
 def test_a_genrec_error_in_the_step_is_raised_again_with_its_own_message() -> None:

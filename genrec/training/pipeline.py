@@ -194,8 +194,9 @@ def build(
 
 
 #: The conversion's child runs without TensorFlow's oneDNN custom ops: on an AVX-512 Xeon they raised ResNet50's
-#: conversion peak from 1.45 to 1.58 GB, the build's highest, and made it no faster (25.1 against 23.7 s).
-#: Training keeps them: VGG16's frozen pass took 120 ms an image with them, 148 without (RESULTS.md section 1).
+#: conversion peak from 1.45 to 1.58 GB, the build's highest, and made it no faster (25.1 against 23.7 s); the
+#: demo build's peak fell from 1745 to 1482 MB. Training keeps them: VGG16's frozen pass took 120 ms an image with
+#: them, 148 without (RESULTS.md section 1).
 CONVERSION_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0"}
 
 

@@ -360,7 +360,7 @@ def choose_recipe(
             continue
         try:
             data = quantize_predictor(run.path / PREDICTOR_FILE, recipe, calibration)
-        except ValueError as exc:  # e.g. a float file without the feature-map output the correction needs
+        except (ValueError, RunError) as exc:  # e.g. a float file without the feature map the correction needs
             if last:
                 raise
             trials.append(Trial(recipe, False, f"cannot be made for this run: {exc}", 0.0, None))

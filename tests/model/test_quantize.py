@@ -14,7 +14,7 @@ import pytest
 
 import genrec.model.quantize as quantize
 from genrec.cli import main
-from genrec.errors import GenrecError
+from genrec.errors import GenrecError, RunError
 from genrec.model.gradcam import Head
 from genrec.model.predict import (
     AGREEMENT_FILE,
@@ -246,6 +246,23 @@ def test_when_no_recipe_agrees_the_last_is_kept_with_its_figures_and_auto_answer
     # the record is honest, so the policy (with the real bar) decides on the recorded figures
     # (the last recipe computes in float, so even when it agrees the float file answers)
     assert rec["recipe"] not in INT8_ARITHMETIC_RECIPES and choose_predictor(run).kind == "float"
+
+
+def test_a_recipe_that_cannot_be_made_for_the_run_is_skipped_with_the_reason(tiny_runs, tmp_path, monkeypatch):
+    run = _fresh_run(tiny_runs, tmp_path)
+
+    def no_feature_map(*args):
+        raise RunError(f"{run.path}: its predictor.tflite has no feature-map output")
+
+    monkeypatch.setattr(quantize, "correct_pooled_shift", no_feature_map)
+    monkeypatch.setattr(quantize, "MIN_TOP1_AGREEMENT", 0.0)  # the next recipe agrees
+    monkeypatch.setattr(quantize, "MIN_TOP5_OVERLAP", 0.0)
+    quantize_run(run)
+    rec = json.loads((run.path / AGREEMENT_FILE).read_text())
+    first, kept = rec["tried"]
+    assert first["recipe"] == "dynamic-corrected" and not first["kept"]
+    assert first["why"] == f"cannot be made for this run: {run.path}: its predictor.tflite has no feature-map output"
+    assert kept["recipe"] == rec["recipe"] == "weights-only" and rec["passes_bar"] is True
 
 
 def test_a_recipe_is_dropped_after_the_least_certain_tracks_when_they_change_genre(tiny_runs, tmp_path, monkeypatch):

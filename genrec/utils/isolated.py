@@ -89,24 +89,8 @@ def run_isolated(
     on_main_thread = _install_sigterm()
     with _child_environment({**CHILD_MALLOC_ENV, **(environment or {})}):  # a spawned child inherits it
         child.start()
-    outcome: tuple | None = None
     try:
-        while outcome is None:
-            try:
-                message = messages.get(timeout=_POLL_SECONDS)
-            except queue.Empty:
-                if child.is_alive():
-                    continue
-                # Gone: what it sent before exiting is in the pipe by now, but may have landed just
-                # after the wait above timed out, so look once more before calling it lost.
-                try:
-                    message = messages.get(timeout=_POLL_SECONDS)
-                except queue.Empty:
-                    break
-            if message[0] == "progress":
-                progress(*message[1:])
-            else:
-                outcome = message
+        outcome = _follow(child, messages, progress)
         child.join()
     finally:
         if child.is_alive():
@@ -126,6 +110,25 @@ def run_isolated(
         last = outcome[1].strip().splitlines()[-1]
         raise GenrecError(f"the {name} step failed ({last}); the child's traceback is above, in its error output.")
     return outcome[1]
+
+
+def _follow(child, messages, progress: ProgressFn) -> tuple | None:
+    """Pass the child's progress reports on until its outcome arrives; None when it is gone without one."""
+    while True:
+        try:
+            message = messages.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            if child.is_alive():
+                continue
+            # Gone: what it sent before exiting is in the pipe by now, but may have landed just
+            # after the wait above timed out, so look once more before calling it lost.
+            try:
+                message = messages.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                return None
+        if message[0] != "progress":
+            return message
+        progress(*message[1:])
 
 
 def _die_with(parent: int) -> None:

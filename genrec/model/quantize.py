@@ -355,12 +355,9 @@ def choose_recipe(
         progress("8-bit: quantize and check", i, len(names))
         t = time.perf_counter()
         last = i == len(names) - 1
-        if recipe in CALIBRATED_RECIPES and (calibration is None or not len(calibration)):
-            trials.append(Trial(recipe, False, "no training images to calibrate with", 0.0, None))
-            continue
         try:
             data = quantize_predictor(run.path / PREDICTOR_FILE, recipe, calibration)
-        except (ValueError, RunError) as exc:  # e.g. a float file without the feature map the correction needs
+        except (ValueError, RunError) as exc:  # no calibration images, or no feature map for the correction
             if last:
                 raise
             trials.append(Trial(recipe, False, f"cannot be made for this run: {exc}", 0.0, None))

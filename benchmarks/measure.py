@@ -67,29 +67,28 @@ def rss_mb(pid: int | None = None) -> float | None:
     return psutil.Process(pid or os.getpid()).memory_info().rss / 1024 / 1024
 
 
-def tree_rss_mb(pid: int) -> list[float]:
-    """RSS in MB of process ``pid`` and each of its descendants (those that vanish meanwhile are left out)."""
+def _tree_mb(pid: int, read) -> list[float]:
+    """``read(process)`` bytes in MB for process ``pid`` and each of its descendants (those that vanish meanwhile
+    are left out)."""
     import psutil
 
     proc = psutil.Process(pid)
     sizes = []
     for p in [proc, *proc.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            sizes.append(p.memory_info().rss / 2**20)
+            sizes.append(read(p) / 2**20)
     return sizes
+
+
+def tree_rss_mb(pid: int) -> list[float]:
+    """RSS in MB of process ``pid`` and each of its descendants (those that vanish meanwhile are left out)."""
+    return _tree_mb(pid, lambda p: p.memory_info().rss)
 
 
 def tree_pss_mb(pid: int) -> float:
     """Proportional set size in MB of process ``pid`` and its descendants, summed: pages a forked child still
     shares with its parent count once, as the machine's memory does (a sum of RSS counts them in each)."""
-    import psutil
-
-    proc = psutil.Process(pid)
-    total = 0.0
-    for p in [proc, *proc.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            total += p.memory_full_info().pss / 2**20
-    return total
+    return sum(_tree_mb(pid, lambda p: p.memory_full_info().pss))
 
 
 def rss_split() -> dict[str, float]:

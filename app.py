@@ -1,9 +1,11 @@
 """genrec dashboard: `streamlit run app.py`. The router and the shared frame of every page.
 
-Each page is a module in ``views/`` with a ``main()`` that only draws what ``genrec`` computes, registered
-here with ``st.Page(module.main, url_path=...)``. With no saved runs the app opens on a panel that builds
-the demo or the real GTZAN runs; the same choices stay on the "Build runs" page. The sidebar (run per
-architecture) is :mod:`views._sidebar`.
+Each page is a file in ``views/`` whose ``main()`` only draws what ``genrec`` computes, registered here with
+``st.Page("views/NAME.py", url_path=...)``: Streamlit runs a page's file only when it is opened, so what a page
+alone needs (SciPy's statistics and scikit-learn for "Training runs" and "Library map") is not imported by a
+server that only answers clips on "Compare" (the memory target of issue 19). With no saved runs the app opens
+on a panel that builds the demo or the real GTZAN runs; the same choices stay on the "Build runs" page. The
+sidebar (run per architecture) is :mod:`views._sidebar`.
 
 Why ``views/`` and not ``pages/``: a folder named ``pages/`` beside the main script switches Streamlit's
 legacy multipage mode on (docs.streamlit.io/develop/concepts/multipage-apps/pages-directory), which then
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from views import build_runs, compare, get_started, library_map, training_runs
 from views._caches import all_runs
 from views._guard import guard
 from views._pull import startup_pull
@@ -27,7 +28,7 @@ def app_pages(have_runs: bool) -> list:
     if not have_runs:
         return [
             st.Page(
-                get_started.main,
+                "views/get_started.py",
                 title="Get started",
                 icon=":material/rocket_launch:",
                 url_path="get_started",
@@ -35,10 +36,14 @@ def app_pages(have_runs: bool) -> list:
             )
         ]
     return [
-        st.Page(compare.main, title="Compare", icon=":material/compare_arrows:", url_path="compare", default=True),
-        st.Page(training_runs.main, title="Training runs", icon=":material/monitoring:", url_path="training_runs"),
-        st.Page(library_map.main, title="Library map", icon=":material/scatter_plot:", url_path="library_map"),
-        st.Page(build_runs.main, title="Build runs", icon=":material/build:", url_path="build_runs"),
+        st.Page(
+            "views/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare", default=True
+        ),
+        st.Page(
+            "views/training_runs.py", title="Training runs", icon=":material/monitoring:", url_path="training_runs"
+        ),
+        st.Page("views/library_map.py", title="Library map", icon=":material/scatter_plot:", url_path="library_map"),
+        st.Page("views/build_runs.py", title="Build runs", icon=":material/build:", url_path="build_runs"),
     ]
 
 

@@ -11,8 +11,8 @@ compute; only their one-off download differs), with a cold spectrogram cache:
 Each stage is genrec's own function (prepare_images, build_model, extract, fit_tail, export_predictor),
 timed in wall and CPU seconds. CPU seconds are what carry over from a busy shared machine to an idle
 one; the script turns them into idle-machine wall seconds (TensorFlow keeps 2 cores busy, librosa 1),
-prints the estimate of ``genrec.training.pipeline.estimate_seconds`` for 1000 clips with them, and compares
-with the costs ``genrec.training.pipeline.MEASURED_COSTS`` holds.
+prints the estimate of ``genrec.training.plan.estimate_seconds`` for 1000 clips with them, and compares
+with the costs ``genrec.training.plan.MEASURED_COSTS`` holds.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     a = parse_args(argv)
     report.start("genrec build: per-unit costs and the estimated GTZAN build time", argv=argv)
 
-    import genrec.training.pipeline as build
+    import genrec.training.plan as build
     from genrec.config import GENRES
     from genrec.data.library import load_gtzan
     from genrec.model.network import build_model, split_model
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     print(json.dumps(costs, indent=1))
     print("\nestimate for 1000 clips (GTZAN), both architectures, 50 epochs at most:")
     saved = build.MEASURED_COSTS
-    for label, c_ in (("with the costs measured now", costs), ("with genrec.training.pipeline.MEASURED_COSTS", saved)):
+    for label, c_ in (("with the costs measured now", costs), ("with genrec.training.plan.MEASURED_COSTS", saved)):
         build.MEASURED_COSTS = c_
         whole, chunks = build.estimate_seconds(1000), build.estimate_seconds(1000, 3.0)
         print(f"  {label:<34} whole clips {whole / 60:5.1f} min   3-s chunks {chunks / 60:5.1f} min")

@@ -6,7 +6,7 @@ between the pooled backbone features and the dense ``embedding`` layer (see
 library, split, seed, epochs, early stopping, batch size, input size, weights) and prints, for each
 architecture, test accuracy, macro-F1, precision@5, mAP, the epochs run and the training time.
 
-Default: the demo runs' settings (``genrec.training.pipeline.DEMO_SETTINGS``) on the built-in synthetic library.
+Default: the demo runs' settings (``genrec.training.plan.DEMO_SETTINGS``) on the built-in synthetic library.
 
 Examples:
     python -m benchmarks.head_ablation
@@ -23,7 +23,7 @@ from benchmarks import report, workspace
 
 def parse_args(argv=None) -> argparse.Namespace:
     from genrec.config import DEMO_WEIGHTS
-    from genrec.training.pipeline import DEMO_SETTINGS
+    from genrec.training.plan import DEMO_SETTINGS
 
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter

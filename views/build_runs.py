@@ -23,3 +23,7 @@ def main() -> None:
     )
     build_panel()
     load_panel()
+
+
+if __name__ == "__main__":  # app.py's st.Page runs this file as the page
+    main()

@@ -415,3 +415,7 @@ def model_columns(query: queries.Query, columns: list[ModelColumn]) -> None:
         other = next((plots.arch_label(a) for a in ARCHITECTURES if a != column.arch), "")
         with col, guard(f"showing {column.label}"):
             model_column(column, query, shared, other, x_max)
+
+
+if __name__ == "__main__":  # app.py's st.Page runs this file as the page
+    main()

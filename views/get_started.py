@@ -32,3 +32,7 @@ def main() -> None:
         "Prefer a terminal? `genrec demo` builds the demo; `genrec build --library gtzan` the real runs. "
         "Reload this page afterwards."
     )
+
+
+if __name__ == "__main__":  # app.py's st.Page runs this file as the page
+    main()

@@ -154,3 +154,7 @@ def clip_details(run: Run, table, current: str | None, answer) -> None:
             unsafe_allow_html=True,
         )
         recommendation_list(answer.neighbours)
+
+
+if __name__ == "__main__":  # app.py's st.Page runs this file as the page
+    main()

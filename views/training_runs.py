@@ -263,3 +263,7 @@ def main() -> None:
     st.divider()
     with guard("measuring retrieval"):
         retrieval_section([by_id[i] for i in dict.fromkeys((left_id, right_id)) if i is not None])
+
+
+if __name__ == "__main__":  # app.py's st.Page runs this file as the page
+    main()

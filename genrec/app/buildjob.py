@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genrec.errors import GenrecError
-from genrec.training.pipeline import REAL_SETTINGS, RUN_LINE, DemoProgress, estimate_seconds, staging_prefix
+from genrec.training.plan import REAL_SETTINGS, RUN_LINE, DemoProgress, estimate_seconds, staging_prefix
 from genrec.utils.fileio import atomic_write
 from genrec.utils.paths import runs_home
 from genrec.utils.progress import follow

@@ -14,10 +14,9 @@ import pandas as pd
 from genrec.app.plots import arch_label
 from genrec.config import ARCHITECTURES, GENRES, PAPER_ACCURACY
 from genrec.data.library import DEMO_CLIPS_PER_GENRE
-from genrec.evaluate.metrics import paper_table
 from genrec.runs.reader import Run, newest, runs_table
-from genrec.runs.record import SplitMetrics
-from genrec.training.pipeline import DEMO_SETTINGS
+from genrec.runs.record import SplitMetrics, paper_table
+from genrec.training.plan import DEMO_SETTINGS
 
 PAPER_LABEL = "paper (reference)"
 

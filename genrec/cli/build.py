@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import genrec.training.pipeline as pipeline
+import genrec.training.plan as plan
 from genrec.cli._shared import (
     Number,
     check_data_home,
@@ -46,7 +47,7 @@ def run_build(library: str, progress_format: str, **options: object) -> None:
         )
         for run_dir in runs:
             print(trained_on(run_dir), file=sys.stderr, flush=True)
-            print(f"{pipeline.RUN_LINE}{run_dir}", flush=True)
+            print(f"{plan.RUN_LINE}{run_dir}", flush=True)
         return
     runs = pipeline.build(library, progress=TqdmProgress(), report=print, **options)
     for run_dir in runs:

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
 
+from genrec.runs.record import paper_table
+
 
 def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> dict:
     """Accuracy, per-genre precision/recall/F1/support with macro and weighted averages, confusion matrix.
@@ -38,17 +40,6 @@ def report_frame(metrics: dict) -> pd.DataFrame:
     """The paper's table: one row per genre plus accuracy, macro avg and weighted avg."""
     m = metrics
     return paper_table(m["labels"], m["per_genre"], m["n"], m["accuracy"], m["macro avg"], m["weighted avg"])
-
-
-def paper_table(labels, per_genre: dict, n: int, accuracy: float, macro_avg: dict, weighted_avg: dict) -> pd.DataFrame:
-    """:func:`report_frame` from its parts (as a run's typed :class:`~genrec.runs.record.SplitMetrics` holds them)."""
-    rows = {g: per_genre[g] for g in labels}
-    rows["accuracy"] = {"precision": np.nan, "recall": np.nan, "f1-score": accuracy, "support": n}
-    rows["macro avg"] = macro_avg
-    rows["weighted avg"] = weighted_avg
-    frame = pd.DataFrame(rows).T[["precision", "recall", "f1-score", "support"]]
-    frame["support"] = frame["support"].astype(int)
-    return frame
 
 
 def format_report(metrics: dict) -> str:

@@ -251,6 +251,18 @@ class SplitMetrics:
     raw: Mapping[str, Any] = field(repr=False)
 
 
+def paper_table(labels, per_genre: dict, n: int, accuracy: float, macro_avg: dict, weighted_avg: dict) -> pd.DataFrame:
+    """The paper's classification table from its parts, as :class:`SplitMetrics` holds them: a row per genre,
+    then accuracy, macro avg and weighted avg (:func:`genrec.evaluate.metrics.report_frame` takes a metrics dict)."""
+    rows = {g: per_genre[g] for g in labels}
+    rows["accuracy"] = {"precision": np.nan, "recall": np.nan, "f1-score": accuracy, "support": n}
+    rows["macro avg"] = macro_avg
+    rows["weighted avg"] = weighted_avg
+    frame = pd.DataFrame(rows).T[["precision", "recall", "f1-score", "support"]]
+    frame["support"] = frame["support"].astype(int)
+    return frame
+
+
 @dataclass(frozen=True)
 class RetrievalMetrics:
     """Test queries against the train split: precision@k, mAP and chance level."""

@@ -23,7 +23,7 @@ import genrec.app.dashboard as dashboard
 import genrec.app.plots as plots
 import genrec.app.projection as projection
 import genrec.serve.queries as queries
-import genrec.training.pipeline as build
+import genrec.training.plan as plan
 from genrec.config import GENRES, SAMPLE_RATE
 from genrec.errors import AudioError
 from tests.helpers.app import (
@@ -235,7 +235,7 @@ def test_damaged_run_file_is_an_error_message(own_runs_dir, tiny_runs):
 # --------------------------------------------------------------------------- first start
 # (the first-start build itself: tests/app/test_app_build.py)
 def test_demo_progress_is_one_monotonic_bar():
-    tracker = build.DemoProgress()
+    tracker = plan.DemoProgress()
     seen = [
         tracker.update("demo library", 50, 200)[0],
         tracker.update("demo library", 200, 200)[0],

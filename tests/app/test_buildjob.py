@@ -17,7 +17,7 @@ import pytest
 import genrec.app.buildjob as buildjob
 import genrec.data.reachability as reachability
 from genrec.app.buildjob import BuildBusy, BuildStatus
-from genrec.training.pipeline import DemoProgress, staging_prefix
+from genrec.training.plan import DemoProgress, staging_prefix
 from tests.helpers.builds import closed_port_url, fake_command
 from tests.helpers.waiting import process_running, wait_for
 
@@ -25,7 +25,7 @@ from tests.helpers.waiting import process_running, wait_for
 KILLABLE_BUILD = textwrap.dedent("""
     import json, os, sys, tempfile, time
     from pathlib import Path
-    from genrec.training.pipeline import staging_prefix
+    from genrec.training.plan import staging_prefix
     from genrec.utils.isolated import run_isolated
 
     def train(staging, pid_file, progress):

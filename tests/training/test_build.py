@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import genrec.training.pipeline as build
+import genrec.training.plan as plan
 import genrec.utils.isolated as isolated
 from genrec.cli import main
 from genrec.config import PAPER_ACCURACY
@@ -133,8 +133,8 @@ def test_build_gtzan_end_to_end_with_imagenet_weights(
 
 
 def test_estimate_grows_with_clips_and_chunks() -> None:
-    whole, chunks = build.estimate_seconds(1000), build.estimate_seconds(1000, 3.0)
-    assert build.estimate_seconds(2000) > whole > build.estimate_seconds(100)
+    whole, chunks = plan.estimate_seconds(1000), plan.estimate_seconds(1000, 3.0)
+    assert plan.estimate_seconds(2000) > whole > plan.estimate_seconds(100)
     assert chunks > 5 * whole  # ten images per clip through the frozen pass
     # the real-library defaults keep GTZAN (1000 clips) near the 15-minute target on 2 cores
     assert whole <= 16 * 60

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import genrec.training.pipeline as build
+import genrec.training.pipeline as pipeline
+import genrec.training.plan as build
 from genrec.cli import main
 from genrec.errors import GenrecError
 from genrec.utils.progress import JsonLinesProgress, follow
@@ -64,7 +65,7 @@ def test_cli_lines_format_reports_progress_then_runs(monkeypatch, capsys, tmp_pa
         report("said on stderr, not on the protocol's stdout")
         return [tmp_path / "vgg16-demo-x"]
 
-    monkeypatch.setattr(build, "build", fake_build)
+    monkeypatch.setattr(pipeline, "build", fake_build)
     assert main([*argv, "--progress-format", "lines"]) == 0
     assert calls == [("demo", "none" if argv == ["demo"] else None, None)]  # build() picks demo's defaults
     out, err = capsys.readouterr()

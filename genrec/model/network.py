@@ -246,6 +246,11 @@ def split_model(model: keras.Model) -> tuple[keras.Model, keras.Model]:
     return frozen, tail
 
 
+def ends_at_pooling(frozen: keras.Model) -> bool:
+    """Whether ``frozen`` (:func:`split_model`'s first half) outputs exactly the pooled features the head reads."""
+    return len(frozen.outputs) == 1 and _producer(frozen.outputs[0]).name == POOL_LAYER
+
+
 def trainable_backbone_layers(model: keras.Model) -> list[str]:
     """Backbone layers of ``model`` that train besides the head (empty when the backbone is frozen)."""
     return [layer.name for layer in model.layers if layer.trainable_weights and layer.name not in HEAD_LAYERS]

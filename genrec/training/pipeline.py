@@ -29,7 +29,7 @@ from genrec.model.quantize import quantize_or_none
 from genrec.runs.reader import Run
 from genrec.runs.writer import export_run, publish_run
 from genrec.training.plan import default_settings, staging_prefix
-from genrec.training.trainer import TrainConfig, train
+from genrec.training.trainer import TrainConfig, TrainedRun, train_run
 from genrec.utils.isolated import run_isolated
 from genrec.utils.paths import runs_home
 from genrec.utils.progress import ProgressFn, per_stage, prefixed, silent
@@ -109,9 +109,9 @@ def build(
             cfg = TrainConfig(arch=arch, out=str(staging), **settings)
             arch_progress = prefixed(progress, arch)
             # training and conversion each in a fresh process: the build peaks at its larger step, not at their sum
-            staged = run_isolated(train_step, cfg, lib, progress=arch_progress)
-            run_isolated(export_step, staged, progress=arch_progress, environment=CONVERSION_ENV)
-            runs.append(publish_run(staged, out_dir))
+            trained = run_isolated(train_step, cfg, lib, progress=arch_progress)
+            run_isolated(export_step, trained, progress=arch_progress, environment=CONVERSION_ENV)
+            runs.append(publish_run(trained.path, out_dir))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return runs
@@ -124,13 +124,13 @@ def build(
 CONVERSION_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0"}
 
 
-def train_step(cfg, library: Library, progress: ProgressFn = silent) -> Path:
+def train_step(cfg, library: Library, progress: ProgressFn = silent) -> TrainedRun:
     """Train and save one run without its LiteRT predictors (a child process of :func:`build`)."""
 
-    return train(cfg, library=library, progress=progress, export=False)
+    return train_run(cfg, library=library, progress=progress, export=False)
 
 
-def export_step(run_path: Path, progress: ProgressFn = silent) -> None:
+def export_step(trained: TrainedRun, progress: ProgressFn = silent) -> None:
     """Write a staged run's float LiteRT predictor, Grad-CAM head and 8-bit predictor with its agreement figures
     (a child process of :func:`build`).
 
@@ -138,10 +138,10 @@ def export_step(run_path: Path, progress: ProgressFn = silent) -> None:
     cost a second interpreter start and the imports again, and the memory TensorFlow held is returned first.
     """
     progress("saving", 0, 1)
-    export_run(run_path, strict=False)
+    export_run(trained.path, strict=False)
     progress("saving", 1, 1)
     release_memory()
-    quantize_or_none(Run.open(run_path), progress)
+    quantize_or_none(Run.open(trained.path), progress, trained.float_pooled)
 
 
 def build_demo(

@@ -42,7 +42,7 @@ from genrec.errors import AudioError, GenrecError, LibraryError
 from genrec.evaluate.report import run_metrics
 from genrec.model.lite_features import extract_with_litert, worth_converting
 from genrec.model.pooling import EXTRACT_BATCH, chunk_accuracy, clip_predictions
-from genrec.model.quantize import quantize_or_none
+from genrec.model.quantize import FloatPooled, float_pooled, quantize_or_none
 from genrec.runs.reader import Run
 from genrec.runs.writer import write_run
 from genrec.utils.paths import runs_home
@@ -434,6 +434,15 @@ def _metrics(
     return run_metrics(prepared.tracks, probs, embeddings, chunk_accuracy=chunk_acc)
 
 
+@dataclass(frozen=True)
+class TrainedRun:
+    """A saved run folder, and the float features its frozen pass computed for the 8-bit step's calibration images
+    (None when the frozen part does not end at the pooling, e.g. with ``last_four_trainable``)."""
+
+    path: Path
+    float_pooled: FloatPooled | None
+
+
 def train(
     cfg: TrainConfig, library: Library | None = None, progress: ProgressFn = silent, *, export: bool = True
 ) -> Path:
@@ -443,6 +452,13 @@ def train(
     processes (:func:`genrec.runs.writer.export_run`, :func:`genrec.model.quantize.quantize_or_none`)
     to keep its peak low.
     """
+    return train_run(cfg, library, progress, export=export).path
+
+
+def train_run(
+    cfg: TrainConfig, library: Library | None = None, progress: ProgressFn = silent, *, export: bool = True
+) -> TrainedRun:
+    """:func:`train`, also returning what the 8-bit step can reuse of the frozen pass (:class:`TrainedRun`)."""
     timings: dict[str, float] = {}
     library = _library(cfg, library, progress, timings)
     with _timed(timings, "spectrograms"):
@@ -457,6 +473,7 @@ def train(
         probs_img, probs, embeddings = _embeddings(built.model, features, prepared)
     record = _record(cfg, library, prepared, built, history)
     metrics = _metrics(cfg, prepared, probs_img, probs, embeddings)
+    pooled = _float_pooled(built, features, prepared)
     progress("saving", 0, 1)  # the model, and its LiteRT conversion: several seconds at 224 px
     model = built.model
     del built, features  # the frozen half's features are the largest arrays of a run
@@ -468,5 +485,14 @@ def train(
     )
     progress("saving", 1, 1)
     if export:  # optional file beside the complete run; written atomically
-        quantize_or_none(Run.open(run_dir), progress)
-    return run_dir
+        quantize_or_none(Run.open(run_dir), progress, pooled)
+    return TrainedRun(run_dir, pooled)
+
+
+def _float_pooled(built: _Built, features: list[np.ndarray], prepared: Prepared) -> FloatPooled | None:
+    """The calibration images' float pooled features, when the frozen pass computed exactly those."""
+    from genrec.model.network import ends_at_pooling  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
+
+    if not ends_at_pooling(built.frozen) or not prepared.image_mask("train").any():
+        return None
+    return float_pooled(prepared.images, prepared.image_mask("train"), features[0])

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -378,3 +379,46 @@ def test_the_float_head_recipe_keeps_the_dense_layers_float_and_the_convolutions
     head = _int8_weighted_ops(quantize.quantize_predictor(float_model, "weights-only-float-head"))
     assert plain["FULLY_CONNECTED"] > 0 and plain["CONV_2D"] > 0
     assert head["FULLY_CONNECTED"] == 0 and head["CONV_2D"] == plain["CONV_2D"]
+
+
+def test_the_build_hands_the_frozen_pass_features_to_the_correction_for_the_same_images_only(
+    tiny_library_dir, tmp_path, monkeypatch
+):
+    """The float side of the pooled-shift correction comes from training's frozen pass when (and only when) it was
+    computed on exactly the calibration images; it matches what the float predictor computes for them."""
+    from genrec.data.library import load_gtzan
+    from genrec.model.network import build_model, ends_at_pooling, split_model
+    from genrec.runs.writer import export_run
+    from genrec.training.trainer import TrainConfig, train_run
+
+    monkeypatch.setenv("GENREC_HOME", str(tmp_path / "data"))
+    cfg = TrainConfig(
+        arch="vgg16", library=str(tiny_library_dir), epochs=1, input_size=32, batch_size=16, weights="none"
+    )
+    trained = train_run(replace(cfg, out=str(tmp_path / "models")), library=load_gtzan(tiny_library_dir), export=False)
+    run = Run.open(trained.path)
+    export_run(run.path)
+    float_model = run.path / PREDICTOR_FILE
+    images, owner = quantize.run_library_images(run, np.arange(len(run.tracks)))
+    calibration = quantize.calibration_sample(images, run.tracks["split"].to_numpy()[owner] == "train")
+    assert trained.float_pooled.digest == quantize.images_digest(calibration)
+    lite = quantize.pooled_features(float_model, calibration).mean(axis=0)
+    np.testing.assert_allclose(trained.float_pooled.mean, lite, rtol=1e-4, atol=1e-5 * np.abs(lite).max())
+
+    calls = []
+    real = quantize.pooled_features
+    monkeypatch.setattr(quantize, "pooled_features", lambda model, imgs: calls.append(model) or real(model, imgs))
+    plain = quantize.quantize_predictor(float_model, "dynamic-float-head")
+    reused = quantize.correct_pooled_shift(float_model, plain, calibration, trained.float_pooled)
+    assert calls == [plain]  # only the 8-bit side was computed
+    recomputed = quantize.correct_pooled_shift(float_model, plain, calibration)
+    _, reused_bias = quantize._pooled_dense_layer(bytearray(reused))
+    _, recomputed_bias = quantize._pooled_dense_layer(bytearray(recomputed))
+    np.testing.assert_allclose(reused_bias, recomputed_bias, rtol=1e-4, atol=1e-6)
+    calls.clear()
+    other = replace(trained.float_pooled, digest="0" * 64)  # features of other images: not used
+    quantize.correct_pooled_shift(float_model, plain, calibration, other)
+    assert calls == [float_model, plain]
+    # with the last four layers trainable the frozen pass stops before the pooling: nothing to hand over
+    frozen, _ = split_model(build_model("vgg16", 10, input_size=32, last_four_trainable=True))
+    assert not ends_at_pooling(frozen)

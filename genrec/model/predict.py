@@ -224,21 +224,37 @@ def to_litert(
     on top of :data:`CONVERTER_DEFAULTS` unless ``defaults`` is False; ``configure(converter)`` sets
     anything nested (e.g. ``target_spec``). ``workdir`` holds the temporary SavedModel.
     """
+    with tempfile.TemporaryDirectory(dir=workdir, prefix=SAVED_MODEL_PREFIX) as saved:
+        export_saved_model(model, saved)
+        release_memory()  # the export's traced functions and training leftovers, before the converter's peak
+        return convert_saved_model(saved, configure=configure, defaults=defaults, **converter_options)
+
+
+#: How the temporary SavedModel folder of a conversion is named (then random letters).
+SAVED_MODEL_PREFIX = ".tmp-savedmodel-"
+
+
+def export_saved_model(model, folder: Path | str) -> None:
+    """The first half of :func:`to_litert`: ``model``'s inference call as a SavedModel in ``folder``.
+
+    Split from the conversion so that a caller holding the only reference to the model can let go of it
+    before the converter's peak (:func:`genrec.runs.writer.export_run`).
+    """
+    with contextlib.redirect_stdout(io.StringIO()):  # Keras' export prints its whole signature
+        model.export(str(folder), format="tf_saved_model")
+
+
+def convert_saved_model(folder: Path | str, *, configure=None, defaults: bool = True, **converter_options) -> bytes:
+    """The second half of :func:`to_litert`: the SavedModel in ``folder`` as LiteRT flatbuffer bytes."""
     import tensorflow as tf  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
-    with tempfile.TemporaryDirectory(dir=workdir, prefix=".tmp-savedmodel-") as saved:
-        with contextlib.redirect_stdout(io.StringIO()):  # Keras' export prints its whole signature
-            model.export(saved, format="tf_saved_model")
-        release_memory()  # the export's traced functions and training leftovers, before the converter's peak
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
-        for name, value in {**(CONVERTER_DEFAULTS if defaults else {}), **converter_options}.items():
-            setattr(converter, name, value)
-        if configure is not None:
-            configure(converter)
-        with contextlib.redirect_stdout(io.StringIO()):
-            data = converter.convert()
-        del converter
-    return data
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(folder))
+    for name, value in {**(CONVERTER_DEFAULTS if defaults else {}), **converter_options}.items():
+        setattr(converter, name, value)
+    if configure is not None:
+        configure(converter)
+    with contextlib.redirect_stdout(io.StringIO()):
+        return converter.convert()
 
 
 def release_memory() -> None:

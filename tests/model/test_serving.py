@@ -73,10 +73,10 @@ def test_a_failed_conversion_still_saves_a_run_that_answers_with_keras(tiny_libr
     from genrec.model.gradcam import HEAD_FILE
     from genrec.training.trainer import TrainConfig, train
 
-    def broken(model, target):
+    def broken(folder):
         raise RuntimeError("converter exploded")
 
-    monkeypatch.setattr(genrec.runs.writer, "export_predictor", broken)
+    monkeypatch.setattr(genrec.runs.writer, "convert_saved_model", broken)
     monkeypatch.setenv("GENREC_HOME", str(tmp_path / "home"))
     cfg = TrainConfig(
         arch="vgg16", library=str(tiny_library_dir), epochs=1, input_size=32, weights="none", out=str(tmp_path / "m")

@@ -138,12 +138,12 @@ def build_demo_in_subprocess(
 
 
 #: Seconds each reported stage of the demo build takes on 2 idle cores, as shares of one overall progress bar:
-#: ``python -m benchmarks.demo_build`` on 2026-12-06 (RESULTS.md section 1), rounded. ResNet50's spectrograms are
-#: VGG16's, cached. Saving (the float export) reports no steps in between, so it has no share.
-_DEMO_SECONDS = {"demo library": 24.0}
+#: ``python -m benchmarks.demo_build`` on 2026-12-06 at 05:55 UTC (RESULTS.md section 1), rounded. ResNet50's
+#: spectrograms are VGG16's, cached. Saving (the float export) reports no steps in between, so it has no share.
+_DEMO_SECONDS = {"demo library": 21.0}
 _ARCH_SECONDS = {
-    "vgg16": {"spectrograms": 9.0, "features": 27.0, "epochs": 5.0, "8-bit: quantize and check": 11.0},
-    "resnet50": {"spectrograms": 3.0, "features": 14.0, "epochs": 5.0, "8-bit: quantize and check": 5.0},
+    "vgg16": {"spectrograms": 6.0, "features": 22.0, "epochs": 4.0, "8-bit: quantize and check": 5.0},
+    "resnet50": {"spectrograms": 2.0, "features": 12.0, "epochs": 4.0, "8-bit: quantize and check": 3.0},
 }
 _DEMO_STAGES = list(_DEMO_SECONDS.items()) + [
     (f"{arch} {stage}", seconds) for arch in ARCHITECTURES for stage, seconds in _ARCH_SECONDS[arch].items()

@@ -14,29 +14,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import lazy_loader as lazy
+
 from genrec.config import GENRES
 from genrec.errors import GenrecError
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ loads them
-    from genrec.runs.reader import Run
-    from genrec.serve.recommend import Recommender
-    from genrec.training.pipeline import build
-    from genrec.training.trainer import train
+    from genrec.runs.reader import Run as Run
+    from genrec.serve.recommend import Recommender as Recommender
+    from genrec.training.pipeline import build as build
+    from genrec.training.trainer import train as train
 
-_LAZY = {
-    "Run": "genrec.runs.reader",
-    "Recommender": "genrec.serve.recommend",
-    "build": "genrec.training.pipeline",
-    "train": "genrec.training.trainer",
-}
-__all__ = ["GENRES", "GenrecError", "Recommender", "Run", "__version__", "build", "train"]
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib  # noqa: PLC0415 - lazy attribute, loaded on first use
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: Loaded on first use (lazy_loader, as librosa and scikit-image do): ``import genrec`` stays quick and TensorFlow-free.
+__getattr__, _, _LAZY_NAMES = lazy.attach(
+    __name__,
+    submod_attrs={
+        "runs.reader": ["Run"],
+        "serve.recommend": ["Recommender"],
+        "training.pipeline": ["build"],
+        "training.trainer": ["train"],
+    },
+)
+__all__ = ["GENRES", "GenrecError", "__version__", *_LAZY_NAMES]

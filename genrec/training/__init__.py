@@ -8,22 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import lazy_loader as lazy
+
 if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ loads them
-    from genrec.training.pipeline import build, build_demo
-    from genrec.training.trainer import TrainConfig, train
+    from genrec.training.pipeline import build as build
+    from genrec.training.pipeline import build_demo as build_demo
+    from genrec.training.trainer import TrainConfig as TrainConfig
+    from genrec.training.trainer import train as train
 
-_LAZY = {
-    "build": "genrec.training.pipeline",
-    "build_demo": "genrec.training.pipeline",
-    "TrainConfig": "genrec.training.trainer",
-    "train": "genrec.training.trainer",
-}
-__all__ = ["TrainConfig", "build", "build_demo", "train"]
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib  # noqa: PLC0415 - lazy attribute: genrec.training.plan must import without the trainer
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, _, __all__ = lazy.attach(
+    __name__, submod_attrs={"pipeline": ["build", "build_demo"], "trainer": ["TrainConfig", "train"]}
+)

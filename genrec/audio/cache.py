@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -102,6 +103,26 @@ def cached_images(
     images = compute_images(path, kind, chunk_seconds, size, clip_seconds).astype(np.uint8)
     fileio.atomic_write(target, lambda out: np.save(out, images, allow_pickle=False))
     return images, False
+
+
+def warm_library_images(
+    paths: Sequence[str | Path],
+    kind: str = "audio",
+    chunk_seconds: float | None = None,
+    size: int = IMAGE_SIZE,
+    clip_seconds: float = CLIP_SECONDS,
+    stop: threading.Event | None = None,
+) -> None:
+    """Compute and store the images of ``paths`` that the cache lacks, keeping none of them in memory; ``stop``
+    ends it after the current file.
+
+    Last file first: ``genrec build`` runs this in a thread while its training child starts, and a child that
+    reaches its own (first-to-last) pass before this one ends computes from the other end, not the same files.
+    """
+    for p in reversed(paths):
+        if stop is not None and stop.is_set():
+            return
+        cached_images(Path(p), kind, chunk_seconds, size, clip_seconds)
 
 
 def library_images(

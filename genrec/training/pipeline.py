@@ -12,9 +12,11 @@ for that live in :mod:`genrec.training.plan`, which imports neither TensorFlow n
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,10 +31,12 @@ from genrec.model.quantize import quantize_or_none
 from genrec.runs.reader import Run
 from genrec.runs.writer import export_run, publish_run
 from genrec.training.plan import default_settings, staging_prefix
-from genrec.training.trainer import TrainConfig, TrainedRun, train_run
+from genrec.training.trainer import TrainConfig, TrainedRun, train_run, warm_spectrograms
 from genrec.utils.isolated import run_isolated
 from genrec.utils.paths import runs_home
 from genrec.utils.progress import ProgressFn, per_stage, prefixed, silent
+
+log = logging.getLogger(__name__)
 
 Report = Callable[[str], None]
 
@@ -103,18 +107,34 @@ def build(
     # Runs are built in a hidden folder beside the finished ones and moved in when complete, so the
     # app never lists a run whose predictors are still being converted.
     staging = Path(tempfile.mkdtemp(prefix=staging_prefix(os.getpid()), dir=out_dir))
+    configs = [TrainConfig(arch=arch, out=str(staging), **settings) for arch in architectures]
+    # The first training child spends its first seconds on one core importing TensorFlow and building the network:
+    # this process makes the spectrograms on the other meanwhile (every architecture reads the same ones).
+    stop = threading.Event()
+    warming = threading.Thread(target=_warm, args=(configs[0], lib, stop), daemon=True)
     runs = []
     try:
-        for arch in architectures:
-            cfg = TrainConfig(arch=arch, out=str(staging), **settings)
-            arch_progress = prefixed(progress, arch)
+        warming.start()
+        for cfg in configs:
+            arch_progress = prefixed(progress, cfg.arch)
             # training and conversion each in a fresh process: the build peaks at its larger step, not at their sum
             trained = run_isolated(train_step, cfg, lib, progress=arch_progress)
             run_isolated(export_step, trained, progress=arch_progress, environment=CONVERSION_ENV)
             runs.append(publish_run(trained.path, out_dir))
     finally:
+        stop.set()
+        if warming.is_alive():
+            warming.join()
         shutil.rmtree(staging, ignore_errors=True)
     return runs
+
+
+def _warm(cfg: TrainConfig, library: Library, stop: threading.Event) -> None:
+    """:func:`~genrec.training.trainer.warm_spectrograms` in a thread: a failure is the child's to report."""
+    try:
+        warm_spectrograms(cfg, library, stop)
+    except Exception as exc:  # an unreadable clip: the training child meets it too, and says so properly
+        log.debug("making the spectrograms ahead of training stopped (%s: %s)", type(exc).__name__, exc)
 
 
 #: The conversion's child runs without TensorFlow's oneDNN custom ops: on an AVX-512 Xeon they raised ResNet50's

@@ -9,6 +9,7 @@ tail shares its layers with the full model, this trains the full model itself
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -163,6 +164,13 @@ def select_tracks(library: Library, max_per_genre: int | None = None) -> pd.Data
     if max_per_genre is not None:
         tracks = tracks.groupby(["genre", "split"], sort=False, group_keys=False).head(max_per_genre)
     return tracks.reset_index(drop=True)
+
+
+def warm_spectrograms(cfg: TrainConfig, library: Library, stop: threading.Event | None = None) -> None:
+    """Make and cache the spectrograms :func:`train` will read for ``cfg`` on ``library``, holding none of them;
+    ``stop`` ends it after the current file."""
+    paths = select_tracks(library, cfg.max_per_genre)["path"].tolist()
+    cache.warm_library_images(paths, library.kind, cfg.chunk_seconds, cfg.input_size, cfg.clip_seconds, stop)
 
 
 def prepare_images(
@@ -461,10 +469,12 @@ def train_run(
     """:func:`train`, also returning what the 8-bit step can reuse of the frozen pass (:class:`TrainedRun`)."""
     timings: dict[str, float] = {}
     library = _library(cfg, library, progress, timings)
-    with _timed(timings, "spectrograms"):
-        prepared = _images(cfg, library, progress)
+    # the network first: importing TensorFlow and building it is one core's work, which `genrec build` overlaps with
+    # making the spectrograms in its own process (warm_spectrograms)
     with _timed(timings, "build"):
         built = _model(cfg)
+    with _timed(timings, "spectrograms"):
+        prepared = _images(cfg, library, progress)
     with _timed(timings, "features"):
         features = frozen_features(cfg, built.frozen, prepared.images, progress)
     with _timed(timings, "fit"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +172,27 @@ def test_library_images_owners_hits_and_progress(tmp_path):
     assert hits2 == 3
     np.testing.assert_array_equal(owners2, [0, 0, 0, 1, 1, 1, 2, 2, 2])
     np.testing.assert_array_equal(again[:3], images[6:])  # reversed order, same pictures
+
+
+def test_warming_stores_what_library_images_then_reads_last_file_first_and_stops_when_told(tmp_path, monkeypatch):
+    """`genrec build` makes the spectrograms in a thread while its training child starts: the child then finds
+    every one cached, identical to computing them itself; the thread goes last to first and stops on request."""
+    paths = [write_audio(tmp_path / f"c{i}.wav", tone(4.0, freq=150.0 * (i + 1), seed=i)) for i in range(3)]
+    stop = threading.Event()
+    stop.set()
+    cache.warm_library_images(paths, chunk_seconds=10.0, size=32, stop=stop)
+    assert library_images(paths[:1], chunk_seconds=10.0, size=32)[2] == 0  # told to stop: nothing was made
+
+    order = []
+    real = cache.cached_images
+    monkeypatch.setattr(cache, "cached_images", lambda p, *a: order.append(Path(p).name) or real(p, *a))
+    cache.warm_library_images(paths, chunk_seconds=10.0, size=32)
+    assert order == ["c2.wav", "c1.wav", "c0.wav"]
+    monkeypatch.undo()
+    warmed, _, hits = library_images(paths, chunk_seconds=10.0, size=32)
+    assert hits == 3
+    fresh = np.concatenate([audio_to_images(load_audio(p), chunk_seconds=10.0, size=32) for p in paths])
+    np.testing.assert_array_equal(warmed, fresh.astype(np.uint8))
 
 
 def test_library_images_of_nothing():

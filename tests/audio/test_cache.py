@@ -185,10 +185,10 @@ def test_warming_stores_what_library_images_then_reads_last_file_first_and_stops
 
     order = []
     real = cache.cached_images
-    monkeypatch.setattr(cache, "cached_images", lambda p, *a: order.append(Path(p).name) or real(p, *a))
-    cache.warm_library_images(paths, chunk_seconds=10.0, size=32)
+    with monkeypatch.context() as patch:  # monkeypatch.undo() would also undo the autouse fixture's own home
+        patch.setattr(cache, "cached_images", lambda p, *a: order.append(Path(p).name) or real(p, *a))
+        cache.warm_library_images(paths, chunk_seconds=10.0, size=32)
     assert order == ["c2.wav", "c1.wav", "c0.wav"]
-    monkeypatch.undo()
     warmed, _, hits = library_images(paths, chunk_seconds=10.0, size=32)
     assert hits == 3
     fresh = np.concatenate([audio_to_images(load_audio(p), chunk_seconds=10.0, size=32) for p in paths])

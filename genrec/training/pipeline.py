@@ -26,7 +26,6 @@ from genrec.config import ARCHITECTURES, DEFAULT_WEIGHTS, DEMO_WEIGHTS, PAPER_AC
 from genrec.data.gtzan import default_gtzan_home, download_gtzan, find_genre_root
 from genrec.data.library import Library, load_demo, load_gtzan
 from genrec.errors import GenrecError
-from genrec.model.predict import release_memory
 from genrec.model.quantize import quantize_or_none
 from genrec.runs.reader import Run
 from genrec.runs.writer import export_run, publish_run
@@ -155,12 +154,11 @@ def export_step(trained: TrainedRun, progress: ProgressFn = silent) -> None:
     (a child process of :func:`build`).
 
     The 8-bit step needs no TensorFlow, but it follows the conversion in the same process: a child of its own
-    cost a second interpreter start and the imports again, and the memory TensorFlow held is returned first.
+    cost a second interpreter start and the imports again, and export_run returns the memory TensorFlow held first.
     """
     progress("saving", 0, 1)
     export_run(trained.path, strict=False)
     progress("saving", 1, 1)
-    release_memory()
     quantize_or_none(Run.open(trained.path), progress, trained.float_pooled)
 
 

@@ -503,6 +503,7 @@ def _float_pooled(built: _Built, features: list[np.ndarray], prepared: Prepared)
     """The calibration images' float pooled features, when the frozen pass computed exactly those."""
     from genrec.model.network import ends_at_pooling  # noqa: PLC0415 - TensorFlow stays out of the app and the CLI start-up
 
-    if not ends_at_pooling(built.frozen) or not prepared.image_mask("train").any():
+    is_train = prepared.image_mask("train")
+    if not ends_at_pooling(built.frozen) or not is_train.any():
         return None
-    return float_pooled(prepared.images, prepared.image_mask("train"), features[0])
+    return float_pooled(prepared.images, is_train, features[0])
